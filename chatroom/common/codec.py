@@ -1,0 +1,80 @@
+"""Framing: a 4-byte big-endian length, then one msgpack map (the envelope).
+
+`encode` turns an envelope into bytes; `FrameDecoder` is fed bytes in chunks of any size
+and hands back the envelopes they complete. Neither touches a socket.
+"""
+
+import struct
+from collections.abc import Iterator
+from typing import Any
+
+import msgpack
+
+from chatroom.common.errors import ChatError, ErrorCode
+from chatroom.common.limits import HEADER_SIZE
+
+_HEADER = struct.Struct(">I")
+
+
+def encode(envelope: dict[str, Any]) -> bytes:
+    """One complete frame (length prefix and msgpack body) for `envelope`."""
+    body = msgpack.packb(envelope, use_bin_type=True)
+    return _HEADER.pack(len(body)) + body
+
+
+def decode_body(body: bytes) -> dict[Any, Any]:
+    """The map inside one frame body; anything else is a fatal `bad_request`."""
+    try:
+        # unpackb bounds every string, array and map by len(body) on its own, so a small
+        # frame cannot make it allocate a large object; nesting depth is bounded too.
+        value = msgpack.unpackb(body, raw=False, strict_map_key=False)
+    except (ValueError, msgpack.UnpackException) as exc:
+        raise ChatError(
+            ErrorCode.BAD_REQUEST, f"body is not valid msgpack: {exc}", fatal=True
+        ) from None
+    if not isinstance(value, dict):
+        raise ChatError(
+            ErrorCode.BAD_REQUEST,
+            f"body must be a msgpack map, got {type(value).__name__}",
+            fatal=True,
+        )
+    return value
+
+
+class FrameDecoder:
+    """Splits a byte stream into envelopes, whatever the chunk boundaries ("sticky packets")."""
+
+    def __init__(self, max_frame: int) -> None:
+        self.max_frame = max_frame
+        self._buffer = bytearray()
+
+    def feed(self, chunk: bytes) -> Iterator[dict[Any, Any]]:
+        """Add `chunk` and yield every envelope it completes (zero, one or many).
+
+        Raises a fatal `ChatError` for an oversized length, checked as soon as the header
+        is complete and before any of the body is kept, or for a body that is not a map.
+        """
+        buffer = self._buffer
+        buffer += chunk
+        start = 0
+        try:
+            while len(buffer) - start >= HEADER_SIZE:
+                (length,) = _HEADER.unpack_from(buffer, start)
+                if length > self.max_frame:
+                    raise ChatError(
+                        ErrorCode.FRAME_TOO_LARGE,
+                        f"frame of {length} bytes is over the limit of {self.max_frame}",
+                    )
+                end = start + HEADER_SIZE + length
+                if len(buffer) < end:
+                    break
+                body = bytes(buffer[start + HEADER_SIZE : end])
+                start = end
+                yield decode_body(body)
+        finally:
+            del buffer[:start]
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet part of a complete frame."""
+        return len(self._buffer)

@@ -1,0 +1,185 @@
+"""Message types, the envelope around them, and the pushes as small dataclasses.
+
+An envelope is the msgpack map in every frame: `{type, id, data}`. Requests and replies
+carry an `id`; pushes (frames the server sends on its own) do not.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, ClassVar, Self
+
+from chatroom.common.errors import ChatError, ErrorCode
+
+
+class RequestType(StrEnum):
+    HELLO = "hello"
+    REGISTER = "register"
+    LOGIN = "login"
+    USERS = "users"
+    BROADCAST = "broadcast"
+    PRIVATE = "private"
+    ACK = "ack"
+    PING = "ping"
+    LOGOUT = "logout"
+
+
+class ReplyType(StrEnum):
+    OK = "ok"
+    ERROR = "error"
+
+
+class PushType(StrEnum):
+    MESSAGE = "message"
+    PRESENCE = "presence"
+    BYE = "bye"
+
+
+class ByeReason(StrEnum):
+    SHUTDOWN = "shutdown"
+    IDLE = "idle"
+    LOGOUT = "logout"
+    SLOW_CONSUMER = "slow_consumer"
+
+
+@dataclass(slots=True, frozen=True)
+class Request:
+    """A request as read off the wire: its type, optional id and data map."""
+
+    type: str
+    id: int | None
+    data: dict[str, Any]
+
+    @classmethod
+    def from_envelope(cls, envelope: dict[Any, Any]) -> Self:
+        """Check the envelope's own fields; raises `bad_request` (not fatal) if they are wrong."""
+        request_id = envelope.get("id")
+        if request_id is not None and not _is_int(request_id):
+            raise ChatError(ErrorCode.BAD_REQUEST, "id must be an integer")
+        kind = envelope.get("type")
+        if not isinstance(kind, str):
+            raise ChatError(ErrorCode.BAD_REQUEST, "type must be a string")
+        data = envelope.get("data")
+        if data is None:
+            data = {}
+        if not isinstance(data, dict) or not all(isinstance(key, str) for key in data):
+            raise ChatError(ErrorCode.BAD_REQUEST, "data must be a map with string keys")
+        return cls(kind, request_id, data)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def reply_id(envelope: dict[Any, Any]) -> int | None:
+    """The id to echo in the reply to `envelope`: its `id` if that is an integer."""
+    request_id = envelope.get("id")
+    return request_id if _is_int(request_id) else None
+
+
+def request(kind: str, request_id: int | None = None, **data: Any) -> dict[str, Any]:
+    """The envelope of a request."""
+    envelope: dict[str, Any] = {"type": kind, "data": data}
+    if request_id is not None:
+        envelope["id"] = request_id
+    return envelope
+
+
+def ok(request_id: int | None, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The envelope of an `ok` reply."""
+    return {"type": ReplyType.OK.value, "id": request_id, "data": data or {}}
+
+
+def error(request_id: int | None, err: ChatError) -> dict[str, Any]:
+    """The envelope of an `error` reply; `id` is nil when the frame could not be read."""
+    return {"type": ReplyType.ERROR.value, "id": request_id, "data": err.as_data()}
+
+
+class Push:
+    """Base of the frames the server sends on its own; each knows its wire form."""
+
+    __slots__ = ()
+    TYPE: ClassVar[PushType]
+
+    def as_data(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def envelope(self) -> dict[str, Any]:
+        return {"type": self.TYPE.value, "data": self.as_data()}
+
+
+@dataclass(slots=True, frozen=True)
+class MessagePush(Push):
+    """A chat message; `to` is None for the group, else the recipient's username."""
+
+    TYPE: ClassVar[PushType] = PushType.MESSAGE
+    mid: int
+    sender: str
+    to: str | None
+    text: str
+    ts: float
+    offline: bool = False
+
+    def as_data(self) -> dict[str, Any]:
+        return {
+            "mid": self.mid,
+            "from": self.sender,
+            "to": self.to,
+            "text": self.text,
+            "ts": self.ts,
+            "offline": self.offline,
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Self:
+        return cls(
+            mid=data["mid"],
+            sender=data["from"],
+            to=data.get("to"),
+            text=data["text"],
+            ts=data["ts"],
+            offline=bool(data.get("offline", False)),
+        )
+
+
+@dataclass(slots=True, frozen=True)
+class PresencePush(Push):
+    """A user came online (their first session) or went offline (their last one ended)."""
+
+    TYPE: ClassVar[PushType] = PushType.PRESENCE
+    username: str
+    online: bool
+
+    def as_data(self) -> dict[str, Any]:
+        return {"username": self.username, "online": self.online}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Self:
+        return cls(username=data["username"], online=bool(data["online"]))
+
+
+@dataclass(slots=True, frozen=True)
+class ByePush(Push):
+    """The server is about to close this connection, and why."""
+
+    TYPE: ClassVar[PushType] = PushType.BYE
+    reason: str
+
+    def as_data(self) -> dict[str, Any]:
+        return {"reason": self.reason}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Self:
+        return cls(reason=data["reason"])
+
+
+PUSH_TYPES: dict[str, type[MessagePush | PresencePush | ByePush]] = {
+    push.TYPE.value: push for push in (MessagePush, PresencePush, ByePush)
+}
+
+
+def parse_push(envelope: dict[str, Any]) -> Push | None:
+    """The push in `envelope`, or None for a push type this version does not know."""
+    push_type = PUSH_TYPES.get(envelope.get("type", ""))
+    if push_type is None:
+        return None
+    return push_type.from_data(envelope.get("data") or {})

@@ -1,0 +1,85 @@
+"""The server as a whole: listen, accept a session per connection, and shut down in order."""
+
+import asyncio
+import logging
+from pathlib import Path
+
+from chatroom.common.limits import Limits
+from chatroom.common.messages import ByeReason
+from chatroom.server.auth import PasswordHasher
+from chatroom.server.connection import Session
+from chatroom.server.hub import Hub
+from chatroom.server.store import SqliteStore, Store
+
+log = logging.getLogger("chatroom.server")
+
+SHUTDOWN_GRACE = 10.0
+"""Seconds shutdown waits for requests in progress (a commit, a bcrypt) to finish."""
+
+
+class ChatServer:
+    """Accepts connections and runs a `Session` for each, sharing one store and one hub."""
+
+    def __init__(self, store: Store, limits: Limits) -> None:
+        self.store = store
+        self.limits = limits
+        self.hub = Hub()
+        self.passwords = PasswordHasher(limits.bcrypt_cost)
+        self._sessions: dict[Session, asyncio.Task[None]] = {}
+        self._server: asyncio.Server | None = None
+        self._stopped = asyncio.Event()
+
+    @classmethod
+    async def open(cls, data_dir: Path, limits: Limits) -> "ChatServer":
+        """A server on the SQLite database in `data_dir`."""
+        return cls(await SqliteStore.open(data_dir), limits)
+
+    async def start(self, host: str, port: int) -> None:
+        """Start listening; raises OSError if the address cannot be bound."""
+        self._server = await asyncio.start_server(self._accept, host, port)
+
+    @property
+    def port(self) -> int:
+        """The port actually bound (useful when started on port 0)."""
+        assert self._server is not None
+        return self._server.sockets[0].getsockname()[1]
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        session = Session(
+            reader,
+            writer,
+            store=self.store,
+            hub=self.hub,
+            passwords=self.passwords,
+            limits=self.limits,
+        )
+        task = asyncio.current_task()
+        assert task is not None
+        self._sessions[session] = task
+        try:
+            await session.run()
+        finally:
+            del self._sessions[session]
+
+    async def wait_stopped(self) -> None:
+        await self._stopped.wait()
+
+    async def shutdown(self) -> None:
+        """Stop accepting, say `bye` to every session, let their requests finish, close storage."""
+        if self._stopped.is_set():
+            return
+        log.info("shutting down: %d connections", len(self._sessions))
+        if self._server is not None:
+            self._server.close()
+        self.hub.announce_presence = False  # everyone is leaving; no one is left to tell
+        for session in list(self._sessions):
+            session.say_bye(ByeReason.SHUTDOWN)
+        tasks = list(self._sessions.values())
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)
+            for task in pending:
+                task.cancel()
+        await self.store.close()
+        self.passwords.close()
+        self._stopped.set()
+        log.info("stopped")

@@ -1,0 +1,172 @@
+"""One client connection: its read loop, its writes, and the state of its session.
+
+The read loop is the only place that turns a `ChatError` into an `error` frame, and
+anything unexpected into `server_error` with one logged traceback.
+"""
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from chatroom.common.codec import FrameDecoder, encode
+from chatroom.common.errors import ChatError, ErrorCode
+from chatroom.common.limits import Limits
+from chatroom.common.messages import ByePush, ByeReason, Request, error, ok, reply_id
+from chatroom.server.auth import PasswordHasher
+from chatroom.server.fields import Fields
+from chatroom.server.handlers import HANDLERS
+from chatroom.server.hub import Hub
+from chatroom.server.store import Store
+
+READ_SIZE = 64 * 1024
+
+log = logging.getLogger("chatroom.server")
+
+
+class Session:
+    """The server's side of one socket: who is logged in on it, and how to reach them."""
+
+    log = log
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        store: Store,
+        hub: Hub,
+        passwords: PasswordHasher,
+        limits: Limits,
+    ) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.store = store
+        self.hub = hub
+        self.passwords = passwords
+        self.limits = limits
+        host, port, *_ = writer.get_extra_info("peername") or ("?", 0)
+        self.peer = f"{host}:{port}"
+        self._user: str | None = None
+        self._decoder = FrameDecoder(limits.max_frame)
+        self._held: list[bytes] | None = None
+        self._closing: ByeReason | None = None
+
+    # -- what handlers use ------------------------------------------------------------
+
+    @property
+    def user(self) -> str | None:
+        """The logged-in username, or None before login."""
+        return self._user
+
+    def require_logged_out(self) -> None:
+        if self._user is not None:
+            raise ChatError(ErrorCode.ALREADY_LOGGED_IN, f"already logged in as {self._user}")
+
+    async def log_in(self, username: str) -> tuple[int, int]:
+        """Make this session `username`'s and queue their unacknowledged mail.
+
+        Pushes are held until the login reply is written, so the client always sees the
+        reply first, then its backlog in mid order, then live traffic. The session joins
+        the hub before the backlog is read, so no message can fall between the two (one
+        might arrive both ways; clients drop a mid they have seen).
+        Returns how many messages are replayed and how many older ones were left out.
+        """
+        self._held = []
+        self._user = username
+        self.hub.join(self)
+        backlog, skipped = await self.store.backlog(username, self.limits.replay_limit)
+        self._held[:0] = [encode(m.as_push(offline=True).envelope()) for m in backlog]
+        log.info(
+            "login %s from %s (%d offline, %d left out)", username, self.peer, len(backlog), skipped
+        )
+        return len(backlog), skipped
+
+    def close_after_reply(self, reason: ByeReason) -> None:
+        self._closing = reason
+
+    # -- writing ----------------------------------------------------------------------
+
+    def send_frame(self, frame: bytes) -> None:
+        """Queue one encoded frame for this socket (held back while a login is replying)."""
+        if self._held is not None:
+            self._held.append(frame)
+        else:
+            self._write(frame)
+
+    def _write(self, frame: bytes) -> None:
+        if not self.writer.is_closing():
+            self.writer.write(frame)
+
+    def send(self, envelope: dict[str, Any]) -> None:
+        self.send_frame(encode(envelope))
+
+    def say_bye(self, reason: ByeReason) -> None:
+        """Send `bye` and close the socket once what is queued has been written."""
+        self._release_held()
+        self.send(ByePush(reason).envelope())
+        self.writer.close()
+
+    def _release_held(self) -> None:
+        held, self._held = self._held, None
+        for frame in held or ():
+            self.send_frame(frame)
+
+    # -- the read loop ----------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Read and answer requests until the client leaves or is sent away."""
+        log.info("connect %s", self.peer)
+        try:
+            await self._read_loop()
+        except ChatError as err:  # the decoder's: the stream can no longer be trusted
+            self.send(error(None, err))
+        except ConnectionError:
+            pass
+        finally:
+            await self._finish()
+
+    async def _read_loop(self) -> None:
+        while self._closing is None:
+            try:
+                async with asyncio.timeout(self.limits.idle_timeout):
+                    chunk = await self.reader.read(READ_SIZE)
+            except TimeoutError:
+                self._closing = ByeReason.IDLE
+                break
+            if not chunk:
+                return
+            for envelope in self._decoder.feed(chunk):
+                await self._answer(envelope)
+                if self._closing is not None:
+                    break
+        self.say_bye(self._closing)
+
+    async def _answer(self, envelope: dict[Any, Any]) -> None:
+        request_id = reply_id(envelope)
+        try:
+            request = Request.from_envelope(envelope)
+            handler = HANDLERS.get(request.type)
+            if handler is None:
+                raise ChatError(ErrorCode.UNKNOWN_TYPE, f"unknown request type {request.type!r}")
+            if self._user is None and not handler.before_login:
+                raise ChatError(ErrorCode.NOT_LOGGED_IN, f"log in before {request.type!r}")
+            fields = Fields(request.data, self.limits.max_text)
+            reply = ok(request_id, await handler.function(self, fields))
+        except ChatError as err:
+            reply = error(request_id, err)
+        except Exception:
+            log.exception("request %r from %s failed", envelope.get("type"), self.peer)
+            reply = error(request_id, ChatError(ErrorCode.SERVER_ERROR, "internal server error"))
+        self._write(encode(reply))  # ahead of any pushes held back during the request
+        self._release_held()
+
+    async def _finish(self) -> None:
+        if self._user is not None:
+            self.hub.leave(self)
+            if self._closing == ByeReason.LOGOUT:
+                log.info("logout %s from %s", self._user, self.peer)
+        self.writer.close()
+        with contextlib.suppress(OSError):  # the peer may have vanished: nothing to flush
+            await self.writer.wait_closed()
+        log.info("disconnect %s", self.peer)

@@ -1,0 +1,52 @@
+"""Checked access to a request's `data` map: each getter validates one field or raises.
+
+Handlers read their fields through this, so every wrong type or missing field becomes a
+`bad_request` (or a more precise code) with a message naming the field.
+"""
+
+from typing import Any
+
+from chatroom.common.errors import ChatError, ErrorCode
+from chatroom.common.names import normalize_username
+
+
+class Fields:
+    """The `data` of one request."""
+
+    def __init__(self, data: dict[str, Any], max_text: int) -> None:
+        self._data = data
+        self._max_text = max_text
+
+    def _get(self, name: str, kind: type, kind_name: str) -> Any:
+        value = self._data.get(name)
+        if value is None:
+            raise ChatError(ErrorCode.BAD_REQUEST, f"missing field {name!r}")
+        # bool is a subclass of int, but true is not a number on the wire.
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ChatError(ErrorCode.BAD_REQUEST, f"field {name!r} must be {kind_name}")
+        return value
+
+    def string(self, name: str) -> str:
+        return self._get(name, str, "a string")
+
+    def integer(self, name: str, minimum: int = 0) -> int:
+        value = self._get(name, int, "an integer")
+        if value < minimum:
+            raise ChatError(ErrorCode.BAD_REQUEST, f"field {name!r} must be at least {minimum}")
+        return value
+
+    def username(self, name: str) -> str:
+        """A username field, NFKC-normalised; `invalid_username` if it breaks the rules."""
+        return normalize_username(self.string(name))
+
+    def text(self, name: str) -> str:
+        """A message text: not blank, at most the server's `max_text` characters."""
+        text = self.string(name)
+        if not text.strip():
+            raise ChatError(ErrorCode.EMPTY_TEXT, "the message is empty")
+        if len(text) > self._max_text:
+            raise ChatError(
+                ErrorCode.TEXT_TOO_LONG,
+                f"the message has {len(text)} characters; the limit is {self._max_text}",
+            )
+        return text

@@ -1,0 +1,70 @@
+"""Who is online, on which connections, and fan-out of pushes to them.
+
+Every push goes through the hub, so routing can move elsewhere (a Redis-backed hub for
+several server nodes, say) without the handlers changing. A push is encoded once by its
+sender and the same bytes are written to every recipient's connection.
+"""
+
+from typing import Protocol
+
+from chatroom.common.codec import encode
+from chatroom.common.messages import PresencePush
+
+
+class Recipient(Protocol):
+    """What the hub needs of a connection: whose it is, and a way to send it a frame."""
+
+    user: str | None
+
+    def send_frame(self, frame: bytes) -> None: ...
+
+
+class Hub:
+    """In-process routing: a map from username to that user's logged-in connections."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, set[Recipient]] = {}
+        self.announce_presence = True
+
+    def join(self, session: Recipient) -> None:
+        """Route the user's pushes to `session` too; announce them if it is their first."""
+        assert session.user is not None
+        sessions = self._sessions.setdefault(session.user, set())
+        sessions.add(session)
+        if len(sessions) == 1:
+            self._announce(session.user, online=True)
+
+    def leave(self, session: Recipient) -> None:
+        """Stop routing to `session`; announce the user gone if it was their last."""
+        assert session.user is not None
+        sessions = self._sessions.get(session.user)
+        if sessions is None or session not in sessions:
+            return
+        sessions.discard(session)
+        if not sessions:
+            del self._sessions[session.user]
+            self._announce(session.user, online=False)
+
+    def online(self) -> list[str]:
+        """Usernames with at least one session, sorted."""
+        return sorted(self._sessions)
+
+    def deliver(self, username: str, frame: bytes) -> bool:
+        """Send `frame` to every session of `username`; whether they had any."""
+        sessions = self._sessions.get(username)
+        if not sessions:
+            return False
+        for session in sessions:
+            session.send_frame(frame)
+        return True
+
+    def broadcast(self, frame: bytes, exclude: str | None = None) -> None:
+        """Send `frame` to every session of every online user but `exclude`."""
+        for username, sessions in self._sessions.items():
+            if username != exclude:
+                for session in sessions:
+                    session.send_frame(frame)
+
+    def _announce(self, username: str, online: bool) -> None:
+        if self.announce_presence:
+            self.broadcast(encode(PresencePush(username, online).envelope()), exclude=username)

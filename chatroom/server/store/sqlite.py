@@ -1,0 +1,137 @@
+"""The SQLite store, through aiosqlite (one background thread per database).
+
+One `messages` table holds every message with a global autoincrement `mid` (recipient
+NULL = the group). Each user has an `acked_upto` cursor: their mailbox is every message
+after it that was sent to them or to the group by someone else. A new user's cursor
+starts at the newest mid, so newcomers do not receive old group traffic.
+"""
+
+import sqlite3
+import time
+from pathlib import Path
+
+import aiosqlite
+
+from chatroom.common.errors import ChatError, ErrorCode
+from chatroom.common.names import username_key
+from chatroom.server.store.base import StoredMessage, UserRecord
+
+DATABASE_NAME = "chatroom.db"
+
+# Each entry moves the schema up one version; PRAGMA user_version records where it is.
+MIGRATIONS = [
+    """
+    CREATE TABLE users (
+        username      TEXT PRIMARY KEY,
+        username_key  TEXT NOT NULL UNIQUE,
+        password_hash BLOB NOT NULL,
+        acked_upto    INTEGER NOT NULL,
+        created_at    REAL NOT NULL
+    );
+    CREATE TABLE messages (
+        mid       INTEGER PRIMARY KEY AUTOINCREMENT,
+        sender    TEXT NOT NULL,
+        recipient TEXT,
+        text      TEXT NOT NULL,
+        ts        REAL NOT NULL
+    );
+    CREATE INDEX messages_by_recipient ON messages (recipient, mid);
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_MAILBOX = """
+    FROM messages
+    WHERE mid > (SELECT acked_upto FROM users WHERE username = :me)
+      AND (recipient = :me OR (recipient IS NULL AND sender != :me))
+"""
+
+
+class SqliteStore:
+    """`Store` on one SQLite file in WAL mode."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    @classmethod
+    async def open(cls, data_dir: Path) -> "SqliteStore":
+        """Open (creating if needed) the database in `data_dir` and bring its schema up to date."""
+        data_dir.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(data_dir / DATABASE_NAME)
+        try:
+            await db.execute("PRAGMA journal_mode = WAL")
+            # FULL: a commit is on disk before its `ok` is sent, even across a power cut.
+            await db.execute("PRAGMA synchronous = FULL")
+            await _migrate(db)
+        except BaseException:
+            await db.close()
+            raise
+        return cls(db)
+
+    async def create_user(self, username: str, password_hash: bytes) -> None:
+        try:
+            await self._db.execute(
+                """INSERT INTO users (username, username_key, password_hash, acked_upto, created_at)
+                   VALUES (?, ?, ?, (SELECT COALESCE(MAX(mid), 0) FROM messages), ?)""",
+                (username, username_key(username), password_hash, time.time()),
+            )
+            await self._db.commit()
+        except sqlite3.IntegrityError:
+            await self._db.rollback()
+            raise ChatError(ErrorCode.USERNAME_TAKEN, f"{username!r} is taken") from None
+
+    async def find_user(self, username: str) -> UserRecord | None:
+        rows = await self._db.execute_fetchall(
+            "SELECT username, password_hash FROM users WHERE username_key = ?",
+            (username_key(username),),
+        )
+        for name, password_hash in rows:
+            return UserRecord(name, password_hash)
+        return None
+
+    async def add_message(self, sender: str, recipient: str | None, text: str) -> StoredMessage:
+        ts = time.time()
+        cursor = await self._db.execute(
+            "INSERT INTO messages (sender, recipient, text, ts) VALUES (?, ?, ?, ?)",
+            (sender, recipient, text, ts),
+        )
+        await self._db.commit()
+        assert cursor.lastrowid is not None
+        return StoredMessage(cursor.lastrowid, sender, recipient, text, ts)
+
+    async def backlog(self, username: str, limit: int) -> tuple[list[StoredMessage], int]:
+        params = {"me": username, "limit": limit}
+        rows = await self._db.execute_fetchall(
+            f"SELECT mid, sender, recipient, text, ts {_MAILBOX} ORDER BY mid DESC LIMIT :limit",
+            params,
+        )
+        messages = [StoredMessage(*row) for row in reversed(list(rows))]
+        skipped = 0
+        if len(messages) == limit:
+            ((total,),) = await self._db.execute_fetchall(f"SELECT COUNT(*) {_MAILBOX}", params)
+            skipped = total - limit
+        return messages, skipped
+
+    async def ack(self, username: str, upto: int) -> None:
+        # Clamped to the newest mid: acking the future would silently swallow later mail.
+        await self._db.execute(
+            """UPDATE users SET acked_upto = MAX(
+                   acked_upto, MIN(?, (SELECT COALESCE(MAX(mid), 0) FROM messages)))
+               WHERE username = ?""",
+            (upto, username),
+        )
+        await self._db.commit()
+
+    async def close(self) -> None:
+        await self._db.close()
+
+
+async def _migrate(db: aiosqlite.Connection) -> None:
+    ((version,),) = await db.execute_fetchall("PRAGMA user_version")
+    if version > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"the database has schema version {version}; this chatroom knows up to "
+            f"{SCHEMA_VERSION}: upgrade chatroom"
+        )
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        await db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
