@@ -68,8 +68,8 @@ class ChatServer:
         """Stop accepting, say `bye` to every session, let their requests finish, close storage."""
         if self._stopped.is_set():
             return
-        log.info("shutting down: %d connections", len(self._sessions))
         if self._server is not None:
+            log.info("shutting down: %d connections", len(self._sessions))
             self._server.close()
         self.hub.announce_presence = False  # everyone is leaving; no one is left to tell
         for session in list(self._sessions):
@@ -82,4 +82,5 @@ class ChatServer:
         await self.store.close()
         self.passwords.close()
         self._stopped.set()
-        log.info("stopped")
+        if self._server is not None:
+            log.info("stopped")

@@ -1,0 +1,161 @@
+"""Fixtures: a real server on an ephemeral loopback port with a real SQLite file in tmp_path."""
+
+import asyncio
+import dataclasses
+import struct
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import pytest
+
+from chatroom.client import ChatClient
+from chatroom.common.codec import FrameDecoder, encode
+from chatroom.common.limits import Limits
+from chatroom.common.messages import Push
+from chatroom.server.app import ChatServer
+
+WAIT = 5.0
+"""Upper bound on any single wait for an event in the tests."""
+
+PASSWORD = "correct horse"
+
+
+class RunningServer:
+    """A server started in the test's event loop; `restart()` reopens the same data dir."""
+
+    def __init__(self, data_dir: Path, limits: Limits) -> None:
+        self.data_dir = data_dir
+        self.limits = limits
+        self.server: ChatServer | None = None
+        self.clients: list[ChatClient] = []
+
+    async def start(self, port: int = 0) -> None:
+        self.server = await ChatServer.open(self.data_dir, self.limits)
+        await self.server.start("127.0.0.1", port)
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None
+        return self.server.port
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            await self.server.shutdown()
+            self.server = None
+
+    async def restart(self) -> None:
+        port = self.port
+        await self.stop()
+        await self.start(port)
+
+    async def connect(self) -> ChatClient:
+        client = await ChatClient.connect("127.0.0.1", self.port)
+        self.clients.append(client)
+        return client
+
+    async def register(self, username: str, password: str = PASSWORD) -> None:
+        client = await self.connect()
+        await client.register(username, password)
+        await client.close()
+
+    async def login(self, username: str, password: str = PASSWORD) -> ChatClient:
+        """A new connection logged in as `username` (registered first if need be)."""
+        client = await self.connect()
+        if await self._exists(username):
+            await client.login(username, password)
+        else:
+            await client.register(username, password)
+            await client.login(username, password)
+        return client
+
+    async def _exists(self, username: str) -> bool:
+        assert self.server is not None
+        return await self.server.store.find_user(username) is not None
+
+    async def raw(self) -> "RawConnection":
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        return RawConnection(reader, writer)
+
+
+class RawConnection:
+    """A bare socket that sends arbitrary bytes and reads replies as decoded envelopes."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.decoder = FrameDecoder(max_frame=2**32 - 1)
+        self.received: list[dict[str, Any]] = []
+
+    async def send_bytes(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def send_body(self, body: bytes) -> None:
+        await self.send_bytes(struct.pack(">I", len(body)) + body)
+
+    async def send(self, envelope: Any) -> None:
+        await self.send_bytes(encode(envelope))
+
+    async def receive(self) -> dict[str, Any]:
+        """The next envelope from the server (fails the test if none comes in time)."""
+        async with asyncio.timeout(WAIT):
+            while not self.received:
+                chunk = await self.reader.read(65536)
+                assert chunk, "the server closed the connection"
+                self.received.extend(self.decoder.feed(chunk))
+        return self.received.pop(0)
+
+    async def request(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        await self.send(envelope)
+        return await self.receive()
+
+    async def closed_by_server(self) -> bool:
+        """Whether the server closes the connection (reading to the end) within the wait."""
+        async with asyncio.timeout(WAIT):
+            while chunk := await self.reader.read(65536):
+                self.received.extend(self.decoder.feed(chunk))
+        return True
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+@pytest.fixture
+async def make_server(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[RunningServer]]]:
+    """Start a server with some limits changed: `await make_server(idle_timeout=0.5)`."""
+    running: list[RunningServer] = []
+
+    async def start(**limits: Any) -> RunningServer:
+        server = RunningServer(
+            tmp_path / f"data{len(running)}",
+            dataclasses.replace(Limits(bcrypt_cost=4), **limits),
+        )
+        await server.start()
+        running.append(server)
+        return server
+
+    yield start
+    for server in running:
+        for client in server.clients:
+            await client.close()
+        await server.stop()
+
+
+@pytest.fixture
+async def server(make_server: Callable[..., Awaitable[RunningServer]]) -> RunningServer:
+    return await make_server()
+
+
+async def next_push(client: ChatClient, kind: type[Push] = Push, **fields: Any) -> Any:
+    """The next push of type `kind` whose fields equal `fields`, skipping others."""
+    async with asyncio.timeout(WAIT):
+        while True:
+            push = await client.next_push()
+            if isinstance(push, kind) and all(getattr(push, k) == v for k, v in fields.items()):
+                return push
+
+
+def packb(value: Any) -> bytes:
+    return msgpack.packb(value, use_bin_type=True)

@@ -1,0 +1,152 @@
+"""Group and private chat, several sessions per user, presence, and the users list."""
+
+import pytest
+
+from chatroom.common.errors import ChatError, ErrorCode
+from chatroom.common.messages import MessagePush, PresencePush
+from tests.conftest import RunningServer, next_push
+
+
+async def test_broadcast_reaches_every_other_online_user(server: RunningServer) -> None:
+    alice = await server.login("alice")
+    bob = await server.login("bob")
+    carol = await server.login("carol")
+    sent = await alice.broadcast("hello, room")
+    for receiver in (bob, carol):
+        push = await next_push(receiver, MessagePush)
+        assert (push.mid, push.sender, push.to, push.text) == (
+            sent.mid,
+            "alice",
+            None,
+            "hello, room",
+        )
+        assert push.ts == sent.ts
+        assert push.offline is False
+
+
+async def test_the_sender_does_not_get_their_own_broadcast(server: RunningServer) -> None:
+    alice = await server.login("alice")
+    bob = await server.login("bob")
+    await alice.broadcast("mine")
+    marker = await bob.broadcast("marker")
+    push = await next_push(alice, MessagePush)
+    assert push.mid == marker.mid
+
+
+async def test_private_reaches_every_session_of_the_recipient_only(server: RunningServer) -> None:
+    alice = await server.login("alice")
+    bob_laptop = await server.login("bob")
+    bob_phone = await server.login("bob")
+    carol = await server.login("carol")
+    sent = await alice.private("BOB", "just for you")
+    assert sent.delivered is True
+    for session in (bob_laptop, bob_phone):
+        push = await next_push(session, MessagePush)
+        assert (push.mid, push.sender, push.to, push.text) == (
+            sent.mid,
+            "alice",
+            "bob",
+            "just for you",
+        )
+    marker = await alice.broadcast("marker")
+    assert (await next_push(carol, MessagePush)).mid == marker.mid
+
+
+async def test_broadcast_reaches_all_sessions_of_each_user(server: RunningServer) -> None:
+    alice = await server.login("alice")
+    bob_one = await server.login("bob")
+    bob_two = await server.login("bob")
+    sent = await alice.broadcast("to everyone")
+    assert (await next_push(bob_one, MessagePush)).mid == sent.mid
+    assert (await next_push(bob_two, MessagePush)).mid == sent.mid
+
+
+async def test_the_sender_is_always_the_session_user(server: RunningServer) -> None:
+    mallory = await server.login("mallory")
+    bob = await server.login("bob")
+    await mallory.request("private", to="bob", text="I am alice", **{"from": "alice"})
+    await mallory.request("broadcast", text="me too", **{"from": "alice"})
+    assert (await next_push(bob, MessagePush)).sender == "mallory"
+    assert (await next_push(bob, MessagePush)).sender == "mallory"
+
+
+async def test_private_to_an_unknown_user_is_refused(server: RunningServer) -> None:
+    alice = await server.login("alice")
+    with pytest.raises(ChatError) as caught:
+        await alice.private("nobody", "hello?")
+    assert caught.value.code == ErrorCode.NO_SUCH_USER
+
+
+async def test_private_to_an_offline_user_is_stored_not_delivered(server: RunningServer) -> None:
+    await server.register("bob")
+    alice = await server.login("alice")
+    sent = await alice.private("bob", "when you are back")
+    assert sent.delivered is False
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("", ErrorCode.EMPTY_TEXT),
+        ("  \n\t", ErrorCode.EMPTY_TEXT),
+        ("x" * 4097, ErrorCode.TEXT_TOO_LONG),
+    ],
+)
+async def test_empty_and_overlong_texts_are_refused(
+    server: RunningServer, text: str, code: ErrorCode
+) -> None:
+    alice = await server.login("alice")
+    for send in (alice.broadcast(text), alice.private("alice", text)):
+        with pytest.raises(ChatError) as caught:
+            await send
+        assert caught.value.code == code
+
+
+async def test_text_at_the_limit_is_accepted(server: RunningServer) -> None:
+    alice = await server.login("alice")
+    bob = await server.login("bob")
+    await alice.broadcast("é" * server.limits.max_text)
+    assert len((await next_push(bob, MessagePush)).text) == server.limits.max_text
+
+
+async def test_mids_increase_in_the_order_messages_are_stored(server: RunningServer) -> None:
+    alice = await server.login("alice")
+    await server.register("bob")
+    mids = [(await alice.broadcast(f"m{i}")).mid for i in range(3)]
+    mids.append((await alice.private("bob", "p")).mid)
+    assert mids == sorted(mids) and len(set(mids)) == 4
+
+
+async def test_users_lists_who_is_online_sorted(server: RunningServer) -> None:
+    carol = await server.login("carol")
+    await server.login("alice")
+    bob = await server.login("bob")
+    await server.login("bob")
+    assert await carol.users() == ["alice", "bob", "carol"]
+    await bob.logout()
+    assert await carol.users() == ["alice", "bob", "carol"]  # bob has another session
+
+
+async def test_presence_follows_first_and_last_session(server: RunningServer) -> None:
+    alice = await server.login("alice")
+    bob_one = await server.login("bob")
+    assert await next_push(alice, PresencePush) == PresencePush("bob", True)
+    bob_two = await server.login("bob")  # not the first: no presence push
+    await bob_one.close()
+    await bob_two.logout()  # the last: offline
+    assert await next_push(alice, PresencePush) == PresencePush("bob", False)
+    assert await alice.users() == ["alice"]
+
+
+async def test_login_reply_lists_who_is_online(server: RunningServer) -> None:
+    await server.login("bob")
+    await server.login("alice")
+    carol = await server.connect()
+    await carol.register("carol", "correct horse")
+    reply = await carol.login("carol", "correct horse")
+    assert reply.online == ["alice", "bob", "carol"]
+
+
+async def test_ping_gets_an_empty_ok(server: RunningServer) -> None:
+    client = await server.connect()
+    assert await client.request("ping") == {}

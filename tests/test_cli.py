@@ -1,0 +1,173 @@
+"""`chatroom-server` as a user runs it: a real process, flags, signals and exit codes."""
+
+import asyncio
+import re
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from chatroom.client import ChatClient
+from chatroom.common.messages import ByePush, MessagePush
+from tests.conftest import PASSWORD, WAIT, next_push
+
+
+class ServerProcess:
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.log: list[str] = []
+        self.port = 0
+
+    async def wait_for_log(self, pattern: str) -> re.Match[str]:
+        """Read the server's log until a line matches `pattern`."""
+        async with asyncio.timeout(WAIT):
+            while True:
+                line = (await self.process.stderr.readline()).decode()
+                assert line, f"the server exited before logging {pattern!r}: {self.log}"
+                self.log.append(line)
+                if match := re.search(pattern, line):
+                    return match
+
+    async def stop(self, signum: int) -> int:
+        self.process.send_signal(signum)
+        async with asyncio.timeout(WAIT):
+            rest = await self.process.stderr.read()
+            self.log.extend(rest.decode().splitlines(keepends=True))
+            return await self.process.wait()
+
+
+async def run_server(*args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "chatroom.server",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+@pytest.fixture
+async def server_process(tmp_path: Path) -> AsyncIterator[ServerProcess]:
+    process = await run_server("--port", "0", "--data-dir", str(tmp_path), "--bcrypt-cost", "4")
+    server = ServerProcess(process)
+    match = await server.wait_for_log(r"listening on 127\.0\.0\.1:(\d+)")
+    server.port = int(match.group(1))
+    yield server
+    if process.returncode is None:
+        process.kill()
+        await process.wait()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+async def test_a_signal_says_bye_to_everyone_and_exits_cleanly(
+    server_process: ServerProcess, signum: int
+) -> None:
+    alice = await ChatClient.connect("127.0.0.1", server_process.port)
+    await alice.register("alice", PASSWORD)
+    await alice.login("alice", PASSWORD)
+    loitering = await ChatClient.connect("127.0.0.1", server_process.port)
+    await loitering.ping()
+
+    assert await server_process.stop(signum) == 0
+    assert (await next_push(alice, ByePush)).reason == "shutdown"
+    assert (await next_push(loitering, ByePush)).reason == "shutdown"
+    assert "Traceback" not in "".join(server_process.log)
+
+
+async def test_offline_mail_survives_a_process_restart(tmp_path: Path) -> None:
+    args = ("--port", "0", "--data-dir", str(tmp_path), "--bcrypt-cost", "4")
+    first = ServerProcess(await run_server(*args))
+    port = int((await first.wait_for_log(r"listening on 127\.0\.0\.1:(\d+)")).group(1))
+    alice = await ChatClient.connect("127.0.0.1", port)
+    for name in ("alice", "bob"):
+        await alice.register(name, PASSWORD)
+    await alice.login("alice", PASSWORD)
+    sent = await alice.private("bob", "see you after the restart")
+    assert await first.stop(signal.SIGTERM) == 0
+
+    second = ServerProcess(await run_server(*args))
+    port = int((await second.wait_for_log(r"listening on 127\.0\.0\.1:(\d+)")).group(1))
+    try:
+        bob = await ChatClient.connect("127.0.0.1", port)
+        assert (await bob.login("bob", PASSWORD)).offline == 1
+        push = await next_push(bob, MessagePush)
+        assert (push.mid, push.text, push.offline) == (sent.mid, "see you after the restart", True)
+        await bob.close()
+    finally:
+        assert await second.stop(signal.SIGTERM) == 0
+
+
+async def test_connect_login_logout_and_disconnect_are_logged(
+    server_process: ServerProcess,
+) -> None:
+    client = await ChatClient.connect("127.0.0.1", server_process.port)
+    await server_process.wait_for_log(r"INFO .* connect 127\.0\.0\.1:\d+")
+    await client.register("alice", PASSWORD)
+    await client.login("alice", PASSWORD)
+    await server_process.wait_for_log(r"INFO .* login alice from 127\.0\.0\.1:\d+")
+    await client.logout()
+    await server_process.wait_for_log(r"INFO .* logout alice from 127\.0\.0\.1:\d+")
+    await server_process.wait_for_log(r"INFO .* disconnect 127\.0\.0\.1:\d+")
+
+
+async def cli_failure(*args: str) -> tuple[int, list[str]]:
+    process = await run_server(*args)
+    _, err = await asyncio.wait_for(process.communicate(), WAIT)
+    return process.returncode, err.decode().splitlines()
+
+
+async def test_a_port_in_use_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, lines = await cli_failure("--port", str(port), "--data-dir", str(tmp_path))
+    assert code == 2
+    assert lines == [
+        f"chatroom-server: error: cannot listen on 127.0.0.1:{port}: address already in use"
+    ]
+
+
+async def test_an_unusable_data_dir_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("I am a file")
+    code, lines = await cli_failure("--port", "0", "--data-dir", str(not_a_dir / "data"))
+    assert code == 2
+    assert len(lines) == 1
+    assert lines[0].startswith(f"chatroom-server: error: cannot use data directory {not_a_dir}")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "eighty"], "argument --port: invalid int value: 'eighty'"),
+        (["--bcrypt-cost", "3"], "argument --bcrypt-cost: must be from 4 to 31, not 3"),
+        (["--idle-timeout", "-1"], "argument --idle-timeout: invalid float value: '-1'"),
+        (["--max-frame", "0"], "argument --max-frame: invalid int value: '0'"),
+        (["--colour", "blue"], "unrecognized arguments: --colour blue"),
+    ],
+)
+async def test_a_bad_flag_is_one_line_and_exit_code_2(args: list[str], message: str) -> None:
+    code, lines = await cli_failure(*args)
+    assert code == 2
+    assert lines == [f"chatroom-server: error: {message}"]
+
+
+async def test_the_data_dir_comes_from_the_environment_when_not_given(tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "chatroom.server",
+        "--port",
+        "0",
+        stderr=asyncio.subprocess.PIPE,
+        env={"CHATROOM_DATA_DIR": str(tmp_path / "from-env"), "PATH": ""},
+    )
+    server = ServerProcess(process)
+    await server.wait_for_log(rf"data in {re.escape(str(tmp_path / 'from-env'))}")
+    assert await server.stop(signal.SIGTERM) == 0
+    assert (tmp_path / "from-env" / "chatroom.db").exists()

@@ -1,0 +1,134 @@
+"""Mail kept for users who are away: offline delivery, acks, the replay cap, restarts."""
+
+import sqlite3
+
+from chatroom.client import ChatClient
+from chatroom.common.messages import MessagePush
+from tests.conftest import RunningServer, next_push
+
+
+async def drain_backlog(client: ChatClient, count: int) -> list[MessagePush]:
+    return [await next_push(client, MessagePush) for _ in range(count)]
+
+
+async def test_private_and_group_messages_arrive_at_next_login_in_mid_order(
+    server: RunningServer,
+) -> None:
+    await server.register("bob")
+    alice = await server.login("alice")
+    sent = [
+        await alice.private("bob", "first"),
+        await alice.broadcast("second"),
+        await alice.private("bob", "third"),
+    ]
+    bob = await server.connect()
+    reply = await bob.login("bob", "correct horse")
+    assert (reply.offline, reply.skipped) == (3, 0)
+    backlog = await drain_backlog(bob, 3)
+    assert [m.mid for m in backlog] == [s.mid for s in sent]
+    assert [m.text for m in backlog] == ["first", "second", "third"]
+    assert [m.to for m in backlog] == ["bob", None, "bob"]
+    assert all(m.offline for m in backlog)
+
+
+async def test_what_is_not_acked_comes_again_and_what_is_acked_does_not(
+    server: RunningServer,
+) -> None:
+    await server.register("bob")
+    alice = await server.login("alice")
+    first = await alice.private("bob", "one")
+    second = await alice.private("bob", "two")
+
+    bob = await server.login("bob")
+    assert [m.mid for m in await drain_backlog(bob, 2)] == [first.mid, second.mid]
+    await bob.ack(first.mid)
+    await bob.close()
+
+    bob = await server.connect()
+    reply = await bob.login("bob", "correct horse")
+    assert reply.offline == 1
+    assert (await next_push(bob, MessagePush)).mid == second.mid
+    await bob.ack(second.mid)
+    await bob.close()
+
+    bob = await server.connect()
+    assert (await bob.login("bob", "correct horse")).offline == 0
+
+
+async def test_live_messages_are_redelivered_if_not_acked(server: RunningServer) -> None:
+    alice = await server.login("alice")
+    bob = await server.login("bob")
+    sent = await alice.broadcast("seen live")
+    push = await next_push(bob, MessagePush)
+    assert (push.mid, push.offline) == (sent.mid, False)
+    await bob.close()
+    bob = await server.login("bob")
+    push = await next_push(bob, MessagePush)
+    assert (push.mid, push.offline) == (sent.mid, True)
+
+
+async def test_newcomers_do_not_receive_old_group_traffic(server: RunningServer) -> None:
+    alice = await server.login("alice")
+    await alice.broadcast("before you came")
+    newcomer = await server.connect()
+    await newcomer.register("newbie", "correct horse")
+    assert (await newcomer.login("newbie", "correct horse")).offline == 0
+    after = await alice.broadcast("welcome")
+    assert (await next_push(newcomer, MessagePush)).mid == after.mid
+
+
+async def test_the_sender_does_not_get_their_own_messages_back(server: RunningServer) -> None:
+    await server.register("bob")
+    alice = await server.login("alice")
+    await alice.broadcast("group")
+    await alice.private("bob", "private")
+    await alice.close()
+    alice = await server.connect()
+    assert (await alice.login("alice", "correct horse")).offline == 0
+
+
+async def test_replay_is_capped_newest_first_and_reports_what_was_left_out(make_server) -> None:
+    server = await make_server(replay_limit=3)
+    await server.register("bob")
+    alice = await server.login("alice")
+    mids = [(await alice.private("bob", f"m{i}")).mid for i in range(5)]
+    bob = await server.connect()
+    reply = await bob.login("bob", "correct horse")
+    assert (reply.offline, reply.skipped) == (3, 2)
+    assert [m.mid for m in await drain_backlog(bob, 3)] == mids[2:]
+
+
+async def test_acking_beyond_the_newest_message_does_not_swallow_later_mail(
+    server: RunningServer,
+) -> None:
+    bob = await server.login("bob")
+    await bob.ack(10**12)
+    await bob.close()
+    alice = await server.login("alice")
+    later = await alice.private("bob", "later")
+    bob = await server.connect()
+    assert (await bob.login("bob", "correct horse")).offline == 1
+    assert (await next_push(bob, MessagePush)).mid == later.mid
+
+
+async def test_offline_mail_survives_a_server_restart(server: RunningServer) -> None:
+    await server.register("bob")
+    alice = await server.login("alice")
+    sent = [await alice.private("bob", "kept"), await alice.broadcast("kept too")]
+    await server.restart()
+    bob = await server.connect()
+    reply = await bob.login("bob", "correct horse")
+    assert reply.offline == 2
+    assert [(m.mid, m.text) for m in await drain_backlog(bob, 2)] == [
+        (sent[0].mid, "kept"),
+        (sent[1].mid, "kept too"),
+    ]
+
+
+async def test_an_ok_means_the_message_is_committed(server: RunningServer) -> None:
+    alice = await server.login("alice")
+    sent = await alice.broadcast("durable")
+    # A second, independent connection to the file sees the row as soon as the ok arrives.
+    with sqlite3.connect(server.data_dir / "chatroom.db") as db:
+        row = db.execute("SELECT sender, text FROM messages WHERE mid = ?", (sent.mid,)).fetchone()
+    assert row == ("alice", "durable")

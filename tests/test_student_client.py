@@ -1,0 +1,62 @@
+"""The minimal client printed in docs/protocol.md works, word for word, against a real server.
+
+It uses only socket, struct and msgpack, as a student would, so this also proves the
+protocol can be spoken without our library.
+"""
+
+import asyncio
+import re
+import sys
+from pathlib import Path
+
+from chatroom.common.messages import MessagePush
+from tests.conftest import WAIT, RunningServer, next_push
+
+DOC = Path(__file__).parent.parent / "docs" / "protocol.md"
+
+
+def minimal_client_source() -> str:
+    match = re.search(r"```python\n(# minimal_client\.py.*?)```", DOC.read_text(), re.DOTALL)
+    assert match, "docs/protocol.md has no minimal_client.py block"
+    return match.group(1)
+
+
+async def test_the_documented_minimal_client_chats_with_a_library_client(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    script = tmp_path / "minimal_client.py"
+    script.write_text(minimal_client_source())
+    bob = await server.login("bob")
+    await server.register("student1", "password123")
+    waiting = await server.login("alice")
+    await waiting.private("student1", "sent while you were away")
+
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(script),
+        "127.0.0.1",
+        str(server.port),
+        "student1",
+        "password123",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        greeting = await next_push(bob, MessagePush, sender="student1")
+        assert (greeting.to, greeting.text) == (None, "hello from student1")
+        await bob.private("student1", "welcome!")
+        out, err = await asyncio.wait_for(process.communicate(), WAIT)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, err.decode()
+    lines = out.decode().splitlines()
+    assert lines[0] == "connected to chatroom/0.1.0"
+    assert lines[1] == "online: alice, bob, student1"
+    assert "alice privately (while you were away): sent while you were away" in lines[2]
+    assert lines[-1].endswith("bob privately: welcome!")
+
+    # It acked what it showed, so the message does not come again at the next login.
+    again = await server.connect()
+    assert (await again.login("student1", "password123")).offline == 0
