@@ -10,6 +10,7 @@ import asyncio
 import base64
 import hashlib
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -33,6 +34,9 @@ class PasswordHasher:
             max_workers=workers or os.cpu_count() or 2, thread_name_prefix="bcrypt"
         )
         self._decoy: bytes | None = None
+        self.running = 0
+        self._running_lock = threading.Lock()
+        """How many hashes are being computed right now (for tests and monitoring)."""
 
     async def hash(self, password: str) -> bytes:
         """A new salted bcrypt hash of `password`."""
@@ -52,7 +56,18 @@ class PasswordHasher:
         return await self._run(bcrypt.checkpw, _prehash(password), hashed)
 
     async def _run(self, function: Callable[..., T], *args: object) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, self._counted, function, *args
+        )
+
+    def _counted(self, function: Callable[..., T], *args: object) -> T:
+        with self._running_lock:
+            self.running += 1
+        try:
+            return function(*args)
+        finally:
+            with self._running_lock:
+                self.running -= 1
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
