@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import itertools
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -27,8 +27,27 @@ from chatroom.common.messages import (
 )
 
 READ_SIZE = 64 * 1024
-SEEN_MIDS = 100_000
-"""How many recent mids the client remembers to drop a message delivered twice."""
+
+
+class SeenMids:
+    """The mids of recent messages, to drop one delivered twice (delivery is at least once).
+
+    Bounded: only the newest `capacity` are remembered. Share one between the clients of
+    successive reconnections so a message replayed at re-login is not shown again.
+    """
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self.capacity = capacity
+        self._mids: OrderedDict[int, None] = OrderedDict()
+
+    def add(self, mid: int) -> bool:
+        """Remember `mid`; whether it is new."""
+        if mid in self._mids:
+            return False
+        self._mids[mid] = None
+        if len(self._mids) > self.capacity:
+            self._mids.popitem(last=False)
+        return True
 
 
 class ConnectionClosed(ConnectionError):
@@ -61,23 +80,30 @@ class Sent:
 class ChatClient:
     """A connection to a chatroom server. Create it with `await ChatClient.connect(...)`."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        seen: SeenMids | None = None,
+    ) -> None:
         self._reader = reader
         self._writer = writer
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._pushes: asyncio.Queue[Push | None] = asyncio.Queue()
-        self._seen: OrderedDict[int, None] = OrderedDict()
+        self._seen = seen or SeenMids()
         self.closed_reason: str | None = None
         self.closed = asyncio.Event()
         self._reading = asyncio.create_task(self._read_frames())
 
     @classmethod
-    async def connect(cls, host: str, port: int, *, timeout: float = 10.0) -> Self:
+    async def connect(
+        cls, host: str, port: int, *, timeout: float = 10.0, seen: SeenMids | None = None
+    ) -> Self:
         """Open a connection; raises OSError (or TimeoutError) if the server cannot be reached."""
         async with asyncio.timeout(timeout):
             reader, writer = await asyncio.open_connection(host, port)
-        return cls(reader, writer)
+        return cls(reader, writer, seen)
 
     async def __aenter__(self) -> Self:
         return self
@@ -203,11 +229,60 @@ class ChatClient:
         push = parse_push(envelope)
         if isinstance(push, ByePush):
             self.closed_reason = push.reason
-        if isinstance(push, MessagePush):
-            if push.mid in self._seen:
-                return
-            self._seen[push.mid] = None
-            if len(self._seen) > SEEN_MIDS:
-                self._seen.popitem(last=False)
+        if isinstance(push, MessagePush) and not self._seen.add(push.mid):
+            return
         if push is not None:
             self._pushes.put_nowait(push)
+
+
+def backoff(first: float = 1.0, factor: float = 2.0, most: float = 30.0) -> Iterator[float]:
+    """Seconds to wait before each reconnection attempt: first, first*factor, ... up to most."""
+    delay = first
+    while True:
+        yield delay
+        delay = min(delay * factor, most)
+
+
+RETRYABLE = (OSError, TimeoutError)
+"""Failures worth another attempt: the server is down or restarting. A `ChatError` (such
+as `bad_credentials`) is not: trying again would fail the same way."""
+
+
+async def sessions(
+    host: str,
+    port: int,
+    login: Callable[[ChatClient], Awaitable[LoginReply]],
+    *,
+    first: tuple[ChatClient, LoginReply] | None = None,
+    delays: Callable[[], Iterator[float]] = backoff,
+    on_wait: Callable[[float], None] | None = None,
+) -> AsyncIterator[tuple[ChatClient, LoginReply]]:
+    """Yield a logged-in client, and a new one each time the previous one's connection ends.
+
+    `login` logs a fresh client in. Between attempts it waits the next of `delays()` (reset
+    after every success), telling `on_wait` how long first. `first` is a session to start
+    with. Ends only when the caller stops iterating or `login` raises a `ChatError`.
+    """
+    seen = first[0]._seen if first else SeenMids()
+    current = first
+    while True:
+        if current is not None:
+            yield current
+            await current[0].close()
+        current = None
+        for delay in delays():
+            if on_wait is not None:
+                on_wait(delay)
+            await asyncio.sleep(delay)
+            try:
+                client = await ChatClient.connect(host, port, seen=seen)
+            except RETRYABLE:
+                continue
+            try:
+                current = (client, await login(client))
+                break
+            except RETRYABLE:
+                await client.close()
+            except ChatError:
+                await client.close()
+                raise

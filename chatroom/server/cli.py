@@ -23,19 +23,11 @@ from chatroom.common.limits import (
     Limits,
 )
 from chatroom.server.app import ChatServer
+from chatroom.utils.args import EXIT_USAGE, OneLineParser
 from chatroom.utils.logs import setup_logging
 from chatroom.utils.paths import DATA_DIR_VARIABLE, default_data_dir
 
-EXIT_USAGE = 2
-
 log = logging.getLogger("chatroom.server")
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """An argument parser whose errors are a single line (argparse adds a usage block)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
 def _positive(kind: type[int] | type[float]) -> Callable[[str], int | float]:

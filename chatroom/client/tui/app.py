@@ -1,0 +1,62 @@
+"""`ChatApp`: starts on the menu, owns the connection used before login, quits cleanly."""
+
+from collections.abc import Callable, Iterator
+
+from textual.app import App
+from textual.binding import Binding
+
+from chatroom.client.api import ChatClient, backoff
+from chatroom.client.tui.screens.chat import ChatScreen
+from chatroom.client.tui.screens.login import LoggedIn
+from chatroom.client.tui.screens.menu import MenuScreen
+from chatroom.common.errors import ChatError
+
+
+class ChatApp(App[None]):
+    CSS_PATH = "chatroom.tcss"
+    TITLE = "chatroom"
+    BINDINGS = [
+        Binding("ctrl+q", "quit_chat", "Quit", priority=True),
+        Binding("ctrl+c", "quit_chat", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        reconnect_delays: Callable[[], Iterator[float]] = backoff,
+    ) -> None:
+        super().__init__()
+        self.host = host
+        self.port = port
+        self.reconnect_delays = reconnect_delays
+        self._client: ChatClient | None = None
+
+    def on_mount(self) -> None:
+        self.push_screen(MenuScreen())
+
+    async def connection(self) -> ChatClient:
+        """The connection used to register and log in, opened (again) if need be."""
+        if self._client is None or self._client.closed.is_set():
+            self._client = await ChatClient.connect(self.host, self.port, timeout=5.0)
+        return self._client
+
+    def start_chat(self, login: LoggedIn) -> None:
+        """Logged in: the chat screen replaces the menu."""
+        self._client = None  # the chat screen's session owns the connection from now on
+        self.switch_screen(ChatScreen(login.client, login.reply, login.password))
+
+    async def action_quit_chat(self) -> None:
+        """Log out if logged in, then leave."""
+        screen = self.screen
+        client = screen.client if isinstance(screen, ChatScreen) else self._client
+        if client is not None and not client.closed.is_set():
+            try:
+                if isinstance(screen, ChatScreen):
+                    await client.logout()
+                else:
+                    await client.close()
+            except (ChatError, OSError):
+                pass
+        self.exit()

@@ -1,0 +1,360 @@
+"""The chat screen: conversations in tabs, who is online, an input line, and the link status.
+
+A worker keeps the session alive: it relays pushes as messages, and when the connection
+drops it reconnects with backoff and logs in again. What the user types goes into an
+outbox that a second worker sends in order whenever the session is up, so nothing typed
+while disconnected is lost.
+"""
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, OptionList, Static, TabbedContent, TabPane
+from textual.widgets.option_list import Option
+
+from chatroom.client.api import ChatClient, LoginReply, sessions
+from chatroom.client.tui.conversation import ConversationLog
+from chatroom.client.tui.events import (
+    PushArrived,
+    Reconnecting,
+    SessionFailed,
+    SessionLost,
+    SessionStarted,
+)
+from chatroom.common.errors import ChatError
+from chatroom.common.messages import ByePush, MessagePush, PresencePush
+from chatroom.common.names import username_key
+
+if TYPE_CHECKING:
+    from chatroom.client.tui.app import ChatApp
+
+GROUP = "room"
+"""The pane id of the group conversation."""
+
+ACK_DELAY = 0.3
+"""Seconds to gather shown messages into one `ack`."""
+
+HELP = [
+    "Enter sends to the conversation on screen (the group, or the open private chat).",
+    "/msg NAME TEXT   send TEXT to NAME privately (opens a tab for the conversation)",
+    "/users           list who is online",
+    "/help            this list",
+    "/quit            log out and leave (also Ctrl+Q)",
+    "Pick a user on the right to chat privately; Ctrl+N / Ctrl+P switch tabs.",
+]
+
+
+class ChatScreen(Screen[None]):
+    app: "ChatApp"
+
+    BINDINGS = [
+        Binding("ctrl+n", "next_tab", "Next tab"),
+        Binding("ctrl+p", "previous_tab", "Previous tab"),
+        Binding("ctrl+u", "focus_users", "Users"),
+        Binding("escape", "focus_entry", "Type", show=False),
+    ]
+
+    def __init__(self, client: ChatClient, reply: LoginReply, password: str) -> None:
+        super().__init__()
+        self.client = client
+        self.me = reply.username
+        self.first_reply = reply
+        self.password = password
+        self.online: set[str] = set()
+        self.panes: dict[str, str] = {}  # username key -> pane id of the private chat
+        self.partners: dict[str, str] = {}  # pane id -> partner's username
+        self.unread: dict[str, int] = {}
+        self.outbox: deque[tuple[str | None, str]] = deque()
+        self.outbox_ready = asyncio.Event()
+        self.linked = asyncio.Event()
+        self.ack_upto = 0
+        self.ack_timer: Timer | None = None
+        self.retry_at = 0.0
+        self.countdown: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="status")
+        with Horizontal(id="chat-body"):
+            with TabbedContent(id="conversations"), TabPane("# group", id=GROUP):
+                yield ConversationLog(id=f"log-{GROUP}")
+            with Vertical(id="sidebar"):
+                yield Static("Online", id="sidebar-title")
+                yield OptionList(id="users")
+        yield Input(placeholder="Message the group; /help for commands", id="entry")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.log_of(GROUP).write_notice(f"Logged in as {self.me}. Type /help for commands.")
+        self.query_one("#entry", Input).focus()
+        self.keep_session()
+        self.send_outbox()
+
+    # -- the session and its events ---------------------------------------------------
+
+    @work(exclusive=True, group="session")
+    async def keep_session(self) -> None:
+        async def login(client: ChatClient) -> LoginReply:
+            return await client.login(self.me, self.password)
+
+        try:
+            async for client, reply in sessions(
+                self.app.host,
+                self.app.port,
+                login,
+                first=(self.client, self.first_reply),
+                delays=self.app.reconnect_delays,
+                on_wait=lambda delay: self.post_message(Reconnecting(delay)),
+            ):
+                self.client = client
+                self.post_message(SessionStarted(reply))
+                async for push in client:
+                    self.post_message(PushArrived(push))
+                self.post_message(SessionLost(client.closed_reason))
+        except ChatError as error:
+            self.post_message(SessionFailed(error.message))
+
+    def on_session_started(self, event: SessionStarted) -> None:
+        for log in self.query(ConversationLog):
+            log.away_divider_shown = False
+        self.set_online(event.reply.online)
+        if event.reply.skipped:
+            self.log_of(GROUP).write_notice(
+                f"{event.reply.skipped} older messages from while you were away were left out."
+            )
+        if self.countdown is not None:
+            self.countdown.stop()
+            self.countdown = None
+            self.log_of(GROUP).write_notice("Reconnected.", style="green")
+        self.linked.set()
+        self.show_status()
+
+    def on_session_lost(self, event: SessionLost) -> None:
+        self.linked.clear()
+        why = f" ({event.reason})" if event.reason else ""
+        self.log_of(GROUP).write_notice(f"Disconnected from the server{why}.", style="red")
+        self.show_status()
+
+    def on_reconnecting(self, event: Reconnecting) -> None:
+        self.retry_at = time.monotonic() + event.delay
+        if self.countdown is None:
+            self.countdown = self.set_interval(0.5, self.show_status)
+        self.show_status()
+
+    def on_session_failed(self, event: SessionFailed) -> None:
+        if self.countdown is not None:
+            self.countdown.stop()
+        self.log_of(GROUP).write_notice(f"Cannot log in again: {event.message}", style="red")
+        self.query_one("#status", Static).update(f"disconnected: {event.message}")
+
+    def on_push_arrived(self, event: PushArrived) -> None:
+        push = event.push
+        if isinstance(push, MessagePush):
+            self.show_message(push)
+        elif isinstance(push, PresencePush):
+            if push.online:
+                self.online.add(push.username)
+            else:
+                self.online.discard(push.username)
+            self.set_online(self.online)
+        elif isinstance(push, ByePush) and push.reason == "shutdown":
+            self.log_of(GROUP).write_notice("The server is shutting down.", style="red")
+
+    def show_status(self) -> None:
+        status = self.query_one("#status", Static)
+        waiting = f" · {len(self.outbox)} waiting to send" if self.outbox else ""
+        if self.linked.is_set():
+            status.update(f"● connected as {self.me}{waiting}")
+            status.set_class(False, "offline")
+            return
+        seconds = max(0, round(self.retry_at - time.monotonic()))
+        retry = f"reconnecting in {seconds} s" if seconds else "reconnecting..."
+        status.update(f"○ disconnected — {retry}{waiting}")
+        status.set_class(True, "offline")
+
+    # -- conversations ----------------------------------------------------------------
+
+    def log_of(self, pane_id: str) -> ConversationLog:
+        return self.query_one(f"#log-{pane_id}", ConversationLog)
+
+    def private_pane(self, partner: str) -> str:
+        """The pane id of the private chat with `partner`, opening a tab if there is none."""
+        key = username_key(partner)
+        if key not in self.panes:
+            pane_id = f"dm{len(self.panes) + 1}"
+            self.panes[key] = pane_id
+            self.partners[pane_id] = partner
+            self.unread[pane_id] = 0
+            tabs = self.query_one("#conversations", TabbedContent)
+            tabs.add_pane(TabPane(f"@{partner}", ConversationLog(id=f"log-{pane_id}"), id=pane_id))
+        return self.panes[key]
+
+    def show_message(self, push: MessagePush) -> None:
+        if push.to is None:
+            pane_id = GROUP
+        else:
+            pane_id = self.private_pane(push.sender if push.sender != self.me else push.to)
+        log = self.log_of(pane_id)
+        if push.offline and not log.away_divider_shown:
+            log.write_divider("while you were away")
+            log.away_divider_shown = True
+        log.write_message(
+            push.ts,
+            push.sender,
+            push.text,
+            mine=push.sender == self.me,
+            private=push.to is not None,
+        )
+        self.count_unread(pane_id)
+        self.ack_later(push.mid)
+
+    def count_unread(self, pane_id: str) -> None:
+        tabs = self.query_one("#conversations", TabbedContent)
+        if pane_id == GROUP or tabs.active == pane_id:
+            return
+        self.unread[pane_id] += 1
+        tabs.get_tab(pane_id).label = f"@{self.partners[pane_id]} ({self.unread[pane_id]})"
+
+    @on(TabbedContent.TabActivated)
+    def tab_opened(self, event: TabbedContent.TabActivated) -> None:
+        pane_id = event.pane.id or GROUP
+        entry = self.query_one("#entry", Input)
+        if pane_id == GROUP:
+            entry.placeholder = "Message the group; /help for commands"
+            return
+        self.unread[pane_id] = 0
+        event.tab.label = f"@{self.partners[pane_id]}"
+        entry.placeholder = f"Message {self.partners[pane_id]} privately"
+
+    def open_private(self, partner: str) -> None:
+        tabs = self.query_one("#conversations", TabbedContent)
+        pane_id = self.private_pane(partner)
+        self.call_after_refresh(setattr, tabs, "active", pane_id)
+        self.query_one("#entry", Input).focus()
+
+    def set_online(self, names: "set[str] | list[str]") -> None:
+        self.online = set(names)
+        users = self.query_one("#users", OptionList)
+        users.clear_options()
+        users.add_options(
+            Option(f"{name} (you)" if name == self.me else name, id=name)
+            for name in sorted(self.online, key=username_key)
+        )
+        self.query_one("#sidebar-title", Static).update(f"Online ({len(self.online)})")
+
+    @on(OptionList.OptionSelected, "#users")
+    def user_picked(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id and event.option.id != self.me:
+            self.open_private(event.option.id)
+
+    # -- acknowledging what was shown -------------------------------------------------
+
+    def ack_later(self, mid: int) -> None:
+        self.ack_upto = max(self.ack_upto, mid)
+        if self.ack_timer is None:
+            self.ack_timer = self.set_timer(ACK_DELAY, self.send_ack)
+
+    @work(group="ack")
+    async def send_ack(self) -> None:
+        self.ack_timer = None
+        # If this fails the server sends the messages again at the next login; we drop them.
+        with contextlib.suppress(ChatError, OSError):
+            await self.client.ack(self.ack_upto)
+
+    # -- what the user types ----------------------------------------------------------
+
+    @on(Input.Submitted, "#entry")
+    def entered(self, event: Input.Submitted) -> None:
+        text = event.value
+        event.input.clear()
+        if not text.strip():
+            return
+        if text.startswith("/"):
+            self.run_command(text)
+            return
+        pane_id = self.query_one("#conversations", TabbedContent).active
+        self.queue(None if pane_id == GROUP else self.partners[pane_id], text)
+
+    def run_command(self, line: str) -> None:
+        command, _, rest = line.partition(" ")
+        log = self.log_of(self.query_one("#conversations", TabbedContent).active or GROUP)
+        if command == "/help":
+            for text in HELP:
+                log.write_notice(text, style="cyan")
+        elif command == "/users":
+            log.write_notice("Online: " + ", ".join(sorted(self.online, key=username_key)))
+        elif command == "/msg":
+            name, _, text = rest.strip().partition(" ")
+            if not name or not text.strip():
+                log.write_notice("Usage: /msg NAME TEXT", style="red")
+                return
+            self.open_private(name)
+            self.queue(name, text)
+        elif command == "/quit":
+            self.run_worker(self.app.action_quit_chat())
+        else:
+            log.write_notice(f"Unknown command {command}; /help lists them.", style="red")
+
+    def queue(self, to: str | None, text: str) -> None:
+        self.outbox.append((to, text))
+        self.outbox_ready.set()
+        self.show_status()
+
+    @work(group="outbox")
+    async def send_outbox(self) -> None:
+        """Send what was typed, in order, whenever the session is up; keep it until `ok`."""
+        while True:
+            await self.outbox_ready.wait()
+            await self.linked.wait()
+            to, text = self.outbox[0]
+            try:
+                sent = await (
+                    self.client.broadcast(text) if to is None else self.client.private(to, text)
+                )
+            except ChatError as error:
+                self.outbox.popleft()
+                pane_id = GROUP if to is None else self.private_pane(to)
+                self.log_of(pane_id).write_notice(f"Not sent: {error.message}", style="red")
+            except OSError:
+                self.linked.clear()  # the session worker reconnects and sets it again
+                continue
+            else:
+                self.outbox.popleft()
+                pane_id = GROUP if to is None else self.private_pane(to)
+                self.log_of(pane_id).write_message(
+                    sent.ts, self.me, text, mine=True, private=to is not None
+                )
+                if to is not None and not sent.delivered:
+                    self.log_of(pane_id).write_notice(
+                        f"{to} is offline; they get it at next login."
+                    )
+            if not self.outbox:
+                self.outbox_ready.clear()
+            self.show_status()
+
+    # -- keys -------------------------------------------------------------------------
+
+    def action_next_tab(self) -> None:
+        self.switch_tab(+1)
+
+    def action_previous_tab(self) -> None:
+        self.switch_tab(-1)
+
+    def switch_tab(self, step: int) -> None:
+        tabs = self.query_one("#conversations", TabbedContent)
+        ids = [GROUP, *self.partners]
+        tabs.active = ids[(ids.index(tabs.active) + step) % len(ids)]
+
+    def action_focus_users(self) -> None:
+        self.query_one("#users", OptionList).focus()
+
+    def action_focus_entry(self) -> None:
+        self.query_one("#entry", Input).focus()

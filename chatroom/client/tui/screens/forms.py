@@ -1,0 +1,82 @@
+"""What the login and register screens share: a titled form with an inline error line."""
+
+from typing import TYPE_CHECKING, Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Static
+
+from chatroom.common.errors import ChatError
+
+if TYPE_CHECKING:
+    from chatroom.client.tui.app import ChatApp
+
+
+class FormScreen(Screen[Any]):
+    """A centred form: fields, a submit button, an error line; Esc goes back."""
+
+    app: "ChatApp"
+
+    BINDINGS = [Binding("escape", "back", "Back")]
+    TITLE_TEXT = ""
+    SUBMIT_LABEL = ""
+
+    def fields(self) -> ComposeResult:
+        raise NotImplementedError
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="form"):
+            yield Static(self.TITLE_TEXT, classes="form-title")
+            yield from self.fields()
+            yield Static("", classes="form-error")
+            yield Button(self.SUBMIT_LABEL, variant="primary", classes="form-submit")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for field in self.query(Input):
+            if not field.value:
+                field.focus()
+                break
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def show_error(self, message: str) -> None:
+        self.query_one(".form-error", Static).update(message)
+
+    def value(self, selector: str) -> str:
+        return self.query_one(selector, Input).value
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter moves to the next empty field, or submits when all are filled."""
+        for field in self.query(Input):
+            if not field.value:
+                field.focus()
+                return
+        self.submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.submit()
+
+    def submit(self) -> None:
+        raise NotImplementedError
+
+    def explain(self, error: Exception) -> str:
+        """One line for the user about a failed request."""
+        if isinstance(error, ChatError):
+            return error.message
+        app = self.app
+        return f"Cannot reach {app.host}:{app.port}: {describe_os_error(error)}"
+
+
+def describe_os_error(error: BaseException) -> str:
+    """A short reason for a connection failure, without Python's decorations."""
+    if isinstance(error, TimeoutError):
+        return "timed out"
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower()
+    return str(error) or type(error).__name__

@@ -1,0 +1,48 @@
+"""Register: username, password and confirmation; errors inline; Esc goes back."""
+
+from textual import work
+from textual.app import ComposeResult
+from textual.widgets import Input
+
+from chatroom.client.tui.screens.forms import FormScreen
+from chatroom.common.errors import ChatError
+from chatroom.common.limits import PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN
+
+
+class RegisterScreen(FormScreen):
+    """Dismissed with the registered username, or None if the user went back."""
+
+    TITLE_TEXT = "Register"
+    SUBMIT_LABEL = "Register"
+
+    def fields(self) -> ComposeResult:
+        yield Input(
+            placeholder=f"Username ({USERNAME_MIN}-{USERNAME_MAX} letters, digits, _ - .)",
+            id="username",
+            max_length=USERNAME_MAX,
+        )
+        yield Input(
+            placeholder=f"Password (at least {PASSWORD_MIN} characters)",
+            password=True,
+            id="password",
+        )
+        yield Input(placeholder="Password again", password=True, id="confirm")
+
+    def submit(self) -> None:
+        if self.value("#password") != self.value("#confirm"):
+            self.show_error("The passwords do not match.")
+            self.query_one("#confirm", Input).clear()
+            self.query_one("#confirm", Input).focus()
+            return
+        self.register(self.value("#username"), self.value("#password"))
+
+    @work(exclusive=True)
+    async def register(self, username: str, password: str) -> None:
+        self.show_error("")
+        try:
+            client = await self.app.connection()
+            registered = await client.register(username, password)
+        except (ChatError, OSError) as error:
+            self.show_error(self.explain(error))
+            return
+        self.dismiss(registered)
