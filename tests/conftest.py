@@ -50,6 +50,11 @@ class RunningServer:
         await self.stop()
         await self.start(port)
 
+    async def restart_on(self, port: int) -> None:
+        """Start again (or instead) on a given port, with the same data directory."""
+        await self.stop()
+        await self.start(port)
+
     async def connect(self) -> ChatClient:
         client = await ChatClient.connect("127.0.0.1", self.port)
         self.clients.append(client)

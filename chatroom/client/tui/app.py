@@ -15,6 +15,7 @@ from chatroom.common.errors import ChatError
 class ChatApp(App[None]):
     CSS_PATH = "chatroom.tcss"
     TITLE = "chatroom"
+    ENABLE_COMMAND_PALETTE = False  # Ctrl+P is "previous tab" here
     BINDINGS = [
         Binding("ctrl+q", "quit_chat", "Quit", priority=True),
         Binding("ctrl+c", "quit_chat", "Quit", show=False, priority=True),

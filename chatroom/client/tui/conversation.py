@@ -13,9 +13,10 @@ from textual.widgets import RichLog
 class ConversationLog(RichLog):
     """Lines of `HH:MM sender: text`, notices, and dividers."""
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(wrap=True, markup=False, highlight=False, id=id, min_width=20)
-        self.away_divider_shown = False
+    def __init__(self) -> None:
+        super().__init__(wrap=True, markup=False, highlight=False, min_width=20)
+        self.in_backlog = False
+        """Whether the last line written was mail from while the user was away."""
 
     def write_message(
         self, ts: float, sender: str, text: str, *, mine: bool, private: bool
@@ -31,6 +32,17 @@ class ConversationLog(RichLog):
 
     def write_notice(self, text: str, style: str = "yellow") -> None:
         self.write(Text(f"* {text}", style=style))
+
+    def write_delivery(
+        self, ts: float, sender: str, text: str, *, mine: bool, private: bool, offline: bool
+    ) -> None:
+        """A message from the network: mail from while the user was away goes under a divider."""
+        if offline and not self.in_backlog:
+            self.write_divider("while you were away")
+        elif not offline and self.in_backlog:
+            self.write_divider("new")
+        self.in_backlog = offline
+        self.write_message(ts, sender, text, mine=mine, private=private)
 
     def write_divider(self, label: str) -> None:
         self.write(Text(f"── {label} ──", style="bold yellow"))

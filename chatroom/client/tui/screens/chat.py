@@ -73,6 +73,7 @@ class ChatScreen(Screen[None]):
         self.panes: dict[str, str] = {}  # username key -> pane id of the private chat
         self.partners: dict[str, str] = {}  # pane id -> partner's username
         self.unread: dict[str, int] = {}
+        self.logs = {GROUP: ConversationLog()}  # pane id -> its log, mounted or about to be
         self.outbox: deque[tuple[str | None, str]] = deque()
         self.outbox_ready = asyncio.Event()
         self.linked = asyncio.Event()
@@ -85,7 +86,7 @@ class ChatScreen(Screen[None]):
         yield Static("", id="status")
         with Horizontal(id="chat-body"):
             with TabbedContent(id="conversations"), TabPane("# group", id=GROUP):
-                yield ConversationLog(id=f"log-{GROUP}")
+                yield self.logs[GROUP]
             with Vertical(id="sidebar"):
                 yield Static("Online", id="sidebar-title")
                 yield OptionList(id="users")
@@ -123,8 +124,6 @@ class ChatScreen(Screen[None]):
             self.post_message(SessionFailed(error.message))
 
     def on_session_started(self, event: SessionStarted) -> None:
-        for log in self.query(ConversationLog):
-            log.away_divider_shown = False
         self.set_online(event.reply.online)
         if event.reply.skipped:
             self.log_of(GROUP).write_notice(
@@ -183,7 +182,7 @@ class ChatScreen(Screen[None]):
     # -- conversations ----------------------------------------------------------------
 
     def log_of(self, pane_id: str) -> ConversationLog:
-        return self.query_one(f"#log-{pane_id}", ConversationLog)
+        return self.logs[pane_id]
 
     def private_pane(self, partner: str) -> str:
         """The pane id of the private chat with `partner`, opening a tab if there is none."""
@@ -193,8 +192,9 @@ class ChatScreen(Screen[None]):
             self.panes[key] = pane_id
             self.partners[pane_id] = partner
             self.unread[pane_id] = 0
+            self.logs[pane_id] = ConversationLog()
             tabs = self.query_one("#conversations", TabbedContent)
-            tabs.add_pane(TabPane(f"@{partner}", ConversationLog(id=f"log-{pane_id}"), id=pane_id))
+            tabs.add_pane(TabPane(f"@{partner}", self.logs[pane_id], id=pane_id))
         return self.panes[key]
 
     def show_message(self, push: MessagePush) -> None:
@@ -202,16 +202,13 @@ class ChatScreen(Screen[None]):
             pane_id = GROUP
         else:
             pane_id = self.private_pane(push.sender if push.sender != self.me else push.to)
-        log = self.log_of(pane_id)
-        if push.offline and not log.away_divider_shown:
-            log.write_divider("while you were away")
-            log.away_divider_shown = True
-        log.write_message(
+        self.log_of(pane_id).write_delivery(
             push.ts,
             push.sender,
             push.text,
             mine=push.sender == self.me,
             private=push.to is not None,
+            offline=push.offline,
         )
         self.count_unread(pane_id)
         self.ack_later(push.mid)

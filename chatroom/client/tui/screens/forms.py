@@ -66,7 +66,7 @@ class FormScreen(Screen[Any]):
     def explain(self, error: Exception) -> str:
         """One line for the user about a failed request."""
         if isinstance(error, ChatError):
-            return error.message
+            return error.message[:1].upper() + error.message[1:]
         app = self.app
         return f"Cannot reach {app.host}:{app.port}: {describe_os_error(error)}"
 

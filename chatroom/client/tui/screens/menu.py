@@ -69,8 +69,8 @@ class MenuScreen(Screen[None]):
         else:
             self.notice(f"Connected to {app.host}:{app.port}.")
 
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.run_action(event.option.id or "")
+    async def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        await self.run_action(event.option.id or "")
 
     def action_login(self) -> None:
         self.app.push_screen(LoginScreen(self.username), self.logged_in)

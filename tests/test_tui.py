@@ -1,0 +1,391 @@
+"""The Textual client driven through Pilot against a real server on loopback."""
+
+import asyncio
+import os
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, OptionList, Static, TabbedContent
+
+from chatroom.client.api import backoff
+from chatroom.client.tui.app import ChatApp
+from chatroom.client.tui.conversation import ConversationLog
+from chatroom.client.tui.screens.chat import GROUP, ChatScreen
+from chatroom.client.tui.screens.login import LoginScreen
+from chatroom.client.tui.screens.menu import MenuScreen
+from chatroom.client.tui.screens.register import RegisterScreen
+from chatroom.common.messages import MessagePush
+from tests.conftest import PASSWORD, WAIT, RunningServer, next_push
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+
+
+def make_app(port: int) -> ChatApp:
+    return ChatApp("127.0.0.1", port, reconnect_delays=lambda: backoff(0.05, 2, 0.2))
+
+
+async def until(pilot: Pilot, condition: Callable[[], object], what: str) -> None:
+    """Let the app run until `condition()` holds; fail the test after WAIT seconds."""
+    try:
+        async with asyncio.timeout(WAIT):
+            while not condition():
+                await pilot.pause(0.02)
+    except TimeoutError:
+        pytest.fail(f"timed out waiting for {what}")
+
+
+def text_of(widget: Static) -> str:
+    return str(widget.render())
+
+
+def log_text(app: ChatApp, pane_id: str = GROUP) -> str:
+    screen = app.screen
+    assert isinstance(screen, ChatScreen)
+    return "\n".join(strip.text for strip in screen.logs[pane_id].lines)
+
+
+async def type_in(pilot: Pilot, selector: str, text: str) -> None:
+    pilot.app.screen.query_one(selector, Input).value = text
+
+
+async def log_in(pilot: Pilot, username: str, password: str = PASSWORD) -> None:
+    """From the menu, log in through the form and wait for the chat screen."""
+    await until(pilot, lambda: isinstance(pilot.app.screen, MenuScreen), "the menu")
+    await pilot.press("1")
+    await until(pilot, lambda: isinstance(pilot.app.screen, LoginScreen), "the login form")
+    await type_in(pilot, "#username", username)
+    await type_in(pilot, "#password", password)
+    await pilot.click(".form-submit")
+    await until(pilot, lambda: isinstance(pilot.app.screen, ChatScreen), "the chat screen")
+
+
+async def send(pilot: Pilot, text: str) -> None:
+    await type_in(pilot, "#entry", text)
+    pilot.app.screen.query_one("#entry", Input).focus()
+    await pilot.press("enter")
+
+
+def assert_snapshot(app: ChatApp, name: str) -> None:
+    """Compare the screen with tests/snapshots/NAME.svg (UPDATE_SNAPSHOTS=1 rewrites it)."""
+    svg = app.export_screenshot(title=name)
+    path = SNAPSHOTS / f"{name}.svg"
+    if os.environ.get("UPDATE_SNAPSHOTS") or not path.exists():
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(svg)
+    assert svg == path.read_text(), f"the screen differs from {path}: open both SVGs to compare"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# -- the menu -------------------------------------------------------------------------
+
+
+async def test_menu_keys_open_login_and_register_and_quit(server: RunningServer) -> None:
+    app = make_app(server.port)
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: isinstance(app.screen, MenuScreen), "the menu")
+        menu = app.screen
+        await until(
+            pilot, lambda: "Connected" in text_of(menu.query_one("#menu-notice")), "connect"
+        )
+        assert "Choose (1-3)" in text_of(menu.query_one("#menu-prompt"))
+        await pilot.press("1")
+        await until(pilot, lambda: isinstance(app.screen, LoginScreen), "the login form")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is menu, "the menu again")
+        await pilot.press("2")
+        await until(pilot, lambda: isinstance(app.screen, RegisterScreen), "the register form")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is menu, "the menu again")
+        await pilot.press("3")
+        await until(pilot, lambda: not app.is_running, "the app to exit")
+
+
+async def test_menu_options_can_be_picked_with_arrows_and_enter(server: RunningServer) -> None:
+    app = make_app(server.port)
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: isinstance(app.screen, MenuScreen), "the menu")
+        app.screen.query_one(OptionList).focus()
+        await pilot.press("down", "enter")
+        await until(pilot, lambda: isinstance(app.screen, RegisterScreen), "the register form")
+
+
+async def test_menu_says_when_the_server_is_unreachable_and_retries(make_server) -> None:
+    port = free_port()
+    app = make_app(port)
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: isinstance(app.screen, MenuScreen), "the menu")
+        notice = app.screen.query_one("#menu-notice", Static)
+        await until(pilot, lambda: "Cannot reach" in text_of(notice), "the error")
+        assert text_of(notice) == (
+            f"Cannot reach 127.0.0.1:{port}: connection refused. Press R to retry."
+        )
+        server = await make_server()
+        await server.restart_on(port)
+        await pilot.press("r")
+        await until(pilot, lambda: "Connected" in text_of(notice), "the retry to connect")
+
+
+async def test_menu_snapshot(tmp_path: Path) -> None:
+    app = make_app(1)  # nothing listens on port 1: the menu shows its one-line error
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, MenuScreen), "the menu")
+        notice = app.screen.query_one("#menu-notice", Static)
+        await until(pilot, lambda: "Cannot reach" in text_of(notice), "the error")
+        assert_snapshot(app, "menu")
+
+
+# -- register and login ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "confirm", "error"),
+    [
+        ("taken", PASSWORD, PASSWORD, "'taken' is taken"),
+        ("newbie", "short", "short", "A password has at least 8 characters"),
+        ("no spaces", PASSWORD, PASSWORD, "A username has only letters, digits and _ - ."),
+        ("newbie", PASSWORD, "something else", "The passwords do not match."),
+    ],
+)
+async def test_register_errors_show_inline(
+    server: RunningServer, username: str, password: str, confirm: str, error: str
+) -> None:
+    await server.register("taken")
+    app = make_app(server.port)
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: isinstance(app.screen, MenuScreen), "the menu")
+        await pilot.press("2")
+        await until(pilot, lambda: isinstance(app.screen, RegisterScreen), "the register form")
+        await type_in(pilot, "#username", username)
+        await type_in(pilot, "#password", password)
+        await type_in(pilot, "#confirm", confirm)
+        await pilot.click(".form-submit")
+        shown = app.screen.query_one(".form-error", Static)
+        await until(pilot, lambda: text_of(shown), "an error")
+        assert text_of(shown) == error
+        assert isinstance(app.screen, RegisterScreen)
+
+
+async def test_register_success_returns_to_the_menu_with_the_name_ready(
+    server: RunningServer,
+) -> None:
+    app = make_app(server.port)
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: isinstance(app.screen, MenuScreen), "the menu")
+        await pilot.press("2")
+        await until(pilot, lambda: isinstance(app.screen, RegisterScreen), "the register form")
+        await type_in(pilot, "#username", "Carol")
+        await type_in(pilot, "#password", PASSWORD)
+        await type_in(pilot, "#confirm", PASSWORD)
+        await pilot.click(".form-submit")
+        await until(pilot, lambda: isinstance(app.screen, MenuScreen), "the menu")
+        assert (
+            text_of(app.screen.query_one("#menu-notice")) == "Registered Carol. Press 1 to log in."
+        )
+        await pilot.press("1")
+        await until(pilot, lambda: isinstance(app.screen, LoginScreen), "the login form")
+        assert app.screen.query_one("#username", Input).value == "Carol"
+    client = await server.connect()
+    assert (await client.login("carol", PASSWORD)).username == "Carol"
+
+
+async def test_login_failure_shows_inline_and_success_opens_the_chat(
+    server: RunningServer,
+) -> None:
+    await server.register("alice")
+    app = make_app(server.port)
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: isinstance(app.screen, MenuScreen), "the menu")
+        await pilot.press("1")
+        await until(pilot, lambda: isinstance(app.screen, LoginScreen), "the login form")
+        await type_in(pilot, "#username", "alice")
+        await type_in(pilot, "#password", "not the password")
+        await pilot.click(".form-submit")
+        shown = app.screen.query_one(".form-error", Static)
+        await until(pilot, lambda: text_of(shown), "an error")
+        assert text_of(shown) == "Wrong username or password"
+        assert app.screen.query_one("#password", Input).value == ""
+        await type_in(pilot, "#password", PASSWORD)
+        await pilot.click(".form-submit")
+        await until(pilot, lambda: isinstance(app.screen, ChatScreen), "the chat screen")
+        assert "connected as alice" in text_of(app.screen.query_one("#status"))
+
+
+# -- chatting -------------------------------------------------------------------------
+
+
+async def test_group_messages_both_ways(server: RunningServer) -> None:
+    await server.register("alice")
+    bob = await server.login("bob")
+    app = make_app(server.port)
+    async with app.run_test() as pilot:
+        await log_in(pilot, "alice")
+        await bob.broadcast("hello from bob [b]not markup[/b]")
+        await until(pilot, lambda: "bob: hello from bob [b]not markup[/b]" in log_text(app), "it")
+        await send(pilot, "hello from alice")
+        push = await next_push(bob, MessagePush)
+        assert (push.sender, push.to, push.text) == ("alice", None, "hello from alice")
+        await until(pilot, lambda: "alice: hello from alice" in log_text(app), "the echo")
+
+
+async def test_private_messages_both_ways_in_their_own_tab(server: RunningServer) -> None:
+    await server.register("alice")
+    bob = await server.login("bob")
+    app = make_app(server.port)
+    async with app.run_test() as pilot:
+        await log_in(pilot, "alice")
+        screen = app.screen
+        assert isinstance(screen, ChatScreen)
+        await bob.private("alice", "psst")
+        await until(pilot, lambda: "dm1" in screen.logs, "a private tab")
+        tabs = screen.query_one(TabbedContent)
+        label = lambda: tabs.get_tab("dm1").label_text  # noqa: E731
+        await until(pilot, lambda: label() == "@bob (1)", "an unread count on the tab")
+        assert "psst" not in log_text(app, GROUP)
+
+        await pilot.press("ctrl+n")
+        await until(pilot, lambda: tabs.active == "dm1", "the private tab")
+        await until(pilot, lambda: label() == "@bob", "the unread count to reset")
+        await until(pilot, lambda: "(private) bob: psst" in log_text(app, "dm1"), "the message")
+        await send(pilot, "hi bob, privately")
+        push = await next_push(bob, MessagePush)
+        assert (push.sender, push.to, push.text) == ("alice", "bob", "hi bob, privately")
+
+        await send(pilot, "/msg BOB via the command")
+        push = await next_push(bob, MessagePush)
+        assert (push.to, push.text) == ("bob", "via the command")
+
+
+async def test_picking_a_user_in_the_sidebar_opens_a_private_chat(server: RunningServer) -> None:
+    await server.register("alice")
+    bob = await server.login("bob")
+    app = make_app(server.port)
+    async with app.run_test() as pilot:
+        await log_in(pilot, "alice")
+        users = app.screen.query_one("#users", OptionList)
+        users.focus()
+        users.highlighted = [o.id for o in users.options].index("bob")
+        await pilot.press("enter")
+        tabs = app.screen.query_one(TabbedContent)
+        await until(pilot, lambda: tabs.active == "dm1", "the private tab")
+        await send(pilot, "picked you")
+        push = await next_push(bob, MessagePush)
+        assert (push.to, push.text) == ("bob", "picked you")
+
+
+async def test_the_sidebar_follows_presence(server: RunningServer) -> None:
+    await server.register("alice")
+    app = make_app(server.port)
+    async with app.run_test() as pilot:
+        await log_in(pilot, "alice")
+        users = app.screen.query_one("#users", OptionList)
+
+        def online() -> list[str | None]:
+            return [option.id for option in users.options]
+
+        assert online() == ["alice"]
+        carol = await server.login("carol")
+        await until(pilot, lambda: online() == ["alice", "carol"], "carol to appear")
+        await carol.logout()
+        await until(pilot, lambda: online() == ["alice"], "carol to leave")
+
+
+async def test_offline_messages_appear_under_a_divider_and_are_acked(
+    server: RunningServer,
+) -> None:
+    await server.register("alice")
+    bob = await server.login("bob")
+    await bob.broadcast("while you were out")
+    sent = await bob.private("alice", "private while out")
+    app = make_app(server.port)
+    async with app.run_test() as pilot:
+        await log_in(pilot, "alice")
+        await until(pilot, lambda: "while you were out" in log_text(app), "the backlog")
+        lines = log_text(app).splitlines()
+        divider = lines.index("── while you were away ──")
+        assert "bob: while you were out" in lines[divider + 1]
+        await bob.broadcast("live again")
+        await until(pilot, lambda: "live again" in log_text(app), "the live message")
+        lines = log_text(app).splitlines()
+        assert lines[-2] == "── new ──"
+        screen = app.screen
+        assert isinstance(screen, ChatScreen)
+        await until(pilot, lambda: screen.ack_timer is None and screen.ack_upto > sent.mid, "ack")
+        await until(pilot, lambda: all(w.group != "ack" for w in app.workers), "the ack reply")
+        await pilot.press("ctrl+n")
+        await until(pilot, lambda: "private while out" in log_text(app, "dm1"), "the private one")
+        assert log_text(app, "dm1").splitlines()[0] == "── while you were away ──"
+    again = await server.connect()
+    assert (await again.login("alice", PASSWORD)).offline == 0
+
+
+async def test_help_and_users_commands(server: RunningServer) -> None:
+    await server.register("alice")
+    await server.login("bob")
+    app = make_app(server.port)
+    async with app.run_test() as pilot:
+        await log_in(pilot, "alice")
+        await send(pilot, "/help")
+        await until(pilot, lambda: "/msg NAME TEXT" in log_text(app), "the help")
+        await send(pilot, "/users")
+        await until(pilot, lambda: "* Online: alice, bob" in log_text(app), "the list")
+        await send(pilot, "/frobnicate")
+        await until(pilot, lambda: "Unknown command /frobnicate" in log_text(app), "an error")
+
+
+async def test_quit_command_logs_out_and_exits(server: RunningServer) -> None:
+    await server.register("alice")
+    bob = await server.login("bob")
+    app = make_app(server.port)
+    async with app.run_test() as pilot:
+        await log_in(pilot, "alice")
+        await send(pilot, "/quit")
+        await until(pilot, lambda: not app.is_running, "the app to exit")
+    assert await bob.users() == ["bob"]
+
+
+async def test_ctrl_q_logs_out_and_exits(server: RunningServer) -> None:
+    await server.register("alice")
+    bob = await server.login("bob")
+    app = make_app(server.port)
+    async with app.run_test() as pilot:
+        await log_in(pilot, "alice")
+        await pilot.press("ctrl+q")
+        await until(pilot, lambda: not app.is_running, "the app to exit")
+    assert await bob.users() == ["bob"]
+
+
+async def test_connection_loss_shows_status_and_recovers(server: RunningServer) -> None:
+    await server.register("alice")
+    app = make_app(server.port)
+    async with app.run_test() as pilot:
+        await log_in(pilot, "alice")
+        status = app.screen.query_one("#status", Static)
+        port = server.port
+        await server.stop()
+        await until(pilot, lambda: "disconnected" in text_of(status), "the status to change")
+        await send(pilot, "typed while the server was down")
+        await until(pilot, lambda: "1 waiting to send" in text_of(status), "the outbox")
+        await server.restart_on(port)
+        bob = await server.login("bob")
+        await until(pilot, lambda: "connected as alice" in text_of(status), "reconnection")
+        assert "Reconnected." in log_text(app)
+        push = await next_push(bob, MessagePush)
+        assert (push.sender, push.text) == ("alice", "typed while the server was down")
+
+
+async def test_chat_snapshot(server: RunningServer) -> None:
+    await server.register("alice")
+    await server.login("bob")
+    app = make_app(server.port)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot, "alice")
+        await until(pilot, lambda: "Logged in as alice" in log_text(app), "the welcome")
+        assert_snapshot(app, "chat")
