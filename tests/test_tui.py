@@ -12,7 +12,6 @@ from textual.widgets import Input, OptionList, Static, TabbedContent
 
 from chatroom.client.api import backoff
 from chatroom.client.tui.app import ChatApp
-from chatroom.client.tui.conversation import ConversationLog
 from chatroom.client.tui.screens.chat import GROUP, ChatScreen
 from chatroom.client.tui.screens.login import LoginScreen
 from chatroom.client.tui.screens.menu import MenuScreen
