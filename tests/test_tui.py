@@ -350,13 +350,14 @@ async def test_quit_command_logs_out_and_exits(server: RunningServer) -> None:
     assert await bob.users() == ["bob"]
 
 
-async def test_ctrl_q_logs_out_and_exits(server: RunningServer) -> None:
+@pytest.mark.parametrize("key", ["ctrl+q", "ctrl+c"])
+async def test_ctrl_q_and_ctrl_c_log_out_and_exit(server: RunningServer, key: str) -> None:
     await server.register("alice")
     bob = await server.login("bob")
     app = make_app(server.port)
     async with app.run_test() as pilot:
         await log_in(pilot, "alice")
-        await pilot.press("ctrl+q")
+        await pilot.press(key)
         await until(pilot, lambda: not app.is_running, "the app to exit")
     assert await bob.users() == ["bob"]
 
