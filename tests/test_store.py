@@ -33,7 +33,7 @@ async def test_a_database_from_a_newer_chatroom_is_refused_in_one_line(tmp_path:
     assert process.returncode == 2
     lines = err.decode().splitlines()
     assert len(lines) == 1
-    assert "schema version 2" in lines[0] and "upgrade chatroom" in lines[0]
+    assert f"schema version {SCHEMA_VERSION + 1}" in lines[0] and "upgrade chatroom" in lines[0]
 
 
 async def test_a_slow_login_does_not_stall_other_clients(make_server) -> None:

@@ -7,17 +7,22 @@ on its own (pushes) arrive through `next_push()` or `async for push in client`.
 
 import asyncio
 import contextlib
+import hashlib
 import itertools
-from collections import OrderedDict
+import os
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Self
 
 from chatroom.common.codec import FrameDecoder, encode
-from chatroom.common.errors import ChatError
-from chatroom.common.limits import PROTOCOL_VERSION
+from chatroom.common.errors import ChatError, ErrorCode
+from chatroom.common.files import display_name
+from chatroom.common.limits import MAX_CHUNK, PROTOCOL_VERSION
 from chatroom.common.messages import (
     ByePush,
+    FilePush,
     MessagePush,
     Push,
     ReplyType,
@@ -27,6 +32,11 @@ from chatroom.common.messages import (
 )
 
 READ_SIZE = 64 * 1024
+FILE_WINDOW = 16
+"""File chunks kept in flight at once (16 x 64 KiB = 1 MiB)."""
+
+Progress = Callable[[int, int], None]
+"""Called with (bytes done, bytes in all) as a transfer advances."""
 
 
 class SeenMids:
@@ -77,6 +87,38 @@ class Sent:
     """For a private message: whether the recipient was online to receive it now."""
 
 
+@dataclass(slots=True, frozen=True)
+class FileSent:
+    fid: int
+    mid: int
+    """The message that announced the file to its recipients."""
+    size: int
+
+
+def _sha256_of_file(path: Path, finish: bool = True) -> Any:
+    """SHA-256 of a file (of nothing if it does not exist): the hex digest, or the hasher
+    itself to go on feeding when `finish` is false."""
+    hasher = hashlib.sha256()
+    with contextlib.suppress(FileNotFoundError), open(path, "rb") as source:
+        while block := source.read(1 << 20):
+            hasher.update(block)
+    return hasher.hexdigest() if finish else hasher
+
+
+def _claim_name(part: Path, folder: Path, name: str) -> Path:
+    """Give the finished `part` the first free name of `name`, `name (1)`, `name (2)`, ..."""
+    stem, suffix = Path(name).stem, Path(name).suffix
+    for number in itertools.count():
+        target = folder / (name if number == 0 else f"{stem} ({number}){suffix}")
+        try:
+            os.link(part, target)  # fails if the name is taken, unlike rename
+        except FileExistsError:
+            continue
+        part.unlink()
+        return target
+    raise AssertionError("unreachable")
+
+
 class ChatClient:
     """A connection to a chatroom server. Create it with `await ChatClient.connect(...)`."""
 
@@ -115,17 +157,28 @@ class ChatClient:
 
     async def request(self, kind: str, **data: Any) -> dict[str, Any]:
         """Send one request and return the `data` of its `ok` reply (or raise `ChatError`)."""
+        reply = self.submit(kind, **data)
+        await self._writer.drain()
+        return await reply
+
+    def submit(self, kind: str, **data: Any) -> "asyncio.Future[dict[str, Any]]":
+        """Write one request now and return the future of its reply, without waiting.
+
+        Several submitted requests are in flight at once (a window); their replies come
+        in order. Call `await drain()` now and then so the write buffer stays small.
+        """
         if self.closed.is_set():
             raise ConnectionClosed(self.closed_reason)
         request_id = next(self._ids)
-        reply = asyncio.get_running_loop().create_future()
+        reply: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = reply
-        try:
-            self._writer.write(encode(request(kind, request_id, **data)))
-            await self._writer.drain()
-            return await reply
-        finally:
-            self._pending.pop(request_id, None)
+        reply.add_done_callback(lambda _: self._pending.pop(request_id, None))
+        self._writer.write(encode(request(kind, request_id, **data)))
+        return reply
+
+    async def drain(self) -> None:
+        """Wait until the connection's write buffer is below its high-water mark."""
+        await self._writer.drain()
 
     async def hello(self, client: str = "chatroom-client") -> dict[str, Any]:
         """Introduce ourselves; returns the server's reply (version, server, limits)."""
@@ -165,6 +218,108 @@ class ChatClient:
         """Log out; the server then says `bye` and closes the connection."""
         await self.request(RequestType.LOGOUT)
         await self.wait_closed()
+
+    # -- files ------------------------------------------------------------------------
+
+    async def send_file(
+        self,
+        path: str | os.PathLike[str],
+        to: str | None = None,
+        *,
+        progress: Progress | None = None,
+        window: int = FILE_WINDOW,
+    ) -> FileSent:
+        """Upload a file to `to` (None: the group), resuming an interrupted upload of it.
+
+        `progress(done, total)` is called as chunks are acknowledged. Keeps `window`
+        chunks in flight, so a fast link is not held to one round trip per chunk.
+        """
+        path = Path(path)
+        size = path.stat().st_size
+        digest = await asyncio.to_thread(_sha256_of_file, path)
+        reply = await self.request(
+            RequestType.FILE_PUT, to=to, name=path.name, size=size, sha256=digest
+        )
+        fid, offset = reply["fid"], reply["offset"]
+        replies: deque[asyncio.Future[dict[str, Any]]] = deque()
+        try:
+            with open(path, "rb") as source:
+                source.seek(offset)
+                while offset < size:
+                    chunk = source.read(min(MAX_CHUNK, size - offset))
+                    if not chunk:
+                        raise OSError(f"{path} got shorter while it was being sent")
+                    replies.append(
+                        self.submit(RequestType.FILE_CHUNK, fid=fid, offset=offset, data=chunk)
+                    )
+                    offset += len(chunk)
+                    await self.drain()
+                    while len(replies) >= window or (replies and offset == size):
+                        reply = await replies.popleft()
+                        if progress is not None:
+                            progress(reply["received"], size)
+        finally:
+            for pending in replies:
+                pending.cancel()
+        if progress is not None and size == 0:
+            progress(0, 0)
+        return FileSent(fid, reply["mid"], size)
+
+    async def file_info(self, fid: int) -> FilePush:
+        """What the server knows of file `fid` (as in its `file` push)."""
+        info = await self.request(RequestType.FILE_INFO, fid=fid)
+        return FilePush.from_data(info | {"ts": 0.0})
+
+    async def download(
+        self,
+        fid: int,
+        dest_dir: str | os.PathLike[str],
+        *,
+        progress: Progress | None = None,
+        window: int = FILE_WINDOW,
+    ) -> Path:
+        """Fetch file `fid` into `dest_dir`, resuming a partial download; returns its path.
+
+        The name is the sender's, sanitised so it cannot leave `dest_dir`; an existing
+        file is never overwritten (`name (1).ext` instead). The sha256 is checked before
+        the file takes its name; on a mismatch it is deleted and `checksum_mismatch` raised.
+        """
+        info = await self.file_info(fid)
+        folder = Path(dest_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        name = display_name(info.name)
+        part = folder / f".{name}.{info.sha256[:16]}.part"  # the same content resumes
+        if part.exists() and part.stat().st_size > info.size:
+            part.unlink()
+        hasher = await asyncio.to_thread(_sha256_of_file, part, finish=False)
+        offset = part.stat().st_size if part.exists() else 0
+        replies: deque[asyncio.Future[dict[str, Any]]] = deque()
+        asked = offset
+        try:
+            with open(part, "ab") as out:
+                while offset < info.size:
+                    while asked < info.size and len(replies) < window:
+                        length = min(MAX_CHUNK, info.size - asked)
+                        replies.append(
+                            self.submit(RequestType.FILE_GET, fid=fid, offset=asked, length=length)
+                        )
+                        asked += length
+                    await self.drain()
+                    data = (await replies.popleft())["data"]
+                    out.write(data)
+                    hasher.update(data)
+                    offset += len(data)
+                    if progress is not None:
+                        progress(offset, info.size)
+        finally:
+            for pending in replies:
+                pending.cancel()
+        if hasher.hexdigest() != info.sha256:
+            part.unlink()
+            raise ChatError(ErrorCode.CHECKSUM_MISMATCH, f"{name} arrived damaged; deleted")
+        if progress is not None and info.size == 0:
+            progress(0, 0)
+        return _claim_name(part, folder, name)
 
     # -- pushes -----------------------------------------------------------------------
 
@@ -229,7 +384,7 @@ class ChatClient:
         push = parse_push(envelope)
         if isinstance(push, ByePush):
             self.closed_reason = push.reason
-        if isinstance(push, MessagePush) and not self._seen.add(push.mid):
+        if isinstance(push, MessagePush | FilePush) and not self._seen.add(push.mid):
             return
         if push is not None:
             self._pushes.put_nowait(push)

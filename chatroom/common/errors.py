@@ -27,6 +27,7 @@ class ErrorCode(StrEnum):
     TOO_MANY_ATTEMPTS = "too_many_attempts"
     NO_SUCH_FILE = "no_such_file"
     FILE_TOO_LARGE = "file_too_large"
+    QUOTA_EXCEEDED = "quota_exceeded"
     CHECKSUM_MISMATCH = "checksum_mismatch"
     FORBIDDEN = "forbidden"
     SERVER_ERROR = "server_error"

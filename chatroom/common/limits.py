@@ -17,6 +17,12 @@ PASSWORD_MIN = 8
 HEADER_SIZE = 4
 """Bytes of the big-endian length prefix in front of every frame."""
 
+MAX_CHUNK = 64 * 1024
+"""Most bytes of file data in one `file_chunk` or `file_get` reply."""
+
+FILE_NAME_MAX = 120
+"""Longest file name kept for display, in characters (the extension is kept)."""
+
 
 @dataclass(slots=True, frozen=True)
 class Limits:
@@ -32,12 +38,17 @@ class Limits:
     """Most unacknowledged messages replayed at login; older ones are left out."""
     bcrypt_cost: int = 12
     """bcrypt work factor for password hashes (minimum 4)."""
+    max_file_size: int = 100 * 1024 * 1024
+    """Largest file a user may send, in bytes."""
+    file_quota: int = 1024 * 1024 * 1024
+    """Bytes of files one user may have stored on the server, in all."""
 
     def as_data(self) -> dict[str, float | int]:
         """The limits a client may need to know, as sent in the `hello` reply."""
         data = asdict(self)
         del data["bcrypt_cost"]
         data |= {
+            "max_chunk": MAX_CHUNK,
             "username_min": USERNAME_MIN,
             "username_max": USERNAME_MAX,
             "password_min": PASSWORD_MIN,

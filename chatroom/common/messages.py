@@ -21,6 +21,10 @@ class RequestType(StrEnum):
     ACK = "ack"
     PING = "ping"
     LOGOUT = "logout"
+    FILE_PUT = "file_put"
+    FILE_CHUNK = "file_chunk"
+    FILE_GET = "file_get"
+    FILE_INFO = "file_info"
 
 
 class ReplyType(StrEnum):
@@ -30,6 +34,7 @@ class ReplyType(StrEnum):
 
 class PushType(StrEnum):
     MESSAGE = "message"
+    FILE = "file"
     PRESENCE = "presence"
     BYE = "bye"
 
@@ -142,6 +147,49 @@ class MessagePush(Push):
 
 
 @dataclass(slots=True, frozen=True)
+class FilePush(Push):
+    """A file was sent: fetch it with `file_get`. `to` is None for the group."""
+
+    TYPE: ClassVar[PushType] = PushType.FILE
+    fid: int
+    mid: int
+    sender: str
+    to: str | None
+    name: str
+    size: int
+    sha256: str
+    ts: float
+    offline: bool = False
+
+    def as_data(self) -> dict[str, Any]:
+        return {
+            "fid": self.fid,
+            "mid": self.mid,
+            "from": self.sender,
+            "to": self.to,
+            "name": self.name,
+            "size": self.size,
+            "sha256": self.sha256,
+            "ts": self.ts,
+            "offline": self.offline,
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Self:
+        return cls(
+            fid=data["fid"],
+            mid=data["mid"],
+            sender=data["from"],
+            to=data.get("to"),
+            name=data["name"],
+            size=data["size"],
+            sha256=data["sha256"],
+            ts=data["ts"],
+            offline=bool(data.get("offline", False)),
+        )
+
+
+@dataclass(slots=True, frozen=True)
 class PresencePush(Push):
     """A user came online (their first session) or went offline (their last one ended)."""
 
@@ -172,8 +220,8 @@ class ByePush(Push):
         return cls(reason=data["reason"])
 
 
-PUSH_TYPES: dict[str, type[MessagePush | PresencePush | ByePush]] = {
-    push.TYPE.value: push for push in (MessagePush, PresencePush, ByePush)
+PUSH_TYPES: dict[str, type[MessagePush | FilePush | PresencePush | ByePush]] = {
+    push.TYPE.value: push for push in (MessagePush, FilePush, PresencePush, ByePush)
 }
 
 

@@ -8,6 +8,7 @@ from chatroom.common.limits import Limits
 from chatroom.common.messages import ByeReason
 from chatroom.server.auth import PasswordHasher
 from chatroom.server.connection import Session
+from chatroom.server.files import FileVault
 from chatroom.server.hub import Hub
 from chatroom.server.store import SqliteStore, Store
 
@@ -20,8 +21,9 @@ SHUTDOWN_GRACE = 10.0
 class ChatServer:
     """Accepts connections and runs a `Session` for each, sharing one store and one hub."""
 
-    def __init__(self, store: Store, limits: Limits) -> None:
+    def __init__(self, store: Store, vault: FileVault, limits: Limits) -> None:
         self.store = store
+        self.vault = vault
         self.limits = limits
         self.hub = Hub()
         self.passwords = PasswordHasher(limits.bcrypt_cost)
@@ -32,7 +34,7 @@ class ChatServer:
     @classmethod
     async def open(cls, data_dir: Path, limits: Limits) -> "ChatServer":
         """A server on the SQLite database in `data_dir`."""
-        return cls(await SqliteStore.open(data_dir), limits)
+        return cls(await SqliteStore.open(data_dir), FileVault(data_dir), limits)
 
     async def start(self, host: str, port: int) -> None:
         """Start listening; raises OSError if the address cannot be bound."""
@@ -51,6 +53,7 @@ class ChatServer:
             store=self.store,
             hub=self.hub,
             passwords=self.passwords,
+            vault=self.vault,
             limits=self.limits,
         )
         task = asyncio.current_task()
@@ -79,6 +82,7 @@ class ChatServer:
             _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)
             for task in pending:
                 task.cancel()
+        self.vault.close()
         await self.store.close()
         self.passwords.close()
         self._stopped.set()

@@ -76,6 +76,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="largest frame body accepted, in bytes",
     )
     parser.add_argument(
+        "--max-file-size",
+        type=_positive(int),
+        default=defaults.max_file_size,
+        help="largest file a user may send, in bytes",
+    )
+    parser.add_argument(
+        "--file-quota",
+        type=_positive(int),
+        default=defaults.file_quota,
+        help="bytes of files one user may have stored, in all",
+    )
+    parser.add_argument(
         "--bcrypt-cost",
         type=_bcrypt_cost,
         default=defaults.bcrypt_cost,
@@ -98,7 +110,11 @@ def fail(message: str) -> NoReturn:
 
 async def serve(args: argparse.Namespace) -> None:
     limits = Limits(
-        max_frame=args.max_frame, idle_timeout=args.idle_timeout, bcrypt_cost=args.bcrypt_cost
+        max_frame=args.max_frame,
+        idle_timeout=args.idle_timeout,
+        bcrypt_cost=args.bcrypt_cost,
+        max_file_size=args.max_file_size,
+        file_quota=args.file_quota,
     )
     data_dir = args.data_dir or default_data_dir()
     try:

@@ -13,11 +13,13 @@ from chatroom.common.codec import FrameDecoder, encode
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.limits import Limits
 from chatroom.common.messages import ByePush, ByeReason, Request, error, ok, reply_id
+from chatroom.server import file_handlers  # noqa: F401 (registers the file requests)
 from chatroom.server.auth import PasswordHasher
 from chatroom.server.fields import Fields
+from chatroom.server.files import FileVault
 from chatroom.server.handlers import HANDLERS
 from chatroom.server.hub import Hub
-from chatroom.server.store import Store
+from chatroom.server.store import FileRecord, Store
 
 READ_SIZE = 64 * 1024
 
@@ -37,6 +39,7 @@ class Session:
         store: Store,
         hub: Hub,
         passwords: PasswordHasher,
+        vault: FileVault,
         limits: Limits,
     ) -> None:
         self.reader = reader
@@ -44,7 +47,10 @@ class Session:
         self.store = store
         self.hub = hub
         self.passwords = passwords
+        self.vault = vault
         self.limits = limits
+        self.readable_files: dict[int, FileRecord] = {}
+        """Files this session may download, remembered to spare a lookup per chunk."""
         host, port, *_ = writer.get_extra_info("peername") or ("?", 0)
         self.peer = f"{host}:{port}"
         self._user: str | None = None
@@ -162,6 +168,7 @@ class Session:
         self._release_held()
 
     async def _finish(self) -> None:
+        self.vault.release_all(owner=self)
         if self._user is not None:
             self.hub.leave(self)
             if self._closing == ByeReason.LOGOUT:

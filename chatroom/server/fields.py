@@ -35,6 +35,23 @@ class Fields:
             raise ChatError(ErrorCode.BAD_REQUEST, f"field {name!r} must be at least {minimum}")
         return value
 
+    def optional_username(self, name: str) -> str | None:
+        """A username field that may be nil (meaning the group)."""
+        return None if self._data.get(name) is None else self.username(name)
+
+    def binary(self, name: str, most: int) -> bytes:
+        value = self._get(name, bytes, "binary (msgpack bin)")
+        if len(value) > most:
+            raise ChatError(ErrorCode.BAD_REQUEST, f"field {name!r} is over {most} bytes")
+        return value
+
+    def sha256(self, name: str) -> str:
+        """A SHA-256 digest as 64 hex digits, returned in lower case."""
+        value = self.string(name).lower()
+        if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+            raise ChatError(ErrorCode.BAD_REQUEST, f"field {name!r} must be 64 hex digits")
+        return value
+
     def username(self, name: str) -> str:
         """A username field, NFKC-normalised; `invalid_username` if it breaks the rules."""
         return normalize_username(self.string(name))

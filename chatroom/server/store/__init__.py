@@ -1,6 +1,6 @@
 """Where users and messages are kept: an interface (`base`) and its SQLite implementation."""
 
-from chatroom.server.store.base import Store, StoredMessage, UserRecord
+from chatroom.server.store.base import FileRecord, Store, StoredMessage, UserRecord
 from chatroom.server.store.sqlite import SqliteStore
 
-__all__ = ["SqliteStore", "Store", "StoredMessage", "UserRecord"]
+__all__ = ["FileRecord", "SqliteStore", "Store", "StoredMessage", "UserRecord"]

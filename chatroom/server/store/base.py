@@ -6,7 +6,7 @@ A second backend (PostgreSQL, say) implements `Store` and nothing in the handler
 from dataclasses import dataclass
 from typing import Protocol
 
-from chatroom.common.messages import MessagePush
+from chatroom.common.messages import FilePush, MessagePush
 
 
 @dataclass(slots=True, frozen=True)
@@ -17,6 +17,26 @@ class UserRecord:
 
 
 @dataclass(slots=True, frozen=True)
+class FileRecord:
+    fid: int
+    sender: str
+    recipient: str | None
+    """None for a file sent to the group."""
+    name: str
+    """For display only, already sanitised; the bytes are stored under the fid."""
+    size: int
+    sha256: str
+    mid: int | None
+    """The message that announced the file; None while the upload is incomplete."""
+
+    def readable_by(self, username: str) -> bool:
+        """The sender, the recipient, and for a group file everyone, once it is complete."""
+        return self.mid is not None and (
+            self.recipient is None or username in (self.sender, self.recipient)
+        )
+
+
+@dataclass(slots=True, frozen=True)
 class StoredMessage:
     mid: int
     sender: str
@@ -24,8 +44,23 @@ class StoredMessage:
     """None for a group message."""
     text: str
     ts: float
+    file: FileRecord | None = None
+    """Set when the message announces a file; `text` is then its name."""
 
-    def as_push(self, offline: bool = False) -> MessagePush:
+    def as_push(self, offline: bool = False) -> MessagePush | FilePush:
+        if self.file is not None:
+            f = self.file
+            return FilePush(
+                f.fid,
+                self.mid,
+                self.sender,
+                self.recipient,
+                f.name,
+                f.size,
+                f.sha256,
+                self.ts,
+                offline,
+            )
         return MessagePush(self.mid, self.sender, self.recipient, self.text, self.ts, offline)
 
 
@@ -48,6 +83,27 @@ class Store(Protocol):
 
     async def ack(self, username: str, upto: int) -> None:
         """Mark every message up to mid `upto` as seen by the user (never moves back)."""
+
+    async def find_pending_file(
+        self, sender: str, recipient: str | None, size: int, sha256: str
+    ) -> FileRecord | None:
+        """An incomplete upload of the same content by `sender` to `recipient`, to resume."""
+
+    async def create_file(
+        self, sender: str, recipient: str | None, name: str, size: int, sha256: str
+    ) -> FileRecord:
+        """Record an upload that is about to start."""
+
+    async def find_file(self, fid: int) -> FileRecord | None: ...
+
+    async def bytes_stored_by(self, sender: str) -> int:
+        """The sizes of every file `sender` has sent or is sending, added up (for the quota)."""
+
+    async def complete_file(self, fid: int) -> StoredMessage:
+        """Store the message that announces the (fully received) file, and commit."""
+
+    async def delete_file(self, fid: int) -> None:
+        """Forget an upload that failed its checksum."""
 
     async def close(self) -> None:
         """Finish pending writes and release the database."""

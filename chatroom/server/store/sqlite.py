@@ -14,7 +14,7 @@ import aiosqlite
 
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.names import username_key
-from chatroom.server.store.base import StoredMessage, UserRecord
+from chatroom.server.store.base import FileRecord, StoredMessage, UserRecord
 
 DATABASE_NAME = "chatroom.db"
 
@@ -37,14 +37,40 @@ MIGRATIONS = [
     );
     CREATE INDEX messages_by_recipient ON messages (recipient, mid);
     """,
+    # 2: files. A message that announces a file points at it by fid; text holds its name.
+    """
+    CREATE TABLE files (
+        fid        INTEGER PRIMARY KEY AUTOINCREMENT,
+        sender     TEXT NOT NULL,
+        recipient  TEXT,
+        name       TEXT NOT NULL,
+        size       INTEGER NOT NULL,
+        sha256     TEXT NOT NULL,
+        mid        INTEGER,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX files_by_sender ON files (sender, sha256);
+    ALTER TABLE messages ADD COLUMN fid INTEGER REFERENCES files (fid);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _MAILBOX = """
-    FROM messages
-    WHERE mid > (SELECT acked_upto FROM users WHERE username = :me)
-      AND (recipient = :me OR (recipient IS NULL AND sender != :me))
+    FROM messages AS m LEFT JOIN files AS f ON f.fid = m.fid
+    WHERE m.mid > (SELECT acked_upto FROM users WHERE username = :me)
+      AND (m.recipient = :me OR (m.recipient IS NULL AND m.sender != :me))
 """
+_MESSAGE_COLUMNS = """
+    m.mid, m.sender, m.recipient, m.text, m.ts,
+    f.fid, f.sender, f.recipient, f.name, f.size, f.sha256, f.mid
+"""
+_FILE_COLUMNS = "fid, sender, recipient, name, size, sha256, mid"
+
+
+def _message(row: tuple) -> StoredMessage:
+    """A StoredMessage from the columns of _MESSAGE_COLUMNS."""
+    file = FileRecord(*row[5:]) if row[5] is not None else None
+    return StoredMessage(*row[:5], file=file)
 
 
 class SqliteStore:
@@ -102,10 +128,10 @@ class SqliteStore:
     async def backlog(self, username: str, limit: int) -> tuple[list[StoredMessage], int]:
         params = {"me": username, "limit": limit}
         rows = await self._db.execute_fetchall(
-            f"SELECT mid, sender, recipient, text, ts {_MAILBOX} ORDER BY mid DESC LIMIT :limit",
+            f"SELECT {_MESSAGE_COLUMNS} {_MAILBOX} ORDER BY m.mid DESC LIMIT :limit",
             params,
         )
-        messages = [StoredMessage(*row) for row in reversed(list(rows))]
+        messages = [_message(row) for row in reversed(list(rows))]
         skipped = 0
         if len(messages) == limit:
             ((total,),) = await self._db.execute_fetchall(f"SELECT COUNT(*) {_MAILBOX}", params)
@@ -120,6 +146,60 @@ class SqliteStore:
                WHERE username = ?""",
             (upto, username),
         )
+        await self._db.commit()
+
+    async def find_pending_file(
+        self, sender: str, recipient: str | None, size: int, sha256: str
+    ) -> FileRecord | None:
+        rows = await self._db.execute_fetchall(
+            f"""SELECT {_FILE_COLUMNS} FROM files
+                WHERE sender = ? AND recipient IS ? AND size = ? AND sha256 = ? AND mid IS NULL
+                ORDER BY fid DESC LIMIT 1""",
+            (sender, recipient, size, sha256),
+        )
+        return next((FileRecord(*row) for row in rows), None)
+
+    async def create_file(
+        self, sender: str, recipient: str | None, name: str, size: int, sha256: str
+    ) -> FileRecord:
+        cursor = await self._db.execute(
+            """INSERT INTO files (sender, recipient, name, size, sha256, created_at)
+               VALUES (?, ?, ?, ?, ?, ?)""",
+            (sender, recipient, name, size, sha256, time.time()),
+        )
+        await self._db.commit()
+        assert cursor.lastrowid is not None
+        return FileRecord(cursor.lastrowid, sender, recipient, name, size, sha256, None)
+
+    async def find_file(self, fid: int) -> FileRecord | None:
+        rows = await self._db.execute_fetchall(
+            f"SELECT {_FILE_COLUMNS} FROM files WHERE fid = ?", (fid,)
+        )
+        return next((FileRecord(*row) for row in rows), None)
+
+    async def bytes_stored_by(self, sender: str) -> int:
+        ((total,),) = await self._db.execute_fetchall(
+            "SELECT COALESCE(SUM(size), 0) FROM files WHERE sender = ?", (sender,)
+        )
+        return total
+
+    async def complete_file(self, fid: int) -> StoredMessage:
+        file = await self.find_file(fid)
+        assert file is not None and file.mid is None
+        ts = time.time()
+        cursor = await self._db.execute(
+            "INSERT INTO messages (sender, recipient, text, ts, fid) VALUES (?, ?, ?, ?, ?)",
+            (file.sender, file.recipient, file.name, ts, fid),
+        )
+        mid = cursor.lastrowid
+        assert mid is not None
+        await self._db.execute("UPDATE files SET mid = ? WHERE fid = ?", (mid, fid))
+        await self._db.commit()
+        done = FileRecord(fid, file.sender, file.recipient, file.name, file.size, file.sha256, mid)
+        return StoredMessage(mid, file.sender, file.recipient, file.name, ts, done)
+
+    async def delete_file(self, fid: int) -> None:
+        await self._db.execute("DELETE FROM files WHERE fid = ? AND mid IS NULL", (fid,))
         await self._db.commit()
 
     async def close(self) -> None:
