@@ -6,8 +6,11 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from chatroom.server.store.sqlite import DATABASE_NAME, SCHEMA_VERSION
-from tests.conftest import PASSWORD, WAIT, RunningServer
+from chatroom.common.limits import Limits
+from chatroom.common.messages import MessagePush
+from chatroom.server.auth import PasswordHasher
+from chatroom.server.store.sqlite import DATABASE_NAME, MIGRATIONS, SCHEMA_VERSION
+from tests.conftest import PASSWORD, WAIT, RunningServer, next_push
 
 
 async def test_the_database_is_in_wal_mode_with_its_schema_version(server: RunningServer) -> None:
@@ -49,3 +52,31 @@ async def test_a_slow_login_does_not_stall_other_clients(make_server) -> None:
         await chatty.ping()
     assert not login.done()  # twenty round trips were answered while bcrypt ran
     assert (await login).username == "slow"
+
+
+async def test_a_version_1_database_is_migrated_and_keeps_its_data(tmp_path: Path) -> None:
+    hasher = PasswordHasher(cost=4)
+    password_hash = await hasher.hash(PASSWORD)
+    hasher.close()
+    with sqlite3.connect(tmp_path / DATABASE_NAME) as db:
+        db.executescript(MIGRATIONS[0])
+        db.execute(
+            "INSERT INTO users VALUES ('bob', 'bob', ?, 0, 0), ('alice', 'alice', ?, 0, 0)",
+            (password_hash, password_hash),
+        )
+        db.execute(
+            "INSERT INTO messages (sender, recipient, text, ts) VALUES ('alice', 'bob', 'old', 1)"
+        )
+        db.execute("PRAGMA user_version = 1")
+    server = RunningServer(tmp_path, Limits(bcrypt_cost=4))
+    await server.start()
+    try:
+        bob = await server.connect()
+        assert (await bob.login("bob", PASSWORD)).offline == 1
+        push = await next_push(bob, MessagePush)
+        assert (push.sender, push.text) == ("alice", "old")
+        with sqlite3.connect(tmp_path / DATABASE_NAME) as db:
+            assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        await bob.close()
+    finally:
+        await server.stop()
