@@ -16,7 +16,7 @@ from chatroom.client.tui.screens.chat import GROUP, ChatScreen
 from chatroom.client.tui.screens.login import LoginScreen
 from chatroom.client.tui.screens.menu import MenuScreen
 from chatroom.client.tui.screens.register import RegisterScreen
-from chatroom.common.messages import MessagePush
+from chatroom.common.messages import FilePush, MessagePush
 from tests.conftest import PASSWORD, WAIT, RunningServer, next_push
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -389,3 +389,45 @@ async def test_chat_snapshot(server: RunningServer) -> None:
         await log_in(pilot, "alice")
         await until(pilot, lambda: "Logged in as alice" in log_text(app), "the welcome")
         assert_snapshot(app, "chat")
+
+
+# -- files ----------------------------------------------------------------------------
+
+
+async def test_send_a_file_and_save_a_received_one(server: RunningServer, tmp_path: Path) -> None:
+    await server.register("alice")
+    bob = await server.login("bob")
+    outgoing = tmp_path / "plan.txt"
+    outgoing.write_bytes(b"the plan" * 10_000)
+    app = ChatApp("127.0.0.1", server.port, downloads=tmp_path / "downloads")
+    async with app.run_test() as pilot:
+        await log_in(pilot, "alice")
+        await send(pilot, f"/send {outgoing} bob")
+        push = await next_push(bob, FilePush)
+        assert (push.name, push.to, push.size) == ("plan.txt", "bob", outgoing.stat().st_size)
+
+        incoming = tmp_path / "photo.jpg"
+        incoming.write_bytes(os.urandom(200_000))
+        await bob.send_file(incoming)  # to the group
+        await until(pilot, lambda: "bob sent the file photo.jpg" in log_text(app), "the file")
+        await pilot.press("ctrl+s")
+        saved = tmp_path / "downloads" / "photo.jpg"
+        await until(pilot, lambda: "* Saved" in log_text(app), "the save")
+        assert saved.read_bytes() == incoming.read_bytes()
+
+        await send(pilot, "/send /no/such/file.txt")
+        await until(pilot, lambda: "/no/such/file.txt is not a file" in log_text(app), "an error")
+
+
+async def test_the_tui_keeps_an_idle_connection_alive(make_server) -> None:
+    server = await make_server(idle_timeout=0.6)
+    await server.register("alice")
+    app = make_app(server.port)
+    async with app.run_test() as pilot:
+        await log_in(pilot, "alice")
+        assert app.keepalive == pytest.approx(0.2)  # a third of the server's idle timeout
+        silent = await server.login("silent")  # logged in after alice, never speaks
+        await asyncio.wait_for(silent.wait_closed(), WAIT)
+        assert silent.closed_reason == "idle"
+        assert "Disconnected" not in log_text(app)
+        assert "connected as alice" in text_of(app.screen.query_one("#status"))

@@ -441,3 +441,14 @@ async def sessions(
             except ChatError:
                 await client.close()
                 raise
+
+
+def describe_os_error(error: BaseException) -> str:
+    """A short reason for a connection failure, without Python's decorations."""
+    if isinstance(error, TimeoutError):
+        return "timed out"
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower()
+    return str(error) or type(error).__name__

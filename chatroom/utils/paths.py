@@ -8,6 +8,11 @@ import platformdirs
 DATA_DIR_VARIABLE = "CHATROOM_DATA_DIR"
 
 
+def default_downloads_dir() -> Path:
+    """A `chatroom` folder in the user's downloads folder."""
+    return Path(platformdirs.user_downloads_dir()) / "chatroom"
+
+
 def default_data_dir() -> Path:
     """`$CHATROOM_DATA_DIR` if set, else the platform's user data folder for chatroom."""
     configured = os.environ.get(DATA_DIR_VARIABLE)

@@ -1,6 +1,7 @@
 """`ChatApp`: starts on the menu, owns the connection used before login, quits cleanly."""
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from textual.app import App
 from textual.binding import Binding
@@ -10,6 +11,7 @@ from chatroom.client.tui.screens.chat import ChatScreen
 from chatroom.client.tui.screens.login import LoggedIn
 from chatroom.client.tui.screens.menu import MenuScreen
 from chatroom.common.errors import ChatError
+from chatroom.utils.paths import default_downloads_dir
 
 
 class ChatApp(App[None]):
@@ -27,12 +29,17 @@ class ChatApp(App[None]):
         port: int,
         *,
         reconnect_delays: Callable[[], Iterator[float]] = backoff,
+        downloads: Path | None = None,
     ) -> None:
         super().__init__()
+        self.downloads = downloads or default_downloads_dir()
+        """Where received files are saved."""
         self.host = host
         self.port = port
         self.reconnect_delays = reconnect_delays
         self._client: ChatClient | None = None
+        self.keepalive = 30.0
+        """Seconds between pings: a third of the server's idle timeout, learnt from `hello`."""
 
     def on_mount(self) -> None:
         self.push_screen(MenuScreen())
@@ -40,7 +47,10 @@ class ChatApp(App[None]):
     async def connection(self) -> ChatClient:
         """The connection used to register and log in, opened (again) if need be."""
         if self._client is None or self._client.closed.is_set():
-            self._client = await ChatClient.connect(self.host, self.port, timeout=5.0)
+            client = await ChatClient.connect(self.host, self.port, timeout=5.0)
+            limits = (await client.hello("chatroom-tui"))["limits"]
+            self.keepalive = limits["idle_timeout"] / 3
+            self._client = client
         return self._client
 
     def start_chat(self, login: LoggedIn) -> None:

@@ -9,6 +9,8 @@ from datetime import datetime
 from rich.text import Text
 from textual.widgets import RichLog
 
+from chatroom.common.files import human_size
+
 
 class ConversationLog(RichLog):
     """Lines of `HH:MM sender: text`, notices, and dividers."""
@@ -30,19 +32,32 @@ class ConversationLog(RichLog):
         line.append(text, style="magenta" if private else "")
         self.write(line)
 
+    def write_file(
+        self, ts: float, sender: str, name: str, size: int, fid: int, *, mine: bool, private: bool
+    ) -> None:
+        line = Text()
+        line.append(datetime.fromtimestamp(ts).strftime("%H:%M "), style="dim")
+        if private:
+            line.append("(private) ", style="magenta")
+        line.append(sender, style="bold green" if mine else "bold cyan")
+        line.append(" sent the file ")
+        line.append(name, style="bold")
+        line.append(f" ({human_size(size)})")
+        if not mine:
+            line.append(f"  /get {fid} or Ctrl+S saves it", style="dim")
+        self.write(line)
+
     def write_notice(self, text: str, style: str = "yellow") -> None:
         self.write(Text(f"* {text}", style=style))
 
-    def write_delivery(
-        self, ts: float, sender: str, text: str, *, mine: bool, private: bool, offline: bool
-    ) -> None:
-        """A message from the network: mail from while the user was away goes under a divider."""
+    def begin_delivery(self, offline: bool) -> None:
+        """Before a line from the network: mail from while the user was away goes under a
+        divider, and another divider marks where live traffic starts again."""
         if offline and not self.in_backlog:
             self.write_divider("while you were away")
         elif not offline and self.in_backlog:
             self.write_divider("new")
         self.in_backlog = offline
-        self.write_message(ts, sender, text, mine=mine, private=private)
 
     def write_divider(self, label: str) -> None:
         self.write(Text(f"── {label} ──", style="bold yellow"))

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -21,7 +22,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
-from chatroom.client.api import ChatClient, LoginReply, sessions
+from chatroom.client.api import ChatClient, LoginReply, describe_os_error, sessions
 from chatroom.client.tui.conversation import ConversationLog
 from chatroom.client.tui.events import (
     PushArrived,
@@ -30,8 +31,10 @@ from chatroom.client.tui.events import (
     SessionLost,
     SessionStarted,
 )
+from chatroom.client.tui.screens.pick_file import FilePickScreen
+from chatroom.client.tui.transfers import TransferBar
 from chatroom.common.errors import ChatError
-from chatroom.common.messages import ByePush, MessagePush, PresencePush
+from chatroom.common.messages import ByePush, FilePush, MessagePush, PresencePush
 from chatroom.common.names import username_key
 
 if TYPE_CHECKING:
@@ -46,6 +49,8 @@ ACK_DELAY = 0.3
 HELP = [
     "Enter sends to the conversation on screen (the group, or the open private chat).",
     "/msg NAME TEXT   send TEXT to NAME privately (opens a tab for the conversation)",
+    "/send PATH [NAME] send a file to this conversation, or to NAME (also Ctrl+O)",
+    "/get FID         save a received file to the downloads folder (Ctrl+S: the newest)",
     "/users           list who is online",
     "/help            this list",
     "/quit            log out and leave (also Ctrl+Q)",
@@ -59,6 +64,8 @@ class ChatScreen(Screen[None]):
     BINDINGS = [
         Binding("ctrl+n", "next_tab", "Next tab"),
         Binding("ctrl+p", "previous_tab", "Previous tab"),
+        Binding("ctrl+o", "pick_file", "Send file"),
+        Binding("ctrl+s", "save_file", "Save file"),
         Binding("ctrl+u", "focus_users", "Users"),
         Binding("escape", "focus_entry", "Type", show=False),
     ]
@@ -79,6 +86,8 @@ class ChatScreen(Screen[None]):
         self.linked = asyncio.Event()
         self.ack_upto = 0
         self.ack_timer: Timer | None = None
+        self.received_files: list[int] = []
+        """Fids of files received, oldest first; Ctrl+S saves the newest not yet saved."""
         self.retry_at = 0.0
         self.countdown: Timer | None = None
 
@@ -90,6 +99,7 @@ class ChatScreen(Screen[None]):
             with Vertical(id="sidebar"):
                 yield Static("Online", id="sidebar-title")
                 yield OptionList(id="users")
+        yield Vertical(id="transfers")
         yield Input(placeholder="Message the group; /help for commands", id="entry")
         yield Footer()
 
@@ -98,6 +108,7 @@ class ChatScreen(Screen[None]):
         self.query_one("#entry", Input).focus()
         self.keep_session()
         self.send_outbox()
+        self.set_interval(self.app.keepalive, self.ping)
 
     # -- the session and its events ---------------------------------------------------
 
@@ -158,6 +169,8 @@ class ChatScreen(Screen[None]):
         push = event.push
         if isinstance(push, MessagePush):
             self.show_message(push)
+        elif isinstance(push, FilePush):
+            self.show_file(push)
         elif isinstance(push, PresencePush):
             if push.online:
                 self.online.add(push.username)
@@ -197,19 +210,40 @@ class ChatScreen(Screen[None]):
             tabs.add_pane(TabPane(f"@{partner}", self.logs[pane_id], id=pane_id))
         return self.panes[key]
 
-    def show_message(self, push: MessagePush) -> None:
+    def pane_for(self, push: MessagePush | FilePush) -> str:
+        """The conversation a message or file belongs to."""
         if push.to is None:
-            pane_id = GROUP
-        else:
-            pane_id = self.private_pane(push.sender if push.sender != self.me else push.to)
-        self.log_of(pane_id).write_delivery(
+            return GROUP
+        return self.private_pane(push.sender if push.sender != self.me else push.to)
+
+    def show_message(self, push: MessagePush) -> None:
+        pane_id = self.pane_for(push)
+        log = self.log_of(pane_id)
+        log.begin_delivery(push.offline)
+        log.write_message(
             push.ts,
             push.sender,
             push.text,
             mine=push.sender == self.me,
             private=push.to is not None,
-            offline=push.offline,
         )
+        self.count_unread(pane_id)
+        self.ack_later(push.mid)
+
+    def show_file(self, push: FilePush) -> None:
+        pane_id = self.pane_for(push)
+        log = self.log_of(pane_id)
+        log.begin_delivery(push.offline)
+        log.write_file(
+            push.ts,
+            push.sender,
+            push.name,
+            push.size,
+            push.fid,
+            mine=push.sender == self.me,
+            private=push.to is not None,
+        )
+        self.received_files.append(push.fid)
         self.count_unread(pane_id)
         self.ack_later(push.mid)
 
@@ -252,6 +286,13 @@ class ChatScreen(Screen[None]):
         if event.option.id and event.option.id != self.me:
             self.open_private(event.option.id)
 
+    @work(group="ping", exclusive=True)
+    async def ping(self) -> None:
+        """Keep an idle connection open (the server closes one silent for its idle timeout)."""
+        if self.linked.is_set():
+            with contextlib.suppress(ChatError, OSError):
+                await self.client.ping()
+
     # -- acknowledging what was shown -------------------------------------------------
 
     def ack_later(self, mid: int) -> None:
@@ -277,8 +318,12 @@ class ChatScreen(Screen[None]):
         if text.startswith("/"):
             self.run_command(text)
             return
+        self.queue(self.current_partner(), text)
+
+    def current_partner(self) -> str | None:
+        """Who the conversation on screen is with: None for the group."""
         pane_id = self.query_one("#conversations", TabbedContent).active
-        self.queue(None if pane_id == GROUP else self.partners[pane_id], text)
+        return None if pane_id == GROUP else self.partners[pane_id]
 
     def run_command(self, line: str) -> None:
         command, _, rest = line.partition(" ")
@@ -295,6 +340,17 @@ class ChatScreen(Screen[None]):
                 return
             self.open_private(name)
             self.queue(name, text)
+        elif command == "/send":
+            path_text, _, name = rest.strip().partition(" ")
+            if not path_text:
+                log.write_notice("Usage: /send PATH [NAME]", style="red")
+                return
+            self.send_file(Path(path_text).expanduser(), name.strip() or self.current_partner())
+        elif command == "/get":
+            if not rest.strip().isdecimal():
+                log.write_notice("Usage: /get FID (the number shown with the file)", style="red")
+                return
+            self.save_file(int(rest))
         elif command == "/quit":
             self.run_worker(self.app.action_quit_chat())
         else:
@@ -336,6 +392,66 @@ class ChatScreen(Screen[None]):
             if not self.outbox:
                 self.outbox_ready.clear()
             self.show_status()
+
+    # -- files ------------------------------------------------------------------------
+
+    def add_transfer(self, label: str, total: int) -> TransferBar:
+        bar = TransferBar(label, total)
+        self.query_one("#transfers", Vertical).mount(bar)
+        return bar
+
+    def conversation_log(self, partner: str | None) -> ConversationLog:
+        return self.log_of(GROUP if partner is None else self.private_pane(partner))
+
+    @work(group="transfers")
+    async def send_file(self, path: Path, to: str | None) -> None:
+        log = self.conversation_log(to)
+        if not path.is_file():
+            log.write_notice(f"Not sent: {path} is not a file.", style="red")
+            return
+        bar = self.add_transfer(f"↑ {path.name}", path.stat().st_size)
+        try:
+            sent = await self.client.send_file(path, to, progress=bar.advance_to)
+        except (ChatError, OSError) as error:
+            reason = error.message if isinstance(error, ChatError) else describe_os_error(error)
+            log.write_notice(f"{path.name} not sent: {reason}. /send again resumes.", style="red")
+        else:
+            log.write_file(
+                time.time(), self.me, path.name, sent.size, sent.fid, mine=True, private=bool(to)
+            )
+        finally:
+            await bar.remove()
+
+    @work(group="transfers")
+    async def save_file(self, fid: int) -> None:
+        log = self.log_of(GROUP)
+        bar = self.add_transfer(f"↓ file {fid}", 0)
+        try:
+            saved = await self.client.download(fid, self.app.downloads, progress=bar.advance_to)
+        except (ChatError, OSError) as error:
+            reason = error.message if isinstance(error, ChatError) else describe_os_error(error)
+            log.write_notice(f"File {fid} not saved: {reason}", style="red")
+        else:
+            if fid in self.received_files:
+                self.received_files.remove(fid)
+            log.write_notice(f"Saved {saved}", style="green")
+        finally:
+            await bar.remove()
+
+    def action_pick_file(self) -> None:
+        partner = self.current_partner()
+
+        def picked(path: Path | None) -> None:
+            if path is not None:
+                self.send_file(path, partner)
+
+        self.app.push_screen(FilePickScreen(Path.cwd()), picked)
+
+    def action_save_file(self) -> None:
+        if not self.received_files:
+            self.log_of(GROUP).write_notice("No received file waits to be saved.", style="red")
+            return
+        self.save_file(self.received_files[-1])
 
     # -- keys -------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Static
 
+from chatroom.client.api import describe_os_error
 from chatroom.common.errors import ChatError
 
 if TYPE_CHECKING:
@@ -69,14 +70,3 @@ class FormScreen(Screen[Any]):
             return error.message[:1].upper() + error.message[1:]
         app = self.app
         return f"Cannot reach {app.host}:{app.port}: {describe_os_error(error)}"
-
-
-def describe_os_error(error: BaseException) -> str:
-    """A short reason for a connection failure, without Python's decorations."""
-    if isinstance(error, TimeoutError):
-        return "timed out"
-    if isinstance(error, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(error, OSError) and error.strerror:
-        return error.strerror.lower()
-    return str(error) or type(error).__name__

@@ -10,7 +10,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from chatroom.client.tui.screens.forms import describe_os_error
+from chatroom.client.api import describe_os_error
 from chatroom.client.tui.screens.login import LoggedIn, LoginScreen
 from chatroom.client.tui.screens.register import RegisterScreen
 
