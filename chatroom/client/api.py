@@ -31,7 +31,7 @@ from chatroom.common.messages import (
     request,
 )
 
-READ_SIZE = 64 * 1024
+READ_SIZE = 256 * 1024
 FILE_WINDOW = 16
 """File chunks kept in flight at once (16 x 64 KiB = 1 MiB)."""
 

@@ -21,7 +21,7 @@ from chatroom.server.handlers import HANDLERS
 from chatroom.server.hub import Hub
 from chatroom.server.store import FileRecord, Store
 
-READ_SIZE = 64 * 1024
+READ_SIZE = 256 * 1024
 
 log = logging.getLogger("chatroom.server")
 

@@ -14,6 +14,10 @@ from typing import BinaryIO
 
 from chatroom.common.errors import ChatError, ErrorCode
 
+WRITE_BEHIND = 8 * 1024 * 1024
+"""Bytes after which an upload starts flushing to disk in the background, so the fsync
+that must finish before the last chunk's `ok` has little left to do."""
+
 
 class Upload:
     """One file being received: its open `.part` file and the running sha256."""
@@ -29,8 +33,11 @@ class Upload:
         self.sha256 = sha256
         self.part = part
         self._file: BinaryIO = open(part, "ab")  # noqa: SIM115 (kept open across chunks)
+        self._fd = self._file.fileno()
         self._hash = hashlib.sha256()
         self.received = 0
+        self._flushed_at = 0
+        self._flushing: asyncio.Future[None] | None = None
 
     def catch_up(self) -> None:
         """Hash what an earlier connection already wrote (when resuming)."""
@@ -51,6 +58,16 @@ class Upload:
         self._file.write(data)
         self._hash.update(data)
         self.received += len(data)
+        if self.received - self._flushed_at >= WRITE_BEHIND and self._flushing is None:
+            self._flushed_at = self.received
+            self._file.flush()
+            self._flushing = asyncio.ensure_future(asyncio.to_thread(os.fdatasync, self._fd))
+            self._flushing.add_done_callback(self._flushed)
+
+    def _flushed(self, flushing: "asyncio.Future[None]") -> None:
+        self._flushing = None
+        if not flushing.cancelled():
+            flushing.exception()  # a failed early flush is retried by the final sync
 
     @property
     def complete(self) -> bool:
@@ -59,12 +76,16 @@ class Upload:
     def verified(self) -> bool:
         return self._hash.hexdigest() == self.sha256
 
-    def sync(self) -> None:
-        """Flush to disk (blocking: run it in a thread)."""
+    async def sync(self) -> None:
+        """Flush every byte to disk, off the event loop."""
+        if self._flushing is not None:
+            await asyncio.wait([self._flushing])
         self._file.flush()
-        os.fsync(self._file.fileno())
+        await asyncio.to_thread(os.fsync, self._fd)
 
     def close(self) -> None:
+        if self._flushing is not None:
+            self._flushing.cancel()
         self._file.close()
 
 
@@ -113,7 +134,7 @@ class FileVault:
             upload.close()
             upload.part.unlink(missing_ok=True)
             return False
-        await asyncio.to_thread(upload.sync)
+        await upload.sync()
         upload.close()
         upload.part.rename(self.path(upload.fid))
         return True

@@ -1,0 +1,120 @@
+"""Measure file upload and download throughput over loopback, and the server's peak RSS.
+
+    python bench/file_transfer.py [--sizes 10 100] [--window 16]
+
+For each size (MiB) it starts a fresh `chatroom-server` process on a free loopback port
+with a temporary data dir, uploads a file of random bytes from one client and downloads
+it with another, and reads the server's VmHWM (peak resident set) from /proc. A fresh
+process per run shows whether the peak grows with the file. Each transfer is timed as a
+user waits for it: the upload includes the sender hashing the file and the server's
+fsync before its last `ok`; the download includes writing and checking the copy.
+"""
+
+import argparse
+import asyncio
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from chatroom.client import ChatClient
+
+PASSWORD = "benchmark password"
+MiB = 1024 * 1024
+
+
+def peak_rss_kib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))
+
+
+async def start_server(data_dir: Path, max_file: int) -> tuple[asyncio.subprocess.Process, int]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "chatroom.server",
+        "--port",
+        "0",
+        "--data-dir",
+        str(data_dir),
+        "--bcrypt-cost",
+        "4",
+        "--max-file-size",
+        str(max_file),
+        "--file-quota",
+        str(4 * max_file),
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(10):
+        while True:
+            line = (await process.stderr.readline()).decode()
+            if not line:
+                raise RuntimeError("the server exited before listening")
+            if match := re.search(r"listening on [\d.]+:(\d+)", line):
+                break
+    # Keep reading its log so the pipe never fills and blocks the server.
+    asyncio.get_running_loop().create_task(process.stderr.read())
+    return process, int(match.group(1))
+
+
+async def measure(size_mib: int, window: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        source = scratch / "payload.bin"
+        with open(source, "wb") as out:
+            for _ in range(size_mib):
+                out.write(os.urandom(MiB))
+        os.sync()  # let the payload reach the disk now, not during the measurement
+        process, port = await start_server(scratch / "data", size_mib * MiB)
+        try:
+            idle_rss = peak_rss_kib(process.pid)
+            alice = await ChatClient.connect("127.0.0.1", port)
+            bob = await ChatClient.connect("127.0.0.1", port)
+            for client, name in ((alice, "alice"), (bob, "bob")):
+                await client.register(name, PASSWORD)
+                await client.login(name, PASSWORD)
+            started = time.perf_counter()
+            sent = await alice.send_file(source, "bob", window=window)
+            upload = time.perf_counter() - started
+            os.sync()
+            started = time.perf_counter()
+            saved = await bob.download(sent.fid, scratch / "downloads", window=window)
+            download = time.perf_counter() - started
+            assert saved.stat().st_size == size_mib * MiB
+            peak = peak_rss_kib(process.pid)
+            await alice.close()
+            await bob.close()
+        finally:
+            process.terminate()
+            await process.wait()
+    return {
+        "size_mib": size_mib,
+        "upload_mb_s": size_mib * MiB / upload / 1e6,
+        "download_mb_s": size_mib * MiB / download / 1e6,
+        "idle_rss_mib": idle_rss / 1024,
+        "peak_rss_mib": peak / 1024,
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100], help="MiB")
+    parser.add_argument("--window", type=int, default=16, help="chunks in flight")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per size; medians shown")
+    args = parser.parse_args()
+    print("| file | upload | download | server RSS idle | server RSS peak |")
+    print("|-----:|-------:|---------:|---------------:|----------------:|")
+    for size in args.sizes:
+        runs = [await measure(size, args.window) for _ in range(args.repeat)]
+        r = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+        print(
+            f"| {size} MiB | {r['upload_mb_s']:.0f} MB/s | {r['download_mb_s']:.0f} MB/s"
+            f" | {r['idle_rss_mib']:.1f} MiB | {r['peak_rss_mib']:.1f} MiB |"
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

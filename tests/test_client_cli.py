@@ -1,0 +1,69 @@
+"""`chatroom send-file` and `chatroom get-file`: file transfer from the command line."""
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from chatroom.common.messages import FilePush
+from tests.conftest import PASSWORD, WAIT, RunningServer, next_push
+
+
+async def chatroom(*args: str, password: str = PASSWORD) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "chatroom.client",
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=os.environ | {"CHATROOM_PASSWORD": password},
+    )
+    out, err = await asyncio.wait_for(process.communicate(), WAIT * 2)
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_send_file_then_get_file(server: RunningServer, tmp_path: Path) -> None:
+    await server.register("alice")
+    bob = await server.login("bob")
+    source = tmp_path / "slides.pdf"
+    source.write_bytes(os.urandom(300_000))
+    port = str(server.port)
+
+    code, out, err = await chatroom(
+        "--port", port, "send-file", "--user", "alice", "--to", "bob", str(source)
+    )
+    assert code == 0, err
+    push = await next_push(bob, FilePush)
+    assert out.strip().splitlines()[-1] == f"sent slides.pdf to bob as file {push.fid}"
+
+    dest = tmp_path / "in"
+    code, out, err = await chatroom(
+        "--port", port, "get-file", "--user", "bob", "--dest", str(dest), str(push.fid)
+    )
+    assert code == 0, err
+    assert out.strip().splitlines()[-1] == f"saved {dest / 'slides.pdf'}"
+    assert (dest / "slides.pdf").read_bytes() == source.read_bytes()
+
+
+async def test_file_commands_fail_in_one_line(server: RunningServer, tmp_path: Path) -> None:
+    await server.register("alice")
+    port = str(server.port)
+    cases = [
+        (("send-file", "--user", "alice", str(tmp_path / "missing.txt")), "is not a file"),
+        (
+            ("get-file", "--user", "alice", "12345"),
+            "chatroom: no_such_file: there is no file 12345",
+        ),
+    ]
+    for args, expected in cases:
+        code, _, err = await chatroom("--port", port, *args)
+        assert code == 1
+        assert len(err.strip().splitlines()) == 1 and expected in err, err
+    code, _, err = await chatroom(
+        "--port", port, "get-file", "--user", "alice", "1", password="nope"
+    )
+    assert (code, err.strip()) == (1, "chatroom: bad_credentials: wrong username or password")
+    code, _, err = await chatroom("--port", "1", "get-file", "--user", "alice", "1")
+    assert (code, err.strip()) == (1, "chatroom: 127.0.0.1:1: connection refused")
