@@ -12,6 +12,7 @@ import pytest
 
 from chatroom.client import ChatClient
 from chatroom.common.messages import ByePush, MessagePush
+from chatroom.server.cli import build_parser
 from tests.conftest import PASSWORD, WAIT, next_push
 
 
@@ -146,8 +147,10 @@ async def test_an_unusable_data_dir_is_one_line_and_exit_code_2(tmp_path: Path) 
     [
         (["--port", "eighty"], "argument --port: invalid int value: 'eighty'"),
         (["--bcrypt-cost", "3"], "argument --bcrypt-cost: must be from 4 to 31, not 3"),
-        (["--idle-timeout", "-1"], "argument --idle-timeout: invalid float value: '-1'"),
-        (["--max-frame", "0"], "argument --max-frame: invalid int value: '0'"),
+        (["--idle-timeout", "-1"], "argument --idle-timeout: must be at least 0.01, not -1"),
+        (["--idle-timeout", "soon"], "argument --idle-timeout: invalid float value: 'soon'"),
+        (["--max-frame", "0"], "argument --max-frame: must be at least 1024, not 0"),
+        (["--file-quota", "-5"], "argument --file-quota: must be at least 0, not -5"),
         (["--colour", "blue"], "unrecognized arguments: --colour blue"),
     ],
 )
@@ -171,3 +174,11 @@ async def test_the_data_dir_comes_from_the_environment_when_not_given(tmp_path: 
     await server.wait_for_log(rf"data in {re.escape(str(tmp_path / 'from-env'))}")
     assert await server.stop(signal.SIGTERM) == 0
     assert (tmp_path / "from-env" / "chatroom.db").exists()
+
+
+def test_every_server_flag_is_in_the_readme_table() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    flags = [a.option_strings[0] for a in build_parser()._actions if a.option_strings]
+    assert flags
+    missing = [flag for flag in flags if flag != "-h" and f"| `{flag}" not in readme]
+    assert not missing, f"README.md's flag table lacks {missing}"

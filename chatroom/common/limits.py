@@ -3,7 +3,8 @@
 The server's command line, the `hello` reply and docs/protocol.md all read from here.
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 PROTOCOL_VERSION = 1
 DEFAULT_HOST = "127.0.0.1"
@@ -24,29 +25,62 @@ FILE_NAME_MAX = 120
 """Longest file name kept for display, in characters (the extension is kept)."""
 
 
+BCRYPT_COST_MIN = 4
+BCRYPT_COST_MAX = 31
+
+
+def setting(
+    default: float,
+    description: str,
+    *,
+    flag: bool = True,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    public: bool = True,
+) -> Any:
+    """A field of `Limits`: its default, what it means, and whether the server's command
+    line has a flag for it (`--max-frame` for `max_frame`) and `hello` reports it."""
+    return field(
+        default=default,
+        metadata={
+            "description": description,
+            "flag": flag,
+            "minimum": minimum,
+            "maximum": maximum,
+            "public": public,
+        },
+    )
+
+
 @dataclass(slots=True, frozen=True)
 class Limits:
-    """The tunable limits of one server; `hello` sends them to the client as a map."""
+    """The tunable limits of one server; `hello` sends the public ones to the client."""
 
-    max_frame: int = 1024 * 1024
-    """Largest frame body accepted, in bytes."""
-    max_text: int = 4096
-    """Longest `text` of a broadcast or private message, in characters."""
-    idle_timeout: float = 90.0
-    """Seconds a connection may stay silent before the server says `bye {reason: idle}`."""
-    replay_limit: int = 1000
-    """Most unacknowledged messages replayed at login; older ones are left out."""
-    bcrypt_cost: int = 12
-    """bcrypt work factor for password hashes (minimum 4)."""
-    max_file_size: int = 100 * 1024 * 1024
-    """Largest file a user may send, in bytes."""
-    file_quota: int = 1024 * 1024 * 1024
-    """Bytes of files one user may have stored on the server, in all."""
+    max_frame: int = setting(1024 * 1024, "largest frame body accepted, in bytes", minimum=1024)
+    max_text: int = setting(4096, "longest text of a message, in characters", flag=False, minimum=1)
+    idle_timeout: float = setting(
+        90.0, "seconds of silence before a connection gets bye {reason: idle}", minimum=0.01
+    )
+    replay_limit: int = setting(
+        1000, "most unacknowledged messages replayed at login", flag=False, minimum=1
+    )
+    max_file_size: int = setting(
+        100 * 1024 * 1024, "largest file a user may send, in bytes", minimum=0
+    )
+    file_quota: int = setting(
+        1024 * 1024 * 1024, "bytes of files one user may have stored", minimum=0
+    )
+    bcrypt_cost: int = setting(
+        12,
+        "bcrypt work factor for password hashes",
+        minimum=BCRYPT_COST_MIN,
+        maximum=BCRYPT_COST_MAX,
+        public=False,
+    )
 
     def as_data(self) -> dict[str, float | int]:
         """The limits a client may need to know, as sent in the `hello` reply."""
-        data = asdict(self)
-        del data["bcrypt_cost"]
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.metadata["public"]}
         data |= {
             "max_chunk": MAX_CHUNK,
             "username_min": USERNAME_MIN,
@@ -54,7 +88,3 @@ class Limits:
             "password_min": PASSWORD_MIN,
         }
         return data
-
-
-BCRYPT_COST_MIN = 4
-BCRYPT_COST_MAX = 31

@@ -12,12 +12,11 @@ import signal
 import sqlite3
 import sys
 from collections.abc import Callable
+from dataclasses import Field, fields
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from chatroom.common.limits import (
-    BCRYPT_COST_MAX,
-    BCRYPT_COST_MIN,
     DEFAULT_HOST,
     DEFAULT_PORT,
     Limits,
@@ -30,28 +29,27 @@ from chatroom.utils.paths import DATA_DIR_VARIABLE, default_data_dir
 log = logging.getLogger("chatroom.server")
 
 
-def _positive(kind: type[int] | type[float]) -> Callable[[str], int | float]:
-    def parse(text: str) -> int | float:
+def _bounded(spec: Field[Any]) -> Callable[[str], float]:
+    """An argparse type for a `Limits` field: a number of the field's type, within its range."""
+    kind = int if spec.type in (int, "int") else float
+    low, high = spec.metadata["minimum"], spec.metadata["maximum"]
+
+    def parse(text: str) -> float:
         value = kind(text)
-        if value <= 0:
-            raise ValueError(text)
+        if (low is not None and value < low) or (high is not None and value > high):
+            span = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"must be {span}, not {text}")
         return value
 
-    parse.__name__ = kind.__name__  # argparse names the type in its error message
+    parse.__name__ = kind.__name__  # argparse names it: "invalid float value: 'soon'"
     return parse
 
 
-def _bcrypt_cost(text: str) -> int:
-    cost = int(text)
-    if not BCRYPT_COST_MIN <= cost <= BCRYPT_COST_MAX:
-        raise argparse.ArgumentTypeError(
-            f"must be from {BCRYPT_COST_MIN} to {BCRYPT_COST_MAX}, not {cost}"
-        )
-    return cost
+LIMIT_FLAGS = [spec for spec in fields(Limits) if spec.metadata["flag"]]
+"""The `Limits` fields that have a command-line flag: `--max-frame` sets `max_frame`."""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    defaults = Limits()
     parser = OneLineParser(
         prog="chatroom-server", description="Run the chatroom server until SIGINT or SIGTERM."
     )
@@ -63,36 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help=f"where the database lives (default: ${DATA_DIR_VARIABLE}, else the user data dir)",
     )
-    parser.add_argument(
-        "--idle-timeout",
-        type=_positive(float),
-        default=defaults.idle_timeout,
-        help="seconds of silence before a connection is closed",
-    )
-    parser.add_argument(
-        "--max-frame",
-        type=_positive(int),
-        default=defaults.max_frame,
-        help="largest frame body accepted, in bytes",
-    )
-    parser.add_argument(
-        "--max-file-size",
-        type=_positive(int),
-        default=defaults.max_file_size,
-        help="largest file a user may send, in bytes",
-    )
-    parser.add_argument(
-        "--file-quota",
-        type=_positive(int),
-        default=defaults.file_quota,
-        help="bytes of files one user may have stored, in all",
-    )
-    parser.add_argument(
-        "--bcrypt-cost",
-        type=_bcrypt_cost,
-        default=defaults.bcrypt_cost,
-        help=f"bcrypt work factor ({BCRYPT_COST_MIN}-{BCRYPT_COST_MAX})",
-    )
+    for spec in LIMIT_FLAGS:
+        parser.add_argument(
+            "--" + spec.name.replace("_", "-"),
+            type=_bounded(spec),
+            default=spec.default,
+            help=f"{spec.metadata['description']} (default: {spec.default})",
+        )
     parser.add_argument(
         "--log-level",
         default="INFO",
@@ -109,13 +84,7 @@ def fail(message: str) -> NoReturn:
 
 
 async def serve(args: argparse.Namespace) -> None:
-    limits = Limits(
-        max_frame=args.max_frame,
-        idle_timeout=args.idle_timeout,
-        bcrypt_cost=args.bcrypt_cost,
-        max_file_size=args.max_file_size,
-        file_quota=args.file_quota,
-    )
+    limits = Limits(**{spec.name: getattr(args, spec.name) for spec in LIMIT_FLAGS})
     data_dir = args.data_dir or default_data_dir()
     try:
         server = await ChatServer.open(data_dir, limits)

@@ -20,14 +20,20 @@ class ConversationLog(RichLog):
         self.in_backlog = False
         """Whether the last line written was mail from while the user was away."""
 
-    def write_message(
-        self, ts: float, sender: str, text: str, *, mine: bool, private: bool
-    ) -> None:
+    @staticmethod
+    def _byline(ts: float, sender: str, *, mine: bool, private: bool) -> Text:
+        """`HH:MM (private) sender`: how every line from a person starts."""
         line = Text()
         line.append(datetime.fromtimestamp(ts).strftime("%H:%M "), style="dim")
         if private:
             line.append("(private) ", style="magenta")
         line.append(sender, style="bold green" if mine else "bold cyan")
+        return line
+
+    def write_message(
+        self, ts: float, sender: str, text: str, *, mine: bool, private: bool
+    ) -> None:
+        line = self._byline(ts, sender, mine=mine, private=private)
         line.append(": ")
         line.append(text, style="magenta" if private else "")
         self.write(line)
@@ -35,11 +41,7 @@ class ConversationLog(RichLog):
     def write_file(
         self, ts: float, sender: str, name: str, size: int, fid: int, *, mine: bool, private: bool
     ) -> None:
-        line = Text()
-        line.append(datetime.fromtimestamp(ts).strftime("%H:%M "), style="dim")
-        if private:
-            line.append("(private) ", style="magenta")
-        line.append(sender, style="bold green" if mine else "bold cyan")
+        line = self._byline(ts, sender, mine=mine, private=private)
         line.append(" sent the file ")
         line.append(name, style="bold")
         line.append(f" ({human_size(size)})")

@@ -167,10 +167,8 @@ class ChatScreen(Screen[None]):
 
     def on_push_arrived(self, event: PushArrived) -> None:
         push = event.push
-        if isinstance(push, MessagePush):
-            self.show_message(push)
-        elif isinstance(push, FilePush):
-            self.show_file(push)
+        if isinstance(push, MessagePush | FilePush):
+            self.show_delivery(push)
         elif isinstance(push, PresencePush):
             if push.online:
                 self.online.add(push.username)
@@ -216,34 +214,20 @@ class ChatScreen(Screen[None]):
             return GROUP
         return self.private_pane(push.sender if push.sender != self.me else push.to)
 
-    def show_message(self, push: MessagePush) -> None:
+    def show_delivery(self, push: MessagePush | FilePush) -> None:
+        """Write a message or file from the network into its conversation, and ack it soon."""
         pane_id = self.pane_for(push)
         log = self.log_of(pane_id)
         log.begin_delivery(push.offline)
-        log.write_message(
-            push.ts,
-            push.sender,
-            push.text,
-            mine=push.sender == self.me,
-            private=push.to is not None,
-        )
-        self.count_unread(pane_id)
-        self.ack_later(push.mid)
-
-    def show_file(self, push: FilePush) -> None:
-        pane_id = self.pane_for(push)
-        log = self.log_of(pane_id)
-        log.begin_delivery(push.offline)
-        log.write_file(
-            push.ts,
-            push.sender,
-            push.name,
-            push.size,
-            push.fid,
-            mine=push.sender == self.me,
-            private=push.to is not None,
-        )
-        self.received_files.append(push.fid)
+        mine, private = push.sender == self.me, push.to is not None
+        if isinstance(push, FilePush):
+            log.write_file(
+                push.ts, push.sender, push.name, push.size, push.fid, mine=mine, private=private
+            )
+            if not mine:
+                self.received_files.append(push.fid)
+        else:
+            log.write_message(push.ts, push.sender, push.text, mine=mine, private=private)
         self.count_unread(pane_id)
         self.ack_later(push.mid)
 
