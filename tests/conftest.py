@@ -2,7 +2,9 @@
 
 import asyncio
 import dataclasses
+import re
 import struct
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -80,8 +82,7 @@ class RunningServer:
         return await self.server.store.find_user(username) is not None
 
     async def raw(self) -> "RawConnection":
-        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
-        return RawConnection(reader, writer)
+        return await RawConnection.open(self.port)
 
 
 class RawConnection:
@@ -92,6 +93,10 @@ class RawConnection:
         self.writer = writer
         self.decoder = FrameDecoder(max_frame=2**32 - 1)
         self.received: list[dict[str, Any]] = []
+
+    @classmethod
+    async def open(cls, port: int) -> "RawConnection":
+        return cls(*await asyncio.open_connection("127.0.0.1", port))
 
     async def send_bytes(self, data: bytes) -> None:
         self.writer.write(data)
@@ -160,6 +165,52 @@ async def next_push(client: ChatClient, kind: type[Push] = Push, **fields: Any) 
             push = await client.next_push()
             if isinstance(push, kind) and all(getattr(push, k) == v for k, v in fields.items()):
                 return push
+
+
+class ServerProcess:
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.log: list[str] = []
+        self.port = 0
+
+    async def wait_for_log(self, pattern: str) -> re.Match[str]:
+        """Read the server's log until a line matches `pattern`."""
+        async with asyncio.timeout(WAIT):
+            while True:
+                line = (await self.process.stderr.readline()).decode()
+                assert line, f"the server exited before logging {pattern!r}: {self.log}"
+                self.log.append(line)
+                if match := re.search(pattern, line):
+                    return match
+
+    async def stop(self, signum: int) -> int:
+        self.process.send_signal(signum)
+        async with asyncio.timeout(WAIT):
+            rest = await self.process.stderr.read()
+            self.log.extend(rest.decode().splitlines(keepends=True))
+            return await self.process.wait()
+
+
+async def run_server(*args: str, **options: Any) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "chatroom.server",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        **options,
+    )
+
+
+async def spawn_server(data_dir: Path, *args: str) -> "ServerProcess":
+    """`chatroom-server` in its own process on a free port; waits until it listens."""
+    server = ServerProcess(
+        await run_server("--port", "0", "--data-dir", str(data_dir), "--bcrypt-cost", "4", *args)
+    )
+    match = await server.wait_for_log(r"listening on 127\.0\.0\.1:(\d+)")
+    server.port = int(match.group(1))
+    return server
 
 
 def packb(value: Any) -> bytes:

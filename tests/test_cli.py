@@ -13,54 +13,16 @@ import pytest
 from chatroom.client import ChatClient
 from chatroom.common.messages import ByePush, MessagePush
 from chatroom.server.cli import build_parser
-from tests.conftest import PASSWORD, WAIT, next_push
-
-
-class ServerProcess:
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
-        self.log: list[str] = []
-        self.port = 0
-
-    async def wait_for_log(self, pattern: str) -> re.Match[str]:
-        """Read the server's log until a line matches `pattern`."""
-        async with asyncio.timeout(WAIT):
-            while True:
-                line = (await self.process.stderr.readline()).decode()
-                assert line, f"the server exited before logging {pattern!r}: {self.log}"
-                self.log.append(line)
-                if match := re.search(pattern, line):
-                    return match
-
-    async def stop(self, signum: int) -> int:
-        self.process.send_signal(signum)
-        async with asyncio.timeout(WAIT):
-            rest = await self.process.stderr.read()
-            self.log.extend(rest.decode().splitlines(keepends=True))
-            return await self.process.wait()
-
-
-async def run_server(*args: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "chatroom.server",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+from tests.conftest import PASSWORD, WAIT, ServerProcess, next_push, run_server, spawn_server
 
 
 @pytest.fixture
 async def server_process(tmp_path: Path) -> AsyncIterator[ServerProcess]:
-    process = await run_server("--port", "0", "--data-dir", str(tmp_path), "--bcrypt-cost", "4")
-    server = ServerProcess(process)
-    match = await server.wait_for_log(r"listening on 127\.0\.0\.1:(\d+)")
-    server.port = int(match.group(1))
+    server = await spawn_server(tmp_path)
     yield server
-    if process.returncode is None:
-        process.kill()
-        await process.wait()
+    if server.process.returncode is None:
+        server.process.kill()
+        await server.process.wait()
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

@@ -77,6 +77,18 @@ class LoginReply:
     """How many unacknowledged messages follow as pushes with `offline: true`."""
     skipped: int
     """How many older unacknowledged messages were left out (over the replay limit)."""
+    resume_token: str | None = None
+    """From `login` (not `resume`): logs this user in again without the password."""
+
+
+def _login_reply(reply: dict[str, Any]) -> LoginReply:
+    return LoginReply(
+        reply["username"],
+        reply["online"],
+        reply.get("offline", 0),
+        reply.get("skipped", 0),
+        reply.get("resume_token"),
+    )
 
 
 @dataclass(slots=True, frozen=True)
@@ -191,9 +203,11 @@ class ChatClient:
 
     async def login(self, username: str, password: str) -> LoginReply:
         reply = await self.request(RequestType.LOGIN, username=username, password=password)
-        return LoginReply(
-            reply["username"], reply["online"], reply.get("offline", 0), reply.get("skipped", 0)
-        )
+        return _login_reply(reply)
+
+    async def resume(self, token: str) -> LoginReply:
+        """Log in with the `resume_token` of an earlier login (raises `invalid_token`)."""
+        return _login_reply(await self.request(RequestType.RESUME, token=token))
 
     async def users(self) -> list[str]:
         """Usernames online now, sorted."""

@@ -30,10 +30,12 @@ class ErrorCode(StrEnum):
     QUOTA_EXCEEDED = "quota_exceeded"
     CHECKSUM_MISMATCH = "checksum_mismatch"
     FORBIDDEN = "forbidden"
+    TOO_MANY_CONNECTIONS = "too_many_connections"
+    INVALID_TOKEN = "invalid_token"
     SERVER_ERROR = "server_error"
 
 
-FATAL_CODES = frozenset({ErrorCode.FRAME_TOO_LARGE})
+FATAL_CODES = frozenset({ErrorCode.FRAME_TOO_LARGE, ErrorCode.TOO_MANY_CONNECTIONS})
 """Codes after which the server closes the connection: the byte stream cannot be trusted."""
 
 

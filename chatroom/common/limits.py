@@ -70,6 +70,38 @@ class Limits:
     file_quota: int = setting(
         1024 * 1024 * 1024, "bytes of files one user may have stored", minimum=0
     )
+    login_timeout: float = setting(
+        30.0, "seconds a connection may take to log in before it is closed", minimum=0.01
+    )
+    max_write_buffer: int = setting(
+        1024 * 1024,
+        "bytes queued for a client that does not read before it is dropped as a slow consumer",
+        minimum=1024,
+        public=False,
+    )
+    max_connections: int = setting(
+        20_000, "connections the server accepts at once", minimum=1, public=False
+    )
+    max_connections_per_ip: int = setting(
+        1000, "connections accepted at once from one address", minimum=1, public=False
+    )
+    message_rate: float = setting(
+        20.0, "messages (and files) a connection may send per second, on average", minimum=0.01
+    )
+    message_burst: int = setting(
+        40, "messages a connection may send at once before the rate applies", minimum=1
+    )
+    login_attempts: int = setting(
+        5,
+        "failed logins per username or address before each further one locks it out "
+        "for twice as long (1 s, 2 s, 4 s, ...)",
+        minimum=1,
+        public=False,
+    )
+    login_lockout_max: float = setting(
+        300.0, "longest lockout after failed logins, in seconds", minimum=1, public=False
+    )
+    resume_ttl: float = setting(7 * 24 * 3600.0, "seconds a resume token stays valid", minimum=1)
     bcrypt_cost: int = setting(
         12,
         "bcrypt work factor for password hashes",

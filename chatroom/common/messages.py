@@ -21,6 +21,7 @@ class RequestType(StrEnum):
     ACK = "ack"
     PING = "ping"
     LOGOUT = "logout"
+    RESUME = "resume"
     FILE_PUT = "file_put"
     FILE_CHUNK = "file_chunk"
     FILE_GET = "file_get"
@@ -44,6 +45,7 @@ class ByeReason(StrEnum):
     IDLE = "idle"
     LOGOUT = "logout"
     SLOW_CONSUMER = "slow_consumer"
+    LOGIN_TIMEOUT = "login_timeout"
 
 
 @dataclass(slots=True, frozen=True)

@@ -2,15 +2,19 @@
 
 import asyncio
 import logging
+from collections import Counter
 from pathlib import Path
 
+from chatroom.common.codec import encode
+from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.limits import Limits
-from chatroom.common.messages import ByeReason
+from chatroom.common.messages import ByeReason, error
 from chatroom.server.auth import PasswordHasher
 from chatroom.server.connection import Session
 from chatroom.server.files import FileVault
 from chatroom.server.hub import Hub
 from chatroom.server.store import SqliteStore, Store
+from chatroom.server.throttle import LoginThrottle
 
 log = logging.getLogger("chatroom.server")
 
@@ -27,6 +31,8 @@ class ChatServer:
         self.limits = limits
         self.hub = Hub()
         self.passwords = PasswordHasher(limits.bcrypt_cost)
+        self.throttle = LoginThrottle(limits.login_attempts, limits.login_lockout_max)
+        self._per_address: Counter[str] = Counter()
         self._sessions: dict[Session, asyncio.Task[None]] = {}
         self._server: asyncio.Server | None = None
         self._stopped = asyncio.Event()
@@ -47,6 +53,30 @@ class ChatServer:
         return self._server.sockets[0].getsockname()[1]
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        address = (writer.get_extra_info("peername") or ("?",))[0]
+        refusal = self._refusal(address)
+        if refusal is not None:
+            log.info("refused %s: %s", address, refusal.message)
+            writer.write(encode(error(None, refusal)))
+            writer.close()
+            return
+        self._per_address[address] += 1
+        try:
+            await self._serve(reader, writer)
+        finally:
+            self._per_address[address] -= 1
+            if not self._per_address[address]:
+                del self._per_address[address]
+
+    def _refusal(self, address: str) -> ChatError | None:
+        """Why a new connection from `address` is refused, if it is."""
+        if len(self._sessions) >= self.limits.max_connections:
+            return ChatError(ErrorCode.TOO_MANY_CONNECTIONS, "the server is full; try later")
+        if self._per_address[address] >= self.limits.max_connections_per_ip:
+            return ChatError(ErrorCode.TOO_MANY_CONNECTIONS, f"too many connections from {address}")
+        return None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         session = Session(
             reader,
             writer,
@@ -54,6 +84,7 @@ class ChatServer:
             hub=self.hub,
             passwords=self.passwords,
             vault=self.vault,
+            throttle=self.throttle,
             limits=self.limits,
         )
         task = asyncio.current_task()

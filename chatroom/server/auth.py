@@ -10,6 +10,7 @@ import asyncio
 import base64
 import hashlib
 import os
+import secrets
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,18 @@ from typing import TypeVar
 import bcrypt
 
 T = TypeVar("T")
+
+
+def new_resume_token() -> tuple[str, str]:
+    """A fresh resume token and the hash of it that the store keeps (never the token)."""
+    token = secrets.token_urlsafe(32)
+    return token, resume_token_hash(token)
+
+
+def resume_token_hash(token: str) -> str:
+    # The token is 256 random bits, so a plain SHA-256 (no salt, no bcrypt) is enough:
+    # nobody can guess a preimage, and a lookup by hash stays one indexed read.
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _prehash(password: str) -> bytes:

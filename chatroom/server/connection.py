@@ -20,8 +20,11 @@ from chatroom.server.files import FileVault
 from chatroom.server.handlers import HANDLERS
 from chatroom.server.hub import Hub
 from chatroom.server.store import FileRecord, Store
+from chatroom.server.throttle import LoginThrottle, TokenBucket
 
 READ_SIZE = 256 * 1024
+SLOW_CONSUMER_GRACE = 5.0
+"""Seconds a dropped slow consumer gets to read its `bye` before the socket is cut."""
 
 log = logging.getLogger("chatroom.server")
 
@@ -40,6 +43,7 @@ class Session:
         hub: Hub,
         passwords: PasswordHasher,
         vault: FileVault,
+        throttle: LoginThrottle,
         limits: Limits,
     ) -> None:
         self.reader = reader
@@ -48,11 +52,16 @@ class Session:
         self.hub = hub
         self.passwords = passwords
         self.vault = vault
+        self.throttle = throttle
         self.limits = limits
+        self.messages = TokenBucket(limits.message_rate, limits.message_burst)
         self.readable_files: dict[int, FileRecord] = {}
         """Files this session may download, remembered to spare a lookup per chunk."""
         host, port, *_ = writer.get_extra_info("peername") or ("?", 0)
+        self.address = host
         self.peer = f"{host}:{port}"
+        self.resume_token_hash: str | None = None
+        """The resume token this session was given or used; logout revokes it."""
         self._user: str | None = None
         self._decoder = FrameDecoder(limits.max_frame)
         self._held: list[bytes] | None = None
@@ -69,7 +78,7 @@ class Session:
         if self._user is not None:
             raise ChatError(ErrorCode.ALREADY_LOGGED_IN, f"already logged in as {self._user}")
 
-    async def log_in(self, username: str) -> tuple[int, int]:
+    async def log_in(self, username: str, how: str = "login") -> tuple[int, int]:
         """Make this session `username`'s and queue their unacknowledged mail.
 
         Pushes are held until the login reply is written, so the client always sees the
@@ -84,7 +93,12 @@ class Session:
         backlog, skipped = await self.store.backlog(username, self.limits.replay_limit)
         self._held[:0] = [encode(m.as_push(offline=True).envelope()) for m in backlog]
         log.info(
-            "login %s from %s (%d offline, %d left out)", username, self.peer, len(backlog), skipped
+            "%s %s from %s (%d offline, %d left out)",
+            how,
+            username,
+            self.peer,
+            len(backlog),
+            skipped,
         )
         return len(backlog), skipped
 
@@ -101,8 +115,28 @@ class Session:
             self._write(frame)
 
     def _write(self, frame: bytes) -> None:
-        if not self.writer.is_closing():
-            self.writer.write(frame)
+        if self.writer.is_closing():
+            return
+        self.writer.write(frame)
+        if self.writer.transport.get_write_buffer_size() > self.limits.max_write_buffer:
+            self._drop_slow_consumer()
+
+    def _drop_slow_consumer(self) -> None:
+        """The client is not reading: stop queueing for it (what it misses stays in its
+        mailbox until it acks), say why, and cut the socket if even that is not read."""
+        log.warning(
+            "slow consumer %s (%s): over %d bytes unread",
+            self.peer,
+            self._user,
+            self.limits.max_write_buffer,
+        )
+        self.writer.write(encode(ByePush(ByeReason.SLOW_CONSUMER).envelope()))
+        self.writer.close()
+        loop = asyncio.get_running_loop()
+        if self._user is not None:
+            # Route nothing more to it, now; but not while the hub may be mid fan-out.
+            loop.call_soon(self.hub.leave, self)
+        loop.call_later(SLOW_CONSUMER_GRACE, self.writer.transport.abort)
 
     def send(self, envelope: dict[str, Any]) -> None:
         self.send_frame(encode(envelope))
@@ -133,12 +167,19 @@ class Session:
             await self._finish()
 
     async def _read_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        login_deadline = loop.time() + self.limits.login_timeout
         while self._closing is None:
+            wait, reason = self.limits.idle_timeout, ByeReason.IDLE
+            if self._user is None and login_deadline - loop.time() < wait:
+                # Not logged in yet: a connection that never finishes a frame or never
+                # logs in goes away at the login deadline, however much it dribbles.
+                wait, reason = max(login_deadline - loop.time(), 0), ByeReason.LOGIN_TIMEOUT
             try:
-                async with asyncio.timeout(self.limits.idle_timeout):
+                async with asyncio.timeout(wait):
                     chunk = await self.reader.read(READ_SIZE)
             except TimeoutError:
-                self._closing = ByeReason.IDLE
+                self._closing = reason
                 break
             if not chunk:
                 return
@@ -157,6 +198,8 @@ class Session:
                 raise ChatError(ErrorCode.UNKNOWN_TYPE, f"unknown request type {request.type!r}")
             if self._user is None and not handler.before_login:
                 raise ChatError(ErrorCode.NOT_LOGGED_IN, f"log in before {request.type!r}")
+            if handler.rate_limited:
+                self.messages.take()
             fields = Fields(request.data, self.limits.max_text)
             reply = ok(request_id, await handler.function(self, fields))
         except ChatError as err:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from chatroom.server.connection import Session
 
 
-@handles(RequestType.FILE_PUT)
+@handles(RequestType.FILE_PUT, rate_limited=True)
 async def file_put(session: "Session", data: Fields) -> Reply:
     to = data.optional_username("to")
     name = display_name(data.string("name"))

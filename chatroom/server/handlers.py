@@ -5,6 +5,7 @@ its `ok` reply. It signals failure by raising `ChatError`; the connection loop t
 into the `error` reply, so no handler builds frames for errors.
 """
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,8 @@ from chatroom.common.codec import encode
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.limits import PASSWORD_MIN, PROTOCOL_VERSION
 from chatroom.common.messages import ByeReason, RequestType
+from chatroom.common.names import username_key
+from chatroom.server.auth import new_resume_token, resume_token_hash
 from chatroom.server.fields import Fields
 
 if TYPE_CHECKING:
@@ -28,18 +31,20 @@ class Handler:
     function: HandlerFunction
     before_login: bool
     """Whether the request is allowed before the session has logged in."""
+    rate_limited: bool
+    """Whether each request spends a token of the session's message rate."""
 
 
 HANDLERS: dict[str, Handler] = {}
 
 
 def handles(
-    kind: RequestType, *, before_login: bool = False
+    kind: RequestType, *, before_login: bool = False, rate_limited: bool = False
 ) -> Callable[[HandlerFunction], HandlerFunction]:
     """Register the decorated function as the handler of requests of type `kind`."""
 
     def register(function: HandlerFunction) -> HandlerFunction:
-        HANDLERS[kind.value] = Handler(function, before_login)
+        HANDLERS[kind.value] = Handler(function, before_login, rate_limited)
         return function
 
     return register
@@ -82,13 +87,44 @@ async def login(session: "Session", data: Fields) -> Reply:
     session.require_logged_out()
     username = data.string("username")
     password = data.string("password")
+    name_key, address_key = f"user:{username_key(username)}", f"ip:{session.address}"
+    session.throttle.check(name_key, address_key)  # before bcrypt: a lockout costs nothing
     user = await session.store.find_user(username)
     hashed = user.password_hash if user else None
     if not await session.passwords.verify(password, hashed) or user is None:
+        session.throttle.failed(name_key, address_key)
         raise ChatError(ErrorCode.BAD_CREDENTIALS, "wrong username or password")
-    replayed, skipped = await session.log_in(user.username)
+    session.throttle.succeeded(name_key)
+    token, token_hash = new_resume_token()
+    expires = time.time() + session.limits.resume_ttl
+    await session.store.add_resume_token(token_hash, user.username, expires)
+    session.resume_token_hash = token_hash
+    return await _enter(session, user.username) | {
+        "resume_token": token,
+        "resume_expires": expires,
+    }
+
+
+@handles(RequestType.RESUME, before_login=True)
+async def resume(session: "Session", data: Fields) -> Reply:
+    """Log in again with the token of an earlier login: no password, no bcrypt."""
+    session.require_logged_out()
+    token_hash = resume_token_hash(data.string("token"))
+    address_key = f"ip:{session.address}"
+    session.throttle.check(address_key)
+    username = await session.store.find_resume_token(token_hash)
+    if username is None:
+        session.throttle.failed(address_key)
+        raise ChatError(ErrorCode.INVALID_TOKEN, "the resume token is unknown or expired")
+    session.resume_token_hash = token_hash
+    return await _enter(session, username, "resume")
+
+
+async def _enter(session: "Session", username: str, how: str = "login") -> Reply:
+    """The rest of a login or resume: join, queue the mailbox, describe the room."""
+    replayed, skipped = await session.log_in(username, how)
     return {
-        "username": user.username,
+        "username": username,
         "online": session.hub.online(),
         "offline": replayed,
         "skipped": skipped,
@@ -100,7 +136,7 @@ async def users(session: "Session", data: Fields) -> Reply:
     return {"online": session.hub.online()}
 
 
-@handles(RequestType.BROADCAST)
+@handles(RequestType.BROADCAST, rate_limited=True)
 async def broadcast(session: "Session", data: Fields) -> Reply:
     text = data.text("text")
     message = await session.store.add_message(session.user, None, text)
@@ -108,7 +144,7 @@ async def broadcast(session: "Session", data: Fields) -> Reply:
     return {"mid": message.mid, "ts": message.ts}
 
 
-@handles(RequestType.PRIVATE)
+@handles(RequestType.PRIVATE, rate_limited=True)
 async def private(session: "Session", data: Fields) -> Reply:
     to = data.username("to")
     text = data.text("text")
@@ -133,5 +169,7 @@ async def ping(session: "Session", data: Fields) -> Reply:
 
 @handles(RequestType.LOGOUT)
 async def logout(session: "Session", data: Fields) -> Reply:
+    if session.resume_token_hash is not None:
+        await session.store.revoke_resume_token(session.resume_token_hash)
     session.close_after_reply(ByeReason.LOGOUT)
     return {}

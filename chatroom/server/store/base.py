@@ -105,5 +105,13 @@ class Store(Protocol):
     async def delete_file(self, fid: int) -> None:
         """Forget an upload that failed its checksum."""
 
+    async def add_resume_token(self, token_hash: str, username: str, expires_at: float) -> None:
+        """Keep the hash of a resume token for `username` until `expires_at` (unix time)."""
+
+    async def find_resume_token(self, token_hash: str) -> str | None:
+        """The user whose unexpired token has this hash, if any."""
+
+    async def revoke_resume_token(self, token_hash: str) -> None: ...
+
     async def close(self) -> None:
         """Finish pending writes and release the database."""

@@ -52,6 +52,15 @@ MIGRATIONS = [
     CREATE INDEX files_by_sender ON files (sender, sha256);
     ALTER TABLE messages ADD COLUMN fid INTEGER REFERENCES files (fid);
     """,
+    # 3: resume tokens, stored only as their SHA-256.
+    """
+    CREATE TABLE resume_tokens (
+        token_hash TEXT PRIMARY KEY,
+        username   TEXT NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    CREATE INDEX resume_tokens_by_expiry ON resume_tokens (expires_at);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -200,6 +209,25 @@ class SqliteStore:
 
     async def delete_file(self, fid: int) -> None:
         await self._db.execute("DELETE FROM files WHERE fid = ? AND mid IS NULL", (fid,))
+        await self._db.commit()
+
+    async def add_resume_token(self, token_hash: str, username: str, expires_at: float) -> None:
+        await self._db.execute("DELETE FROM resume_tokens WHERE expires_at < ?", (time.time(),))
+        await self._db.execute(
+            "INSERT INTO resume_tokens (token_hash, username, expires_at) VALUES (?, ?, ?)",
+            (token_hash, username, expires_at),
+        )
+        await self._db.commit()
+
+    async def find_resume_token(self, token_hash: str) -> str | None:
+        rows = await self._db.execute_fetchall(
+            "SELECT username FROM resume_tokens WHERE token_hash = ? AND expires_at > ?",
+            (token_hash, time.time()),
+        )
+        return next((username for (username,) in rows), None)
+
+    async def revoke_resume_token(self, token_hash: str) -> None:
+        await self._db.execute("DELETE FROM resume_tokens WHERE token_hash = ?", (token_hash,))
         await self._db.commit()
 
     async def close(self) -> None:

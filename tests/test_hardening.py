@@ -1,0 +1,260 @@
+"""Hostile and unlucky clients: slow readers, idlers, floods, guessers, too many sockets."""
+
+import asyncio
+import re
+import signal
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from chatroom.client import ChatClient
+from chatroom.common.errors import ChatError, ErrorCode
+from chatroom.common.messages import MessagePush, PresencePush
+from tests.conftest import (
+    PASSWORD,
+    WAIT,
+    RawConnection,
+    RunningServer,
+    next_push,
+    spawn_server,
+)
+
+
+def rss_kib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
+
+
+async def test_a_client_that_stops_reading_is_dropped_and_nobody_else_waits(
+    tmp_path: Path,
+) -> None:
+    server = await spawn_server(
+        tmp_path,
+        "--max-write-buffer", "65536",
+        "--message-rate", "1000000",
+        "--message-burst", "1000000",
+    )  # fmt: skip
+    try:
+
+        async def user(name: str) -> ChatClient:
+            client = await ChatClient.connect("127.0.0.1", server.port)
+            await client.register(name, PASSWORD)
+            await client.login(name, PASSWORD)
+            return client
+
+        alice, bob = await user("alice"), await user("bob")
+        sleeper = await RawConnection.open(server.port)  # logs in, then reads nothing
+        login = {"username": "sleeper", "password": PASSWORD}
+        assert (await sleeper.request({"type": "register", "id": 1, "data": login}))["type"] == "ok"
+        assert (await sleeper.request({"type": "login", "id": 2, "data": login}))["type"] == "ok"
+        await next_push(bob, PresencePush, username="sleeper", online=True)
+        before = rss_kib(server.process.pid)
+
+        text = "x" * 4000  # 10,000 of these unread would be 40 MB buffered for the sleeper
+        count = 10_000
+        received = 0
+        sleeper_left = asyncio.Event()
+
+        async def bob_reads() -> None:
+            nonlocal received
+            async for push in bob:
+                if isinstance(push, MessagePush) and push.sender == "alice":
+                    received += 1
+                    if received == count:
+                        return
+                elif push == PresencePush("sleeper", False):
+                    sleeper_left.set()
+
+        async def sleeper_wakes_when_dropped() -> bytes:
+            await sleeper_left.wait()
+            tail = b""
+            while chunk := await sleeper.reader.read(1 << 20):
+                tail = (tail + chunk)[-200:]
+            return tail
+
+        reading = asyncio.create_task(bob_reads())
+        waking = asyncio.create_task(sleeper_wakes_when_dropped())
+        for _ in range(count // 200):
+            replies = [alice.submit("broadcast", text=text) for _ in range(200)]
+            await alice.drain()
+            await asyncio.gather(*replies)
+        await asyncio.wait_for(reading, WAIT * 4)
+        assert received == count  # everyone else got everything
+        growth_mib = (rss_kib(server.process.pid) - before) / 1024
+        assert growth_mib < 20, f"server RSS grew {growth_mib:.1f} MiB"
+        # The sleeper was told why before its socket closed.
+        assert b"slow_consumer" in await asyncio.wait_for(waking, WAIT)
+
+        # What it missed is still its mail at the next login.
+        again = await ChatClient.connect("127.0.0.1", server.port)
+        reply = await again.login("sleeper", PASSWORD)
+        assert reply.offline + reply.skipped == count
+        for client in (alice, bob, again):
+            await client.close()
+    finally:
+        await server.stop(signal.SIGTERM)
+
+
+async def test_a_connection_that_never_logs_in_is_closed(make_server) -> None:
+    server = await make_server(login_timeout=0.4, idle_timeout=60)
+    raw = await server.raw()
+    # Dribble half a frame: each byte resets no clock that matters before login.
+    await raw.send_bytes(b"\x00\x00")
+    assert await raw.closed_by_server()
+    assert raw.received[-1] == {"type": "bye", "data": {"reason": "login_timeout"}}
+    pinger = await server.connect()
+    await pinger.ping()  # a client that talks but never logs in goes too
+    await asyncio.wait_for(pinger.wait_closed(), WAIT)
+    assert pinger.closed_reason == "login_timeout"
+
+
+async def test_the_login_timeout_does_not_touch_logged_in_users(make_server) -> None:
+    server = await make_server(login_timeout=0.3, idle_timeout=60)
+    alice = await server.login("alice")
+    loiterer = await server.connect()
+    await asyncio.wait_for(loiterer.wait_closed(), WAIT)
+    assert not alice.closed.is_set()
+    await alice.ping()
+
+
+async def test_connections_past_the_limits_are_refused_with_a_clear_error(make_server) -> None:
+    server = await make_server(max_connections_per_ip=3)
+    clients = [await server.connect() for _ in range(3)]
+    for client in clients:
+        await client.ping()
+    refused = await server.raw()
+    reply = await refused.receive()
+    assert reply["data"]["code"] == "too_many_connections"
+    assert "too many connections from 127.0.0.1" in reply["data"]["message"]
+    assert await refused.closed_by_server()
+    await clients[0].close()
+    async with asyncio.timeout(WAIT):
+        while True:  # the freed place is given to the next connection
+            again = await server.connect()
+            try:
+                await again.ping()
+                break
+            except ConnectionError:
+                await asyncio.sleep(0.01)
+
+
+async def test_the_total_connection_limit(make_server) -> None:
+    server = await make_server(max_connections=2)
+    for _ in range(2):
+        await (await server.connect()).ping()
+    refused = await server.raw()
+    assert (await refused.receive())["data"] == {
+        "code": "too_many_connections",
+        "message": "the server is full; try later",
+    }
+
+
+async def test_message_floods_are_rate_limited(make_server) -> None:
+    server = await make_server(message_rate=5, message_burst=3)
+    alice = await server.login("alice")
+    await server.register("bob")
+    for _ in range(3):
+        await alice.private("bob", "within the burst")
+    with pytest.raises(ChatError) as caught:
+        await alice.broadcast("one too many")
+    assert caught.value.code == ErrorCode.RATE_LIMITED
+    assert 0 < caught.value.extra["retry_after"] <= 0.2
+    await asyncio.sleep(caught.value.extra["retry_after"])  # waiting as told is enough
+    await alice.broadcast("after waiting")
+    other = await server.login("carol")  # the limit is per connection
+    await other.broadcast("not limited by alice")
+
+
+async def test_failed_logins_lock_out_with_growing_waits(make_server) -> None:
+    server = await make_server(login_attempts=2)
+    await server.register("alice")
+    client = await server.connect()
+    for _ in range(2):  # the free attempts
+        with pytest.raises(ChatError) as caught:
+            await client.login("alice", "wrong password")
+        assert caught.value.code == ErrorCode.BAD_CREDENTIALS
+    waits = []
+    for _ in range(2):
+        with pytest.raises(ChatError) as caught:
+            await client.login("alice", "wrong password")  # fails, and starts a lockout
+        assert caught.value.code == ErrorCode.BAD_CREDENTIALS
+        with pytest.raises(ChatError) as caught:
+            await client.login("alice", PASSWORD)  # even the right password waits
+        assert caught.value.code == ErrorCode.TOO_MANY_ATTEMPTS
+        waits.append(caught.value.extra["retry_after"])
+        await asyncio.sleep(waits[-1])
+    assert waits[0] <= 1.0 < waits[1] <= 2.0  # 1 s, then 2 s
+    assert (await client.login("alice", PASSWORD)).username == "alice"
+
+
+async def test_the_lockout_is_per_address_too(make_server) -> None:
+    server = await make_server(login_attempts=2)
+    await server.register("alice")
+    client = await server.connect()
+    for name in ("nobody1", "nobody2", "nobody3"):  # guessing many names from one address
+        with pytest.raises(ChatError):
+            await client.login(name, "guess")
+    with pytest.raises(ChatError) as caught:
+        await client.login("alice", PASSWORD)
+    assert caught.value.code == ErrorCode.TOO_MANY_ATTEMPTS
+
+
+async def test_resume_logs_in_with_the_token_and_logout_revokes_it(
+    server: RunningServer,
+) -> None:
+    await server.register("alice")
+    first = await server.connect()
+    reply = await first.login("alice", PASSWORD)
+    assert reply.resume_token and len(reply.resume_token) >= 40
+    await first.close()  # dropped, not logged out: the token stays valid
+
+    bob = await server.login("bob")
+    await bob.private("alice", "while you reconnected")
+    second = await server.connect()
+    resumed = await second.resume(reply.resume_token)
+    assert (resumed.username, resumed.offline, resumed.resume_token) == ("alice", 1, None)
+    assert (await next_push(second, MessagePush)).text == "while you reconnected"
+    await second.logout()
+
+    third = await server.connect()
+    with pytest.raises(ChatError) as caught:
+        await third.resume(reply.resume_token)
+    assert caught.value.code == ErrorCode.INVALID_TOKEN
+
+
+async def test_resume_tokens_survive_a_restart_but_not_their_expiry(make_server) -> None:
+    server = await make_server(resume_ttl=0.5)
+    await server.register("alice")
+    client = await server.connect()
+    token = (await client.login("alice", PASSWORD)).resume_token
+    await server.restart()
+    fresh = await server.connect()
+    assert (await fresh.resume(token)).username == "alice"
+    await asyncio.sleep(0.6)  # let the token expire: the expiry is the behaviour under test
+    late = await server.connect()
+    with pytest.raises(ChatError) as caught:
+        await late.resume(token)
+    assert caught.value.code == ErrorCode.INVALID_TOKEN
+
+
+async def test_tokens_are_stored_only_as_hashes(server: RunningServer) -> None:
+    await server.register("alice")
+    client = await server.connect()
+    token = (await client.login("alice", PASSWORD)).resume_token
+    files = b"".join(p.read_bytes() for p in server.data_dir.glob("chatroom.db*"))
+    assert token.encode() not in files
+    with sqlite3.connect(server.data_dir / "chatroom.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM resume_tokens").fetchone() == (1,)
+
+
+async def test_unknown_tokens_count_as_failed_attempts(make_server) -> None:
+    server = await make_server(login_attempts=2)
+    client = await server.connect()
+    for _ in range(3):
+        with pytest.raises(ChatError) as caught:
+            await client.resume("guessed-token")
+        assert caught.value.code == ErrorCode.INVALID_TOKEN
+    with pytest.raises(ChatError) as caught:
+        await client.resume("another guess")
+    assert caught.value.code == ErrorCode.TOO_MANY_ATTEMPTS
