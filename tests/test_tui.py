@@ -431,3 +431,19 @@ async def test_the_tui_keeps_an_idle_connection_alive(make_server) -> None:
         assert silent.closed_reason == "idle"
         assert "Disconnected" not in log_text(app)
         assert "connected as alice" in text_of(app.screen.query_one("#status"))
+
+
+async def test_reconnecting_uses_the_resume_token(server: RunningServer) -> None:
+    await server.register("alice")
+    app = make_app(server.port)
+    async with app.run_test() as pilot:
+        await log_in(pilot, "alice")
+        screen = app.screen
+        assert isinstance(screen, ChatScreen) and screen.resume_token
+        screen.password = "no longer the password"  # only the token can log in again now
+        status = screen.query_one("#status", Static)
+        port = server.port
+        await server.stop()
+        await until(pilot, lambda: "disconnected" in text_of(status), "the status to change")
+        await server.restart_on(port)
+        await until(pilot, lambda: "connected as alice" in text_of(status), "reconnection")

@@ -33,7 +33,7 @@ from chatroom.client.tui.events import (
 )
 from chatroom.client.tui.screens.pick_file import FilePickScreen
 from chatroom.client.tui.transfers import TransferBar
-from chatroom.common.errors import ChatError
+from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.messages import ByePush, FilePush, MessagePush, PresencePush
 from chatroom.common.names import username_key
 
@@ -76,6 +76,7 @@ class ChatScreen(Screen[None]):
         self.me = reply.username
         self.first_reply = reply
         self.password = password
+        self.resume_token = reply.resume_token
         self.online: set[str] = set()
         self.panes: dict[str, str] = {}  # username key -> pane id of the private chat
         self.partners: dict[str, str] = {}  # pane id -> partner's username
@@ -112,16 +113,27 @@ class ChatScreen(Screen[None]):
 
     # -- the session and its events ---------------------------------------------------
 
+    async def log_in_again(self, client: ChatClient) -> LoginReply:
+        """After a reconnection: the resume token if it still works (no bcrypt on the
+        server, so a restart is quick for everyone), else the password."""
+        if self.resume_token is not None:
+            try:
+                return await client.resume(self.resume_token)
+            except ChatError as error:
+                if error.code != ErrorCode.INVALID_TOKEN:
+                    raise
+                self.resume_token = None
+        reply = await client.login(self.me, self.password)
+        self.resume_token = reply.resume_token
+        return reply
+
     @work(exclusive=True, group="session")
     async def keep_session(self) -> None:
-        async def login(client: ChatClient) -> LoginReply:
-            return await client.login(self.me, self.password)
-
         try:
             async for client, reply in sessions(
                 self.app.host,
                 self.app.port,
-                login,
+                self.log_in_again,
                 first=(self.client, self.first_reply),
                 delays=self.app.reconnect_delays,
                 on_wait=lambda delay: self.post_message(Reconnecting(delay)),
