@@ -1,0 +1,165 @@
+"""Fuzzing a live server with hypothesis: whatever a client sends, the server keeps serving
+everyone else, logs no traceback for the client's fault, and its memory stays flat.
+
+The server runs in a thread with its own event loop so hypothesis can drive plain
+blocking sockets, one connection per example.
+"""
+
+import asyncio
+import logging
+import re
+import socket
+import struct
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chatroom.common.limits import Limits
+from chatroom.common.messages import RequestType
+from chatroom.server.app import ChatServer
+from tests.conftest import PASSWORD
+
+MAX_FRAME = 64 * 1024
+RSS_SAMPLES: list[int] = []
+
+
+class ErrorLog(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+class ThreadedServer:
+    def __init__(self, data_dir: Path) -> None:
+        self.loop = asyncio.new_event_loop()
+        limits = Limits(
+            bcrypt_cost=4,
+            max_frame=MAX_FRAME,
+            message_rate=1e6,
+            message_burst=1e6,
+            login_attempts=10**6,
+        )
+        self.server = self.loop.run_until_complete(ChatServer.open(data_dir, limits))
+        self.loop.run_until_complete(self.server.start("127.0.0.1", 0))
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.server.shutdown(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+def frame(value: Any) -> bytes:
+    body = msgpack.packb(value, use_bin_type=True)
+    return struct.pack(">I", len(body)) + body
+
+
+def receive(sock: socket.socket) -> dict[str, Any]:
+    header = sock.recv(4, socket.MSG_WAITALL)
+    (length,) = struct.unpack(">I", header)
+    return msgpack.unpackb(sock.recv(length, socket.MSG_WAITALL))
+
+
+def call(sock: socket.socket, kind: str, **data: Any) -> dict[str, Any]:
+    sock.sendall(frame({"type": kind, "id": 1, "data": data}))
+    while (reply := receive(sock)).get("id") != 1:
+        pass  # a push
+    return reply
+
+
+@pytest.fixture(scope="module")
+def live(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[ThreadedServer, socket.socket, ErrorLog]]:
+    server = ThreadedServer(tmp_path_factory.mktemp("fuzz"))
+    errors = ErrorLog()
+    logging.getLogger("chatroom").addHandler(errors)
+    healthy = socket.create_connection(("127.0.0.1", server.server.port), timeout=5)
+    call(healthy, "register", username="healthy", password=PASSWORD)
+    assert call(healthy, "login", username="healthy", password=PASSWORD)["type"] == "ok"
+    yield server, healthy, errors
+    healthy.close()
+    logging.getLogger("chatroom").removeHandler(errors)
+    server.stop()
+
+
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.floats()
+    | st.text(max_size=50)
+    | st.binary(max_size=50)
+)
+values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner, max_size=5)
+    ),
+    max_leaves=30,
+)
+FIELDS = ["username", "password", "to", "text", "upto", "version", "client", "token", "fid",
+          "offset", "length", "data", "name", "size", "sha256"]  # fmt: skip
+envelopes = st.fixed_dictionaries(
+    {"type": st.sampled_from([t.value for t in RequestType]) | st.text(max_size=10)},
+    optional={
+        "id": st.integers(-(2**63), 2**64 - 1) | values,
+        "data": st.dictionaries(st.sampled_from(FIELDS), values, max_size=6) | values,
+    },
+)
+payloads = st.one_of(
+    st.binary(max_size=300),  # random bytes
+    envelopes.map(frame),  # valid-looking envelopes with wrong field types
+    st.tuples(envelopes.map(frame), st.integers(1, 50)).map(lambda f: f[0][: -f[1]]),  # truncated
+    st.integers(MAX_FRAME + 1, 2**32 - 1).map(
+        lambda n: struct.pack(">I", n) + b"\x82"
+    ),  # huge length
+    st.integers(1, 100_000)
+    .map(lambda depth: b"\x91" * depth + b"\xc0")
+    .map(lambda body: struct.pack(">I", len(body)) + body),  # deeply nested arrays
+    st.sampled_from(
+        [
+            frame({"type": "ping", "data": {"x": "y" * 60_000}}),  # a huge string
+            frame({"type": "ping", "data": {"x": list(range(10_000))}}),  # a huge array
+            frame({"type": "ping", "data": {str(n): n for n in range(5_000)}}),  # a huge map
+            struct.pack(">I", 5) + b"\xdd\xff\xff\xff\xff",  # array32 claiming 4 billion items
+            struct.pack(">I", 5) + b"\xdb\xff\xff\xff\xff",  # str32 claiming 4 GiB
+        ]
+    ),
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(payload=payloads)
+def test_hostile_bytes_harm_no_one(
+    live: tuple[ThreadedServer, socket.socket, ErrorLog], payload: bytes
+) -> None:
+    server, healthy, errors = live
+    with socket.create_connection(("127.0.0.1", server.server.port), timeout=5) as hostile:
+        hostile.sendall(payload)
+        hostile.shutdown(socket.SHUT_WR)  # and then the client goes away
+        while hostile.recv(65536):  # the server answers what it can, then closes
+            pass
+    assert call(healthy, "ping")["type"] == "ok"
+    assert not errors.records, errors.records[0].getMessage()
+    RSS_SAMPLES.append(int(re.search(r"VmRSS:\s+(\d+)", Path("/proc/self/status").read_text())[1]))
+
+
+def test_memory_stays_flat_under_fuzzing(
+    live: tuple[ThreadedServer, socket.socket, ErrorLog],
+) -> None:
+    assert len(RSS_SAMPLES) >= 300
+    warm = max(RSS_SAMPLES[50:100])
+    growth_mib = (max(RSS_SAMPLES[100:]) - warm) / 1024
+    assert growth_mib < 10, f"RSS grew {growth_mib:.1f} MiB over {len(RSS_SAMPLES)} attacks"
