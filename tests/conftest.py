@@ -3,6 +3,7 @@
 import asyncio
 import dataclasses
 import re
+import ssl
 import struct
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -27,15 +28,18 @@ PASSWORD = "correct horse"
 class RunningServer:
     """A server started in the test's event loop; `restart()` reopens the same data dir."""
 
-    def __init__(self, data_dir: Path, limits: Limits) -> None:
+    def __init__(self, data_dir: Path, limits: Limits, tls: ssl.SSLContext | None = None) -> None:
         self.data_dir = data_dir
         self.limits = limits
+        self.tls = tls
+        self.client_tls: ssl.SSLContext | None = None
+        """What `connect()` uses: set it to talk TLS to a TLS server."""
         self.server: ChatServer | None = None
         self.clients: list[ChatClient] = []
 
     async def start(self, port: int = 0) -> None:
         self.server = await ChatServer.open(self.data_dir, self.limits)
-        await self.server.start("127.0.0.1", port)
+        await self.server.start("127.0.0.1", port, self.tls)
 
     @property
     def port(self) -> int:
@@ -58,7 +62,7 @@ class RunningServer:
         await self.start(port)
 
     async def connect(self) -> ChatClient:
-        client = await ChatClient.connect("127.0.0.1", self.port)
+        client = await ChatClient.connect("127.0.0.1", self.port, tls=self.client_tls)
         self.clients.append(client)
         return client
 
@@ -137,10 +141,11 @@ async def make_server(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[R
     """Start a server with some limits changed: `await make_server(idle_timeout=0.5)`."""
     running: list[RunningServer] = []
 
-    async def start(**limits: Any) -> RunningServer:
+    async def start(tls: ssl.SSLContext | None = None, **limits: Any) -> RunningServer:
         server = RunningServer(
             tmp_path / f"data{len(running)}",
             dataclasses.replace(Limits(bcrypt_cost=4), **limits),
+            tls,
         )
         await server.start()
         running.append(server)

@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import itertools
 import os
+import ssl
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -152,11 +153,18 @@ class ChatClient:
 
     @classmethod
     async def connect(
-        cls, host: str, port: int, *, timeout: float = 10.0, seen: SeenMids | None = None
+        cls,
+        host: str,
+        port: int,
+        *,
+        tls: ssl.SSLContext | None = None,
+        timeout: float = 10.0,
+        seen: SeenMids | None = None,
     ) -> Self:
-        """Open a connection; raises OSError (or TimeoutError) if the server cannot be reached."""
+        """Open a connection (TLS if `tls` is given); raises OSError (ssl.SSLError for a
+        certificate that does not verify) or TimeoutError if it cannot be made."""
         async with asyncio.timeout(timeout):
-            reader, writer = await asyncio.open_connection(host, port)
+            reader, writer = await asyncio.open_connection(host, port, ssl=tls)
         return cls(reader, writer, seen)
 
     async def __aenter__(self) -> Self:
@@ -423,6 +431,7 @@ async def sessions(
     login: Callable[[ChatClient], Awaitable[LoginReply]],
     *,
     first: tuple[ChatClient, LoginReply] | None = None,
+    tls: ssl.SSLContext | None = None,
     delays: Callable[[], Iterator[float]] = backoff,
     on_wait: Callable[[float], None] | None = None,
 ) -> AsyncIterator[tuple[ChatClient, LoginReply]]:
@@ -444,7 +453,7 @@ async def sessions(
                 on_wait(delay)
             await asyncio.sleep(delay)
             try:
-                client = await ChatClient.connect(host, port, seen=seen)
+                client = await ChatClient.connect(host, port, tls=tls, seen=seen)
             except RETRYABLE:
                 continue
             try:
@@ -459,6 +468,10 @@ async def sessions(
 
 def describe_os_error(error: BaseException) -> str:
     """A short reason for a connection failure, without Python's decorations."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return f"TLS certificate not trusted ({error.verify_message})"
+    if isinstance(error, ssl.SSLError):
+        return f"TLS failed ({error.reason or error})"
     if isinstance(error, TimeoutError):
         return "timed out"
     if isinstance(error, ConnectionRefusedError):
@@ -466,3 +479,13 @@ def describe_os_error(error: BaseException) -> str:
     if isinstance(error, OSError) and error.strerror:
         return error.strerror.lower()
     return str(error) or type(error).__name__
+
+
+def tls_context(
+    enabled: bool, cafile: str | os.PathLike[str] | None = None
+) -> ssl.SSLContext | None:
+    """A client TLS context that verifies the server (against `cafile` if given, else the
+    system's trusted CAs), or None for plain TCP."""
+    if not enabled and cafile is None:
+        return None
+    return ssl.create_default_context(cafile=cafile)

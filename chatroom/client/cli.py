@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-from chatroom.client.api import ChatClient, describe_os_error
+from chatroom.client.api import ChatClient, describe_os_error, tls_context
 from chatroom.common.errors import ChatError
 from chatroom.common.limits import DEFAULT_HOST, DEFAULT_PORT
 from chatroom.utils.args import OneLineParser
@@ -32,6 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="chatroom", description="The chatroom terminal client.")
     parser.add_argument("--host", default=DEFAULT_HOST, help="server address")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="server port")
+    parser.add_argument("--tls", action="store_true", help="connect with TLS")
+    parser.add_argument(
+        "--cafile", type=Path, default=None, help="trust this CA certificate (PEM); implies --tls"
+    )
     parser.add_argument(
         "--downloads",
         type=Path,
@@ -53,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 async def _logged_in(args: argparse.Namespace) -> ChatClient:
     user = args.user or input("Username: ")
     password = os.environ.get("CHATROOM_PASSWORD") or getpass.getpass(f"Password for {user}: ")
-    client = await ChatClient.connect(args.host, args.port)
+    client = await ChatClient.connect(args.host, args.port, tls=tls_context(args.tls, args.cafile))
     try:
         await client.login(user, password)
     except BaseException:
@@ -116,7 +120,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.command is None:
         from chatroom.client.tui.app import ChatApp  # Textual loads only for the TUI
 
-        ChatApp(args.host, args.port, downloads=args.downloads or default_downloads_dir()).run()
+        ChatApp(
+            args.host,
+            args.port,
+            downloads=args.downloads or default_downloads_dir(),
+            tls=tls_context(args.tls, args.cafile),
+        ).run()
         return
     try:
         print(asyncio.run(COMMANDS[args.command](args)))

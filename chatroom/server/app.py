@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import ssl
 from collections import Counter
 from pathlib import Path
 
@@ -42,9 +43,9 @@ class ChatServer:
         """A server on the SQLite database in `data_dir`."""
         return cls(await SqliteStore.open(data_dir), FileVault(data_dir), limits)
 
-    async def start(self, host: str, port: int) -> None:
-        """Start listening; raises OSError if the address cannot be bound."""
-        self._server = await asyncio.start_server(self._accept, host, port)
+    async def start(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> None:
+        """Start listening (with TLS if given); raises OSError if the address cannot be bound."""
+        self._server = await asyncio.start_server(self._accept, host, port, ssl=tls)
 
     @property
     def port(self) -> int:

@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import sqlite3
+import ssl
 import sys
 from collections.abc import Callable
 from dataclasses import Field, fields
@@ -68,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
             default=spec.default,
             help=f"{spec.metadata['description']} (default: {spec.default})",
         )
+    parser.add_argument("--tls-cert", type=Path, help="serve TLS with this certificate (PEM)")
+    parser.add_argument("--tls-key", type=Path, help="the certificate's private key (PEM)")
     parser.add_argument(
         "--log-level",
         default="INFO",
@@ -78,6 +81,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def tls_context(cert: Path | None, key: Path | None) -> ssl.SSLContext | None:
+    """The server's TLS context, or None for plain TCP; exits in one line if unusable."""
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        fail("--tls-cert and --tls-key go together")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        fail(f"cannot use the TLS certificate {cert} and key {key}: {exc}")
+    return context
+
+
 def fail(message: str) -> NoReturn:
     print(f"chatroom-server: error: {message}", file=sys.stderr)
     sys.exit(EXIT_USAGE)
@@ -85,13 +102,14 @@ def fail(message: str) -> NoReturn:
 
 async def serve(args: argparse.Namespace) -> None:
     limits = Limits(**{spec.name: getattr(args, spec.name) for spec in LIMIT_FLAGS})
+    tls = tls_context(args.tls_cert, args.tls_key)
     data_dir = args.data_dir or default_data_dir()
     try:
         server = await ChatServer.open(data_dir, limits)
     except (OSError, sqlite3.Error, RuntimeError) as exc:
         fail(f"cannot use data directory {data_dir}: {exc}")
     try:
-        await server.start(args.host, args.port)
+        await server.start(args.host, args.port, tls)
     except OSError as exc:
         await server.shutdown()
         reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
@@ -99,7 +117,13 @@ async def serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, lambda: asyncio.ensure_future(server.shutdown()))
-    log.info("listening on %s:%d, data in %s", args.host, server.port, data_dir)
+    log.info(
+        "listening on %s:%d%s, data in %s",
+        args.host,
+        server.port,
+        " (TLS)" if tls else "",
+        data_dir,
+    )
     await server.wait_stopped()
 
 

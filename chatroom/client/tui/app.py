@@ -1,5 +1,6 @@
 """`ChatApp`: starts on the menu, owns the connection used before login, quits cleanly."""
 
+import ssl
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -30,8 +31,10 @@ class ChatApp(App[None]):
         *,
         reconnect_delays: Callable[[], Iterator[float]] = backoff,
         downloads: Path | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         super().__init__()
+        self.tls = tls
         self.downloads = downloads or default_downloads_dir()
         """Where received files are saved."""
         self.host = host
@@ -47,7 +50,7 @@ class ChatApp(App[None]):
     async def connection(self) -> ChatClient:
         """The connection used to register and log in, opened (again) if need be."""
         if self._client is None or self._client.closed.is_set():
-            client = await ChatClient.connect(self.host, self.port, timeout=5.0)
+            client = await ChatClient.connect(self.host, self.port, tls=self.tls, timeout=5.0)
             limits = (await client.hello("chatroom-tui"))["limits"]
             self.keepalive = limits["idle_timeout"] / 3
             self._client = client

@@ -135,6 +135,7 @@ class ChatScreen(Screen[None]):
                 self.app.port,
                 self.log_in_again,
                 first=(self.client, self.first_reply),
+                tls=self.app.tls,
                 delays=self.app.reconnect_delays,
                 on_wait=lambda delay: self.post_message(Reconnecting(delay)),
             ):
