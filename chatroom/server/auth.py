@@ -44,7 +44,10 @@ class PasswordHasher:
     def __init__(self, cost: int, workers: int | None = None) -> None:
         self.cost = cost
         self._pool = ThreadPoolExecutor(
-            max_workers=workers or os.cpu_count() or 2, thread_name_prefix="bcrypt"
+            # One core fewer than the machine has: the event loop keeps a core to itself,
+            # so a flood of logins cannot slow the chat down.
+            max_workers=workers or max(1, (os.cpu_count() or 2) - 1),
+            thread_name_prefix="bcrypt",
         )
         self._decoy: bytes | None = None
         self.running = 0
