@@ -16,7 +16,7 @@ import pytest
 from chatroom.client import ChatClient
 from chatroom.common.codec import FrameDecoder, encode
 from chatroom.common.limits import Limits
-from chatroom.common.messages import Push
+from chatroom.common.messages import PresenceBatchPush, PresencePush, Push
 from chatroom.server.app import ChatServer
 
 WAIT = 5.0
@@ -216,6 +216,24 @@ async def spawn_server(data_dir: Path, *args: str) -> "ServerProcess":
     match = await server.wait_for_log(r"listening on 127\.0\.0\.1:(\d+)")
     server.port = int(match.group(1))
     return server
+
+
+def presence_news(push: Push) -> dict[str, bool]:
+    """Who came online (True) or went offline (False) according to a presence push."""
+    if isinstance(push, PresencePush):
+        return {push.username: push.online}
+    if isinstance(push, PresenceBatchPush):
+        return dict.fromkeys(push.online, True) | dict.fromkeys(push.offline, False)
+    return {}
+
+
+async def next_presence(client: ChatClient, username: str) -> bool:
+    """Whether the next presence news about `username` says online (either push type)."""
+    async with asyncio.timeout(WAIT):
+        while True:
+            news = presence_news(await client.next_push())
+            if username in news:
+                return news[username]
 
 
 def packb(value: Any) -> bytes:

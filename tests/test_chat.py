@@ -1,10 +1,12 @@
 """Group and private chat, several sessions per user, presence, and the users list."""
 
+import asyncio
+
 import pytest
 
 from chatroom.common.errors import ChatError, ErrorCode
-from chatroom.common.messages import MessagePush, PresencePush
-from tests.conftest import RunningServer, next_push
+from chatroom.common.messages import MessagePush, PresenceBatchPush, PresencePush
+from tests.conftest import RunningServer, next_presence, next_push, presence_news
 
 
 async def test_broadcast_reaches_every_other_online_user(server: RunningServer) -> None:
@@ -130,11 +132,11 @@ async def test_users_lists_who_is_online_sorted(server: RunningServer) -> None:
 async def test_presence_follows_first_and_last_session(server: RunningServer) -> None:
     alice = await server.login("alice")
     bob_one = await server.login("bob")
-    assert await next_push(alice, PresencePush) == PresencePush("bob", True)
+    assert await next_presence(alice, "bob") is True
     bob_two = await server.login("bob")  # not the first: no presence push
     await bob_one.close()
     await bob_two.logout()  # the last: offline
-    assert await next_push(alice, PresencePush) == PresencePush("bob", False)
+    assert await next_presence(alice, "bob") is False
     assert await alice.users() == ["alice"]
 
 
@@ -150,3 +152,22 @@ async def test_login_reply_lists_who_is_online(server: RunningServer) -> None:
 async def test_ping_gets_an_empty_ok(server: RunningServer) -> None:
     client = await server.connect()
     assert await client.request("ping") == {}
+
+
+async def test_a_login_storm_is_announced_in_batches(server: RunningServer) -> None:
+    watcher = await server.login("watcher")
+    for n in range(20):
+        await server.register(f"user{n}")
+    logins = [server.connect() for _ in range(20)]
+    clients = await asyncio.gather(*logins)
+    await asyncio.gather(*(c.login(f"user{n}", "correct horse") for n, c in enumerate(clients)))
+    online: set[str] = set()
+    frames = 0
+    async with asyncio.timeout(5):
+        while len(online) < 20:
+            push = await watcher.next_push()
+            if isinstance(push, PresencePush | PresenceBatchPush):
+                frames += 1
+                online |= {u for u, on in presence_news(push).items() if on}
+    assert online == {f"user{n}" for n in range(20)}
+    assert frames < 20  # fewer frames than users: they were gathered

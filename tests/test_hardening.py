@@ -10,13 +10,15 @@ import pytest
 
 from chatroom.client import ChatClient
 from chatroom.common.errors import ChatError, ErrorCode
-from chatroom.common.messages import MessagePush, PresencePush
+from chatroom.common.messages import MessagePush
 from tests.conftest import (
     PASSWORD,
     WAIT,
     RawConnection,
     RunningServer,
+    next_presence,
     next_push,
+    presence_news,
     spawn_server,
 )
 
@@ -48,7 +50,7 @@ async def test_a_client_that_stops_reading_is_dropped_and_nobody_else_waits(
         login = {"username": "sleeper", "password": PASSWORD}
         assert (await sleeper.request({"type": "register", "id": 1, "data": login}))["type"] == "ok"
         assert (await sleeper.request({"type": "login", "id": 2, "data": login}))["type"] == "ok"
-        await next_push(bob, PresencePush, username="sleeper", online=True)
+        assert await next_presence(bob, "sleeper") is True
         before = rss_kib(server.process.pid)
 
         text = "x" * 4000  # 10,000 of these unread would be 40 MB buffered for the sleeper
@@ -63,7 +65,7 @@ async def test_a_client_that_stops_reading_is_dropped_and_nobody_else_waits(
                     received += 1
                     if received == count:
                         return
-                elif push == PresencePush("sleeper", False):
+                elif presence_news(push).get("sleeper") is False:
                     sleeper_left.set()
 
         async def sleeper_wakes_when_dropped() -> bytes:

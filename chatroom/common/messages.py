@@ -37,6 +37,7 @@ class PushType(StrEnum):
     MESSAGE = "message"
     FILE = "file"
     PRESENCE = "presence"
+    PRESENCE_BATCH = "presence_batch"
     BYE = "bye"
 
 
@@ -208,6 +209,23 @@ class PresencePush(Push):
 
 
 @dataclass(slots=True, frozen=True)
+class PresenceBatchPush(Push):
+    """Several users came online or went offline at about the same time (a login storm,
+    a restart): one frame instead of one `presence` each."""
+
+    TYPE: ClassVar[PushType] = PushType.PRESENCE_BATCH
+    online: list[str]
+    offline: list[str]
+
+    def as_data(self) -> dict[str, Any]:
+        return {"online": self.online, "offline": self.offline}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Self:
+        return cls(online=list(data["online"]), offline=list(data["offline"]))
+
+
+@dataclass(slots=True, frozen=True)
 class ByePush(Push):
     """The server is about to close this connection, and why."""
 
@@ -222,8 +240,9 @@ class ByePush(Push):
         return cls(reason=data["reason"])
 
 
-PUSH_TYPES: dict[str, type[MessagePush | FilePush | PresencePush | ByePush]] = {
-    push.TYPE.value: push for push in (MessagePush, FilePush, PresencePush, ByePush)
+PUSH_TYPES: dict[str, type[Push]] = {
+    push.TYPE.value: push
+    for push in (MessagePush, FilePush, PresencePush, PresenceBatchPush, ByePush)
 }
 
 

@@ -106,7 +106,7 @@ class ChatServer:
         if self._server is not None:
             log.info("shutting down: %d connections", len(self._sessions))
             self._server.close()
-        self.hub.announce_presence = False  # everyone is leaving; no one is left to tell
+        self.hub.close()  # everyone is leaving; no one is left to tell
         for session in list(self._sessions):
             session.say_bye(ByeReason.SHUTDOWN)
         tasks = list(self._sessions.values())

@@ -3,12 +3,20 @@
 Every push goes through the hub, so routing can move elsewhere (a Redis-backed hub for
 several server nodes, say) without the handlers changing. A push is encoded once by its
 sender and the same bytes are written to every recipient's connection.
+
+Presence changes are gathered for PRESENCE_DELAY seconds and sent together: one change
+as a `presence` push, several as one `presence_batch`. When thousands of users log in at
+once (after a restart), that is one frame per user per window instead of one per user per
+login, which would grow with the square of the number of users.
 """
 
+import asyncio
 from typing import Protocol
 
 from chatroom.common.codec import encode
-from chatroom.common.messages import PresencePush
+from chatroom.common.messages import PresenceBatchPush, PresencePush
+
+PRESENCE_DELAY = 0.05
 
 
 class Recipient(Protocol):
@@ -25,6 +33,10 @@ class Hub:
     def __init__(self) -> None:
         self._sessions: dict[str, set[Recipient]] = {}
         self.announce_presence = True
+        self._announced: set[str] = set()
+        """Who the others were last told is online."""
+        self._changes: dict[str, bool] = {}
+        self._flush: asyncio.TimerHandle | None = None
 
     def join(self, session: Recipient) -> None:
         """Route the user's pushes to `session` too; announce them if it is their first."""
@@ -66,5 +78,31 @@ class Hub:
                     session.send_frame(frame)
 
     def _announce(self, username: str, online: bool) -> None:
-        if self.announce_presence:
+        if not self.announce_presence:
+            return
+        self._changes[username] = online
+        if self._flush is None:
+            self._flush = asyncio.get_running_loop().call_later(PRESENCE_DELAY, self._send_presence)
+
+    def _send_presence(self) -> None:
+        self._flush = None
+        # Only what differs from what was last said: in and out again within the window
+        # is no news.
+        news = {u: on for u, on in self._changes.items() if (u in self._announced) != on}
+        self._changes.clear()
+        self._announced |= {u for u, on in news.items() if on}
+        self._announced -= {u for u, on in news.items() if not on}
+        if len(news) == 1:
+            ((username, online),) = news.items()
             self.broadcast(encode(PresencePush(username, online).envelope()), exclude=username)
+        elif news:
+            online = sorted(u for u, on in news.items() if on)
+            offline = sorted(u for u, on in news.items() if not on)
+            self.broadcast(encode(PresenceBatchPush(online, offline).envelope()))
+
+    def close(self) -> None:
+        """Stop announcing presence (the server is shutting down)."""
+        self.announce_presence = False
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None

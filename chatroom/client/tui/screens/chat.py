@@ -34,7 +34,13 @@ from chatroom.client.tui.events import (
 from chatroom.client.tui.screens.pick_file import FilePickScreen
 from chatroom.client.tui.transfers import TransferBar
 from chatroom.common.errors import ChatError, ErrorCode
-from chatroom.common.messages import ByePush, FilePush, MessagePush, PresencePush
+from chatroom.common.messages import (
+    ByePush,
+    FilePush,
+    MessagePush,
+    PresenceBatchPush,
+    PresencePush,
+)
 from chatroom.common.names import username_key
 
 if TYPE_CHECKING:
@@ -188,6 +194,8 @@ class ChatScreen(Screen[None]):
             else:
                 self.online.discard(push.username)
             self.set_online(self.online)
+        elif isinstance(push, PresenceBatchPush):
+            self.set_online((self.online | set(push.online)) - set(push.offline))
         elif isinstance(push, ByePush) and push.reason == "shutdown":
             self.log_of(GROUP).write_notice("The server is shutting down.", style="red")
 
