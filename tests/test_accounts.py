@@ -124,3 +124,13 @@ async def test_logout_replies_then_says_bye_and_closes(server: RunningServer) ->
     await client.logout()
     assert client.closed.is_set()
     assert client.closed_reason == "logout"
+
+
+async def test_look_alike_names_cannot_impersonate(server: RunningServer) -> None:
+    await server.register("alice")
+    client = await server.connect()
+    for look_alike in ("\uff41lice", "ALICE", "Alice"):  # fullwidth a; other cases
+        with pytest.raises(ChatError) as caught:
+            await client.register(look_alike, PASSWORD)
+        assert caught.value.code == ErrorCode.USERNAME_TAKEN
+    assert (await client.login("\uff41LICE", PASSWORD)).username == "alice"
