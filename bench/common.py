@@ -1,43 +1,13 @@
-"""Helpers the benchmark scripts share: a server process, and a lean raw client."""
+"""Helpers the benchmark scripts share: a lean raw client (the server process helpers
+live in chatroom.bench.spawn, shared with chatroom-bench)."""
 
 import asyncio
-import re
 import struct
-import sys
-from pathlib import Path
 from typing import Any
 
 import msgpack
 
 HEADER = struct.Struct(">I")
-
-
-async def start_server(data_dir: Path, *flags: str) -> tuple[asyncio.subprocess.Process, int]:
-    """`chatroom-server` in its own process on a free loopback port; returns it and the port."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "chatroom.server", "--port", "0", "--data-dir", str(data_dir),
-        *flags, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    async with asyncio.timeout(30):
-        while True:
-            line = (await process.stderr.readline()).decode()
-            if not line:
-                raise RuntimeError("the server exited before listening")
-            if match := re.search(r"listening on [\d.]+:(\d+)", line):
-                break
-    # Keep reading its log so the pipe never fills and blocks the server.
-    asyncio.get_running_loop().create_task(process.stderr.read())
-    return process, int(match.group(1))
-
-
-def peak_rss_kib(pid: int) -> int:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))
-
-
-def rss_kib(pid: int) -> int:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
 
 
 class RawClient:

@@ -13,51 +13,16 @@ fsync before its last `ok`; the download includes writing and checking the copy.
 import argparse
 import asyncio
 import os
-import re
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from chatroom.bench.spawn import peak_rss_kib, start_server
 from chatroom.client import ChatClient
 
 PASSWORD = "benchmark password"
 MiB = 1024 * 1024
-
-
-def peak_rss_kib(pid: int) -> int:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))
-
-
-async def start_server(data_dir: Path, max_file: int) -> tuple[asyncio.subprocess.Process, int]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "chatroom.server",
-        "--port",
-        "0",
-        "--data-dir",
-        str(data_dir),
-        "--bcrypt-cost",
-        "4",
-        "--max-file-size",
-        str(max_file),
-        "--file-quota",
-        str(4 * max_file),
-        stderr=asyncio.subprocess.PIPE,
-    )
-    async with asyncio.timeout(10):
-        while True:
-            line = (await process.stderr.readline()).decode()
-            if not line:
-                raise RuntimeError("the server exited before listening")
-            if match := re.search(r"listening on [\d.]+:(\d+)", line):
-                break
-    # Keep reading its log so the pipe never fills and blocks the server.
-    asyncio.get_running_loop().create_task(process.stderr.read())
-    return process, int(match.group(1))
 
 
 async def measure(size_mib: int, window: int) -> dict[str, float]:
@@ -68,7 +33,12 @@ async def measure(size_mib: int, window: int) -> dict[str, float]:
             for _ in range(size_mib):
                 out.write(os.urandom(MiB))
         os.sync()  # let the payload reach the disk now, not during the measurement
-        process, port = await start_server(scratch / "data", size_mib * MiB)
+        process, port = await start_server(
+            scratch / "data",
+            "--bcrypt-cost", "4",
+            "--max-file-size", str(size_mib * MiB),
+            "--file-quota", str(4 * size_mib * MiB),
+        )  # fmt: skip
         try:
             idle_rss = peak_rss_kib(process.pid)
             alice = await ChatClient.connect("127.0.0.1", port)

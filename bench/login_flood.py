@@ -17,8 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import RawClient, start_server
+from common import RawClient
 
+from chatroom.bench.spawn import start_server
 from chatroom.client import ChatClient
 from chatroom.common.messages import MessagePush
 

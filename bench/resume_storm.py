@@ -16,7 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import RawClient, rss_kib, start_server
+from common import RawClient
+
+from chatroom.bench.spawn import rss_kib, start_server
 
 PASSWORD = "benchmark password"
 

@@ -6,6 +6,7 @@ after it that was sent to them or to the group by someone else. A new user's cur
 starts at the newest mid, so newcomers do not receive old group traffic.
 """
 
+import asyncio
 import sqlite3
 import time
 from pathlib import Path
@@ -17,6 +18,8 @@ from chatroom.common.names import username_key
 from chatroom.server.store.base import FileRecord, StoredMessage, UserRecord
 
 DATABASE_NAME = "chatroom.db"
+GROUP_COMMIT_MAX = 4000
+"""Most messages in one INSERT (4 parameters each, under SQLite's 32,766)."""
 
 # Each entry moves the schema up one version; PRAGMA user_version records where it is.
 MIGRATIONS = [
@@ -87,6 +90,8 @@ class SqliteStore:
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
+        self._queued: list[tuple[tuple[str, str | None, str, float], asyncio.Future[int]]] = []
+        self._committer: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, data_dir: Path) -> "SqliteStore":
@@ -125,14 +130,40 @@ class SqliteStore:
         return None
 
     async def add_message(self, sender: str, recipient: str | None, text: str) -> StoredMessage:
+        """Queue the message for the next group commit and wait until it is committed.
+
+        Messages that arrive while a commit is in progress go into the next one, so under
+        load one transaction (one fsync) carries many messages, and when the server is
+        quiet a message is committed at once, on its own.
+        """
         ts = time.time()
-        cursor = await self._db.execute(
-            "INSERT INTO messages (sender, recipient, text, ts) VALUES (?, ?, ?, ?)",
-            (sender, recipient, text, ts),
-        )
-        await self._db.commit()
-        assert cursor.lastrowid is not None
-        return StoredMessage(cursor.lastrowid, sender, recipient, text, ts)
+        committed: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._queued.append(((sender, recipient, text, ts), committed))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_queued())
+        return StoredMessage(await committed, sender, recipient, text, ts)
+
+    async def _commit_queued(self) -> None:
+        while self._queued:
+            batch = self._queued[:GROUP_COMMIT_MAX]
+            del self._queued[:GROUP_COMMIT_MAX]
+            try:
+                rows = await self._db.execute_fetchall(
+                    "INSERT INTO messages (sender, recipient, text, ts) VALUES "
+                    + ", ".join(["(?, ?, ?, ?)"] * len(batch))
+                    + " RETURNING mid",
+                    [value for row, _ in batch for value in row],
+                )
+                await self._db.commit()
+            except Exception as exc:  # every waiter hears of it; the server stays up
+                for _, committed in batch:
+                    if not committed.done():
+                        committed.set_exception(exc)
+                continue
+            # One writer, one statement: the mids are consecutive, in the order given.
+            for (mid,), (_, committed) in zip(sorted(rows), batch, strict=True):
+                if not committed.done():
+                    committed.set_result(mid)
 
     async def backlog(self, username: str, limit: int) -> tuple[list[StoredMessage], int]:
         params = {"me": username, "limit": limit}
@@ -231,6 +262,8 @@ class SqliteStore:
         await self._db.commit()
 
     async def close(self) -> None:
+        if self._committer is not None:
+            await self._committer  # what was accepted is committed before the file closes
         await self._db.close()
 
 

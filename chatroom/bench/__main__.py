@@ -1,0 +1,5 @@
+"""`python -m chatroom.bench`: the same as `chatroom-bench`."""
+
+from chatroom.bench.cli import main
+
+main()

@@ -1,0 +1,153 @@
+"""`chatroom-bench`: run the scenarios against a server and print what they measured.
+
+    chatroom-bench                                  spawn a chatroom server and run all
+    chatroom-bench --port 6667 --protocol irc --server-pid PID --scenarios fanout,latency
+
+Without --port it starts `chatroom-server` itself (bcrypt cost 4, rate limits off, a
+temporary data dir). Results print as a table; --json FILE writes them too.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from chatroom.bench import scenarios
+from chatroom.bench.scenarios import Target
+from chatroom.bench.spawn import BENCH_FLAGS, start_server
+from chatroom.utils.args import OneLineParser
+
+ALL = ["fanout", "latency", "connections", "store", "logins", "resumes"]
+IRC_CAN = {"fanout", "latency", "connections"}
+
+
+def numbers(text: str) -> list[int]:
+    return [int(part) for part in text.split(",")]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="chatroom-bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--protocol", choices=["chatroom", "irc"], default="chatroom")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, help="a running server (default: spawn one)")
+    parser.add_argument("--server-pid", type=int, help="its process, to report its memory")
+    parser.add_argument("--scenarios", default=",".join(ALL), help="comma-separated")
+    parser.add_argument("--receivers", type=numbers, default=[100, 1000, 5000], help="fan-out N")
+    parser.add_argument("--senders", type=int, default=1, help="fan-out S")
+    parser.add_argument("--messages", type=int, default=100, help="fan-out M per sender")
+    parser.add_argument("--pairs", type=int, default=50, help="latency: sender/receiver pairs")
+    parser.add_argument("--rate", type=float, default=2000, help="latency: messages/s in all")
+    parser.add_argument("--seconds", type=float, default=5, help="latency, store, logins: T")
+    parser.add_argument("--clients", type=int, default=10_000, help="connections: K")
+    parser.add_argument("--store-senders", type=int, default=50)
+    parser.add_argument("--window", type=int, default=100, help="store: requests in flight")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    return parser
+
+
+@contextlib.asynccontextmanager
+async def target_for(args: argparse.Namespace) -> AsyncIterator[Target]:
+    if args.port is not None:
+        yield Target(args.protocol, args.host, args.port, args.server_pid)
+        return
+    if args.protocol != "chatroom":
+        raise SystemExit("chatroom-bench: error: --protocol irc needs --port of a running server")
+    with tempfile.TemporaryDirectory() as data:
+        process, port = await start_server(Path(data), *BENCH_FLAGS)
+        try:
+            yield Target("chatroom", "127.0.0.1", port, process.pid)
+        finally:
+            process.terminate()
+            await process.wait()
+
+
+def plan(
+    args: argparse.Namespace, target: Target
+) -> list[tuple[str, Callable[[], Awaitable[dict]]]]:
+    """The runs to make, in order: (label, coroutine function)."""
+    chosen = args.scenarios.split(",")
+    unknown = set(chosen) - set(ALL)
+    if unknown:
+        raise SystemExit(f"chatroom-bench: error: unknown scenarios {sorted(unknown)}")
+    if args.protocol == "irc":
+        chosen = [name for name in chosen if name in IRC_CAN]
+    runs: list[tuple[str, Callable[[], Awaitable[dict]]]] = []
+    for name in chosen:
+        if name == "fanout":
+            for n in args.receivers:
+                runs.append(
+                    (
+                        f"fanout N={n}",
+                        lambda n=n: scenarios.fanout(target, n, args.senders, args.messages),
+                    )
+                )
+        elif name == "latency":
+            runs.append(
+                (
+                    f"latency {args.rate:g}/s",
+                    lambda: scenarios.latency(target, args.pairs, args.rate, args.seconds),
+                )
+            )
+        elif name == "connections":
+            runs.append(
+                (
+                    f"connections K={args.clients}",
+                    lambda: scenarios.connections(target, args.clients),
+                )
+            )
+        elif name == "store":
+            runs.append(
+                (
+                    "store",
+                    lambda: scenarios.store(target, args.store_senders, args.window, args.seconds),
+                )
+            )
+        elif name in ("logins", "resumes"):
+            runs.append(
+                (
+                    name,
+                    lambda resume=(name == "resumes"): scenarios.logins(
+                        target, 20, args.seconds, resume
+                    ),
+                )
+            )
+    return runs
+
+
+async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
+    results = []
+    async with target_for(args) as target:
+        for label, measure in plan(args, target):
+            print(f"running {label} ...", file=sys.stderr, flush=True)
+            figures = await measure()
+            results.append({"scenario": label, "protocol": target.protocol, **figures})
+            print(f"  {format_figures(figures)}", file=sys.stderr, flush=True)
+            await asyncio.sleep(1)  # let the server settle between runs
+    return results
+
+
+def format_figures(figures: dict[str, Any]) -> str:
+    return ", ".join(f"{key}={value}" for key, value in figures.items())
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    started = time.strftime("%Y-%m-%d %H:%M")
+    results = asyncio.run(run(args))
+    print(f"chatroom-bench, {started}, {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} cores, protocol {args.protocol}")  # fmt: skip
+    print("| scenario | figures |")
+    print("|----------|---------|")
+    for result in results:
+        figures = {k: v for k, v in result.items() if k not in ("scenario", "protocol")}
+        print(f"| {result['scenario']} | {format_figures(figures)} |")
+    if args.json:
+        args.json.write_text(json.dumps({"date": started, "results": results}, indent=2))

@@ -1,0 +1,47 @@
+"""A chatroom server in its own process, for the benchmarks: start it, find its port."""
+
+import asyncio
+import re
+import sys
+from pathlib import Path
+
+BENCH_FLAGS = (
+    "--bcrypt-cost", "4",
+    "--message-rate", "1000000000",
+    "--message-burst", "1000000000",
+    "--max-connections-per-ip", "100000",
+    "--max-connections", "100000",
+    "--login-attempts", "1000000000",
+)  # fmt: skip
+"""Limits that would otherwise throttle the load generator (one address, many users)."""
+
+
+async def start_server(data_dir: Path, *flags: str) -> tuple[asyncio.subprocess.Process, int]:
+    """`chatroom-server` on a free loopback port with `flags`; returns it and the port."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "chatroom.server", "--port", "0", "--data-dir", str(data_dir),
+        *flags, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stderr is not None
+    async with asyncio.timeout(30):
+        while True:
+            line = (await process.stderr.readline()).decode()
+            if not line:
+                raise RuntimeError("the server exited before it listened")
+            if match := re.search(r"listening on [\d.]+:(\d+)", line):
+                break
+    # Keep reading its log so the pipe never fills up and blocks the server.
+    asyncio.get_running_loop().create_task(process.stderr.read())
+    return process, int(match.group(1))
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of process `pid` now, in KiB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))  # type: ignore[union-attr]
+
+
+def peak_rss_kib(pid: int) -> int:
+    """The most resident memory process `pid` has had, in KiB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))  # type: ignore[union-attr]

@@ -1,0 +1,197 @@
+"""Lean clients for the load generator: as little CPU per frame as possible.
+
+Each connection is an asyncio `Protocol`: bytes are split into frames (chatroom) or lines
+(IRC) by hand, deliveries are counted by a prefix check without decoding, and a body is
+decoded only where a timestamp must be read (latency). Both protocols offer the same
+small interface, `Link`, so every scenario runs unchanged against either server.
+"""
+
+import asyncio
+import struct
+import time
+from collections.abc import Callable
+from typing import Any
+
+import msgpack
+
+HEADER = struct.Struct(">I")
+MESSAGE_PUSH = b"\x82\xa4type\xa7message"
+"""How a `message` push's body starts: a 2-entry map whose first key is "type"."""
+OK_REPLY = b"\x83\xa4type\xa2ok"
+ERROR_REPLY = b"\x83\xa4type\xa5error"
+"""How replies' bodies start: a 3-entry map whose first key is "type"."""
+
+
+class Link(asyncio.Protocol):
+    """One benchmark connection. `deliveries` counts messages received; `on_text`, if
+    set, is called with the text of each (which costs a decode)."""
+
+    def __init__(self) -> None:
+        self.deliveries = 0
+        self.on_text: Callable[[bytes], None] | None = None
+        self.transport: asyncio.Transport | None = None
+        self.closed = asyncio.get_running_loop().create_future()
+        self._replies: list[asyncio.Future[Any]] = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+        for reply in self._replies:
+            if not reply.done():
+                reply.set_exception(ConnectionError("connection lost"))
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+    # What every protocol implements:
+    async def log_in(self, name: str, password: str) -> None:
+        raise NotImplementedError
+
+    def group(self, text: str) -> None:
+        raise NotImplementedError
+
+    def private(self, to: str, text: str) -> None:
+        raise NotImplementedError
+
+
+class ChatroomLink(Link):
+    """The chatroom protocol. Requests are pipelined; `sent_ok` counts `ok` replies."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._buffer = b""
+        self._id = 0
+        self.sent_ok = 0
+        self.sent_errors = 0
+        self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self._buffer + data if self._buffer else data
+        position, end = 0, len(buffer)
+        while end - position >= 4:
+            (length,) = HEADER.unpack_from(buffer, position)
+            stop = position + 4 + length
+            if stop > end:
+                break
+            body = position + 4
+            if buffer.startswith(MESSAGE_PUSH, body):
+                self.deliveries += 1
+                if self.on_text is not None:
+                    self.on_text(msgpack.unpackb(buffer[body:stop])["data"]["text"])
+            elif self._waiting:  # someone awaits a reply: decode to match its id
+                self._reply(msgpack.unpackb(buffer[body:stop]))
+            elif buffer.startswith(OK_REPLY, body):
+                self.sent_ok += 1  # the reply to a fire-and-forget request
+            elif buffer.startswith(ERROR_REPLY, body):
+                self.sent_errors += 1
+            position = stop
+        self._buffer = buffer[position:]
+
+    def _reply(self, envelope: dict[str, Any]) -> None:
+        waiting = self._waiting.pop(envelope.get("id"), None)
+        if waiting is None:
+            if envelope.get("type") == "ok":
+                self.sent_ok += 1
+            elif envelope.get("type") == "error":
+                self.sent_errors += 1
+        elif envelope["type"] == "ok":
+            waiting.set_result(envelope["data"])
+        else:
+            waiting.set_exception(RuntimeError(str(envelope["data"])))
+
+    def send(self, kind: str, **data: Any) -> int:
+        self._id += 1
+        body = msgpack.packb({"type": kind, "id": self._id, "data": data})
+        assert self.transport is not None
+        self.transport.write(HEADER.pack(len(body)) + body)
+        return self._id
+
+    async def call(self, kind: str, **data: Any) -> dict[str, Any]:
+        reply = asyncio.get_running_loop().create_future()
+        self._waiting[self.send(kind, **data)] = reply
+        self._replies.append(reply)
+        try:
+            return await reply
+        finally:
+            self._replies.remove(reply)
+
+    async def log_in(self, name: str, password: str) -> None:
+        try:
+            await self.call("register", username=name, password=password)
+        except RuntimeError as error:
+            if "username_taken" not in str(error):
+                raise
+        await self.call("login", username=name, password=password)
+
+    def group(self, text: str) -> None:
+        self.send("broadcast", text=text)
+
+    def private(self, to: str, text: str) -> None:
+        self.send("private", to=to, text=text)
+
+
+class IrcLink(Link):
+    """IRC (RFC 2812): NICK/USER to register, JOIN #bench, PRIVMSG to talk."""
+
+    CHANNEL = "#bench"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._buffer = b""
+        self._welcome: asyncio.Future[None] | None = None
+        self._joined: asyncio.Future[None] | None = None
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self._buffer + data if self._buffer else data
+        lines = buffer.split(b"\r\n")
+        self._buffer = lines.pop()
+        for line in lines:
+            if b" PRIVMSG " in line:
+                self.deliveries += 1
+                if self.on_text is not None:
+                    self.on_text(line.split(b" :", 1)[1])
+            elif line.startswith(b"PING"):
+                self._write(b"PONG" + line[4:])
+            elif b" 001 " in line and self._welcome and not self._welcome.done():
+                self._welcome.set_result(None)
+            elif b" JOIN " in line and self._joined and not self._joined.done():
+                self._joined.set_result(None)
+            elif b" 433 " in line and self._welcome and not self._welcome.done():
+                self._welcome.set_exception(RuntimeError("nickname in use"))
+
+    def _write(self, line: bytes) -> None:
+        assert self.transport is not None
+        self.transport.write(line + b"\r\n")
+
+    async def log_in(self, name: str, password: str) -> None:
+        loop = asyncio.get_running_loop()
+        self._welcome, self._joined = loop.create_future(), loop.create_future()
+        self._replies += [self._welcome, self._joined]
+        self._write(f"NICK {name}".encode())
+        self._write(f"USER {name} 0 * :{name}".encode())
+        await self._welcome
+        self._write(f"JOIN {self.CHANNEL}".encode())
+        await self._joined
+
+    def group(self, text: str) -> None:
+        self._write(f"PRIVMSG {self.CHANNEL} :{text}".encode())
+
+    def private(self, to: str, text: str) -> None:
+        self._write(f"PRIVMSG {to} :{text}".encode())
+
+
+PROTOCOLS: dict[str, type[Link]] = {"chatroom": ChatroomLink, "irc": IrcLink}
+
+
+async def open_link(protocol: str, host: str, port: int) -> Link:
+    _, link = await asyncio.get_running_loop().create_connection(PROTOCOLS[protocol], host, port)
+    return link
+
+
+def stamp() -> str:
+    """A message text that carries its send time (this process's clock)."""
+    return repr(time.perf_counter())
