@@ -5,9 +5,10 @@ dict of figures for the report.
 """
 
 import asyncio
+import itertools
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chatroom.bench.spawn import rss_kib
 from chatroom.bench.wire import ChatroomLink, Link, open_link, stamp
@@ -24,16 +25,30 @@ class Target:
     port: int
     pid: int | None
     """The server's process, to read its memory (None: memory is not reported)."""
+    _batches: itertools.count = field(default_factory=itertools.count)
 
-    async def users(self, prefix: str, count: int, concurrency: int = 100) -> list[Link]:
-        """`count` connections, each logged in (and, for IRC, in the channel)."""
+    async def users(self, prefix: str, count: int, concurrency: int = 50) -> list[Link]:
+        """`count` connections, each logged in (and, for IRC, in the channel).
+
+        A connection reset while logging in is tried again (up to 5 times): ngircd's small
+        listen backlog drops some of many simultaneous connects, which the client only
+        learns of later, as a reset.
+        """
         gate = asyncio.Semaphore(concurrency)
+        prefix = f"{prefix}{next(self._batches)}_"  # fresh names: no clash with a past run
 
         async def one(number: int) -> Link:
             async with gate:
-                link = await open_link(self.protocol, self.host, self.port)
-                await link.log_in(f"{prefix}{number}", PASSWORD)
-                return link
+                for attempt in range(5):
+                    link = await open_link(self.protocol, self.host, self.port)
+                    try:
+                        await link.log_in(f"{prefix}{number}", PASSWORD)
+                        return link
+                    except ConnectionError:
+                        link.close()
+                        if attempt == 4:
+                            raise
+                raise AssertionError("unreachable")
 
         return list(await asyncio.gather(*(one(n) for n in range(count))))
 
@@ -90,7 +105,7 @@ async def latency(target: Target, pairs: int, rate: float, seconds: float) -> di
             link.private(to, stamp())
 
     await asyncio.gather(
-        *(send(link, f"to{n}", n * interval / pairs) for n, link in enumerate(senders))
+        *(send(link, receivers[n].name, n * interval / pairs) for n, link in enumerate(senders))
     )
     await until(lambda: len(samples) >= per_pair * pairs, timeout=30)
     close_all(senders + receivers)
@@ -108,7 +123,7 @@ async def connections(target: Target, count: int) -> dict:
     """K clients connect, log in and stay idle: how long, and how much server memory."""
     before = rss_kib(target.pid) if target.pid else None
     started = time.perf_counter()
-    links = await target.users("idle", count, concurrency=200)
+    links = await target.users("idle", count)
     elapsed = time.perf_counter() - started
     await asyncio.sleep(0.5)  # presence news settles
     after = rss_kib(target.pid) if target.pid else None
@@ -124,7 +139,7 @@ async def store(target: Target, senders: int, window: int, seconds: float) -> di
     """Many senders keep WINDOW private messages each in flight to an offline user: how
     many are stored (each `ok` means committed) per second."""
     sink = (await target.users("sink", 1))[0]
-    sink.close()
+    sink.close()  # offline: what is sent to it is only stored
     links = await target.users("writer", senders)
     started = time.perf_counter()
     end = started + seconds
@@ -134,7 +149,7 @@ async def store(target: Target, senders: int, window: int, seconds: float) -> di
         assert isinstance(link, ChatroomLink)
         while time.perf_counter() < end:
             while sent[number] - link.sent_ok - link.sent_errors < window:
-                link.private("sink0", "stored message " + "x" * 80)
+                link.private(sink.name, "stored message " + "x" * 80)
                 sent[number] += 1
             await asyncio.sleep(0.001)
 
@@ -153,18 +168,19 @@ async def store(target: Target, senders: int, window: int, seconds: float) -> di
 
 async def logins(target: Target, concurrency: int, seconds: float, resume: bool) -> dict:
     """Connect, log in (or resume with a token), disconnect, again and again."""
-    tokens: list[str] = []
+    names = []
+    for link in await target.users("login", concurrency):
+        names.append(link.name)
+        link.close()
+    tokens = []
     if resume:
-        for n in range(concurrency):
-            (await target.users(f"resumer{n}-", 1))[0].close()  # registers the user
+        for name in names:
             fresh = await open_link("chatroom", target.host, target.port)
             assert isinstance(fresh, ChatroomLink)
-            reply = await fresh.call("login", username=f"resumer{n}-0", password=PASSWORD)
-            tokens.append(reply["resume_token"])
+            tokens.append(
+                (await fresh.call("login", username=name, password=PASSWORD))["resume_token"]
+            )
             fresh.close()
-    else:
-        for link in await target.users("login", concurrency):
-            link.close()
     done = 0
     end = time.perf_counter() + seconds
 
@@ -176,7 +192,7 @@ async def logins(target: Target, concurrency: int, seconds: float, resume: bool)
             if resume:
                 await link.call("resume", token=tokens[number])
             else:
-                await link.call("login", username=f"login{number}", password=PASSWORD)
+                await link.call("login", username=names[number], password=PASSWORD)
             done += 1
             link.close()
 

@@ -27,10 +27,14 @@ class Link(asyncio.Protocol):
     set, is called with the text of each (which costs a decode)."""
 
     def __init__(self) -> None:
+        self.name = ""
+        """The user this connection is logged in as."""
         self.deliveries = 0
         self.on_text: Callable[[bytes], None] | None = None
         self.transport: asyncio.Transport | None = None
         self.closed = asyncio.get_running_loop().create_future()
+        self.last_words = b""
+        """The last bytes received: why the server hung up, if it said."""
         self._replies: list[asyncio.Future[Any]] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -41,7 +45,8 @@ class Link(asyncio.Protocol):
             self.closed.set_result(None)
         for reply in self._replies:
             if not reply.done():
-                reply.set_exception(ConnectionError("connection lost"))
+                reply.set_exception(ConnectionError(f"connection lost ({exc or self.last_words})"))
+                reply.exception()  # whoever awaits it raises; nobody else needs telling
 
     def close(self) -> None:
         if self.transport is not None:
@@ -120,6 +125,7 @@ class ChatroomLink(Link):
             self._replies.remove(reply)
 
     async def log_in(self, name: str, password: str) -> None:
+        self.name = name
         try:
             await self.call("register", username=name, password=password)
         except RuntimeError as error:
@@ -146,6 +152,7 @@ class IrcLink(Link):
         self._joined: asyncio.Future[None] | None = None
 
     def data_received(self, data: bytes) -> None:
+        self.last_words = data[-200:]
         buffer = self._buffer + data if self._buffer else data
         lines = buffer.split(b"\r\n")
         self._buffer = lines.pop()
@@ -168,6 +175,7 @@ class IrcLink(Link):
         self.transport.write(line + b"\r\n")
 
     async def log_in(self, name: str, password: str) -> None:
+        self.name = name
         loop = asyncio.get_running_loop()
         self._welcome, self._joined = loop.create_future(), loop.create_future()
         self._replies += [self._welcome, self._joined]
