@@ -112,7 +112,7 @@ values = st.recursive(
 FIELDS = ["username", "password", "to", "text", "upto", "version", "client", "token", "fid",
           "offset", "length", "data", "name", "size", "sha256"]  # fmt: skip
 envelopes = st.fixed_dictionaries(
-    {"type": st.sampled_from([t.value for t in RequestType]) | st.text(max_size=10)},
+    {"type": st.sampled_from([t.value for t in RequestType]) | st.text(max_size=10) | values},
     optional={
         "id": st.integers(-(2**63), 2**64 - 1) | values,
         "data": st.dictionaries(st.sampled_from(FIELDS), values, max_size=6) | values,

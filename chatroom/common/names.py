@@ -5,10 +5,16 @@ script, a digit, or one of `_ - .`. Two usernames are the same user when their c
 forms match, so `Alice` and `ALICE` cannot both register.
 """
 
+import re
 import unicodedata
 
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.limits import USERNAME_MAX, USERNAME_MIN, USERNAME_PUNCTUATION
+
+_PLAIN = re.compile(
+    rf"[A-Za-z0-9{re.escape(USERNAME_PUNCTUATION)}]{{{USERNAME_MIN},{USERNAME_MAX}}}"
+)
+"""Plain ASCII names, the common case: valid as they are, no normalisation needed."""
 
 
 def _allowed(char: str) -> bool:
@@ -17,6 +23,8 @@ def _allowed(char: str) -> bool:
 
 def normalize_username(raw: str) -> str:
     """The canonical form of `raw`; raises `invalid_username` if it breaks the rules."""
+    if _PLAIN.fullmatch(raw):
+        return raw
     name = unicodedata.normalize("NFKC", raw)
     if not USERNAME_MIN <= len(name) <= USERNAME_MAX:
         raise ChatError(

@@ -118,11 +118,12 @@ async def serve(args: argparse.Namespace) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, lambda: asyncio.ensure_future(server.shutdown()))
     log.info(
-        "listening on %s:%d%s, data in %s",
+        "listening on %s:%d%s, data in %s (event loop: %s)",
         args.host,
         server.port,
         " (TLS)" if tls else "",
         data_dir,
+        type(asyncio.get_running_loop()).__module__.split(".")[0],
     )
     await server.wait_stopped()
 
@@ -130,4 +131,11 @@ async def serve(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     setup_logging(args.log_level)
-    asyncio.run(serve(args))
+    try:  # the optional extra chatroom[fast]: a faster event loop, same behaviour
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
+    except ImportError:
+        loop_factory = None
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(serve(args))

@@ -65,6 +65,7 @@ class Session:
         self._user: str | None = None
         self._decoder = FrameDecoder(limits.max_frame)
         self._held: list[bytes] | None = None
+        self._outgoing: list[bytes] = []
         self._closing: ByeReason | None = None
 
     # -- what handlers use ------------------------------------------------------------
@@ -115,9 +116,18 @@ class Session:
             self._write(frame)
 
     def _write(self, frame: bytes) -> None:
-        if self.writer.is_closing():
+        """Queue a frame; everything queued in one turn of the event loop goes out in one
+        write (one system call), however many pushes and replies it holds."""
+        if not self._outgoing:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._outgoing.append(frame)
+
+    def _flush(self) -> None:
+        if not self._outgoing or self.writer.is_closing():
+            self._outgoing.clear()
             return
-        self.writer.write(frame)
+        self.writer.write(b"".join(self._outgoing))
+        self._outgoing.clear()
         if self.writer.transport.get_write_buffer_size() > self.limits.max_write_buffer:
             self._drop_slow_consumer()
 
@@ -145,6 +155,7 @@ class Session:
         """Send `bye` and close the socket once what is queued has been written."""
         self._release_held()
         self.send(ByePush(reason).envelope())
+        self._flush()
         self.writer.close()
 
     def _release_held(self) -> None:
@@ -183,13 +194,43 @@ class Session:
                 break
             if not chunk:
                 return
-            for envelope in self._decoder.feed(chunk):
-                await self._answer(envelope)
-                if self._closing is not None:
-                    break
+            await self._answer_all(chunk)
         self.say_bye(self._closing)
 
-    async def _answer(self, envelope: dict[Any, Any]) -> None:
+    async def _answer_all(self, chunk: bytes) -> None:
+        """Answer every request `chunk` completes, replies in order of arrival.
+
+        A run of requests that may overlap (messages, acks, pings from a logged-in
+        session) is started at once, so a client that pipelines 100 broadcasts gets them
+        stored in one group commit; any other request waits for those before it, and
+        those after it wait for it.
+        """
+        running: list[asyncio.Task[dict[str, Any]]] = []
+        try:
+            for envelope in self._decoder.feed(chunk):
+                kind = envelope.get("type")
+                handler = HANDLERS.get(kind) if isinstance(kind, str) else None
+                if handler is not None and handler.pipelined and self._user is not None:
+                    running.append(asyncio.ensure_future(self._reply_to(envelope)))
+                    continue
+                await self._send_replies(running)
+                running = []
+                self._send_reply(await self._reply_to(envelope))
+                if self._closing is not None:
+                    break
+        finally:
+            await self._send_replies(running)
+
+    async def _send_replies(self, running: list[asyncio.Task[dict[str, Any]]]) -> None:
+        for reply in running:
+            self._send_reply(await reply)
+
+    def _send_reply(self, reply: dict[str, Any]) -> None:
+        self._write(encode(reply))  # ahead of any pushes held back during the request
+        self._release_held()
+
+    async def _reply_to(self, envelope: dict[Any, Any]) -> dict[str, Any]:
+        """The reply to one request: `ok` with the handler's data, or `error`."""
         request_id = reply_id(envelope)
         try:
             request = Request.from_envelope(envelope)
@@ -201,14 +242,12 @@ class Session:
             if handler.rate_limited:
                 self.messages.take()
             fields = Fields(request.data, self.limits.max_text)
-            reply = ok(request_id, await handler.function(self, fields))
+            return ok(request_id, await handler.function(self, fields))
         except ChatError as err:
-            reply = error(request_id, err)
+            return error(request_id, err)
         except Exception:
             log.exception("request %r from %s failed", envelope.get("type"), self.peer)
-            reply = error(request_id, ChatError(ErrorCode.SERVER_ERROR, "internal server error"))
-        self._write(encode(reply))  # ahead of any pushes held back during the request
-        self._release_held()
+            return error(request_id, ChatError(ErrorCode.SERVER_ERROR, "internal server error"))
 
     async def _finish(self) -> None:
         self.vault.release_all(owner=self)
@@ -216,6 +255,7 @@ class Session:
             self.hub.leave(self)
             if self._closing == ByeReason.LOGOUT:
                 log.info("logout %s from %s", self._user, self.peer)
+        self._flush()
         self.writer.close()
         with contextlib.suppress(OSError):  # the peer may have vanished: nothing to flush
             await self.writer.wait_closed()

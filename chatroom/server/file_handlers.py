@@ -100,7 +100,7 @@ async def _readable(session: "Session", fid: int) -> FileRecord:
     return file
 
 
-@handles(RequestType.FILE_GET)
+@handles(RequestType.FILE_GET, pipelined=True)
 async def file_get(session: "Session", data: Fields) -> Reply:
     fid, offset = data.integer("fid"), data.integer("offset")
     length = data.integer("length", minimum=1)

@@ -33,18 +33,24 @@ class Handler:
     """Whether the request is allowed before the session has logged in."""
     rate_limited: bool
     """Whether each request spends a token of the session's message rate."""
+    pipelined: bool
+    """Whether it may run alongside its neighbours (its reply still comes in order)."""
 
 
 HANDLERS: dict[str, Handler] = {}
 
 
 def handles(
-    kind: RequestType, *, before_login: bool = False, rate_limited: bool = False
+    kind: RequestType,
+    *,
+    before_login: bool = False,
+    rate_limited: bool = False,
+    pipelined: bool = False,
 ) -> Callable[[HandlerFunction], HandlerFunction]:
     """Register the decorated function as the handler of requests of type `kind`."""
 
     def register(function: HandlerFunction) -> HandlerFunction:
-        HANDLERS[kind.value] = Handler(function, before_login, rate_limited)
+        HANDLERS[kind.value] = Handler(function, before_login, rate_limited, pipelined)
         return function
 
     return register
@@ -131,12 +137,12 @@ async def _enter(session: "Session", username: str, how: str = "login") -> Reply
     }
 
 
-@handles(RequestType.USERS)
+@handles(RequestType.USERS, pipelined=True)
 async def users(session: "Session", data: Fields) -> Reply:
     return {"online": session.hub.online()}
 
 
-@handles(RequestType.BROADCAST, rate_limited=True)
+@handles(RequestType.BROADCAST, rate_limited=True, pipelined=True)
 async def broadcast(session: "Session", data: Fields) -> Reply:
     text = data.text("text")
     message = await session.store.add_message(session.user, None, text)
@@ -144,7 +150,7 @@ async def broadcast(session: "Session", data: Fields) -> Reply:
     return {"mid": message.mid, "ts": message.ts}
 
 
-@handles(RequestType.PRIVATE, rate_limited=True)
+@handles(RequestType.PRIVATE, rate_limited=True, pipelined=True)
 async def private(session: "Session", data: Fields) -> Reply:
     to = data.username("to")
     text = data.text("text")
@@ -156,13 +162,13 @@ async def private(session: "Session", data: Fields) -> Reply:
     return {"mid": message.mid, "ts": message.ts, "delivered": delivered}
 
 
-@handles(RequestType.ACK)
+@handles(RequestType.ACK, pipelined=True)
 async def ack(session: "Session", data: Fields) -> Reply:
     await session.store.ack(session.user, data.integer("upto"))
     return {}
 
 
-@handles(RequestType.PING, before_login=True)
+@handles(RequestType.PING, before_login=True, pipelined=True)
 async def ping(session: "Session", data: Fields) -> Reply:
     return {}
 

@@ -18,6 +18,8 @@ from chatroom.common.names import username_key
 from chatroom.server.store.base import FileRecord, StoredMessage, UserRecord
 
 DATABASE_NAME = "chatroom.db"
+USER_CACHE = 100_000
+"""Users remembered after a lookup (the cache starts over when it is full)."""
 GROUP_COMMIT_MAX = 4000
 """Most messages in one INSERT (4 parameters each, under SQLite's 32,766)."""
 
@@ -92,6 +94,9 @@ class SqliteStore:
         self._db = db
         self._queued: list[tuple[tuple[str, str | None, str, float], asyncio.Future[int]]] = []
         self._committer: asyncio.Task[None] | None = None
+        # Users are never renamed, deleted or re-keyed, so a found one can be remembered:
+        # every private message looks its recipient up.
+        self._users: dict[str, UserRecord] = {}
 
     @classmethod
     async def open(cls, data_dir: Path) -> "SqliteStore":
@@ -121,13 +126,18 @@ class SqliteStore:
             raise ChatError(ErrorCode.USERNAME_TAKEN, f"{username!r} is taken") from None
 
     async def find_user(self, username: str) -> UserRecord | None:
-        rows = await self._db.execute_fetchall(
-            "SELECT username, password_hash FROM users WHERE username_key = ?",
-            (username_key(username),),
-        )
-        for name, password_hash in rows:
-            return UserRecord(name, password_hash)
-        return None
+        key = username_key(username)
+        user = self._users.get(key)
+        if user is None:
+            rows = await self._db.execute_fetchall(
+                "SELECT username, password_hash FROM users WHERE username_key = ?", (key,)
+            )
+            user = next((UserRecord(*row) for row in rows), None)
+            if user is not None:
+                if len(self._users) >= USER_CACHE:
+                    self._users.clear()
+                self._users[key] = user
+        return user
 
     async def add_message(self, sender: str, recipient: str | None, text: str) -> StoredMessage:
         """Queue the message for the next group commit and wait until it is committed.
