@@ -27,30 +27,59 @@ class Target:
     """The server's process, to read its memory (None: memory is not reported)."""
     _batches: itertools.count = field(default_factory=itertools.count)
 
-    async def users(self, prefix: str, count: int, concurrency: int = 50) -> list[Link]:
-        """`count` connections, each logged in (and, for IRC, in the channel).
+    @property
+    def concurrency(self) -> int:
+        """Connections opened at once: ngircd listens with a backlog of 10, and connects
+        past it are dropped by the kernel, so IRC gets a narrower door."""
+        return 8 if self.protocol == "irc" else 50
 
-        A connection reset while logging in is tried again (up to 5 times): ngircd's small
-        listen backlog drops some of many simultaneous connects, which the client only
-        learns of later, as a reset.
-        """
-        gate = asyncio.Semaphore(concurrency)
-        prefix = f"{prefix}{next(self._batches)}_"  # fresh names: no clash with a past run
+    def names(self, prefix: str, count: int) -> list[str]:
+        """`count` user names no earlier run has used."""
+        batch = next(self._batches)
+        return [f"{prefix}{batch}_{number}" for number in range(count)]
 
-        async def one(number: int) -> Link:
+    async def register(self, names: list[str]) -> None:
+        """Create the accounts beforehand (chatroom; IRC has none), so that timing
+        `users` measures connecting and logging in, not account creation."""
+        if self.protocol != "chatroom":
+            return
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(name: str) -> None:
+            async with gate:
+                link = await open_link(self.protocol, self.host, self.port)
+                assert isinstance(link, ChatroomLink)
+                await link.call("register", username=name, password=PASSWORD)
+                link.close()
+
+        await asyncio.gather(*(one(name) for name in names))
+
+    async def users(self, prefix: str, count: int) -> list[Link]:
+        """`count` new users, each connected and logged in (for IRC: in the channel)."""
+        return await self.connect_all(self.names(prefix, count))
+
+    async def connect_all(self, names: list[str]) -> list[Link]:
+        """A connection per name, logged in. A connection refused or reset while logging in
+        is tried again (up to 5 times): a busy listener may drop some connects, which the
+        client only learns of later."""
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(name: str) -> Link:
             async with gate:
                 for attempt in range(5):
-                    link = await open_link(self.protocol, self.host, self.port)
+                    link = None
                     try:
-                        await link.log_in(f"{prefix}{number}", PASSWORD)
+                        link = await open_link(self.protocol, self.host, self.port)
+                        await link.log_in(name, PASSWORD)
                         return link
-                    except ConnectionError:
-                        link.close()
+                    except OSError:
+                        if link is not None:
+                            link.close()
                         if attempt == 4:
                             raise
                 raise AssertionError("unreachable")
 
-        return list(await asyncio.gather(*(one(n) for n in range(count))))
+        return list(await asyncio.gather(*(one(name) for name in names)))
 
 
 async def until(condition: object, timeout: float = TIMEOUT) -> None:
@@ -121,9 +150,11 @@ async def latency(target: Target, pairs: int, rate: float, seconds: float) -> di
 
 async def connections(target: Target, count: int) -> dict:
     """K clients connect, log in and stay idle: how long, and how much server memory."""
+    names = target.names("idle", count)
+    await target.register(names)
     before = rss_kib(target.pid) if target.pid else None
     started = time.perf_counter()
-    links = await target.users("idle", count)
+    links = await target.connect_all(names)
     elapsed = time.perf_counter() - started
     await asyncio.sleep(0.5)  # presence news settles
     after = rss_kib(target.pid) if target.pid else None
