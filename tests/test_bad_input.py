@@ -150,3 +150,28 @@ async def test_ping_keeps_a_connection_alive(make_server) -> None:
 def packb_frame(envelope: dict) -> bytes:
     body = packb(envelope)
     return struct.pack(">I", len(body)) + body
+
+
+async def test_pipelined_requests_are_answered_in_order(make_server) -> None:
+    server = await make_server(message_burst=100)
+    await server.register("bob")
+    raw = await server.raw()
+    login = {"username": "bob", "password": "correct horse"}
+    assert (await raw.request({"type": "login", "id": 0, "data": login}))["type"] == "ok"
+    frames = [
+        packb_frame({"type": "broadcast", "id": n, "data": {"text": f"m{n}"}}) for n in range(1, 51)
+    ]
+    frames.insert(10, packb_frame({"type": "nope", "id": 1000}))
+    frames.insert(20, packb_frame({"type": "login", "id": 1001, "data": login}))  # a barrier
+    frames.append(packb_frame({"type": "users", "id": 1002}))
+    await raw.send_bytes(b"".join(frames))  # all at once, in one write
+    replies = [await raw.receive() for _ in range(len(frames))]
+    ids = [reply["id"] for reply in replies]
+    expected = list(range(1, 51))
+    expected.insert(10, 1000)
+    expected.insert(20, 1001)
+    assert ids == [*expected, 1002]
+    assert replies[10]["data"]["code"] == "unknown_type"
+    assert replies[20]["data"]["code"] == "already_logged_in"
+    mids = [r["data"]["mid"] for r in replies if r["type"] == "ok" and "mid" in r["data"]]
+    assert len(mids) == 50 and mids == sorted(mids)  # stored in the order they were sent

@@ -58,7 +58,7 @@ class Target:
         """`count` new users, each connected and logged in (for IRC: in the channel)."""
         return await self.connect_all(self.names(prefix, count))
 
-    async def connect_all(self, names: list[str]) -> list[Link]:
+    async def connect_all(self, names: list[str], join: bool = True) -> list[Link]:
         """A connection per name, logged in. A connection refused or reset while logging in
         is tried again (up to 5 times): a busy listener may drop some connects, which the
         client only learns of later."""
@@ -70,7 +70,7 @@ class Target:
                     link = None
                     try:
                         link = await open_link(self.protocol, self.host, self.port)
-                        await link.log_in(name, PASSWORD)
+                        await link.log_in(name, PASSWORD, join=join)
                         return link
                     except OSError:
                         if link is not None:
@@ -154,7 +154,10 @@ async def connections(target: Target, count: int) -> dict:
     await target.register(names)
     before = rss_kib(target.pid) if target.pid else None
     started = time.perf_counter()
-    links = await target.connect_all(names)
+    # IRC clients stay out of the channel: there, every JOIN is announced to every
+    # member, n² lines for n clients. (chatroom users are all in the group; presence is
+    # batched.)
+    links = await target.connect_all(names, join=False)
     elapsed = time.perf_counter() - started
     await asyncio.sleep(0.5)  # presence news settles
     after = rss_kib(target.pid) if target.pid else None

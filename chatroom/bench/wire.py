@@ -53,7 +53,8 @@ class Link(asyncio.Protocol):
             self.transport.close()
 
     # What every protocol implements:
-    async def log_in(self, name: str, password: str) -> None:
+    async def log_in(self, name: str, password: str, *, join: bool = True) -> None:
+        """Log in as `name`; with `join`, also enter the group (IRC: the channel)."""
         raise NotImplementedError
 
     def group(self, text: str) -> None:
@@ -124,8 +125,8 @@ class ChatroomLink(Link):
         finally:
             self._replies.remove(reply)
 
-    async def log_in(self, name: str, password: str) -> None:
-        self.name = name
+    async def log_in(self, name: str, password: str, *, join: bool = True) -> None:
+        self.name = name  # a chatroom user is always in the group
         try:
             await self.call("register", username=name, password=password)
         except RuntimeError as error:
@@ -174,7 +175,7 @@ class IrcLink(Link):
         assert self.transport is not None
         self.transport.write(line + b"\r\n")
 
-    async def log_in(self, name: str, password: str) -> None:
+    async def log_in(self, name: str, password: str, *, join: bool = True) -> None:
         self.name = name
         loop = asyncio.get_running_loop()
         self._welcome, self._joined = loop.create_future(), loop.create_future()
@@ -182,8 +183,9 @@ class IrcLink(Link):
         self._write(f"NICK {name}".encode())
         self._write(f"USER {name} 0 * :{name}".encode())
         await self._welcome
-        self._write(f"JOIN {self.CHANNEL}".encode())
-        await self._joined
+        if join:
+            self._write(f"JOIN {self.CHANNEL}".encode())
+            await self._joined
 
     def group(self, text: str) -> None:
         self._write(f"PRIVMSG {self.CHANNEL} :{text}".encode())
