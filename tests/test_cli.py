@@ -4,7 +4,6 @@ import asyncio
 import re
 import signal
 import socket
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -123,15 +122,7 @@ async def test_a_bad_flag_is_one_line_and_exit_code_2(args: list[str], message: 
 
 
 async def test_the_data_dir_comes_from_the_environment_when_not_given(tmp_path: Path) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "chatroom.server",
-        "--port",
-        "0",
-        stderr=asyncio.subprocess.PIPE,
-        env={"CHATROOM_DATA_DIR": str(tmp_path / "from-env"), "PATH": ""},
-    )
+    process = await run_server("--port", "0", env={"CHATROOM_DATA_DIR": str(tmp_path / "from-env")})
     server = ServerProcess(process)
     await server.wait_for_log(rf"data in {re.escape(str(tmp_path / 'from-env'))}")
     assert await server.stop(signal.SIGTERM) == 0

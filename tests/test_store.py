@@ -3,14 +3,13 @@ cannot use."""
 
 import asyncio
 import sqlite3
-import sys
 from pathlib import Path
 
 from chatroom.common.limits import Limits
 from chatroom.common.messages import MessagePush
 from chatroom.server.auth import PasswordHasher
 from chatroom.server.store.sqlite import DATABASE_NAME, MIGRATIONS, SCHEMA_VERSION
-from tests.conftest import PASSWORD, WAIT, RunningServer, next_push
+from tests.conftest import PASSWORD, WAIT, RunningServer, next_push, run_server
 
 
 async def test_the_database_is_in_wal_mode_with_its_schema_version(server: RunningServer) -> None:
@@ -22,16 +21,7 @@ async def test_the_database_is_in_wal_mode_with_its_schema_version(server: Runni
 async def test_a_database_from_a_newer_chatroom_is_refused_in_one_line(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / DATABASE_NAME) as db:
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "chatroom.server",
-        "--port",
-        "0",
-        "--data-dir",
-        str(tmp_path),
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await run_server("--port", "0", "--data-dir", str(tmp_path))
     _, err = await asyncio.wait_for(process.communicate(), WAIT)
     assert process.returncode == 2
     lines = err.decode().splitlines()

@@ -14,7 +14,7 @@ from chatroom.client.api import describe_os_error, tls_context
 from chatroom.client.tui.app import ChatApp
 from chatroom.client.tui.screens.chat import ChatScreen
 from chatroom.common.messages import MessagePush
-from tests.conftest import PASSWORD, WAIT, next_push, spawn_server
+from tests.conftest import PASSWORD, WAIT, next_push, run_server, spawn_server
 from tests.test_tui import log_in
 
 
@@ -111,10 +111,7 @@ async def test_server_flags_and_client_flags(ca: trustme.CA, tmp_path: Path) -> 
     ],
 )
 async def test_bad_tls_flags_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "chatroom.server", "--port", "0", "--data-dir", str(tmp_path), *args,
-        stderr=asyncio.subprocess.PIPE, cwd=tmp_path,
-    )  # fmt: skip
+    process = await run_server("--port", "0", "--data-dir", str(tmp_path), *args, cwd=tmp_path)
     _, err = await asyncio.wait_for(process.communicate(), WAIT)
     lines = err.decode().splitlines()
     assert process.returncode == 2 and len(lines) == 1 and message in lines[0], lines
