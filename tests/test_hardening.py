@@ -1,13 +1,13 @@
 """Hostile and unlucky clients: slow readers, idlers, floods, guessers, too many sockets."""
 
 import asyncio
-import re
 import signal
 import sqlite3
 from pathlib import Path
 
 import pytest
 
+from chatroom.bench.spawn import rss_kib
 from chatroom.client import ChatClient
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.messages import MessagePush
@@ -21,11 +21,6 @@ from tests.conftest import (
     presence_news,
     spawn_server,
 )
-
-
-def rss_kib(pid: int) -> int:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
 
 
 async def test_a_client_that_stops_reading_is_dropped_and_nobody_else_waits(

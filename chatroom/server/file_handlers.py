@@ -14,7 +14,7 @@ from chatroom.common.limits import MAX_CHUNK
 from chatroom.common.messages import RequestType
 from chatroom.server.fields import Fields
 from chatroom.server.files import Upload
-from chatroom.server.handlers import Reply, handles
+from chatroom.server.handlers import Reply, handles, registered_name
 from chatroom.server.store import FileRecord
 
 if TYPE_CHECKING:
@@ -34,12 +34,7 @@ async def file_put(session: "Session", data: Fields) -> Reply:
             f"{human_size(size)} is over the limit of {human_size(limits.max_file_size)}",
             max_file_size=limits.max_file_size,
         )
-    recipient = None
-    if to is not None:
-        user = await session.store.find_user(to)
-        if user is None:
-            raise ChatError(ErrorCode.NO_SUCH_USER, f"there is no user {to!r}")
-        recipient = user.username
+    recipient = None if to is None else await registered_name(session, to)
     store = session.store
     file = await store.find_pending_file(session.user, recipient, size, sha256)
     if file is None:

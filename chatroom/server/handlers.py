@@ -56,6 +56,14 @@ def handles(
     return register
 
 
+async def registered_name(session: "Session", username: str) -> str:
+    """The name `username` was registered under (any case finds it), or `no_such_user`."""
+    user = await session.store.find_user(username)
+    if user is None:
+        raise ChatError(ErrorCode.NO_SUCH_USER, f"there is no user {username!r}")
+    return user.username
+
+
 @handles(RequestType.HELLO, before_login=True)
 async def hello(session: "Session", data: Fields) -> Reply:
     version = data.integer("version")
@@ -154,11 +162,9 @@ async def broadcast(session: "Session", data: Fields) -> Reply:
 async def private(session: "Session", data: Fields) -> Reply:
     to = data.username("to")
     text = data.text("text")
-    recipient = await session.store.find_user(to)
-    if recipient is None:
-        raise ChatError(ErrorCode.NO_SUCH_USER, f"there is no user {to!r}")
-    message = await session.store.add_message(session.user, recipient.username, text)
-    delivered = session.hub.deliver(recipient.username, encode(message.as_push().envelope()))
+    recipient = await registered_name(session, to)
+    message = await session.store.add_message(session.user, recipient, text)
+    delivered = session.hub.deliver(recipient, encode(message.as_push().envelope()))
     return {"mid": message.mid, "ts": message.ts, "delivered": delivered}
 
 
