@@ -17,9 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import RawClient
-
 from chatroom.bench.spawn import start_server
+from chatroom.bench.wire import ChatroomLink, open_link
 from chatroom.client import ChatClient
 from chatroom.common.messages import MessagePush
 
@@ -65,11 +64,12 @@ async def flood(port: int, per_second: float, until: float) -> tuple[int, int]:
 
     async def one() -> None:
         nonlocal done
-        client = await RawClient.open(port)
+        client = await open_link("chatroom", "127.0.0.1", port)
+        assert isinstance(client, ChatroomLink)
         try:
             await client.call("login", username="flooder", password=PASSWORD)
             done += 1
-        except (RuntimeError, ConnectionError, asyncio.IncompleteReadError):
+        except (RuntimeError, ConnectionError):
             pass
         finally:
             client.close()

@@ -16,9 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import RawClient
-
 from chatroom.bench.spawn import rss_kib, start_server
+from chatroom.bench.wire import ChatroomLink, open_link
 
 PASSWORD = "benchmark password"
 
@@ -28,7 +27,7 @@ async def set_up(port: int, count: int, concurrency: int) -> list[str]:
 
     async def one(number: int) -> str:
         async with gate:
-            client = await RawClient.open(port)
+            client = await open_chatroom(port)
             name = f"user{number}"
             await client.call("register", username=name, password=PASSWORD)
             token = (await client.call("login", username=name, password=PASSWORD))["resume_token"]
@@ -38,17 +37,21 @@ async def set_up(port: int, count: int, concurrency: int) -> list[str]:
     return await asyncio.gather(*(one(n) for n in range(count)))
 
 
-async def storm(port: int, tokens: list[str], concurrency: int) -> tuple[float, list[RawClient]]:
+async def open_chatroom(port: int) -> ChatroomLink:
+    link = await open_link("chatroom", "127.0.0.1", port)
+    assert isinstance(link, ChatroomLink)
+    return link
+
+
+async def storm(port: int, tokens: list[str], concurrency: int) -> tuple[float, list[ChatroomLink]]:
     gate = asyncio.Semaphore(concurrency)
-    clients: list[RawClient] = []
-    readers = []
+    clients: list[ChatroomLink] = []
 
     async def one(token: str) -> None:
         async with gate:
-            client = await RawClient.open(port)
-            await client.call("resume", token=token)
+            client = await open_chatroom(port)
+            await client.call("resume", token=token)  # it goes on reading what it is sent
         clients.append(client)
-        readers.append(asyncio.create_task(client.drain_forever()))
 
     started = time.perf_counter()
     await asyncio.gather(*(one(token) for token in tokens))
