@@ -10,7 +10,7 @@ import statistics
 import time
 from dataclasses import dataclass, field
 
-from chatroom.bench.spawn import rss_kib
+from chatroom.bench.spawn import cpu_seconds, rss_kib
 from chatroom.bench.wire import ChatroomLink, Link, open_link, stamp
 
 PASSWORD = "benchmark password"
@@ -175,6 +175,7 @@ async def store(target: Target, senders: int, window: int, seconds: float) -> di
     sink = (await target.users("sink", 1))[0]
     sink.close()  # offline: what is sent to it is only stored
     links = await target.users("writer", senders)
+    cpu_before = cpu_seconds(target.pid) if target.pid else None
     started = time.perf_counter()
     end = started + seconds
     sent = [0] * senders
@@ -192,12 +193,17 @@ async def store(target: Target, senders: int, window: int, seconds: float) -> di
     errors = sum(link.sent_errors for link in links)  # type: ignore[attr-defined]
     elapsed = time.perf_counter() - started
     close_all(links)
-    return {
+    result: dict = {
         "senders": senders,
         "stored": stored,
         "errors": errors,
         "stored_per_s": round(stored / elapsed),
     }
+    if cpu_before is not None:
+        # Steadier than the rate on a shared machine: what each message cost the server.
+        cpu = cpu_seconds(target.pid) - cpu_before  # type: ignore[arg-type]
+        result["server_cpu_us_per_message"] = round(cpu / stored * 1e6, 1)
+    return result
 
 
 async def logins(target: Target, concurrency: int, seconds: float, resume: bool) -> dict:

@@ -1,6 +1,7 @@
 """A chatroom server in its own process, for the benchmarks: start it, find its port."""
 
 import asyncio
+import os
 import re
 import sys
 from pathlib import Path
@@ -39,6 +40,12 @@ def rss_kib(pid: int) -> int:
     """Resident memory of process `pid` now, in KiB."""
     status = Path(f"/proc/{pid}/status").read_text()
     return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))  # type: ignore[union-attr]
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) process `pid` has used so far, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_kib(pid: int) -> int:
