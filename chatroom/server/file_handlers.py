@@ -7,7 +7,6 @@ row in `messages` (pointing at the file), committed before the last chunk's `ok`
 
 from typing import TYPE_CHECKING, Any
 
-from chatroom.common.codec import encode
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.files import display_name, human_size
 from chatroom.common.limits import MAX_CHUNK
@@ -75,11 +74,11 @@ async def _finish(session: "Session", upload: Upload) -> dict[str, Any]:
             "the bytes received do not match the announced sha256; the upload was discarded",
         )
     message = await session.store.complete_file(upload.fid)
-    frame = encode(message.as_push().envelope())
+    push = message.as_push()
     if message.recipient is None:
-        session.hub.broadcast(frame, exclude=session.user)
+        session.hub.broadcast(push, exclude=session.user)
         return {"mid": message.mid, "complete": True}
-    delivered = session.hub.deliver(message.recipient, frame)
+    delivered = session.hub.deliver(message.recipient, push)
     return {"mid": message.mid, "complete": True, "delivered": delivered}
 
 

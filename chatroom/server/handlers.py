@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import chatroom
-from chatroom.common.codec import encode
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.limits import PASSWORD_MIN, PROTOCOL_VERSION
 from chatroom.common.messages import ByeReason, RequestType
@@ -154,7 +153,7 @@ async def users(session: "Session", data: Fields) -> Reply:
 async def broadcast(session: "Session", data: Fields) -> Reply:
     text = data.text("text")
     message = await session.store.add_message(session.user, None, text)
-    session.hub.broadcast(encode(message.as_push().envelope()), exclude=session.user)
+    session.hub.broadcast(message.as_push(), exclude=session.user)
     return {"mid": message.mid, "ts": message.ts}
 
 
@@ -164,7 +163,7 @@ async def private(session: "Session", data: Fields) -> Reply:
     text = data.text("text")
     recipient = await registered_name(session, to)
     message = await session.store.add_message(session.user, recipient, text)
-    delivered = session.hub.deliver(recipient, encode(message.as_push().envelope()))
+    delivered = session.hub.deliver(recipient, message.as_push())
     return {"mid": message.mid, "ts": message.ts, "delivered": delivered}
 
 

@@ -1,8 +1,9 @@
 """Who is online, on which connections, and fan-out of pushes to them.
 
 Every push goes through the hub, so routing can move elsewhere (a Redis-backed hub for
-several server nodes, say) without the handlers changing. A push is encoded once by its
-sender and the same bytes are written to every recipient's connection.
+several server nodes, say) without the handlers changing. The hub encodes a push once,
+and only if someone is online to receive it, and writes the same bytes to every
+recipient's connection.
 
 Presence changes are gathered for PRESENCE_DELAY seconds and sent together: one change
 as a `presence` push, several as one `presence_batch`. When thousands of users log in at
@@ -14,7 +15,7 @@ import asyncio
 from typing import Protocol
 
 from chatroom.common.codec import encode
-from chatroom.common.messages import PresenceBatchPush, PresencePush
+from chatroom.common.messages import PresenceBatchPush, PresencePush, Push
 
 PRESENCE_DELAY = 0.05
 
@@ -61,17 +62,19 @@ class Hub:
         """Usernames with at least one session, sorted."""
         return sorted(self._sessions)
 
-    def deliver(self, username: str, frame: bytes) -> bool:
-        """Send `frame` to every session of `username`; whether they had any."""
+    def deliver(self, username: str, push: Push) -> bool:
+        """Send `push` to every session of `username`; whether they had any."""
         sessions = self._sessions.get(username)
         if not sessions:
-            return False
+            return False  # stored for them; nothing to encode
+        frame = encode(push.envelope())
         for session in sessions:
             session.send_frame(frame)
         return True
 
-    def broadcast(self, frame: bytes, exclude: str | None = None) -> None:
-        """Send `frame` to every session of every online user but `exclude`."""
+    def broadcast(self, push: Push, exclude: str | None = None) -> None:
+        """Send `push` to every session of every online user but `exclude`."""
+        frame = encode(push.envelope())
         for username, sessions in self._sessions.items():
             if username != exclude:
                 for session in sessions:
@@ -94,11 +97,11 @@ class Hub:
         self._announced -= {u for u, on in news.items() if not on}
         if len(news) == 1:
             ((username, online),) = news.items()
-            self.broadcast(encode(PresencePush(username, online).envelope()), exclude=username)
+            self.broadcast(PresencePush(username, online), exclude=username)
         elif news:
             online = sorted(u for u, on in news.items() if on)
             offline = sorted(u for u, on in news.items() if not on)
-            self.broadcast(encode(PresenceBatchPush(online, offline).envelope()))
+            self.broadcast(PresenceBatchPush(online, offline))
 
     def close(self) -> None:
         """Stop announcing presence (the server is shutting down)."""
