@@ -5,6 +5,7 @@ and hands back the envelopes they complete. Neither touches a socket.
 """
 
 import struct
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,12 +15,23 @@ from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.limits import HEADER_SIZE
 
 _HEADER = struct.Struct(">I")
+_per_thread = threading.local()
 
 
 def encode(envelope: dict[str, Any]) -> bytes:
     """One complete frame (length prefix and msgpack body) for `envelope`."""
-    body = msgpack.packb(envelope, use_bin_type=True)
-    return _HEADER.pack(len(body)) + body
+    return _HEADER.pack(len(body := _packer().pack(envelope))) + body
+
+
+def _packer() -> msgpack.Packer:
+    """This thread's packer. `msgpack.packb` builds a new Packer for every call, which
+    costs as much again as the packing; a Packer is not thread-safe, so each thread
+    keeps one of its own (after an exception it starts over empty)."""
+    try:
+        return _per_thread.packer
+    except AttributeError:
+        _per_thread.packer = msgpack.Packer(use_bin_type=True)
+        return _per_thread.packer
 
 
 def decode_body(body: bytes) -> dict[Any, Any]:
