@@ -6,7 +6,7 @@ import pytest
 
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.messages import MessagePush, PresenceBatchPush, PresencePush
-from tests.conftest import RunningServer, next_presence, next_push, presence_news
+from tests.conftest import PASSWORD, RunningServer, next_presence, next_push, presence_news
 
 
 async def test_broadcast_reaches_every_other_online_user(server: RunningServer) -> None:
@@ -117,6 +117,23 @@ async def test_mids_increase_in_the_order_messages_are_stored(server: RunningSer
     mids = [(await alice.broadcast(f"m{i}")).mid for i in range(3)]
     mids.append((await alice.private("bob", "p")).mid)
     assert mids == sorted(mids) and len(set(mids)) == 4
+
+
+async def test_messages_committed_together_each_get_their_own_mid(server: RunningServer) -> None:
+    # Three senders with 30 messages each in flight at once: the server stores them in a
+    # few group commits, and each `ok` must carry the mid its own text was stored under.
+    await server.register("dora")
+    names = ("alice", "bob", "carol")
+    senders = {name: await server.login(name) for name in names}
+    texts = [f"{name} {n}" for name in names for n in range(30)]
+    sent = await asyncio.gather(*(senders[text.split()[0]].private("dora", text) for text in texts))
+    dora = await server.connect()
+    assert (await dora.login("dora", PASSWORD)).offline == len(texts)
+    stored = {}
+    for _ in texts:
+        push = await next_push(dora, MessagePush)
+        stored[push.mid] = push.text
+    assert {reply.mid: text for reply, text in zip(sent, texts, strict=True)} == stored
 
 
 async def test_users_lists_who_is_online_sorted(server: RunningServer) -> None:

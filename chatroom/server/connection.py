@@ -67,6 +67,8 @@ class Session:
         self._held: list[bytes] | None = None
         self._outgoing: list[bytes] = []
         self._closing: ByeReason | None = None
+        self._loop = asyncio.get_running_loop()
+        """Kept: asking asyncio for the running loop costs a getpid() system call."""
 
     # -- what handlers use ------------------------------------------------------------
 
@@ -119,7 +121,7 @@ class Session:
         """Queue a frame; everything queued in one turn of the event loop goes out in one
         write (one system call), however many pushes and replies it holds."""
         if not self._outgoing:
-            asyncio.get_running_loop().call_soon(self._flush)
+            self._loop.call_soon(self._flush)
         self._outgoing.append(frame)
 
     def _flush(self) -> None:
@@ -142,11 +144,10 @@ class Session:
         )
         self.writer.write(encode(ByePush(ByeReason.SLOW_CONSUMER).envelope()))
         self.writer.close()
-        loop = asyncio.get_running_loop()
         if self._user is not None:
             # Route nothing more to it, now; but not while the hub may be mid fan-out.
-            loop.call_soon(self.hub.leave, self)
-        loop.call_later(SLOW_CONSUMER_GRACE, self.writer.transport.abort)
+            self._loop.call_soon(self.hub.leave, self)
+        self._loop.call_later(SLOW_CONSUMER_GRACE, self.writer.transport.abort)
 
     def send(self, envelope: dict[str, Any]) -> None:
         self.send_frame(encode(envelope))
@@ -178,14 +179,13 @@ class Session:
             await self._finish()
 
     async def _read_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        login_deadline = loop.time() + self.limits.login_timeout
+        login_deadline = self._loop.time() + self.limits.login_timeout
         while self._closing is None:
             wait, reason = self.limits.idle_timeout, ByeReason.IDLE
-            if self._user is None and login_deadline - loop.time() < wait:
+            if self._user is None and login_deadline - self._loop.time() < wait:
                 # Not logged in yet: a connection that never finishes a frame or never
                 # logs in goes away at the login deadline, however much it dribbles.
-                wait, reason = max(login_deadline - loop.time(), 0), ByeReason.LOGIN_TIMEOUT
+                wait, reason = max(login_deadline - self._loop.time(), 0), ByeReason.LOGIN_TIMEOUT
             try:
                 async with asyncio.timeout(wait):
                     chunk = await self.reader.read(READ_SIZE)
@@ -211,7 +211,7 @@ class Session:
                 kind = envelope.get("type")
                 handler = HANDLERS.get(kind) if isinstance(kind, str) else None
                 if handler is not None and handler.pipelined and self._user is not None:
-                    running.append(asyncio.ensure_future(self._reply_to(envelope)))
+                    running.append(self._loop.create_task(self._reply_to(envelope)))
                     continue
                 await self._send_replies(running)
                 running = []

@@ -97,6 +97,7 @@ class SqliteStore:
         # Users are never renamed, deleted or re-keyed, so a found one can be remembered:
         # every private message looks its recipient up.
         self._users: dict[str, UserRecord] = {}
+        self._loop = asyncio.get_running_loop()  # once: each lookup costs a getpid() call
 
     @classmethod
     async def open(cls, data_dir: Path) -> "SqliteStore":
@@ -147,10 +148,10 @@ class SqliteStore:
         quiet a message is committed at once, on its own.
         """
         ts = time.time()
-        committed: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        committed: asyncio.Future[int] = self._loop.create_future()
         self._queued.append(((sender, recipient, text, ts), committed))
         if self._committer is None or self._committer.done():
-            self._committer = asyncio.create_task(self._commit_queued())
+            self._committer = self._loop.create_task(self._commit_queued())
         return StoredMessage(await committed, sender, recipient, text, ts)
 
     async def _commit_queued(self) -> None:
@@ -158,10 +159,9 @@ class SqliteStore:
             batch = self._queued[:GROUP_COMMIT_MAX]
             del self._queued[:GROUP_COMMIT_MAX]
             try:
-                rows = await self._db.execute_fetchall(
+                cursor = await self._db.execute(
                     "INSERT INTO messages (sender, recipient, text, ts) VALUES "
-                    + ", ".join(["(?, ?, ?, ?)"] * len(batch))
-                    + " RETURNING mid",
+                    + ", ".join(["(?, ?, ?, ?)"] * len(batch)),
                     [value for row, _ in batch for value in row],
                 )
                 await self._db.commit()
@@ -170,8 +170,11 @@ class SqliteStore:
                     if not committed.done():
                         committed.set_exception(exc)
                 continue
-            # One writer, one statement: the mids are consecutive, in the order given.
-            for (mid,), (_, committed) in zip(sorted(rows), batch, strict=True):
+            # One writer, one statement: the mids are consecutive, in the order given,
+            # and the last is the statement's last rowid.
+            assert cursor.lastrowid is not None
+            first = cursor.lastrowid - len(batch) + 1
+            for mid, (_, committed) in enumerate(batch, start=first):
                 if not committed.done():
                     committed.set_result(mid)
 
