@@ -11,7 +11,7 @@ from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.limits import Limits
 from chatroom.common.messages import ByeReason, error
 from chatroom.server.auth import PasswordHasher
-from chatroom.server.connection import Session
+from chatroom.server.connection import Session, WriteScheduler
 from chatroom.server.files import FileVault
 from chatroom.server.hub import Hub
 from chatroom.server.store import SqliteStore, Store
@@ -31,6 +31,7 @@ class ChatServer:
         self.vault = vault
         self.limits = limits
         self.hub = Hub()
+        self.writes = WriteScheduler()
         self.passwords = PasswordHasher(limits.bcrypt_cost)
         self.throttle = LoginThrottle(limits.login_attempts, limits.login_lockout_max)
         self._per_address: Counter[str] = Counter()
@@ -87,6 +88,7 @@ class ChatServer:
             vault=self.vault,
             throttle=self.throttle,
             limits=self.limits,
+            writes=self.writes,
         )
         task = asyncio.current_task()
         assert task is not None

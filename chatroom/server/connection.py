@@ -29,6 +29,28 @@ SLOW_CONSUMER_GRACE = 5.0
 log = logging.getLogger("chatroom.server")
 
 
+class WriteScheduler:
+    """Writes out, once per turn of the event loop, every session that queued frames in it.
+
+    One callback for all of them, rather than one per session: a broadcast to 5,000 users
+    would otherwise schedule 5,000 callbacks, each a new object on the event loop.
+    """
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._due: list[Session] = []
+
+    def flush_soon(self, session: "Session") -> None:
+        if not self._due:
+            self._loop.call_soon(self._flush_due)
+        self._due.append(session)
+
+    def _flush_due(self) -> None:
+        due, self._due = self._due, []
+        for session in due:
+            session.flush()
+
+
 class Session:
     """The server's side of one socket: who is logged in on it, and how to reach them."""
 
@@ -45,6 +67,7 @@ class Session:
         vault: FileVault,
         throttle: LoginThrottle,
         limits: Limits,
+        writes: WriteScheduler,
     ) -> None:
         self.reader = reader
         self.writer = writer
@@ -54,6 +77,7 @@ class Session:
         self.vault = vault
         self.throttle = throttle
         self.limits = limits
+        self.writes = writes
         self.messages = TokenBucket(limits.message_rate, limits.message_burst)
         self.readable_files: dict[int, FileRecord] = {}
         """Files this session may download, remembered to spare a lookup per chunk."""
@@ -121,10 +145,11 @@ class Session:
         """Queue a frame; everything queued in one turn of the event loop goes out in one
         write (one system call), however many pushes and replies it holds."""
         if not self._outgoing:
-            self._loop.call_soon(self._flush)
+            self.writes.flush_soon(self)
         self._outgoing.append(frame)
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Write out what is queued, in one system call."""
         if not self._outgoing or self.writer.is_closing():
             self._outgoing.clear()
             return
@@ -156,7 +181,7 @@ class Session:
         """Send `bye` and close the socket once what is queued has been written."""
         self._release_held()
         self.send(ByePush(reason).envelope())
-        self._flush()
+        self.flush()
         self.writer.close()
 
     def _release_held(self) -> None:
@@ -255,7 +280,7 @@ class Session:
             self.hub.leave(self)
             if self._closing == ByeReason.LOGOUT:
                 log.info("logout %s from %s", self._user, self.peer)
-        self._flush()
+        self.flush()
         self.writer.close()
         with contextlib.suppress(OSError):  # the peer may have vanished: nothing to flush
             await self.writer.wait_closed()
