@@ -48,7 +48,10 @@ class WriteScheduler:
     def _flush_due(self) -> None:
         due, self._due = self._due, []
         for session in due:
-            session.flush()
+            try:
+                session.flush()
+            except Exception:  # one broken socket must not hold back the others' frames
+                log.exception("writing to %s failed", session.peer)
 
 
 class Session:
