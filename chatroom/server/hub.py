@@ -74,6 +74,9 @@ class Hub:
 
     def broadcast(self, push: Push, exclude: str | None = None) -> None:
         """Send `push` to every session of every online user but `exclude`."""
+        excluded_online = 1 if exclude in self._sessions else 0
+        if len(self._sessions) == excluded_online:
+            return  # nobody else is online: stored for them; nothing to encode
         frame = encode(push.envelope())
         for username, sessions in self._sessions.items():
             if username != exclude:
