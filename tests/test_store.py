@@ -8,7 +8,8 @@ from pathlib import Path
 from chatroom.common.limits import Limits
 from chatroom.common.messages import MessagePush
 from chatroom.server.auth import PasswordHasher
-from chatroom.server.store.sqlite import DATABASE_NAME, MIGRATIONS, SCHEMA_VERSION
+from chatroom.server.store.schema import MIGRATIONS, SCHEMA_VERSION
+from chatroom.server.store.sqlite import DATABASE_NAME
 from tests.conftest import PASSWORD, WAIT, RunningServer, next_push, run_server
 
 

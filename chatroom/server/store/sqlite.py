@@ -1,78 +1,41 @@
-"""The SQLite store, through aiosqlite (one background thread per database).
+"""The SQLite store, through aiosqlite (one background thread per connection).
 
 One `messages` table holds every message with a global autoincrement `mid` (recipient
 NULL = the group). Each user has an `acked_upto` cursor: their mailbox is every message
 after it that was sent to them or to the group by someone else. A new user's cursor
 starts at the newest mid, so newcomers do not receive old group traffic.
+
+Three connections to one file in WAL mode: every write goes through the `Writer`, which
+owns the write connection and its transactions; reads go to two read-only connections,
+which see only committed rows and never wait for a commit. Quick lookups (a user, a
+file, a token) have one, mailboxes the other, so a login with a huge backlog slows only
+other logins' backlogs, never a message or a lookup.
 """
 
-import asyncio
-import sqlite3
 import time
 from pathlib import Path
 
 import aiosqlite
 
 from chatroom.common.errors import ChatError, ErrorCode
+from chatroom.common.files import human_size
 from chatroom.common.names import username_key
-from chatroom.server.store.base import FileRecord, StoredMessage, UserRecord
+from chatroom.server.storage_health import StorageHealth
+from chatroom.server.store.base import Backlog, FileRecord, StoredMessage, UserRecord
+from chatroom.server.store.schema import migrate
+from chatroom.server.store.writer import Writer
 
 DATABASE_NAME = "chatroom.db"
 USER_CACHE = 100_000
 """Users remembered after a lookup (the cache starts over when it is full)."""
-GROUP_COMMIT_MAX = 4000
-"""Most messages in one INSERT (4 parameters each, under SQLite's 32,766)."""
 
-# Each entry moves the schema up one version; PRAGMA user_version records where it is.
-MIGRATIONS = [
-    """
-    CREATE TABLE users (
-        username      TEXT PRIMARY KEY,
-        username_key  TEXT NOT NULL UNIQUE,
-        password_hash BLOB NOT NULL,
-        acked_upto    INTEGER NOT NULL,
-        created_at    REAL NOT NULL
-    );
-    CREATE TABLE messages (
-        mid       INTEGER PRIMARY KEY AUTOINCREMENT,
-        sender    TEXT NOT NULL,
-        recipient TEXT,
-        text      TEXT NOT NULL,
-        ts        REAL NOT NULL
-    );
-    CREATE INDEX messages_by_recipient ON messages (recipient, mid);
-    """,
-    # 2: files. A message that announces a file points at it by fid; text holds its name.
-    """
-    CREATE TABLE files (
-        fid        INTEGER PRIMARY KEY AUTOINCREMENT,
-        sender     TEXT NOT NULL,
-        recipient  TEXT,
-        name       TEXT NOT NULL,
-        size       INTEGER NOT NULL,
-        sha256     TEXT NOT NULL,
-        mid        INTEGER,
-        created_at REAL NOT NULL
-    );
-    CREATE INDEX files_by_sender ON files (sender, sha256);
-    ALTER TABLE messages ADD COLUMN fid INTEGER REFERENCES files (fid);
-    """,
-    # 3: resume tokens, stored only as their SHA-256.
-    """
-    CREATE TABLE resume_tokens (
-        token_hash TEXT PRIMARY KEY,
-        username   TEXT NOT NULL,
-        expires_at REAL NOT NULL
-    );
-    CREATE INDEX resume_tokens_by_expiry ON resume_tokens (expires_at);
-    """,
-]
-SCHEMA_VERSION = len(MIGRATIONS)
-
+# The mailbox of :me between two mids. The unary + keeps SQLite from using the recipient
+# index here: walking the mids in order and stopping at the page's LIMIT is what keeps a
+# page cheap however large the mailbox is.
 _MAILBOX = """
     FROM messages AS m LEFT JOIN files AS f ON f.fid = m.fid
-    WHERE m.mid > (SELECT acked_upto FROM users WHERE username = :me)
-      AND (m.recipient = :me OR (m.recipient IS NULL AND m.sender != :me))
+    WHERE m.mid > :after AND m.mid <= :upto
+      AND (+m.recipient = :me OR (+m.recipient IS NULL AND m.sender != :me))
 """
 _MESSAGE_COLUMNS = """
     m.mid, m.sender, m.recipient, m.text, m.ts,
@@ -81,56 +44,90 @@ _MESSAGE_COLUMNS = """
 _FILE_COLUMNS = "fid, sender, recipient, name, size, sha256, mid"
 
 
-def _message(row: tuple) -> StoredMessage:
+def _message(row: tuple, duplicate: bool = False) -> StoredMessage:
     """A StoredMessage from the columns of _MESSAGE_COLUMNS."""
     file = FileRecord(*row[5:]) if row[5] is not None else None
-    return StoredMessage(*row[:5], file=file)
+    return StoredMessage(*row[:5], file=file, duplicate=duplicate)
+
+
+async def _connect(path: Path, read_only: bool = False) -> aiosqlite.Connection:
+    # isolation_level=None: no implicit transactions; the writer says BEGIN and COMMIT.
+    db = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        await db.execute("PRAGMA busy_timeout = 5000")
+        if read_only:
+            await db.execute("PRAGMA query_only = ON")
+        else:
+            await db.execute("PRAGMA journal_mode = WAL")
+            # FULL: a commit is on disk before its `ok` is sent, even across a power cut.
+            await db.execute("PRAGMA synchronous = FULL")
+    except BaseException:
+        await db.close()
+        raise
+    return db
 
 
 class SqliteStore:
     """`Store` on one SQLite file in WAL mode."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
-        self._db = db
-        self._queued: list[tuple[tuple[str, str | None, str, float], asyncio.Future[int]]] = []
-        self._committer: asyncio.Task[None] | None = None
+    def __init__(
+        self,
+        writer: Writer,
+        write_db: aiosqlite.Connection,
+        lookups: aiosqlite.Connection,
+        mailboxes: aiosqlite.Connection,
+    ) -> None:
+        self._writer = writer
+        self._write_db = write_db
+        self._lookups = lookups
+        self._mailboxes = mailboxes
         # Users are never renamed, deleted or re-keyed, so a found one can be remembered:
         # every private message looks its recipient up.
         self._users: dict[str, UserRecord] = {}
-        self._loop = asyncio.get_running_loop()  # once: each lookup costs a getpid() call
 
     @classmethod
-    async def open(cls, data_dir: Path) -> "SqliteStore":
+    async def open(cls, data_dir: Path, health: StorageHealth | None = None) -> "SqliteStore":
         """Open (creating if needed) the database in `data_dir` and bring its schema up to date."""
         data_dir.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(data_dir / DATABASE_NAME)
+        path = data_dir / DATABASE_NAME
+        opened: list[aiosqlite.Connection] = []
         try:
-            await db.execute("PRAGMA journal_mode = WAL")
-            # FULL: a commit is on disk before its `ok` is sent, even across a power cut.
-            await db.execute("PRAGMA synchronous = FULL")
-            await _migrate(db)
+            opened.append(write_db := await _connect(path))
+            await migrate(write_db)
+            opened.append(lookups := await _connect(path, read_only=True))
+            opened.append(mailboxes := await _connect(path, read_only=True))
+            ((newest,),) = await write_db.execute_fetchall(
+                "SELECT COALESCE(MAX(mid), 0) FROM messages"
+            )
         except BaseException:
-            await db.close()
+            for db in opened:
+                await db.close()
             raise
-        return cls(db)
+        writer = Writer(write_db, newest, health or StorageHealth())
+        return cls(writer, write_db, lookups, mailboxes)
+
+    # -- users --------------------------------------------------------------------------
 
     async def create_user(self, username: str, password_hash: bytes) -> None:
-        try:
-            await self._db.execute(
+        async def insert(db: aiosqlite.Connection) -> None:
+            # DO NOTHING, not an exception: a taken name must not disturb the transaction
+            # that carries everyone else's writes.
+            cursor = await db.execute(
                 """INSERT INTO users (username, username_key, password_hash, acked_upto, created_at)
-                   VALUES (?, ?, ?, (SELECT COALESCE(MAX(mid), 0) FROM messages), ?)""",
+                   VALUES (?, ?, ?, (SELECT COALESCE(MAX(mid), 0) FROM messages), ?)
+                   ON CONFLICT DO NOTHING""",
                 (username, username_key(username), password_hash, time.time()),
             )
-            await self._db.commit()
-        except sqlite3.IntegrityError:
-            await self._db.rollback()
-            raise ChatError(ErrorCode.USERNAME_TAKEN, f"{username!r} is taken") from None
+            if cursor.rowcount != 1:
+                raise ChatError(ErrorCode.USERNAME_TAKEN, f"{username!r} is taken")
+
+        await self._writer.write(insert)
 
     async def find_user(self, username: str) -> UserRecord | None:
         key = username_key(username)
         user = self._users.get(key)
         if user is None:
-            rows = await self._db.execute_fetchall(
+            rows = await self._lookups.execute_fetchall(
                 "SELECT username, password_hash FROM users WHERE username_key = ?", (key,)
             )
             user = next((UserRecord(*row) for row in rows), None)
@@ -140,152 +137,241 @@ class SqliteStore:
                 self._users[key] = user
         return user
 
-    async def add_message(self, sender: str, recipient: str | None, text: str) -> StoredMessage:
+    # -- messages and mailboxes -------------------------------------------------------
+
+    async def add_message(
+        self,
+        sender: str,
+        recipient: str | None,
+        text: str,
+        *,
+        cid: str | None = None,
+        mailbox_limit: int,
+    ) -> StoredMessage:
         """Queue the message for the next group commit and wait until it is committed.
 
         Messages that arrive while a commit is in progress go into the next one, so under
         load one transaction (one fsync) carries many messages, and when the server is
         quiet a message is committed at once, on its own.
         """
-        ts = time.time()
-        committed: asyncio.Future[int] = self._loop.create_future()
-        self._queued.append(((sender, recipient, text, ts), committed))
-        if self._committer is None or self._committer.done():
-            self._committer = self._loop.create_task(self._commit_queued())
-        return StoredMessage(await committed, sender, recipient, text, ts)
+        return await self._writer.post(sender, recipient, text, cid, mailbox_limit)
 
-    async def _commit_queued(self) -> None:
-        while self._queued:
-            batch = self._queued[:GROUP_COMMIT_MAX]
-            del self._queued[:GROUP_COMMIT_MAX]
-            try:
-                cursor = await self._db.execute(
-                    "INSERT INTO messages (sender, recipient, text, ts) VALUES "
-                    + ", ".join(["(?, ?, ?, ?)"] * len(batch)),
-                    [value for row, _ in batch for value in row],
-                )
-                await self._db.commit()
-            except Exception as exc:  # every waiter hears of it; the server stays up
-                for _, committed in batch:
-                    if not committed.done():
-                        committed.set_exception(exc)
-                continue
-            # One writer, one statement: the mids are consecutive, in the order given,
-            # and the last is the statement's last rowid.
-            assert cursor.lastrowid is not None
-            first = cursor.lastrowid - len(batch) + 1
-            for mid, (_, committed) in enumerate(batch, start=first):
-                if not committed.done():
-                    committed.set_result(mid)
-
-    async def backlog(self, username: str, limit: int) -> tuple[list[StoredMessage], int]:
-        params = {"me": username, "limit": limit}
-        rows = await self._db.execute_fetchall(
-            f"SELECT {_MESSAGE_COLUMNS} {_MAILBOX} ORDER BY m.mid DESC LIMIT :limit",
-            params,
+    async def backlog(self, username: str, limit: int) -> Backlog:
+        db = self._mailboxes
+        rows = await db.execute_fetchall(
+            "SELECT acked_upto FROM users WHERE username = ?", (username,)
         )
-        messages = [_message(row) for row in reversed(list(rows))]
-        skipped = 0
-        if len(messages) == limit:
-            ((total,),) = await self._db.execute_fetchall(f"SELECT COUNT(*) {_MAILBOX}", params)
-            skipped = total - limit
-        return messages, skipped
+        acked = next((acked for (acked,) in rows), None)
+        upto = self._writer.newest_mid
+        if acked is None or acked >= upto:
+            return Backlog(upto, upto, 0, 0)
+        window = {"me": username, "after": acked, "upto": upto}
+        rows = await db.execute_fetchall(
+            f"SELECT m.mid {_MAILBOX} ORDER BY m.mid DESC LIMIT 1 OFFSET :skip",
+            window | {"skip": limit - 1},
+        )
+        oldest = next((mid for (mid,) in rows), None)
+        if oldest is None:  # no more than `limit`: all of it
+            ((count,),) = await db.execute_fetchall(f"SELECT COUNT(*) {_MAILBOX}", window)
+            return Backlog(acked, upto, count, 0)
+        ((skipped,),) = await db.execute_fetchall(
+            f"SELECT COUNT(*) {_MAILBOX}", window | {"upto": oldest - 1}
+        )
+        return Backlog(oldest - 1, upto, limit, skipped)
+
+    async def backlog_page(
+        self, username: str, after: int, upto: int, limit: int
+    ) -> list[StoredMessage]:
+        rows = await self._mailboxes.execute_fetchall(
+            f"SELECT {_MESSAGE_COLUMNS} {_MAILBOX} ORDER BY m.mid LIMIT :limit",
+            {"me": username, "after": after, "upto": upto, "limit": limit},
+        )
+        return [_message(row) for row in rows]
 
     async def ack(self, username: str, upto: int) -> None:
-        # Clamped to the newest mid: acking the future would silently swallow later mail.
-        await self._db.execute(
-            """UPDATE users SET acked_upto = MAX(
-                   acked_upto, MIN(?, (SELECT COALESCE(MAX(mid), 0) FROM messages)))
-               WHERE username = ?""",
-            (upto, username),
-        )
-        await self._db.commit()
+        newest = self._writer.newest_mid
 
-    async def find_pending_file(
-        self, sender: str, recipient: str | None, size: int, sha256: str
-    ) -> FileRecord | None:
-        rows = await self._db.execute_fetchall(
-            f"""SELECT {_FILE_COLUMNS} FROM files
-                WHERE sender = ? AND recipient IS ? AND size = ? AND sha256 = ? AND mid IS NULL
-                ORDER BY fid DESC LIMIT 1""",
-            (sender, recipient, size, sha256),
-        )
-        return next((FileRecord(*row) for row in rows), None)
+        async def update(db: aiosqlite.Connection) -> None:
+            # Clamped to the newest committed mid: acking the future would silently
+            # swallow later mail.
+            await db.execute(
+                "UPDATE users SET acked_upto = MAX(acked_upto, MIN(?, ?)) WHERE username = ?",
+                (upto, newest, username),
+            )
+            self._writer.forget_unread(username)
+
+        await self._writer.write(update)
+
+    # -- files ------------------------------------------------------------------------
 
     async def create_file(
-        self, sender: str, recipient: str | None, name: str, size: int, sha256: str
+        self,
+        sender: str,
+        recipient: str | None,
+        name: str,
+        size: int,
+        sha256: str,
+        *,
+        cid: str | None,
+        quota: int,
+        max_uploads: int,
+        mailbox_limit: int,
     ) -> FileRecord:
-        cursor = await self._db.execute(
-            """INSERT INTO files (sender, recipient, name, size, sha256, created_at)
-               VALUES (?, ?, ?, ?, ?, ?)""",
-            (sender, recipient, name, size, sha256, time.time()),
-        )
-        await self._db.commit()
-        assert cursor.lastrowid is not None
-        return FileRecord(cursor.lastrowid, sender, recipient, name, size, sha256, None)
+        writer = self._writer
+
+        async def reserve(db: aiosqlite.Connection) -> FileRecord:
+            if cid is not None:
+                rows = await db.execute_fetchall(
+                    "SELECT fid FROM request_ids WHERE sender = ? AND cid = ?", (sender, cid)
+                )
+                for (fid,) in rows:
+                    if fid is None:
+                        raise ChatError(
+                            ErrorCode.BAD_REQUEST, f"cid {cid!r} was already used for a message"
+                        )
+                    if (file := await _find_file(db, fid)) is not None:
+                        return file
+            rows = await db.execute_fetchall(
+                f"""SELECT {_FILE_COLUMNS} FROM files
+                    WHERE sender = ? AND recipient IS ? AND size = ? AND sha256 = ?
+                      AND mid IS NULL
+                    ORDER BY fid DESC LIMIT 1""",
+                (sender, recipient, size, sha256),
+            )
+            file = next((FileRecord(*row) for row in rows), None)
+            if file is None:
+                await _check_room(db, sender, size, quota, max_uploads)
+                if recipient is not None and await writer.unread(db, recipient) >= mailbox_limit:
+                    raise ChatError(
+                        ErrorCode.MAILBOX_FULL,
+                        f"{recipient} has {mailbox_limit} unread private messages",
+                        limit=mailbox_limit,
+                    )
+                cursor = await db.execute(
+                    """INSERT INTO files (sender, recipient, name, size, sha256, created_at)
+                       VALUES (?, ?, ?, ?, ?, ?)""",
+                    (sender, recipient, name, size, sha256, time.time()),
+                )
+                assert cursor.lastrowid is not None
+                file = FileRecord(cursor.lastrowid, sender, recipient, name, size, sha256, None)
+            if cid is not None:
+                await db.execute(
+                    """INSERT INTO request_ids (sender, cid, fid, created_at) VALUES (?, ?, ?, ?)
+                       ON CONFLICT DO NOTHING""",
+                    (sender, cid, file.fid, time.time()),
+                )
+            return file
+
+        return await writer.write(reserve)
 
     async def find_file(self, fid: int) -> FileRecord | None:
-        rows = await self._db.execute_fetchall(
-            f"SELECT {_FILE_COLUMNS} FROM files WHERE fid = ?", (fid,)
-        )
-        return next((FileRecord(*row) for row in rows), None)
-
-    async def bytes_stored_by(self, sender: str) -> int:
-        ((total,),) = await self._db.execute_fetchall(
-            "SELECT COALESCE(SUM(size), 0) FROM files WHERE sender = ?", (sender,)
-        )
-        return total
+        return await _find_file(self._lookups, fid)
 
     async def complete_file(self, fid: int) -> StoredMessage:
-        file = await self.find_file(fid)
-        assert file is not None and file.mid is None
-        ts = time.time()
-        cursor = await self._db.execute(
-            "INSERT INTO messages (sender, recipient, text, ts, fid) VALUES (?, ?, ?, ?, ?)",
-            (file.sender, file.recipient, file.name, ts, fid),
-        )
-        mid = cursor.lastrowid
-        assert mid is not None
-        await self._db.execute("UPDATE files SET mid = ? WHERE fid = ?", (mid, fid))
-        await self._db.commit()
-        done = FileRecord(fid, file.sender, file.recipient, file.name, file.size, file.sha256, mid)
-        return StoredMessage(mid, file.sender, file.recipient, file.name, ts, done)
+        writer = self._writer
+
+        async def complete(db: aiosqlite.Connection) -> StoredMessage:
+            file = await _find_file(db, fid)
+            if file is None:
+                raise ChatError(ErrorCode.NO_SUCH_FILE, f"upload {fid} expired; send it again")
+            if file.mid is not None:  # completed already, by another connection
+                rows = await db.execute_fetchall(
+                    f"""SELECT {_MESSAGE_COLUMNS} FROM messages AS m
+                        JOIN files AS f ON f.fid = m.fid WHERE m.mid = ?""",
+                    (file.mid,),
+                )
+                return _message(next(iter(rows)), duplicate=True)
+            ts = time.time()
+            cursor = await db.execute(
+                "INSERT INTO messages (sender, recipient, text, ts, fid) VALUES (?, ?, ?, ?, ?)",
+                (file.sender, file.recipient, file.name, ts, fid),
+            )
+            mid = cursor.lastrowid
+            assert mid is not None
+            await db.execute("UPDATE files SET mid = ? WHERE fid = ?", (mid, fid))
+            writer.noted_mid(mid)
+            writer.forget_unread(file.recipient)
+            f = file
+            done = FileRecord(f.fid, f.sender, f.recipient, f.name, f.size, f.sha256, mid)
+            return StoredMessage(mid, f.sender, f.recipient, f.name, ts, done)
+
+        return await writer.write(complete)
 
     async def delete_file(self, fid: int) -> None:
-        await self._db.execute("DELETE FROM files WHERE fid = ? AND mid IS NULL", (fid,))
-        await self._db.commit()
+        async def delete(db: aiosqlite.Connection) -> None:
+            await db.execute("DELETE FROM files WHERE fid = ? AND mid IS NULL", (fid,))
+            await db.execute("DELETE FROM request_ids WHERE fid = ?", (fid,))
+
+        await self._writer.write(delete)
+
+    async def stale_uploads(self, before: float) -> list[FileRecord]:
+        rows = await self._lookups.execute_fetchall(
+            f"SELECT {_FILE_COLUMNS} FROM files WHERE mid IS NULL AND created_at < ?", (before,)
+        )
+        return [FileRecord(*row) for row in rows]
+
+    async def forget_request_ids(self, before: float) -> None:
+        async def delete(db: aiosqlite.Connection) -> None:
+            await db.execute("DELETE FROM request_ids WHERE created_at < ?", (before,))
+
+        await self._writer.write(delete)
+
+    # -- resume tokens ----------------------------------------------------------------
 
     async def add_resume_token(self, token_hash: str, username: str, expires_at: float) -> None:
-        await self._db.execute("DELETE FROM resume_tokens WHERE expires_at < ?", (time.time(),))
-        await self._db.execute(
-            "INSERT INTO resume_tokens (token_hash, username, expires_at) VALUES (?, ?, ?)",
-            (token_hash, username, expires_at),
-        )
-        await self._db.commit()
+        async def insert(db: aiosqlite.Connection) -> None:
+            await db.execute("DELETE FROM resume_tokens WHERE expires_at < ?", (time.time(),))
+            await db.execute(
+                "INSERT INTO resume_tokens (token_hash, username, expires_at) VALUES (?, ?, ?)",
+                (token_hash, username, expires_at),
+            )
+
+        await self._writer.write(insert)
 
     async def find_resume_token(self, token_hash: str) -> str | None:
-        rows = await self._db.execute_fetchall(
+        rows = await self._lookups.execute_fetchall(
             "SELECT username FROM resume_tokens WHERE token_hash = ? AND expires_at > ?",
             (token_hash, time.time()),
         )
         return next((username for (username,) in rows), None)
 
     async def revoke_resume_token(self, token_hash: str) -> None:
-        await self._db.execute("DELETE FROM resume_tokens WHERE token_hash = ?", (token_hash,))
-        await self._db.commit()
+        async def delete(db: aiosqlite.Connection) -> None:
+            await db.execute("DELETE FROM resume_tokens WHERE token_hash = ?", (token_hash,))
+
+        await self._writer.write(delete)
 
     async def close(self) -> None:
-        if self._committer is not None:
-            await self._committer  # what was accepted is committed before the file closes
-        await self._db.close()
+        await self._writer.close()  # what was accepted is committed before the file closes
+        for db in (self._lookups, self._mailboxes, self._write_db):
+            await db.close()
 
 
-async def _migrate(db: aiosqlite.Connection) -> None:
-    ((version,),) = await db.execute_fetchall("PRAGMA user_version")
-    if version > SCHEMA_VERSION:
-        raise RuntimeError(
-            f"the database has schema version {version}; this chatroom knows up to "
-            f"{SCHEMA_VERSION}: upgrade chatroom"
+async def _find_file(db: aiosqlite.Connection, fid: int) -> FileRecord | None:
+    rows = await db.execute_fetchall(f"SELECT {_FILE_COLUMNS} FROM files WHERE fid = ?", (fid,))
+    return next((FileRecord(*row) for row in rows), None)
+
+
+async def _check_room(
+    db: aiosqlite.Connection, sender: str, size: int, quota: int, max_uploads: int
+) -> None:
+    """Refuse a new upload over the sender's quota or number of unfinished uploads."""
+    ((used, unfinished),) = await db.execute_fetchall(
+        """SELECT COALESCE(SUM(size), 0), COALESCE(SUM(mid IS NULL), 0)
+           FROM files WHERE sender = ?""",
+        (sender,),
+    )
+    if unfinished >= max_uploads:
+        raise ChatError(
+            ErrorCode.TOO_MANY_UPLOADS,
+            f"you have {unfinished} unfinished uploads; finish one first (or wait for it "
+            "to expire)",
+            limit=max_uploads,
         )
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        await db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+    if used + size > quota:
+        raise ChatError(
+            ErrorCode.QUOTA_EXCEEDED,
+            f"you have {human_size(used)} of files stored; the quota is {human_size(quota)}",
+            quota=quota,
+            used=used,
+        )

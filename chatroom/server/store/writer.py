@@ -1,0 +1,299 @@
+"""The write side of the SQLite store: one task owns the write connection and every
+transaction on it.
+
+Requests queue their writes and wait. The writer takes everything queued, runs it in one
+transaction, and commits once (one fsync) before it answers anyone; what arrives during a
+commit goes into the next one. Inside the transaction each write runs in a savepoint of
+its own, so a write that fails (a taken username, a full quota) undoes its own rows and
+nobody else's. Messages, the hot path, skip the savepoints: a batch of them is checked
+first (a repeated `cid`, a full mailbox) and then stored by one multi-row INSERT.
+
+Nothing is answered before its commit, so no one ever sees a mid that is not on disk,
+and AUTOINCREMENT never hands out a committed mid twice, even after a crash.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from chatroom.common.errors import ChatError, ErrorCode
+from chatroom.server.storage_health import StorageHealth, is_storage_full
+from chatroom.server.store.base import StoredMessage
+
+log = logging.getLogger("chatroom.server")
+
+T = TypeVar("T")
+Job = Callable[[aiosqlite.Connection], Awaitable[T]]
+"""A write: statements run on the write connection, inside the writer's transaction."""
+
+GROUP_COMMIT_MAX = 4000
+"""Most messages in one INSERT (4 parameters each, under SQLite's 32,766)."""
+
+
+@dataclass(slots=True)
+class Post:
+    """A message waiting for the next commit."""
+
+    sender: str
+    recipient: str | None
+    text: str
+    ts: float
+    cid: str | None
+    mailbox_limit: int
+    done: "asyncio.Future[StoredMessage]"
+
+
+class Writer:
+    """Runs every write to one SQLite connection, in batches, one transaction each."""
+
+    def __init__(self, db: aiosqlite.Connection, newest_mid: int, health: StorageHealth) -> None:
+        self._db = db
+        self._health = health
+        self._jobs: list[tuple[Job[Any], asyncio.Future[Any]]] = []
+        self._posts: list[Post] = []
+        self._task: asyncio.Task[None] | None = None
+        self._loop = asyncio.get_running_loop()
+        self.newest_mid = newest_mid
+        """The newest committed mid."""
+        self._batch_newest_mid = newest_mid
+        self._unread: dict[str, int] = {}
+        """Unread private messages per recipient, for the users looked up since their
+        last ack. Exact: every message and every ack passes through this writer."""
+
+    # -- what the store calls ---------------------------------------------------------
+
+    async def write(self, job: Job[T]) -> T:
+        """Run `job` in the next transaction; its result once that is committed."""
+        done: asyncio.Future[T] = self._loop.create_future()
+        self._jobs.append((job, done))
+        self._wake()
+        return await done
+
+    def post(
+        self, sender: str, recipient: str | None, text: str, cid: str | None, mailbox_limit: int
+    ) -> "asyncio.Future[StoredMessage]":
+        """Queue a message for the next transaction; the future resolves once it is committed."""
+        done: asyncio.Future[StoredMessage] = self._loop.create_future()
+        self._posts.append(Post(sender, recipient, text, time.time(), cid, mailbox_limit, done))
+        self._wake()
+        return done
+
+    def noted_mid(self, mid: int) -> None:
+        """A job stored message `mid` (known as committed once the batch is)."""
+        self._batch_newest_mid = max(self._batch_newest_mid, mid)
+
+    async def unread(self, db: aiosqlite.Connection, username: str) -> int:
+        """Unread private messages of `username` (for a job that checks the mailbox limit)."""
+        if username not in self._unread:
+            await self._count_unread(db, [username])
+        return self._unread[username]
+
+    def forget_unread(self, username: str | None) -> None:
+        """The user's mailbox changed outside the message path (an ack, a file): recount."""
+        if username is not None:
+            self._unread.pop(username, None)
+
+    async def close(self) -> None:
+        """Wait for every queued write to be committed."""
+        while self._task is not None and not self._task.done():
+            await self._task
+
+    # -- the batch --------------------------------------------------------------------
+
+    def _wake(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = self._loop.create_task(self._write_queued())
+
+    async def _write_queued(self) -> None:
+        while self._jobs or self._posts:
+            jobs, self._jobs = self._jobs, []
+            posts = self._posts[:GROUP_COMMIT_MAX]
+            del self._posts[:GROUP_COMMIT_MAX]
+            await self._write_batch(jobs, posts)
+
+    async def _write_batch(
+        self, jobs: list[tuple[Job[Any], asyncio.Future[Any]]], posts: list[Post]
+    ) -> None:
+        db = self._db
+        self._batch_newest_mid = self.newest_mid
+        try:
+            await db.execute("BEGIN IMMEDIATE")
+            outcomes = [await self._run_isolated(job) for job, _ in jobs]
+            stored = await self._store_posts(posts) if posts else []
+            await db.execute("COMMIT")
+        except Exception as exc:
+            await self._abandon(exc, [done for _, done in jobs] + [p.done for p in posts])
+            return
+        self._health.wrote()
+        self.newest_mid = self._batch_newest_mid
+        for (_, done), outcome in zip(jobs, outcomes, strict=True):
+            _settle(done, outcome)
+        for post, outcome in zip(posts, stored, strict=True):
+            _settle(post.done, outcome)
+
+    async def _run_isolated(self, job: Job[Any]) -> Any:
+        """Run one job in its own savepoint: its result, or the exception it raised
+        (with its writes undone). An error that ended the whole transaction is raised."""
+        db = self._db
+        await db.execute("SAVEPOINT request")
+        try:
+            result = await job(db)
+        except Exception as exc:
+            if not db.in_transaction:
+                raise  # SQLite rolled everything back (an I/O error): the batch fails
+            await db.execute("ROLLBACK TO request")
+            await db.execute("RELEASE request")
+            return exc
+        await db.execute("RELEASE request")
+        return result
+
+    async def _abandon(self, exc: Exception, waiters: list[asyncio.Future[Any]]) -> None:
+        """The transaction failed: undo it and tell every waiter; nothing was stored."""
+        self._unread.clear()  # counts taken inside the transaction may be off now
+        try:
+            if self._db.in_transaction:
+                await self._db.execute("ROLLBACK")
+        except Exception:
+            log.exception("rolling back a failed transaction failed")
+        if is_storage_full(exc):
+            error = self._health.refused(f"a transaction of {len(waiters)} writes", exc)
+        else:
+            log.error("a transaction of %d writes failed", len(waiters), exc_info=exc)
+            error = ChatError(ErrorCode.SERVER_ERROR, "storing failed; nothing was stored")
+        for done in waiters:
+            _settle(done, error)
+
+    # -- messages ---------------------------------------------------------------------
+
+    async def _store_posts(self, posts: list[Post]) -> list[StoredMessage | ChatError]:
+        """Store the batch's messages; for each, what it became (in the same order)."""
+        db = self._db
+        outcomes: list[StoredMessage | ChatError | None] = [None] * len(posts)
+        earlier = await self._earlier_posts(posts)
+        first_of: dict[tuple[str, str], int] = {}
+        """Index of the post that carries each (sender, cid) new in this batch."""
+        unknown = {p.recipient for p in posts if p.recipient and p.recipient not in self._unread}
+        await self._count_unread(db, list(unknown))
+        fresh: list[int] = []
+        for index, post in enumerate(posts):
+            key = (post.sender, post.cid) if post.cid is not None else None
+            if key is not None and key in earlier:
+                outcomes[index] = earlier[key]
+            elif key is not None and key in first_of:
+                continue  # the same request twice in one batch: answered like the first
+            elif post.recipient is not None and self._unread[post.recipient] >= post.mailbox_limit:
+                outcomes[index] = ChatError(
+                    ErrorCode.MAILBOX_FULL,
+                    f"{post.recipient} has {post.mailbox_limit} unread private messages; "
+                    "try again once they have read some",
+                    limit=post.mailbox_limit,
+                )
+            else:
+                if post.recipient is not None:
+                    self._unread[post.recipient] += 1
+                if key is not None:
+                    first_of[key] = index
+                fresh.append(index)
+        if fresh:
+            cursor = await db.execute(
+                "INSERT INTO messages (sender, recipient, text, ts) VALUES "
+                + ", ".join(["(?, ?, ?, ?)"] * len(fresh)),
+                [v for i in fresh for v in _row(posts[i])],
+            )
+            # One writer, one statement: the mids are consecutive, in the order given,
+            # and the last is the statement's last rowid.
+            assert cursor.lastrowid is not None
+            first_mid = cursor.lastrowid - len(fresh) + 1
+            for mid, index in enumerate(fresh, start=first_mid):
+                post = posts[index]
+                outcomes[index] = StoredMessage(mid, *_row(post))
+            self.noted_mid(cursor.lastrowid)
+            await self._remember_cids(posts, first_of, outcomes)
+        for index, post in enumerate(posts):
+            if outcomes[index] is None:  # a repeat within the batch
+                assert post.cid is not None
+                original = outcomes[first_of[(post.sender, post.cid)]]
+                assert isinstance(original, StoredMessage)
+                outcomes[index] = _repeat(original)
+        assert all(outcome is not None for outcome in outcomes)
+        return outcomes  # type: ignore[return-value]
+
+    async def _earlier_posts(
+        self, posts: list[Post]
+    ) -> dict[tuple[str, str], StoredMessage | ChatError]:
+        """The messages stored earlier under the (sender, cid) of any post in the batch."""
+        keys = list({(p.sender, p.cid) for p in posts if p.cid is not None})
+        if not keys:
+            return {}
+        rows = await self._db.execute_fetchall(
+            """SELECT r.sender, r.cid, m.mid, m.sender, m.recipient, m.text, m.ts
+               FROM request_ids AS r LEFT JOIN messages AS m ON m.mid = r.mid
+               WHERE (r.sender, r.cid) IN (VALUES """
+            + ", ".join(["(?, ?)"] * len(keys))
+            + ")",
+            [v for key in keys for v in key],
+        )
+        earlier: dict[tuple[str, str], StoredMessage | ChatError] = {}
+        for sender, cid, *message in rows:
+            if message[0] is None:
+                earlier[(sender, cid)] = ChatError(
+                    ErrorCode.BAD_REQUEST, f"cid {cid!r} was already used for a file"
+                )
+            else:
+                earlier[(sender, cid)] = StoredMessage(*message, duplicate=True)
+        return earlier
+
+    async def _remember_cids(
+        self,
+        posts: list[Post],
+        first_of: dict[tuple[str, str], int],
+        outcomes: list[StoredMessage | ChatError | None],
+    ) -> None:
+        rows = []
+        for (sender, cid), index in first_of.items():
+            stored = outcomes[index]
+            assert isinstance(stored, StoredMessage)
+            rows.append((sender, cid, stored.mid, posts[index].ts))
+        if rows:
+            await self._db.execute(
+                "INSERT INTO request_ids (sender, cid, mid, created_at) VALUES "
+                + ", ".join(["(?, ?, ?, ?)"] * len(rows)),
+                [v for row in rows for v in row],
+            )
+
+    async def _count_unread(self, db: aiosqlite.Connection, usernames: list[str]) -> None:
+        """Load the unread private counts of `usernames` into the cache."""
+        if not usernames:
+            return
+        rows = await db.execute_fetchall(
+            f"""SELECT u.username, (SELECT COUNT(*) FROM messages AS m
+                                    WHERE m.recipient = u.username AND m.mid > u.acked_upto)
+                FROM users AS u WHERE u.username IN ({", ".join("?" * len(usernames))})""",
+            usernames,
+        )
+        self._unread.update(dict.fromkeys(usernames, 0))  # a vanished user has none
+        self._unread.update({username: count for username, count in rows})
+
+
+def _row(post: Post) -> tuple[str, str | None, str, float]:
+    return post.sender, post.recipient, post.text, post.ts
+
+
+def _repeat(message: StoredMessage) -> StoredMessage:
+    return StoredMessage(
+        message.mid, message.sender, message.recipient, message.text, message.ts, duplicate=True
+    )
+
+
+def _settle(done: "asyncio.Future[Any]", outcome: Any) -> None:
+    if done.done():  # the waiter went away (its connection closed); the write stands
+        return
+    if isinstance(outcome, BaseException):
+        done.set_exception(outcome)
+    else:
+        done.set_result(outcome)
