@@ -32,6 +32,9 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "forbidden"
     TOO_MANY_CONNECTIONS = "too_many_connections"
     INVALID_TOKEN = "invalid_token"
+    MAILBOX_FULL = "mailbox_full"
+    TOO_MANY_UPLOADS = "too_many_uploads"
+    STORAGE_FULL = "storage_full"
     SERVER_ERROR = "server_error"
 
 

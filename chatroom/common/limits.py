@@ -21,6 +21,9 @@ HEADER_SIZE = 4
 MAX_CHUNK = 64 * 1024
 """Most bytes of file data in one `file_chunk` or `file_get` reply."""
 
+CID_MAX = 64
+"""Longest client id (`cid`) of a request, in characters."""
+
 FILE_NAME_MAX = 120
 """Longest file name kept for display, in characters (the extension is kept)."""
 
@@ -73,10 +76,17 @@ class Limits:
     login_timeout: float = setting(
         30.0, "seconds a connection may take to log in before it is closed", minimum=0.01
     )
+    frame_timeout: float = setting(
+        30.0,
+        "seconds a frame may take to arrive in full once its first byte has come",
+        minimum=0.01,
+    )
     max_write_buffer: int = setting(
         1024 * 1024,
         "bytes queued for a client that does not read before it is dropped as a slow consumer",
-        minimum=1024,
+        # The server stops reading a client's requests at half of this, so the rest is
+        # room for the replies and pushes already on their way (a file chunk is 64 KiB).
+        minimum=64 * 1024,
         public=False,
     )
     max_connections: int = setting(
@@ -100,6 +110,36 @@ class Limits:
     )
     login_lockout_max: float = setting(
         300.0, "longest lockout after failed logins, in seconds", minimum=1, public=False
+    )
+    register_rate: float = setting(
+        0.1,
+        "accounts one address may register per second, on average (0.1: one every 10 s)",
+        minimum=0.0001,
+        public=False,
+    )
+    register_burst: int = setting(
+        20,
+        "accounts one address may register at once before the rate applies",
+        minimum=1,
+        public=False,
+    )
+    mailbox_limit: int = setting(
+        10_000,
+        "unread private messages (and files) one user may have; past it, senders get mailbox_full",
+        minimum=1,
+    )
+    max_uploads: int = setting(8, "unfinished uploads one user may have at once", minimum=1)
+    upload_ttl: float = setting(
+        24 * 3600.0,
+        "seconds an unfinished upload is kept after its last chunk before it is deleted "
+        "(freeing its quota)",
+        minimum=1,
+    )
+    cid_window: float = setting(
+        24 * 3600.0,
+        "seconds the server remembers a request's cid, to answer a repeat with the original",
+        flag=False,
+        minimum=1,
     )
     resume_ttl: float = setting(7 * 24 * 3600.0, "seconds a resume token stays valid", minimum=1)
     bcrypt_cost: int = setting(

@@ -47,6 +47,7 @@ class ByeReason(StrEnum):
     LOGOUT = "logout"
     SLOW_CONSUMER = "slow_consumer"
     LOGIN_TIMEOUT = "login_timeout"
+    FRAME_TIMEOUT = "frame_timeout"
 
 
 # The request and the message pushes are built for every message that passes through

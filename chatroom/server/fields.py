@@ -7,6 +7,7 @@ Handlers read their fields through this, so every wrong type or missing field be
 from typing import Any
 
 from chatroom.common.errors import ChatError, ErrorCode
+from chatroom.common.limits import CID_MAX
 from chatroom.common.names import normalize_username
 
 
@@ -38,6 +39,18 @@ class Fields:
     def optional_username(self, name: str) -> str | None:
         """A username field that may be nil (meaning the group)."""
         return None if self._data.get(name) is None else self.username(name)
+
+    def optional_cid(self, name: str = "cid") -> str | None:
+        """A client's id for its request (1 to CID_MAX characters), if it gave one."""
+        value = self._data.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not 1 <= len(value) <= CID_MAX:
+            raise ChatError(
+                ErrorCode.BAD_REQUEST,
+                f"field {name!r} must be a string of 1 to {CID_MAX} characters",
+            )
+        return value
 
     def binary(self, name: str, most: int) -> bytes:
         value = self._get(name, bytes, "binary (msgpack bin)")
