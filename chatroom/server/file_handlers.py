@@ -12,7 +12,6 @@ from chatroom.common.files import display_name, human_size
 from chatroom.common.limits import MAX_CHUNK
 from chatroom.common.messages import RequestType
 from chatroom.server.fields import Fields
-from chatroom.server.files import Upload
 from chatroom.server.handlers import Reply, handles, registered_name
 from chatroom.server.store import FileRecord
 
@@ -26,6 +25,7 @@ async def file_put(session: "Session", data: Fields) -> Reply:
     name = display_name(data.string("name"))
     size = data.integer("size")
     sha256 = data.sha256("sha256")
+    cid = data.optional_cid()
     limits = session.limits
     if size > limits.max_file_size:
         raise ChatError(
@@ -34,23 +34,33 @@ async def file_put(session: "Session", data: Fields) -> Reply:
             max_file_size=limits.max_file_size,
         )
     recipient = None if to is None else await registered_name(session, to)
-    store = session.store
-    file = await store.find_pending_file(session.user, recipient, size, sha256)
-    if file is None:
-        used = await store.bytes_stored_by(session.user)
-        if used + size > limits.file_quota:
-            raise ChatError(
-                ErrorCode.QUOTA_EXCEEDED,
-                f"you have {human_size(used)} of files stored; the quota is "
-                f"{human_size(limits.file_quota)}",
-                quota=limits.file_quota,
-                used=used,
-            )
-        file = await store.create_file(session.user, recipient, name, size, sha256)
-    upload = session.vault.open_upload(file.fid, session.user, size, sha256, owner=session)
+    # Reserves the size against the quota, atomically with every other upload's
+    # reservation; or finds the upload this one repeats (same cid) or resumes.
+    file = await session.store.create_file(
+        session.user,
+        recipient,
+        name,
+        size,
+        sha256,
+        cid=cid,
+        quota=limits.file_quota,
+        max_uploads=limits.max_uploads,
+        mailbox_limit=limits.mailbox_limit,
+    )
+    if file.mid is not None:  # sent before, and complete: the original answer
+        return {
+            "fid": file.fid,
+            "offset": file.size,
+            "mid": file.mid,
+            "complete": True,
+            "duplicate": True,
+        }
+    upload = await session.vault.open_upload(file.fid, file.size, file.sha256, owner=session)
+    if upload is None:  # another connection has just received the last byte
+        return {"fid": file.fid, "offset": file.size} | await _complete(session, file.fid)
     reply: dict[str, Any] = {"fid": file.fid, "offset": upload.received}
-    if upload.complete:  # a zero-byte file needs no chunks
-        reply |= await _finish(session, upload)
+    if upload.complete:  # a zero-byte file needs no chunks (or all were sent before)
+        reply |= await _finish(session, upload.fid)
     return reply
 
 
@@ -59,27 +69,38 @@ async def file_chunk(session: "Session", data: Fields) -> Reply:
     fid, offset = data.integer("fid"), data.integer("offset")
     chunk = data.binary("data", MAX_CHUNK)
     upload = session.vault.upload(fid, owner=session)
-    upload.append(offset, chunk)
+    session.vault.append(upload, offset, chunk)
     reply: dict[str, Any] = {"received": upload.received}
     if upload.complete:
-        reply |= await _finish(session, upload)
+        reply |= await _finish(session, fid)
     return reply
 
 
-async def _finish(session: "Session", upload: Upload) -> dict[str, Any]:
-    if not await session.vault.finish(upload):
-        await session.store.delete_file(upload.fid)
+async def _finish(session: "Session", fid: int) -> dict[str, Any]:
+    """Check and keep the bytes of a complete upload, then complete its record."""
+    vault = session.vault
+    if not await vault.finish(vault.upload(fid, owner=session)):
+        await session.store.delete_file(fid)
         raise ChatError(
             ErrorCode.CHECKSUM_MISMATCH,
             "the bytes received do not match the announced sha256; the upload was discarded",
         )
-    message = await session.store.complete_file(upload.fid)
-    push = message.as_push()
-    if message.recipient is None:
-        session.hub.broadcast(push, exclude=session.user)
-        return {"mid": message.mid, "complete": True}
-    delivered = session.hub.deliver(message.recipient, push)
-    return {"mid": message.mid, "complete": True, "delivered": delivered}
+    return await _complete(session, fid)
+
+
+async def _complete(session: "Session", fid: int) -> dict[str, Any]:
+    """Store the message that announces the file and route it; idempotent, so when two
+    connections finish the same upload both get its mid and it is sent once."""
+    message = await session.store.complete_file(fid)
+    reply: dict[str, Any] = {"mid": message.mid, "complete": True}
+    if message.duplicate:
+        reply["duplicate"] = True
+        delivered = False
+    else:
+        delivered = session.hub.route(message.as_push(), message.recipient, message.sender)
+    if message.recipient is not None:
+        reply["delivered"] = delivered
+    return reply
 
 
 async def _readable(session: "Session", fid: int) -> FileRecord:
@@ -94,7 +115,9 @@ async def _readable(session: "Session", fid: int) -> FileRecord:
     return file
 
 
-@handles(RequestType.FILE_GET, pipelined=True)
+# Not pipelined: each reply can be 64 KiB, so they are made one at a time, and the
+# connection stops reading requests while the replies wait to be read (see connection).
+@handles(RequestType.FILE_GET)
 async def file_get(session: "Session", data: Fields) -> Reply:
     fid, offset = data.integer("fid"), data.integer("offset")
     length = data.integer("length", minimum=1)

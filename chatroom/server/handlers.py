@@ -90,6 +90,7 @@ async def register(session: "Session", data: Fields) -> Reply:
     # Checked before hashing so a taken name costs no bcrypt time; create_user checks again.
     if await session.store.find_user(username) is not None:
         raise ChatError(ErrorCode.USERNAME_TAKEN, f"{username!r} is taken")
+    session.registrations.take(session.address, "registrations from your address")
     await session.store.create_user(username, await session.passwords.hash(password))
     session.log.info("register %s from %s", username, session.peer)
     return {"username": username}
@@ -100,14 +101,16 @@ async def login(session: "Session", data: Fields) -> Reply:
     session.require_logged_out()
     username = data.string("username")
     password = data.string("password")
-    name_key, address_key = f"user:{username_key(username)}", f"ip:{session.address}"
-    session.throttle.check(name_key, address_key)  # before bcrypt: a lockout costs nothing
-    user = await session.store.find_user(username)
-    hashed = user.password_hash if user else None
-    if not await session.passwords.verify(password, hashed) or user is None:
-        session.throttle.failed(name_key, address_key)
-        raise ChatError(ErrorCode.BAD_CREDENTIALS, "wrong username or password")
-    session.throttle.succeeded(name_key)
+    name_key, address_key = f"user:{username_key(username)}", session.address_key
+    # Counted from here, before bcrypt: a lockout, or too many attempts at once, costs
+    # nothing.
+    with session.throttle.attempt(name_key, address_key) as attempt:
+        user = await session.store.find_user(username)
+        hashed = user.password_hash if user else None
+        if not await session.passwords.verify(password, hashed) or user is None:
+            attempt.failed()
+            raise ChatError(ErrorCode.BAD_CREDENTIALS, "wrong username or password")
+        attempt.succeeded(name_key)
     token, token_hash = new_resume_token()
     expires = time.time() + session.limits.resume_ttl
     await session.store.add_resume_token(token_hash, user.username, expires)
@@ -123,24 +126,23 @@ async def resume(session: "Session", data: Fields) -> Reply:
     """Log in again with the token of an earlier login: no password, no bcrypt."""
     session.require_logged_out()
     token_hash = resume_token_hash(data.string("token"))
-    address_key = f"ip:{session.address}"
-    session.throttle.check(address_key)
-    username = await session.store.find_resume_token(token_hash)
-    if username is None:
-        session.throttle.failed(address_key)
-        raise ChatError(ErrorCode.INVALID_TOKEN, "the resume token is unknown or expired")
+    with session.throttle.attempt(None, session.address_key) as attempt:
+        username = await session.store.find_resume_token(token_hash)
+        if username is None:
+            attempt.failed()
+            raise ChatError(ErrorCode.INVALID_TOKEN, "the resume token is unknown or expired")
     session.resume_token_hash = token_hash
     return await _enter(session, username, "resume")
 
 
 async def _enter(session: "Session", username: str, how: str = "login") -> Reply:
     """The rest of a login or resume: join, queue the mailbox, describe the room."""
-    replayed, skipped = await session.log_in(username, how)
+    backlog = await session.log_in(username, how)
     return {
         "username": username,
         "online": session.hub.online(),
-        "offline": replayed,
-        "skipped": skipped,
+        "offline": backlog.count,
+        "skipped": backlog.skipped,
     }
 
 
@@ -151,20 +153,35 @@ async def users(session: "Session", data: Fields) -> Reply:
 
 @handles(RequestType.BROADCAST, rate_limited=True, pipelined=True)
 async def broadcast(session: "Session", data: Fields) -> Reply:
-    text = data.text("text")
-    message = await session.store.add_message(session.user, None, text)
-    session.hub.broadcast(message.as_push(), exclude=session.user)
-    return {"mid": message.mid, "ts": message.ts}
+    return await _send(session, None, data)
 
 
 @handles(RequestType.PRIVATE, rate_limited=True, pipelined=True)
 async def private(session: "Session", data: Fields) -> Reply:
-    to = data.username("to")
+    to = await registered_name(session, data.username("to"))
+    return await _send(session, to, data)
+
+
+async def _send(session: "Session", to: str | None, data: Fields) -> Reply:
+    """Store a message from the session's user to `to` (None: the group), then route it.
+
+    A repeat of an earlier request (the same `cid`) is answered as the first one was,
+    and nothing is stored or sent again. A private message's reply says whether the
+    recipient was online to receive it now.
+    """
     text = data.text("text")
-    recipient = await registered_name(session, to)
-    message = await session.store.add_message(session.user, recipient, text)
-    delivered = session.hub.deliver(recipient, message.as_push())
-    return {"mid": message.mid, "ts": message.ts, "delivered": delivered}
+    cid = data.optional_cid()
+    limit = session.limits.mailbox_limit
+    message = await session.store.add_message(session.user, to, text, cid=cid, mailbox_limit=limit)
+    reply: Reply = {"mid": message.mid, "ts": message.ts}
+    if message.duplicate:
+        reply["duplicate"] = True
+        delivered = False
+    else:
+        delivered = session.hub.route(message.as_push(), to, session.user)
+    if to is not None:
+        reply["delivered"] = delivered
+    return reply
 
 
 @handles(RequestType.ACK, pipelined=True)

@@ -62,6 +62,14 @@ class Hub:
         """Usernames with at least one session, sorted."""
         return sorted(self._sessions)
 
+    def route(self, push: Push, to: str | None, sender: str) -> bool:
+        """Send what `sender` sent to `to` (None: the group, everyone but the sender);
+        whether anyone was online to receive it (always True for the group)."""
+        if to is None:
+            self.broadcast(push, exclude=sender)
+            return True
+        return self.deliver(to, push)
+
     def deliver(self, username: str, push: Push) -> bool:
         """Send `push` to every session of `username`; whether they had any."""
         sessions = self._sessions.get(username)
