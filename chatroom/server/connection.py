@@ -2,6 +2,12 @@
 
 The read loop is the only place that turns a `ChatError` into an `error` frame, and
 anything unexpected into `server_error` with one logged traceback.
+
+Nothing here buffers without bound. Replies and pushes wait in the socket's write buffer;
+once it is half full (of `max_write_buffer`) the session stops reading that client's
+requests until the client has read its replies, and a login's backlog is sent a page at
+a time as the client reads it. A client that stops reading altogether is dropped as a
+slow consumer when the buffer is full.
 """
 
 import asyncio
@@ -20,9 +26,14 @@ from chatroom.server.files import FileVault
 from chatroom.server.handlers import HANDLERS
 from chatroom.server.hub import Hub
 from chatroom.server.store import FileRecord, Store
-from chatroom.server.throttle import LoginThrottle, TokenBucket
+from chatroom.server.store.base import Backlog
+from chatroom.server.throttle import AddressRate, LoginThrottle, TokenBucket
 
 READ_SIZE = 256 * 1024
+REPLAY_PAGE = 100
+"""Backlog messages read from the store at a time during a login's replay."""
+PIPELINE_MAX = 256
+"""Requests of one connection running at once; the next waits for those to be answered."""
 SLOW_CONSUMER_GRACE = 5.0
 """Seconds a dropped slow consumer gets to read its `bye` before the socket is cut."""
 
@@ -69,6 +80,7 @@ class Session:
         passwords: PasswordHasher,
         vault: FileVault,
         throttle: LoginThrottle,
+        registrations: AddressRate,
         limits: Limits,
         writes: WriteScheduler,
     ) -> None:
@@ -79,6 +91,7 @@ class Session:
         self.passwords = passwords
         self.vault = vault
         self.throttle = throttle
+        self.registrations = registrations
         self.limits = limits
         self.writes = writes
         self.messages = TokenBucket(limits.message_rate, limits.message_burst)
@@ -86,13 +99,21 @@ class Session:
         """Files this session may download, remembered to spare a lookup per chunk."""
         host, port, *_ = writer.get_extra_info("peername") or ("?", 0)
         self.address = host
+        self.address_key = f"ip:{host}"
+        """The key of this client's address in the login throttle."""
         self.peer = f"{host}:{port}"
         self.resume_token_hash: str | None = None
         """The resume token this session was given or used; logout revokes it."""
         self._user: str | None = None
         self._decoder = FrameDecoder(limits.max_frame)
         self._held: list[bytes] | None = None
+        self._held_bytes = 0
+        self._replay: Backlog | None = None
+        """The backlog to send after the login reply, page by page."""
         self._outgoing: list[bytes] = []
+        self._outgoing_bytes = 0
+        self._high_water = limits.max_write_buffer // 2
+        writer.transport.set_write_buffer_limits(self._high_water, self._high_water // 4)
         self._closing: ByeReason | None = None
         self._loop = asyncio.get_running_loop()
         """Kept: asking asyncio for the running loop costs a getpid() system call."""
@@ -108,29 +129,30 @@ class Session:
         if self._user is not None:
             raise ChatError(ErrorCode.ALREADY_LOGGED_IN, f"already logged in as {self._user}")
 
-    async def log_in(self, username: str, how: str = "login") -> tuple[int, int]:
-        """Make this session `username`'s and queue their unacknowledged mail.
+    async def log_in(self, username: str, how: str = "login") -> Backlog:
+        """Make this session `username`'s and find their unacknowledged mail.
 
-        Pushes are held until the login reply is written, so the client always sees the
-        reply first, then its backlog in mid order, then live traffic. The session joins
-        the hub before the backlog is read, so no message can fall between the two (one
+        Live pushes are held until the login reply and then the backlog (in mid order,
+        a page at a time as the client reads) are written, so the client always sees
+        the reply first, then its backlog, then live traffic. The session joins the hub
+        before the backlog is looked up, so no message can fall between the two (one
         might arrive both ways; clients drop a mid they have seen).
-        Returns how many messages are replayed and how many older ones were left out.
         """
         self._held = []
+        self._held_bytes = 0
         self._user = username
         self.hub.join(self)
-        backlog, skipped = await self.store.backlog(username, self.limits.replay_limit)
-        self._held[:0] = [encode(m.as_push(offline=True).envelope()) for m in backlog]
+        backlog = await self.store.backlog(username, self.limits.replay_limit)
+        self._replay = backlog if backlog.count else None
         log.info(
             "%s %s from %s (%d offline, %d left out)",
             how,
             username,
             self.peer,
-            len(backlog),
-            skipped,
+            backlog.count,
+            backlog.skipped,
         )
-        return len(backlog), skipped
+        return backlog
 
     def close_after_reply(self, reason: ByeReason) -> None:
         self._closing = reason
@@ -139,10 +161,13 @@ class Session:
 
     def send_frame(self, frame: bytes) -> None:
         """Queue one encoded frame for this socket (held back while a login is replying)."""
-        if self._held is not None:
-            self._held.append(frame)
-        else:
+        if self._held is None:
             self._write(frame)
+            return
+        self._held.append(frame)
+        self._held_bytes += len(frame)
+        if self._held_bytes > self.limits.max_write_buffer and not self.writer.is_closing():
+            self._drop_slow_consumer()  # live traffic piles up behind a backlog not read
 
     def _write(self, frame: bytes) -> None:
         """Queue a frame; everything queued in one turn of the event loop goes out in one
@@ -150,14 +175,14 @@ class Session:
         if not self._outgoing:
             self.writes.flush_soon(self)
         self._outgoing.append(frame)
+        self._outgoing_bytes += len(frame)
 
     def flush(self) -> None:
         """Write out what is queued, in one system call."""
-        if not self._outgoing or self.writer.is_closing():
-            self._outgoing.clear()
+        outgoing, self._outgoing, self._outgoing_bytes = self._outgoing, [], 0
+        if not outgoing or self.writer.is_closing():
             return
-        self.writer.write(b"".join(self._outgoing))
-        self._outgoing.clear()
+        self.writer.write(b"".join(outgoing))
         if self.writer.transport.get_write_buffer_size() > self.limits.max_write_buffer:
             self._drop_slow_consumer()
 
@@ -177,6 +202,36 @@ class Session:
             self._loop.call_soon(self.hub.leave, self)
         self._loop.call_later(SLOW_CONSUMER_GRACE, self.writer.transport.abort)
 
+    def _unsent(self) -> int:
+        """Bytes written for this client that it has not read yet."""
+        return self.writer.transport.get_write_buffer_size() + self._outgoing_bytes
+
+    async def _drain(self) -> None:
+        """Write out what is queued and wait until the client has read most of it."""
+        self.flush()
+        if self.writer.is_closing():
+            raise ConnectionResetError("the connection is closing")
+        try:
+            async with asyncio.timeout(self.limits.idle_timeout):
+                await self.writer.drain()
+        except TimeoutError:
+            self._drop_slow_consumer()
+            raise ConnectionResetError("the client stopped reading") from None
+
+    async def _send_backlog(self, backlog: Backlog) -> None:
+        """Send the backlog a page at a time, never much more than the client has read."""
+        assert self._user is not None
+        after = backlog.after
+        while after < backlog.upto:
+            page = await self.store.backlog_page(self._user, after, backlog.upto, REPLAY_PAGE)
+            if not page:
+                break
+            for message in page:
+                self._write(encode(message.as_push(offline=True).envelope()))
+                if self._unsent() > self._high_water:
+                    await self._drain()
+            after = page[-1].mid
+
     def send(self, envelope: dict[str, Any]) -> None:
         self.send_frame(encode(envelope))
 
@@ -188,7 +243,7 @@ class Session:
         self.writer.close()
 
     def _release_held(self) -> None:
-        held, self._held = self._held, None
+        held, self._held, self._held_bytes = self._held, None, 0
         for frame in held or ():
             self.send_frame(frame)
 
@@ -208,12 +263,19 @@ class Session:
 
     async def _read_loop(self) -> None:
         login_deadline = self._loop.time() + self.limits.login_timeout
+        frame_deadline: float | None = None
+        """When the frame that has begun to arrive must be complete."""
         while self._closing is None:
+            now = self._loop.time()
             wait, reason = self.limits.idle_timeout, ByeReason.IDLE
-            if self._user is None and login_deadline - self._loop.time() < wait:
+            if self._user is None and login_deadline - now < wait:
                 # Not logged in yet: a connection that never finishes a frame or never
                 # logs in goes away at the login deadline, however much it dribbles.
-                wait, reason = max(login_deadline - self._loop.time(), 0), ByeReason.LOGIN_TIMEOUT
+                wait, reason = max(login_deadline - now, 0), ByeReason.LOGIN_TIMEOUT
+            if frame_deadline is not None and frame_deadline - now < wait:
+                # A frame once begun must arrive in full in time: dribbling a 1 MiB frame
+                # a byte a second would otherwise hold its buffer for days.
+                wait, reason = max(frame_deadline - now, 0), ByeReason.FRAME_TIMEOUT
             try:
                 async with asyncio.timeout(wait):
                     chunk = await self.reader.read(READ_SIZE)
@@ -222,7 +284,13 @@ class Session:
                 break
             if not chunk:
                 return
+            buffered = self._decoder.buffered + len(chunk)
             await self._answer_all(chunk)
+            if not self._decoder.buffered:
+                frame_deadline = None
+            elif frame_deadline is None or self._decoder.buffered < buffered:
+                # Bytes were used up, so a frame ended and the bytes left begin a new one.
+                frame_deadline = now + self.limits.frame_timeout
         self.say_bye(self._closing)
 
     async def _answer_all(self, chunk: bytes) -> None:
@@ -236,6 +304,12 @@ class Session:
         running: list[asyncio.Task[dict[str, Any]]] = []
         try:
             for envelope in self._decoder.feed(chunk):
+                if self._unsent() > self._high_water or len(running) >= PIPELINE_MAX:
+                    # The client is not reading its replies as fast as it sends requests:
+                    # stop taking requests until it has (it fills its own socket instead).
+                    await self._send_replies(running)
+                    running = []
+                    await self._drain()
                 kind = envelope.get("type")
                 handler = HANDLERS.get(kind) if isinstance(kind, str) else None
                 if handler is not None and handler.pipelined and self._user is not None:
@@ -243,7 +317,7 @@ class Session:
                     continue
                 await self._send_replies(running)
                 running = []
-                self._send_reply(await self._reply_to(envelope))
+                await self._send_reply(await self._reply_to(envelope))
                 if self._closing is not None:
                     break
         finally:
@@ -251,10 +325,13 @@ class Session:
 
     async def _send_replies(self, running: list[asyncio.Task[dict[str, Any]]]) -> None:
         for reply in running:
-            self._send_reply(await reply)
+            await self._send_reply(await reply)
 
-    def _send_reply(self, reply: dict[str, Any]) -> None:
+    async def _send_reply(self, reply: dict[str, Any]) -> None:
         self._write(encode(reply))  # ahead of any pushes held back during the request
+        if self._replay is not None:
+            backlog, self._replay = self._replay, None
+            await self._send_backlog(backlog)
         self._release_held()
 
     async def _reply_to(self, envelope: dict[Any, Any]) -> dict[str, Any]:
