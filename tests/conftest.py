@@ -24,6 +24,9 @@ WAIT = 5.0
 
 PASSWORD = "correct horse"
 
+TEST_LIMITS = Limits(bcrypt_cost=4, register_burst=10**6)
+"""Cheap hashes, and every test's users register from one address (127.0.0.1)."""
+
 
 class RunningServer:
     """A server started in the test's event loop; `restart()` reopens the same data dir."""
@@ -144,7 +147,7 @@ async def make_server(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[R
     async def start(tls: ssl.SSLContext | None = None, **limits: Any) -> RunningServer:
         server = RunningServer(
             tmp_path / f"data{len(running)}",
-            dataclasses.replace(Limits(bcrypt_cost=4), **limits),
+            dataclasses.replace(TEST_LIMITS, **limits),
             tls,
         )
         await server.start()

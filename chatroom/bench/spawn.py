@@ -13,6 +13,9 @@ BENCH_FLAGS = (
     "--max-connections-per-ip", "100000",
     "--max-connections", "100000",
     "--login-attempts", "1000000000",
+    "--register-rate", "1000000000",
+    "--register-burst", "1000000000",
+    "--mailbox-limit", "1000000000",
 )  # fmt: skip
 """Limits that would otherwise throttle the load generator (one address, many users)."""
 

@@ -1,8 +1,10 @@
 """The server as a whole: listen, accept a session per connection, and shut down in order."""
 
 import asyncio
+import contextlib
 import logging
 import ssl
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -14,13 +16,16 @@ from chatroom.server.auth import PasswordHasher
 from chatroom.server.connection import Session, WriteScheduler
 from chatroom.server.files import FileVault
 from chatroom.server.hub import Hub
+from chatroom.server.storage_health import StorageHealth
 from chatroom.server.store import SqliteStore, Store
-from chatroom.server.throttle import LoginThrottle
+from chatroom.server.throttle import AddressRate, LoginThrottle
 
 log = logging.getLogger("chatroom.server")
 
 SHUTDOWN_GRACE = 10.0
 """Seconds shutdown waits for requests in progress (a commit, a bcrypt) to finish."""
+UPKEEP_INTERVAL = 60.0
+"""Seconds between sweeps for expired uploads and forgotten request ids (at most)."""
 
 
 class ChatServer:
@@ -34,19 +39,23 @@ class ChatServer:
         self.writes = WriteScheduler()
         self.passwords = PasswordHasher(limits.bcrypt_cost)
         self.throttle = LoginThrottle(limits.login_attempts, limits.login_lockout_max)
+        self.registrations = AddressRate(limits.register_rate, limits.register_burst)
         self._per_address: Counter[str] = Counter()
         self._sessions: dict[Session, asyncio.Task[None]] = {}
         self._server: asyncio.Server | None = None
+        self._upkeep: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
 
     @classmethod
     async def open(cls, data_dir: Path, limits: Limits) -> "ChatServer":
         """A server on the SQLite database in `data_dir`."""
-        return cls(await SqliteStore.open(data_dir), FileVault(data_dir), limits)
+        health = StorageHealth()  # one disk: a full one is reported once for both
+        return cls(await SqliteStore.open(data_dir, health), FileVault(data_dir, health), limits)
 
     async def start(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> None:
         """Start listening (with TLS if given); raises OSError if the address cannot be bound."""
         self._server = await asyncio.start_server(self._accept, host, port, ssl=tls)
+        self._upkeep = asyncio.create_task(self._keep_up())
 
     @property
     def port(self) -> int:
@@ -87,6 +96,7 @@ class ChatServer:
             passwords=self.passwords,
             vault=self.vault,
             throttle=self.throttle,
+            registrations=self.registrations,
             limits=self.limits,
             writes=self.writes,
         )
@@ -97,6 +107,33 @@ class ChatServer:
             await session.run()
         finally:
             del self._sessions[session]
+
+    async def _keep_up(self) -> None:
+        """Now and then: delete uploads that stopped arriving (freeing their quota), and
+        forget request ids older than the window in which a repeat is recognised."""
+        interval = min(UPKEEP_INTERVAL, self.limits.upload_ttl / 2)
+        while True:
+            try:
+                await self.expire_uploads()
+                await self.store.forget_request_ids(before=time.time() - self.limits.cid_window)
+            except Exception:  # a full disk, say: try again at the next sweep
+                log.exception("upkeep failed")
+            await asyncio.sleep(interval)
+
+    async def expire_uploads(self) -> int:
+        """Delete unfinished uploads with no bytes for `upload_ttl` seconds; how many."""
+        cutoff = time.time() - self.limits.upload_ttl
+        expired = 0
+        for file in await self.store.stale_uploads(before=cutoff):
+            last = self.vault.last_written(file.fid)
+            if last is not None and last >= cutoff:
+                continue  # still arriving, if slowly
+            await self.store.delete_file(file.fid)
+            self.vault.discard(file.fid)
+            expired += 1
+        if expired:
+            log.info("expired %d unfinished uploads", expired)
+        return expired
 
     async def wait_stopped(self) -> None:
         await self._stopped.wait()
@@ -109,6 +146,10 @@ class ChatServer:
             log.info("shutting down: %d connections", len(self._sessions))
             self._server.close()
         self.hub.close()  # everyone is leaving; no one is left to tell
+        if self._upkeep is not None:
+            self._upkeep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._upkeep
         for session in list(self._sessions):
             session.say_bye(ByeReason.SHUTDOWN)
         tasks = list(self._sessions.values())

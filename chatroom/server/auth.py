@@ -50,12 +50,19 @@ class PasswordHasher:
             thread_name_prefix="bcrypt",
         )
         self._decoy: bytes | None = None
+        self._new_hashes = asyncio.Semaphore(1)
+        """One new-password hash in the pool at a time: a flood of registrations waits
+        here, not in the pool's queue, so a login waits behind at most one of them."""
         self.running = 0
         self._running_lock = threading.Lock()
         """How many hashes are being computed right now (for tests and monitoring)."""
 
     async def hash(self, password: str) -> bytes:
-        """A new salted bcrypt hash of `password`."""
+        """A new salted bcrypt hash of `password` (for a new account)."""
+        async with self._new_hashes:
+            return await self._hash(password)
+
+    async def _hash(self, password: str) -> bytes:
         return await self._run(bcrypt.hashpw, _prehash(password), bcrypt.gensalt(self.cost))
 
     async def verify(self, password: str, hashed: bytes | None) -> bool:
@@ -66,7 +73,7 @@ class PasswordHasher:
         """
         if hashed is None:
             if self._decoy is None:
-                self._decoy = await self.hash(os.urandom(16).hex())
+                self._decoy = await self._hash(os.urandom(16).hex())
             await self._run(bcrypt.checkpw, _prehash(password), self._decoy)
             return False
         return await self._run(bcrypt.checkpw, _prehash(password), hashed)
