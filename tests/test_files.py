@@ -267,6 +267,31 @@ async def test_file_requests_check_their_fields(server: RunningServer) -> None:
     assert caught.value.code == ErrorCode.BAD_REQUEST
 
 
+async def test_a_small_max_frame_shrinks_max_chunk_to_what_one_frame_can_carry(
+    make_server,
+) -> None:
+    server = await make_server(max_frame=8192)
+    await server.register("bob")
+    raw = await server.raw()
+    hello = await raw.request({"type": "hello", "id": 1, "data": {"version": 1}})
+    max_chunk = hello["data"]["limits"]["max_chunk"]
+    assert 0 < max_chunk < 8192
+    login = {"type": "login", "id": 2, "data": {"username": "bob", "password": PASSWORD}}
+    assert (await raw.request(login))["type"] == "ok"
+    put = {"to": None, "name": "f", "size": 3 * max_chunk, "sha256": "0" * 64}
+    fid = (await raw.request({"type": "file_put", "id": 3, "data": put}))["data"]["fid"]
+
+    # The widest id msgpack has: a whole chunk must fit in a frame whatever the id.
+    full = {"fid": fid, "offset": 0, "data": b"x" * max_chunk}
+    reply = await raw.request({"type": "file_chunk", "id": 2**64 - 1, "data": full})
+    assert (reply["type"], reply["data"]["received"]) == ("ok", max_chunk)
+
+    over = {"fid": fid, "offset": max_chunk, "data": b"x" * (max_chunk + 1)}
+    reply = await raw.request({"type": "file_chunk", "id": 5, "data": over})
+    assert (reply["type"], reply["data"]["code"]) == ("error", "bad_request")
+    assert (await raw.request({"type": "ping", "id": 6}))["type"] == "ok"  # still open
+
+
 async def test_files_and_messages_share_one_mid_order(
     server: RunningServer, tmp_path: Path
 ) -> None:

@@ -13,12 +13,21 @@ from chatroom.common.messages import MessagePush
 from tests.conftest import WAIT, RunningServer, next_push
 
 DOC = Path(__file__).parent.parent / "docs" / "protocol.md"
+README = Path(__file__).parent.parent / "README.md"
 
 
 def minimal_client_source() -> str:
     match = re.search(r"```python\n(# minimal_client\.py.*?)```", DOC.read_text(), re.DOTALL)
     assert match, "docs/protocol.md has no minimal_client.py block"
     return match.group(1)
+
+
+def test_the_docs_say_how_long_the_minimal_client_really_is() -> None:
+    length = str(len(minimal_client_source().splitlines()))
+    for doc in (DOC, README):
+        claims = re.findall(r"(\d+)[- ]lines?\b", doc.read_text())
+        assert claims, f"{doc.name} no longer says how long the minimal client is"
+        assert set(claims) == {length}, f"{doc.name} says {claims} lines; it has {length}"
 
 
 async def test_the_documented_minimal_client_chats_with_a_library_client(

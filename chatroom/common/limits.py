@@ -19,7 +19,16 @@ HEADER_SIZE = 4
 """Bytes of the big-endian length prefix in front of every frame."""
 
 MAX_CHUNK = 64 * 1024
-"""Most bytes of file data in one `file_chunk` or `file_get` reply."""
+"""Most bytes of file data in one `file_chunk` or `file_get` reply, if the frame allows."""
+
+CHUNK_ENVELOPE = 128
+"""Bytes a `file_chunk` frame may spend around its data, so that `max_chunk` bytes of data
+always fit in `max_frame`. With msgpack's smallest forms the envelope takes at most 74:
+    map of 3 (1) + "type" (5) + "file_chunk" (11) + "id" (3) + int 64 (9)
+    + "data" (5) + map of 3 (1) + "fid" (4) + int 64 (9) + "offset" (7) + int 64 (9)
+    + "data" (5) + bin 32 header (5) = 74,
+and 110 if an encoder widens all 7 strings to str 32 (+4 each) and both maps to map 32
+(+4 each). The `file_get` reply around the same data takes at most 58."""
 
 CID_MAX = 64
 """Longest client id (`cid`) of a request, in characters."""
@@ -150,11 +159,17 @@ class Limits:
         public=False,
     )
 
+    @property
+    def max_chunk(self) -> int:
+        """Most bytes of file data in one `file_chunk` or `file_get` reply: 64 KiB, or less
+        when a small `max_frame` could not hold that much and its envelope."""
+        return min(MAX_CHUNK, self.max_frame - CHUNK_ENVELOPE)
+
     def as_data(self) -> dict[str, float | int]:
         """The limits a client may need to know, as sent in the `hello` reply."""
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.metadata["public"]}
         data |= {
-            "max_chunk": MAX_CHUNK,
+            "max_chunk": self.max_chunk,
             "username_min": USERNAME_MIN,
             "username_max": USERNAME_MAX,
             "password_min": PASSWORD_MIN,

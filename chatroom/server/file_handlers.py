@@ -67,7 +67,7 @@ async def file_put(session: "Session", data: Fields) -> Reply:
 @handles(RequestType.FILE_CHUNK)
 async def file_chunk(session: "Session", data: Fields) -> Reply:
     fid, offset = data.integer("fid"), data.integer("offset")
-    chunk = data.binary("data", MAX_CHUNK)
+    chunk = data.binary("data", session.limits.max_chunk)
     upload = session.vault.upload(fid, owner=session)
     session.vault.append(upload, offset, chunk)
     reply: dict[str, Any] = {"received": upload.received}
@@ -121,7 +121,7 @@ async def _readable(session: "Session", fid: int) -> FileRecord:
 async def file_get(session: "Session", data: Fields) -> Reply:
     fid, offset = data.integer("fid"), data.integer("offset")
     length = data.integer("length", minimum=1)
-    if length > MAX_CHUNK:
+    if length > session.limits.max_chunk:
         raise ChatError(ErrorCode.BAD_REQUEST, f"length is at most {MAX_CHUNK} bytes")
     file = await _readable(session, fid)
     if offset > file.size:
