@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.files import display_name, human_size
-from chatroom.common.limits import MAX_CHUNK
 from chatroom.common.messages import RequestType
 from chatroom.server.fields import Fields
 from chatroom.server.handlers import Reply, handles, registered_name
@@ -122,7 +121,9 @@ async def file_get(session: "Session", data: Fields) -> Reply:
     fid, offset = data.integer("fid"), data.integer("offset")
     length = data.integer("length", minimum=1)
     if length > session.limits.max_chunk:
-        raise ChatError(ErrorCode.BAD_REQUEST, f"length is at most {MAX_CHUNK} bytes")
+        raise ChatError(
+            ErrorCode.BAD_REQUEST, f"length is at most {session.limits.max_chunk} bytes"
+        )
     file = await _readable(session, fid)
     if offset > file.size:
         raise ChatError(ErrorCode.BAD_REQUEST, f"offset {offset} is past the end ({file.size})")
