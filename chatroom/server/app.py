@@ -120,9 +120,12 @@ class ChatServer:
                 log.exception("upkeep failed")
             await asyncio.sleep(interval)
 
-    async def expire_uploads(self) -> int:
-        """Delete unfinished uploads with no bytes for `upload_ttl` seconds; how many."""
-        cutoff = time.time() - self.limits.upload_ttl
+    async def expire_uploads(self, now: float | None = None) -> int:
+        """Delete unfinished uploads with no bytes for `upload_ttl` seconds; how many.
+
+        `now` (unix time) is for tests, which move it forward instead of waiting.
+        """
+        cutoff = (time.time() if now is None else now) - self.limits.upload_ttl
         expired = 0
         for file in await self.store.stale_uploads(before=cutoff):
             last = self.vault.last_written(file.fid)

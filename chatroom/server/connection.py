@@ -30,7 +30,7 @@ from chatroom.server.store.base import Backlog
 from chatroom.server.throttle import AddressRate, LoginThrottle, TokenBucket
 
 READ_SIZE = 256 * 1024
-REPLAY_PAGE = 100
+REPLAY_PAGE = 50
 """Backlog messages read from the store at a time during a login's replay."""
 PIPELINE_MAX = 256
 """Requests of one connection running at once; the next waits for those to be answered."""

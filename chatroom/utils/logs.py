@@ -9,3 +9,6 @@ def setup_logging(level: str) -> None:
         level=level.upper(),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
+    # aiosqlite logs every statement with its parameters at DEBUG: password hashes, token
+    # hashes, private texts. Nothing secret goes into the logs at any level.
+    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
