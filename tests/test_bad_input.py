@@ -35,6 +35,35 @@ async def test_a_body_that_is_not_a_map_gets_bad_request_and_is_closed(
     assert await raw.closed_by_server()
 
 
+MAP_KEYED = b"\x81\x81\x01\x02\x03"
+"""{{1: 2}: 3}: a map whose key is a map, which Python cannot hash (nor can packb make it)."""
+ARRAY_KEYED = b"\x81\x92\x01\x02\x03"
+"""{[1, 2]: 3}: a map whose key is an array."""
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        MAP_KEYED,
+        ARRAY_KEYED,
+        b"\x82" + packb("type") + packb("ping") + packb("data") + MAP_KEYED,
+        b"\x82" + packb("type") + packb("ping") + packb("data") + ARRAY_KEYED,
+    ],
+    ids=["map-key", "array-key", "map-key-in-data", "array-key-in-data"],
+)
+async def test_a_map_or_array_as_a_map_key_gets_bad_request_and_is_closed(
+    server: RunningServer, body: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    bob = await server.login("bob")
+    raw = await server.raw()
+    await raw.send_body(body)
+    reply = await raw.receive()
+    assert (reply["type"], reply["data"]["code"]) == ("error", "bad_request")
+    assert await raw.closed_by_server()
+    assert await bob.users() == ["bob"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
 async def test_unknown_type_is_an_error_and_the_connection_stays(server: RunningServer) -> None:
     raw = await server.raw()
     reply = await raw.request({"type": "teleport", "id": 7, "data": {}})
