@@ -42,6 +42,21 @@ async def test_usernames_are_unique_ignoring_case(server: RunningServer) -> None
 
 
 @pytest.mark.parametrize(
+    "look_alike",
+    ["\u0430lice", "al\u0456ce", "\u0251lice"],  # Cyrillic a, Cyrillic i, Latin alpha
+)
+async def test_a_name_that_looks_like_a_registered_one_is_taken(
+    server: RunningServer, look_alike: str
+) -> None:
+    client = await server.connect()
+    await client.register("alice", PASSWORD)
+    with pytest.raises(ChatError) as caught:
+        await client.register(look_alike, PASSWORD)
+    assert caught.value.code == ErrorCode.USERNAME_TAKEN
+    assert await client.register("alicia", PASSWORD) == "alicia"
+
+
+@pytest.mark.parametrize(
     ("username", "password", "code"),
     [
         ("al", PASSWORD, ErrorCode.INVALID_USERNAME),

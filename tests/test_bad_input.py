@@ -1,12 +1,13 @@
 """Hostile and broken input: the offender gets a clear error; nobody else notices."""
 
 import asyncio
+import logging
 import struct
 
 import pytest
 
 from chatroom.common.messages import ByePush
-from tests.conftest import RunningServer, packb
+from tests.conftest import PASSWORD, RunningServer, packb
 
 
 async def test_oversized_frame_gets_frame_too_large_and_is_closed(server: RunningServer) -> None:
@@ -32,6 +33,35 @@ async def test_a_body_that_is_not_a_map_gets_bad_request_and_is_closed(
     reply = await raw.receive()
     assert (reply["type"], reply["data"]["code"]) == ("error", "bad_request")
     assert await raw.closed_by_server()
+
+
+MAP_KEYED = b"\x81\x81\x01\x02\x03"
+"""{{1: 2}: 3}: a map whose key is a map, which Python cannot hash (nor can packb make it)."""
+ARRAY_KEYED = b"\x81\x92\x01\x02\x03"
+"""{[1, 2]: 3}: a map whose key is an array."""
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        MAP_KEYED,
+        ARRAY_KEYED,
+        b"\x82" + packb("type") + packb("ping") + packb("data") + MAP_KEYED,
+        b"\x82" + packb("type") + packb("ping") + packb("data") + ARRAY_KEYED,
+    ],
+    ids=["map-key", "array-key", "map-key-in-data", "array-key-in-data"],
+)
+async def test_a_map_or_array_as_a_map_key_gets_bad_request_and_is_closed(
+    server: RunningServer, body: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    bob = await server.login("bob")
+    raw = await server.raw()
+    await raw.send_body(body)
+    reply = await raw.receive()
+    assert (reply["type"], reply["data"]["code"]) == ("error", "bad_request")
+    assert await raw.closed_by_server()
+    assert await bob.users() == ["bob"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 async def test_unknown_type_is_an_error_and_the_connection_stays(server: RunningServer) -> None:
@@ -77,6 +107,44 @@ async def test_wrong_field_types_after_login_are_a_bad_request(server: RunningSe
         assert reply["data"]["code"] == "bad_request"
     reply = await raw.request({"type": "private", "id": 4, "data": {"to": ["bob"], "text": "hi"}})
     assert reply["data"]["code"] == "bad_request"
+
+
+@pytest.mark.parametrize("value", [2**63, 2**64 - 1], ids=["2**63", "2**64-1"])
+@pytest.mark.parametrize(
+    ("kind", "field", "data"),
+    [
+        ("hello", "version", {"client": "raw"}),
+        ("ack", "upto", {}),
+        ("file_put", "size", {"to": None, "name": "a", "sha256": "0" * 64}),
+        ("file_chunk", "fid", {"offset": 0, "data": b"x"}),
+        ("file_chunk", "offset", {"fid": 1, "data": b"x"}),
+        ("file_get", "fid", {"offset": 0, "length": 1}),
+        ("file_get", "offset", {"fid": 1, "length": 1}),
+        ("file_get", "length", {"fid": 1, "offset": 0}),
+        ("file_info", "fid", {}),
+    ],
+)
+async def test_an_integer_too_large_for_the_store_is_a_bad_request_naming_the_field(
+    server: RunningServer,
+    caplog: pytest.LogCaptureFixture,
+    kind: str,
+    field: str,
+    data: dict,
+    value: int,
+) -> None:
+    bob = await server.login("bob")
+    await server.register("alice")
+    raw = await server.raw()
+    login = {"username": "alice", "password": PASSWORD}
+    assert (await raw.request({"type": "login", "id": 1, "data": login}))["type"] == "ok"
+    reply = await raw.request({"type": kind, "id": 2, "data": {**data, field: value}})
+    while reply.get("id") != 2:  # a push (presence) that came first
+        reply = await raw.receive()
+    assert (reply["type"], reply["data"]["code"]) == ("error", "bad_request")
+    assert repr(field) in reply["data"]["message"]
+    assert (await raw.request({"type": "ping", "id": 3}))["type"] == "ok"
+    assert await bob.users() == ["alice", "bob"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 async def test_replies_come_in_order_and_echo_their_id(server: RunningServer) -> None:

@@ -73,6 +73,8 @@ def test_frame_at_the_limit_is_accepted() -> None:
         b"\xc1",  # never used in msgpack
         msgpack.packb({"type": "ping"}) + b"\x00",  # trailing bytes after the map
         msgpack.packb({"type": "x"})[:-1],  # truncated inside the body
+        b"\x81\x81\x01\x02\x03",  # {{1: 2}: 3}, a map as a key: Python cannot hash it
+        b"\x81\x92\x01\x02\x03",  # {[1, 2]: 3}, an array as a key
     ],
 )
 def test_a_body_that_is_not_exactly_one_map_is_a_fatal_bad_request(body: bytes) -> None:

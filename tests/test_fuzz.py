@@ -1,5 +1,6 @@
-"""Fuzzing a live server with hypothesis: whatever a client sends, the server keeps serving
-everyone else, logs no traceback for the client's fault, and its memory stays flat.
+"""Fuzzing a live server with hypothesis: whatever a client sends, logged in or not, the
+server keeps serving everyone else, logs no traceback for the client's fault, and its memory
+stays flat.
 
 The server runs in a thread with its own event loop so hypothesis can drive plain
 blocking sockets, one connection per example.
@@ -26,6 +27,7 @@ from chatroom.server.app import ChatServer
 from tests.conftest import PASSWORD
 
 MAX_FRAME = 64 * 1024
+LOGIN = {"type": "login", "id": 0, "data": {"username": "hostile", "password": PASSWORD}}
 RSS_SAMPLES: list[int] = []
 
 
@@ -84,13 +86,17 @@ def live(
 ) -> Iterator[tuple[ThreadedServer, socket.socket, ErrorLog]]:
     server = ThreadedServer(tmp_path_factory.mktemp("fuzz"))
     errors = ErrorLog()
-    logging.getLogger("chatroom").addHandler(errors)
+    # asyncio's logger too: it reports an exception that escapes a whole connection.
+    for name in ("chatroom", "asyncio"):
+        logging.getLogger(name).addHandler(errors)
     healthy = socket.create_connection(("127.0.0.1", server.server.port), timeout=5)
     call(healthy, "register", username="healthy", password=PASSWORD)
+    call(healthy, "register", username="hostile", password=PASSWORD)
     assert call(healthy, "login", username="healthy", password=PASSWORD)["type"] == "ok"
     yield server, healthy, errors
     healthy.close()
-    logging.getLogger("chatroom").removeHandler(errors)
+    for name in ("chatroom", "asyncio"):
+        logging.getLogger(name).removeHandler(errors)
     server.stop()
 
 
@@ -102,11 +108,10 @@ scalars = (
     | st.text(max_size=50)
     | st.binary(max_size=50)
 )
+keys = st.text(max_size=10) | st.lists(scalars, max_size=2).map(tuple)  # packed as an array
 values = st.recursive(
     scalars,
-    lambda inner: (
-        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner, max_size=5)
-    ),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(keys, inner, max_size=5),
     max_leaves=30,
 )
 FIELDS = ["username", "password", "to", "text", "upto", "version", "client", "token", "fid",
@@ -135,18 +140,21 @@ payloads = st.one_of(
             frame({"type": "ping", "data": {str(n): n for n in range(5_000)}}),  # a huge map
             struct.pack(">I", 5) + b"\xdd\xff\xff\xff\xff",  # array32 claiming 4 billion items
             struct.pack(">I", 5) + b"\xdb\xff\xff\xff\xff",  # str32 claiming 4 GiB
+            struct.pack(">I", 5) + b"\x81\x81\x01\x02\x03",  # {{1: 2}: 3}, a map as a key
         ]
     ),
 )
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(payload=payloads)
+@given(payload=payloads, logged_in=st.booleans())
 def test_hostile_bytes_harm_no_one(
-    live: tuple[ThreadedServer, socket.socket, ErrorLog], payload: bytes
+    live: tuple[ThreadedServer, socket.socket, ErrorLog], payload: bytes, logged_in: bool
 ) -> None:
     server, healthy, errors = live
     with socket.create_connection(("127.0.0.1", server.server.port), timeout=5) as hostile:
+        if logged_in:  # so that the handlers behind the login see the garbage too
+            hostile.sendall(frame(LOGIN))
         hostile.sendall(payload)
         hostile.shutdown(socket.SHUT_WR)  # and then the client goes away
         while hostile.recv(65536):  # the server answers what it can, then closes

@@ -25,3 +25,34 @@ def test_compatibility_forms_normalise_to_the_same_name() -> None:
 def test_names_differing_only_in_case_are_the_same_user() -> None:
     assert username_key("Alice") == username_key("ALICE") == username_key("alice")
     assert username_key("Straße") == username_key("STRASSE")
+    assert username_key("\uff41lice") == username_key("alice")  # fullwidth a
+
+
+@pytest.mark.parametrize(
+    "look_alike",
+    [
+        "\u0430lice",  # Cyrillic small a
+        "al\u0456ce",  # Cyrillic small Byelorussian-Ukrainian i
+        "\u0251lice",  # Latin small alpha
+        "\u0410LICE",  # Cyrillic capital A, which casefolds to the Cyrillic small a
+        "\U0001d41alice",  # mathematical bold small a (NFKC alone already folds it)
+    ],
+)
+def test_names_that_look_alike_are_the_same_user(look_alike: str) -> None:
+    assert username_key(look_alike) == username_key("alice")
+
+
+@pytest.mark.parametrize(
+    ("name", "other"),
+    [
+        ("alice", "bob"),
+        ("alice", "alicia"),
+        ("neil", "nell"),
+        ("さくら", "ゆうき"),
+        ("田中", "山田"),
+        ("王芳", "李娜"),
+        ("анна", "anna"),  # Cyrillic н does not look like n
+    ],
+)
+def test_names_that_look_different_are_different_users(name: str, other: str) -> None:
+    assert username_key(name) != username_key(other)

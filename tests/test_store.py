@@ -5,6 +5,9 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import pytest
+
+from chatroom.common.errors import ChatError
 from chatroom.common.limits import Limits
 from chatroom.common.messages import MessagePush
 from chatroom.server.auth import PasswordHasher
@@ -69,5 +72,39 @@ async def test_a_version_1_database_is_migrated_and_keeps_its_data(tmp_path: Pat
         with sqlite3.connect(tmp_path / DATABASE_NAME) as db:
             assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
         await bob.close()
+    finally:
+        await server.stop()
+
+
+async def test_look_alike_accounts_from_before_the_skeleton_both_keep_working(
+    tmp_path: Path,
+) -> None:
+    """A database from before look-alike checking may hold `alice` and `alice` spelt
+    with a Cyrillic a (U+0430); after the migration both log in, and no third look-alike
+    can register."""
+    hasher = PasswordHasher(cost=4)
+    hashes = [await hasher.hash(f"password {n}") for n in range(2)]
+    hasher.close()
+    cyrillic = "\u0430lice"
+    with sqlite3.connect(tmp_path / DATABASE_NAME) as db:
+        for number, script in enumerate(MIGRATIONS[:3], start=1):
+            assert isinstance(script, str)
+            db.executescript(f"{script}; PRAGMA user_version = {number};")
+        db.execute(
+            "INSERT INTO users VALUES ('alice', 'alice', ?, 0, 1), (?, ?, ?, 0, 2)",
+            (hashes[0], cyrillic, cyrillic, hashes[1]),
+        )
+    server = RunningServer(tmp_path, Limits(bcrypt_cost=4))
+    await server.start()
+    try:
+        for n, name in enumerate(["alice", cyrillic]):
+            client = await server.connect()
+            assert (await client.login(name, f"password {n}")).username == name
+        newcomer = await server.connect()
+        with pytest.raises(ChatError) as taken:
+            await newcomer.register("\u0251lice", PASSWORD)  # Latin alpha
+        assert taken.value.code == "username_taken"
+        with sqlite3.connect(tmp_path / DATABASE_NAME) as db:
+            assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     finally:
         await server.stop()

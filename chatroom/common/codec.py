@@ -44,6 +44,13 @@ def decode_body(body: bytes) -> dict[Any, Any]:
         raise ChatError(
             ErrorCode.BAD_REQUEST, f"body is not valid msgpack: {exc}", fatal=True
         ) from None
+    except TypeError:
+        # strict_map_key=False lets any key through, so that `data` with an integer key is
+        # an ordinary bad_request later; but a map or an array as a key cannot be hashed
+        # into a Python dict at all.
+        raise ChatError(
+            ErrorCode.BAD_REQUEST, "body has a map or an array as a map key", fatal=True
+        ) from None
     if not isinstance(value, dict):
         raise ChatError(
             ErrorCode.BAD_REQUEST,

@@ -36,6 +36,11 @@ CID_MAX = 64
 FILE_NAME_MAX = 120
 """Longest file name kept for display, in characters (the extension is kept)."""
 
+INTEGER_MAX = 2**63 - 1
+"""Largest integer a request field may carry. msgpack goes up to 2**64 - 1, but a fid or an
+`upto` is looked up in SQLite, whose integers are signed 64-bit: a larger one would fail
+inside the store, as a server error, instead of at the edge as the client's mistake."""
+
 
 BCRYPT_COST_MIN = 4
 BCRYPT_COST_MAX = 31

@@ -7,7 +7,7 @@ Handlers read their fields through this, so every wrong type or missing field be
 from typing import Any
 
 from chatroom.common.errors import ChatError, ErrorCode
-from chatroom.common.limits import CID_MAX
+from chatroom.common.limits import CID_MAX, INTEGER_MAX
 from chatroom.common.names import normalize_username
 
 
@@ -31,9 +31,12 @@ class Fields:
         return self._get(name, str, "a string")
 
     def integer(self, name: str, minimum: int = 0) -> int:
+        """An integer from `minimum` to `INTEGER_MAX`, the most the store can hold."""
         value = self._get(name, int, "an integer")
         if value < minimum:
             raise ChatError(ErrorCode.BAD_REQUEST, f"field {name!r} must be at least {minimum}")
+        if value > INTEGER_MAX:
+            raise ChatError(ErrorCode.BAD_REQUEST, f"field {name!r} must be at most {INTEGER_MAX}")
         return value
 
     def optional_username(self, name: str) -> str | None:

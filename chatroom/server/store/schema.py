@@ -5,10 +5,44 @@ chatroom is brought up to date when the server opens it, and one made by a newer
 is refused rather than misread.
 """
 
+import logging
+from collections.abc import Awaitable, Callable
+
 import aiosqlite
 
-# Each entry moves the schema up one version.
-MIGRATIONS = [
+from chatroom.common.names import username_key
+
+log = logging.getLogger("chatroom.server")
+
+
+async def _rekey_users(db: aiosqlite.Connection) -> None:
+    """Usernames are now compared by their confusable skeleton, not only casefolded.
+
+    Two accounts made before that may now have the same key (`alice`, and `alice` spelt
+    with a Cyrillic a). Neither is lost: the older keeps the key, so no new look-alike can
+    register; the newer keeps a key of its own (the skeleton, a separator, its name) and
+    still logs in by its exact name, which is looked up first.
+    """
+    rows = await db.execute_fetchall("SELECT username FROM users ORDER BY created_at, username")
+    owners: dict[str, str] = {}
+    keys = []
+    for (username,) in rows:
+        key = username_key(username)
+        if key in owners:
+            log.warning(
+                "users %r and %r now look alike; both keep their accounts", owners[key], username
+            )
+            key = f"{key}\x1f{username}"  # a control character: no skeleton contains one
+        owners[key] = username
+        keys.append((key, username))
+    # First a placeholder each (the username is unique), so that no row takes a key
+    # another row has not given up yet.
+    await db.execute("UPDATE users SET username_key = char(31, 31) || username")
+    await db.executemany("UPDATE users SET username_key = ? WHERE username = ?", keys)
+
+
+# Each entry moves the schema up one version: SQL, or a function for what SQL cannot do.
+MIGRATIONS: list[str | Callable[[aiosqlite.Connection], Awaitable[None]]] = [
     # 1: users, and every message in one table with a global mid (recipient NULL = group).
     """
     CREATE TABLE users (
@@ -64,6 +98,8 @@ MIGRATIONS = [
     ) WITHOUT ROWID;
     CREATE INDEX request_ids_by_age ON request_ids (created_at);
     """,
+    # 5: usernames compared by confusable skeleton (see names.username_key).
+    _rekey_users,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -76,5 +112,15 @@ async def migrate(db: aiosqlite.Connection) -> None:
             f"the database has schema version {version}; this chatroom knows up to "
             f"{SCHEMA_VERSION}: upgrade chatroom"
         )
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        await db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+        if isinstance(step, str):
+            await db.executescript(f"BEGIN; {step}; PRAGMA user_version = {number}; COMMIT;")
+            continue
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            await step(db)
+            await db.execute(f"PRAGMA user_version = {number}")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+        await db.execute("COMMIT")

@@ -13,6 +13,7 @@ other logins' backlogs, never a message or a lookup.
 """
 
 import time
+import unicodedata
 from pathlib import Path
 
 import aiosqlite
@@ -124,17 +125,22 @@ class SqliteStore:
         await self._writer.write(insert)
 
     async def find_user(self, username: str) -> UserRecord | None:
-        key = username_key(username)
-        user = self._users.get(key)
+        name = unicodedata.normalize("NFKC", username)
+        user = self._users.get(name)
         if user is None:
+            # The exact name first: two accounts older than look-alike checking may share
+            # a key, and each must still find itself.
             rows = await self._lookups.execute_fetchall(
-                "SELECT username, password_hash FROM users WHERE username_key = ?", (key,)
+                """SELECT username, password_hash FROM users
+                   WHERE username = :name OR username_key = :key
+                   ORDER BY username = :name DESC LIMIT 1""",
+                {"name": name, "key": username_key(name)},
             )
             user = next((UserRecord(*row) for row in rows), None)
             if user is not None:
                 if len(self._users) >= USER_CACHE:
                     self._users.clear()
-                self._users[key] = user
+                self._users[name] = user
         return user
 
     # -- messages and mailboxes -------------------------------------------------------

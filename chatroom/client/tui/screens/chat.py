@@ -282,7 +282,8 @@ class ChatScreen(Screen[None]):
         users.clear_options()
         users.add_options(
             Option(f"{name} (you)" if name == self.me else name, id=name)
-            for name in sorted(self.online, key=username_key)
+            # Alphabetical: username_key is for telling users apart, and sorts `mary` as `rnary`.
+            for name in sorted(self.online, key=str.casefold)
         )
         self.query_one("#sidebar-title", Static).update(f"Online ({len(self.online)})")
 
@@ -337,7 +338,7 @@ class ChatScreen(Screen[None]):
             for text in HELP:
                 log.write_notice(text, style="cyan")
         elif command == "/users":
-            log.write_notice("Online: " + ", ".join(sorted(self.online, key=username_key)))
+            log.write_notice("Online: " + ", ".join(sorted(self.online, key=str.casefold)))
         elif command == "/msg":
             name, _, text = rest.strip().partition(" ")
             if not name or not text.strip():
