@@ -38,6 +38,8 @@ class Hub:
         """Who the others were last told is online."""
         self._changes: dict[str, bool] = {}
         self._flush: asyncio.TimerHandle | None = None
+        self._snapshot_in_window = False
+        """Whether someone was given the online list while changes were being gathered."""
 
     def join(self, session: Recipient) -> None:
         """Route the user's pushes to `session` too; announce them if it is their first."""
@@ -60,6 +62,8 @@ class Hub:
 
     def online(self) -> list[str]:
         """Usernames with at least one session, sorted."""
+        if self._flush is not None:
+            self._snapshot_in_window = True
         return sorted(self._sessions)
 
     def route(self, push: Push, to: str | None, sender: str) -> bool:
@@ -101,9 +105,14 @@ class Hub:
     def _send_presence(self) -> None:
         self._flush = None
         # Only what differs from what was last said: in and out again within the window
-        # is no news.
-        news = {u: on for u, on in self._changes.items() if (u in self._announced) != on}
-        self._changes.clear()
+        # is no news. Unless someone was given the list of this very moment during the
+        # window: that list may hold what changed back since, so say everything.
+        changes, self._changes = self._changes, {}
+        if self._snapshot_in_window:
+            news = changes
+        else:
+            news = {u: on for u, on in changes.items() if (u in self._announced) != on}
+        self._snapshot_in_window = False
         self._announced |= {u for u, on in news.items() if on}
         self._announced -= {u for u, on in news.items() if not on}
         if len(news) == 1:
