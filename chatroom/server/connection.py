@@ -163,11 +163,11 @@ class Session:
         """Queue one encoded frame for this socket (held back while a login is replying)."""
         if self._held is None:
             self._write(frame)
-            return
-        self._held.append(frame)
-        self._held_bytes += len(frame)
-        if self._held_bytes > self.limits.max_write_buffer and not self.writer.is_closing():
-            self._drop_slow_consumer()  # live traffic piles up behind a backlog not read
+        elif not self.writer.is_closing():
+            self._held.append(frame)
+            self._held_bytes += len(frame)
+            if self._held_bytes > self.limits.max_write_buffer:
+                self._drop_slow_consumer()  # live traffic piles up behind a backlog not read
 
     def _write(self, frame: bytes) -> None:
         """Queue a frame; everything queued in one turn of the event loop goes out in one
