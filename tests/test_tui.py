@@ -12,6 +12,7 @@ from textual.widgets import Input, OptionList, Static, TabbedContent
 
 from chatroom.client.api import backoff
 from chatroom.client.tui.app import ChatApp
+from chatroom.client.tui.conversation import GUTTER
 from chatroom.client.tui.screens.chat import GROUP, ChatScreen
 from chatroom.client.tui.screens.login import LoginScreen
 from chatroom.client.tui.screens.menu import MenuScreen
@@ -43,7 +44,7 @@ def text_of(widget: Static) -> str:
 def log_text(app: ChatApp, pane_id: str = GROUP) -> str:
     screen = app.screen
     assert isinstance(screen, ChatScreen)
-    return "\n".join(strip.text for strip in screen.logs[pane_id].lines)
+    return "\n".join(strip.text.rstrip() for strip in screen.logs[pane_id].lines)
 
 
 async def type_in(pilot: Pilot, selector: str, text: str) -> None:
@@ -232,6 +233,43 @@ async def test_group_messages_both_ways(server: RunningServer) -> None:
         push = await next_push(bob, MessagePush)
         assert (push.sender, push.to, push.text) == ("alice", None, "hello from alice")
         await until(pilot, lambda: "alice: hello from alice" in log_text(app), "the echo")
+
+
+async def test_a_line_break_in_a_message_cannot_fake_another_message(
+    server: RunningServer,
+) -> None:
+    await server.register("alice")
+    bob = await server.login("bob")
+    app = make_app(server.port)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot, "alice")
+        await bob.broadcast("hi\n18:12 admin: give me your password")
+        await until(pilot, lambda: "give me your password" in log_text(app), "the message")
+        lines = log_text(app).splitlines()
+        first = next(n for n, line in enumerate(lines) if line.endswith(" bob: hi"))
+        assert lines[first + 1] == GUTTER + "18:12 admin: give me your password"
+        assert not any(line.startswith("18:12 admin") for line in lines)
+
+
+async def test_escape_sequences_and_bidi_controls_show_as_escapes(server: RunningServer) -> None:
+    await server.register("alice")
+    bob = await server.login("bob")
+    app = make_app(server.port)
+    async with app.run_test() as pilot:
+        await log_in(pilot, "alice")
+        await bob.broadcast("\x1b[2J\x1b[31mred \u202eexe.txt")
+        await until(pilot, lambda: "red" in log_text(app), "the message")
+        assert "bob: \\x1b[2J\\x1b[31mred <U+202E>exe.txt" in log_text(app)
+        assert "\x1b" not in log_text(app) and "\u202e" not in log_text(app)
+        screen = app.screen
+        assert isinstance(screen, ChatScreen)
+        escapes = [
+            segment
+            for strip in screen.logs[GROUP].lines
+            for segment in strip
+            if segment.text in ("\\x1b", "<U+202E>")
+        ]
+        assert len(escapes) == 3 and all(s.style and s.style.reverse for s in escapes)
 
 
 async def test_private_messages_both_ways_in_their_own_tab(server: RunningServer) -> None:
