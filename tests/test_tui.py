@@ -272,6 +272,16 @@ async def test_escape_sequences_and_bidi_controls_show_as_escapes(server: Runnin
         assert len(escapes) == 3 and all(s.style and s.style.reverse for s in escapes)
 
 
+async def test_a_name_that_looks_like_markup_shows_as_typed(server: RunningServer) -> None:
+    await server.register("alice")
+    app = make_app(server.port)
+    async with app.run_test() as pilot:
+        await log_in(pilot, "alice")
+        await send(pilot, "/msg x[/b] hello")
+        await until(pilot, lambda: "Not sent" in log_text(app, "dm1"), "the refusal")
+        assert app.screen.query_one(TabbedContent).get_tab("dm1").label_text == "@x[/b]"
+
+
 async def test_private_messages_both_ways_in_their_own_tab(server: RunningServer) -> None:
     await server.register("alice")
     bob = await server.login("bob")

@@ -17,6 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, OptionList, Static, TabbedContent, TabPane
@@ -33,6 +34,7 @@ from chatroom.client.tui.events import (
 )
 from chatroom.client.tui.screens.pick_file import FilePickScreen
 from chatroom.client.tui.transfers import TransferBar
+from chatroom.client.visible import visible
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.messages import (
     ByePush,
@@ -99,7 +101,7 @@ class ChatScreen(Screen[None]):
         self.countdown: Timer | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="status")
+        yield Static("", id="status", markup=False)
         with Horizontal(id="chat-body"):
             with TabbedContent(id="conversations"), TabPane("# group", id=GROUP):
                 yield self.logs[GROUP]
@@ -182,7 +184,7 @@ class ChatScreen(Screen[None]):
         if self.countdown is not None:
             self.countdown.stop()
         self.log_of(GROUP).write_notice(f"Cannot log in again: {event.message}", style="red")
-        self.query_one("#status", Static).update(f"disconnected: {event.message}")
+        self.query_one("#status", Static).update(f"disconnected: {visible(event.message)}")
 
     def on_push_arrived(self, event: PushArrived) -> None:
         push = event.push
@@ -203,7 +205,7 @@ class ChatScreen(Screen[None]):
         status = self.query_one("#status", Static)
         waiting = f" · {len(self.outbox)} waiting to send" if self.outbox else ""
         if self.linked.is_set():
-            status.update(f"● connected as {self.me}{waiting}")
+            status.update(f"● connected as {visible(self.me)}{waiting}")
             status.set_class(False, "offline")
             return
         seconds = max(0, round(self.retry_at - time.monotonic()))
@@ -226,7 +228,7 @@ class ChatScreen(Screen[None]):
             self.unread[pane_id] = 0
             self.logs[pane_id] = ConversationLog()
             tabs = self.query_one("#conversations", TabbedContent)
-            tabs.add_pane(TabPane(f"@{partner}", self.logs[pane_id], id=pane_id))
+            tabs.add_pane(TabPane(self.tab_label(pane_id), self.logs[pane_id], id=pane_id))
         return self.panes[key]
 
     def pane_for(self, push: MessagePush | FilePush) -> str:
@@ -257,7 +259,13 @@ class ChatScreen(Screen[None]):
         if pane_id == GROUP or tabs.active == pane_id:
             return
         self.unread[pane_id] += 1
-        tabs.get_tab(pane_id).label = f"@{self.partners[pane_id]} ({self.unread[pane_id]})"
+        tabs.get_tab(pane_id).label = self.tab_label(pane_id)
+
+    def tab_label(self, pane_id: str) -> Content:
+        """`@bob (2)`: the partner, and how many messages came while the tab was hidden.
+        Content, not a string, which Textual would read as markup (a name is not)."""
+        unread = f" ({self.unread[pane_id]})" if self.unread[pane_id] else ""
+        return Content(f"@{visible(self.partners[pane_id])}{unread}")
 
     @on(TabbedContent.TabActivated)
     def tab_opened(self, event: TabbedContent.TabActivated) -> None:
@@ -267,8 +275,8 @@ class ChatScreen(Screen[None]):
             entry.placeholder = "Message the group; /help for commands"
             return
         self.unread[pane_id] = 0
-        event.tab.label = f"@{self.partners[pane_id]}"
-        entry.placeholder = f"Message {self.partners[pane_id]} privately"
+        event.tab.label = self.tab_label(pane_id)
+        entry.placeholder = f"Message {visible(self.partners[pane_id])} privately"
 
     def open_private(self, partner: str) -> None:
         tabs = self.query_one("#conversations", TabbedContent)
@@ -281,7 +289,7 @@ class ChatScreen(Screen[None]):
         users = self.query_one("#users", OptionList)
         users.clear_options()
         users.add_options(
-            Option(f"{name} (you)" if name == self.me else name, id=name)
+            Option(Content(f"{visible(name)} (you)" if name == self.me else visible(name)), id=name)
             for name in sorted(self.online, key=username_key)
         )
         self.query_one("#sidebar-title", Static).update(f"Online ({len(self.online)})")
