@@ -61,6 +61,7 @@ async def _logged_in(args: argparse.Namespace) -> ChatClient:
     password = os.environ.get("CHATROOM_PASSWORD") or getpass.getpass(f"Password for {user}: ")
     client = await ChatClient.connect(args.host, args.port, tls=tls_context(args.tls, args.cafile))
     try:
+        await client.hello("chatroom-cli")  # for the server's limits, such as max_chunk
         await client.login(user, password)
     except BaseException:
         await client.close()
