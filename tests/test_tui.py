@@ -19,6 +19,7 @@ from chatroom.client.tui.screens.menu import MenuScreen
 from chatroom.client.tui.screens.register import RegisterScreen
 from chatroom.common.messages import FilePush, MessagePush
 from tests.conftest import PASSWORD, WAIT, RunningServer, next_push
+from tests.relay import Relay
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 
@@ -429,6 +430,45 @@ async def test_connection_loss_shows_status_and_recovers(server: RunningServer) 
         assert (push.sender, push.text) == ("alice", "typed while the server was down")
 
 
+async def test_a_message_whose_ok_was_lost_is_sent_again_with_the_same_cid(
+    server: RunningServer,
+) -> None:
+    await server.register("alice")
+    async with Relay(server.port) as relay:
+        app = make_app(relay.port)
+        async with app.run_test() as pilot:
+            await log_in(pilot, "alice")
+            relay.lose_reply_to = "broadcast"
+            await send(pilot, "only once, please")
+            await until(pilot, lambda: len(relay.sent("broadcast")) == 2, "the retry")
+            await until(pilot, lambda: "alice: only once, please" in log_text(app), "the echo")
+            assert "Disconnected" in log_text(app)
+            assert log_text(app).count("only once, please") == 1
+    first, retry = relay.sent("broadcast")
+    assert first["cid"] == retry["cid"]
+
+
+async def test_a_message_typed_while_disconnected_keeps_its_cid_until_sent(
+    server: RunningServer,
+) -> None:
+    await server.register("alice")
+    async with Relay(server.port) as relay:
+        app = make_app(relay.port)
+        async with app.run_test() as pilot:
+            await log_in(pilot, "alice")
+            screen = app.screen
+            assert isinstance(screen, ChatScreen)
+            port = server.port
+            await server.stop()
+            await until(pilot, lambda: not screen.linked.is_set(), "the disconnection")
+            await send(pilot, "typed while the server was down")
+            await until(pilot, lambda: screen.outbox, "the outbox")
+            cid = screen.outbox[0].cid
+            await server.restart_on(port)
+            await until(pilot, lambda: not screen.outbox, "the message to be sent")
+    assert [data["cid"] for data in relay.sent("broadcast")] == [cid]
+
+
 async def test_chat_snapshot(server: RunningServer) -> None:
     await server.register("alice")
     await server.login("bob")
@@ -465,6 +505,28 @@ async def test_send_a_file_and_save_a_received_one(server: RunningServer, tmp_pa
 
         await send(pilot, "/send /no/such/file.txt")
         await until(pilot, lambda: "/no/such/file.txt is not a file" in log_text(app), "an error")
+
+
+async def test_a_file_upload_cut_off_is_retried_with_the_same_cid(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    await server.register("alice")
+    bob = await server.login("bob")
+    outgoing = tmp_path / "slides.pdf"
+    outgoing.write_bytes(os.urandom(300_000))
+    async with Relay(server.port) as relay:
+        app = make_app(relay.port)
+        async with app.run_test() as pilot:
+            await log_in(pilot, "alice")
+            relay.lose_reply_to = "file_chunk"
+            await send(pilot, f"/send {outgoing}")
+            push = await next_push(bob, FilePush)
+            await until(pilot, lambda: "alice sent the file slides.pdf" in log_text(app), "it")
+            assert "Disconnected" in log_text(app)
+    first, retry = relay.sent("file_put")
+    assert first["cid"] == retry["cid"]
+    saved = await bob.download(push.fid, tmp_path / "downloads")
+    assert saved.read_bytes() == outgoing.read_bytes()
 
 
 async def test_the_tui_keeps_an_idle_connection_alive(make_server) -> None:

@@ -3,13 +3,16 @@
 A worker keeps the session alive: it relays pushes as messages, and when the connection
 drops it reconnects with backoff and logs in again. What the user types goes into an
 outbox that a second worker sends in order whenever the session is up, so nothing typed
-while disconnected is lost.
+while disconnected is lost. Each message gets its `cid` when it is typed and keeps it
+through every retry, as a file being sent does, so a retry whose first `ok` was lost with
+the connection is not delivered twice.
 """
 
 import asyncio
 import contextlib
 import time
 from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +26,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
-from chatroom.client.api import ChatClient, LoginReply, describe_os_error, sessions
+from chatroom.client.api import ChatClient, LoginReply, describe_os_error, new_cid, sessions
 from chatroom.client.tui.conversation import ConversationLog
 from chatroom.client.tui.events import (
     PushArrived,
@@ -66,6 +69,17 @@ HELP = [
 ]
 
 
+@dataclass(slots=True, frozen=True)
+class Outgoing:
+    """A message typed but not yet confirmed by the server."""
+
+    to: str | None
+    """The recipient, or None for the group."""
+    text: str
+    cid: str = field(default_factory=new_cid)
+    """Chosen when the message is typed and sent with every attempt."""
+
+
 class ChatScreen(Screen[None]):
     app: "ChatApp"
 
@@ -90,7 +104,7 @@ class ChatScreen(Screen[None]):
         self.partners: dict[str, str] = {}  # pane id -> partner's username
         self.unread: dict[str, int] = {}
         self.logs = {GROUP: ConversationLog()}  # pane id -> its log, mounted or about to be
-        self.outbox: deque[tuple[str | None, str]] = deque()
+        self.outbox: deque[Outgoing] = deque()
         self.outbox_ready = asyncio.Event()
         self.linked = asyncio.Event()
         self.ack_upto = 0
@@ -122,8 +136,10 @@ class ChatScreen(Screen[None]):
     # -- the session and its events ---------------------------------------------------
 
     async def log_in_again(self, client: ChatClient) -> LoginReply:
-        """After a reconnection: the resume token if it still works (no bcrypt on the
-        server, so a restart is quick for everyone), else the password."""
+        """After a reconnection: `hello` (a restarted server may have new limits), then the
+        resume token if it still works (no bcrypt on the server, so a restart is quick for
+        everyone), else the password."""
+        await client.hello("chatroom-tui")
         if self.resume_token is not None:
             try:
                 return await client.resume(self.resume_token)
@@ -370,7 +386,7 @@ class ChatScreen(Screen[None]):
             log.write_notice(f"Unknown command {command}; /help lists them.", style="red")
 
     def queue(self, to: str | None, text: str) -> None:
-        self.outbox.append((to, text))
+        self.outbox.append(Outgoing(to, text))
         self.outbox_ready.set()
         self.show_status()
 
@@ -380,16 +396,20 @@ class ChatScreen(Screen[None]):
         while True:
             await self.outbox_ready.wait()
             await self.linked.wait()
-            to, text = self.outbox[0]
+            item = self.outbox[0]
+            to, text = item.to, item.text
             try:
                 sent = await (
-                    self.client.broadcast(text) if to is None else self.client.private(to, text)
+                    self.client.broadcast(text, item.cid)
+                    if to is None
+                    else self.client.private(to, text, item.cid)
                 )
             except ChatError as error:
                 self.outbox.popleft()
                 pane_id = GROUP if to is None else self.private_pane(to)
                 self.log_of(pane_id).write_notice(f"Not sent: {error.message}", style="red")
             except OSError:
+                # Maybe the message arrived and only its ok was lost: the retry has its cid.
                 self.linked.clear()  # the session worker reconnects and sets it again
                 continue
             else:
@@ -418,13 +438,21 @@ class ChatScreen(Screen[None]):
 
     @work(group="transfers")
     async def send_file(self, path: Path, to: str | None) -> None:
+        """Upload a file, resuming after each reconnection until it is sent or refused."""
         log = self.conversation_log(to)
         if not path.is_file():
             log.write_notice(f"Not sent: {path} is not a file.", style="red")
             return
         bar = self.add_transfer(f"↑ {path.name}", path.stat().st_size)
+        cid = new_cid()  # one for every attempt, so a lost last ok does not send it twice
         try:
-            sent = await self.client.send_file(path, to, progress=bar.advance_to)
+            while True:
+                await self.linked.wait()
+                try:
+                    sent = await self.client.send_file(path, to, progress=bar.advance_to, cid=cid)
+                    break
+                except ConnectionError:  # not a local OSError such as a file gone missing
+                    self.linked.clear()  # the session worker reconnects and sets it again
         except (ChatError, OSError) as error:
             reason = error.message if isinstance(error, ChatError) else describe_os_error(error)
             log.write_notice(f"{path.name} not sent: {reason}. /send again resumes.", style="red")
