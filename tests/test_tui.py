@@ -12,12 +12,14 @@ from textual.widgets import Input, OptionList, Static, TabbedContent
 
 from chatroom.client.api import backoff
 from chatroom.client.tui.app import ChatApp
+from chatroom.client.tui.conversation import GUTTER
 from chatroom.client.tui.screens.chat import GROUP, ChatScreen
 from chatroom.client.tui.screens.login import LoginScreen
 from chatroom.client.tui.screens.menu import MenuScreen
 from chatroom.client.tui.screens.register import RegisterScreen
 from chatroom.common.messages import FilePush, MessagePush
 from tests.conftest import PASSWORD, WAIT, RunningServer, next_push
+from tests.relay import Relay
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 
@@ -43,7 +45,7 @@ def text_of(widget: Static) -> str:
 def log_text(app: ChatApp, pane_id: str = GROUP) -> str:
     screen = app.screen
     assert isinstance(screen, ChatScreen)
-    return "\n".join(strip.text for strip in screen.logs[pane_id].lines)
+    return "\n".join(strip.text.rstrip() for strip in screen.logs[pane_id].lines)
 
 
 async def type_in(pilot: Pilot, selector: str, text: str) -> None:
@@ -234,6 +236,53 @@ async def test_group_messages_both_ways(server: RunningServer) -> None:
         await until(pilot, lambda: "alice: hello from alice" in log_text(app), "the echo")
 
 
+async def test_a_line_break_in_a_message_cannot_fake_another_message(
+    server: RunningServer,
+) -> None:
+    await server.register("alice")
+    bob = await server.login("bob")
+    app = make_app(server.port)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot, "alice")
+        await bob.broadcast("hi\n18:12 admin: give me your password")
+        await until(pilot, lambda: "give me your password" in log_text(app), "the message")
+        lines = log_text(app).splitlines()
+        first = next(n for n, line in enumerate(lines) if line.endswith(" bob: hi"))
+        assert lines[first + 1] == GUTTER + "18:12 admin: give me your password"
+        assert not any(line.startswith("18:12 admin") for line in lines)
+
+
+async def test_escape_sequences_and_bidi_controls_show_as_escapes(server: RunningServer) -> None:
+    await server.register("alice")
+    bob = await server.login("bob")
+    app = make_app(server.port)
+    async with app.run_test() as pilot:
+        await log_in(pilot, "alice")
+        await bob.broadcast("\x1b[2J\x1b[31mred \u202eexe.txt")
+        await until(pilot, lambda: "red" in log_text(app), "the message")
+        assert "bob: \\x1b[2J\\x1b[31mred <U+202E>exe.txt" in log_text(app)
+        assert "\x1b" not in log_text(app) and "\u202e" not in log_text(app)
+        screen = app.screen
+        assert isinstance(screen, ChatScreen)
+        escapes = [
+            segment
+            for strip in screen.logs[GROUP].lines
+            for segment in strip
+            if segment.text in ("\\x1b", "<U+202E>")
+        ]
+        assert len(escapes) == 3 and all(s.style and s.style.reverse for s in escapes)
+
+
+async def test_a_name_that_looks_like_markup_shows_as_typed(server: RunningServer) -> None:
+    await server.register("alice")
+    app = make_app(server.port)
+    async with app.run_test() as pilot:
+        await log_in(pilot, "alice")
+        await send(pilot, "/msg x[/b] hello")
+        await until(pilot, lambda: "Not sent" in log_text(app, "dm1"), "the refusal")
+        assert app.screen.query_one(TabbedContent).get_tab("dm1").label_text == "@x[/b]"
+
+
 async def test_private_messages_both_ways_in_their_own_tab(server: RunningServer) -> None:
     await server.register("alice")
     bob = await server.login("bob")
@@ -381,6 +430,45 @@ async def test_connection_loss_shows_status_and_recovers(server: RunningServer) 
         assert (push.sender, push.text) == ("alice", "typed while the server was down")
 
 
+async def test_a_message_whose_ok_was_lost_is_sent_again_with_the_same_cid(
+    server: RunningServer,
+) -> None:
+    await server.register("alice")
+    async with Relay(server.port) as relay:
+        app = make_app(relay.port)
+        async with app.run_test() as pilot:
+            await log_in(pilot, "alice")
+            relay.lose_reply_to = "broadcast"
+            await send(pilot, "only once, please")
+            await until(pilot, lambda: len(relay.sent("broadcast")) == 2, "the retry")
+            await until(pilot, lambda: "alice: only once, please" in log_text(app), "the echo")
+            assert "Disconnected" in log_text(app)
+            assert log_text(app).count("only once, please") == 1
+    first, retry = relay.sent("broadcast")
+    assert first["cid"] == retry["cid"]
+
+
+async def test_a_message_typed_while_disconnected_keeps_its_cid_until_sent(
+    server: RunningServer,
+) -> None:
+    await server.register("alice")
+    async with Relay(server.port) as relay:
+        app = make_app(relay.port)
+        async with app.run_test() as pilot:
+            await log_in(pilot, "alice")
+            screen = app.screen
+            assert isinstance(screen, ChatScreen)
+            port = server.port
+            await server.stop()
+            await until(pilot, lambda: not screen.linked.is_set(), "the disconnection")
+            await send(pilot, "typed while the server was down")
+            await until(pilot, lambda: screen.outbox, "the outbox")
+            cid = screen.outbox[0].cid
+            await server.restart_on(port)
+            await until(pilot, lambda: not screen.outbox, "the message to be sent")
+    assert [data["cid"] for data in relay.sent("broadcast")] == [cid]
+
+
 async def test_chat_snapshot(server: RunningServer) -> None:
     await server.register("alice")
     await server.login("bob")
@@ -417,6 +505,28 @@ async def test_send_a_file_and_save_a_received_one(server: RunningServer, tmp_pa
 
         await send(pilot, "/send /no/such/file.txt")
         await until(pilot, lambda: "/no/such/file.txt is not a file" in log_text(app), "an error")
+
+
+async def test_a_file_upload_cut_off_is_retried_with_the_same_cid(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    await server.register("alice")
+    bob = await server.login("bob")
+    outgoing = tmp_path / "slides.pdf"
+    outgoing.write_bytes(os.urandom(300_000))
+    async with Relay(server.port) as relay:
+        app = make_app(relay.port)
+        async with app.run_test() as pilot:
+            await log_in(pilot, "alice")
+            relay.lose_reply_to = "file_chunk"
+            await send(pilot, f"/send {outgoing}")
+            push = await next_push(bob, FilePush)
+            await until(pilot, lambda: "alice sent the file slides.pdf" in log_text(app), "it")
+            assert "Disconnected" in log_text(app)
+    first, retry = relay.sent("file_put")
+    assert first["cid"] == retry["cid"]
+    saved = await bob.download(push.fid, tmp_path / "downloads")
+    assert saved.read_bytes() == outgoing.read_bytes()
 
 
 async def test_the_tui_keeps_an_idle_connection_alive(make_server) -> None:

@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import itertools
 import os
+import secrets
 import ssl
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -38,6 +39,15 @@ FILE_WINDOW = 16
 
 Progress = Callable[[int, int], None]
 """Called with (bytes done, bytes in all) as a transfer advances."""
+
+
+def new_cid() -> str:
+    """A fresh idempotency key for a `broadcast`, `private` or `file_put` (16 characters).
+
+    A request sent again with the same `cid`, because its `ok` was lost with the
+    connection, gets the first one's `ok` and is not delivered twice.
+    """
+    return secrets.token_urlsafe(12)
 
 
 class SeenMids:
@@ -149,6 +159,8 @@ class ChatClient:
         self._seen = seen or SeenMids()
         self.closed_reason: str | None = None
         self.closed = asyncio.Event()
+        self.chunk_size = MAX_CHUNK
+        """Bytes of file data per request: the server's `max_chunk` once `hello` told it."""
         self._reading = asyncio.create_task(self._read_frames())
 
     @classmethod
@@ -202,7 +214,11 @@ class ChatClient:
 
     async def hello(self, client: str = "chatroom-client") -> dict[str, Any]:
         """Introduce ourselves; returns the server's reply (version, server, limits)."""
-        return await self.request(RequestType.HELLO, version=PROTOCOL_VERSION, client=client)
+        reply = await self.request(RequestType.HELLO, version=PROTOCOL_VERSION, client=client)
+        # Never more than this client's own limit, and at least one byte so uploads advance.
+        server_chunk = reply.get("limits", {}).get("max_chunk", MAX_CHUNK)
+        self.chunk_size = max(1, min(MAX_CHUNK, server_chunk))
+        return reply
 
     async def register(self, username: str, password: str) -> str:
         """Create an account; returns the username as the server stored it."""
@@ -221,12 +237,14 @@ class ChatClient:
         """Usernames online now, sorted."""
         return (await self.request(RequestType.USERS))["online"]
 
-    async def broadcast(self, text: str) -> Sent:
-        reply = await self.request(RequestType.BROADCAST, text=text)
+    async def broadcast(self, text: str, cid: str | None = None) -> Sent:
+        """Send `text` to the group. Pass the same `cid` to every retry of one message."""
+        reply = await self.request(RequestType.BROADCAST, text=text, cid=cid or new_cid())
         return Sent(reply["mid"], reply["ts"])
 
-    async def private(self, to: str, text: str) -> Sent:
-        reply = await self.request(RequestType.PRIVATE, to=to, text=text)
+    async def private(self, to: str, text: str, cid: str | None = None) -> Sent:
+        """Send `text` to `to` alone. Pass the same `cid` to every retry of one message."""
+        reply = await self.request(RequestType.PRIVATE, to=to, text=text, cid=cid or new_cid())
         return Sent(reply["mid"], reply["ts"], reply["delivered"])
 
     async def ack(self, upto: int) -> None:
@@ -250,25 +268,34 @@ class ChatClient:
         *,
         progress: Progress | None = None,
         window: int = FILE_WINDOW,
+        cid: str | None = None,
     ) -> FileSent:
         """Upload a file to `to` (None: the group), resuming an interrupted upload of it.
 
         `progress(done, total)` is called as chunks are acknowledged. Keeps `window`
-        chunks in flight, so a fast link is not held to one round trip per chunk.
+        chunks in flight, so a fast link is not held to one round trip per chunk. Pass
+        the same `cid` to every retry of one upload, so it is announced only once.
         """
         path = Path(path)
         size = path.stat().st_size
         digest = await asyncio.to_thread(_sha256_of_file, path)
         reply = await self.request(
-            RequestType.FILE_PUT, to=to, name=path.name, size=size, sha256=digest
+            RequestType.FILE_PUT,
+            to=to,
+            name=path.name,
+            size=size,
+            sha256=digest,
+            cid=cid or new_cid(),
         )
         fid, offset = reply["fid"], reply["offset"]
+        if reply.get("complete"):  # a zero-byte file, or a retry of an upload that finished
+            offset = size
         replies: deque[asyncio.Future[dict[str, Any]]] = deque()
         try:
             with open(path, "rb") as source:
                 source.seek(offset)
                 while offset < size:
-                    chunk = source.read(min(MAX_CHUNK, size - offset))
+                    chunk = source.read(min(self.chunk_size, size - offset))
                     if not chunk:
                         raise OSError(f"{path} got shorter while it was being sent")
                     replies.append(
@@ -321,7 +348,7 @@ class ChatClient:
             with open(part, "ab") as out:
                 while offset < info.size:
                     while asked < info.size and len(replies) < window:
-                        length = min(MAX_CHUNK, info.size - asked)
+                        length = min(self.chunk_size, info.size - asked)
                         replies.append(
                             self.submit(RequestType.FILE_GET, fid=fid, offset=asked, length=length)
                         )

@@ -17,9 +17,11 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
 from chatroom.client.api import ChatClient, describe_os_error, tls_context
+from chatroom.client.visible import visible
 from chatroom.common.errors import ChatError
 from chatroom.common.limits import DEFAULT_HOST, DEFAULT_PORT
 from chatroom.utils.args import OneLineParser
@@ -59,6 +61,7 @@ async def _logged_in(args: argparse.Namespace) -> ChatClient:
     password = os.environ.get("CHATROOM_PASSWORD") or getpass.getpass(f"Password for {user}: ")
     client = await ChatClient.connect(args.host, args.port, tls=tls_context(args.tls, args.cafile))
     try:
+        await client.hello("chatroom-cli")  # for the server's limits, such as max_chunk
         await client.login(user, password)
     except BaseException:
         await client.close()
@@ -67,6 +70,8 @@ async def _logged_in(args: argparse.Namespace) -> ChatClient:
 
 
 def _progress_bar() -> Progress:
+    """A transfer's progress; its description is Rich markup, so file names go through
+    `_label` first."""
     return Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -76,13 +81,19 @@ def _progress_bar() -> Progress:
     )
 
 
+def _label(name: str) -> str:
+    """A file name for a progress bar: its control characters as escapes, its brackets not
+    read as markup."""
+    return escape(visible(name))
+
+
 async def send_file(args: argparse.Namespace) -> str:
     if not args.path.is_file():
         raise FileNotFoundError(f"{args.path} is not a file")
     client = await _logged_in(args)
     try:
         with _progress_bar() as bar:
-            task = bar.add_task(f"sending {args.path.name}", total=args.path.stat().st_size)
+            task = bar.add_task(f"sending {_label(args.path.name)}", total=args.path.stat().st_size)
             sent = await client.send_file(
                 args.path, args.to, progress=lambda done, _: bar.update(task, completed=done)
             )
@@ -97,7 +108,7 @@ async def get_file(args: argparse.Namespace) -> str:
     try:
         info = await client.file_info(args.fid)
         with _progress_bar() as bar:
-            task = bar.add_task(f"receiving {info.name}", total=info.size)
+            task = bar.add_task(f"receiving {_label(info.name)}", total=info.size)
             saved = await client.download(
                 args.fid,
                 args.dest or args.downloads or default_downloads_dir(),

@@ -1,15 +1,56 @@
 """A conversation's scrolling log: the group's or one private chat's.
 
 Text from the network is appended as plain `rich.text.Text`, never parsed as markup, so a
-message like `[bold]` or `[link=...]` shows exactly as typed.
+message like `[bold]` or `[link=...]` shows exactly as typed. Characters that would act on
+the terminal show as escapes in reverse video (`chatroom.client.visible`), and every row of
+a message after its first starts with a gutter, so no line of a message, whether the
+sender broke it or the log wrapped it, can pass for a message of its own.
 """
 
 from datetime import datetime
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.text import Text
 from textual.widgets import RichLog
 
+from chatroom.client.visible import message_lines, pieces
 from chatroom.common.files import human_size
+
+GUTTER = "      │ "
+"""In front of a message's further rows. Times start at column 0 and names at column 6,
+where this has its bar: a fake `18:12 admin:` line cannot start where a real one does."""
+
+
+def shown(text: str, style: str = "") -> Text:
+    """`text` on one line, acting characters as escapes in reverse video."""
+    line = Text(style=style)
+    for piece in pieces(text):
+        line.append(piece.text, style="reverse" if piece.escaped else None)
+    return line
+
+
+class MessageRows:
+    """A message in the log: its first line after the byline, then the other lines, and
+    any part the log's width pushes onto a row of its own, each behind the GUTTER."""
+
+    def __init__(self, first: Text, more: list[Text]) -> None:
+        self.first = first
+        self.more = more
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        head = self.first.wrap(console, width)[0]
+        rest = self.first[len(head.plain) :]
+        rest = rest[len(rest.plain) - len(rest.plain.lstrip()) :]  # the space it wrapped at
+        yield head
+        for line in [rest, *self.more] if rest.plain else self.more:
+            for row in line.wrap(console, max(width - len(GUTTER), 1)):
+                yield Text.assemble((GUTTER, "dim"), row)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        widest = max([self.first.cell_len, *(len(GUTTER) + line.cell_len for line in self.more)])
+        return Measurement(min(widest, len(GUTTER) + 1), widest)
 
 
 class ConversationLog(RichLog):
@@ -27,30 +68,33 @@ class ConversationLog(RichLog):
         line.append(datetime.fromtimestamp(ts).strftime("%H:%M "), style="dim")
         if private:
             line.append("(private) ", style="magenta")
-        line.append(sender, style="bold green" if mine else "bold cyan")
+        line.append_text(shown(sender, style="bold green" if mine else "bold cyan"))
         return line
 
     def write_message(
         self, ts: float, sender: str, text: str, *, mine: bool, private: bool
     ) -> None:
+        style = "magenta" if private else ""
+        first, *more = message_lines(text)
         line = self._byline(ts, sender, mine=mine, private=private)
         line.append(": ")
-        line.append(text, style="magenta" if private else "")
-        self.write(line)
+        line.append_text(shown(first, style))
+        self.write(MessageRows(line, [shown(other, style) for other in more]))
 
     def write_file(
         self, ts: float, sender: str, name: str, size: int, fid: int, *, mine: bool, private: bool
     ) -> None:
         line = self._byline(ts, sender, mine=mine, private=private)
         line.append(" sent the file ")
-        line.append(name, style="bold")
+        line.append_text(shown(name, style="bold"))
         line.append(f" ({human_size(size)})")
         if not mine:
             line.append(f"  /get {fid} or Ctrl+S saves it", style="dim")
-        self.write(line)
+        self.write(MessageRows(line, []))
 
     def write_notice(self, text: str, style: str = "yellow") -> None:
-        self.write(Text(f"* {text}", style=style))
+        """`* text`: what the client has to say, which may quote the server or the user."""
+        self.write(Text("* ", style=style).append_text(shown(text)))
 
     def begin_delivery(self, offline: bool) -> None:
         """Before a line from the network: mail from while the user was away goes under a

@@ -12,7 +12,7 @@ class TransferBar(Horizontal):
         self.total = total
 
     def compose(self) -> ComposeResult:
-        yield Label(self.label, classes="transfer-label")
+        yield Label(self.label, classes="transfer-label", markup=False)
         yield ProgressBar(total=max(self.total, 1), show_eta=False)
 
     def advance_to(self, done: int, total: int) -> None:

@@ -3,13 +3,16 @@
 A worker keeps the session alive: it relays pushes as messages, and when the connection
 drops it reconnects with backoff and logs in again. What the user types goes into an
 outbox that a second worker sends in order whenever the session is up, so nothing typed
-while disconnected is lost.
+while disconnected is lost. Each message gets its `cid` when it is typed and keeps it
+through every retry, as a file being sent does, so a retry whose first `ok` was lost with
+the connection is not delivered twice.
 """
 
 import asyncio
 import contextlib
 import time
 from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,12 +20,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
-from chatroom.client.api import ChatClient, LoginReply, describe_os_error, sessions
+from chatroom.client.api import ChatClient, LoginReply, describe_os_error, new_cid, sessions
 from chatroom.client.tui.conversation import ConversationLog
 from chatroom.client.tui.events import (
     PushArrived,
@@ -33,6 +37,7 @@ from chatroom.client.tui.events import (
 )
 from chatroom.client.tui.screens.pick_file import FilePickScreen
 from chatroom.client.tui.transfers import TransferBar
+from chatroom.client.visible import visible
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.messages import (
     ByePush,
@@ -64,6 +69,17 @@ HELP = [
 ]
 
 
+@dataclass(slots=True, frozen=True)
+class Outgoing:
+    """A message typed but not yet confirmed by the server."""
+
+    to: str | None
+    """The recipient, or None for the group."""
+    text: str
+    cid: str = field(default_factory=new_cid)
+    """Chosen when the message is typed and sent with every attempt."""
+
+
 class ChatScreen(Screen[None]):
     app: "ChatApp"
 
@@ -88,7 +104,7 @@ class ChatScreen(Screen[None]):
         self.partners: dict[str, str] = {}  # pane id -> partner's username
         self.unread: dict[str, int] = {}
         self.logs = {GROUP: ConversationLog()}  # pane id -> its log, mounted or about to be
-        self.outbox: deque[tuple[str | None, str]] = deque()
+        self.outbox: deque[Outgoing] = deque()
         self.outbox_ready = asyncio.Event()
         self.linked = asyncio.Event()
         self.ack_upto = 0
@@ -99,7 +115,7 @@ class ChatScreen(Screen[None]):
         self.countdown: Timer | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="status")
+        yield Static("", id="status", markup=False)
         with Horizontal(id="chat-body"):
             with TabbedContent(id="conversations"), TabPane("# group", id=GROUP):
                 yield self.logs[GROUP]
@@ -120,8 +136,10 @@ class ChatScreen(Screen[None]):
     # -- the session and its events ---------------------------------------------------
 
     async def log_in_again(self, client: ChatClient) -> LoginReply:
-        """After a reconnection: the resume token if it still works (no bcrypt on the
-        server, so a restart is quick for everyone), else the password."""
+        """After a reconnection: `hello` (a restarted server may have new limits), then the
+        resume token if it still works (no bcrypt on the server, so a restart is quick for
+        everyone), else the password."""
+        await client.hello("chatroom-tui")
         if self.resume_token is not None:
             try:
                 return await client.resume(self.resume_token)
@@ -182,7 +200,7 @@ class ChatScreen(Screen[None]):
         if self.countdown is not None:
             self.countdown.stop()
         self.log_of(GROUP).write_notice(f"Cannot log in again: {event.message}", style="red")
-        self.query_one("#status", Static).update(f"disconnected: {event.message}")
+        self.query_one("#status", Static).update(f"disconnected: {visible(event.message)}")
 
     def on_push_arrived(self, event: PushArrived) -> None:
         push = event.push
@@ -203,7 +221,7 @@ class ChatScreen(Screen[None]):
         status = self.query_one("#status", Static)
         waiting = f" · {len(self.outbox)} waiting to send" if self.outbox else ""
         if self.linked.is_set():
-            status.update(f"● connected as {self.me}{waiting}")
+            status.update(f"● connected as {visible(self.me)}{waiting}")
             status.set_class(False, "offline")
             return
         seconds = max(0, round(self.retry_at - time.monotonic()))
@@ -226,7 +244,7 @@ class ChatScreen(Screen[None]):
             self.unread[pane_id] = 0
             self.logs[pane_id] = ConversationLog()
             tabs = self.query_one("#conversations", TabbedContent)
-            tabs.add_pane(TabPane(f"@{partner}", self.logs[pane_id], id=pane_id))
+            tabs.add_pane(TabPane(self.tab_label(pane_id), self.logs[pane_id], id=pane_id))
         return self.panes[key]
 
     def pane_for(self, push: MessagePush | FilePush) -> str:
@@ -257,7 +275,13 @@ class ChatScreen(Screen[None]):
         if pane_id == GROUP or tabs.active == pane_id:
             return
         self.unread[pane_id] += 1
-        tabs.get_tab(pane_id).label = f"@{self.partners[pane_id]} ({self.unread[pane_id]})"
+        tabs.get_tab(pane_id).label = self.tab_label(pane_id)
+
+    def tab_label(self, pane_id: str) -> Content:
+        """`@bob (2)`: the partner, and how many messages came while the tab was hidden.
+        Content, not a string, which Textual would read as markup (a name is not)."""
+        unread = f" ({self.unread[pane_id]})" if self.unread[pane_id] else ""
+        return Content(f"@{visible(self.partners[pane_id])}{unread}")
 
     @on(TabbedContent.TabActivated)
     def tab_opened(self, event: TabbedContent.TabActivated) -> None:
@@ -267,8 +291,8 @@ class ChatScreen(Screen[None]):
             entry.placeholder = "Message the group; /help for commands"
             return
         self.unread[pane_id] = 0
-        event.tab.label = f"@{self.partners[pane_id]}"
-        entry.placeholder = f"Message {self.partners[pane_id]} privately"
+        event.tab.label = self.tab_label(pane_id)
+        entry.placeholder = f"Message {visible(self.partners[pane_id])} privately"
 
     def open_private(self, partner: str) -> None:
         tabs = self.query_one("#conversations", TabbedContent)
@@ -281,7 +305,7 @@ class ChatScreen(Screen[None]):
         users = self.query_one("#users", OptionList)
         users.clear_options()
         users.add_options(
-            Option(f"{name} (you)" if name == self.me else name, id=name)
+            Option(Content(f"{visible(name)} (you)" if name == self.me else visible(name)), id=name)
             # Alphabetical: username_key is for telling users apart, and sorts `mary` as `rnary`.
             for name in sorted(self.online, key=str.casefold)
         )
@@ -363,7 +387,7 @@ class ChatScreen(Screen[None]):
             log.write_notice(f"Unknown command {command}; /help lists them.", style="red")
 
     def queue(self, to: str | None, text: str) -> None:
-        self.outbox.append((to, text))
+        self.outbox.append(Outgoing(to, text))
         self.outbox_ready.set()
         self.show_status()
 
@@ -373,16 +397,20 @@ class ChatScreen(Screen[None]):
         while True:
             await self.outbox_ready.wait()
             await self.linked.wait()
-            to, text = self.outbox[0]
+            item = self.outbox[0]
+            to, text = item.to, item.text
             try:
                 sent = await (
-                    self.client.broadcast(text) if to is None else self.client.private(to, text)
+                    self.client.broadcast(text, item.cid)
+                    if to is None
+                    else self.client.private(to, text, item.cid)
                 )
             except ChatError as error:
                 self.outbox.popleft()
                 pane_id = GROUP if to is None else self.private_pane(to)
                 self.log_of(pane_id).write_notice(f"Not sent: {error.message}", style="red")
             except OSError:
+                # Maybe the message arrived and only its ok was lost: the retry has its cid.
                 self.linked.clear()  # the session worker reconnects and sets it again
                 continue
             else:
@@ -411,13 +439,21 @@ class ChatScreen(Screen[None]):
 
     @work(group="transfers")
     async def send_file(self, path: Path, to: str | None) -> None:
+        """Upload a file, resuming after each reconnection until it is sent or refused."""
         log = self.conversation_log(to)
         if not path.is_file():
             log.write_notice(f"Not sent: {path} is not a file.", style="red")
             return
         bar = self.add_transfer(f"↑ {path.name}", path.stat().st_size)
+        cid = new_cid()  # one for every attempt, so a lost last ok does not send it twice
         try:
-            sent = await self.client.send_file(path, to, progress=bar.advance_to)
+            while True:
+                await self.linked.wait()
+                try:
+                    sent = await self.client.send_file(path, to, progress=bar.advance_to, cid=cid)
+                    break
+                except ConnectionError:  # not a local OSError such as a file gone missing
+                    self.linked.clear()  # the session worker reconnects and sets it again
         except (ChatError, OSError) as error:
             reason = error.message if isinstance(error, ChatError) else describe_os_error(error)
             log.write_notice(f"{path.name} not sent: {reason}. /send again resumes.", style="red")

@@ -31,7 +31,7 @@ class FormScreen(Screen[Any]):
         with Vertical(classes="form"):
             yield Static(self.TITLE_TEXT, classes="form-title")
             yield from self.fields()
-            yield Static("", classes="form-error")
+            yield Static("", classes="form-error", markup=False)
             yield Button(self.SUBMIT_LABEL, variant="primary", classes="form-submit")
         yield Footer()
 

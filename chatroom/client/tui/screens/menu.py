@@ -34,7 +34,7 @@ class MenuScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="menu"):
             yield Static("Welcome to chatroom", id="menu-title")
-            yield Static(f"server {self.app.host}:{self.app.port}", id="menu-server")
+            yield Static(f"server {self.app.host}:{self.app.port}", id="menu-server", markup=False)
             yield OptionList(
                 Option("1  Login", id="login"),
                 Option("2  Register", id="register"),
@@ -42,7 +42,7 @@ class MenuScreen(Screen[None]):
                 id="menu-options",
             )
             yield Static("Choose (1-3): ", id="menu-prompt")
-            yield Static("", id="menu-notice")
+            yield Static("", id="menu-notice", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:

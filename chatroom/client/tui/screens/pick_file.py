@@ -20,7 +20,9 @@ class FilePickScreen(ModalScreen[Path | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker"):
-            yield Static(f"Send which file? (Esc cancels)  {self.start}", id="picker-title")
+            yield Static(
+                f"Send which file? (Esc cancels)  {self.start}", id="picker-title", markup=False
+            )
             yield DirectoryTree(self.start, id="picker-tree")
 
     def on_directory_tree_file_selected(self, event: DirectoryTree.FileSelected) -> None:

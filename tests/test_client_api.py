@@ -1,0 +1,78 @@
+"""What `ChatClient` puts on the wire: idempotency keys, and file chunks sized to the server.
+
+A relay between the client and a real server records each request as the server got it.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from chatroom.client import ChatClient
+from chatroom.common.limits import MAX_CHUNK, Limits
+from tests.conftest import PASSWORD, RunningServer
+from tests.relay import Relay
+
+
+async def test_messages_and_files_carry_a_fresh_cid_unless_given_one(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    await server.register("alice")
+    await server.register("bob")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("the notes")
+    async with (
+        Relay(server.port) as relay,
+        await ChatClient.connect("127.0.0.1", relay.port) as alice,
+    ):
+        await alice.login("alice", PASSWORD)
+        await alice.broadcast("one")
+        await alice.broadcast("two")
+        await alice.private("bob", "three")
+        await alice.send_file(notes)
+        await alice.broadcast("four", cid="chosen-by-the-caller")
+    *generated, chosen = relay.sent("broadcast")
+    generated += relay.sent("private") + relay.sent("file_put")
+    assert chosen["cid"] == "chosen-by-the-caller"
+    cids = [data["cid"] for data in generated]
+    assert all(isinstance(cid, str) and 1 <= len(cid) <= 64 for cid in cids)
+    assert len(set(cids)) == 4
+
+
+@pytest.mark.parametrize(("max_chunk", "expected"), [(1000, 1000), (10 * MAX_CHUNK, MAX_CHUNK)])
+async def test_file_chunks_are_the_smaller_of_64_kib_and_the_servers_max_chunk(
+    make_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, max_chunk: int, expected: int
+) -> None:
+    reported = Limits.as_data
+    monkeypatch.setattr(Limits, "as_data", lambda self: reported(self) | {"max_chunk": max_chunk})
+    server = await make_server()
+    await server.register("alice")
+    source = tmp_path / "photo.jpg"
+    source.write_bytes(os.urandom(2 * MAX_CHUNK + 500))
+    async with (
+        Relay(server.port) as relay,
+        await ChatClient.connect("127.0.0.1", relay.port) as alice,
+    ):
+        await alice.hello()
+        await alice.login("alice", PASSWORD)
+        sent = await alice.send_file(source)
+        saved = await alice.download(sent.fid, tmp_path / "downloads")
+    assert saved.read_bytes() == source.read_bytes()
+    chunks = [len(data["data"]) for data in relay.sent("file_chunk")]
+    assert max(chunks) == expected and sum(chunks) == source.stat().st_size
+    assert max(data["length"] for data in relay.sent("file_get")) == expected
+
+
+async def test_file_chunks_are_64_kib_when_hello_was_not_called(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    await server.register("alice")
+    source = tmp_path / "photo.jpg"
+    source.write_bytes(os.urandom(MAX_CHUNK + 500))
+    async with (
+        Relay(server.port) as relay,
+        await ChatClient.connect("127.0.0.1", relay.port) as alice,
+    ):
+        await alice.login("alice", PASSWORD)
+        await alice.send_file(source)
+    assert [len(data["data"]) for data in relay.sent("file_chunk")] == [MAX_CHUNK, 500]
