@@ -12,6 +12,7 @@ from chatroom.common.limits import Limits
 from chatroom.common.messages import ByeReason, error
 from chatroom.server.auth import PasswordHasher
 from chatroom.server.connection import Session, WriteScheduler
+from chatroom.server.datadir import DataDirLock, claim
 from chatroom.server.files import FileVault
 from chatroom.server.hub import Hub
 from chatroom.server.store import SqliteStore, Store
@@ -38,11 +39,22 @@ class ChatServer:
         self._sessions: dict[Session, asyncio.Task[None]] = {}
         self._server: asyncio.Server | None = None
         self._stopped = asyncio.Event()
+        self._data_dir_lock: DataDirLock | None = None
 
     @classmethod
     async def open(cls, data_dir: Path, limits: Limits) -> "ChatServer":
-        """A server on the SQLite database in `data_dir`."""
-        return cls(await SqliteStore.open(data_dir), FileVault(data_dir), limits)
+        """A server on the SQLite database in `data_dir`, which it keeps to itself until shutdown.
+
+        Raises `DataDirError` if another server has it, or if it is damaged or read-only.
+        """
+        lock = await asyncio.to_thread(claim, data_dir)  # quick_check reads the whole file
+        try:
+            server = cls(await SqliteStore.open(data_dir), FileVault(data_dir), limits)
+        except BaseException:
+            lock.release()
+            raise
+        server._data_dir_lock = lock
+        return server
 
     async def start(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> None:
         """Start listening (with TLS if given); raises OSError if the address cannot be bound."""
@@ -119,6 +131,8 @@ class ChatServer:
         self.vault.close()
         await self.store.close()
         self.passwords.close()
+        if self._data_dir_lock is not None:
+            self._data_dir_lock.release()  # after the store is closed: the next server may start
         self._stopped.set()
         if self._server is not None:
             log.info("stopped")
