@@ -211,6 +211,18 @@ async def run_server(*args: str, **options: Any) -> asyncio.subprocess.Process:
     )
 
 
+async def cli_failure(*args: str, **options: Any) -> tuple[int, list[str]]:
+    """Run a `chatroom-server` that is expected to exit at once: its exit code and stderr lines."""
+    process = await run_server(*args, **options)
+    try:
+        _, err = await asyncio.wait_for(process.communicate(), WAIT)
+    finally:
+        if process.returncode is None:  # it did not exit: do not leave it running
+            process.kill()
+            await process.wait()
+    return process.returncode, err.decode().splitlines()
+
+
 async def spawn_server(data_dir: Path, *args: str) -> "ServerProcess":
     """`chatroom-server` in its own process on a free port; waits until it listens."""
     server = ServerProcess(

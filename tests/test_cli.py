@@ -1,6 +1,5 @@
 """`chatroom-server` as a user runs it: a real process, flags, signals and exit codes."""
 
-import asyncio
 import re
 import signal
 import socket
@@ -12,7 +11,14 @@ import pytest
 from chatroom.client import ChatClient
 from chatroom.common.messages import ByePush, MessagePush
 from chatroom.server.cli import build_parser
-from tests.conftest import PASSWORD, WAIT, ServerProcess, next_push, run_server, spawn_server
+from tests.conftest import (
+    PASSWORD,
+    ServerProcess,
+    cli_failure,
+    next_push,
+    run_server,
+    spawn_server,
+)
 
 
 @pytest.fixture
@@ -74,12 +80,6 @@ async def test_connect_login_logout_and_disconnect_are_logged(
     await client.logout()
     await server_process.wait_for_log(r"INFO .* logout alice from 127\.0\.0\.1:\d+")
     await server_process.wait_for_log(r"INFO .* disconnect 127\.0\.0\.1:\d+")
-
-
-async def cli_failure(*args: str) -> tuple[int, list[str]]:
-    process = await run_server(*args)
-    _, err = await asyncio.wait_for(process.communicate(), WAIT)
-    return process.returncode, err.decode().splitlines()
 
 
 async def test_a_port_in_use_is_one_line_and_exit_code_2(tmp_path: Path) -> None:

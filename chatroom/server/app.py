@@ -14,6 +14,7 @@ from chatroom.common.limits import Limits
 from chatroom.common.messages import ByeReason, error
 from chatroom.server.auth import PasswordHasher
 from chatroom.server.connection import Session, WriteScheduler
+from chatroom.server.datadir import DataDirLock, claim
 from chatroom.server.files import FileVault
 from chatroom.server.hub import Hub
 from chatroom.server.storage_health import StorageHealth
@@ -45,12 +46,24 @@ class ChatServer:
         self._server: asyncio.Server | None = None
         self._upkeep: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
+        self._data_dir_lock: DataDirLock | None = None
 
     @classmethod
     async def open(cls, data_dir: Path, limits: Limits) -> "ChatServer":
-        """A server on the SQLite database in `data_dir`."""
-        health = StorageHealth()  # one disk: a full one is reported once for both
-        return cls(await SqliteStore.open(data_dir, health), FileVault(data_dir, health), limits)
+        """A server on the SQLite database in `data_dir`, which it keeps to itself until shutdown.
+
+        Raises `DataDirError` if another server has it, or if it is damaged or read-only.
+        """
+        lock = await asyncio.to_thread(claim, data_dir)  # quick_check reads the whole file
+        try:
+            health = StorageHealth()  # one disk: a full one is reported once for both
+            store = await SqliteStore.open(data_dir, health)
+            server = cls(store, FileVault(data_dir, health), limits)
+        except BaseException:
+            lock.release()
+            raise
+        server._data_dir_lock = lock
+        return server
 
     async def start(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> None:
         """Start listening (with TLS if given); raises OSError if the address cannot be bound."""
@@ -163,6 +176,8 @@ class ChatServer:
         self.vault.close()
         await self.store.close()
         self.passwords.close()
+        if self._data_dir_lock is not None:
+            self._data_dir_lock.release()  # after the store is closed: the next server may start
         self._stopped.set()
         if self._server is not None:
             log.info("stopped")

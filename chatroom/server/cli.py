@@ -1,7 +1,8 @@
 """`chatroom-server`: parse the flags, open the store, serve until SIGINT or SIGTERM.
 
-Every failure a user can cause (a bad flag, a port in use, an unusable data directory)
-ends in one line on standard error and exit code 2, never a traceback.
+Every failure a user can cause (a bad flag, a port in use, a data directory that another
+server holds or that is damaged or read-only) ends in one line on standard error and exit
+code 2, never a traceback.
 """
 
 import argparse
@@ -24,6 +25,7 @@ from chatroom.common.limits import (
     Limits,
 )
 from chatroom.server.app import ChatServer
+from chatroom.server.datadir import DataDirError
 from chatroom.utils.args import EXIT_USAGE, OneLineParser
 from chatroom.utils.logs import setup_logging
 from chatroom.utils.paths import DATA_DIR_VARIABLE, default_data_dir
@@ -107,6 +109,8 @@ async def serve(args: argparse.Namespace) -> None:
     data_dir = args.data_dir or default_data_dir()
     try:
         server = await ChatServer.open(data_dir, limits)
+    except DataDirError as exc:
+        fail(str(exc))
     except (OSError, sqlite3.Error, RuntimeError) as exc:
         fail(f"cannot use data directory {data_dir}: {exc}")
     try:

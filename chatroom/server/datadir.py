@@ -1,0 +1,139 @@
+"""The data directory at start: claim it for this server alone, and refuse one it cannot use.
+
+Each check turns a failure that would otherwise come later, and worse, into one line at
+start: two servers on one database (each delivers only to its own users), a file the
+server cannot write (SQLite fails every write, or the process dies of SIGBUS), damaged
+pages (logins fail once the server is up).
+"""
+
+import contextlib
+import fcntl
+import os
+import sqlite3
+import tempfile
+from pathlib import Path
+
+from chatroom.server.store.sqlite import DATABASE_NAME
+
+LOCK_NAME = "lock"
+"""The file in the data directory that a running server holds locked; it holds its pid."""
+
+DATABASE_FILES = [DATABASE_NAME, f"{DATABASE_NAME}-wal", f"{DATABASE_NAME}-shm"]
+"""The database and the two files SQLite keeps beside it in WAL mode."""
+
+
+class DataDirError(Exception):
+    """Why the server cannot use its data directory, in one line for whoever started it."""
+
+
+class DataDirLock:
+    """An exclusive lock on the data directory, held until `release()` or the process ends.
+
+    It is a `flock` on an open file, which the kernel drops when the last descriptor for it
+    closes, however the process ends: a server killed by SIGKILL leaves nothing to clean up.
+    The lock is advisory: it keeps out other chatroom servers, not other programs.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def release(self) -> None:
+        """Let the next server in; releasing again does nothing."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+def claim(data_dir: Path) -> DataDirLock:
+    """Lock `data_dir` (creating it if need be) and check its files; raises `DataDirError`."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    _check_directory_writable(data_dir)
+    lock = _lock(data_dir)
+    try:
+        # Both checks open the database files and close them again. Closing any descriptor
+        # of a file drops every POSIX lock the process holds on it, SQLite's included, so
+        # they must run before the store opens the database, never while it has it open.
+        for name in DATABASE_FILES:
+            _check_writable(data_dir / name)
+        _check_integrity(data_dir / DATABASE_NAME)
+    except BaseException:
+        lock.release()
+        raise
+    return lock
+
+
+def _lock(data_dir: Path) -> DataDirLock:
+    path = data_dir / LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise _unwritable(path, exc) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 20, 0).decode(errors="replace").strip()
+        os.close(fd)
+        # The holder writes its pid just after locking, so a reader may find none yet.
+        pid = f" (pid {holder})" if holder.isdigit() else ""
+        raise DataDirError(
+            f"data directory {data_dir} is in use by another chatroom-server{pid}"
+        ) from None
+    except OSError as exc:  # e.g. a file system without locks
+        os.close(fd)
+        raise DataDirError(f"cannot lock {path}: {_reason(exc)}") from None
+    # Only now that the lock is ours: truncating earlier could erase the holder's pid.
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return DataDirLock(fd)
+
+
+def _check_directory_writable(data_dir: Path) -> None:
+    """SQLite creates its -wal and -shm files beside the database: try creating one."""
+    try:
+        with tempfile.TemporaryFile(dir=data_dir):
+            pass
+    except OSError as exc:
+        raise DataDirError(f"cannot write to data directory {data_dir}: {_reason(exc)}") from None
+
+
+def _check_writable(path: Path) -> None:
+    """Open `path` for writing if it exists. Permission bits alone would not tell: root
+    ignores them, and a read-only file system refuses a writable file."""
+    try:
+        os.close(os.open(path, os.O_RDWR))
+    except FileNotFoundError:
+        pass  # SQLite creates it
+    except OSError as exc:
+        raise _unwritable(path, exc) from None
+
+
+def _check_integrity(database: Path) -> None:
+    """`PRAGMA quick_check`: every page of every table and index is read and its structure
+    checked (not whether each index matches its table; that is `integrity_check`)."""
+    if not database.exists():
+        return  # a new data directory: the store creates it
+    # Read-only, so that checking changes nothing; it still reads what the WAL holds.
+    uri = f"{database.resolve().as_uri()}?mode=ro"
+    try:
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+            verdict = db.execute("PRAGMA quick_check(1)").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        # An extended result code (SQLITE_CORRUPT_INDEX...) keeps its primary in the low byte.
+        if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+            raise
+        verdict = str(exc)  # too damaged to check: "file is not a database"
+    if verdict != "ok":
+        # Its first problem, without the "*** in database main ***" heading above it.
+        first_line = verdict.removeprefix("*** in database main ***\n").splitlines()[0]
+        raise DataDirError(
+            f"database {database} is damaged: {first_line}; restore it from a backup"
+        )
+
+
+def _unwritable(path: Path, exc: OSError) -> DataDirError:
+    return DataDirError(f"cannot write to {path}: {_reason(exc)}")
+
+
+def _reason(exc: OSError) -> str:
+    """`permission denied`, not `[Errno 13] Permission denied: '/the/path'`."""
+    return os.strerror(exc.errno).lower() if exc.errno else str(exc)
