@@ -30,5 +30,6 @@ async def test_every_scenario_runs_and_reports(tmp_path: Path) -> None:
     assert results["connections K=30"]["clients"] == 30
     assert results["connections K=30"]["kib_per_connection"] > 0
     assert results["store"]["stored"] > 0 and results["store"]["errors"] == 0
+    assert results["store-cid"]["stored"] > 0 and results["store-cid"]["errors"] == 0
     assert results["logins"]["count"] > 0 and results["resumes"]["count"] > 0
     assert "| fanout N=20 |" in out.decode()

@@ -25,7 +25,7 @@ from chatroom.bench.scenarios import Target
 from chatroom.bench.spawn import BENCH_FLAGS, start_server
 from chatroom.utils.args import OneLineParser
 
-ALL = ["fanout", "latency", "connections", "store", "logins", "resumes"]
+ALL = ["fanout", "latency", "connections", "store", "store-cid", "logins", "resumes"]
 IRC_CAN = {"fanout", "latency", "connections"}
 
 
@@ -103,11 +103,13 @@ def plan(
                     lambda: scenarios.connections(target, args.clients),
                 )
             )
-        elif name == "store":
+        elif name in ("store", "store-cid"):
             runs.append(
                 (
-                    "store",
-                    lambda: scenarios.store(target, args.store_senders, args.window, args.seconds),
+                    name,
+                    lambda cids=(name == "store-cid"): scenarios.store(
+                        target, args.store_senders, args.window, args.seconds, cids
+                    ),
                 )
             )
         elif name in ("logins", "resumes"):

@@ -169,9 +169,12 @@ async def connections(target: Target, count: int) -> dict:
     return result
 
 
-async def store(target: Target, senders: int, window: int, seconds: float) -> dict:
+async def store(
+    target: Target, senders: int, window: int, seconds: float, cids: bool = False
+) -> dict:
     """Many senders keep WINDOW private messages each in flight to an offline user: how
-    many are stored (each `ok` means committed) per second."""
+    many are stored (each `ok` means committed) per second. With `cids`, each message
+    carries a fresh `cid`, as the client library sends them (one more row each)."""
     sink = (await target.users("sink", 1))[0]
     sink.close()  # offline: what is sent to it is only stored
     links = await target.users("writer", senders)
@@ -184,7 +187,8 @@ async def store(target: Target, senders: int, window: int, seconds: float) -> di
         assert isinstance(link, ChatroomLink)
         while time.perf_counter() < end:
             while sent[number] - link.sent_ok - link.sent_errors < window:
-                link.private(sink.name, "stored message " + "x" * 80)
+                cid = f"{number}-{sent[number]}" if cids else None
+                link.private(sink.name, "stored message " + "x" * 80, cid)
                 sent[number] += 1
             await asyncio.sleep(0.001)
 

@@ -137,8 +137,11 @@ class ChatroomLink(Link):
     def group(self, text: str) -> None:
         self.send("broadcast", text=text)
 
-    def private(self, to: str, text: str) -> None:
-        self.send("private", to=to, text=text)
+    def private(self, to: str, text: str, cid: str | None = None) -> None:
+        if cid is None:
+            self.send("private", to=to, text=text)
+        else:
+            self.send("private", to=to, text=text, cid=cid)
 
 
 class IrcLink(Link):
