@@ -6,7 +6,9 @@ transaction, and commits once (one fsync) before it answers anyone; what arrives
 commit goes into the next one. Inside the transaction each write runs in a savepoint of
 its own, so a write that fails (a taken username, a full quota) undoes its own rows and
 nobody else's. Messages, the hot path, skip the savepoints: a batch of them is checked
-first (a repeated `cid`, a full mailbox) and then stored by one multi-row INSERT.
+first (a repeated `cid`, a full mailbox) and then stored by one multi-row INSERT, which on
+its own (no other writes, no cids) is a transaction by itself: one trip to the database
+thread and one fsync.
 
 Nothing is answered before its commit, so no one ever sees a mid that is not on disk,
 and AUTOINCREMENT never hands out a committed mid twice, even after a crash.
@@ -121,11 +123,17 @@ class Writer:
     ) -> None:
         db = self._db
         self._batch_newest_mid = self.newest_mid
+        # Plain messages alone are stored by one INSERT, and one statement is a
+        # transaction of its own: one trip to the database thread, one fsync. Anything
+        # more (a job, a cid to remember with its message) needs BEGIN and COMMIT.
+        whole = bool(jobs) or any(post.cid is not None for post in posts)
         try:
-            await db.execute("BEGIN IMMEDIATE")
+            if whole:
+                await db.execute("BEGIN IMMEDIATE")
             outcomes = [await self._run_isolated(job) for job, _ in jobs]
             stored = await self._store_posts(posts) if posts else []
-            await db.execute("COMMIT")
+            if whole:
+                await db.execute("COMMIT")
         except Exception as exc:
             await self._abandon(exc, [done for _, done in jobs] + [p.done for p in posts])
             return
@@ -230,12 +238,15 @@ class Writer:
         keys = list({(p.sender, p.cid) for p in posts if p.cid is not None})
         if not keys:
             return {}
+        # From the list of keys into the table (CROSS JOIN keeps that order), so each is
+        # one primary-key lookup; `WHERE (sender, cid) IN (...)` scanned the whole table.
         rows = await self._db.execute_fetchall(
-            """SELECT r.sender, r.cid, m.mid, m.sender, m.recipient, m.text, m.ts
-               FROM request_ids AS r LEFT JOIN messages AS m ON m.mid = r.mid
-               WHERE (r.sender, r.cid) IN (VALUES """
+            "WITH wanted (sender, cid) AS (VALUES "
             + ", ".join(["(?, ?)"] * len(keys))
-            + ")",
+            + """) SELECT r.sender, r.cid, m.mid, m.sender, m.recipient, m.text, m.ts
+                   FROM wanted CROSS JOIN request_ids AS r
+                     ON r.sender = wanted.sender AND r.cid = wanted.cid
+                   LEFT JOIN messages AS m ON m.mid = r.mid""",
             [v for key in keys for v in key],
         )
         earlier: dict[tuple[str, str], StoredMessage | ChatError] = {}
