@@ -49,7 +49,7 @@ async def exchange(
 
     async def receive(client: ChatClient) -> None:
         async for push in client:
-            if isinstance(push, MessagePush) and push.sender.startswith("a"):
+            if isinstance(push, MessagePush) and push.sender.startswith("pa"):
                 latencies.append(time.perf_counter() - float(push.text))
 
     async def send(sender: ChatClient, to: str) -> None:
@@ -61,7 +61,7 @@ async def exchange(
             n += 1
 
     receivers = [asyncio.create_task(receive(b)) for _, b in pairs]
-    await asyncio.gather(*(send(a, f"b{n}") for n, (a, _) in enumerate(pairs)))
+    await asyncio.gather(*(send(a, f"pb{n}") for n, (a, _) in enumerate(pairs)))
     await asyncio.sleep(0.2)  # the last messages in flight
     for task in receivers:
         task.cancel()
@@ -84,7 +84,7 @@ async def main() -> None:
             await fill(port, args.backlog)
             print(f"backlog of {args.backlog} made in {time.perf_counter() - started:.1f} s")
             pairs = [
-                (await user(port, f"a{n}"), await user(port, f"b{n}")) for n in range(args.pairs)
+                (await user(port, f"pa{n}"), await user(port, f"pb{n}")) for n in range(args.pairs)
             ]
             for label, logins in (
                 ("no logins", 0),
