@@ -19,6 +19,7 @@ from chatroom.client import ChatClient
 from chatroom.common.codec import encode
 from chatroom.common.errors import ChatError
 from chatroom.common.messages import MessagePush
+from chatroom.common.names import username_key
 from tests.conftest import (
     PASSWORD,
     TEST_LIMITS,
@@ -208,12 +209,16 @@ async def test_a_hundred_guesses_at_once_cannot_outrun_the_lockout(make_server) 
 async def test_guesses_from_clients_that_vanish_still_count(make_server) -> None:
     server = await make_server(login_attempts=2)
     await server.register("alice")
-    for n in range(6):
+    throttle, key = server.server.throttle, f"user:{username_key('alice')}"
+    for n in range(3):
         raw = await server.raw()
         guess = {"username": "alice", "password": f"wrong {n}"}
         await raw.send({"type": "login", "id": 1, "data": guess})
         raw.close()  # gone before the answer
-    owner = await server.connect()
+        async with asyncio.timeout(WAIT):
+            while throttle.failures(key) < n + 1:  # checked after the client has gone
+                await asyncio.sleep(0.01)
+    owner = await server.connect()  # two free failures spent, the third locked the name
     with pytest.raises(ChatError) as refused:
         await owner.login("alice", PASSWORD)
     assert refused.value.code == "too_many_attempts"

@@ -11,7 +11,7 @@ from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.files import display_name, human_size
 from chatroom.common.messages import RequestType
 from chatroom.server.fields import Fields
-from chatroom.server.handlers import Reply, handles, registered_name
+from chatroom.server.handlers import Reply, handles, registered_name, route_once
 from chatroom.server.store import FileRecord
 
 if TYPE_CHECKING:
@@ -91,15 +91,7 @@ async def _complete(session: "Session", fid: int) -> dict[str, Any]:
     """Store the message that announces the file and route it; idempotent, so when two
     connections finish the same upload both get its mid and it is sent once."""
     message = await session.store.complete_file(fid)
-    reply: dict[str, Any] = {"mid": message.mid, "complete": True}
-    if message.duplicate:
-        reply["duplicate"] = True
-        delivered = False
-    else:
-        delivered = session.hub.route(message.as_push(), message.recipient, message.sender)
-    if message.recipient is not None:
-        reply["delivered"] = delivered
-    return reply
+    return {"complete": True} | route_once(session, message)
 
 
 async def _readable(session: "Session", fid: int) -> FileRecord:

@@ -17,6 +17,7 @@ from chatroom.common.messages import ByeReason, RequestType
 from chatroom.common.names import username_key
 from chatroom.server.auth import new_resume_token, resume_token_hash
 from chatroom.server.fields import Fields
+from chatroom.server.store import StoredMessage
 
 if TYPE_CHECKING:
     from chatroom.server.connection import Session
@@ -173,13 +174,19 @@ async def _send(session: "Session", to: str | None, data: Fields) -> Reply:
     cid = data.optional_cid()
     limit = session.limits.mailbox_limit
     message = await session.store.add_message(session.user, to, text, cid=cid, mailbox_limit=limit)
-    reply: Reply = {"mid": message.mid, "ts": message.ts}
+    return {"ts": message.ts} | route_once(session, message)
+
+
+def route_once(session: "Session", message: StoredMessage) -> Reply:
+    """Send a just-stored message to its recipients, unless it is a repeat (sent when
+    first stored); the reply's `mid`, and `duplicate` or a private one's `delivered`."""
+    reply: Reply = {"mid": message.mid}
     if message.duplicate:
         reply["duplicate"] = True
         delivered = False
     else:
-        delivered = session.hub.route(message.as_push(), to, session.user)
-    if to is not None:
+        delivered = session.hub.route(message.as_push(), message.recipient, message.sender)
+    if message.recipient is not None:
         reply["delivered"] = delivered
     return reply
 

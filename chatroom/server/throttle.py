@@ -150,6 +150,11 @@ class LoginThrottle:
             if len(self._failures) > self.PRUNE_AT:
                 self._prune(self._clock())
 
+    def failures(self, key: str) -> int:
+        """Failed attempts counted against `key` now (for tests and monitoring)."""
+        entry = self._failures.get(key)
+        return entry.failures if entry is not None else 0
+
     def _failed(self, keys: tuple[str, ...]) -> None:
         now = self._clock()
         for key in keys:
