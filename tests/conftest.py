@@ -86,7 +86,7 @@ class RunningServer:
 
     async def _exists(self, username: str) -> bool:
         assert self.server is not None
-        return await self.server.store.find_user(username) is not None
+        return await self.server.services.store.find_user(username) is not None
 
     async def raw(self) -> "RawConnection":
         return await RawConnection.open(self.port)

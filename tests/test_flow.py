@@ -209,7 +209,7 @@ async def test_a_hundred_guesses_at_once_cannot_outrun_the_lockout(make_server) 
 async def test_guesses_from_clients_that_vanish_still_count(make_server) -> None:
     server = await make_server(login_attempts=2)
     await server.register("alice")
-    throttle, key = server.server.throttle, f"user:{username_key('alice')}"
+    throttle, key = server.server.services.throttle, f"user:{username_key('alice')}"
     for n in range(3):
         raw = await server.raw()
         guess = {"username": "alice", "password": f"wrong {n}"}
@@ -242,7 +242,7 @@ async def test_a_login_is_not_queued_behind_a_registration_flood(make_server) ->
         asyncio.create_task(c.register(f"flood{n}", PASSWORD)) for n, c in enumerate(clients)
     ]
     async with asyncio.timeout(WAIT):
-        while not server.server.passwords.running:
+        while not server.server.services.passwords.running:
             await asyncio.sleep(0.001)  # until the first hash has started in its thread
     owner = await server.connect()
     assert (await owner.login("early", PASSWORD)).username == "early"

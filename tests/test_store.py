@@ -40,7 +40,7 @@ async def test_a_slow_login_does_not_stall_other_clients(make_server) -> None:
     slow = await server.connect()
     login = asyncio.create_task(slow.login("slow", PASSWORD))
     async with asyncio.timeout(WAIT):
-        while not server.server.passwords.running:
+        while not server.server.services.passwords.running:
             await asyncio.sleep(0.001)  # until the hash has started in its thread
     for _ in range(20):
         await chatty.ping()

@@ -17,9 +17,10 @@ from chatroom.server.connection import Session, WriteScheduler
 from chatroom.server.datadir import DataDirLock, claim
 from chatroom.server.files import FileVault
 from chatroom.server.hub import Hub
+from chatroom.server.services import Services
 from chatroom.server.storage_health import StorageHealth
 from chatroom.server.store import SqliteStore, Store
-from chatroom.server.throttle import AddressRate, LoginThrottle
+from chatroom.server.throttle import AddressRate, Clock, LoginThrottle
 
 log = logging.getLogger("chatroom.server")
 
@@ -32,15 +33,21 @@ UPKEEP_INTERVAL = 60.0
 class ChatServer:
     """Accepts connections and runs a `Session` for each, sharing one store and one hub."""
 
-    def __init__(self, store: Store, vault: FileVault, limits: Limits) -> None:
-        self.store = store
-        self.vault = vault
+    def __init__(
+        self, store: Store, vault: FileVault, limits: Limits, clock: Clock = time.monotonic
+    ) -> None:
+        self.services = Services(
+            store=store,
+            hub=Hub(),
+            vault=vault,
+            passwords=PasswordHasher(limits.bcrypt_cost),
+            throttle=LoginThrottle(limits.login_attempts, limits.login_lockout_max, clock=clock),
+            registrations=AddressRate(limits.register_rate, limits.register_burst, clock),
+            limits=limits,
+            clock=clock,
+        )
         self.limits = limits
-        self.hub = Hub()
         self.writes = WriteScheduler()
-        self.passwords = PasswordHasher(limits.bcrypt_cost)
-        self.throttle = LoginThrottle(limits.login_attempts, limits.login_lockout_max)
-        self.registrations = AddressRate(limits.register_rate, limits.register_burst)
         self._per_address: Counter[str] = Counter()
         self._sessions: dict[Session, asyncio.Task[None]] = {}
         self._server: asyncio.Server | None = None
@@ -101,18 +108,7 @@ class ChatServer:
         return None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        session = Session(
-            reader,
-            writer,
-            store=self.store,
-            hub=self.hub,
-            passwords=self.passwords,
-            vault=self.vault,
-            throttle=self.throttle,
-            registrations=self.registrations,
-            limits=self.limits,
-            writes=self.writes,
-        )
+        session = Session(reader, writer, self.services, self.writes)
         task = asyncio.current_task()
         assert task is not None
         self._sessions[session] = task
@@ -128,7 +124,9 @@ class ChatServer:
         while True:
             try:
                 await self.expire_uploads()
-                await self.store.forget_request_ids(before=time.time() - self.limits.cid_window)
+                await self.services.store.forget_request_ids(
+                    before=time.time() - self.limits.cid_window
+                )
             except Exception:  # a full disk, say: try again at the next sweep
                 log.exception("upkeep failed")
             await asyncio.sleep(interval)
@@ -140,12 +138,12 @@ class ChatServer:
         """
         cutoff = (time.time() if now is None else now) - self.limits.upload_ttl
         expired = 0
-        for file in await self.store.stale_uploads(before=cutoff):
-            last = self.vault.last_written(file.fid)
+        for file in await self.services.store.stale_uploads(before=cutoff):
+            last = self.services.vault.last_written(file.fid)
             if last is not None and last >= cutoff:
                 continue  # still arriving, if slowly
-            await self.store.delete_file(file.fid)
-            self.vault.discard(file.fid)
+            await self.services.store.delete_file(file.fid)
+            self.services.vault.discard(file.fid)
             expired += 1
         if expired:
             log.info("expired %d unfinished uploads", expired)
@@ -161,7 +159,7 @@ class ChatServer:
         if self._server is not None:
             log.info("shutting down: %d connections", len(self._sessions))
             self._server.close()
-        self.hub.close()  # everyone is leaving; no one is left to tell
+        self.services.hub.close()  # everyone is leaving; no one is left to tell
         if self._upkeep is not None:
             self._upkeep.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -173,9 +171,9 @@ class ChatServer:
             _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)
             for task in pending:
                 task.cancel()
-        self.vault.close()
-        await self.store.close()
-        self.passwords.close()
+        self.services.vault.close()
+        await self.services.store.close()
+        self.services.passwords.close()
         if self._data_dir_lock is not None:
             self._data_dir_lock.release()  # after the store is closed: the next server may start
         self._stopped.set()

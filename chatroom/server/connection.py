@@ -17,17 +17,13 @@ from typing import Any
 
 from chatroom.common.codec import FrameDecoder, encode
 from chatroom.common.errors import ChatError, ErrorCode
-from chatroom.common.limits import Limits
 from chatroom.common.messages import ByePush, ByeReason, Request, error, ok, reply_id
-from chatroom.server import file_handlers  # noqa: F401 (registers the file requests)
-from chatroom.server.auth import PasswordHasher
 from chatroom.server.fields import Fields
-from chatroom.server.files import FileVault
 from chatroom.server.handlers import HANDLERS
-from chatroom.server.hub import Hub
-from chatroom.server.store import FileRecord, Store
+from chatroom.server.services import Services
+from chatroom.server.store import FileRecord
 from chatroom.server.store.base import Backlog
-from chatroom.server.throttle import AddressRate, LoginThrottle, TokenBucket
+from chatroom.server.throttle import TokenBucket
 
 READ_SIZE = 256 * 1024
 REPLAY_PAGE = 50
@@ -74,27 +70,17 @@ class Session:
         self,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
-        *,
-        store: Store,
-        hub: Hub,
-        passwords: PasswordHasher,
-        vault: FileVault,
-        throttle: LoginThrottle,
-        registrations: AddressRate,
-        limits: Limits,
+        services: Services,
         writes: WriteScheduler,
     ) -> None:
         self.reader = reader
         self.writer = writer
-        self.store = store
-        self.hub = hub
-        self.passwords = passwords
-        self.vault = vault
-        self.throttle = throttle
-        self.registrations = registrations
-        self.limits = limits
+        self.services = services
+        self.store = services.store
+        self.hub = services.hub
+        self.limits = limits = services.limits
         self.writes = writes
-        self.messages = TokenBucket(limits.message_rate, limits.message_burst)
+        self.messages = TokenBucket(limits.message_rate, limits.message_burst, services.clock)
         self.readable_files: dict[int, FileRecord] = {}
         """Files this session may download, remembered to spare a lookup per chunk."""
         host, port, *_ = writer.get_extra_info("peername") or ("?", 0)
@@ -123,6 +109,13 @@ class Session:
     @property
     def user(self) -> str | None:
         """The logged-in username, or None before login."""
+        return self._user
+
+    @property
+    def username(self) -> str:
+        """The logged-in username, for requests that are allowed only after login."""
+        if self._user is None:  # the dispatch refuses them before login: a bug if here
+            raise ChatError(ErrorCode.NOT_LOGGED_IN, "log in first")
         return self._user
 
     def require_logged_out(self) -> None:
@@ -347,7 +340,7 @@ class Session:
             if handler.rate_limited:
                 self.messages.take()
             fields = Fields(request.data, self.limits.max_text)
-            return ok(request_id, await handler.function(self, fields))
+            return ok(request_id, await handler.function(self.services, self, fields))
         except ChatError as err:
             return error(request_id, err)
         except Exception:
@@ -355,7 +348,7 @@ class Session:
             return error(request_id, ChatError(ErrorCode.SERVER_ERROR, "internal server error"))
 
     async def _finish(self) -> None:
-        self.vault.release_all(owner=self)
+        self.services.vault.release_all(owner=self)
         if self._user is not None:
             self.hub.leave(self)
             if self._closing == ByeReason.LOGOUT:

@@ -1,0 +1,53 @@
+"""One function per request type, and the table that says which answers which.
+
+A handler gets the server's `Services`, the `Peer` that asked and the request's checked
+`Fields`, and returns the `data` of its `ok` reply. It signals failure by raising
+`ChatError`; the connection turns that into the `error` reply, so no handler builds
+frames for errors. The table is written out here, whole: nothing registers itself by
+being imported.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from chatroom.common.messages import RequestType
+from chatroom.server.fields import Fields
+from chatroom.server.handlers import accounts, chat, files
+from chatroom.server.handlers.peer import Peer, Reply
+from chatroom.server.services import Services
+
+HandlerFunction = Callable[[Services, Peer, Fields], Awaitable[Reply]]
+
+
+@dataclass(slots=True, frozen=True)
+class Handler:
+    function: HandlerFunction
+    before_login: bool = False
+    """Whether the request is allowed before the connection has logged in."""
+    rate_limited: bool = False
+    """Whether each request spends a token of the connection's message rate."""
+    pipelined: bool = False
+    """Whether it may run alongside its neighbours (its reply still comes in order)."""
+
+
+HANDLERS: dict[str, Handler] = {
+    RequestType.HELLO: Handler(accounts.hello, before_login=True),
+    RequestType.REGISTER: Handler(accounts.register, before_login=True),
+    RequestType.LOGIN: Handler(accounts.login, before_login=True),
+    RequestType.RESUME: Handler(accounts.resume, before_login=True),
+    RequestType.LOGOUT: Handler(accounts.logout),
+    RequestType.USERS: Handler(chat.users, pipelined=True),
+    RequestType.BROADCAST: Handler(chat.broadcast, rate_limited=True, pipelined=True),
+    RequestType.PRIVATE: Handler(chat.private, rate_limited=True, pipelined=True),
+    RequestType.ACK: Handler(chat.ack, pipelined=True),
+    RequestType.PING: Handler(chat.ping, before_login=True, pipelined=True),
+    RequestType.FILE_PUT: Handler(files.file_put, rate_limited=True),
+    RequestType.FILE_CHUNK: Handler(files.file_chunk),
+    # Not pipelined: each reply can be 64 KiB, so they are made one at a time, and the
+    # connection stops reading requests while the replies wait to be read.
+    RequestType.FILE_GET: Handler(files.file_get),
+    RequestType.FILE_INFO: Handler(files.file_info),
+}
+"""Every request type the server answers, by its wire name."""
+
+__all__ = ["HANDLERS", "Handler", "Peer", "Reply"]

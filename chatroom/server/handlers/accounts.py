@@ -1,0 +1,101 @@
+"""Who you are: hello, register, login, resume, logout."""
+
+import logging
+
+import chatroom
+from chatroom.common.errors import ChatError, ErrorCode
+from chatroom.common.limits import PASSWORD_MIN, PROTOCOL_VERSION
+from chatroom.common.messages import ByeReason
+from chatroom.common.names import username_key
+from chatroom.server.auth import new_resume_token, resume_token_hash
+from chatroom.server.fields import Fields
+from chatroom.server.handlers.peer import Peer, Reply
+from chatroom.server.services import Services
+
+log = logging.getLogger("chatroom.server")
+
+
+async def hello(server: Services, peer: Peer, data: Fields) -> Reply:
+    version = data.integer("version")
+    if version != PROTOCOL_VERSION:
+        raise ChatError(
+            ErrorCode.UNSUPPORTED_VERSION,
+            f"this server speaks protocol version {PROTOCOL_VERSION}, not {version}",
+        )
+    return {
+        "version": PROTOCOL_VERSION,
+        "server": f"chatroom/{chatroom.__version__}",
+        "limits": server.limits.as_data(),
+    }
+
+
+async def register(server: Services, peer: Peer, data: Fields) -> Reply:
+    peer.require_logged_out()
+    username = data.username("username")
+    password = data.string("password")
+    if len(password) < PASSWORD_MIN:
+        raise ChatError(
+            ErrorCode.WEAK_PASSWORD, f"a password has at least {PASSWORD_MIN} characters"
+        )
+    # Checked before hashing so a taken name costs no bcrypt time; create_user checks again.
+    if await server.store.find_user(username) is not None:
+        raise ChatError(ErrorCode.USERNAME_TAKEN, f"{username!r} is taken")
+    server.registrations.take(peer.address, "registrations from your address")
+    await server.store.create_user(username, await server.passwords.hash(password))
+    log.info("register %s from %s", username, peer.peer)
+    return {"username": username}
+
+
+async def login(server: Services, peer: Peer, data: Fields) -> Reply:
+    peer.require_logged_out()
+    username = data.string("username")
+    password = data.string("password")
+    name_key, address_key = f"user:{username_key(username)}", peer.address_key
+    # Counted from here, before bcrypt: a lockout, or too many attempts at once, costs
+    # nothing.
+    with server.throttle.attempt(name_key, address_key) as attempt:
+        user = await server.store.find_user(username)
+        hashed = user.password_hash if user else None
+        if not await server.passwords.verify(password, hashed) or user is None:
+            attempt.failed()
+            raise ChatError(ErrorCode.BAD_CREDENTIALS, "wrong username or password")
+        attempt.succeeded(name_key)
+    token, token_hash = new_resume_token()
+    expires = server.wall_clock() + server.limits.resume_ttl
+    await server.store.add_resume_token(token_hash, user.username, expires)
+    peer.resume_token_hash = token_hash
+    return await _enter(server, peer, user.username) | {
+        "resume_token": token,
+        "resume_expires": expires,
+    }
+
+
+async def resume(server: Services, peer: Peer, data: Fields) -> Reply:
+    """Log in again with the token of an earlier login: no password, no bcrypt."""
+    peer.require_logged_out()
+    token_hash = resume_token_hash(data.string("token"))
+    with server.throttle.attempt(None, peer.address_key) as attempt:
+        username = await server.store.find_resume_token(token_hash)
+        if username is None:
+            attempt.failed()
+            raise ChatError(ErrorCode.INVALID_TOKEN, "the resume token is unknown or expired")
+    peer.resume_token_hash = token_hash
+    return await _enter(server, peer, username, "resume")
+
+
+async def _enter(server: Services, peer: Peer, username: str, how: str = "login") -> Reply:
+    """The rest of a login or resume: join, queue the mailbox, describe the room."""
+    backlog = await peer.log_in(username, how)
+    return {
+        "username": username,
+        "online": server.hub.online(),
+        "offline": backlog.count,
+        "skipped": backlog.skipped,
+    }
+
+
+async def logout(server: Services, peer: Peer, data: Fields) -> Reply:
+    if peer.resume_token_hash is not None:
+        await server.store.revoke_resume_token(peer.resume_token_hash)
+    peer.close_after_reply(ByeReason.LOGOUT)
+    return {}

@@ -1,0 +1,47 @@
+"""What a handler may know of and do to the connection it answers: the `Peer` protocol.
+
+Handlers are typed against this, not against the connection class, the way the hub
+depends only on `Recipient`: they cannot reach the socket, and a test can answer
+requests with a plain object that has these few attributes.
+"""
+
+from typing import Any, Protocol
+
+from chatroom.common.messages import ByeReason
+from chatroom.server.store import FileRecord
+from chatroom.server.store.base import Backlog
+
+Reply = dict[str, Any]
+"""The `data` of an `ok` reply."""
+
+
+class Peer(Protocol):
+    """The client on the other end of one connection."""
+
+    peer: str
+    """Its address and port, for the log."""
+    address: str
+    """Its address: what per-address limits count."""
+    address_key: str
+    """The key of its address in the login throttle."""
+    resume_token_hash: str | None
+    """The resume token this connection was given or used; logout revokes it."""
+    readable_files: dict[int, FileRecord]
+    """Files it may download, remembered to spare a lookup per chunk."""
+
+    @property
+    def user(self) -> str | None:
+        """The logged-in username, or None before login."""
+
+    @property
+    def username(self) -> str:
+        """The logged-in username (for requests allowed only after login)."""
+
+    def require_logged_out(self) -> None:
+        """Raise `already_logged_in` if it is logged in."""
+
+    async def log_in(self, username: str, how: str) -> Backlog:
+        """Make the connection `username`'s; where their unacknowledged mail is."""
+
+    def close_after_reply(self, reason: ByeReason) -> None:
+        """Say `bye` with `reason` and close once this request's reply is written."""

@@ -1,0 +1,32 @@
+"""`Services`: everything the server shares among its connections, built once by the app.
+
+The store, the hub, the file vault, password hashing, the rate limits, the limits
+themselves and the clocks. Handlers receive it with each request; nothing reaches these
+through a connection object or a global.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from chatroom.common.limits import Limits
+from chatroom.server.auth import PasswordHasher
+from chatroom.server.files import FileVault
+from chatroom.server.hub import Hub
+from chatroom.server.store import Store
+from chatroom.server.throttle import AddressRate, Clock, LoginThrottle
+
+
+@dataclass(slots=True, frozen=True)
+class Services:
+    store: Store
+    hub: Hub
+    vault: FileVault
+    passwords: PasswordHasher
+    throttle: LoginThrottle
+    registrations: AddressRate
+    limits: Limits
+    clock: Clock = time.monotonic
+    """Seconds for measuring intervals (rate limits, lockouts); tests pass their own."""
+    wall_clock: Callable[[], float] = field(default=time.time)
+    """Unix time, for what is stored or sent (a resume token's expiry)."""
