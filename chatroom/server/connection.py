@@ -20,6 +20,7 @@ from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.messages import ByePush, ByeReason, Request, error, ok, reply_id
 from chatroom.server.fields import Fields
 from chatroom.server.handlers import HANDLERS
+from chatroom.server.rules import Deadlines, Outbox
 from chatroom.server.services import Services
 from chatroom.server.store import FileRecord
 from chatroom.server.store.base import Backlog
@@ -92,12 +93,9 @@ class Session:
         """The resume token this session was given or used; logout revokes it."""
         self._user: str | None = None
         self._decoder = FrameDecoder(limits.max_frame)
-        self._held: list[bytes] | None = None
-        self._held_bytes = 0
+        self._outbox = Outbox(most_held=limits.max_write_buffer)
         self._replay: Backlog | None = None
         """The backlog to send after the login reply, page by page."""
-        self._outgoing: list[bytes] = []
-        self._outgoing_bytes = 0
         self._high_water = limits.max_write_buffer // 2
         writer.transport.set_write_buffer_limits(self._high_water, self._high_water // 4)
         self._closing: ByeReason | None = None
@@ -131,8 +129,7 @@ class Session:
         before the backlog is looked up, so no message can fall between the two (one
         might arrive both ways; clients drop a mid they have seen).
         """
-        self._held = []
-        self._held_bytes = 0
+        self._outbox.hold()
         self._user = username
         self.hub.join(self)
         backlog = await self.store.backlog(username, self.limits.replay_limit)
@@ -154,28 +151,26 @@ class Session:
 
     def send_frame(self, frame: bytes) -> None:
         """Queue one encoded frame for this socket (held back while a login is replying)."""
-        if self._held is None:
+        if self.writer.is_closing():
+            return
+        if not self._outbox.holding:
             self._write(frame)
-        elif not self.writer.is_closing():
-            self._held.append(frame)
-            self._held_bytes += len(frame)
-            if self._held_bytes > self.limits.max_write_buffer:
-                self._drop_slow_consumer()  # live traffic piles up behind a backlog not read
+        elif not self._outbox.push(frame):
+            self._drop_slow_consumer()  # live traffic piles up behind a backlog not read
 
     def _write(self, frame: bytes) -> None:
         """Queue a frame; everything queued in one turn of the event loop goes out in one
         write (one system call), however many pushes and replies it holds."""
-        if not self._outgoing:
+        if not self._outbox.queued_bytes:
             self.writes.flush_soon(self)
-        self._outgoing.append(frame)
-        self._outgoing_bytes += len(frame)
+        self._outbox.reply(frame)
 
     def flush(self) -> None:
         """Write out what is queued, in one system call."""
-        outgoing, self._outgoing, self._outgoing_bytes = self._outgoing, [], 0
-        if not outgoing or self.writer.is_closing():
+        data = self._outbox.take()
+        if not data or self.writer.is_closing():
             return
-        self.writer.write(b"".join(outgoing))
+        self.writer.write(data)
         if self.writer.transport.get_write_buffer_size() > self.limits.max_write_buffer:
             self._drop_slow_consumer()
 
@@ -197,7 +192,7 @@ class Session:
 
     def _unsent(self) -> int:
         """Bytes written for this client that it has not read yet."""
-        return self.writer.transport.get_write_buffer_size() + self._outgoing_bytes
+        return self.writer.transport.get_write_buffer_size() + self._outbox.queued_bytes
 
     async def _drain(self) -> None:
         """Write out what is queued and wait until the client has read most of it."""
@@ -236,9 +231,10 @@ class Session:
         self.writer.close()
 
     def _release_held(self) -> None:
-        held, self._held, self._held_bytes = self._held, None, 0
-        for frame in held or ():
-            self.send_frame(frame)
+        if self._outbox.holding:
+            if not self._outbox.queued_bytes:
+                self.writes.flush_soon(self)
+            self._outbox.release()
 
     # -- the read loop ----------------------------------------------------------------
 
@@ -255,20 +251,10 @@ class Session:
             await self._finish()
 
     async def _read_loop(self) -> None:
-        login_deadline = self._loop.time() + self.limits.login_timeout
-        frame_deadline: float | None = None
-        """When the frame that has begun to arrive must be complete."""
+        deadlines = Deadlines.starting(self.limits, self._loop.time())
         while self._closing is None:
             now = self._loop.time()
-            wait, reason = self.limits.idle_timeout, ByeReason.IDLE
-            if self._user is None and login_deadline - now < wait:
-                # Not logged in yet: a connection that never finishes a frame or never
-                # logs in goes away at the login deadline, however much it dribbles.
-                wait, reason = max(login_deadline - now, 0), ByeReason.LOGIN_TIMEOUT
-            if frame_deadline is not None and frame_deadline - now < wait:
-                # A frame once begun must arrive in full in time: dribbling a 1 MiB frame
-                # a byte a second would otherwise hold its buffer for days.
-                wait, reason = max(frame_deadline - now, 0), ByeReason.FRAME_TIMEOUT
+            wait, reason = deadlines.next_wait(now, logged_in=self._user is not None)
             try:
                 async with asyncio.timeout(wait):
                     chunk = await self.reader.read(READ_SIZE)
@@ -279,11 +265,7 @@ class Session:
                 return
             buffered = self._decoder.buffered + len(chunk)
             await self._answer_all(chunk)
-            if not self._decoder.buffered:
-                frame_deadline = None
-            elif frame_deadline is None or self._decoder.buffered < buffered:
-                # Bytes were used up, so a frame ended and the bytes left begin a new one.
-                frame_deadline = now + self.limits.frame_timeout
+            deadlines.read(now, buffered, self._decoder.buffered)
         self.say_bye(self._closing)
 
     async def _answer_all(self, chunk: bytes) -> None:

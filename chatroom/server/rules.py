@@ -1,0 +1,96 @@
+"""The rules of one connection that need no socket: what is written in which order, and
+when the connection has waited too long. (The sans-I/O part, in the websockets style:
+`connection.py` feeds these bytes and times, and does the reading and writing.)
+
+`Outbox` keeps the order a client sees: a request's reply before the pushes that arrived
+while it ran (a login's reply before the live traffic behind it). `Deadlines` says how
+long the next read may wait and what it means if nothing comes.
+"""
+
+from dataclasses import dataclass
+
+from chatroom.common.limits import Limits
+from chatroom.common.messages import ByeReason
+
+
+class Outbox:
+    """Frames waiting to be written to one client, in the order it must receive them."""
+
+    def __init__(self, most_held: int) -> None:
+        self.most_held = most_held
+        """Bytes of pushes that may wait behind a reply before the client is given up on."""
+        self._queued: list[bytes] = []
+        self.queued_bytes = 0
+        self._held: list[bytes] | None = None
+        self._held_bytes = 0
+
+    @property
+    def holding(self) -> bool:
+        return self._held is not None
+
+    def hold(self) -> None:
+        """Keep pushes back (until `release`) so a reply can go ahead of them."""
+        if self._held is None:
+            self._held = []
+            self._held_bytes = 0
+
+    def push(self, frame: bytes) -> bool:
+        """Queue a push, or hold it back; False if that makes too much held back."""
+        if self._held is None:
+            self.reply(frame)
+            return True
+        self._held.append(frame)
+        self._held_bytes += len(frame)
+        return self._held_bytes <= self.most_held
+
+    def reply(self, frame: bytes) -> None:
+        """Queue a frame now, ahead of any held pushes."""
+        self._queued.append(frame)
+        self.queued_bytes += len(frame)
+
+    def release(self) -> None:
+        """Queue what was held back, in the order it came."""
+        held, self._held, self._held_bytes = self._held, None, 0
+        for frame in held or ():
+            self.reply(frame)
+
+    def take(self) -> bytes:
+        """Everything queued, as one write; the queue starts over empty."""
+        data = b"".join(self._queued)
+        self._queued, self.queued_bytes = [], 0
+        return data
+
+
+@dataclass(slots=True)
+class Deadlines:
+    """How long a connection may stay silent, in the loop's seconds (monotonic)."""
+
+    limits: Limits
+    login_by: float
+    """When a connection that has not logged in is closed, however it dribbles."""
+    frame_by: float | None = None
+    """When the frame that has begun to arrive must be complete."""
+
+    @classmethod
+    def starting(cls, limits: Limits, now: float) -> "Deadlines":
+        return cls(limits, now + limits.login_timeout)
+
+    def next_wait(self, now: float, logged_in: bool) -> tuple[float, ByeReason]:
+        """How long the next read may wait, and why the connection ends if it times out."""
+        wait, reason = self.limits.idle_timeout, ByeReason.IDLE
+        if not logged_in and self.login_by - now < wait:
+            wait, reason = max(self.login_by - now, 0), ByeReason.LOGIN_TIMEOUT
+        if self.frame_by is not None and self.frame_by - now < wait:
+            # A frame once begun must arrive in full in time: dribbling a 1 MiB frame a
+            # byte a second would otherwise hold its buffer for days.
+            wait, reason = max(self.frame_by - now, 0), ByeReason.FRAME_TIMEOUT
+        return wait, reason
+
+    def read(self, now: float, buffered_before: int, buffered_after: int) -> None:
+        """Bytes arrived at `now`: the decoder held `buffered_before` bytes with them, and
+        `buffered_after` once it had taken every complete frame out."""
+        if not buffered_after:
+            self.frame_by = None
+        elif self.frame_by is None or buffered_after < buffered_before:
+            # Bytes were used up, so a frame ended and the bytes left begin a new one.
+            self.frame_by = now + self.limits.frame_timeout
