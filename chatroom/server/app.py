@@ -81,7 +81,8 @@ class ChatServer:
     def port(self) -> int:
         """The port actually bound (useful when started on port 0)."""
         assert self._server is not None
-        return self._server.sockets[0].getsockname()[1]
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         address = (writer.get_extra_info("peername") or ("?",))[0]

@@ -4,11 +4,13 @@ Handlers read their fields through this, so every wrong type or missing field be
 `bad_request` (or a more precise code) with a message naming the field.
 """
 
-from typing import Any
+from typing import Any, TypeVar
 
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.limits import CID_MAX, INTEGER_MAX
 from chatroom.common.names import normalize_username
+
+T = TypeVar("T")
 
 
 class Fields:
@@ -18,7 +20,7 @@ class Fields:
         self._data = data
         self._max_text = max_text
 
-    def _get(self, name: str, kind: type, kind_name: str) -> Any:
+    def _get(self, name: str, kind: type[T], kind_name: str) -> T:
         value = self._data.get(name)
         if value is None:
             raise ChatError(ErrorCode.BAD_REQUEST, f"missing field {name!r}")

@@ -23,7 +23,8 @@ PRESENCE_DELAY = 0.05
 class Recipient(Protocol):
     """What the hub needs of a connection: whose it is, and a way to send it a frame."""
 
-    user: str | None
+    @property
+    def user(self) -> str | None: ...
 
     def send_frame(self, frame: bytes) -> None: ...
 
@@ -119,9 +120,9 @@ class Hub:
             ((username, online),) = news.items()
             self.broadcast(PresencePush(username, online), exclude=username)
         elif news:
-            online = sorted(u for u, on in news.items() if on)
-            offline = sorted(u for u, on in news.items() if not on)
-            self.broadcast(PresenceBatchPush(online, offline))
+            came = sorted(u for u, on in news.items() if on)
+            went = sorted(u for u, on in news.items() if not on)
+            self.broadcast(PresenceBatchPush(came, went))
 
     def close(self) -> None:
         """Stop announcing presence (the server is shutting down)."""

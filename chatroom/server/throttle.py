@@ -145,8 +145,8 @@ class LoginThrottle:
             yield Attempt(self, keys)
         finally:
             for key in keys:
-                if (entry := self._failures.get(key)) is not None:
-                    entry.checking -= 1
+                if (ending := self._failures.get(key)) is not None:
+                    ending.checking -= 1
             if len(self._failures) > self.PRUNE_AT:
                 self._prune(self._clock())
 

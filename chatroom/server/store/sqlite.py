@@ -15,6 +15,7 @@ other logins' backlogs, never a message or a lookup.
 import time
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -45,10 +46,11 @@ _MESSAGE_COLUMNS = """
 _FILE_COLUMNS = "fid, sender, recipient, name, size, sha256, mid"
 
 
-def _message(row: tuple, duplicate: bool = False) -> StoredMessage:
-    """A StoredMessage from the columns of _MESSAGE_COLUMNS."""
+def _message(row: Any, duplicate: bool = False) -> StoredMessage:
+    """A StoredMessage from the columns of _MESSAGE_COLUMNS (a row is a plain tuple)."""
+    mid, sender, recipient, text, ts = row[:5]
     file = FileRecord(*row[5:]) if row[5] is not None else None
-    return StoredMessage(*row[:5], file=file, duplicate=duplicate)
+    return StoredMessage(mid, sender, recipient, text, ts, file=file, duplicate=duplicate)
 
 
 async def _connect(path: Path, read_only: bool = False) -> aiosqlite.Connection:

@@ -250,13 +250,15 @@ class Writer:
             [v for key in keys for v in key],
         )
         earlier: dict[tuple[str, str], StoredMessage | ChatError] = {}
-        for sender, cid, *message in rows:
-            if message[0] is None:
+        for sender, cid, mid, author, recipient, text, ts in rows:
+            if mid is None:
                 earlier[(sender, cid)] = ChatError(
                     ErrorCode.BAD_REQUEST, f"cid {cid!r} was already used for a file"
                 )
             else:
-                earlier[(sender, cid)] = StoredMessage(*message, duplicate=True)
+                earlier[(sender, cid)] = StoredMessage(
+                    mid, author, recipient, text, ts, duplicate=True
+                )
         return earlier
 
     async def _remember_cids(
