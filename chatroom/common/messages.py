@@ -156,19 +156,17 @@ class MessagePush(Push):
 
 
 @dataclass(slots=True)
-class FilePush(Push):
-    """A file was sent: fetch it with `file_get`. `to` is None for the group."""
+class FileInfo:
+    """What a file is: the `file_info` reply, and the heart of every `file` push."""
 
-    TYPE: ClassVar[PushType] = PushType.FILE
     fid: int
-    mid: int
+    mid: int | None
+    """The message that announced it; None while it is still being uploaded."""
     sender: str
     to: str | None
     name: str
     size: int
     sha256: str
-    ts: float
-    offline: bool = False
 
     def as_data(self) -> dict[str, Any]:
         return {
@@ -179,23 +177,37 @@ class FilePush(Push):
             "name": self.name,
             "size": self.size,
             "sha256": self.sha256,
-            "ts": self.ts,
-            "offline": self.offline,
         }
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Self:
         return cls(
-            fid=data["fid"],
-            mid=data["mid"],
-            sender=data["from"],
-            to=data.get("to"),
-            name=data["name"],
-            size=data["size"],
-            sha256=data["sha256"],
-            ts=data["ts"],
-            offline=bool(data.get("offline", False)),
+            data["fid"],
+            data["mid"],
+            data["from"],
+            data.get("to"),
+            data["name"],
+            data["size"],
+            data["sha256"],
         )
+
+
+@dataclass(slots=True)
+class FilePush(FileInfo, Push):
+    """A file was sent: fetch it with `file_get`. `to` is None for the group."""
+
+    TYPE: ClassVar[PushType] = PushType.FILE
+    ts: float = 0.0
+    offline: bool = False
+
+    def as_data(self) -> dict[str, Any]:
+        return FileInfo.as_data(self) | {"ts": self.ts, "offline": self.offline}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Self:
+        f = FileInfo.from_data(data)
+        offline = bool(data.get("offline", False))
+        return cls(f.fid, f.mid, f.sender, f.to, f.name, f.size, f.sha256, data["ts"], offline)
 
 
 @dataclass(slots=True, frozen=True)

@@ -115,13 +115,4 @@ async def file_get(server: Services, peer: Peer, data: Fields) -> Reply:
 
 
 async def file_info(server: Services, peer: Peer, data: Fields) -> Reply:
-    file = await _readable(server, peer, data.integer("fid"))
-    return {
-        "fid": file.fid,
-        "mid": file.mid,
-        "from": file.sender,
-        "to": file.recipient,
-        "name": file.name,
-        "size": file.size,
-        "sha256": file.sha256,
-    }
+    return (await _readable(server, peer, data.integer("fid"))).info().as_data()

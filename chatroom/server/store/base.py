@@ -6,7 +6,7 @@ A second backend (PostgreSQL, say) implements `Store` and nothing in the handler
 from dataclasses import dataclass
 from typing import Protocol
 
-from chatroom.common.messages import FilePush, MessagePush
+from chatroom.common.messages import FileInfo, FilePush, MessagePush
 
 
 @dataclass(slots=True, frozen=True)
@@ -28,6 +28,12 @@ class FileRecord:
     sha256: str
     mid: int | None
     """The message that announced the file; None while the upload is incomplete."""
+
+    def info(self) -> FileInfo:
+        """What the protocol says of this file (its `file_info` reply)."""
+        return FileInfo(
+            self.fid, self.mid, self.sender, self.recipient, self.name, self.size, self.sha256
+        )
 
     def readable_by(self, username: str) -> bool:
         """The sender, the recipient, and for a group file everyone, once it is complete."""
