@@ -99,7 +99,7 @@ class ChatSession:
                 first=(self.client, self.first_reply),
                 tls=link.tls,
                 delays=link.reconnect_delays,
-                on_wait=lambda delay: self.post(Reconnecting(delay)),
+                on_wait=self.waiting,
             ):
                 self.client = client
                 self.linked.set()
@@ -110,6 +110,9 @@ class ChatSession:
                 self.post(SessionLost(client.closed_reason))
         except ChatError as error:
             self.post(SessionFailed(error.message))
+
+    def waiting(self, delay: float) -> None:
+        self.post(Reconnecting(delay))
 
     def queue(self, to: str | None, text: str) -> None:
         self.outbox.append(Outgoing(to, text))
