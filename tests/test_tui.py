@@ -365,7 +365,9 @@ async def test_offline_messages_appear_under_a_divider_and_are_acked(
         assert lines[-2] == "── new ──"
         screen = app.screen
         assert isinstance(screen, ChatScreen)
-        await until(pilot, lambda: screen.ack_timer is None and screen.ack_upto > sent.mid, "ack")
+        await until(
+            pilot, lambda: not screen.session.ack_due and screen.session.ack_upto > sent.mid, "ack"
+        )
         await until(pilot, lambda: all(w.group != "ack" for w in app.workers), "the ack reply")
         await pilot.press("ctrl+n")
         await until(pilot, lambda: "private while out" in log_text(app, "dm1"), "the private one")
@@ -460,12 +462,12 @@ async def test_a_message_typed_while_disconnected_keeps_its_cid_until_sent(
             assert isinstance(screen, ChatScreen)
             port = server.port
             await server.stop()
-            await until(pilot, lambda: not screen.linked.is_set(), "the disconnection")
+            await until(pilot, lambda: not screen.session.linked.is_set(), "the disconnection")
             await send(pilot, "typed while the server was down")
-            await until(pilot, lambda: screen.outbox, "the outbox")
-            cid = screen.outbox[0].cid
+            await until(pilot, lambda: screen.session.outbox, "the outbox")
+            cid = screen.session.outbox[0].cid
             await server.restart_on(port)
-            await until(pilot, lambda: not screen.outbox, "the message to be sent")
+            await until(pilot, lambda: not screen.session.outbox, "the message to be sent")
     assert [data["cid"] for data in relay.sent("broadcast")] == [cid]
 
 
@@ -535,7 +537,7 @@ async def test_the_tui_keeps_an_idle_connection_alive(make_server) -> None:
     app = make_app(server.port)
     async with app.run_test() as pilot:
         await log_in(pilot, "alice")
-        assert app.keepalive == pytest.approx(0.2)  # a third of the server's idle timeout
+        assert app.link.keepalive == pytest.approx(0.2)  # a third of the server's idle timeout
         silent = await server.login("silent")  # logged in after alice, never speaks
         await asyncio.wait_for(silent.wait_closed(), WAIT)
         assert silent.closed_reason == "idle"
@@ -549,8 +551,8 @@ async def test_reconnecting_uses_the_resume_token(server: RunningServer) -> None
     async with app.run_test() as pilot:
         await log_in(pilot, "alice")
         screen = app.screen
-        assert isinstance(screen, ChatScreen) and screen.resume_token
-        screen.password = "no longer the password"  # only the token can log in again now
+        assert isinstance(screen, ChatScreen) and screen.session.resume_token
+        screen.session.password = "no longer the password"  # only the token can log in again now
         status = screen.query_one("#status", Static)
         port = server.port
         await server.stop()

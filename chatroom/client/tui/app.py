@@ -1,4 +1,5 @@
-"""`ChatApp`: starts on the menu, owns the connection used before login, quits cleanly."""
+"""`ChatApp`: the only module that knows the screens. It opens each one, hands it what it
+needs (attributes down), and acts on what screens ask for (messages up)."""
 
 import ssl
 from collections.abc import Callable, Iterator
@@ -7,11 +8,15 @@ from pathlib import Path
 from textual.app import App
 from textual.binding import Binding
 
-from chatroom.client.api import ChatClient, backoff
+from chatroom.client.api import backoff
+from chatroom.client.tui.events import FileWanted, LoginWanted, QuitWanted, RegisterWanted
+from chatroom.client.tui.link import ServerLink
 from chatroom.client.tui.screens.chat import ChatScreen
-from chatroom.client.tui.screens.login import LoggedIn
+from chatroom.client.tui.screens.login import LoggedIn, LoginScreen
 from chatroom.client.tui.screens.menu import MenuScreen
-from chatroom.common.errors import ChatError
+from chatroom.client.tui.screens.pick_file import FilePickScreen
+from chatroom.client.tui.screens.register import RegisterScreen
+from chatroom.client.tui.session import ChatSession
 from chatroom.utils.paths import default_downloads_dir
 
 
@@ -34,43 +39,50 @@ class ChatApp(App[None]):
         tls: ssl.SSLContext | None = None,
     ) -> None:
         super().__init__()
-        self.tls = tls
+        self.link = ServerLink(host, port, tls=tls, reconnect_delays=reconnect_delays)
         self.downloads = downloads or default_downloads_dir()
         """Where received files are saved."""
-        self.host = host
-        self.port = port
-        self.reconnect_delays = reconnect_delays
-        self._client: ChatClient | None = None
-        self.keepalive = 30.0
-        """Seconds between pings: a third of the server's idle timeout, learnt from `hello`."""
+        self.menu = MenuScreen(self.link)
+        self.session: ChatSession | None = None
+        """The logged-in session, once there is one."""
+        self.chat: ChatScreen | None = None
 
     def on_mount(self) -> None:
-        self.push_screen(MenuScreen())
+        self.push_screen(self.menu)
 
-    async def connection(self) -> ChatClient:
-        """The connection used to register and log in, opened (again) if need be."""
-        if self._client is None or self._client.closed.is_set():
-            client = await ChatClient.connect(self.host, self.port, tls=self.tls, timeout=5.0)
-            limits = (await client.hello("chatroom-tui"))["limits"]
-            self.keepalive = limits["idle_timeout"] / 3
-            self._client = client
-        return self._client
+    def on_login_wanted(self, event: LoginWanted) -> None:
+        self.push_screen(LoginScreen(self.link, event.username), self.start_chat)
 
-    def start_chat(self, login: LoggedIn) -> None:
-        """Logged in: the chat screen replaces the menu."""
-        self._client = None  # the chat screen's session owns the connection from now on
-        self.switch_screen(ChatScreen(login.client, login.reply, login.password))
+    def on_register_wanted(self, event: RegisterWanted) -> None:
+        self.push_screen(RegisterScreen(self.link), self.menu.registered)
+
+    def start_chat(self, login: LoggedIn | None) -> None:
+        """Logged in: the chat screen replaces the menu, and its session owns the connection."""
+        if login is None:
+            return
+        self.link.hand_over()
+        self.session = ChatSession(self.link, login.client, login.reply, login.password)
+        self.chat = ChatScreen(
+            self.session, keepalive=self.link.keepalive, downloads=self.downloads
+        )
+        self.switch_screen(self.chat)
+
+    def on_file_wanted(self, event: FileWanted) -> None:
+        chat = self.chat
+
+        def picked(path: Path | None) -> None:
+            if path is not None and chat is not None:
+                chat.send_file(path, event.to)
+
+        self.push_screen(FilePickScreen(Path.cwd()), picked)
+
+    async def on_quit_wanted(self, event: QuitWanted) -> None:
+        await self.action_quit_chat()
 
     async def action_quit_chat(self) -> None:
         """Log out if logged in, then leave."""
-        screen = self.screen
-        client = screen.client if isinstance(screen, ChatScreen) else self._client
-        if client is not None and not client.closed.is_set():
-            try:
-                if isinstance(screen, ChatScreen):
-                    await client.logout()
-                else:
-                    await client.close()
-            except (ChatError, OSError):
-                pass
+        if self.session is not None:
+            await self.session.log_out()
+        else:
+            await self.link.close()
         self.exit()

@@ -1,11 +1,14 @@
-"""What the network tells the chat screen, as Textual messages posted by its session worker."""
+"""Textual messages: what the chat session tells the chat screen, and what screens ask of
+the app. Messages go up; nothing here knows which widget will handle them."""
 
 from dataclasses import dataclass
 
 from textual.message import Message
 
-from chatroom.client.api import LoginReply
+from chatroom.client.api import LoginReply, Sent
 from chatroom.common.messages import Push
+
+# -- from the chat session to the chat screen -----------------------------------------
 
 
 @dataclass
@@ -41,3 +44,47 @@ class SessionFailed(Message):
     """Reconnecting can never work (the server refused the credentials)."""
 
     message: str
+
+
+@dataclass
+class MessageSent(Message):
+    """The server took a message from the outbox (`to` is None for the group)."""
+
+    to: str | None
+    text: str
+    sent: Sent
+
+
+@dataclass
+class MessageRefused(Message):
+    """The server refused a message from the outbox; it is not sent again."""
+
+    to: str | None
+    reason: str
+
+
+# -- from screens to the app ------------------------------------------------------------
+
+
+@dataclass
+class LoginWanted(Message):
+    """Open the login form, with `username` filled in."""
+
+    username: str
+
+
+@dataclass
+class RegisterWanted(Message):
+    """Open the register form."""
+
+
+@dataclass
+class FileWanted(Message):
+    """Let the user pick a file to send to `to` (None: the group)."""
+
+    to: str | None
+
+
+@dataclass
+class QuitWanted(Message):
+    """Log out if logged in, then leave."""

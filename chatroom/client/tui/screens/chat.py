@@ -1,20 +1,12 @@
 """The chat screen: conversations in tabs, who is online, an input line, and the link status.
 
-A worker keeps the session alive: it relays pushes as messages, and when the connection
-drops it reconnects with backoff and logs in again. What the user types goes into an
-outbox that a second worker sends in order whenever the session is up, so nothing typed
-while disconnected is lost. Each message gets its `cid` when it is typed and keeps it
-through every retry, as a file being sent does, so a retry whose first `ok` was lost with
-the connection is not delivered twice.
+The screen draws; the `ChatSession` it is given keeps the connection. The screen runs the
+session's coroutines as workers (relaying pushes and reconnecting, sending the outbox,
+acks, pings, transfers) and shows what the session reports as Textual messages (`events`).
 """
 
-import asyncio
-import contextlib
 import time
-from collections import deque
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -26,19 +18,24 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
-from chatroom.client.api import ChatClient, LoginReply, describe_os_error, new_cid, sessions
+from chatroom.client.api import describe_os_error
+from chatroom.client.tui import commands
 from chatroom.client.tui.conversation import ConversationLog
 from chatroom.client.tui.events import (
+    FileWanted,
+    MessageRefused,
+    MessageSent,
     PushArrived,
+    QuitWanted,
     Reconnecting,
     SessionFailed,
     SessionLost,
     SessionStarted,
 )
-from chatroom.client.tui.screens.pick_file import FilePickScreen
+from chatroom.client.tui.session import ChatSession
 from chatroom.client.tui.transfers import TransferBar
 from chatroom.client.visible import visible
-from chatroom.common.errors import ChatError, ErrorCode
+from chatroom.common.errors import ChatError
 from chatroom.common.messages import (
     ByePush,
     FilePush,
@@ -48,41 +45,11 @@ from chatroom.common.messages import (
 )
 from chatroom.common.names import username_key
 
-if TYPE_CHECKING:
-    from chatroom.client.tui.app import ChatApp
-
 GROUP = "room"
 """The pane id of the group conversation."""
 
-ACK_DELAY = 0.3
-"""Seconds to gather shown messages into one `ack`."""
-
-HELP = [
-    "Enter sends to the conversation on screen (the group, or the open private chat).",
-    "/msg NAME TEXT   send TEXT to NAME privately (opens a tab for the conversation)",
-    "/send PATH [NAME] send a file to this conversation, or to NAME (also Ctrl+O)",
-    "/get FID         save a received file to the downloads folder (Ctrl+S: the newest)",
-    "/users           list who is online",
-    "/help            this list",
-    "/quit            log out and leave (also Ctrl+Q)",
-    "Pick a user on the right to chat privately; Ctrl+N / Ctrl+P switch tabs.",
-]
-
-
-@dataclass(slots=True, frozen=True)
-class Outgoing:
-    """A message typed but not yet confirmed by the server."""
-
-    to: str | None
-    """The recipient, or None for the group."""
-    text: str
-    cid: str = field(default_factory=new_cid)
-    """Chosen when the message is typed and sent with every attempt."""
-
 
 class ChatScreen(Screen[None]):
-    app: "ChatApp"
-
     BINDINGS = [
         Binding("ctrl+n", "next_tab", "Next tab"),
         Binding("ctrl+p", "previous_tab", "Previous tab"),
@@ -92,23 +59,19 @@ class ChatScreen(Screen[None]):
         Binding("escape", "focus_entry", "Type", show=False),
     ]
 
-    def __init__(self, client: ChatClient, reply: LoginReply, password: str) -> None:
+    def __init__(self, session: ChatSession, *, keepalive: float, downloads: Path) -> None:
         super().__init__()
-        self.client = client
-        self.me = reply.username
-        self.first_reply = reply
-        self.password = password
-        self.resume_token = reply.resume_token
+        self.session = session
+        session.listen(self.post_message)
+        self.me = session.me
+        self.keepalive = keepalive
+        self.downloads = downloads
+        """Where received files are saved."""
         self.online: set[str] = set()
         self.panes: dict[str, str] = {}  # username key -> pane id of the private chat
         self.partners: dict[str, str] = {}  # pane id -> partner's username
         self.unread: dict[str, int] = {}
         self.logs = {GROUP: ConversationLog()}  # pane id -> its log, mounted or about to be
-        self.outbox: deque[Outgoing] = deque()
-        self.outbox_ready = asyncio.Event()
-        self.linked = asyncio.Event()
-        self.ack_upto = 0
-        self.ack_timer: Timer | None = None
         self.received_files: list[int] = []
         """Fids of files received, oldest first; Ctrl+S saves the newest not yet saved."""
         self.retry_at = 0.0
@@ -129,47 +92,11 @@ class ChatScreen(Screen[None]):
     def on_mount(self) -> None:
         self.log_of(GROUP).write_notice(f"Logged in as {self.me}. Type /help for commands.")
         self.query_one("#entry", Input).focus()
-        self.keep_session()
-        self.send_outbox()
-        self.set_interval(self.app.keepalive, self.ping)
+        self.run_worker(self.session.keep(), group="session", exclusive=True)
+        self.run_worker(self.session.send_outbox(), group="outbox")
+        self.set_interval(self.keepalive, self.ping)
 
-    # -- the session and its events ---------------------------------------------------
-
-    async def log_in_again(self, client: ChatClient) -> LoginReply:
-        """After a reconnection: `hello` (a restarted server may have new limits), then the
-        resume token if it still works (no bcrypt on the server, so a restart is quick for
-        everyone), else the password."""
-        await client.hello("chatroom-tui")
-        if self.resume_token is not None:
-            try:
-                return await client.resume(self.resume_token)
-            except ChatError as error:
-                if error.code != ErrorCode.INVALID_TOKEN:
-                    raise
-                self.resume_token = None
-        reply = await client.login(self.me, self.password)
-        self.resume_token = reply.resume_token
-        return reply
-
-    @work(exclusive=True, group="session")
-    async def keep_session(self) -> None:
-        try:
-            async for client, reply in sessions(
-                self.app.host,
-                self.app.port,
-                self.log_in_again,
-                first=(self.client, self.first_reply),
-                tls=self.app.tls,
-                delays=self.app.reconnect_delays,
-                on_wait=lambda delay: self.post_message(Reconnecting(delay)),
-            ):
-                self.client = client
-                self.post_message(SessionStarted(reply))
-                async for push in client:
-                    self.post_message(PushArrived(push))
-                self.post_message(SessionLost(client.closed_reason))
-        except ChatError as error:
-            self.post_message(SessionFailed(error.message))
+    # -- what the session tells us ---------------------------------------------------
 
     def on_session_started(self, event: SessionStarted) -> None:
         self.set_online(event.reply.online)
@@ -181,11 +108,9 @@ class ChatScreen(Screen[None]):
             self.countdown.stop()
             self.countdown = None
             self.log_of(GROUP).write_notice("Reconnected.", style="green")
-        self.linked.set()
         self.show_status()
 
     def on_session_lost(self, event: SessionLost) -> None:
-        self.linked.clear()
         why = f" ({event.reason})" if event.reason else ""
         self.log_of(GROUP).write_notice(f"Disconnected from the server{why}.", style="red")
         self.show_status()
@@ -217,10 +142,26 @@ class ChatScreen(Screen[None]):
         elif isinstance(push, ByePush) and push.reason == "shutdown":
             self.log_of(GROUP).write_notice("The server is shutting down.", style="red")
 
+    def on_message_sent(self, event: MessageSent) -> None:
+        pane_id = GROUP if event.to is None else self.private_pane(event.to)
+        private = event.to is not None
+        self.log_of(pane_id).write_message(
+            event.sent.ts, self.me, event.text, mine=True, private=private
+        )
+        if private and not event.sent.delivered:
+            self.log_of(pane_id).write_notice(f"{event.to} is offline; they get it at next login.")
+        self.show_status()
+
+    def on_message_refused(self, event: MessageRefused) -> None:
+        pane_id = GROUP if event.to is None else self.private_pane(event.to)
+        self.log_of(pane_id).write_notice(f"Not sent: {event.reason}", style="red")
+        self.show_status()
+
     def show_status(self) -> None:
         status = self.query_one("#status", Static)
-        waiting = f" · {len(self.outbox)} waiting to send" if self.outbox else ""
-        if self.linked.is_set():
+        outbox = self.session.outbox
+        waiting = f" · {len(outbox)} waiting to send" if outbox else ""
+        if self.session.linked.is_set():
             status.update(f"● connected as {visible(self.me)}{waiting}")
             status.set_class(False, "offline")
             return
@@ -268,7 +209,8 @@ class ChatScreen(Screen[None]):
         else:
             log.write_message(push.ts, push.sender, push.text, mine=mine, private=private)
         self.count_unread(pane_id)
-        self.ack_later(push.mid)
+        if self.session.shown(push.mid):
+            self.run_worker(self.session.send_ack(), group="ack")
 
     def count_unread(self, pane_id: str) -> None:
         tabs = self.query_one("#conversations", TabbedContent)
@@ -316,26 +258,8 @@ class ChatScreen(Screen[None]):
         if event.option.id and event.option.id != self.me:
             self.open_private(event.option.id)
 
-    @work(group="ping", exclusive=True)
-    async def ping(self) -> None:
-        """Keep an idle connection open (the server closes one silent for its idle timeout)."""
-        if self.linked.is_set():
-            with contextlib.suppress(ChatError, OSError):
-                await self.client.ping()
-
-    # -- acknowledging what was shown -------------------------------------------------
-
-    def ack_later(self, mid: int) -> None:
-        self.ack_upto = max(self.ack_upto, mid)
-        if self.ack_timer is None:
-            self.ack_timer = self.set_timer(ACK_DELAY, self.send_ack)
-
-    @work(group="ack")
-    async def send_ack(self) -> None:
-        self.ack_timer = None
-        # If this fails the server sends the messages again at the next login; we drop them.
-        with contextlib.suppress(ChatError, OSError):
-            await self.client.ack(self.ack_upto)
+    def ping(self) -> None:
+        self.run_worker(self.session.ping(), group="ping", exclusive=True)
 
     # -- what the user types ----------------------------------------------------------
 
@@ -343,12 +267,8 @@ class ChatScreen(Screen[None]):
     def entered(self, event: Input.Submitted) -> None:
         text = event.value
         event.input.clear()
-        if not text.strip():
-            return
-        if text.startswith("/"):
+        if text.strip():
             self.run_command(text)
-            return
-        self.queue(self.current_partner(), text)
 
     def current_partner(self) -> str | None:
         """Who the conversation on screen is with: None for the group."""
@@ -356,76 +276,33 @@ class ChatScreen(Screen[None]):
         return None if pane_id == GROUP else self.partners[pane_id]
 
     def run_command(self, line: str) -> None:
-        command, _, rest = line.partition(" ")
+        command = commands.parse(line)
         log = self.log_of(self.query_one("#conversations", TabbedContent).active or GROUP)
-        if command == "/help":
-            for text in HELP:
-                log.write_notice(text, style="cyan")
-        elif command == "/users":
-            log.write_notice("Online: " + ", ".join(sorted(self.online, key=str.casefold)))
-        elif command == "/msg":
-            name, _, text = rest.strip().partition(" ")
-            if not name or not text.strip():
-                log.write_notice("Usage: /msg NAME TEXT", style="red")
-                return
-            self.open_private(name)
-            self.queue(name, text)
-        elif command == "/send":
-            path_text, _, name = rest.strip().partition(" ")
-            if not path_text:
-                log.write_notice("Usage: /send PATH [NAME]", style="red")
-                return
-            self.send_file(Path(path_text).expanduser(), name.strip() or self.current_partner())
-        elif command == "/get":
-            if not rest.strip().isdecimal():
-                log.write_notice("Usage: /get FID (the number shown with the file)", style="red")
-                return
-            self.save_file(int(rest))
-        elif command == "/quit":
-            self.run_worker(self.app.action_quit_chat())
-        else:
-            log.write_notice(f"Unknown command {command}; /help lists them.", style="red")
+        match command:
+            case commands.ShowHelp():
+                for text in commands.HELP:
+                    log.write_notice(text, style="cyan")
+            case commands.ListUsers():
+                log.write_notice("Online: " + ", ".join(sorted(self.online, key=str.casefold)))
+            case commands.SendPrivate(to, text):
+                self.open_private(to)
+                self.queue(to, text)
+            case commands.SendFile(path, to):
+                self.send_file(path, to or self.current_partner())
+            case commands.SaveFile(fid):
+                self.save_file(fid)
+            case commands.Quit():
+                self.post_message(QuitWanted())
+            case commands.Usage(text):
+                log.write_notice(text, style="red")
+            case commands.Unknown(name):
+                log.write_notice(f"Unknown command {name}; /help lists them.", style="red")
+            case commands.Say(text):
+                self.queue(self.current_partner(), text)
 
     def queue(self, to: str | None, text: str) -> None:
-        self.outbox.append(Outgoing(to, text))
-        self.outbox_ready.set()
+        self.session.queue(to, text)
         self.show_status()
-
-    @work(group="outbox")
-    async def send_outbox(self) -> None:
-        """Send what was typed, in order, whenever the session is up; keep it until `ok`."""
-        while True:
-            await self.outbox_ready.wait()
-            await self.linked.wait()
-            item = self.outbox[0]
-            to, text = item.to, item.text
-            try:
-                sent = await (
-                    self.client.broadcast(text, item.cid)
-                    if to is None
-                    else self.client.private(to, text, item.cid)
-                )
-            except ChatError as error:
-                self.outbox.popleft()
-                pane_id = GROUP if to is None else self.private_pane(to)
-                self.log_of(pane_id).write_notice(f"Not sent: {error.message}", style="red")
-            except OSError:
-                # Maybe the message arrived and only its ok was lost: the retry has its cid.
-                self.linked.clear()  # the session worker reconnects and sets it again
-                continue
-            else:
-                self.outbox.popleft()
-                pane_id = GROUP if to is None else self.private_pane(to)
-                self.log_of(pane_id).write_message(
-                    sent.ts, self.me, text, mine=True, private=to is not None
-                )
-                if to is not None and not sent.delivered:
-                    self.log_of(pane_id).write_notice(
-                        f"{to} is offline; they get it at next login."
-                    )
-            if not self.outbox:
-                self.outbox_ready.clear()
-            self.show_status()
 
     # -- files ------------------------------------------------------------------------
 
@@ -445,15 +322,8 @@ class ChatScreen(Screen[None]):
             log.write_notice(f"Not sent: {path} is not a file.", style="red")
             return
         bar = self.add_transfer(f"↑ {path.name}", path.stat().st_size)
-        cid = new_cid()  # one for every attempt, so a lost last ok does not send it twice
         try:
-            while True:
-                await self.linked.wait()
-                try:
-                    sent = await self.client.send_file(path, to, progress=bar.advance_to, cid=cid)
-                    break
-                except ConnectionError:  # not a local OSError such as a file gone missing
-                    self.linked.clear()  # the session worker reconnects and sets it again
+            sent = await self.session.upload(path, to, bar.advance_to)
         except (ChatError, OSError) as error:
             reason = error.message if isinstance(error, ChatError) else describe_os_error(error)
             log.write_notice(f"{path.name} not sent: {reason}. /send again resumes.", style="red")
@@ -469,7 +339,7 @@ class ChatScreen(Screen[None]):
         log = self.log_of(GROUP)
         bar = self.add_transfer(f"↓ file {fid}", 0)
         try:
-            saved = await self.client.download(fid, self.app.downloads, progress=bar.advance_to)
+            saved = await self.session.download(fid, self.downloads, bar.advance_to)
         except (ChatError, OSError) as error:
             reason = error.message if isinstance(error, ChatError) else describe_os_error(error)
             log.write_notice(f"File {fid} not saved: {reason}", style="red")
@@ -481,13 +351,7 @@ class ChatScreen(Screen[None]):
             await bar.remove()
 
     def action_pick_file(self) -> None:
-        partner = self.current_partner()
-
-        def picked(path: Path | None) -> None:
-            if path is not None:
-                self.send_file(path, partner)
-
-        self.app.push_screen(FilePickScreen(Path.cwd()), picked)
+        self.post_message(FileWanted(self.current_partner()))
 
     def action_save_file(self) -> None:
         if not self.received_files:

@@ -1,6 +1,6 @@
 """What the login and register screens share: a titled form with an inline error line."""
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -9,20 +9,20 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Static
 
 from chatroom.client.api import describe_os_error
+from chatroom.client.tui.link import ServerLink
 from chatroom.common.errors import ChatError
-
-if TYPE_CHECKING:
-    from chatroom.client.tui.app import ChatApp
 
 
 class FormScreen(Screen[Any]):
     """A centred form: fields, a submit button, an error line; Esc goes back."""
 
-    app: "ChatApp"
-
     BINDINGS = [Binding("escape", "back", "Back")]
     TITLE_TEXT = ""
     SUBMIT_LABEL = ""
+
+    def __init__(self, link: ServerLink) -> None:
+        super().__init__()
+        self.link = link
 
     def fields(self) -> ComposeResult:
         raise NotImplementedError
@@ -68,5 +68,4 @@ class FormScreen(Screen[Any]):
         """One line for the user about a failed request."""
         if isinstance(error, ChatError):
             return error.message[:1].upper() + error.message[1:]
-        app = self.app
-        return f"Cannot reach {app.host}:{app.port}: {describe_os_error(error)}"
+        return f"Cannot reach {self.link.address}: {describe_os_error(error)}"

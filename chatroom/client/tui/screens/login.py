@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.widgets import Input
 
 from chatroom.client.api import ChatClient, LoginReply
+from chatroom.client.tui.link import ServerLink
 from chatroom.client.tui.screens.forms import FormScreen
 from chatroom.common.errors import ChatError
 from chatroom.common.limits import USERNAME_MAX
@@ -14,8 +15,8 @@ from chatroom.common.limits import USERNAME_MAX
 
 @dataclass(slots=True, frozen=True)
 class LoggedIn:
-    """What a successful login hands to the chat screen (the password, to log in again
-    after a reconnection)."""
+    """What a successful login hands to the app for the chat session (the password, to log
+    in again after a reconnection if the resume token no longer works)."""
 
     client: ChatClient
     reply: LoginReply
@@ -28,8 +29,8 @@ class LoginScreen(FormScreen):
     TITLE_TEXT = "Login"
     SUBMIT_LABEL = "Login"
 
-    def __init__(self, username: str = "") -> None:
-        super().__init__()
+    def __init__(self, link: ServerLink, username: str = "") -> None:
+        super().__init__(link)
         self.prefill = username
 
     def fields(self) -> ComposeResult:
@@ -43,11 +44,12 @@ class LoginScreen(FormScreen):
     async def login(self, username: str, password: str) -> None:
         self.show_error("")
         try:
-            client = await self.app.connection()
+            client = await self.link.connection()
             reply = await client.login(username, password)
         except (ChatError, OSError) as error:
             self.show_error(self.explain(error))
             self.query_one("#password", Input).clear()
             self.query_one("#password", Input).focus()
             return
+        self.query_one("#password", Input).clear()
         self.dismiss(LoggedIn(client, reply, password))

@@ -1,7 +1,5 @@
 """The first screen, as in the classic exercise: 1 Login, 2 Register, 3 Quit."""
 
-from typing import TYPE_CHECKING
-
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,15 +9,11 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from chatroom.client.api import describe_os_error
-from chatroom.client.tui.screens.login import LoggedIn, LoginScreen
-from chatroom.client.tui.screens.register import RegisterScreen
-
-if TYPE_CHECKING:
-    from chatroom.client.tui.app import ChatApp
+from chatroom.client.tui.events import LoginWanted, QuitWanted, RegisterWanted
+from chatroom.client.tui.link import ServerLink
 
 
 class MenuScreen(Screen[None]):
-    app: "ChatApp"
     BINDINGS = [
         Binding("1", "login", "Login"),
         Binding("2", "register", "Register"),
@@ -27,14 +21,15 @@ class MenuScreen(Screen[None]):
         Binding("r", "retry", "Retry connection"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, link: ServerLink) -> None:
         super().__init__()
+        self.link = link
         self.username = ""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="menu"):
             yield Static("Welcome to chatroom", id="menu-title")
-            yield Static(f"server {self.app.host}:{self.app.port}", id="menu-server", markup=False)
+            yield Static(f"server {self.link.address}", id="menu-server", markup=False)
             yield OptionList(
                 Option("1  Login", id="login"),
                 Option("2  Register", id="register"),
@@ -56,39 +51,35 @@ class MenuScreen(Screen[None]):
     @work(exclusive=True)
     async def check_server(self) -> None:
         """Connect now, so an unreachable server is reported before anyone types."""
-        app = self.app
-        self.notice(f"Connecting to {app.host}:{app.port}...")
+        address = self.link.address
+        self.notice(f"Connecting to {address}...")
         try:
-            await app.connection()
+            await self.link.connection()
         except OSError as error:
             self.notice(
-                f"Cannot reach {app.host}:{app.port}: {describe_os_error(error)}. "
-                "Press R to retry.",
+                f"Cannot reach {address}: {describe_os_error(error)}. Press R to retry.",
                 error=True,
             )
         else:
-            self.notice(f"Connected to {app.host}:{app.port}.")
+            self.notice(f"Connected to {address}.")
 
     async def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         await self.run_action(event.option.id or "")
 
     def action_login(self) -> None:
-        self.app.push_screen(LoginScreen(self.username), self.logged_in)
-
-    def logged_in(self, login: LoggedIn | None) -> None:
-        if login is not None:
-            self.app.start_chat(login)
+        self.post_message(LoginWanted(self.username))
 
     def action_register(self) -> None:
-        self.app.push_screen(RegisterScreen(), self.registered)
+        self.post_message(RegisterWanted())
 
     def registered(self, username: str | None) -> None:
+        """The register form's result: remember the name for the login form."""
         if username:
             self.username = username
             self.notice(f"Registered {username}. Press 1 to log in.")
 
-    async def action_quit(self) -> None:
-        await self.app.action_quit_chat()
+    def action_quit(self) -> None:
+        self.post_message(QuitWanted())
 
     def action_retry(self) -> None:
         self.check_server()

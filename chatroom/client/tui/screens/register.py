@@ -40,7 +40,7 @@ class RegisterScreen(FormScreen):
     async def register(self, username: str, password: str) -> None:
         self.show_error("")
         try:
-            client = await self.app.connection()
+            client = await self.link.connection()
             registered = await client.register(username, password)
         except (ChatError, OSError) as error:
             self.show_error(self.explain(error))

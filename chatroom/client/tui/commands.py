@@ -1,0 +1,115 @@
+"""What a line typed in the chat screen asks for: `parse` turns it into a command value.
+
+Each slash command is one small function in `PARSERS`, found by name; a line without a
+slash is text for the conversation on screen. A malformed or unknown command comes back as
+a value (`Usage`, `Unknown`) for the screen to show, never as an exception.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+HELP = [
+    "Enter sends to the conversation on screen (the group, or the open private chat).",
+    "/msg NAME TEXT   send TEXT to NAME privately (opens a tab for the conversation)",
+    "/send PATH [NAME] send a file to this conversation, or to NAME (also Ctrl+O)",
+    "/get FID         save a received file to the downloads folder (Ctrl+S: the newest)",
+    "/users           list who is online",
+    "/help            this list",
+    "/quit            log out and leave (also Ctrl+Q)",
+    "Pick a user on the right to chat privately; Ctrl+N / Ctrl+P switch tabs.",
+]
+
+
+@dataclass(slots=True, frozen=True)
+class Say:
+    """Text for the conversation on screen."""
+
+    text: str
+
+
+@dataclass(slots=True, frozen=True)
+class SendPrivate:
+    to: str
+    text: str
+
+
+@dataclass(slots=True, frozen=True)
+class SendFile:
+    path: Path
+    to: str | None
+    """The recipient, or None for the conversation on screen."""
+
+
+@dataclass(slots=True, frozen=True)
+class SaveFile:
+    fid: int
+
+
+@dataclass(slots=True, frozen=True)
+class ShowHelp:
+    pass
+
+
+@dataclass(slots=True, frozen=True)
+class ListUsers:
+    pass
+
+
+@dataclass(slots=True, frozen=True)
+class Quit:
+    pass
+
+
+@dataclass(slots=True, frozen=True)
+class Usage:
+    """A known command used the wrong way; `text` says the right way."""
+
+    text: str
+
+
+@dataclass(slots=True, frozen=True)
+class Unknown:
+    command: str
+
+
+Command = Say | SendPrivate | SendFile | SaveFile | ShowHelp | ListUsers | Quit | Usage | Unknown
+
+
+def send_private(rest: str) -> Command:
+    name, _, text = rest.strip().partition(" ")
+    if not name or not text.strip():
+        return Usage("Usage: /msg NAME TEXT")
+    return SendPrivate(to=name, text=text)
+
+
+def send_file(rest: str) -> Command:
+    path, _, name = rest.strip().partition(" ")
+    if not path:
+        return Usage("Usage: /send PATH [NAME]")
+    return SendFile(path=Path(path).expanduser(), to=name.strip() or None)
+
+
+def save_file(rest: str) -> Command:
+    if not rest.strip().isdecimal():
+        return Usage("Usage: /get FID (the number shown with the file)")
+    return SaveFile(fid=int(rest))
+
+
+PARSERS: dict[str, Callable[[str], Command]] = {
+    "/help": lambda rest: ShowHelp(),
+    "/users": lambda rest: ListUsers(),
+    "/msg": send_private,
+    "/send": send_file,
+    "/get": save_file,
+    "/quit": lambda rest: Quit(),
+}
+
+
+def parse(line: str) -> Command:
+    """`parse("/msg bob hi") == SendPrivate(to="bob", text="hi")`; plain text is `Say`."""
+    if not line.startswith("/"):
+        return Say(line)
+    command, _, rest = line.partition(" ")
+    parser = PARSERS.get(command)
+    return Unknown(command) if parser is None else parser(rest)

@@ -1,0 +1,52 @@
+"""Where the server is, and the connection the menu and the forms use before login.
+
+The app builds one `ServerLink` and hands it down to the screens that need it, so no screen
+reaches up into the app for an address or a connection.
+"""
+
+import contextlib
+import ssl
+from collections.abc import Callable, Iterator
+
+from chatroom.client.api import ChatClient, backoff
+from chatroom.common.errors import ChatError
+
+
+class ServerLink:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        tls: ssl.SSLContext | None = None,
+        reconnect_delays: Callable[[], Iterator[float]] = backoff,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.reconnect_delays = reconnect_delays
+        self.keepalive = 30.0
+        """Seconds between pings: a third of the server's idle timeout, learnt from `hello`."""
+        self.client: ChatClient | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    async def connection(self) -> ChatClient:
+        """The connection used to register and log in, opened (again) if need be."""
+        if self.client is None or self.client.closed.is_set():
+            client = await ChatClient.connect(self.host, self.port, tls=self.tls, timeout=5.0)
+            limits = (await client.hello("chatroom-tui"))["limits"]
+            self.keepalive = limits["idle_timeout"] / 3
+            self.client = client
+        return self.client
+
+    def hand_over(self) -> None:
+        """Logged in: the chat session owns the connection from now on."""
+        self.client = None
+
+    async def close(self) -> None:
+        if self.client is not None and not self.client.closed.is_set():
+            with contextlib.suppress(ChatError, OSError):
+                await self.client.close()

@@ -1,0 +1,63 @@
+"""What each typed line asks the chat screen to do, parsed without a screen or a socket."""
+
+from pathlib import Path
+
+import pytest
+
+from chatroom.client.tui.commands import (
+    HELP,
+    PARSERS,
+    ListUsers,
+    Quit,
+    SaveFile,
+    Say,
+    SendFile,
+    SendPrivate,
+    ShowHelp,
+    Unknown,
+    Usage,
+    parse,
+)
+
+
+def test_a_line_without_a_slash_is_said_to_the_conversation_as_typed() -> None:
+    assert parse("  hello /msg  ") == Say("  hello /msg  ")
+
+
+def test_msg_sends_the_rest_of_the_line_privately() -> None:
+    assert parse("/msg bob hi") == SendPrivate(to="bob", text="hi")
+    assert parse("/msg bob  at 5 ") == SendPrivate(to="bob", text=" at 5")
+
+
+@pytest.mark.parametrize("line", ["/msg", "/msg bob", "/msg bob   ", "/msg  "])
+def test_msg_without_a_name_or_text_explains_its_usage(line: str) -> None:
+    assert parse(line) == Usage("Usage: /msg NAME TEXT")
+
+
+def test_send_takes_a_path_and_an_optional_recipient() -> None:
+    assert parse("/send plan.txt") == SendFile(path=Path("plan.txt"), to=None)
+    assert parse("/send plan.txt bob") == SendFile(path=Path("plan.txt"), to="bob")
+    assert parse("/send ~/plan.txt") == SendFile(path=Path("~/plan.txt").expanduser(), to=None)
+    assert parse("/send") == Usage("Usage: /send PATH [NAME]")
+
+
+def test_get_takes_a_file_number() -> None:
+    assert parse("/get 42") == SaveFile(fid=42)
+    for line in ["/get", "/get x", "/get -1", "/get 4 2"]:
+        assert parse(line) == Usage("Usage: /get FID (the number shown with the file)")
+
+
+def test_commands_without_arguments() -> None:
+    assert parse("/help") == ShowHelp()
+    assert parse("/users") == ListUsers()
+    assert parse("/quit") == Quit()
+
+
+@pytest.mark.parametrize("line", ["/frobnicate", "/", "/MSG bob hi", "/help2"])
+def test_an_unknown_command_is_a_value_naming_it(line: str) -> None:
+    assert parse(line) == Unknown(line.split(" ")[0])
+
+
+def test_every_command_is_in_the_help() -> None:
+    for name in PARSERS:
+        assert any(line.startswith(name + " ") for line in HELP), name
