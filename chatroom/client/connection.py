@@ -1,0 +1,363 @@
+"""`ChatClient`: one connection to a chatroom server, as an async Python object.
+
+Each request method sends one frame and waits for the reply with the same `id`; an
+`error` reply is raised as `ChatError` carrying its protocol code. Frames the server sends
+on its own (pushes) arrive through `next_push()` or `async for push in client`. File
+transfers are in `transfers`, reconnection in `reconnect`.
+"""
+
+import asyncio
+import contextlib
+import itertools
+import os
+import secrets
+import ssl
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+from chatroom.client.transfers import (
+    FILE_WINDOW,
+    FileSent,
+    Progress,
+    download_file,
+    upload_file,
+)
+from chatroom.common.codec import FrameDecoder, encode
+from chatroom.common.errors import ChatError
+from chatroom.common.limits import MAX_CHUNK, PROTOCOL_VERSION
+from chatroom.common.messages import (
+    ByePush,
+    FilePush,
+    MessagePush,
+    Push,
+    ReplyType,
+    RequestType,
+    parse_push,
+    request,
+)
+
+READ_SIZE = 256 * 1024
+
+
+def new_cid() -> str:
+    """A fresh idempotency key for a `broadcast`, `private` or `file_put` (16 characters).
+
+    A request sent again with the same `cid`, because its `ok` was lost with the
+    connection, gets the first one's `ok` and is not delivered twice.
+    """
+    return secrets.token_urlsafe(12)
+
+
+def tls_context(
+    enabled: bool, cafile: str | os.PathLike[str] | None = None
+) -> ssl.SSLContext | None:
+    """A client TLS context that verifies the server (against `cafile` if given, else the
+    system's trusted CAs), or None for plain TCP."""
+    if not enabled and cafile is None:
+        return None
+    return ssl.create_default_context(cafile=cafile)
+
+
+class SeenMids:
+    """The mids of recent messages, to drop one delivered twice (delivery is at least once).
+
+    Bounded: only the newest `capacity` are remembered. Share one between the clients of
+    successive reconnections so a message replayed at re-login is not shown again.
+    """
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self.capacity = capacity
+        self._mids: OrderedDict[int, None] = OrderedDict()
+
+    def add(self, mid: int) -> bool:
+        """Remember `mid`; whether it is new."""
+        if mid in self._mids:
+            return False
+        self._mids[mid] = None
+        if len(self._mids) > self.capacity:
+            self._mids.popitem(last=False)
+        return True
+
+
+class ConnectionClosed(ConnectionError):
+    """The connection ended; `reason` is the server's `bye` reason if it gave one."""
+
+    def __init__(self, reason: str | None = None) -> None:
+        super().__init__(f"connection closed ({reason})" if reason else "connection closed")
+        self.reason = reason
+
+
+@dataclass(slots=True, frozen=True)
+class LoginReply:
+    username: str
+    """The name as registered (the server's spelling, whatever case was typed)."""
+    online: list[str]
+    offline: int
+    """How many unacknowledged messages follow as pushes with `offline: true`."""
+    skipped: int
+    """How many older unacknowledged messages were left out (over the replay limit)."""
+    resume_token: str | None = None
+    """From `login` (not `resume`): logs this user in again without the password."""
+
+
+def _login_reply(reply: dict[str, Any]) -> LoginReply:
+    return LoginReply(
+        reply["username"],
+        reply["online"],
+        reply.get("offline", 0),
+        reply.get("skipped", 0),
+        reply.get("resume_token"),
+    )
+
+
+@dataclass(slots=True, frozen=True)
+class Sent:
+    mid: int
+    ts: float
+    delivered: bool = True
+    """For a private message: whether the recipient was online to receive it now."""
+
+
+class ChatClient:
+    """A connection to a chatroom server. Create it with `await ChatClient.connect(...)`.
+
+    The constructor only takes the streams and does no I/O; `start()` begins reading
+    replies and pushes (`connect` does both).
+    """
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        seen: SeenMids | None = None,
+    ) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._ids = itertools.count(1)
+        self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._pushes: asyncio.Queue[Push | None] = asyncio.Queue()
+        self.seen = seen or SeenMids()
+        """Mids already delivered: pass it to the next connection's client so a message
+        replayed there is dropped."""
+        self.closed_reason: str | None = None
+        self.closed = asyncio.Event()
+        self.chunk_size = MAX_CHUNK
+        """Bytes of file data per request: the server's `max_chunk` once `hello` told it."""
+        self._reading: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def connect(
+        cls,
+        host: str,
+        port: int,
+        *,
+        tls: ssl.SSLContext | None = None,
+        timeout: float = 10.0,
+        seen: SeenMids | None = None,
+    ) -> Self:
+        """Open a connection (TLS if `tls` is given); raises OSError (ssl.SSLError for a
+        certificate that does not verify) or TimeoutError if it cannot be made."""
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection(host, port, ssl=tls)
+        return cls(reader, writer, seen).start()
+
+    def start(self) -> Self:
+        """Begin reading the server's frames in a task of the running loop; returns self."""
+        if self._reading is None:
+            self._reading = asyncio.create_task(self._read_frames())
+        return self
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # -- requests ---------------------------------------------------------------------
+
+    async def request(self, kind: str, **data: Any) -> dict[str, Any]:
+        """Send one request and return the `data` of its `ok` reply (or raise `ChatError`)."""
+        reply = self.submit(kind, **data)
+        await self._writer.drain()
+        return await reply
+
+    def submit(self, kind: str, **data: Any) -> "asyncio.Future[dict[str, Any]]":
+        """Write one request now and return the future of its reply, without waiting.
+
+        Several submitted requests are in flight at once (a window); their replies come
+        in order. Call `await drain()` now and then so the write buffer stays small.
+        """
+        if self.closed.is_set():
+            raise ConnectionClosed(self.closed_reason)
+        request_id = next(self._ids)
+        reply: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = reply
+        reply.add_done_callback(lambda _: self._pending.pop(request_id, None))
+        self._writer.write(encode(request(kind, request_id, **data)))
+        return reply
+
+    async def drain(self) -> None:
+        """Wait until the connection's write buffer is below its high-water mark."""
+        await self._writer.drain()
+
+    async def hello(self, client: str = "chatroom-client") -> dict[str, Any]:
+        """Introduce ourselves; returns the server's reply (version, server, limits)."""
+        reply = await self.request(RequestType.HELLO, version=PROTOCOL_VERSION, client=client)
+        # Never more than this client's own limit, and at least one byte so uploads advance.
+        server_chunk = reply.get("limits", {}).get("max_chunk", MAX_CHUNK)
+        self.chunk_size = max(1, min(MAX_CHUNK, server_chunk))
+        return reply
+
+    async def register(self, username: str, password: str) -> str:
+        """Create an account; returns the username as the server stored it."""
+        reply = await self.request(RequestType.REGISTER, username=username, password=password)
+        return reply["username"]
+
+    async def login(self, username: str, password: str) -> LoginReply:
+        reply = await self.request(RequestType.LOGIN, username=username, password=password)
+        return _login_reply(reply)
+
+    async def resume(self, token: str) -> LoginReply:
+        """Log in with the `resume_token` of an earlier login (raises `invalid_token`)."""
+        return _login_reply(await self.request(RequestType.RESUME, token=token))
+
+    async def users(self) -> list[str]:
+        """Usernames online now, sorted."""
+        return (await self.request(RequestType.USERS))["online"]
+
+    async def broadcast(self, text: str, cid: str | None = None) -> Sent:
+        """Send `text` to the group. Pass the same `cid` to every retry of one message."""
+        reply = await self.request(RequestType.BROADCAST, text=text, cid=cid or new_cid())
+        return Sent(reply["mid"], reply["ts"])
+
+    async def private(self, to: str, text: str, cid: str | None = None) -> Sent:
+        """Send `text` to `to` alone. Pass the same `cid` to every retry of one message."""
+        reply = await self.request(RequestType.PRIVATE, to=to, text=text, cid=cid or new_cid())
+        return Sent(reply["mid"], reply["ts"], reply["delivered"])
+
+    async def ack(self, upto: int) -> None:
+        """Tell the server every message up to mid `upto` has been shown."""
+        await self.request(RequestType.ACK, upto=upto)
+
+    async def ping(self) -> None:
+        await self.request(RequestType.PING)
+
+    async def logout(self) -> None:
+        """Log out; the server then says `bye` and closes the connection."""
+        await self.request(RequestType.LOGOUT)
+        await self.wait_closed()
+
+    # -- files ------------------------------------------------------------------------
+
+    async def send_file(
+        self,
+        path: str | os.PathLike[str],
+        to: str | None = None,
+        *,
+        progress: Progress | None = None,
+        window: int = FILE_WINDOW,
+        cid: str | None = None,
+    ) -> FileSent:
+        """Upload a file to `to` (None: the group), resuming an interrupted upload of it.
+
+        `progress(done, total)` is called as chunks are acknowledged. Keeps `window`
+        chunks in flight, so a fast link is not held to one round trip per chunk. Pass
+        the same `cid` to every retry of one upload, so it is announced only once.
+        """
+        return await upload_file(
+            self, Path(path), to, cid=cid or new_cid(), progress=progress, window=window
+        )
+
+    async def file_info(self, fid: int) -> FilePush:
+        """What the server knows of file `fid` (as in its `file` push)."""
+        info = await self.request(RequestType.FILE_INFO, fid=fid)
+        return FilePush.from_data(info | {"ts": 0.0})
+
+    async def download(
+        self,
+        fid: int,
+        dest_dir: str | os.PathLike[str],
+        *,
+        progress: Progress | None = None,
+        window: int = FILE_WINDOW,
+    ) -> Path:
+        """Fetch file `fid` into `dest_dir`, resuming a partial download; returns its path.
+
+        The name is the sender's, sanitised so it cannot leave `dest_dir`; an existing
+        file is never overwritten (`name (1).ext` instead). The sha256 is checked before
+        the file takes its name; on a mismatch it is deleted and `checksum_mismatch` raised.
+        """
+        info = await self.file_info(fid)
+        return await download_file(self, info, Path(dest_dir), progress=progress, window=window)
+
+    # -- pushes -----------------------------------------------------------------------
+
+    async def next_push(self) -> Push:
+        """The next push; raises `ConnectionClosed` once the connection has ended."""
+        push = await self._pushes.get()
+        if push is None:
+            self._pushes.put_nowait(None)  # leave the end marker for the next caller
+            raise ConnectionClosed(self.closed_reason)
+        return push
+
+    async def __aiter__(self) -> AsyncIterator[Push]:
+        while True:
+            try:
+                yield await self.next_push()
+            except ConnectionClosed:
+                return
+
+    # -- the connection ---------------------------------------------------------------
+
+    async def wait_closed(self) -> None:
+        await self.closed.wait()
+
+    async def close(self) -> None:
+        """Close the connection (without logging out) and wait for the reader to stop."""
+        self._writer.close()
+        with contextlib.suppress(OSError):
+            await self._writer.wait_closed()
+        if self._reading is not None:
+            await self._reading
+
+    async def _read_frames(self) -> None:
+        decoder = FrameDecoder(max_frame=2**32 - 1)  # the server is trusted with frame sizes
+        try:
+            while chunk := await self._reader.read(READ_SIZE):
+                for envelope in decoder.feed(chunk):
+                    self._dispatch(envelope)
+        except (OSError, ChatError):
+            pass
+        finally:
+            self.closed.set()
+            self._writer.close()
+            for reply in self._pending.values():
+                if not reply.done():
+                    reply.set_exception(ConnectionClosed(self.closed_reason))
+            self._pushes.put_nowait(None)
+
+    def _dispatch(self, envelope: dict[str, Any]) -> None:
+        kind = envelope.get("type")
+        if kind in (ReplyType.OK, ReplyType.ERROR):
+            data = envelope.get("data") or {}
+            if envelope.get("id") is None:  # about the stream itself; the server will close
+                self.closed_reason = data.get("code")
+            reply = self._pending.get(envelope.get("id"))  # type: ignore[arg-type]
+            if reply is None or reply.done():
+                return
+            if kind == ReplyType.OK:
+                reply.set_result(data)
+            else:
+                extra = {k: v for k, v in data.items() if k not in ("code", "message")}
+                reply.set_exception(ChatError(data.get("code"), data.get("message"), **extra))
+            return
+        push = parse_push(envelope)
+        if isinstance(push, ByePush):
+            self.closed_reason = push.reason
+        if isinstance(push, MessagePush | FilePush) and not self.seen.add(push.mid):
+            return
+        if push is not None:
+            self._pushes.put_nowait(push)

@@ -1,0 +1,65 @@
+"""Reconnection: a fresh logged-in `ChatClient` each time the last one's connection ends,
+with a backoff between attempts and one rule for which failures are worth retrying."""
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+
+from chatroom.client.connection import ChatClient, LoginReply, SeenMids
+from chatroom.common.errors import ChatError
+
+
+def backoff(first: float = 1.0, factor: float = 2.0, most: float = 30.0) -> Iterator[float]:
+    """Seconds to wait before each reconnection attempt: first, first*factor, ... up to most."""
+    delay = first
+    while True:
+        yield delay
+        delay = min(delay * factor, most)
+
+
+RETRYABLE = (OSError, TimeoutError)
+"""Failures worth another attempt: the server is down or restarting. A `ChatError` (such
+as `bad_credentials`) is not: trying again would fail the same way."""
+
+
+async def sessions(
+    host: str,
+    port: int,
+    login: Callable[[ChatClient], Awaitable[LoginReply]],
+    *,
+    first: tuple[ChatClient, LoginReply] | None = None,
+    tls: ssl.SSLContext | None = None,
+    delays: Callable[[], Iterator[float]] = backoff,
+    on_wait: Callable[[float], None] | None = None,
+) -> AsyncIterator[tuple[ChatClient, LoginReply]]:
+    """Yield a logged-in client, and a new one each time the previous one's connection ends.
+
+    `login` logs a fresh client in. Between attempts it waits the next of `delays()` (reset
+    after every success), telling `on_wait` how long first. `first` is a session to start
+    with. Ends only when the caller stops iterating or `login` raises a `ChatError`.
+    """
+    # Every client shares the first one's memory of mids, so a message replayed at
+    # re-login is not shown twice.
+    seen = first[0].seen if first else SeenMids()
+    current = first
+    while True:
+        if current is not None:
+            yield current
+            await current[0].close()
+        current = None
+        for delay in delays():
+            if on_wait is not None:
+                on_wait(delay)
+            await asyncio.sleep(delay)
+            try:
+                client = await ChatClient.connect(host, port, tls=tls, seen=seen)
+            except RETRYABLE:
+                continue
+            try:
+                current = (client, await login(client))
+                break
+            except RETRYABLE:
+                await client.close()
+            except ChatError:
+                await client.close()
+                raise
