@@ -30,6 +30,7 @@ from chatroom.common.errors import ChatError
 from chatroom.common.limits import MAX_CHUNK, PROTOCOL_VERSION
 from chatroom.common.messages import (
     ByePush,
+    FileInfo,
     FilePush,
     MessagePush,
     Push,
@@ -271,10 +272,10 @@ class ChatClient:
             self, Path(path), to, cid=cid or new_cid(), progress=progress, window=window
         )
 
-    async def file_info(self, fid: int) -> FilePush:
+    async def file_info(self, fid: int) -> FileInfo:
         """What the server knows of file `fid` (as in its `file` push)."""
         info = await self.request(RequestType.FILE_INFO, fid=fid)
-        return FilePush.from_data(info | {"ts": 0.0})
+        return FileInfo.from_data(info)
 
     async def download(
         self,

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.files import display_name
-from chatroom.common.messages import FilePush, RequestType
+from chatroom.common.messages import FileInfo, RequestType
 
 FILE_WINDOW = 16
 """File chunks kept in flight at once (16 x 64 KiB = 1 MiB)."""
@@ -137,7 +137,7 @@ async def upload_file(
 
 async def download_file(
     link: Link,
-    info: FilePush,
+    info: FileInfo,
     folder: Path,
     *,
     progress: Progress | None,

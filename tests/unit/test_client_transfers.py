@@ -16,7 +16,7 @@ from chatroom.client.transfers import (
     upload_file,
 )
 from chatroom.common.errors import ChatError, ErrorCode
-from chatroom.common.messages import FilePush, RequestType
+from chatroom.common.messages import FileInfo, RequestType
 
 
 class FakeLink:
@@ -50,9 +50,9 @@ class FakeLink:
         return {"data": self.content[start : start + data["length"]]}
 
 
-def info_of(content: bytes, name: str = "notes.txt") -> FilePush:
+def info_of(content: bytes, name: str = "notes.txt") -> FileInfo:
     digest = hashlib.sha256(content).hexdigest()
-    return FilePush(7, 70, "alice", None, name, len(content), digest, 0.0)
+    return FileInfo(7, 70, "alice", None, name, len(content), digest)
 
 
 def test_a_finished_download_takes_the_first_free_name(tmp_path: Path) -> None:
