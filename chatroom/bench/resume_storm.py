@@ -1,6 +1,6 @@
 """How long thousands of clients take to get back after a server restart, with `resume`.
 
-    python bench/resume_storm.py [--clients 5000] [--concurrency 500]
+    python -m chatroom.bench.resume_storm [--clients 5000] [--concurrency 500]
 
 Registers CLIENTS users (bcrypt cost 4, only to make the set-up quick), logs each in once
 to get a resume token, restarts the server on the same data dir, then reconnects every
@@ -16,10 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from chatroom.bench.accounts import PASSWORD
 from chatroom.bench.spawn import rss_kib, start_server
 from chatroom.bench.wire import ChatroomLink, open_link
-
-PASSWORD = "benchmark password"
 
 
 async def set_up(port: int, count: int, concurrency: int) -> list[str]:
@@ -30,7 +29,9 @@ async def set_up(port: int, count: int, concurrency: int) -> list[str]:
             client = await open_chatroom(port)
             name = f"user{number}"
             await client.call("register", username=name, password=PASSWORD)
-            token = (await client.call("login", username=name, password=PASSWORD))["resume_token"]
+            token: str = (await client.call("login", username=name, password=PASSWORD))[
+                "resume_token"
+            ]
             client.close()  # dropped, not logged out: the token stays valid
             return token
 
