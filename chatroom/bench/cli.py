@@ -17,11 +17,12 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from chatroom.bench import scenarios
-from chatroom.bench.scenarios import Target
+from chatroom.bench.scenarios import Figures, Target
 from chatroom.bench.spawn import BENCH_FLAGS, start_server
 from chatroom.utils.args import OneLineParser
 
@@ -71,7 +72,7 @@ async def target_for(args: argparse.Namespace) -> AsyncIterator[Target]:
 
 def plan(
     args: argparse.Namespace, target: Target
-) -> list[tuple[str, Callable[[], Awaitable[dict]]]]:
+) -> list[tuple[str, Callable[[], Awaitable[Figures]]]]:
     """The runs to make, in order: (label, coroutine function)."""
     chosen = args.scenarios.split(",")
     unknown = set(chosen) - set(ALL)
@@ -79,14 +80,14 @@ def plan(
         raise SystemExit(f"chatroom-bench: error: unknown scenarios {sorted(unknown)}")
     if args.protocol == "irc":
         chosen = [name for name in chosen if name in IRC_CAN]
-    runs: list[tuple[str, Callable[[], Awaitable[dict]]]] = []
+    runs: list[tuple[str, Callable[[], Awaitable[Figures]]]] = []
     for name in chosen:
         if name == "fanout":
             for n in args.receivers:
                 runs.append(
                     (
                         f"fanout N={n}",
-                        lambda n=n: scenarios.fanout(target, n, args.senders, args.messages),
+                        partial(scenarios.fanout, target, n, args.senders, args.messages),
                     )
                 )
         elif name == "latency":
@@ -107,8 +108,13 @@ def plan(
             runs.append(
                 (
                     name,
-                    lambda cids=(name == "store-cid"): scenarios.store(
-                        target, args.store_senders, args.window, args.seconds, cids
+                    partial(
+                        scenarios.store,
+                        target,
+                        args.store_senders,
+                        args.window,
+                        args.seconds,
+                        name == "store-cid",
                     ),
                 )
             )
@@ -116,9 +122,7 @@ def plan(
             runs.append(
                 (
                     name,
-                    lambda resume=(name == "resumes"): scenarios.logins(
-                        target, 20, args.seconds, resume
-                    ),
+                    partial(scenarios.logins, target, 20, args.seconds, name == "resumes"),
                 )
             )
     return runs

@@ -8,14 +8,18 @@ import asyncio
 import itertools
 import statistics
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
+from chatroom.bench.accounts import PASSWORD
 from chatroom.bench.spawn import cpu_seconds, rss_kib
 from chatroom.bench.wire import ChatroomLink, Link, open_link, stamp
 
-PASSWORD = "benchmark password"
 TIMEOUT = 120.0
 """Longest any scenario waits for its last delivery."""
+Figures = dict[str, Any]
+"""What one scenario measured, by name: the report's row."""
 
 
 @dataclass
@@ -25,7 +29,7 @@ class Target:
     port: int
     pid: int | None
     """The server's process, to read its memory (None: memory is not reported)."""
-    _batches: itertools.count = field(default_factory=itertools.count)
+    _batches: Iterator[int] = field(default_factory=itertools.count)
 
     @property
     def concurrency(self) -> int:
@@ -94,7 +98,7 @@ def close_all(links: list[Link]) -> None:
         link.close()
 
 
-async def fanout(target: Target, receivers: int, senders: int, messages: int) -> dict:
+async def fanout(target: Target, receivers: int, senders: int, messages: int) -> Figures:
     """S senders broadcast M messages of 100 bytes each to N receivers."""
     rx = await target.users("rx", receivers)
     tx = await target.users("tx", senders)
@@ -117,7 +121,7 @@ async def fanout(target: Target, receivers: int, senders: int, messages: int) ->
     }
 
 
-async def latency(target: Target, pairs: int, rate: float, seconds: float) -> dict:
+async def latency(target: Target, pairs: int, rate: float, seconds: float) -> Figures:
     """P pairs exchange private messages at RATE messages/s in all, for T seconds."""
     senders = await target.users("from", pairs)
     receivers = await target.users("to", pairs)
@@ -148,7 +152,7 @@ async def latency(target: Target, pairs: int, rate: float, seconds: float) -> di
     }
 
 
-async def connections(target: Target, count: int) -> dict:
+async def connections(target: Target, count: int) -> Figures:
     """K clients connect, log in and stay idle: how long, and how much server memory."""
     names = target.names("idle", count)
     await target.register(names)
@@ -162,7 +166,7 @@ async def connections(target: Target, count: int) -> dict:
     await asyncio.sleep(0.5)  # presence news settles
     after = rss_kib(target.pid) if target.pid else None
     close_all(links)
-    result: dict = {"clients": count, "seconds": round(elapsed, 2)}
+    result: Figures = {"clients": count, "seconds": round(elapsed, 2)}
     if before is not None and after is not None:
         result["server_rss_mib"] = round(after / 1024, 1)
         result["kib_per_connection"] = round((after - before) / count, 2)
@@ -171,7 +175,7 @@ async def connections(target: Target, count: int) -> dict:
 
 async def store(
     target: Target, senders: int, window: int, seconds: float, cids: bool = False
-) -> dict:
+) -> Figures:
     """Many senders keep WINDOW private messages each in flight to an offline user: how
     many are stored (each `ok` means committed) per second. With `cids`, each message
     carries a fresh `cid`, as the client library sends them (one more row each)."""
@@ -197,7 +201,7 @@ async def store(
     errors = sum(link.sent_errors for link in links)  # type: ignore[attr-defined]
     elapsed = time.perf_counter() - started
     close_all(links)
-    result: dict = {
+    result: Figures = {
         "senders": senders,
         "stored": stored,
         "errors": errors,
@@ -210,7 +214,7 @@ async def store(
     return result
 
 
-async def logins(target: Target, concurrency: int, seconds: float, resume: bool) -> dict:
+async def logins(target: Target, concurrency: int, seconds: float, resume: bool) -> Figures:
     """Connect, log in (or resume with a token), disconnect, again and again."""
     names = []
     for link in await target.users("login", concurrency):

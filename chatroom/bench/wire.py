@@ -45,7 +45,9 @@ class Link(asyncio.Protocol):
             self.closed.set_result(None)
         for reply in self._replies:
             if not reply.done():
-                reply.set_exception(ConnectionError(f"connection lost ({exc or self.last_words})"))
+                reply.set_exception(
+                    ConnectionError(f"connection lost ({exc or repr(self.last_words)})")
+                )
                 reply.exception()  # whoever awaits it raises; nobody else needs telling
 
     def close(self) -> None:
@@ -73,7 +75,8 @@ class ChatroomLink(Link):
         self._id = 0
         self.sent_ok = 0
         self.sent_errors = 0
-        self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._waiting: dict[int | None, asyncio.Future[dict[str, Any]]] = {}
+        """Replies awaited, by request id (an `error` whose id is nil matches none)."""
 
     def data_received(self, data: bytes) -> None:
         buffer = self._buffer + data if self._buffer else data
@@ -117,7 +120,7 @@ class ChatroomLink(Link):
         return self._id
 
     async def call(self, kind: str, **data: Any) -> dict[str, Any]:
-        reply = asyncio.get_running_loop().create_future()
+        reply: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[self.send(kind, **data)] = reply
         self._replies.append(reply)
         try:

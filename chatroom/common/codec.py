@@ -20,7 +20,8 @@ _per_thread = threading.local()
 
 def encode(envelope: dict[str, Any]) -> bytes:
     """One complete frame (length prefix and msgpack body) for `envelope`."""
-    return _HEADER.pack(len(body := _packer().pack(envelope))) + body
+    body: bytes = _packer().pack(envelope)
+    return _HEADER.pack(len(body)) + body
 
 
 def _packer() -> msgpack.Packer:

@@ -117,6 +117,10 @@ class Push:
     def as_data(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Self:
+        raise NotImplementedError
+
     def envelope(self) -> dict[str, Any]:
         return {"type": self.TYPE.value, "data": self.as_data()}
 

@@ -65,4 +65,5 @@ def username_key(name: str) -> str:
     pyicu-wheels release) can change keys: recompute the stored ones when upgrading it.
     """
     folded = unicodedata.normalize("NFKC", name).casefold()
-    return _SPOOF_CHECKER.getSkeleton(0, folded)  # ICU ignores the type (deprecated in 58)
+    skeleton: str = _SPOOF_CHECKER.getSkeleton(0, folded)  # ICU ignores the type (deprecated in 58)
+    return skeleton

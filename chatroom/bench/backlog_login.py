@@ -1,6 +1,6 @@
 """Does one user's huge backlog slow everyone else? Private latency while they log in.
 
-    python backlog_login.py [--backlog 300000] [--logins 10] [--pairs 5] [--rate 50]
+    python -m chatroom.bench.backlog_login [--backlog 300000] [--logins 10] [--pairs 5] [--rate 50]
 
 One user ("away") is left with BACKLOG unread group messages. Then PAIRS pairs of
 clients exchange private messages (RATE a second per sender) for as long as it takes
@@ -16,18 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from chatroom.bench.accounts import PASSWORD, user
 from chatroom.bench.spawn import BENCH_FLAGS, start_server
 from chatroom.client import ChatClient
 from chatroom.common.messages import MessagePush
-
-PASSWORD = "benchmark password"
-
-
-async def user(port: int, name: str) -> ChatClient:
-    client = await ChatClient.connect("127.0.0.1", port)
-    await client.register(name, PASSWORD)
-    await client.login(name, PASSWORD)
-    return client
 
 
 async def fill(port: int, count: int) -> None:

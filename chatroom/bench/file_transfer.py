@@ -1,6 +1,6 @@
 """Measure file upload and download throughput over loopback, and the server's peak RSS.
 
-    python bench/file_transfer.py [--sizes 10 100] [--window 16]
+    python -m chatroom.bench.file_transfer [--sizes 10 100] [--window 16]
 
 For each size (MiB) it starts a fresh `chatroom-server` process on a free loopback port
 with a temporary data dir, uploads a file of random bytes from one client and downloads
@@ -18,16 +18,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from chatroom.bench.accounts import user
 from chatroom.bench.spawn import peak_rss_kib, start_server
-from chatroom.client import ChatClient
 
-PASSWORD = "benchmark password"
 MiB = 1024 * 1024
 
 
 async def measure(size_mib: int, window: int) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as scratch:
-        scratch = Path(scratch)
+    with tempfile.TemporaryDirectory() as name:
+        scratch = Path(name)
         source = scratch / "payload.bin"
         with open(source, "wb") as out:
             for _ in range(size_mib):
@@ -41,11 +40,8 @@ async def measure(size_mib: int, window: int) -> dict[str, float]:
         )  # fmt: skip
         try:
             idle_rss = peak_rss_kib(process.pid)
-            alice = await ChatClient.connect("127.0.0.1", port)
-            bob = await ChatClient.connect("127.0.0.1", port)
-            for client, name in ((alice, "alice"), (bob, "bob")):
-                await client.register(name, PASSWORD)
-                await client.login(name, PASSWORD)
+            alice = await user(port, "alice")
+            bob = await user(port, "bob")
             started = time.perf_counter()
             sent = await alice.send_file(source, "bob", window=window)
             upload = time.perf_counter() - started

@@ -1,12 +1,13 @@
 """How long thousands of clients take to get back after a server restart, with `resume`.
 
-    python bench/resume_storm.py [--clients 5000] [--concurrency 500]
+    python -m chatroom.bench.resume_storm [--clients 5000] [--concurrency 500]
 
-Registers CLIENTS users (bcrypt cost 4, only to make the set-up quick), logs each in once
-to get a resume token, restarts the server on the same data dir, then reconnects every
-client at once (at most CONCURRENCY connecting at a time) with `resume`, and reports the
-time from the first connect to the last `ok`. Each client stays connected and reads
-what it is sent (presence of the others coming back), as a real one would.
+Registers CLIENTS users (bcrypt cost 4 and no rate limits, only to make the set-up
+quick), logs each in once to get a resume token, restarts the server on the same data
+dir, then reconnects every client at once (at most CONCURRENCY connecting at a time) with
+`resume`, and reports the time from the first connect to the last `ok`. Each client stays
+connected and reads what it is sent (presence of the others coming back), as a real one
+would.
 """
 
 import argparse
@@ -16,10 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from chatroom.bench.spawn import rss_kib, start_server
+from chatroom.bench.accounts import PASSWORD
+from chatroom.bench.spawn import BENCH_FLAGS, rss_kib, start_server
 from chatroom.bench.wire import ChatroomLink, open_link
-
-PASSWORD = "benchmark password"
 
 
 async def set_up(port: int, count: int, concurrency: int) -> list[str]:
@@ -30,7 +30,9 @@ async def set_up(port: int, count: int, concurrency: int) -> list[str]:
             client = await open_chatroom(port)
             name = f"user{number}"
             await client.call("register", username=name, password=PASSWORD)
-            token = (await client.call("login", username=name, password=PASSWORD))["resume_token"]
+            token: str = (await client.call("login", username=name, password=PASSWORD))[
+                "resume_token"
+            ]
             client.close()  # dropped, not logged out: the token stays valid
             return token
 
@@ -63,26 +65,29 @@ async def main() -> None:
     parser.add_argument("--clients", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=500)
     args = parser.parse_args()
-    flags = ("--bcrypt-cost", "4", "--max-connections-per-ip", str(args.clients * 2))
     with tempfile.TemporaryDirectory() as scratch:
         data = Path(scratch)
-        process, port = await start_server(data, *flags)
-        started = time.perf_counter()
-        tokens = await set_up(port, args.clients, 50)
-        print(f"set-up: {args.clients} users registered and logged in once "
-              f"in {time.perf_counter() - started:.1f} s")  # fmt: skip
-        process.send_signal(signal.SIGTERM)
-        await process.wait()
+        process, port = await start_server(data, *BENCH_FLAGS)
+        try:
+            started = time.perf_counter()
+            tokens = await set_up(port, args.clients, 50)
+            print(f"set-up: {args.clients} users registered and logged in once "
+                  f"in {time.perf_counter() - started:.1f} s")  # fmt: skip
+        finally:
+            process.send_signal(signal.SIGTERM)
+            await process.wait()
 
-        process, port = await start_server(data, *flags)
-        seconds, clients = await storm(port, tokens, args.concurrency)
-        print(f"resume: {args.clients} clients back in {seconds:.2f} s "
-              f"({args.clients / seconds:.0f} resumes/s); server RSS "
-              f"{rss_kib(process.pid) / 1024:.0f} MiB")  # fmt: skip
-        for client in clients:
-            client.close()
-        process.send_signal(signal.SIGTERM)
-        await process.wait()
+        process, port = await start_server(data, *BENCH_FLAGS)
+        try:
+            seconds, clients = await storm(port, tokens, args.concurrency)
+            print(f"resume: {args.clients} clients back in {seconds:.2f} s "
+                  f"({args.clients / seconds:.0f} resumes/s); server RSS "
+                  f"{rss_kib(process.pid) / 1024:.0f} MiB")  # fmt: skip
+            for client in clients:
+                client.close()
+        finally:
+            process.send_signal(signal.SIGTERM)
+            await process.wait()
 
 
 if __name__ == "__main__":

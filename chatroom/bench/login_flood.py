@@ -1,6 +1,6 @@
 """Does a flood of logins slow the chat down? Private-message latency with and without one.
 
-    python login_flood.py [--pairs 10] [--rate 10] [--seconds 10] [--logins 50]
+    python -m chatroom.bench.login_flood [--pairs 10] [--rate 10] [--seconds 10] [--logins 50]
 
 PAIRS pairs of logged-in clients exchange private messages, each sender RATE a second;
 the latency of each is the time from `private` sent to `message` received (one clock,
@@ -17,19 +17,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from chatroom.bench.accounts import PASSWORD, user
 from chatroom.bench.spawn import start_server
 from chatroom.bench.wire import ChatroomLink, open_link
 from chatroom.client import ChatClient
 from chatroom.common.messages import MessagePush
-
-PASSWORD = "benchmark password"
-
-
-async def user(port: int, name: str) -> ChatClient:
-    client = await ChatClient.connect("127.0.0.1", port)
-    await client.register(name, PASSWORD)
-    await client.login(name, PASSWORD)
-    return client
 
 
 async def measure(

@@ -2,9 +2,11 @@
 # Run chatroom and ngircd (a C IRC server) through the same scenarios in one run, on
 # loopback, and print chatroom/ngircd ratios. Installs ngircd from Debian's packages if it
 # is missing. Extra arguments go to both chatroom-bench runs, e.g.
-#   bench/compare.sh --receivers 1000 --clients 5000
+#   chatroom/bench/compare.sh --receivers 1000 --clients 5000
 set -euo pipefail
-cd "$(dirname "$0")/.."
+# From the directory that holds this chatroom package (the checkout, or site-packages),
+# so that `python3 -m chatroom.bench` measures the code next to this script.
+cd "$(dirname "$0")/../.."
 
 if ! command -v ngircd >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ngircd >/dev/null
@@ -45,9 +47,9 @@ done
 
 scenarios=fanout,latency,connections
 echo "== chatroom" >&2
-chatroom-bench --scenarios "$scenarios" --json "$work/chatroom.json" "$@"
+python3 -m chatroom.bench --scenarios "$scenarios" --json "$work/chatroom.json" "$@"
 echo "== ngircd $("$ngircd_bin" --version | head -1 | cut -d- -f1)" >&2
-chatroom-bench --protocol irc --port "$port" --server-pid "$ngircd_pid" \
+python3 -m chatroom.bench --protocol irc --port "$port" --server-pid "$ngircd_pid" \
     --scenarios "$scenarios" --json "$work/irc.json" "$@"
 
 python3 - "$work/chatroom.json" "$work/irc.json" <<'PY'
