@@ -9,8 +9,6 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 MAX_LINES = 400
 
@@ -144,10 +142,6 @@ def describe_cycle(cycle: list[Import], modules: dict[str, Path], root: Path) ->
     return f"{cycle[0].importer} → {steps}"
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 11 in progress: server connection ↔ handlers ↔ file_handlers; TUI app ↔ screens",
-)
 def test_no_import_cycle_among_chatroom_modules_even_under_type_checking() -> None:
     modules = find_modules(ROOT, "chatroom")
     cycles = find_cycles(find_imports(modules))
@@ -156,9 +150,6 @@ def test_no_import_cycle_among_chatroom_modules_even_under_type_checking() -> No
     )
 
 
-@pytest.mark.xfail(
-    strict=False, reason="issue 11 in progress: client/api.py and tui/screens/chat.py"
-)
 def test_no_module_in_chatroom_is_over_400_lines() -> None:
     modules = find_modules(ROOT, "chatroom")
     too_long = long_modules(modules, MAX_LINES)
@@ -167,10 +158,6 @@ def test_no_module_in_chatroom_is_over_400_lines() -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 11 in progress: none found today; the marker stays while modules move",
-)
 def test_no_module_imports_a_private_name_from_another() -> None:
     modules = find_modules(ROOT, "chatroom")
     offenders = private_imports(modules)
