@@ -14,12 +14,27 @@ from typing import Any
 
 import msgpack
 
+from chatroom.common.codec import encode
+from chatroom.common.errors import ChatError, ErrorCode
+from chatroom.common.messages import MessagePush, error, ok
+
 HEADER = struct.Struct(">I")
-MESSAGE_PUSH = b"\x82\xa4type\xa7message"
-"""How a `message` push's body starts: a 2-entry map whose first key is "type"."""
-OK_REPLY = b"\x83\xa4type\xa2ok"
-ERROR_REPLY = b"\x83\xa4type\xa5error"
-"""How replies' bodies start: a 3-entry map whose first key is "type"."""
+
+
+def body_start(envelope: dict[str, Any]) -> bytes:
+    """How the body of a frame like `envelope` begins: its map header and its `type`, as
+    the codec writes them (the server puts `type` first in every envelope)."""
+    body = encode(envelope)[HEADER.size :]
+    # The same map without `type`, framed: a length header, a one-byte map header (a
+    # small map), then exactly the entries that follow `type` in `body`. Cut those off.
+    rest = encode({key: value for key, value in envelope.items() if key != "type"})
+    after_type = len(rest) - HEADER.size - 1
+    return body[: len(body) - after_type]
+
+
+MESSAGE_PUSH = body_start(MessagePush(0, "", None, "", 0.0).envelope())
+OK_REPLY = body_start(ok(0))
+ERROR_REPLY = body_start(error(0, ChatError(ErrorCode.SERVER_ERROR, "")))
 
 
 class Link(asyncio.Protocol):
