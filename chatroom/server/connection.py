@@ -151,19 +151,17 @@ class Session:
 
     def send_frame(self, frame: bytes) -> None:
         """Queue one encoded frame for this socket (held back while a login is replying)."""
-        if self.writer.is_closing():
-            return
+        # The hot path of every fan-out: one attribute, one call.
         if not self._outbox.holding:
             self._write(frame)
-        elif not self._outbox.push(frame):
+        elif not self.writer.is_closing() and not self._outbox.push(frame):
             self._drop_slow_consumer()  # live traffic piles up behind a backlog not read
 
     def _write(self, frame: bytes) -> None:
         """Queue a frame; everything queued in one turn of the event loop goes out in one
         write (one system call), however many pushes and replies it holds."""
-        if not self._outbox.queued_bytes:
+        if self._outbox.reply(frame):
             self.writes.flush_soon(self)
-        self._outbox.reply(frame)
 
     def flush(self) -> None:
         """Write out what is queued, in one system call."""
@@ -232,8 +230,7 @@ class Session:
 
     def _release_held(self) -> None:
         if self._outbox.holding:
-            if not self._outbox.queued_bytes:
-                self.writes.flush_soon(self)
+            self.writes.flush_soon(self)  # at most one extra, empty flush: harmless
             self._outbox.release()
 
     # -- the read loop ----------------------------------------------------------------

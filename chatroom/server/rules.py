@@ -21,37 +21,37 @@ class Outbox:
         """Bytes of pushes that may wait behind a reply before the client is given up on."""
         self._queued: list[bytes] = []
         self.queued_bytes = 0
-        self._held: list[bytes] | None = None
+        self._held: list[bytes] = []
         self._held_bytes = 0
-
-    @property
-    def holding(self) -> bool:
-        return self._held is not None
+        self.holding = False
+        """Whether pushes are being kept back (a plain attribute: read once per delivery)."""
 
     def hold(self) -> None:
         """Keep pushes back (until `release`) so a reply can go ahead of them."""
-        if self._held is None:
-            self._held = []
-            self._held_bytes = 0
+        self.holding = True
 
     def push(self, frame: bytes) -> bool:
         """Queue a push, or hold it back; False if that makes too much held back."""
-        if self._held is None:
+        if not self.holding:
             self.reply(frame)
             return True
         self._held.append(frame)
         self._held_bytes += len(frame)
         return self._held_bytes <= self.most_held
 
-    def reply(self, frame: bytes) -> None:
-        """Queue a frame now, ahead of any held pushes."""
+    def reply(self, frame: bytes) -> bool:
+        """Queue a frame now, ahead of any held pushes; whether the queue was empty (so
+        a write must be scheduled)."""
+        first = not self._queued
         self._queued.append(frame)
         self.queued_bytes += len(frame)
+        return first
 
     def release(self) -> None:
         """Queue what was held back, in the order it came."""
-        held, self._held, self._held_bytes = self._held, None, 0
-        for frame in held or ():
+        held, self._held, self._held_bytes = self._held, [], 0
+        self.holding = False
+        for frame in held:
             self.reply(frame)
 
     def take(self) -> bytes:
