@@ -151,9 +151,11 @@ class Session:
 
     def send_frame(self, frame: bytes) -> None:
         """Queue one encoded frame for this socket (held back while a login is replying)."""
-        # The hot path of every fan-out: one attribute, one call.
-        if not self._outbox.holding:
-            self._write(frame)
+        # The hot path of every fan-out (this is _write, inlined): one attribute, one call.
+        outbox = self._outbox
+        if not outbox.holding:
+            if outbox.reply(frame):
+                self.writes.flush_soon(self)
         elif not self.writer.is_closing() and not self._outbox.push(frame):
             self._drop_slow_consumer()  # live traffic piles up behind a backlog not read
 

@@ -16,15 +16,16 @@ from chatroom.common.messages import ByeReason
 class Outbox:
     """Frames waiting to be written to one client, in the order it must receive them."""
 
+    # One per connection, thousands at once: no per-instance dict for the collector to scan.
+    __slots__ = ("_held", "_held_bytes", "_queued", "holding", "most_held", "queued_bytes")
+
     def __init__(self, most_held: int) -> None:
-        self.most_held = most_held
-        """Bytes of pushes that may wait behind a reply before the client is given up on."""
+        self.most_held = most_held  # bytes of pushes that may wait behind a reply
         self._queued: list[bytes] = []
         self.queued_bytes = 0
         self._held: list[bytes] = []
         self._held_bytes = 0
-        self.holding = False
-        """Whether pushes are being kept back (a plain attribute: read once per delivery)."""
+        self.holding = False  # a plain attribute: read once per delivery
 
     def hold(self) -> None:
         """Keep pushes back (until `release`) so a reply can go ahead of them."""
