@@ -25,7 +25,7 @@ from chatroom.common.names import username_key
 from chatroom.server.storage_health import StorageHealth
 from chatroom.server.store.base import Backlog, FileRecord, StoredMessage, UserRecord
 from chatroom.server.store.schema import migrate
-from chatroom.server.store.writer import Writer
+from chatroom.server.store.writer import Writer, mailbox_full
 
 DATABASE_NAME = "chatroom.db"
 USER_CACHE = 100_000
@@ -250,11 +250,7 @@ class SqliteStore:
             if file is None:
                 await _check_room(db, sender, size, quota, max_uploads)
                 if recipient is not None and await writer.unread(db, recipient) >= mailbox_limit:
-                    raise ChatError(
-                        ErrorCode.MAILBOX_FULL,
-                        f"{recipient} has {mailbox_limit} unread private messages",
-                        limit=mailbox_limit,
-                    )
+                    raise mailbox_full(recipient, mailbox_limit)
                 cursor = await db.execute(
                     """INSERT INTO files (sender, recipient, name, size, sha256, created_at)
                        VALUES (?, ?, ?, ?, ?, ?)""",

@@ -195,12 +195,7 @@ class Writer:
             elif key is not None and key in first_of:
                 continue  # the same request twice in one batch: answered like the first
             elif post.recipient is not None and self._unread[post.recipient] >= post.mailbox_limit:
-                outcomes[index] = ChatError(
-                    ErrorCode.MAILBOX_FULL,
-                    f"{post.recipient} has {post.mailbox_limit} unread private messages; "
-                    "try again once they have read some",
-                    limit=post.mailbox_limit,
-                )
+                outcomes[index] = mailbox_full(post.recipient, post.mailbox_limit)
             else:
                 if post.recipient is not None:
                     self._unread[post.recipient] += 1
@@ -291,6 +286,15 @@ class Writer:
         )
         self._unread.update(dict.fromkeys(usernames, 0))  # a vanished user has none
         self._unread.update({username: count for username, count in rows})
+
+
+def mailbox_full(recipient: str, limit: int) -> ChatError:
+    """The refusal of a private message or file to a recipient with `limit` unread."""
+    return ChatError(
+        ErrorCode.MAILBOX_FULL,
+        f"{recipient} has {limit} unread private messages; try again once they have read some",
+        limit=limit,
+    )
 
 
 def _row(post: Post) -> tuple[str, str | None, str, float]:
