@@ -53,7 +53,7 @@ async def file_put(server: Services, peer: Peer, data: Fields) -> Reply:
         }
     upload = await server.vault.open_upload(file.fid, file.size, file.sha256, owner=peer)
     if upload is None:  # another connection has just received the last byte
-        return {"fid": file.fid, "offset": file.size} | await _complete(server, peer, file.fid)
+        return {"fid": file.fid, "offset": file.size} | await _complete(server, file.fid)
     reply: dict[str, Any] = {"fid": file.fid, "offset": upload.received}
     if upload.complete:  # a zero-byte file needs no chunks (or all were sent before)
         reply |= await _finish(server, peer, upload.fid)
@@ -80,10 +80,10 @@ async def _finish(server: Services, peer: Peer, fid: int) -> dict[str, Any]:
             ErrorCode.CHECKSUM_MISMATCH,
             "the bytes received do not match the announced sha256; the upload was discarded",
         )
-    return await _complete(server, peer, fid)
+    return await _complete(server, fid)
 
 
-async def _complete(server: Services, peer: Peer, fid: int) -> dict[str, Any]:
+async def _complete(server: Services, fid: int) -> dict[str, Any]:
     """Store the message that announces the file and route it; idempotent, so when two
     connections finish the same upload both get its mid and it is sent once."""
     message = await server.store.complete_file(fid)
