@@ -100,6 +100,7 @@ class RawConnection:
         self.writer = writer
         self.decoder = FrameDecoder(max_frame=2**32 - 1)
         self.received: list[dict[str, Any]] = []
+        self.pushes: list[dict[str, Any]] = []
 
     @classmethod
     async def open(cls, port: int) -> "RawConnection":
@@ -125,8 +126,12 @@ class RawConnection:
         return self.received.pop(0)
 
     async def request(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        """Send `envelope` and return its reply; pushes that come first are kept in
+        `pushes` (another session of the same user may be sending: carbons)."""
         await self.send(envelope)
-        return await self.receive()
+        while (frame := await self.receive())["type"] not in ("ok", "error"):
+            self.pushes.append(frame)
+        return frame
 
     async def closed_by_server(self) -> bool:
         """Whether the server closes the connection (reading to the end) within the wait."""

@@ -233,15 +233,17 @@ async def test_resuming_an_upload_while_its_last_chunk_completes_it_is_clean(
     digest = hashlib.sha256(data).hexdigest()
     put = {"to": "bob", "name": "big.bin", "size": len(data), "sha256": digest}
     fid = (await alice.request("file_put", **put))["fid"]
-    chunks = [
-        alice.submit("file_chunk", fid=fid, offset=offset, data=data[offset : offset + 65536])
-        for offset in range(0, len(data), 65536)
-    ]
     other = await server.connect()
     await other.login("alice", PASSWORD)
+    *first, end = range(0, len(data), 65536)
+    for offset in first:
+        await alice.request(
+            "file_chunk", fid=fid, offset=offset, data=data[offset : offset + 65536]
+        )
+    finishing = alice.submit("file_chunk", fid=fid, offset=end, data=data[end:])
     resumed = other.submit("file_put", **put)  # while the first connection finishes it
-    last = (await asyncio.gather(*chunks, return_exceptions=True))[-1]
-    second = await resumed
+    last, second = await asyncio.gather(finishing, resumed, return_exceptions=True)
+    assert isinstance(second, dict), second
     assert "server_error" not in repr(last) and not any(
         r.levelname == "ERROR" for r in caplog.records
     )

@@ -6,6 +6,7 @@ and hands back the envelopes they complete. Neither touches a socket.
 
 import struct
 import threading
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -59,6 +60,34 @@ def decode_body(body: bytes) -> dict[Any, Any]:
             fatal=True,
         )
     return value
+
+
+def compress(envelope: dict[str, Any]) -> dict[str, Any]:
+    """The envelope with its `data` map packed and zlib-compressed into `z` (bin)."""
+    packed = _packer().pack(envelope["data"])
+    return {key: value for key, value in envelope.items() if key != "data"} | {
+        "z": zlib.compress(packed)
+    }
+
+
+def expand(envelope: dict[Any, Any], most: int) -> dict[Any, Any]:
+    """The envelope with a compressed `z` turned back into `data` (of at most `most`
+    bytes, so a small frame cannot inflate into a huge one); any other as it is."""
+    z = envelope.get("z")
+    if z is None:
+        return envelope
+    if not isinstance(z, bytes):
+        raise ChatError(ErrorCode.BAD_REQUEST, "z must be binary", fatal=True)
+    inflater = zlib.decompressobj()
+    try:
+        body = inflater.decompress(z, most)
+    except zlib.error as exc:
+        raise ChatError(ErrorCode.BAD_REQUEST, f"z is not zlib data: {exc}", fatal=True) from None
+    if inflater.unconsumed_tail:
+        raise ChatError(ErrorCode.FRAME_TOO_LARGE, f"z inflates to over {most} bytes")
+    expanded = {key: value for key, value in envelope.items() if key != "z"}
+    expanded["data"] = decode_body(body)
+    return expanded
 
 
 class FrameDecoder:

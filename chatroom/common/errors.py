@@ -35,6 +35,10 @@ class ErrorCode(StrEnum):
     MAILBOX_FULL = "mailbox_full"
     TOO_MANY_UPLOADS = "too_many_uploads"
     STORAGE_FULL = "storage_full"
+    NO_SUCH_ROOM = "no_such_room"
+    INVALID_ROOM = "invalid_room"
+    ROOM_TAKEN = "room_taken"
+    TOO_MANY_ROOMS = "too_many_rooms"
     SERVER_ERROR = "server_error"
 
 

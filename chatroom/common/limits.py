@@ -42,6 +42,25 @@ INTEGER_MAX = 2**63 - 1
 inside the store, as a server error, instead of at the edge as the client's mistake."""
 
 
+LOBBY = "lobby"
+"""The room every user is in: the group of protocol version 1."""
+
+TOPIC_MAX = 200
+"""Longest room topic, in characters."""
+
+PAGE_DEFAULT = 50
+"""Messages (or files) in a `history` or `files` page when the request gives no `limit`."""
+PAGE_MAX = 200
+"""Most messages (or files) in one `history` or `files` page."""
+SEARCH_DEFAULT = 20
+SEARCH_MAX = 100
+"""Most results of one `search`."""
+QUERY_MAX = 200
+"""Longest search query, in characters."""
+
+COMPRESS_MIN = 1024
+"""Smallest `data` (encoded, in bytes) the server compresses for a client that asked."""
+
 BCRYPT_COST_MIN = 4
 BCRYPT_COST_MAX = 31
 
@@ -142,6 +161,10 @@ class Limits:
         "unread private messages (and files) one user may have; past it, senders get mailbox_full",
         minimum=1,
     )
+    room_limit: int = setting(
+        500, "rooms one user may be in at once (the lobby included)", minimum=1
+    )
+    owned_room_limit: int = setting(50, "rooms one user may create", minimum=0)
     max_uploads: int = setting(8, "unfinished uploads one user may have at once", minimum=1)
     upload_ttl: float = setting(
         24 * 3600.0,
@@ -178,5 +201,9 @@ class Limits:
             "username_min": USERNAME_MIN,
             "username_max": USERNAME_MAX,
             "password_min": PASSWORD_MIN,
+            "topic_max": TOPIC_MAX,
+            "page_max": PAGE_MAX,
+            "search_max": SEARCH_MAX,
+            "query_max": QUERY_MAX,
         }
         return data

@@ -4,7 +4,7 @@ An envelope is the msgpack map in every frame: `{type, id, data}`. Requests and 
 carry an `id`; pushes (frames the server sends on its own) do not.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any, ClassVar, Self
 
@@ -26,6 +26,17 @@ class RequestType(StrEnum):
     FILE_CHUNK = "file_chunk"
     FILE_GET = "file_get"
     FILE_INFO = "file_info"
+    ROOM_CREATE = "room_create"
+    ROOM_JOIN = "room_join"
+    ROOM_LEAVE = "room_leave"
+    ROOM_INVITE = "room_invite"
+    ROOM_TOPIC = "room_topic"
+    ROOMS = "rooms"
+    ROOM_MEMBERS = "room_members"
+    HISTORY = "history"
+    SEARCH = "search"
+    READ = "read"
+    FILES = "files"
 
 
 class ReplyType(StrEnum):
@@ -39,6 +50,11 @@ class PushType(StrEnum):
     PRESENCE = "presence"
     PRESENCE_BATCH = "presence_batch"
     BYE = "bye"
+    JOINED = "joined"
+    LEFT = "left"
+    TOPIC = "topic"
+    INVITED = "invited"
+    READ = "read"
 
 
 class ByeReason(StrEnum):
@@ -127,7 +143,8 @@ class Push:
 
 @dataclass(slots=True)
 class MessagePush(Push):
-    """A chat message; `to` is None for the group, else the recipient's username."""
+    """A chat message: to a room (`room` is its name, `to` is None), or private (`to` is
+    the recipient's username, `room` is None)."""
 
     TYPE: ClassVar[PushType] = PushType.MESSAGE
     mid: int
@@ -136,12 +153,14 @@ class MessagePush(Push):
     text: str
     ts: float
     offline: bool = False
+    room: str | None = None
 
     def as_data(self) -> dict[str, Any]:
         return {
             "mid": self.mid,
             "from": self.sender,
             "to": self.to,
+            "room": self.room,
             "text": self.text,
             "ts": self.ts,
             "offline": self.offline,
@@ -156,6 +175,7 @@ class MessagePush(Push):
             text=data["text"],
             ts=data["ts"],
             offline=bool(data.get("offline", False)),
+            room=data.get("room"),
         )
 
 
@@ -171,6 +191,8 @@ class FileInfo:
     name: str
     size: int
     sha256: str
+    room: str | None = None
+    """The room it was sent to; None for a private file."""
 
     def as_data(self) -> dict[str, Any]:
         return {
@@ -178,6 +200,7 @@ class FileInfo:
             "mid": self.mid,
             "from": self.sender,
             "to": self.to,
+            "room": self.room,
             "name": self.name,
             "size": self.size,
             "sha256": self.sha256,
@@ -193,6 +216,7 @@ class FileInfo:
             data["name"],
             data["size"],
             data["sha256"],
+            data.get("room"),
         )
 
 
@@ -211,7 +235,9 @@ class FilePush(FileInfo, Push):
     def from_data(cls, data: dict[str, Any]) -> Self:
         f = FileInfo.from_data(data)
         offline = bool(data.get("offline", False))
-        return cls(f.fid, f.mid, f.sender, f.to, f.name, f.size, f.sha256, data["ts"], offline)
+        return cls(
+            f.fid, f.mid, f.sender, f.to, f.name, f.size, f.sha256, f.room, data["ts"], offline
+        )
 
 
 @dataclass(slots=True, frozen=True)
@@ -262,9 +288,89 @@ class ByePush(Push):
         return cls(reason=data["reason"])
 
 
+@dataclass(slots=True, frozen=True)
+class RoomPush(Push):
+    """Base of what happens in a room, sent to its members: its fields are its data."""
+
+    def as_data(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Self:
+        return cls(**{f.name: data.get(f.name) for f in fields(cls)})
+
+
+@dataclass(slots=True, frozen=True)
+class JoinedPush(RoomPush):
+    """`username` joined `room`."""
+
+    TYPE: ClassVar[PushType] = PushType.JOINED
+    room: str
+    username: str
+
+
+@dataclass(slots=True, frozen=True)
+class LeftPush(RoomPush):
+    """`username` left `room`."""
+
+    TYPE: ClassVar[PushType] = PushType.LEFT
+    room: str
+    username: str
+
+
+@dataclass(slots=True, frozen=True)
+class TopicPush(RoomPush):
+    """`by` set the topic of `room`."""
+
+    TYPE: ClassVar[PushType] = PushType.TOPIC
+    room: str
+    topic: str
+    by: str
+
+
+@dataclass(slots=True, frozen=True)
+class InvitedPush(RoomPush):
+    """`by` invited you to `room` (sent to the invited user)."""
+
+    TYPE: ClassVar[PushType] = PushType.INVITED
+    room: str
+    by: str
+
+
+@dataclass(slots=True, frozen=True)
+class ReadPush(Push):
+    """You read a conversation (a `room`, or the private one `with` a user) up to mid
+    `upto` on another session: `unread` messages are left after it."""
+
+    TYPE: ClassVar[PushType] = PushType.READ
+    room: str | None
+    with_user: str | None
+    upto: int
+    unread: int
+
+    def as_data(self) -> dict[str, Any]:
+        where = {"room": self.room} if self.room is not None else {"with": self.with_user}
+        return where | {"upto": self.upto, "unread": self.unread}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Self:
+        return cls(data.get("room"), data.get("with"), data["upto"], data["unread"])
+
+
 PUSH_TYPES: dict[str, type[Push]] = {
     push.TYPE.value: push
-    for push in (MessagePush, FilePush, PresencePush, PresenceBatchPush, ByePush)
+    for push in (
+        MessagePush,
+        FilePush,
+        PresencePush,
+        PresenceBatchPush,
+        ByePush,
+        JoinedPush,
+        LeftPush,
+        TopicPush,
+        InvitedPush,
+        ReadPush,
+    )
 }
 
 

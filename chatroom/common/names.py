@@ -30,18 +30,23 @@ def _allowed(char: str) -> bool:
 
 def normalize_username(raw: str) -> str:
     """The canonical form of `raw`; raises `invalid_username` if it breaks the rules."""
+    return _normalize(raw, "username", ErrorCode.INVALID_USERNAME)
+
+
+def normalize_room(raw: str) -> str:
+    """The canonical form of a room name: the rules of usernames, or `invalid_room`."""
+    return _normalize(raw, "room name", ErrorCode.INVALID_ROOM)
+
+
+def _normalize(raw: str, what: str, code: ErrorCode) -> str:
     if _PLAIN.fullmatch(raw):
         return raw
     name = unicodedata.normalize("NFKC", raw)
     if not USERNAME_MIN <= len(name) <= USERNAME_MAX:
-        raise ChatError(
-            ErrorCode.INVALID_USERNAME,
-            f"a username has {USERNAME_MIN} to {USERNAME_MAX} characters",
-        )
+        raise ChatError(code, f"a {what} has {USERNAME_MIN} to {USERNAME_MAX} characters")
     if not all(_allowed(char) for char in name):
         raise ChatError(
-            ErrorCode.INVALID_USERNAME,
-            f"a username has only letters, digits and {' '.join(USERNAME_PUNCTUATION)}",
+            code, f"a {what} has only letters, digits and {' '.join(USERNAME_PUNCTUATION)}"
         )
     return name
 

@@ -74,6 +74,7 @@ class ChatServer:
 
     async def start(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> None:
         """Start listening (with TLS if given); raises OSError if the address cannot be bound."""
+        self.services.hub.set_rooms(await self.services.store.memberships())
         self._server = await asyncio.start_server(self._accept, host, port, ssl=tls)
         self._upkeep = asyncio.create_task(self._keep_up())
 

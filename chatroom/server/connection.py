@@ -15,8 +15,9 @@ import contextlib
 import logging
 from typing import Any
 
-from chatroom.common.codec import FrameDecoder, encode
+from chatroom.common.codec import FrameDecoder, compress, encode
 from chatroom.common.errors import ChatError, ErrorCode
+from chatroom.common.limits import COMPRESS_MIN
 from chatroom.common.messages import ByePush, ByeReason, Request, error, ok, reply_id
 from chatroom.server.fields import Fields
 from chatroom.server.handlers import HANDLERS
@@ -35,6 +36,13 @@ SLOW_CONSUMER_GRACE = 5.0
 """Seconds a dropped slow consumer gets to read its `bye` before the socket is cut."""
 
 log = logging.getLogger("chatroom.server")
+
+
+def _compressed(reply: dict[str, Any]) -> dict[str, Any]:
+    """The reply with its data compressed, if that is large enough to be worth it."""
+    if len(encode(reply)) < COMPRESS_MIN:
+        return reply
+    return compress(reply)
 
 
 class WriteScheduler:
@@ -91,6 +99,10 @@ class Session:
         self.peer = f"{host}:{port}"
         self.resume_token_hash: str | None = None
         """The resume token this session was given or used; logout revokes it."""
+        self.pull = False
+        """Whether the client pulls history itself (said in `hello`): no login replay."""
+        self.compress = False
+        """Whether the client takes compressed replies (said in `hello`)."""
         self._user: str | None = None
         self._decoder = FrameDecoder(limits.max_frame)
         self._outbox = Outbox(most_held=limits.max_write_buffer)
@@ -132,7 +144,10 @@ class Session:
         self._outbox.hold()
         self._user = username
         self.hub.join(self)
-        backlog = await self.store.backlog(username, self.limits.replay_limit)
+        if self.pull:
+            backlog = Backlog(0, 0, 0, 0)
+        else:
+            backlog = await self.store.backlog(username, self.limits.replay_limit)
         self._replay = backlog if backlog.count else None
         log.info(
             "%s %s from %s (%d offline, %d left out)",
@@ -321,7 +336,10 @@ class Session:
             if handler.rate_limited:
                 self.messages.take()
             fields = Fields(request.data, self.limits.max_text)
-            return ok(request_id, await handler.function(self.services, self, fields))
+            reply = ok(request_id, await handler.function(self.services, self, fields))
+            if handler.compressible and self.compress:
+                return _compressed(reply)
+            return reply
         except ChatError as err:
             return error(request_id, err)
         except Exception:

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.limits import CID_MAX, INTEGER_MAX
-from chatroom.common.names import normalize_username
+from chatroom.common.names import normalize_room, normalize_username
 
 T = TypeVar("T")
 
@@ -29,6 +29,19 @@ class Fields:
             raise ChatError(ErrorCode.BAD_REQUEST, f"field {name!r} must be {kind_name}")
         return value
 
+    def strings(self, name: str) -> list[str]:
+        """An optional array of strings (empty when absent)."""
+        value = self._data.get(name)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ChatError(ErrorCode.BAD_REQUEST, f"field {name!r} must be an array of strings")
+        return value
+
+    def has(self, name: str) -> bool:
+        """Whether the field is there (and not nil)."""
+        return self._data.get(name) is not None
+
     def string(self, name: str) -> str:
         return self._get(name, str, "a string")
 
@@ -44,6 +57,44 @@ class Fields:
     def optional_username(self, name: str) -> str | None:
         """A username field that may be nil (meaning the group)."""
         return None if self._data.get(name) is None else self.username(name)
+
+    def optional_room(self, name: str) -> str | None:
+        """A room name field that may be absent or nil; `invalid_room` if it is not one."""
+        return None if self._data.get(name) is None else normalize_room(self.string(name))
+
+    def room(self, name: str) -> str:
+        return normalize_room(self.string(name))
+
+    def optional_integer(self, name: str, default: int, minimum: int = 0) -> int:
+        return default if self._data.get(name) is None else self.integer(name, minimum)
+
+    def limit(self, name: str, default: int, most: int) -> int:
+        """A page size: 1 to `most`, `default` when absent."""
+        value = self.optional_integer(name, default, minimum=1)
+        if value > most:
+            raise ChatError(ErrorCode.BAD_REQUEST, f"field {name!r} must be at most {most}")
+        return value
+
+    def optional_bool(self, name: str, default: bool) -> bool:
+        value = self._data.get(name)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise ChatError(ErrorCode.BAD_REQUEST, f"field {name!r} must be true or false")
+        return value
+
+    def short_text(self, name: str, most: int, default: str | None = None) -> str:
+        """A string of at most `most` characters (`default` when absent, if given)."""
+        if default is not None and self._data.get(name) is None:
+            return default
+        value = self.string(name)
+        if len(value) > most:
+            raise ChatError(
+                ErrorCode.TEXT_TOO_LONG,
+                f"field {name!r} has {len(value)} characters; the limit is {most}",
+                limit=most,
+            )
+        return value
 
     def optional_cid(self, name: str = "cid") -> str | None:
         """A client's id for its request (1 to CID_MAX characters), if it gave one."""

@@ -5,6 +5,10 @@ several server nodes, say) without the handlers changing. The hub encodes a push
 and only if someone is online to receive it, and writes the same bytes to every
 recipient's connection.
 
+The hub also knows who is in each room (the lobby holds everyone), to send a room's
+messages to its members only. A message goes to every session of its recipients and to
+the sender's other sessions too (carbons), but never back to the session it came from.
+
 Presence changes are gathered for PRESENCE_DELAY seconds and sent together: one change
 as a `presence` push, several as one `presence_batch`. When thousands of users log in at
 once (after a restart), that is one frame per user per window instead of one per user per
@@ -12,12 +16,14 @@ login, which would grow with the square of the number of users.
 """
 
 import asyncio
+from collections.abc import Iterable
 from typing import Protocol
 
 from chatroom.common.codec import encode
 from chatroom.common.messages import PresenceBatchPush, PresencePush, Push
 
 PRESENCE_DELAY = 0.05
+LOBBY_CONV = 1
 
 
 class Recipient(Protocol):
@@ -41,6 +47,8 @@ class Hub:
         self._flush: asyncio.TimerHandle | None = None
         self._snapshot_in_window = False
         """Whether someone was given the online list while changes were being gathered."""
+        self._rooms: dict[int, set[str]] = {}
+        """The members of each room but the lobby, by conversation number."""
 
     def join(self, session: Recipient) -> None:
         """Route the user's pushes to `session` too; announce them if it is their first."""
@@ -67,23 +75,61 @@ class Hub:
             self._snapshot_in_window = True
         return sorted(self._sessions)
 
-    def route(self, push: Push, to: str | None, sender: str) -> bool:
-        """Send what `sender` sent to `to` (None: the group, everyone but the sender);
-        whether anyone was online to receive it (always True for the group)."""
-        if to is None:
-            self.broadcast(push, exclude=sender)
-            return True
-        return self.deliver(to, push)
+    def is_online(self, username: str) -> bool:
+        return username in self._sessions
+
+    # -- rooms ------------------------------------------------------------------------
+
+    def set_rooms(self, members: dict[int, set[str]]) -> None:
+        """Who is in each room but the lobby (as the store says when the server starts)."""
+        self._rooms = members
+
+    def is_member(self, conv: int, username: str) -> bool:
+        return conv == LOBBY_CONV or username in self._rooms.get(conv, ())
+
+    def add_member(self, conv: int, username: str) -> None:
+        if conv != LOBBY_CONV:
+            self._rooms.setdefault(conv, set()).add(username)
+
+    def remove_member(self, conv: int, username: str) -> None:
+        self._rooms.get(conv, set()).discard(username)
+
+    def members(self, conv: int) -> set[str] | None:
+        """The members of a room; None for the lobby (everyone)."""
+        return None if conv == LOBBY_CONV else self._rooms.get(conv, set())
+
+    # -- sending ----------------------------------------------------------------------
+
+    def to_room(self, conv: int, push: Push, skip: Recipient | None = None) -> None:
+        """Send `push` to every session of every member of the room but `skip`."""
+        members = self.members(conv)
+        if members is None:
+            self._send(self._sessions.values(), push, skip)
+        elif len(members) < len(self._sessions):
+            self._send((s for m in members if (s := self._sessions.get(m))), push, skip)
+        else:
+            self._send((s for u, s in self._sessions.items() if u in members), push, skip)
+
+    def to_users(self, usernames: list[str], push: Push, skip: Recipient | None = None) -> bool:
+        """Send `push` to every session of these users but `skip`; whether the first of
+        them had any session."""
+        online = [sessions for u in usernames if (sessions := self._sessions.get(u))]
+        self._send(online, push, skip)
+        return bool(usernames) and usernames[0] in self._sessions
 
     def deliver(self, username: str, push: Push) -> bool:
         """Send `push` to every session of `username`; whether they had any."""
-        sessions = self._sessions.get(username)
-        if not sessions:
-            return False  # stored for them; nothing to encode
-        frame = encode(push.envelope())
-        for session in sessions:
-            session.send_frame(frame)
-        return True
+        return self.to_users([username], push)
+
+    def _send(self, groups: Iterable[set[Recipient]], push: Push, skip: Recipient | None) -> None:
+        """Encode `push` once, if anyone is there, and write it to each session but `skip`."""
+        frame = b""
+        for sessions in groups:
+            for session in sessions:
+                if session is not skip:
+                    if not frame:
+                        frame = encode(push.envelope())
+                    session.send_frame(frame)
 
     def broadcast(self, push: Push, exclude: str | None = None) -> None:
         """Send `push` to every session of every online user but `exclude`."""

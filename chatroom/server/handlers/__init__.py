@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from chatroom.common.messages import RequestType
 from chatroom.server.fields import Fields
-from chatroom.server.handlers import accounts, chat, files
+from chatroom.server.handlers import accounts, chat, conversations, files, rooms
 from chatroom.server.handlers.peer import Peer, Reply
 from chatroom.server.services import Services
 
@@ -28,6 +28,8 @@ class Handler:
     """Whether each request spends a token of the connection's message rate."""
     pipelined: bool = False
     """Whether it may run alongside its neighbours (its reply still comes in order)."""
+    compressible: bool = False
+    """Whether its reply is compressed for a client that asked (it can be large)."""
 
 
 HANDLERS: dict[str, Handler] = {
@@ -36,7 +38,7 @@ HANDLERS: dict[str, Handler] = {
     RequestType.LOGIN: Handler(accounts.login, before_login=True),
     RequestType.RESUME: Handler(accounts.resume, before_login=True),
     RequestType.LOGOUT: Handler(accounts.logout),
-    RequestType.USERS: Handler(chat.users, pipelined=True),
+    RequestType.USERS: Handler(chat.users, pipelined=True, compressible=True),
     RequestType.BROADCAST: Handler(chat.broadcast, rate_limited=True, pipelined=True),
     RequestType.PRIVATE: Handler(chat.private, rate_limited=True, pipelined=True),
     RequestType.ACK: Handler(chat.ack, pipelined=True),
@@ -47,6 +49,17 @@ HANDLERS: dict[str, Handler] = {
     # connection stops reading requests while the replies wait to be read.
     RequestType.FILE_GET: Handler(files.file_get),
     RequestType.FILE_INFO: Handler(files.file_info),
+    RequestType.ROOM_CREATE: Handler(rooms.room_create, rate_limited=True),
+    RequestType.ROOM_JOIN: Handler(rooms.room_join),
+    RequestType.ROOM_LEAVE: Handler(rooms.room_leave),
+    RequestType.ROOM_INVITE: Handler(rooms.room_invite, rate_limited=True),
+    RequestType.ROOM_TOPIC: Handler(rooms.room_topic, rate_limited=True),
+    RequestType.ROOMS: Handler(rooms.rooms, compressible=True),
+    RequestType.ROOM_MEMBERS: Handler(rooms.room_members, compressible=True),
+    RequestType.HISTORY: Handler(conversations.history, compressible=True),
+    RequestType.SEARCH: Handler(conversations.search, compressible=True),
+    RequestType.FILES: Handler(conversations.files, compressible=True),
+    RequestType.READ: Handler(conversations.read, pipelined=True),
 }
 """Every request type the server answers, by its wire name."""
 

@@ -15,6 +15,11 @@ from chatroom.server.services import Services
 log = logging.getLogger("chatroom.server")
 
 
+FEATURES = ["rooms", "history", "search", "read", "carbons", "files", "pull", "compress"]
+"""What this server does beyond the first version of the protocol (see docs/protocol.md)."""
+COMPRESSION = "zlib"
+
+
 async def hello(server: Services, peer: Peer, data: Fields) -> Reply:
     version = data.integer("version")
     if version != PROTOCOL_VERSION:
@@ -22,10 +27,14 @@ async def hello(server: Services, peer: Peer, data: Fields) -> Reply:
             ErrorCode.UNSUPPORTED_VERSION,
             f"this server speaks protocol version {PROTOCOL_VERSION}, not {version}",
         )
+    peer.pull = data.optional_bool("pull", False)
+    peer.compress = COMPRESSION in data.strings("compress")
     return {
         "version": PROTOCOL_VERSION,
         "server": f"chatroom/{chatroom.__version__}",
         "limits": server.limits.as_data(),
+        "features": FEATURES,
+        "compress": COMPRESSION if peer.compress else None,
     }
 
 
@@ -84,13 +93,16 @@ async def resume(server: Services, peer: Peer, data: Fields) -> Reply:
 
 
 async def _enter(server: Services, peer: Peer, username: str, how: str = "login") -> Reply:
-    """The rest of a login or resume: join, queue the mailbox, describe the room."""
+    """The rest of a login or resume: join, queue the mailbox (unless the client pulls
+    history instead), describe the user's conversations."""
     backlog = await peer.log_in(username, how)
+    states = await server.store.read_states(username)
     return {
         "username": username,
         "online": server.hub.online(),
         "offline": backlog.count,
         "skipped": backlog.skipped,
+        "conversations": [state.as_data() for state in states],
     }
 
 

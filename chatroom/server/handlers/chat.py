@@ -1,11 +1,11 @@
-"""Talking: who is online, messages to the group or to one user, acks, pings."""
+"""Talking: who is online, messages to a room or to one user, acks, pings."""
 
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.server.fields import Fields
 from chatroom.server.handlers.peer import Peer, Reply
-from chatroom.server.hub import Hub
+from chatroom.server.hub import Hub, Recipient
 from chatroom.server.services import Services
-from chatroom.server.store import StoredMessage
+from chatroom.server.store import Room, StoredMessage
 
 
 async def registered_name(server: Services, username: str) -> str:
@@ -20,38 +20,76 @@ async def users(server: Services, peer: Peer, data: Fields) -> Reply:
     return {"online": server.hub.online()}
 
 
+def room_to_write_in(server: Services, peer: Peer, data: Fields) -> Room:
+    """The room named by the optional `room` field (the lobby without one), which the
+    user must be in: `no_such_room`, `forbidden`."""
+    name = data.optional_room("room")
+    if name is None:
+        return server.store.lobby()
+    return member_room(server, peer, name)
+
+
+def find_room(server: Services, name: str) -> Room:
+    room = server.store.find_room(name)
+    if room is None:
+        raise ChatError(ErrorCode.NO_SUCH_ROOM, f"there is no room {name!r}")
+    return room
+
+
+def member_room(server: Services, peer: Peer, name: str) -> Room:
+    """The room called `name`, if the user is in it: `no_such_room`, `forbidden`."""
+    room = find_room(server, name)
+    if not server.hub.is_member(room.conv, peer.username):
+        raise ChatError(ErrorCode.FORBIDDEN, f"you are not in {room.name}: join it first")
+    return room
+
+
 async def broadcast(server: Services, peer: Peer, data: Fields) -> Reply:
-    return await _send(server, peer, None, data)
+    text = data.text("text")  # the request's own mistakes first, then the room's
+    return await _send(server, peer, data, text, room=room_to_write_in(server, peer, data))
 
 
 async def private(server: Services, peer: Peer, data: Fields) -> Reply:
+    text = data.text("text")
     to = await registered_name(server, data.username("to"))
-    return await _send(server, peer, to, data)
+    return await _send(server, peer, data, text, to=to)
 
 
-async def _send(server: Services, peer: Peer, to: str | None, data: Fields) -> Reply:
-    """Store a message from the session's user to `to` (None: the group), then route it.
+async def _send(
+    server: Services,
+    peer: Peer,
+    data: Fields,
+    text: str,
+    to: str | None = None,
+    room: Room | None = None,
+) -> Reply:
+    """Store a message from the session's user to `to` or into `room`, then route it.
 
     A repeat of an earlier request (the same `cid`) is answered as the first one was,
     and nothing is stored or sent again. A private message's reply says whether the
     recipient was online to receive it now.
     """
-    text = data.text("text")
     cid = data.optional_cid()
     limit = server.limits.mailbox_limit
-    message = await server.store.add_message(peer.username, to, text, cid=cid, mailbox_limit=limit)
-    return {"ts": message.ts} | route_once(server.hub, message)
+    message = await server.store.add_message(
+        peer.username, to, text, room=room, cid=cid, mailbox_limit=limit
+    )
+    return {"ts": message.ts} | route_once(server.hub, message, peer)
 
 
-def route_once(hub: Hub, message: StoredMessage) -> Reply:
-    """Send a just-stored message to its recipients, unless it is a repeat (sent when
-    first stored); the reply's `mid`, and `duplicate` or a private one's `delivered`."""
+def route_once(hub: Hub, message: StoredMessage, origin: Recipient) -> Reply:
+    """Send a just-stored message to its recipients and the sender's other sessions,
+    unless it is a repeat (sent when first stored); the reply's `mid`, and `duplicate`
+    or a private one's `delivered`."""
     reply: Reply = {"mid": message.mid}
     if message.duplicate:
         reply["duplicate"] = True
         delivered = False
+    elif message.recipient is None:
+        hub.to_room(message.conv, message.as_push(), skip=origin)
     else:
-        delivered = hub.route(message.as_push(), message.recipient, message.sender)
+        audience = [message.recipient, message.sender]
+        delivered = hub.to_users(audience, message.as_push(), skip=origin)
     if message.recipient is not None:
         reply["delivered"] = delivered
     return reply

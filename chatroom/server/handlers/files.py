@@ -10,7 +10,7 @@ from typing import Any
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.files import display_name, human_size
 from chatroom.server.fields import Fields
-from chatroom.server.handlers.chat import registered_name, route_once
+from chatroom.server.handlers.chat import registered_name, room_to_write_in, route_once
 from chatroom.server.handlers.peer import Peer, Reply
 from chatroom.server.services import Services
 from chatroom.server.store import FileRecord
@@ -29,7 +29,10 @@ async def file_put(server: Services, peer: Peer, data: Fields) -> Reply:
             f"{human_size(size)} is over the limit of {human_size(limits.max_file_size)}",
             max_file_size=limits.max_file_size,
         )
+    if to is not None and data.has("room"):
+        raise ChatError(ErrorCode.BAD_REQUEST, "give 'to' or 'room', not both")
     recipient = None if to is None else await registered_name(server, to)
+    room = None if to is not None else room_to_write_in(server, peer, data)
     # Reserves the size against the quota, atomically with every other upload's
     # reservation; or finds the upload this one repeats (same cid) or resumes.
     file = await server.store.create_file(
@@ -38,6 +41,7 @@ async def file_put(server: Services, peer: Peer, data: Fields) -> Reply:
         name,
         size,
         sha256,
+        room=room,
         cid=cid,
         quota=limits.file_quota,
         max_uploads=limits.max_uploads,
@@ -53,7 +57,7 @@ async def file_put(server: Services, peer: Peer, data: Fields) -> Reply:
         }
     upload = await server.vault.open_upload(file.fid, file.size, file.sha256, owner=peer)
     if upload is None:  # another connection has just received the last byte
-        return {"fid": file.fid, "offset": file.size} | await _complete(server, file.fid)
+        return {"fid": file.fid, "offset": file.size} | await _complete(server, peer, file.fid)
     reply: dict[str, Any] = {"fid": file.fid, "offset": upload.received}
     if upload.complete:  # a zero-byte file needs no chunks (or all were sent before)
         reply |= await _finish(server, peer, upload.fid)
@@ -80,21 +84,31 @@ async def _finish(server: Services, peer: Peer, fid: int) -> dict[str, Any]:
             ErrorCode.CHECKSUM_MISMATCH,
             "the bytes received do not match the announced sha256; the upload was discarded",
         )
-    return await _complete(server, fid)
+    return await _complete(server, peer, fid)
 
 
-async def _complete(server: Services, fid: int) -> dict[str, Any]:
+async def _complete(server: Services, peer: Peer, fid: int) -> dict[str, Any]:
     """Store the message that announces the file and route it; idempotent, so when two
     connections finish the same upload both get its mid and it is sent once."""
     message = await server.store.complete_file(fid)
-    return {"complete": True} | route_once(server.hub, message)
+    return {"complete": True} | route_once(server.hub, message, peer)
+
+
+def _may_read(server: Services, username: str, file: FileRecord) -> bool:
+    """Once it is complete: the sender and recipient of a private file, and the
+    members of the room of any other."""
+    if file.mid is None:
+        return False
+    if file.recipient is None:
+        return server.hub.is_member(file.conv, username)
+    return username in (file.sender, file.recipient)
 
 
 async def _readable(server: Services, peer: Peer, fid: int) -> FileRecord:
     file = peer.readable_files.get(fid)
     if file is None:
         file = await server.store.find_file(fid)
-        if file is None or not file.readable_by(peer.username):
+        if file is None or not _may_read(server, peer.username, file):
             if file is not None and file.mid is not None:
                 raise ChatError(ErrorCode.FORBIDDEN, f"file {fid} was not sent to you")
             raise ChatError(ErrorCode.NO_SUCH_FILE, f"there is no file {fid}")

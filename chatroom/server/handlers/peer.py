@@ -28,6 +28,10 @@ class Peer(Protocol):
     """The resume token this connection was given or used; logout revokes it."""
     readable_files: dict[int, FileRecord]
     """Files it may download, remembered to spare a lookup per chunk."""
+    pull: bool
+    """Whether the client said in `hello` that it pulls history itself: no replay at login."""
+    compress: bool
+    """Whether the client said in `hello` that it takes compressed replies."""
 
     @property
     def user(self) -> str | None:
@@ -42,6 +46,9 @@ class Peer(Protocol):
 
     async def log_in(self, username: str, how: str) -> Backlog:
         """Make the connection `username`'s; where their unacknowledged mail is."""
+
+    def send_frame(self, frame: bytes) -> None:
+        """Send an encoded push to this client (as the hub does)."""
 
     def close_after_reply(self, reason: ByeReason) -> None:
         """Say `bye` with `reason` and close once this request's reply is written."""

@@ -4,7 +4,7 @@ A second backend (PostgreSQL, say) implements `Store` and nothing in the handler
 """
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from chatroom.common.messages import FileInfo, FilePush, MessagePush
 
@@ -28,17 +28,22 @@ class FileRecord:
     sha256: str
     mid: int | None
     """The message that announced the file; None while the upload is incomplete."""
+    conv: int = 1
+    """The conversation it was sent in (see `Room`; 1 is the lobby)."""
+    room: str | None = None
+    """The name of that room; None for a private file."""
 
     def info(self) -> FileInfo:
         """What the protocol says of this file (its `file_info` reply)."""
         return FileInfo(
-            self.fid, self.mid, self.sender, self.recipient, self.name, self.size, self.sha256
-        )
-
-    def readable_by(self, username: str) -> bool:
-        """The sender, the recipient, and for a group file everyone, once it is complete."""
-        return self.mid is not None and (
-            self.recipient is None or username in (self.sender, self.recipient)
+            self.fid,
+            self.mid,
+            self.sender,
+            self.recipient,
+            self.name,
+            self.size,
+            self.sha256,
+            self.room,
         )
 
 
@@ -55,6 +60,10 @@ class StoredMessage:
     duplicate: bool = False
     """True when the request was a repeat (same `cid`, or an upload already complete):
     this is what was stored the first time, and nothing new was stored or is to be sent."""
+    conv: int = 1
+    """The conversation it belongs to: a room (1 is the lobby) or a private pair."""
+    room: str | None = None
+    """The name of that room; None for a private message."""
 
     def as_push(self, offline: bool = False) -> MessagePush | FilePush:
         if self.file is not None:
@@ -67,10 +76,63 @@ class StoredMessage:
                 f.name,
                 f.size,
                 f.sha256,
+                self.room,
                 self.ts,
                 offline,
             )
-        return MessagePush(self.mid, self.sender, self.recipient, self.text, self.ts, offline)
+        return MessagePush(
+            self.mid, self.sender, self.recipient, self.text, self.ts, offline, self.room
+        )
+
+    def as_item(self) -> dict[str, Any]:
+        """The message as an entry of a `history` or `search` reply: the `data` of the
+        push it came as, and that push's `type`."""
+        push = self.as_push()
+        return {"type": push.TYPE.value} | push.as_data()
+
+
+@dataclass(slots=True, frozen=True)
+class Room:
+    conv: int
+    name: str
+    topic: str
+    owner: str | None
+    """Who created it; None for the lobby."""
+    public: bool
+    """Whether anyone may join, or only those invited."""
+
+
+@dataclass(slots=True, frozen=True)
+class ReadState:
+    """How far a user has read one conversation."""
+
+    conv: int
+    room: str | None
+    """The room's name; None for a private conversation."""
+    with_user: str | None
+    """The other user of a private conversation; None for a room."""
+    read_upto: int
+    """The mid of the read marker."""
+    unread: int
+    """Messages after it."""
+    last_mid: int
+    """The conversation's newest message; 0 if it has none."""
+
+    def as_data(self) -> dict[str, Any]:
+        where = {"room": self.room} if self.room is not None else {"with": self.with_user}
+        return where | {
+            "unread": self.unread,
+            "read_upto": self.read_upto,
+            "last_mid": self.last_mid,
+        }
+
+
+@dataclass(slots=True, frozen=True)
+class Page:
+    """A page of a conversation, oldest first, and whether there is more before it."""
+
+    messages: list[StoredMessage]
+    more: bool
 
 
 @dataclass(slots=True, frozen=True)
@@ -101,11 +163,13 @@ class Store(Protocol):
         recipient: str | None,
         text: str,
         *,
+        room: Room | None = None,
         cid: str | None = None,
         mailbox_limit: int,
     ) -> StoredMessage:
         """Store a message and commit before returning: the caller may acknowledge it.
 
+        A message goes to `recipient` (private), or into `room` (neither: the lobby).
         With a `cid` the sender used before (within a day), nothing is stored: the
         original comes back with `duplicate` set. A private message to a recipient who
         already has `mailbox_limit` unread ones raises `ChatError(mailbox_full)`.
@@ -131,6 +195,7 @@ class Store(Protocol):
         size: int,
         sha256: str,
         *,
+        room: Room | None = None,
         cid: str | None,
         quota: int,
         max_uploads: int,
@@ -169,6 +234,63 @@ class Store(Protocol):
         """The user whose unexpired token has this hash, if any."""
 
     async def revoke_resume_token(self, token_hash: str) -> None: ...
+
+    # -- conversations ------------------------------------------------------------------
+
+    def find_room(self, name: str) -> Room | None:
+        """The room called `name` (any case or look-alike spelling finds it)."""
+
+    def lobby(self) -> Room: ...
+
+    def all_rooms(self) -> list[Room]:
+        """Every room, by name."""
+
+    async def create_room(
+        self, name: str, owner: str, topic: str, public: bool, *, room_limit: int, owned_limit: int
+    ) -> Room:
+        """Create a room owned (and joined) by `owner`: `room_taken`, `too_many_rooms`."""
+
+    async def join_room(self, room: Room, username: str, *, room_limit: int) -> bool:
+        """Make `username` a member, with nothing unread; whether they were not one yet."""
+
+    async def leave_room(self, room: Room, username: str) -> bool:
+        """Whether `username` was a member (and no longer is)."""
+
+    async def invite(self, room: Room, username: str, by: str) -> None: ...
+
+    async def is_invited(self, room: Room, username: str) -> bool: ...
+
+    async def set_topic(self, room: Room, topic: str) -> Room: ...
+
+    async def memberships(self) -> dict[int, set[str]]:
+        """The members of every room but the lobby (whose members are all users)."""
+
+    async def member_counts(self) -> dict[int, int]:
+        """How many members each room has."""
+
+    async def room_members(self, room: Room, limit: int) -> list[str]:
+        """The first `limit` members of the room, by name."""
+
+    async def pair(self, a: str, b: str, create: bool = True) -> int | None:
+        """The private conversation of `a` and `b` (made if new and `create`)."""
+
+    async def history(self, conv: int, before: int, limit: int) -> Page:
+        """The `limit` messages of `conv` before mid `before`, oldest first."""
+
+    async def files(self, conv: int, before: int, limit: int) -> Page:
+        """The messages that announced the `limit` files of `conv` before mid `before`."""
+
+    async def search(
+        self, username: str, text: str, conv: int | None, limit: int
+    ) -> list[tuple[StoredMessage, str]]:
+        """Messages with every word of `text` that `username` may read (in `conv` only,
+        if given), newest first, each with a snippet."""
+
+    async def read_states(self, username: str) -> list[ReadState]:
+        """How far `username` has read each of their conversations."""
+
+    async def mark_read(self, username: str, conv: int, upto: int) -> ReadState | None:
+        """Move the read marker forward to mid `upto`; None if not a member."""
 
     async def close(self) -> None:
         """Finish pending writes and release the database."""

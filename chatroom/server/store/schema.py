@@ -6,10 +6,12 @@ is refused rather than misread.
 """
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 import aiosqlite
 
+from chatroom.common.limits import LOBBY
 from chatroom.common.names import username_key
 
 log = logging.getLogger("chatroom.server")
@@ -39,6 +41,109 @@ async def _rekey_users(db: aiosqlite.Connection) -> None:
     # another row has not given up yet.
     await db.execute("UPDATE users SET username_key = char(31, 31) || username")
     await db.executemany("UPDATE users SET username_key = ? WHERE username = ?", keys)
+
+
+CONVERSATIONS = """
+    -- A conversation is a room (named, with a topic) or the private pair of two users
+    -- (user_a < user_b, or the same user twice). conv 1 is the lobby.
+    CREATE TABLE conversations (
+        conv       INTEGER PRIMARY KEY AUTOINCREMENT,
+        room       TEXT UNIQUE,
+        room_key   TEXT UNIQUE,
+        topic      TEXT NOT NULL DEFAULT '',
+        owner      TEXT,
+        public     INTEGER NOT NULL DEFAULT 1,
+        user_a     TEXT,
+        user_b     TEXT,
+        created_at REAL NOT NULL,
+        UNIQUE (user_a, user_b)
+    );
+    CREATE INDEX rooms_by_owner ON conversations (owner) WHERE owner IS NOT NULL;
+    -- Who is in each conversation, and how far they have read it: `read_upto` is a mid,
+    -- `read_seq` that message's place in the conversation (so unread = last seq - it).
+    CREATE TABLE members (
+        conv      INTEGER NOT NULL REFERENCES conversations (conv),
+        username  TEXT NOT NULL,
+        read_upto INTEGER NOT NULL,
+        read_seq  INTEGER NOT NULL,
+        joined_at REAL NOT NULL,
+        PRIMARY KEY (conv, username)
+    ) WITHOUT ROWID;
+    CREATE INDEX members_by_user ON members (username, conv);
+    CREATE TABLE invites (
+        conv       INTEGER NOT NULL REFERENCES conversations (conv),
+        username   TEXT NOT NULL,
+        invited_by TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (conv, username)
+    ) WITHOUT ROWID;
+
+    -- Every message belongs to a conversation, numbered 1, 2, 3, ... within it (`seq`).
+    ALTER TABLE messages ADD COLUMN conv INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE messages ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE files ADD COLUMN conv INTEGER NOT NULL DEFAULT 1;
+    DROP INDEX messages_by_recipient;
+    CREATE INDEX messages_by_recipient ON messages (recipient, mid) WHERE recipient IS NOT NULL;
+    CREATE INDEX messages_by_conv ON messages (conv, mid);
+    CREATE INDEX files_by_conv ON files (conv, mid) WHERE mid IS NOT NULL;
+
+    -- Full-text search over the text of every message (a file's message holds its name).
+    CREATE VIRTUAL TABLE messages_text USING fts5 (
+        text, content = 'messages', content_rowid = 'mid'
+    );
+    CREATE TRIGGER index_message_text AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_text (rowid, text) VALUES (NEW.mid, NEW.text);
+    END;
+    -- Whoever writes in a conversation has read it up to what they wrote; in the same
+    -- statement as the INSERT, so a message still costs one statement.
+    CREATE TRIGGER sender_has_read AFTER INSERT ON messages BEGIN
+        UPDATE members SET read_upto = NEW.mid, read_seq = NEW.seq
+        WHERE conv = NEW.conv AND username = NEW.sender;
+    END;
+"""
+
+
+async def _fill_conversations(db: aiosqlite.Connection) -> None:
+    """The group becomes the lobby and each private pair a conversation of its own; every
+    message and file is placed in one, and every user's mailbox position becomes their
+    read marker in each."""
+    now = time.time()
+    await db.execute(
+        "INSERT INTO conversations (conv, room, room_key, created_at) VALUES (1, ?, ?, ?)",
+        (LOBBY, username_key(LOBBY), now),
+    )
+    await db.execute(
+        """INSERT INTO conversations (user_a, user_b, created_at)
+           SELECT DISTINCT min(sender, recipient), max(sender, recipient), ?
+           FROM (SELECT sender, recipient FROM messages WHERE recipient IS NOT NULL
+                 UNION SELECT sender, recipient FROM files WHERE recipient IS NOT NULL)""",
+        (now,),
+    )
+    for table in ("messages", "files"):
+        await db.execute(
+            f"""UPDATE {table} SET conv = (
+                    SELECT conv FROM conversations
+                    WHERE user_a = min(sender, recipient) AND user_b = max(sender, recipient))
+                WHERE recipient IS NOT NULL"""
+        )
+    await db.execute(
+        """UPDATE messages SET seq = numbered.seq
+           FROM (SELECT mid, row_number() OVER (PARTITION BY conv ORDER BY mid) AS seq
+                 FROM messages) AS numbered
+           WHERE messages.mid = numbered.mid"""
+    )
+    # Everyone is in the lobby and in their private pairs, having read what they acked.
+    await db.execute(
+        """INSERT INTO members (conv, username, read_upto, read_seq, joined_at)
+           SELECT c.conv, u.username, u.acked_upto,
+                  COALESCE((SELECT seq FROM messages AS m
+                            WHERE m.conv = c.conv AND m.mid <= u.acked_upto
+                            ORDER BY m.mid DESC LIMIT 1), 0),
+                  u.created_at
+           FROM users AS u JOIN conversations AS c
+             ON c.conv = 1 OR u.username IN (c.user_a, c.user_b)"""
+    )
+    await db.execute("INSERT INTO messages_text (messages_text) VALUES ('rebuild')")
 
 
 # Each entry moves the schema up one version: SQL, or a function for what SQL cannot do.
@@ -100,6 +205,10 @@ MIGRATIONS: list[str | Callable[[aiosqlite.Connection], Awaitable[None]]] = [
     """,
     # 5: usernames compared by confusable skeleton (see names.username_key).
     _rekey_users,
+    # 6: rooms, private conversations, read markers, full-text search...
+    CONVERSATIONS,
+    # 7: ...and today's messages, files and mailbox positions placed in them.
+    _fill_conversations,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,9 +1,10 @@
 """The SQLite store, through aiosqlite (one background thread per connection).
 
-One `messages` table holds every message with a global autoincrement `mid` (recipient
-NULL = the group). Each user has an `acked_upto` cursor: their mailbox is every message
-after it that was sent to them or to the group by someone else. A new user's cursor
-starts at the newest mid, so newcomers do not receive old group traffic.
+One `messages` table holds every message with a global autoincrement `mid`, each in a
+conversation (a room, or a private pair: see `conversations`). Each user has an
+`acked_upto` cursor: their mailbox is every message after it that was sent to them, or
+by someone else to a room they are in. A new user's cursor starts at the newest mid, so
+newcomers are not sent old lobby traffic (they can page through it with `history`).
 
 Three connections to one file in WAL mode: every write goes through the `Writer`, which
 owns the write connection and its transactions; reads go to two read-only connections,
@@ -15,7 +16,6 @@ other logins' backlogs, never a message or a lookup.
 import time
 import unicodedata
 from pathlib import Path
-from typing import Any
 
 import aiosqlite
 
@@ -23,7 +23,9 @@ from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.files import human_size
 from chatroom.common.names import username_key
 from chatroom.server.storage_health import StorageHealth
-from chatroom.server.store.base import Backlog, FileRecord, StoredMessage, UserRecord
+from chatroom.server.store.base import Backlog, FileRecord, Room, StoredMessage, UserRecord
+from chatroom.server.store.conversations import LOBBY_CONV, SqliteConversations
+from chatroom.server.store.rows import FILE_COLUMNS, MESSAGE_COLUMNS, RoomNames
 from chatroom.server.store.schema import migrate
 from chatroom.server.store.writer import Writer, mailbox_full
 
@@ -37,20 +39,9 @@ USER_CACHE = 100_000
 _MAILBOX = """
     FROM messages AS m LEFT JOIN files AS f ON f.fid = m.fid
     WHERE m.mid > :after AND m.mid <= :upto
-      AND (+m.recipient = :me OR (+m.recipient IS NULL AND m.sender != :me))
+      AND (+m.recipient = :me OR (+m.recipient IS NULL AND m.sender != :me
+           AND m.conv IN (SELECT conv FROM members WHERE username = :me)))
 """
-_MESSAGE_COLUMNS = """
-    m.mid, m.sender, m.recipient, m.text, m.ts,
-    f.fid, f.sender, f.recipient, f.name, f.size, f.sha256, f.mid
-"""
-_FILE_COLUMNS = "fid, sender, recipient, name, size, sha256, mid"
-
-
-def _message(row: Any, duplicate: bool = False) -> StoredMessage:
-    """A StoredMessage from the columns of _MESSAGE_COLUMNS (a row is a plain tuple)."""
-    mid, sender, recipient, text, ts = row[:5]
-    file = FileRecord(*row[5:]) if row[5] is not None else None
-    return StoredMessage(mid, sender, recipient, text, ts, file=file, duplicate=duplicate)
 
 
 async def _connect(path: Path, read_only: bool = False) -> aiosqlite.Connection:
@@ -70,7 +61,7 @@ async def _connect(path: Path, read_only: bool = False) -> aiosqlite.Connection:
     return db
 
 
-class SqliteStore:
+class SqliteStore(SqliteConversations):
     """`Store` on one SQLite file in WAL mode."""
 
     def __init__(
@@ -79,11 +70,10 @@ class SqliteStore:
         write_db: aiosqlite.Connection,
         lookups: aiosqlite.Connection,
         mailboxes: aiosqlite.Connection,
+        rooms: RoomNames,
     ) -> None:
-        self._writer = writer
+        super().__init__(writer, lookups, mailboxes, rooms)
         self._write_db = write_db
-        self._lookups = lookups
-        self._mailboxes = mailboxes
         # Users are never renamed, deleted or re-keyed, so a found one can be remembered:
         # every private message looks its recipient up.
         self._users: dict[str, UserRecord] = {}
@@ -102,12 +92,13 @@ class SqliteStore:
             ((newest,),) = await write_db.execute_fetchall(
                 "SELECT COALESCE(MAX(mid), 0) FROM messages"
             )
+            rooms = RoomNames(await cls.load_rooms(write_db))
         except BaseException:
             for db in opened:
                 await db.close()
             raise
-        writer = Writer(write_db, newest, health or StorageHealth())
-        return cls(writer, write_db, lookups, mailboxes)
+        writer = Writer(write_db, newest, health or StorageHealth(), rooms)
+        return cls(writer, write_db, lookups, mailboxes, rooms)
 
     # -- users --------------------------------------------------------------------------
 
@@ -123,8 +114,14 @@ class SqliteStore:
             )
             if cursor.rowcount != 1:
                 raise ChatError(ErrorCode.USERNAME_TAKEN, f"{username!r} is taken")
+            await db.execute(  # into the lobby, having read all of it
+                """INSERT INTO members (conv, username, read_upto, read_seq, joined_at)
+                   VALUES (?, ?, (SELECT COALESCE(MAX(mid), 0) FROM messages), ?, ?)""",
+                (LOBBY_CONV, username, await writer.last_seq(db, LOBBY_CONV), time.time()),
+            )
 
-        await self._writer.write(insert)
+        writer = self._writer
+        await writer.write(insert)
 
     async def find_user(self, username: str) -> UserRecord | None:
         name = unicodedata.normalize("NFKC", username)
@@ -153,6 +150,7 @@ class SqliteStore:
         recipient: str | None,
         text: str,
         *,
+        room: Room | None = None,
         cid: str | None = None,
         mailbox_limit: int,
     ) -> StoredMessage:
@@ -162,7 +160,16 @@ class SqliteStore:
         load one transaction (one fsync) carries many messages, and when the server is
         quiet a message is committed at once, on its own.
         """
-        return await self._writer.post(sender, recipient, text, cid, mailbox_limit)
+        conv = await self._conv(sender, recipient, room)
+        return await self._writer.post(sender, recipient, text, conv, cid, mailbox_limit)
+
+    async def _conv(self, sender: str, recipient: str | None, room: Room | None) -> int:
+        """The conversation of a message to `recipient`, or to `room` (neither: the lobby)."""
+        if recipient is not None:
+            conv = await self.pair(sender, recipient)
+            assert conv is not None
+            return conv
+        return room.conv if room is not None else LOBBY_CONV
 
     async def backlog(self, username: str, limit: int) -> Backlog:
         db = self._mailboxes
@@ -191,10 +198,10 @@ class SqliteStore:
         self, username: str, after: int, upto: int, limit: int
     ) -> list[StoredMessage]:
         rows = await self._mailboxes.execute_fetchall(
-            f"SELECT {_MESSAGE_COLUMNS} {_MAILBOX} ORDER BY m.mid LIMIT :limit",
+            f"SELECT {MESSAGE_COLUMNS} {_MAILBOX} ORDER BY m.mid LIMIT :limit",
             {"me": username, "after": after, "upto": upto, "limit": limit},
         )
-        return [_message(row) for row in rows]
+        return [self._rooms.message(row) for row in rows]
 
     async def ack(self, username: str, upto: int) -> None:
         newest = self._writer.newest_mid
@@ -220,12 +227,15 @@ class SqliteStore:
         size: int,
         sha256: str,
         *,
+        room: Room | None = None,
         cid: str | None,
         quota: int,
         max_uploads: int,
         mailbox_limit: int,
     ) -> FileRecord:
         writer = self._writer
+        names = self._rooms
+        conv = await self._conv(sender, recipient, room)
 
         async def reserve(db: aiosqlite.Connection) -> FileRecord:
             if cid is not None:
@@ -237,27 +247,29 @@ class SqliteStore:
                         raise ChatError(
                             ErrorCode.BAD_REQUEST, f"cid {cid!r} was already used for a message"
                         )
-                    if (file := await _find_file(db, fid)) is not None:
+                    if (file := await names.find_file(db, fid)) is not None:
                         return file
             rows = await db.execute_fetchall(
-                f"""SELECT {_FILE_COLUMNS} FROM files
-                    WHERE sender = ? AND recipient IS ? AND size = ? AND sha256 = ?
-                      AND mid IS NULL
+                f"""SELECT {FILE_COLUMNS} FROM files
+                    WHERE sender = ? AND conv = ? AND size = ? AND sha256 = ? AND mid IS NULL
                     ORDER BY fid DESC LIMIT 1""",
-                (sender, recipient, size, sha256),
+                (sender, conv, size, sha256),
             )
-            file = next((FileRecord(*row) for row in rows), None)
+            file = next((names.file(row) for row in rows), None)
             if file is None:
                 await _check_room(db, sender, size, quota, max_uploads)
                 if recipient is not None and await writer.unread(db, recipient) >= mailbox_limit:
                     raise mailbox_full(recipient, mailbox_limit)
                 cursor = await db.execute(
-                    """INSERT INTO files (sender, recipient, name, size, sha256, created_at)
-                       VALUES (?, ?, ?, ?, ?, ?)""",
-                    (sender, recipient, name, size, sha256, time.time()),
+                    """INSERT INTO files (sender, recipient, name, size, sha256, created_at, conv)
+                       VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                    (sender, recipient, name, size, sha256, time.time(), conv),
                 )
                 assert cursor.lastrowid is not None
-                file = FileRecord(cursor.lastrowid, sender, recipient, name, size, sha256, None)
+                fid = cursor.lastrowid
+                file = FileRecord(
+                    fid, sender, recipient, name, size, sha256, None, conv, names.name(conv)
+                )
             if cid is not None:
                 await db.execute(
                     """INSERT INTO request_ids (sender, cid, fid, created_at) VALUES (?, ?, ?, ?)
@@ -269,26 +281,29 @@ class SqliteStore:
         return await writer.write(reserve)
 
     async def find_file(self, fid: int) -> FileRecord | None:
-        return await _find_file(self._lookups, fid)
+        return await self._rooms.find_file(self._lookups, fid)
 
     async def complete_file(self, fid: int) -> StoredMessage:
         writer = self._writer
+        names = self._rooms
 
         async def complete(db: aiosqlite.Connection) -> StoredMessage:
-            file = await _find_file(db, fid)
+            file = await names.find_file(db, fid)
             if file is None:
                 raise ChatError(ErrorCode.NO_SUCH_FILE, f"upload {fid} expired; send it again")
             if file.mid is not None:  # completed already, by another connection
                 rows = await db.execute_fetchall(
-                    f"""SELECT {_MESSAGE_COLUMNS} FROM messages AS m
+                    f"""SELECT {MESSAGE_COLUMNS} FROM messages AS m
                         JOIN files AS f ON f.fid = m.fid WHERE m.mid = ?""",
                     (file.mid,),
                 )
-                return _message(next(iter(rows)), duplicate=True)
+                return names.message(next(iter(rows)), duplicate=True)
             ts = time.time()
+            seq = await writer.next_seq(db, file.conv)
             cursor = await db.execute(
-                "INSERT INTO messages (sender, recipient, text, ts, fid) VALUES (?, ?, ?, ?, ?)",
-                (file.sender, file.recipient, file.name, ts, fid),
+                """INSERT INTO messages (sender, recipient, text, ts, fid, conv, seq)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                (file.sender, file.recipient, file.name, ts, fid, file.conv, seq),
             )
             mid = cursor.lastrowid
             assert mid is not None
@@ -296,8 +311,12 @@ class SqliteStore:
             writer.noted_mid(mid)
             writer.forget_unread(file.recipient)
             f = file
-            done = FileRecord(f.fid, f.sender, f.recipient, f.name, f.size, f.sha256, mid)
-            return StoredMessage(mid, f.sender, f.recipient, f.name, ts, done)
+            done = FileRecord(
+                f.fid, f.sender, f.recipient, f.name, f.size, f.sha256, mid, f.conv, f.room
+            )
+            return StoredMessage(
+                mid, f.sender, f.recipient, f.name, ts, done, False, f.conv, f.room
+            )
 
         return await writer.write(complete)
 
@@ -310,9 +329,9 @@ class SqliteStore:
 
     async def stale_uploads(self, before: float) -> list[FileRecord]:
         rows = await self._lookups.execute_fetchall(
-            f"SELECT {_FILE_COLUMNS} FROM files WHERE mid IS NULL AND created_at < ?", (before,)
+            f"SELECT {FILE_COLUMNS} FROM files WHERE mid IS NULL AND created_at < ?", (before,)
         )
-        return [FileRecord(*row) for row in rows]
+        return [self._rooms.file(row) for row in rows]
 
     async def forget_request_ids(self, before: float) -> None:
         async def delete(db: aiosqlite.Connection) -> None:
@@ -349,11 +368,6 @@ class SqliteStore:
         await self._writer.close()  # what was accepted is committed before the file closes
         for db in (self._lookups, self._mailboxes, self._write_db):
             await db.close()
-
-
-async def _find_file(db: aiosqlite.Connection, fid: int) -> FileRecord | None:
-    rows = await db.execute_fetchall(f"SELECT {_FILE_COLUMNS} FROM files WHERE fid = ?", (fid,))
-    return next((FileRecord(*row) for row in rows), None)
 
 
 async def _check_room(

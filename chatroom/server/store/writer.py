@@ -26,6 +26,7 @@ import aiosqlite
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.server.storage_health import StorageHealth, is_storage_full
 from chatroom.server.store.base import StoredMessage
+from chatroom.server.store.rows import RoomNames
 
 log = logging.getLogger("chatroom.server")
 
@@ -34,7 +35,9 @@ Job = Callable[[aiosqlite.Connection], Awaitable[T]]
 """A write: statements run on the write connection, inside the writer's transaction."""
 
 GROUP_COMMIT_MAX = 4000
-"""Most messages in one INSERT (4 parameters each, under SQLite's 32,766)."""
+"""Most messages in one INSERT (6 parameters each, under SQLite's 32,766)."""
+SEQ_CACHE = 100_000
+"""Conversations whose newest `seq` is remembered (the cache starts over when full)."""
 
 
 @dataclass(slots=True)
@@ -45,6 +48,8 @@ class Post:
     recipient: str | None
     text: str
     ts: float
+    conv: int
+    room: str | None
     cid: str | None
     mailbox_limit: int
     done: "asyncio.Future[StoredMessage]"
@@ -53,9 +58,16 @@ class Post:
 class Writer:
     """Runs every write to one SQLite connection, in batches, one transaction each."""
 
-    def __init__(self, db: aiosqlite.Connection, newest_mid: int, health: StorageHealth) -> None:
+    def __init__(
+        self,
+        db: aiosqlite.Connection,
+        newest_mid: int,
+        health: StorageHealth,
+        rooms: RoomNames,
+    ) -> None:
         self._db = db
         self._health = health
+        self._rooms = rooms
         self._jobs: list[tuple[Job[Any], asyncio.Future[Any]]] = []
         self._posts: list[Post] = []
         self._task: asyncio.Task[None] | None = None
@@ -66,6 +78,9 @@ class Writer:
         self._unread: dict[str, int] = {}
         """Unread private messages per recipient, for the users looked up since their
         last ack. Exact: every message and every ack passes through this writer."""
+        self._last_seq: dict[int, int] = {}
+        """The `seq` of the newest message of each conversation looked up (exact, for the
+        same reason; it may run ahead of the commit, and is forgotten if that fails)."""
 
     # -- what the store calls ---------------------------------------------------------
 
@@ -77,11 +92,20 @@ class Writer:
         return await done
 
     def post(
-        self, sender: str, recipient: str | None, text: str, cid: str | None, mailbox_limit: int
+        self,
+        sender: str,
+        recipient: str | None,
+        text: str,
+        conv: int,
+        cid: str | None,
+        mailbox_limit: int,
     ) -> "asyncio.Future[StoredMessage]":
         """Queue a message for the next transaction; the future resolves once it is committed."""
         done: asyncio.Future[StoredMessage] = self._loop.create_future()
-        self._posts.append(Post(sender, recipient, text, time.time(), cid, mailbox_limit, done))
+        room = self._rooms.name(conv)
+        self._posts.append(
+            Post(sender, recipient, text, time.time(), conv, room, cid, mailbox_limit, done)
+        )
         self._wake()
         return done
 
@@ -94,6 +118,18 @@ class Writer:
         if username not in self._unread:
             await self._count_unread(db, [username])
         return self._unread[username]
+
+    async def last_seq(self, db: aiosqlite.Connection, conv: int) -> int:
+        """The `seq` of the conversation's newest message (0 if it has none), for a job."""
+        if conv not in self._last_seq:
+            await self._load_seq(db, [conv])
+        return self._last_seq[conv]
+
+    async def next_seq(self, db: aiosqlite.Connection, conv: int) -> int:
+        """The `seq` of a message a job is about to add to the conversation."""
+        seq = await self.last_seq(db, conv) + 1
+        self._last_seq[conv] = seq
+        return seq
 
     def forget_unread(self, username: str | None) -> None:
         """The user's mailbox changed outside the message path (an ack, a file): recount."""
@@ -163,6 +199,7 @@ class Writer:
     async def _abandon(self, exc: Exception, waiters: list[asyncio.Future[Any]]) -> None:
         """The transaction failed: undo it and tell every waiter; nothing was stored."""
         self._unread.clear()  # counts taken inside the transaction may be off now
+        self._last_seq.clear()
         try:
             if self._db.in_transaction:
                 await self._db.execute("ROLLBACK")
@@ -187,6 +224,8 @@ class Writer:
         """Index of the post that carries each (sender, cid) new in this batch."""
         unknown = {p.recipient for p in posts if p.recipient and p.recipient not in self._unread}
         await self._count_unread(db, list(unknown))
+        await self._load_seq(db, list({p.conv for p in posts if p.conv not in self._last_seq}))
+        last_seq = self._last_seq
         fresh: list[int] = []
         for index, post in enumerate(posts):
             key = (post.sender, post.cid) if post.cid is not None else None
@@ -203,10 +242,15 @@ class Writer:
                     first_of[key] = index
                 fresh.append(index)
         if fresh:
+            rows: list[Any] = []
+            for index in fresh:
+                post = posts[index]
+                last_seq[post.conv] = seq = last_seq[post.conv] + 1
+                rows += (post.sender, post.recipient, post.text, post.ts, post.conv, seq)
             cursor = await db.execute(
-                "INSERT INTO messages (sender, recipient, text, ts) VALUES "
-                + ", ".join(["(?, ?, ?, ?)"] * len(fresh)),
-                [v for i in fresh for v in _row(posts[i])],
+                "INSERT INTO messages (sender, recipient, text, ts, conv, seq) VALUES "
+                + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(fresh)),
+                rows,
             )
             # One writer, one statement: the mids are consecutive, in the order given,
             # and the last is the statement's last rowid.
@@ -214,7 +258,15 @@ class Writer:
             first_mid = cursor.lastrowid - len(fresh) + 1
             for mid, index in enumerate(fresh, start=first_mid):
                 post = posts[index]
-                outcomes[index] = StoredMessage(mid, *_row(post))
+                outcomes[index] = StoredMessage(
+                    mid,
+                    post.sender,
+                    post.recipient,
+                    post.text,
+                    post.ts,
+                    conv=post.conv,
+                    room=post.room,
+                )
             self.noted_mid(cursor.lastrowid)
             await self._remember_cids(posts, first_of, outcomes)
         for index, post in enumerate(posts):
@@ -238,21 +290,22 @@ class Writer:
         rows = await self._db.execute_fetchall(
             "WITH wanted (sender, cid) AS (VALUES "
             + ", ".join(["(?, ?)"] * len(keys))
-            + """) SELECT r.sender, r.cid, m.mid, m.sender, m.recipient, m.text, m.ts
+            + """) SELECT r.sender, r.cid, m.mid, m.sender, m.recipient, m.text, m.ts, m.conv
                    FROM wanted CROSS JOIN request_ids AS r
                      ON r.sender = wanted.sender AND r.cid = wanted.cid
                    LEFT JOIN messages AS m ON m.mid = r.mid""",
             [v for key in keys for v in key],
         )
         earlier: dict[tuple[str, str], StoredMessage | ChatError] = {}
-        for sender, cid, mid, author, recipient, text, ts in rows:
+        for sender, cid, mid, author, recipient, text, ts, conv in rows:
             if mid is None:
                 earlier[(sender, cid)] = ChatError(
                     ErrorCode.BAD_REQUEST, f"cid {cid!r} was already used for a file"
                 )
             else:
+                room = self._rooms.name(conv)
                 earlier[(sender, cid)] = StoredMessage(
-                    mid, author, recipient, text, ts, duplicate=True
+                    mid, author, recipient, text, ts, None, True, conv, room
                 )
         return earlier
 
@@ -273,6 +326,22 @@ class Writer:
                 + ", ".join(["(?, ?, ?, ?)"] * len(rows)),
                 [v for row in rows for v in row],
             )
+
+    async def _load_seq(self, db: aiosqlite.Connection, convs: list[int]) -> None:
+        """Load the newest `seq` of each conversation in `convs` into the cache."""
+        if not convs:
+            return
+        if len(self._last_seq) + len(convs) > SEQ_CACHE:
+            self._last_seq.clear()
+        rows = await db.execute_fetchall(
+            "WITH wanted (conv) AS (VALUES "
+            + ", ".join(["(?)"] * len(convs))
+            + """) SELECT conv, (SELECT seq FROM messages AS m WHERE m.conv = wanted.conv
+                                 ORDER BY m.mid DESC LIMIT 1)
+                   FROM wanted""",
+            convs,
+        )
+        self._last_seq.update({conv: seq or 0 for conv, seq in rows})
 
     async def _count_unread(self, db: aiosqlite.Connection, usernames: list[str]) -> None:
         """Load the unread private counts of `usernames` into the cache."""
@@ -297,14 +366,9 @@ def mailbox_full(recipient: str, limit: int) -> ChatError:
     )
 
 
-def _row(post: Post) -> tuple[str, str | None, str, float]:
-    return post.sender, post.recipient, post.text, post.ts
-
-
 def _repeat(message: StoredMessage) -> StoredMessage:
-    return StoredMessage(
-        message.mid, message.sender, message.recipient, message.text, message.ts, duplicate=True
-    )
+    m = message
+    return StoredMessage(m.mid, m.sender, m.recipient, m.text, m.ts, None, True, m.conv, m.room)
 
 
 def _settle(done: "asyncio.Future[Any]", outcome: Any) -> None:

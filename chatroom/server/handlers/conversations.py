@@ -1,0 +1,116 @@
+"""Reading conversations: history, the file list, search, and read markers.
+
+Each request names one conversation: `room` (one the user is in) or `with` (the private
+conversation with that user). Nobody reads a conversation they are not part of.
+"""
+
+from dataclasses import dataclass
+
+from chatroom.common.errors import ChatError, ErrorCode
+from chatroom.common.limits import (
+    INTEGER_MAX,
+    PAGE_DEFAULT,
+    PAGE_MAX,
+    QUERY_MAX,
+    SEARCH_DEFAULT,
+    SEARCH_MAX,
+)
+from chatroom.common.messages import ReadPush
+from chatroom.server.fields import Fields
+from chatroom.server.handlers.chat import member_room, registered_name
+from chatroom.server.handlers.peer import Peer, Reply
+from chatroom.server.services import Services
+from chatroom.server.store.base import Page
+
+
+@dataclass(slots=True, frozen=True)
+class Conversation:
+    conv: int | None
+    """None for two users who have never written to each other: nothing to read."""
+    room: str | None
+    with_user: str | None
+
+    def where(self) -> Reply:
+        return {"room": self.room} if self.room is not None else {"with": self.with_user}
+
+
+async def conversation(
+    server: Services, peer: Peer, data: Fields, required: bool = True
+) -> Conversation | None:
+    """The conversation the request names with `room` or `with` (one of them; neither
+    is allowed when not `required`, meaning all the user's conversations)."""
+    has_room, has_with = data.has("room"), data.has("with")
+    if has_room and has_with:
+        raise ChatError(ErrorCode.BAD_REQUEST, "give 'room' or 'with', not both")
+    if has_room:
+        room = member_room(server, peer, data.room("room"))
+        return Conversation(room.conv, room.name, None)
+    if has_with:
+        other = await registered_name(server, data.username("with"))
+        conv = await server.store.pair(peer.username, other, create=False)
+        return Conversation(conv, None, other)
+    if required:
+        raise ChatError(ErrorCode.BAD_REQUEST, "missing field 'room' or 'with'")
+    return None
+
+
+def _page_reply(page: Page, key: str) -> Reply:
+    return {key: [message.as_item() for message in page.messages], "more": page.more}
+
+
+async def history(server: Services, peer: Peer, data: Fields) -> Reply:
+    """A page of the conversation: the `limit` messages before mid `before`, oldest first."""
+    where = await conversation(server, peer, data)
+    assert where is not None
+    before = data.optional_integer("before", INTEGER_MAX)
+    limit = data.limit("limit", PAGE_DEFAULT, PAGE_MAX)
+    if where.conv is None:
+        return where.where() | {"messages": [], "more": False}
+    page = await server.store.history(where.conv, before, limit)
+    return where.where() | _page_reply(page, "messages")
+
+
+async def files(server: Services, peer: Peer, data: Fields) -> Reply:
+    """The files sent in the conversation, a page at a time, like `history`."""
+    where = await conversation(server, peer, data)
+    assert where is not None
+    before = data.optional_integer("before", INTEGER_MAX)
+    limit = data.limit("limit", PAGE_DEFAULT, PAGE_MAX)
+    if where.conv is None:
+        return where.where() | {"files": [], "more": False}
+    page = await server.store.files(where.conv, before, limit)
+    listed = []
+    for message in page.messages:
+        assert message.file is not None
+        listed.append(message.file.info().as_data() | {"ts": message.ts})
+    return where.where() | {"files": listed, "more": page.more}
+
+
+async def search(server: Services, peer: Peer, data: Fields) -> Reply:
+    """Messages with every word of `query`, newest first: in one conversation, or in all
+    the user's."""
+    query = data.short_text("query", QUERY_MAX)
+    if not query.strip():
+        raise ChatError(ErrorCode.EMPTY_TEXT, "the search is empty")
+    where = await conversation(server, peer, data, required=False)
+    limit = data.limit("limit", SEARCH_DEFAULT, SEARCH_MAX)
+    if where is not None and where.conv is None:
+        return {"messages": []}
+    conv = where.conv if where is not None else None
+    found = await server.store.search(peer.username, query, conv, limit)
+    return {"messages": [message.as_item() | {"snippet": snippet} for message, snippet in found]}
+
+
+async def read(server: Services, peer: Peer, data: Fields) -> Reply:
+    """Move the read marker of a conversation; the user's other sessions are told."""
+    where = await conversation(server, peer, data)
+    assert where is not None
+    upto = data.integer("upto")
+    if where.conv is None:
+        return where.where() | {"upto": 0, "unread": 0}
+    state = await server.store.mark_read(peer.username, where.conv, upto)
+    if state is None:  # left the room meanwhile
+        raise ChatError(ErrorCode.FORBIDDEN, "you are not in that conversation")
+    push = ReadPush(where.room, where.with_user, state.read_upto, state.unread)
+    server.hub.to_users([peer.username], push, skip=peer)
+    return where.where() | {"upto": state.read_upto, "unread": state.unread}

@@ -1,0 +1,120 @@
+"""Rooms: create, join, leave, invite, topic, and the lists of rooms and of members.
+
+The store keeps rooms and membership; the hub is told of every change once it is
+committed, so that a room's messages reach exactly its members. What happens in a room
+(a join, a leave, a new topic) is pushed to its members online.
+"""
+
+from chatroom.common.errors import ChatError, ErrorCode
+from chatroom.common.limits import TOPIC_MAX
+from chatroom.common.messages import InvitedPush, JoinedPush, LeftPush, TopicPush
+from chatroom.server.fields import Fields
+from chatroom.server.handlers.chat import find_room, member_room, registered_name
+from chatroom.server.handlers.peer import Peer, Reply
+from chatroom.server.services import Services
+from chatroom.server.store import Room
+
+MEMBERS_MAX = 1000
+"""Most members listed by `room_members` (the lobby holds every user)."""
+
+
+def describe(room: Room) -> Reply:
+    return {"room": room.name, "topic": room.topic, "owner": room.owner, "public": room.public}
+
+
+async def room_create(server: Services, peer: Peer, data: Fields) -> Reply:
+    name = data.room("room")
+    topic = data.short_text("topic", TOPIC_MAX, default="")
+    public = data.optional_bool("public", True)
+    limits = server.limits
+    room = await server.store.create_room(
+        name,
+        peer.username,
+        topic,
+        public,
+        room_limit=limits.room_limit,
+        owned_limit=limits.owned_room_limit,
+    )
+    server.hub.add_member(room.conv, peer.username)
+    return describe(room)
+
+
+async def room_join(server: Services, peer: Peer, data: Fields) -> Reply:
+    room = find_room(server, data.room("room"))
+    me = peer.username
+    if server.hub.is_member(room.conv, me):
+        return describe(room) | {"joined": False}
+    if not room.public and me != room.owner and not await server.store.is_invited(room, me):
+        raise ChatError(ErrorCode.FORBIDDEN, f"{room.name} is invite-only: ask a member")
+    joined = await server.store.join_room(room, me, room_limit=server.limits.room_limit)
+    if joined:
+        server.hub.add_member(room.conv, me)
+        server.hub.to_room(room.conv, JoinedPush(room.name, me), skip=peer)
+    return describe(room) | {"joined": joined}
+
+
+async def room_leave(server: Services, peer: Peer, data: Fields) -> Reply:
+    room = find_room(server, data.room("room"))
+    me = peer.username
+    if room.conv == server.store.lobby().conv:
+        raise ChatError(ErrorCode.FORBIDDEN, f"everyone is in {room.name}; it cannot be left")
+    left = await server.store.leave_room(room, me)
+    if left:
+        server.hub.remove_member(room.conv, me)
+        push = LeftPush(room.name, me)
+        server.hub.to_room(room.conv, push)
+        server.hub.to_users([me], push, skip=peer)  # the user's other sessions
+    return {"room": room.name, "left": left}
+
+
+async def room_invite(server: Services, peer: Peer, data: Fields) -> Reply:
+    room = member_room(server, peer, data.room("room"))
+    username = await registered_name(server, data.username("username"))
+    if server.hub.is_member(room.conv, username):
+        return {"room": room.name, "username": username, "member": True}
+    await server.store.invite(room, username, peer.username)
+    server.hub.deliver(username, InvitedPush(room.name, peer.username))
+    return {"room": room.name, "username": username, "member": False}
+
+
+async def room_topic(server: Services, peer: Peer, data: Fields) -> Reply:
+    room = member_room(server, peer, data.room("room"))
+    topic = data.short_text("topic", TOPIC_MAX)
+    if room.owner is not None and peer.username != room.owner:
+        raise ChatError(ErrorCode.FORBIDDEN, f"only {room.owner} may set the topic of {room.name}")
+    if room.owner is None:
+        raise ChatError(ErrorCode.FORBIDDEN, f"the topic of {room.name} is set by the server")
+    room = await server.store.set_topic(room, topic)
+    server.hub.to_room(room.conv, TopicPush(room.name, topic, peer.username), skip=peer)
+    return describe(room)
+
+
+async def rooms(server: Services, peer: Peer, data: Fields) -> Reply:
+    """The rooms the user is in, and every public room, by name."""
+    me = peer.username
+    reads = {s.conv: s for s in await server.store.read_states(me) if s.room is not None}
+    counts = await server.store.member_counts()
+    listed = []
+    for room in server.store.all_rooms():
+        state = reads.get(room.conv)
+        if state is None and not room.public:
+            continue
+        entry = describe(room) | {"members": counts.get(room.conv, 0), "joined": bool(state)}
+        if state is not None:
+            entry |= {"unread": state.unread, "read_upto": state.read_upto}
+            entry["last_mid"] = state.last_mid
+        listed.append(entry)
+    return {"rooms": listed}
+
+
+async def room_members(server: Services, peer: Peer, data: Fields) -> Reply:
+    room = find_room(server, data.room("room"))
+    if not room.public and not server.hub.is_member(room.conv, peer.username):
+        raise ChatError(ErrorCode.FORBIDDEN, f"{room.name} is invite-only; you are not in it")
+    names = await server.store.room_members(room, MEMBERS_MAX + 1)
+    is_online = server.hub.is_online
+    return {
+        "room": room.name,
+        "members": [{"username": u, "online": is_online(u)} for u in names[:MEMBERS_MAX]],
+        "more": len(names) > MEMBERS_MAX,
+    }
