@@ -115,7 +115,8 @@ values = st.recursive(
     max_leaves=30,
 )
 FIELDS = ["username", "password", "to", "text", "upto", "version", "client", "token", "fid",
-          "offset", "length", "data", "name", "size", "sha256"]  # fmt: skip
+          "offset", "length", "data", "name", "size", "sha256", "cid", "room", "topic",
+          "public", "with", "before", "limit", "query", "pull", "compress"]  # fmt: skip
 envelopes = st.fixed_dictionaries(
     {"type": st.sampled_from([t.value for t in RequestType]) | st.text(max_size=10) | values},
     optional={

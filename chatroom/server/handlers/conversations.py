@@ -6,6 +6,8 @@ conversation with that user). Nobody reads a conversation they are not part of.
 
 from dataclasses import dataclass
 
+import msgpack
+
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.limits import (
     INTEGER_MAX,
@@ -54,8 +56,28 @@ async def conversation(
     return None
 
 
-def _page_reply(page: Page, key: str) -> Reply:
-    return {key: [message.as_item() for message in page.messages], "more": page.more}
+REPLY_SHARE = 2
+"""A reply of items fills at most 1/REPLY_SHARE of `max_frame`: 200 messages of 4,096
+four-byte characters would be 3 MiB, over the frame limit of the client reading it."""
+
+
+def _fit(items: list[Reply], budget: int) -> list[Reply]:
+    """The first items (in the order given) whose encoding fits in `budget` bytes."""
+    kept = []
+    for item in items:
+        budget -= len(msgpack.packb(item))
+        if budget < 0:
+            break
+        kept.append(item)
+    return kept
+
+
+def _page_reply(server: Services, page: Page, key: str) -> Reply:
+    """A page, newest kept when it is too large for one frame (`more` then says so)."""
+    items = [message.as_item() for message in reversed(page.messages)]
+    kept = _fit(items, server.limits.max_frame // REPLY_SHARE)
+    kept.reverse()
+    return {key: kept, "more": page.more or len(kept) < len(items)}
 
 
 async def history(server: Services, peer: Peer, data: Fields) -> Reply:
@@ -67,7 +89,7 @@ async def history(server: Services, peer: Peer, data: Fields) -> Reply:
     if where.conv is None:
         return where.where() | {"messages": [], "more": False}
     page = await server.store.history(where.conv, before, limit)
-    return where.where() | _page_reply(page, "messages")
+    return where.where() | _page_reply(server, page, "messages")
 
 
 async def files(server: Services, peer: Peer, data: Fields) -> Reply:
@@ -98,7 +120,8 @@ async def search(server: Services, peer: Peer, data: Fields) -> Reply:
         return {"messages": []}
     conv = where.conv if where is not None else None
     found = await server.store.search(peer.username, query, conv, limit)
-    return {"messages": [message.as_item() | {"snippet": snippet} for message, snippet in found]}
+    items = [message.as_item() | {"snippet": snippet} for message, snippet in found]
+    return {"messages": _fit(items, server.limits.max_frame // REPLY_SHARE)}
 
 
 async def read(server: Services, peer: Peer, data: Fields) -> Reply:

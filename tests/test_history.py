@@ -1,0 +1,227 @@
+"""Conversations end to end: history paging, search and its permissions, read markers on
+two sessions, carbons, the file list, pulling instead of the login replay, compression."""
+
+import asyncio
+import hashlib
+from typing import Any
+
+import msgpack
+
+from chatroom.client import ChatClient
+from chatroom.common.codec import expand
+from chatroom.common.messages import FilePush, MessagePush, ReadPush
+from tests.conftest import PASSWORD, RunningServer, next_push
+from tests.test_rooms import FAST, refused
+
+
+async def page_through(client: ChatClient, limit: int, **where: Any) -> list[dict[str, Any]]:
+    """Every message of a conversation, by walking `history` back to the start."""
+    pages: list[list[dict[str, Any]]] = []
+    before: dict[str, int] = {}
+    while True:
+        page = await client.request("history", limit=limit, **where, **before)
+        pages.insert(0, page["messages"])
+        if not page["more"]:
+            return [message for p in pages for message in p]
+        before = {"before": page["messages"][0]["mid"]}
+
+
+async def test_ten_thousand_messages_page_back_with_no_gap_or_repeat(make_server) -> None:
+    server = await make_server(**FAST)
+    alice = await server.login("alice")
+    await alice.request("room_create", room="busy")
+    sent = []
+    for start in range(0, 10_000, 1000):
+        batch = [
+            alice.submit("broadcast", room="busy", text=f"m{n}") for n in range(start, start + 1000)
+        ]
+        sent += [reply["mid"] for reply in await asyncio.gather(*batch)]
+    await alice.request("broadcast", text="in the lobby, not in busy")
+    messages = await page_through(alice, 200, room="busy")
+    assert [m["mid"] for m in messages] == sorted(sent)
+    assert [m["text"] for m in messages] == [f"m{n}" for n in range(10_000)]
+    assert {(m["type"], m["room"], m["from"]) for m in messages} == {("message", "busy", "alice")}
+    oldest = await alice.request("history", room="busy", before=sent[0])
+    assert oldest["messages"] == [] and oldest["more"] is False
+
+
+async def test_a_private_conversation_is_read_only_by_its_two_users(server: RunningServer) -> None:
+    alice = await server.login("alice")
+    bob = await server.login("bob")
+    carol = await server.login("carol")
+    await alice.private("bob", "just us")
+    await bob.private("alice", "indeed")
+    both = [m["text"] for m in (await bob.request("history", **{"with": "ALICE"}))["messages"]]
+    assert both == ["just us", "indeed"]
+    theirs = await carol.request("history", **{"with": "alice"})
+    assert theirs["messages"] == [] and theirs["more"] is False
+    assert await refused(carol, "history", **{"with": "ghost"}) == "no_such_user"
+    assert await refused(carol, "history") == "bad_request"
+    assert await refused(carol, "history", room="lobby", **{"with": "bob"}) == "bad_request"
+    assert await refused(carol, "history", room="lobby", limit=0) == "bad_request"
+    assert await refused(carol, "history", room="lobby", limit=201) == "bad_request"
+    assert await refused(carol, "history", room="lobby", before=-1) == "bad_request"
+
+
+async def test_search_finds_only_what_the_user_may_read(server: RunningServer) -> None:
+    alice = await server.login("alice")
+    bob = await server.login("bob")
+    carol = await server.login("carol")
+    await alice.request("room_create", room="hidden", public=False)
+    await alice.request("broadcast", room="hidden", text="pineapple in the hidden room")
+    await alice.private("bob", "a private pineapple")
+    await alice.request("broadcast", text="Pineapples? one pineapple for the lobby")
+    mine = await alice.request("search", query="pineapple")
+    assert [m["text"] for m in mine["messages"]] == [
+        "Pineapples? one pineapple for the lobby",
+        "a private pineapple",
+        "pineapple in the hidden room",
+    ]
+    assert "«pineapple»" in mine["messages"][0]["snippet"]
+    theirs = await carol.request("search", query="pineapple")
+    assert [m["text"] for m in theirs["messages"]] == ["Pineapples? one pineapple for the lobby"]
+    prefix = await carol.request("search", query="pine*")
+    assert len(prefix["messages"]) == 1
+    only = await bob.request("search", query="pineapple", **{"with": "alice"})
+    assert [m["text"] for m in only["messages"]] == ["a private pineapple"]
+    for hostile in ('"', "AND", "pine OR (", "NEAR(a b)", "*", "-x"):
+        assert isinstance((await carol.request("search", query=hostile))["messages"], list)
+    assert await refused(carol, "search", query="   ") == "empty_text"
+    assert await refused(carol, "search", query="x" * 201) == "text_too_long"
+    assert await refused(carol, "search", query="pineapple", room="hidden") == "forbidden"
+
+
+async def test_reading_on_one_session_clears_the_count_on_the_other(server: RunningServer) -> None:
+    alice = await server.login("alice")
+    phone = await server.login("alice")
+    bob = await server.login("bob")
+    mids = [(await bob.request("broadcast", text=f"news {n}"))["mid"] for n in range(3)]
+    await next_push(phone, MessagePush, mid=mids[-1])
+    lobby = {r["room"]: r for r in (await phone.request("rooms"))["rooms"]}["lobby"]
+    assert lobby["unread"] == 3 and lobby["last_mid"] == mids[-1]
+    assert await alice.request("read", room="lobby", upto=mids[1]) == {
+        "room": "lobby",
+        "upto": mids[1],
+        "unread": 1,
+    }
+    assert (await next_push(phone, ReadPush)) == ReadPush("lobby", None, mids[1], 1)
+    await alice.request("read", room="lobby", upto=mids[0])  # never moves back
+    fresh = await server.connect()
+    login = await fresh.request("login", username="alice", password=PASSWORD)
+    counts = {c.get("room"): c for c in login["conversations"]}
+    assert counts["lobby"]["unread"] == 1 and counts["lobby"]["read_upto"] == mids[1]
+    await alice.request("broadcast", text="my own message reads the lobby")
+    after = {r["room"]: r for r in (await phone.request("rooms"))["rooms"]}["lobby"]
+    assert after["unread"] == 0
+
+
+async def test_read_markers_raced_from_two_sessions_end_at_the_furthest(
+    server: RunningServer,
+) -> None:
+    alice = await server.login("alice")
+    phone = await server.login("alice")
+    bob = await server.login("bob")
+    mids = [(await bob.request("broadcast", text=f"n{n}"))["mid"] for n in range(30)]
+    marks = [c.submit("read", room="lobby", upto=m) for m in mids for c in (alice, phone)]
+    await asyncio.gather(*marks)
+    lobby = {r["room"]: r for r in (await alice.request("rooms"))["rooms"]}["lobby"]
+    assert lobby["read_upto"] == mids[-1] and lobby["unread"] == 0
+
+
+async def test_what_one_session_sends_appears_once_on_the_others(server: RunningServer) -> None:
+    alice = await server.login("alice")
+    laptop = await server.login("alice")
+    await server.login("bob")
+    sent = await alice.request("broadcast", text="from my phone")
+    private = await alice.private("bob", "to bob, from my phone")
+    carbon = await next_push(laptop, MessagePush, mid=sent["mid"])
+    assert carbon.sender == "alice" and carbon.room == "lobby"
+    carbon = await next_push(laptop, MessagePush, mid=private.mid)
+    assert carbon.to == "bob"
+    await laptop.request("broadcast", text="from the laptop")
+    first = await next_push(alice, MessagePush)
+    assert first.text == "from the laptop"  # the sender's own session got none of its own
+
+
+async def test_the_files_of_a_conversation_are_listed_and_readable_by_members(
+    server: RunningServer,
+) -> None:
+    alice = await server.login("alice")
+    bob = await server.login("bob")
+    await alice.request("room_create", room="share")
+    await bob.request("room_join", room="share")
+    carol = await server.login("carol")
+    content = b"shared notes\n" * 100
+    digest = hashlib.sha256(content).hexdigest()
+    put = await alice.request(
+        "file_put", room="share", name="notes.txt", size=len(content), sha256=digest
+    )
+    done = await alice.request("file_chunk", fid=put["fid"], offset=0, data=content)
+    assert done["complete"] is True
+    push = await next_push(bob, FilePush, fid=put["fid"])
+    assert push.room == "share" and push.to is None
+    listed = await bob.request("files", room="share")
+    assert [(f["fid"], f["name"], f["room"]) for f in listed["files"]] == [
+        (put["fid"], "notes.txt", "share")
+    ]
+    got = await bob.request("file_get", fid=put["fid"], offset=0, length=65536)
+    assert got["data"] == content
+    assert await refused(carol, "file_get", fid=put["fid"], offset=0, length=10) == "forbidden"
+    assert await refused(carol, "files", room="share") == "forbidden"
+    history = await bob.request("history", room="share")
+    assert history["messages"][-1]["type"] == "file"
+    assert history["messages"][-1]["fid"] == put["fid"]
+
+
+async def test_a_client_that_pulls_gets_counts_instead_of_a_replay(server: RunningServer) -> None:
+    await server.register("alice")
+    bob = await server.login("bob")
+    for n in range(5):
+        await bob.request("broadcast", text=f"while away {n}")
+    raw = await server.raw()
+    hello = await raw.request({"type": "hello", "id": 1, "data": {"version": 1, "pull": True}})
+    assert {"rooms", "history", "search", "pull"} <= set(hello["data"]["features"])
+    assert hello["data"]["compress"] is None
+    login = {"type": "login", "id": 2, "data": {"username": "alice", "password": PASSWORD}}
+    reply = await raw.request(login)
+    assert reply["data"]["offline"] == 0
+    assert {
+        k: v for k, v in reply["data"]["conversations"][0].items() if k in ("room", "unread")
+    } == {"room": "lobby", "unread": 5}
+    pong = await raw.request({"type": "ping", "id": 3})
+    assert pong["type"] == "ok" and raw.pushes == []  # nothing was replayed
+
+
+async def test_large_replies_are_compressed_only_for_a_client_that_asked(make_server) -> None:
+    server = await make_server(**FAST)
+    bob = await server.login("bob")
+    for n in range(60):
+        await bob.request("broadcast", text=f"a fairly repetitive message number {n}")
+    await server.register("alice")
+    plain, packed = await server.raw(), await server.raw()
+    login = {"type": "login", "id": 2, "data": {"username": "alice", "password": PASSWORD}}
+    await plain.request({"type": "hello", "id": 1, "data": {"version": 1}})
+    hello = {"type": "hello", "id": 1, "data": {"version": 1, "compress": ["zlib"]}}
+    assert (await packed.request(hello))["data"]["compress"] == "zlib"
+    history = {"type": "history", "id": 3, "data": {"room": "lobby", "limit": 60}}
+    replies = []
+    for raw in (plain, packed):
+        await raw.request(login)
+        replies.append(await raw.request(history))
+    uncompressed, compressed = replies
+    assert "z" not in uncompressed and "data" not in compressed
+    assert len(compressed["z"]) < len(msgpack.packb(uncompressed["data"])) / 3
+    assert expand(compressed, 1 << 20)["data"] == uncompressed["data"]
+
+
+async def test_a_page_too_large_for_one_frame_is_cut_and_paging_still_finds_all(
+    make_server,
+) -> None:
+    server = await make_server(max_frame=64 * 1024, **FAST)
+    alice = await server.login("alice")
+    wide = "😀" * 4000  # 16,000 bytes of UTF-8 each
+    sent = [(await alice.request("broadcast", text=f"{n}{wide}"))["mid"] for n in range(12)]
+    first = await alice.request("history", room="lobby", limit=12)
+    assert 0 < len(first["messages"]) < 12 and first["more"] is True
+    assert first["messages"][-1]["mid"] == sent[-1]  # the newest are kept
+    assert [m["mid"] for m in await page_through(alice, 12, room="lobby")] == sent
