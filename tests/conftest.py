@@ -74,9 +74,14 @@ class RunningServer:
         await client.register(username, password)
         await client.close()
 
-    async def login(self, username: str, password: str = PASSWORD) -> ChatClient:
-        """A new connection logged in as `username` (registered first if need be)."""
+    async def login(
+        self, username: str, password: str = PASSWORD, features: list[str] | None = None
+    ) -> ChatClient:
+        """A new connection logged in as `username` (registered first if need be), having
+        asked in `hello` for `features`, if given."""
         client = await self.connect()
+        if features is not None:
+            await client.request("hello", version=1, features=features)
         if await self._exists(username):
             await client.login(username, password)
         else:

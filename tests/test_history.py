@@ -11,7 +11,7 @@ from chatroom.client import ChatClient
 from chatroom.common.codec import expand
 from chatroom.common.messages import FilePush, MessagePush, ReadPush
 from tests.conftest import PASSWORD, RunningServer, next_push
-from tests.test_rooms import FAST, refused
+from tests.test_rooms import ALL, FAST, refused
 
 
 async def page_through(client: ChatClient, limit: int, **where: Any) -> list[dict[str, Any]]:
@@ -28,7 +28,7 @@ async def page_through(client: ChatClient, limit: int, **where: Any) -> list[dic
 
 async def test_ten_thousand_messages_page_back_with_no_gap_or_repeat(make_server) -> None:
     server = await make_server(**FAST)
-    alice = await server.login("alice")
+    alice = await server.login("alice", features=ALL)
     await alice.request("room_create", room="busy")
     sent = []
     for start in range(0, 10_000, 1000):
@@ -46,9 +46,9 @@ async def test_ten_thousand_messages_page_back_with_no_gap_or_repeat(make_server
 
 
 async def test_a_private_conversation_is_read_only_by_its_two_users(server: RunningServer) -> None:
-    alice = await server.login("alice")
-    bob = await server.login("bob")
-    carol = await server.login("carol")
+    alice = await server.login("alice", features=ALL)
+    bob = await server.login("bob", features=ALL)
+    carol = await server.login("carol", features=ALL)
     await alice.private("bob", "just us")
     await bob.private("alice", "indeed")
     both = [m["text"] for m in (await bob.request("history", **{"with": "ALICE"}))["messages"]]
@@ -64,9 +64,9 @@ async def test_a_private_conversation_is_read_only_by_its_two_users(server: Runn
 
 
 async def test_search_finds_only_what_the_user_may_read(server: RunningServer) -> None:
-    alice = await server.login("alice")
-    bob = await server.login("bob")
-    carol = await server.login("carol")
+    alice = await server.login("alice", features=ALL)
+    bob = await server.login("bob", features=ALL)
+    carol = await server.login("carol", features=ALL)
     await alice.request("room_create", room="hidden", public=False)
     await alice.request("broadcast", room="hidden", text="pineapple in the hidden room")
     await alice.private("bob", "a private pineapple")
@@ -92,9 +92,9 @@ async def test_search_finds_only_what_the_user_may_read(server: RunningServer) -
 
 
 async def test_reading_on_one_session_clears_the_count_on_the_other(server: RunningServer) -> None:
-    alice = await server.login("alice")
-    phone = await server.login("alice")
-    bob = await server.login("bob")
+    alice = await server.login("alice", features=ALL)
+    phone = await server.login("alice", features=ALL)
+    bob = await server.login("bob", features=ALL)
     mids = [(await bob.request("broadcast", text=f"news {n}"))["mid"] for n in range(3)]
     await next_push(phone, MessagePush, mid=mids[-1])
     lobby = {r["room"]: r for r in (await phone.request("rooms"))["rooms"]}["lobby"]
@@ -118,9 +118,9 @@ async def test_reading_on_one_session_clears_the_count_on_the_other(server: Runn
 async def test_read_markers_raced_from_two_sessions_end_at_the_furthest(
     server: RunningServer,
 ) -> None:
-    alice = await server.login("alice")
-    phone = await server.login("alice")
-    bob = await server.login("bob")
+    alice = await server.login("alice", features=ALL)
+    phone = await server.login("alice", features=ALL)
+    bob = await server.login("bob", features=ALL)
     mids = [(await bob.request("broadcast", text=f"n{n}"))["mid"] for n in range(30)]
     marks = [c.submit("read", room="lobby", upto=m) for m in mids for c in (alice, phone)]
     await asyncio.gather(*marks)
@@ -129,9 +129,9 @@ async def test_read_markers_raced_from_two_sessions_end_at_the_furthest(
 
 
 async def test_what_one_session_sends_appears_once_on_the_others(server: RunningServer) -> None:
-    alice = await server.login("alice")
-    laptop = await server.login("alice")
-    await server.login("bob")
+    alice = await server.login("alice", features=ALL)
+    laptop = await server.login("alice", features=ALL)
+    await server.login("bob", features=ALL)
     sent = await alice.request("broadcast", text="from my phone")
     private = await alice.private("bob", "to bob, from my phone")
     carbon = await next_push(laptop, MessagePush, mid=sent["mid"])
@@ -146,11 +146,11 @@ async def test_what_one_session_sends_appears_once_on_the_others(server: Running
 async def test_the_files_of_a_conversation_are_listed_and_readable_by_members(
     server: RunningServer,
 ) -> None:
-    alice = await server.login("alice")
-    bob = await server.login("bob")
+    alice = await server.login("alice", features=ALL)
+    bob = await server.login("bob", features=ALL)
     await alice.request("room_create", room="share")
     await bob.request("room_join", room="share")
-    carol = await server.login("carol")
+    carol = await server.login("carol", features=ALL)
     content = b"shared notes\n" * 100
     digest = hashlib.sha256(content).hexdigest()
     put = await alice.request(
@@ -175,13 +175,14 @@ async def test_the_files_of_a_conversation_are_listed_and_readable_by_members(
 
 async def test_a_client_that_pulls_gets_counts_instead_of_a_replay(server: RunningServer) -> None:
     await server.register("alice")
-    bob = await server.login("bob")
+    bob = await server.login("bob", features=ALL)
     for n in range(5):
         await bob.request("broadcast", text=f"while away {n}")
     raw = await server.raw()
-    hello = await raw.request({"type": "hello", "id": 1, "data": {"version": 1, "pull": True}})
+    ask = {"version": 1, "features": ["pull", "no such feature"]}
+    hello = await raw.request({"type": "hello", "id": 1, "data": ask})
     assert {"rooms", "history", "search", "pull"} <= set(hello["data"]["features"])
-    assert hello["data"]["compress"] is None
+    assert hello["data"]["enabled"] == ["pull"]
     login = {"type": "login", "id": 2, "data": {"username": "alice", "password": PASSWORD}}
     reply = await raw.request(login)
     assert reply["data"]["offline"] == 0
@@ -194,15 +195,15 @@ async def test_a_client_that_pulls_gets_counts_instead_of_a_replay(server: Runni
 
 async def test_large_replies_are_compressed_only_for_a_client_that_asked(make_server) -> None:
     server = await make_server(**FAST)
-    bob = await server.login("bob")
+    bob = await server.login("bob", features=ALL)
     for n in range(60):
         await bob.request("broadcast", text=f"a fairly repetitive message number {n}")
     await server.register("alice")
     plain, packed = await server.raw(), await server.raw()
     login = {"type": "login", "id": 2, "data": {"username": "alice", "password": PASSWORD}}
     await plain.request({"type": "hello", "id": 1, "data": {"version": 1}})
-    hello = {"type": "hello", "id": 1, "data": {"version": 1, "compress": ["zlib"]}}
-    assert (await packed.request(hello))["data"]["compress"] == "zlib"
+    hello = {"type": "hello", "id": 1, "data": {"version": 1, "features": ["compress"]}}
+    assert (await packed.request(hello))["data"]["enabled"] == ["compress"]
     history = {"type": "history", "id": 3, "data": {"room": "lobby", "limit": 60}}
     replies = []
     for raw in (plain, packed):
@@ -218,7 +219,7 @@ async def test_a_page_too_large_for_one_frame_is_cut_and_paging_still_finds_all(
     make_server,
 ) -> None:
     server = await make_server(max_frame=64 * 1024, **FAST)
-    alice = await server.login("alice")
+    alice = await server.login("alice", features=ALL)
     wide = "😀" * 4000  # 16,000 bytes of UTF-8 each
     sent = [(await alice.request("broadcast", text=f"{n}{wide}"))["mid"] for n in range(12)]
     first = await alice.request("history", room="lobby", limit=12)

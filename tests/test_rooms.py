@@ -12,6 +12,8 @@ from chatroom.common.messages import InvitedPush, JoinedPush, LeftPush, MessageP
 from tests.conftest import RunningServer, next_push
 
 FAST = {"message_rate": 1e6, "message_burst": 10**6}
+ALL = ["rooms", "carbons", "read"]
+"""The features that change which pushes a session gets; tests ask for all of them."""
 
 
 async def refused(client: ChatClient, kind: str, **data: Any) -> str:
@@ -22,9 +24,9 @@ async def refused(client: ChatClient, kind: str, **data: Any) -> str:
 
 
 async def test_a_room_message_reaches_its_members_and_no_one_else(server: RunningServer) -> None:
-    alice = await server.login("alice")
-    bob = await server.login("bob")
-    carol = await server.login("carol")
+    alice = await server.login("alice", features=ALL)
+    bob = await server.login("bob", features=ALL)
+    carol = await server.login("carol", features=ALL)
     created = await alice.request("room_create", room="Games", topic="play", public=True)
     assert created == {"room": "Games", "topic": "play", "owner": "alice", "public": True}
     joined = await bob.request("room_join", room="games")  # any case finds it
@@ -43,8 +45,8 @@ async def test_a_room_message_reaches_its_members_and_no_one_else(server: Runnin
 
 
 async def test_leaving_stops_the_messages_and_tells_the_members(server: RunningServer) -> None:
-    alice = await server.login("alice")
-    bob = await server.login("bob")
+    alice = await server.login("alice", features=ALL)
+    bob = await server.login("bob", features=ALL)
     await alice.request("room_create", room="club")
     await bob.request("room_join", room="club")
     left = await bob.request("room_leave", room="club")
@@ -60,9 +62,9 @@ async def test_leaving_stops_the_messages_and_tells_the_members(server: RunningS
 
 
 async def test_an_invite_only_room_takes_only_the_invited(server: RunningServer) -> None:
-    alice = await server.login("alice")
-    bob = await server.login("bob")
-    carol = await server.login("carol")
+    alice = await server.login("alice", features=ALL)
+    bob = await server.login("bob", features=ALL)
+    carol = await server.login("carol", features=ALL)
     await alice.request("room_create", room="secret", public=False)
     assert await refused(bob, "room_join", room="secret") == "forbidden"
     assert await refused(carol, "room_invite", room="secret", username="bob") == "forbidden"
@@ -82,8 +84,8 @@ async def test_an_invite_only_room_takes_only_the_invited(server: RunningServer)
 
 
 async def test_the_topic_is_the_owners_and_reaches_the_members(server: RunningServer) -> None:
-    alice = await server.login("alice")
-    bob = await server.login("bob")
+    alice = await server.login("alice", features=ALL)
+    bob = await server.login("bob", features=ALL)
     await alice.request("room_create", room="news")
     await bob.request("room_join", room="news")
     assert await refused(bob, "room_topic", room="news", topic="mine now") == "forbidden"
@@ -97,7 +99,7 @@ async def test_the_topic_is_the_owners_and_reaches_the_members(server: RunningSe
 
 
 async def test_room_names_follow_the_username_rules_and_are_unique(server: RunningServer) -> None:
-    alice = await server.login("alice")
+    alice = await server.login("alice", features=ALL)
     await alice.request("room_create", room="café")
     assert await refused(alice, "room_create", room="CAFÉ") == "room_taken"
     assert await refused(alice, "room_create", room="lobby") == "room_taken"
@@ -110,14 +112,14 @@ async def test_room_names_follow_the_username_rules_and_are_unique(server: Runni
 
 
 async def test_a_room_survives_a_restart_with_its_members(server: RunningServer) -> None:
-    alice = await server.login("alice")
-    bob = await server.login("bob")
+    alice = await server.login("alice", features=ALL)
+    bob = await server.login("bob", features=ALL)
     await alice.request("room_create", room="durable", topic="kept", public=False)
     await alice.request("room_invite", room="durable", username="bob")
     await bob.request("room_join", room="durable")
     await server.restart()
-    alice = await server.login("alice")
-    bob = await server.login("bob")
+    alice = await server.login("alice", features=ALL)
+    bob = await server.login("bob", features=ALL)
     sent = await bob.request("broadcast", room="durable", text="still here")
     got = await next_push(alice, MessagePush, mid=sent["mid"])
     assert got.room == "durable"
@@ -127,9 +129,9 @@ async def test_a_room_survives_a_restart_with_its_members(server: RunningServer)
 
 async def test_many_join_one_room_at_once_and_all_are_members(make_server) -> None:
     server = await make_server(**FAST)
-    owner = await server.login("owner")
+    owner = await server.login("owner", features=ALL)
     await owner.request("room_create", room="crowd")
-    clients = [await server.login(f"user{n}") for n in range(40)]
+    clients = [await server.login(f"user{n}", features=ALL) for n in range(40)]
     replies = await asyncio.gather(*(c.request("room_join", room="crowd") for c in clients))
     assert all(reply["joined"] for reply in replies)
     again = await asyncio.gather(*(c.request("room_join", room="crowd") for c in clients[:10]))
@@ -143,7 +145,7 @@ async def test_many_join_one_room_at_once_and_all_are_members(make_server) -> No
 
 async def test_the_room_limits_hold_when_many_requests_race(make_server) -> None:
     server = await make_server(room_limit=3, owned_room_limit=5, **FAST)
-    alice = await server.login("alice")
+    alice = await server.login("alice", features=ALL)
     outcomes = await asyncio.gather(
         *(alice.request("room_create", room=f"r{n:02}") for n in range(12)),
         return_exceptions=True,
@@ -163,7 +165,7 @@ async def test_the_room_limits_hold_when_many_requests_race(make_server) -> None
 async def test_a_join_whose_client_vanished_is_whole_after_it_comes_back(
     server: RunningServer,
 ) -> None:
-    alice = await server.login("alice")
+    alice = await server.login("alice", features=ALL)
     await alice.request("room_create", room="flaky")
     raw = await server.raw()
     login = {"type": "login", "id": 1, "data": {"username": "bob", "password": "password-1"}}
@@ -172,8 +174,35 @@ async def test_a_join_whose_client_vanished_is_whole_after_it_comes_back(
     await raw.send({"type": "room_join", "id": 2, "data": {"room": "flaky"}})
     raw.close()  # gone before the reply
     await next_push(alice, JoinedPush, username="bob")  # the join was committed anyway
-    bob = await server.login("bob", "password-1")
+    bob = await server.login("bob", "password-1", features=ALL)
     again = await bob.request("room_join", room="flaky")
     assert again["joined"] is False  # the store and the routing agree: already in
     sent = await alice.request("broadcast", room="flaky", text="welcome")
     assert (await next_push(bob, MessagePush, mid=sent["mid"])).text == "welcome"
+
+
+async def test_a_first_version_client_sees_only_the_lobby_as_before(server: RunningServer) -> None:
+    alice = await server.login("alice", features=ALL)
+    old = await server.login("alice")  # no hello: a client of the first version
+    bob = await server.login("bob", features=ALL)
+    await alice.request("room_create", room="newthings")
+    await bob.request("room_join", room="newthings")
+    await bob.request("broadcast", room="newthings", text="only for rooms-aware sessions")
+    await alice.request("read", room="newthings", upto=1)
+    await alice.request("broadcast", text="from alice's other session")
+    await bob.request("broadcast", text="in the lobby")
+    lobby = await next_push(old, MessagePush)
+    assert lobby.text == "in the lobby"  # no room news, no carbon, no read push before it
+    old_replay = await server.login("alice")
+    rooms_replay = await server.login("alice", features=["rooms"])
+    await bob.request("broadcast", text="end")  # live, so after each replay
+    assert await texts_until_end(old_replay) == ["in the lobby"]
+    assert await texts_until_end(rooms_replay) == ["only for rooms-aware sessions", "in the lobby"]
+
+
+async def texts_until_end(client: ChatClient) -> list[str]:
+    """The texts of the messages a client gets before one that says "end"."""
+    texts = []
+    while (push := await next_push(client, MessagePush)).text != "end":
+        texts.append(push.text)
+    return texts

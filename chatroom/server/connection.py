@@ -21,6 +21,7 @@ from chatroom.common.limits import COMPRESS_MIN
 from chatroom.common.messages import ByePush, ByeReason, Request, error, ok, reply_id
 from chatroom.server.fields import Fields
 from chatroom.server.handlers import HANDLERS
+from chatroom.server.hub import ROOMS
 from chatroom.server.rules import Deadlines, Outbox
 from chatroom.server.services import Services
 from chatroom.server.store import FileRecord
@@ -99,10 +100,9 @@ class Session:
         self.peer = f"{host}:{port}"
         self.resume_token_hash: str | None = None
         """The resume token this session was given or used; logout revokes it."""
-        self.pull = False
-        """Whether the client pulls history itself (said in `hello`): no login replay."""
-        self.compress = False
-        """Whether the client takes compressed replies (said in `hello`)."""
+        self.features: frozenset[str] = frozenset()
+        """What the client asked for in `hello`: `pull` (no login replay), `compress`,
+        `rooms` (pushes of rooms other than the lobby), `carbons`, `read`."""
         self._user: str | None = None
         self._decoder = FrameDecoder(limits.max_frame)
         self._outbox = Outbox(most_held=limits.max_write_buffer)
@@ -144,10 +144,11 @@ class Session:
         self._outbox.hold()
         self._user = username
         self.hub.join(self)
-        if self.pull:
+        if "pull" in self.features:
             backlog = Backlog(0, 0, 0, 0)
         else:
-            backlog = await self.store.backlog(username, self.limits.replay_limit)
+            all_rooms = ROOMS in self.features
+            backlog = await self.store.backlog(username, self.limits.replay_limit, all_rooms)
         self._replay = backlog if backlog.count else None
         log.info(
             "%s %s from %s (%d offline, %d left out)",
@@ -226,7 +227,9 @@ class Session:
         assert self._user is not None
         after = backlog.after
         while after < backlog.upto:
-            page = await self.store.backlog_page(self._user, after, backlog.upto, REPLAY_PAGE)
+            page = await self.store.backlog_page(
+                self._user, after, backlog.upto, REPLAY_PAGE, backlog.all_rooms
+            )
             if not page:
                 break
             for message in page:
@@ -337,7 +340,7 @@ class Session:
                 self.messages.take()
             fields = Fields(request.data, self.limits.max_text)
             reply = ok(request_id, await handler.function(self.services, self, fields))
-            if handler.compressible and self.compress:
+            if handler.compressible and "compress" in self.features:
                 return _compressed(reply)
             return reply
         except ChatError as err:

@@ -24,6 +24,10 @@ from chatroom.common.messages import PresenceBatchPush, PresencePush, Push
 
 PRESENCE_DELAY = 0.05
 LOBBY_CONV = 1
+ROOMS = "rooms"
+"""The feature a session asks for to be sent rooms other than the lobby, and their news."""
+CARBONS = "carbons"
+"""The feature a session asks for to be sent what its user sends from other sessions."""
 
 
 class Recipient(Protocol):
@@ -31,6 +35,10 @@ class Recipient(Protocol):
 
     @property
     def user(self) -> str | None: ...
+
+    @property
+    def features(self) -> frozenset[str]:
+        """What the client asked for in `hello` (see docs/protocol.md: `features`)."""
 
     def send_frame(self, frame: bytes) -> None: ...
 
@@ -100,39 +108,72 @@ class Hub:
 
     # -- sending ----------------------------------------------------------------------
 
-    def to_room(self, conv: int, push: Push, skip: Recipient | None = None) -> None:
-        """Send `push` to every session of every member of the room but `skip`."""
+    def to_room(
+        self,
+        conv: int,
+        push: Push,
+        exclude: str | None = None,
+        skip: Recipient | None = None,
+    ) -> None:
+        """Send `push` to every session of every member of the room but `exclude`'s and
+        `skip`. Rooms other than the lobby reach only sessions that know of rooms."""
         members = self.members(conv)
+        sessions = self._sessions
         if members is None:
-            self._send(self._sessions.values(), push, skip)
-        elif len(members) < len(self._sessions):
-            self._send((s for m in members if (s := self._sessions.get(m))), push, skip)
+            self.broadcast(push, exclude, skip)
+            return
+        if len(members) < len(sessions):
+            groups = (s for m in members if m != exclude and (s := sessions.get(m)))
         else:
-            self._send((s for u, s in self._sessions.items() if u in members), push, skip)
+            groups = (s for u, s in sessions.items() if u in members and u != exclude)
+        self._send(groups, push, skip, ROOMS)
 
-    def to_users(self, usernames: list[str], push: Push, skip: Recipient | None = None) -> bool:
-        """Send `push` to every session of these users but `skip`; whether the first of
-        them had any session."""
+    def to_users(
+        self,
+        usernames: list[str],
+        push: Push,
+        skip: Recipient | None = None,
+        feature: str | None = None,
+    ) -> bool:
+        """Send `push` to every session of these users but `skip` (only to those that
+        asked for `feature`, if given); whether the first of them had any session."""
         online = [sessions for u in usernames if (sessions := self._sessions.get(u))]
-        self._send(online, push, skip)
+        self._send(online, push, skip, feature)
         return bool(usernames) and usernames[0] in self._sessions
 
     def deliver(self, username: str, push: Push) -> bool:
         """Send `push` to every session of `username`; whether they had any."""
         return self.to_users([username], push)
 
-    def _send(self, groups: Iterable[set[Recipient]], push: Push, skip: Recipient | None) -> None:
-        """Encode `push` once, if anyone is there, and write it to each session but `skip`."""
+    def carbons(self, sender: str, push: Push, origin: Recipient, in_room: bool) -> None:
+        """Send what `sender` sent from `origin` to their other sessions that asked for
+        carbons (and for rooms, if it was said in one other than the lobby)."""
+        sessions = self._sessions.get(sender)
+        if sessions and len(sessions) > 1:
+            wanted = [s for s in sessions if CARBONS in s.features]
+            self._send([set(wanted)], push, origin, ROOMS if in_room else None)
+
+    def _send(
+        self,
+        groups: Iterable[set[Recipient]],
+        push: Push,
+        skip: Recipient | None,
+        feature: str | None = None,
+    ) -> None:
+        """Encode `push` once, if anyone is there, and write it to each session but `skip`
+        (and but those that did not ask for `feature`)."""
         frame = b""
         for sessions in groups:
             for session in sessions:
-                if session is not skip:
+                if session is not skip and (feature is None or feature in session.features):
                     if not frame:
                         frame = encode(push.envelope())
                     session.send_frame(frame)
 
-    def broadcast(self, push: Push, exclude: str | None = None) -> None:
-        """Send `push` to every session of every online user but `exclude`."""
+    def broadcast(
+        self, push: Push, exclude: str | None = None, skip: Recipient | None = None
+    ) -> None:
+        """Send `push` to every session of every online user but `exclude`, and `skip`."""
         excluded_online = 1 if exclude in self._sessions else 0
         if len(self._sessions) == excluded_online:
             return  # nobody else is online: stored for them; nothing to encode
@@ -140,7 +181,8 @@ class Hub:
         for username, sessions in self._sessions.items():
             if username != exclude:
                 for session in sessions:
-                    session.send_frame(frame)
+                    if session is not skip:
+                        session.send_frame(frame)
 
     def _announce(self, username: str, online: bool) -> None:
         if not self.announce_presence:

@@ -16,8 +16,9 @@ log = logging.getLogger("chatroom.server")
 
 
 FEATURES = ["rooms", "history", "search", "read", "carbons", "files", "pull", "compress"]
-"""What this server does beyond the first version of the protocol (see docs/protocol.md)."""
-COMPRESSION = "zlib"
+"""What this server does beyond the first version of the protocol (see docs/protocol.md).
+A client names in `hello` those it wants: the ones that change what the server sends
+(rooms, read, carbons, pull, compress) are off for a client that does not."""
 
 
 async def hello(server: Services, peer: Peer, data: Fields) -> Reply:
@@ -27,14 +28,13 @@ async def hello(server: Services, peer: Peer, data: Fields) -> Reply:
             ErrorCode.UNSUPPORTED_VERSION,
             f"this server speaks protocol version {PROTOCOL_VERSION}, not {version}",
         )
-    peer.pull = data.optional_bool("pull", False)
-    peer.compress = COMPRESSION in data.strings("compress")
+    peer.features = frozenset(data.strings("features")) & frozenset(FEATURES)
     return {
         "version": PROTOCOL_VERSION,
         "server": f"chatroom/{chatroom.__version__}",
         "limits": server.limits.as_data(),
         "features": FEATURES,
-        "compress": COMPRESSION if peer.compress else None,
+        "enabled": sorted(peer.features),
     }
 
 

@@ -3,7 +3,7 @@
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.server.fields import Fields
 from chatroom.server.handlers.peer import Peer, Reply
-from chatroom.server.hub import Hub, Recipient
+from chatroom.server.hub import LOBBY_CONV, Hub, Recipient
 from chatroom.server.services import Services
 from chatroom.server.store import Room, StoredMessage
 
@@ -86,10 +86,14 @@ def route_once(hub: Hub, message: StoredMessage, origin: Recipient) -> Reply:
         reply["duplicate"] = True
         delivered = False
     elif message.recipient is None:
-        hub.to_room(message.conv, message.as_push(), skip=origin)
+        push = message.as_push()
+        hub.to_room(message.conv, push, exclude=message.sender)
+        hub.carbons(message.sender, push, origin, in_room=message.conv != LOBBY_CONV)
     else:
-        audience = [message.recipient, message.sender]
-        delivered = hub.to_users(audience, message.as_push(), skip=origin)
+        push = message.as_push()
+        delivered = hub.deliver(message.recipient, push)
+        if message.recipient != message.sender:
+            hub.carbons(message.sender, push, origin, in_room=False)
     if message.recipient is not None:
         reply["delivered"] = delivered
     return reply

@@ -135,5 +135,5 @@ async def read(server: Services, peer: Peer, data: Fields) -> Reply:
     if state is None:  # left the room meanwhile
         raise ChatError(ErrorCode.FORBIDDEN, "you are not in that conversation")
     push = ReadPush(where.room, where.with_user, state.read_upto, state.unread)
-    server.hub.to_users([peer.username], push, skip=peer)
+    server.hub.to_users([peer.username], push, skip=peer, feature="read")
     return where.where() | {"upto": state.read_upto, "unread": state.unread}

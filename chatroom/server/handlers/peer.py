@@ -28,10 +28,8 @@ class Peer(Protocol):
     """The resume token this connection was given or used; logout revokes it."""
     readable_files: dict[int, FileRecord]
     """Files it may download, remembered to spare a lookup per chunk."""
-    pull: bool
-    """Whether the client said in `hello` that it pulls history itself: no replay at login."""
-    compress: bool
-    """Whether the client said in `hello` that it takes compressed replies."""
+    features: frozenset[str]
+    """What the client asked for in `hello` (`pull`, `compress`, `rooms`, ...)."""
 
     @property
     def user(self) -> str | None:

@@ -11,6 +11,7 @@ from chatroom.common.messages import InvitedPush, JoinedPush, LeftPush, TopicPus
 from chatroom.server.fields import Fields
 from chatroom.server.handlers.chat import find_room, member_room, registered_name
 from chatroom.server.handlers.peer import Peer, Reply
+from chatroom.server.hub import ROOMS
 from chatroom.server.services import Services
 from chatroom.server.store import Room
 
@@ -63,7 +64,7 @@ async def room_leave(server: Services, peer: Peer, data: Fields) -> Reply:
         server.hub.remove_member(room.conv, me)
         push = LeftPush(room.name, me)
         server.hub.to_room(room.conv, push)
-        server.hub.to_users([me], push, skip=peer)  # the user's other sessions
+        server.hub.to_users([me], push, skip=peer, feature=ROOMS)  # their other sessions
     return {"room": room.name, "left": left}
 
 
@@ -73,7 +74,7 @@ async def room_invite(server: Services, peer: Peer, data: Fields) -> Reply:
     if server.hub.is_member(room.conv, username):
         return {"room": room.name, "username": username, "member": True}
     await server.store.invite(room, username, peer.username)
-    server.hub.deliver(username, InvitedPush(room.name, peer.username))
+    server.hub.to_users([username], InvitedPush(room.name, peer.username), feature=ROOMS)
     return {"room": room.name, "username": username, "member": False}
 
 

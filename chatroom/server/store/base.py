@@ -145,6 +145,9 @@ class Backlog:
     """How many messages that is (at most the replay limit)."""
     skipped: int
     """Older unacknowledged messages left out (over the replay limit)."""
+    all_rooms: bool = True
+    """Whether it holds every room the user is in, or only the lobby (for a client that
+    knows no other room)."""
 
 
 class Store(Protocol):
@@ -175,11 +178,12 @@ class Store(Protocol):
         already has `mailbox_limit` unread ones raises `ChatError(mailbox_full)`.
         """
 
-    async def backlog(self, username: str, limit: int) -> Backlog:
-        """Where the user's unacknowledged messages are: the newest `limit` of them."""
+    async def backlog(self, username: str, limit: int, all_rooms: bool = True) -> Backlog:
+        """Where the user's unacknowledged messages are: the newest `limit` of them (in
+        private and in every room they are in, or only the lobby if not `all_rooms`)."""
 
     async def backlog_page(
-        self, username: str, after: int, upto: int, limit: int
+        self, username: str, after: int, upto: int, limit: int, all_rooms: bool = True
     ) -> list[StoredMessage]:
         """The user's mailbox messages with `after` < mid <= `upto`, the first `limit` in
         mid order."""

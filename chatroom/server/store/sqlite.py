@@ -20,14 +20,14 @@ from pathlib import Path
 import aiosqlite
 
 from chatroom.common.errors import ChatError, ErrorCode
-from chatroom.common.files import human_size
 from chatroom.common.names import username_key
 from chatroom.server.storage_health import StorageHealth
 from chatroom.server.store.base import Backlog, FileRecord, Room, StoredMessage, UserRecord
 from chatroom.server.store.conversations import LOBBY_CONV, SqliteConversations
+from chatroom.server.store.refusals import check_upload_room, mailbox_full
 from chatroom.server.store.rows import FILE_COLUMNS, MESSAGE_COLUMNS, RoomNames
 from chatroom.server.store.schema import migrate
-from chatroom.server.store.writer import Writer, mailbox_full
+from chatroom.server.store.writer import Writer
 
 DATABASE_NAME = "chatroom.db"
 USER_CACHE = 100_000
@@ -42,6 +42,10 @@ _MAILBOX = """
       AND (+m.recipient = :me OR (+m.recipient IS NULL AND m.sender != :me
            AND m.conv IN (SELECT conv FROM members WHERE username = :me)))
 """
+_LOBBY_MAILBOX = _MAILBOX.replace(
+    "IN (SELECT conv FROM members WHERE username = :me)", f"= {LOBBY_CONV}"
+)
+"""The mailbox of a client that knows no room but the lobby."""
 
 
 async def _connect(path: Path, read_only: bool = False) -> aiosqlite.Connection:
@@ -171,34 +175,36 @@ class SqliteStore(SqliteConversations):
             return conv
         return room.conv if room is not None else LOBBY_CONV
 
-    async def backlog(self, username: str, limit: int) -> Backlog:
+    async def backlog(self, username: str, limit: int, all_rooms: bool = True) -> Backlog:
         db = self._mailboxes
+        mailbox = _MAILBOX if all_rooms else _LOBBY_MAILBOX
         rows = await db.execute_fetchall(
             "SELECT acked_upto FROM users WHERE username = ?", (username,)
         )
         acked = next((acked for (acked,) in rows), None)
         upto = self._writer.newest_mid
         if acked is None or acked >= upto:
-            return Backlog(upto, upto, 0, 0)
+            return Backlog(upto, upto, 0, 0, all_rooms)
         window = {"me": username, "after": acked, "upto": upto}
         rows = await db.execute_fetchall(
-            f"SELECT m.mid {_MAILBOX} ORDER BY m.mid DESC LIMIT 1 OFFSET :skip",
+            f"SELECT m.mid {mailbox} ORDER BY m.mid DESC LIMIT 1 OFFSET :skip",
             window | {"skip": limit - 1},
         )
         oldest = next((mid for (mid,) in rows), None)
         if oldest is None:  # no more than `limit`: all of it
-            ((count,),) = await db.execute_fetchall(f"SELECT COUNT(*) {_MAILBOX}", window)
-            return Backlog(acked, upto, count, 0)
+            ((count,),) = await db.execute_fetchall(f"SELECT COUNT(*) {mailbox}", window)
+            return Backlog(acked, upto, count, 0, all_rooms)
         ((skipped,),) = await db.execute_fetchall(
-            f"SELECT COUNT(*) {_MAILBOX}", window | {"upto": oldest - 1}
+            f"SELECT COUNT(*) {mailbox}", window | {"upto": oldest - 1}
         )
-        return Backlog(oldest - 1, upto, limit, skipped)
+        return Backlog(oldest - 1, upto, limit, skipped, all_rooms)
 
     async def backlog_page(
-        self, username: str, after: int, upto: int, limit: int
+        self, username: str, after: int, upto: int, limit: int, all_rooms: bool = True
     ) -> list[StoredMessage]:
+        mailbox = _MAILBOX if all_rooms else _LOBBY_MAILBOX
         rows = await self._mailboxes.execute_fetchall(
-            f"SELECT {MESSAGE_COLUMNS} {_MAILBOX} ORDER BY m.mid LIMIT :limit",
+            f"SELECT {MESSAGE_COLUMNS} {mailbox} ORDER BY m.mid LIMIT :limit",
             {"me": username, "after": after, "upto": upto, "limit": limit},
         )
         return [self._rooms.message(row) for row in rows]
@@ -257,7 +263,7 @@ class SqliteStore(SqliteConversations):
             )
             file = next((names.file(row) for row in rows), None)
             if file is None:
-                await _check_room(db, sender, size, quota, max_uploads)
+                await check_upload_room(db, sender, size, quota, max_uploads)
                 if recipient is not None and await writer.unread(db, recipient) >= mailbox_limit:
                     raise mailbox_full(recipient, mailbox_limit)
                 cursor = await db.execute(
@@ -368,28 +374,3 @@ class SqliteStore(SqliteConversations):
         await self._writer.close()  # what was accepted is committed before the file closes
         for db in (self._lookups, self._mailboxes, self._write_db):
             await db.close()
-
-
-async def _check_room(
-    db: aiosqlite.Connection, sender: str, size: int, quota: int, max_uploads: int
-) -> None:
-    """Refuse a new upload over the sender's quota or number of unfinished uploads."""
-    ((used, unfinished),) = await db.execute_fetchall(
-        """SELECT COALESCE(SUM(size), 0), COALESCE(SUM(mid IS NULL), 0)
-           FROM files WHERE sender = ?""",
-        (sender,),
-    )
-    if unfinished >= max_uploads:
-        raise ChatError(
-            ErrorCode.TOO_MANY_UPLOADS,
-            f"you have {unfinished} unfinished uploads; finish one first (or wait for it "
-            "to expire)",
-            limit=max_uploads,
-        )
-    if used + size > quota:
-        raise ChatError(
-            ErrorCode.QUOTA_EXCEEDED,
-            f"you have {human_size(used)} of files stored; the quota is {human_size(quota)}",
-            quota=quota,
-            used=used,
-        )

@@ -26,6 +26,7 @@ import aiosqlite
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.server.storage_health import StorageHealth, is_storage_full
 from chatroom.server.store.base import StoredMessage
+from chatroom.server.store.refusals import mailbox_full
 from chatroom.server.store.rows import RoomNames
 
 log = logging.getLogger("chatroom.server")
@@ -355,15 +356,6 @@ class Writer:
         )
         self._unread.update(dict.fromkeys(usernames, 0))  # a vanished user has none
         self._unread.update({username: count for username, count in rows})
-
-
-def mailbox_full(recipient: str, limit: int) -> ChatError:
-    """The refusal of a private message or file to a recipient with `limit` unread."""
-    return ChatError(
-        ErrorCode.MAILBOX_FULL,
-        f"{recipient} has {limit} unread private messages; try again once they have read some",
-        limit=limit,
-    )
 
 
 def _repeat(message: StoredMessage) -> StoredMessage:

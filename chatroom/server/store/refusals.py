@@ -1,0 +1,41 @@
+"""The refusals the store makes inside a write: a full mailbox, an upload over its
+sender's quota or number of unfinished uploads."""
+
+import aiosqlite
+
+from chatroom.common.errors import ChatError, ErrorCode
+from chatroom.common.files import human_size
+
+
+def mailbox_full(recipient: str, limit: int) -> ChatError:
+    """The refusal of a private message or file to a recipient with `limit` unread."""
+    return ChatError(
+        ErrorCode.MAILBOX_FULL,
+        f"{recipient} has {limit} unread private messages; try again once they have read some",
+        limit=limit,
+    )
+
+
+async def check_upload_room(
+    db: aiosqlite.Connection, sender: str, size: int, quota: int, max_uploads: int
+) -> None:
+    """Refuse a new upload over the sender's quota or number of unfinished uploads."""
+    ((used, unfinished),) = await db.execute_fetchall(
+        """SELECT COALESCE(SUM(size), 0), COALESCE(SUM(mid IS NULL), 0)
+           FROM files WHERE sender = ?""",
+        (sender,),
+    )
+    if unfinished >= max_uploads:
+        raise ChatError(
+            ErrorCode.TOO_MANY_UPLOADS,
+            f"you have {unfinished} unfinished uploads; finish one first (or wait for it "
+            "to expire)",
+            limit=max_uploads,
+        )
+    if used + size > quota:
+        raise ChatError(
+            ErrorCode.QUOTA_EXCEEDED,
+            f"you have {human_size(used)} of files stored; the quota is {human_size(quota)}",
+            quota=quota,
+            used=used,
+        )
