@@ -3,15 +3,17 @@
 import asyncio
 
 from chatroom.common.codec import FrameDecoder
-from chatroom.server.hub import Hub
+from chatroom.common.messages import MessagePush
+from chatroom.server.hub import LOBBY_CONV, Hub
 from tests.conftest import WAIT
 
 
 class Listener:
     """A stand-in for a connection: records the envelopes the hub sends it."""
 
-    def __init__(self, user: str) -> None:
+    def __init__(self, user: str, features: frozenset[str] = frozenset()) -> None:
         self.user: str | None = user
+        self.features = features
         self.envelopes: list[dict] = []
         self._decoder = FrameDecoder(max_frame=1 << 20)
         self.heard = asyncio.Event()
@@ -55,3 +57,47 @@ async def test_someone_given_the_list_mid_window_hears_how_it_ended() -> None:
     news = await dave.next_news()
     assert news["type"] == "presence_batch"
     assert "carol" in news["data"]["offline"]
+
+
+def texts(listener: Listener) -> list[str]:
+    return [e["data"]["text"] for e in listener.envelopes if e["type"] == "message"]
+
+
+def test_a_room_reaches_its_members_sessions_that_know_rooms_and_no_one_else() -> None:
+    hub = Hub()
+    hub.announce_presence = False
+    rooms = frozenset({"rooms"})
+    amy, amy_old, bob, carol = (
+        Listener("amy", rooms),
+        Listener("amy"),  # a first-version client of amy's
+        Listener("bob", rooms),
+        Listener("carol", rooms),
+    )
+    for listener in (amy, amy_old, bob, carol):
+        hub.join(listener)
+    hub.set_rooms({7: {"amy", "bob"}})
+    push = MessagePush(1, "bob", None, "in room 7", 0.0, room="seven")
+    hub.to_room(7, push, exclude="bob")
+    assert (texts(amy), texts(amy_old), texts(bob), texts(carol)) == (["in room 7"], [], [], [])
+    hub.remove_member(7, "amy")
+    hub.to_room(7, MessagePush(2, "carol", None, "after", 0.0, room="seven"))
+    assert texts(amy) == ["in room 7"] and texts(bob) == ["after"]
+    hub.to_room(LOBBY_CONV, MessagePush(3, "amy", None, "lobby", 0.0, room="lobby"), exclude="amy")
+    assert (texts(amy_old), texts(bob)[-1], texts(carol)) == ([], "lobby", ["lobby"])
+
+
+def test_carbons_go_to_the_senders_other_sessions_that_asked() -> None:
+    hub = Hub()
+    hub.announce_presence = False
+    phone, laptop, old = (
+        Listener("amy", frozenset({"carbons"})),
+        Listener("amy", frozenset({"carbons", "rooms"})),
+        Listener("amy"),
+    )
+    for listener in (phone, laptop, old):
+        hub.join(listener)
+    push = MessagePush(1, "amy", "bob", "psst", 0.0)
+    hub.carbons("amy", push, origin=phone, in_room=False)
+    assert (texts(phone), texts(laptop), texts(old)) == ([], ["psst"], [])
+    hub.carbons("amy", push, origin=laptop, in_room=True)  # the phone knows no rooms
+    assert texts(phone) == []
