@@ -69,8 +69,9 @@ async def room_leave(server: Services, peer: Peer, data: Fields) -> Reply:
 
 
 async def room_invite(server: Services, peer: Peer, data: Fields) -> Reply:
-    room = member_room(server, peer, data.room("room"))
-    username = await registered_name(server, data.username("username"))
+    name, invited = data.room("room"), data.username("username")  # their own mistakes first
+    room = member_room(server, peer, name)
+    username = await registered_name(server, invited)
     if server.hub.is_member(room.conv, username):
         return {"room": room.name, "username": username, "member": True}
     await server.store.invite(room, username, peer.username)
@@ -79,8 +80,8 @@ async def room_invite(server: Services, peer: Peer, data: Fields) -> Reply:
 
 
 async def room_topic(server: Services, peer: Peer, data: Fields) -> Reply:
-    room = member_room(server, peer, data.room("room"))
-    topic = data.short_text("topic", TOPIC_MAX)
+    name, topic = data.room("room"), data.short_text("topic", TOPIC_MAX)
+    room = member_room(server, peer, name)
     if room.owner is not None and peer.username != room.owner:
         raise ChatError(ErrorCode.FORBIDDEN, f"only {room.owner} may set the topic of {room.name}")
     if room.owner is None:
