@@ -17,7 +17,7 @@ import asyncio
 import getpass
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 
 from rich.markup import escape
@@ -179,7 +179,7 @@ async def search(args: argparse.Namespace) -> str:
     return "\n".join(line(hit.push, hit.snippet) for hit in found)
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace], Awaitable[str]]] = {
+COMMANDS: dict[str, Callable[[argparse.Namespace], Coroutine[None, None, str]]] = {
     "send-file": send_file,
     "get-file": get_file,
     "history": history,

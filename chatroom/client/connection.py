@@ -130,6 +130,7 @@ class ChatClient(ConversationRequests):
         """Bytes of file data per request: the server's `max_chunk` once `hello` told it."""
         self._reading: asyncio.Task[None] | None = None
         self.pull = pull
+        """Whether `hello` asks the server to skip the login's mailbox replay."""
         self.compression: str | None = None
         """What `hello` agreed for large replies: "zlib", or None for none."""
         self._expand_most = EXPAND_FACTOR * Limits().max_frame

@@ -6,7 +6,7 @@ reply into the dataclasses of `replies`. A conversation is named by `room` or, f
 private one with a user, `with_user` (`with` on the wire, a Python keyword).
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from chatroom.client.replies import (
@@ -89,7 +89,7 @@ class ConversationRequests:
         with_user: str | None = None,
         before: int | None = None,
         limit: int | None = None,
-    ) -> AsyncIterator[list[MessagePush | FilePush]]:
+    ) -> AsyncGenerator[list[MessagePush | FilePush], None]:
         """The conversation's messages, a page at a time from the newest back to the
         first; each page oldest first. `limit` is the page size (the server's default
         and maximum apply), `before` a mid to start below.
@@ -108,7 +108,7 @@ class ConversationRequests:
         with_user: str | None = None,
         before: int | None = None,
         limit: int | None = None,
-    ) -> AsyncIterator[list[FilePush]]:
+    ) -> AsyncGenerator[list[FilePush], None]:
         """The files sent in the conversation, a page at a time like `history`."""
         async for page in self._pages(RequestType.FILES, "files", room, with_user, before, limit):
             yield [FilePush.from_data(item) for item in page]
@@ -121,7 +121,7 @@ class ConversationRequests:
         with_user: str | None,
         before: int | None,
         limit: int | None,
-    ) -> AsyncIterator[list[dict[str, Any]]]:
+    ) -> AsyncGenerator[list[dict[str, Any]], None]:
         """The `key` lists of successive pages, each asked for below the previous one's
         first mid, until the server says there is no `more`."""
         named = where(room, with_user)
