@@ -1,19 +1,27 @@
 """The client library's public names in one place, as programs have always imported them.
 
-Each lives in its own part: the connection (`connection`), file transfers (`transfers`),
+Each lives in its own part: the connection (`connection`), rooms and conversations
+(`conversations`), what requests return (`replies`), file transfers (`transfers`),
 reconnection (`reconnect`) and the words shown to people (`wording`).
 """
 
 from chatroom.client.connection import (
     ChatClient,
     ConnectionClosed,
-    LoginReply,
     SeenMids,
-    Sent,
     new_cid,
     tls_context,
 )
 from chatroom.client.reconnect import RETRYABLE, backoff, sessions
+from chatroom.client.replies import (
+    ConversationState,
+    Found,
+    LoginReply,
+    Member,
+    Members,
+    RoomInfo,
+    Sent,
+)
 from chatroom.client.transfers import FILE_WINDOW, FileSent, Progress
 from chatroom.client.wording import describe_os_error
 
@@ -22,9 +30,14 @@ __all__ = [
     "RETRYABLE",
     "ChatClient",
     "ConnectionClosed",
+    "ConversationState",
     "FileSent",
+    "Found",
     "LoginReply",
+    "Member",
+    "Members",
     "Progress",
+    "RoomInfo",
     "SeenMids",
     "Sent",
     "backoff",

@@ -1,10 +1,13 @@
-"""`chatroom`: the terminal client, and file transfer from the command line.
+"""`chatroom`: the terminal client, and file transfer and reading from the command line.
 
     chatroom [--host H] [--port P] [--downloads DIR]     open the TUI on its menu
     chatroom send-file [--to USER] PATH                  upload (to the group without --to)
     chatroom get-file FID [--dest DIR]                   download
+    chatroom history [--room R | --with U] [--limit N | --all]   oldest to newest
+    chatroom search [--room R | --with U] [--limit N] WORD...    newest first
 
-The file commands log in with `--user` (or $CHATROOM_USER) and $CHATROOM_PASSWORD, asking
+`history` and `search` print one message per line, for pipes (see `transcript`). The
+commands log in with `--user` (or $CHATROOM_USER) and $CHATROOM_PASSWORD, asking
 for whatever is missing. Failures are one line on standard error and exit code 1 (2 for
 bad usage), never a traceback.
 """
@@ -14,20 +17,29 @@ import asyncio
 import getpass
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
 from chatroom.client.api import ChatClient, describe_os_error, tls_context
+from chatroom.client.transcript import line, recent
 from chatroom.client.visible import visible
 from chatroom.common.errors import ChatError
-from chatroom.common.limits import DEFAULT_HOST, DEFAULT_PORT
+from chatroom.common.limits import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    LOBBY,
+    SEARCH_DEFAULT,
+    SEARCH_MAX,
+)
 from chatroom.utils.args import OneLineParser
 from chatroom.utils.paths import default_downloads_dir
 
 EXIT_FAILED = 1
+HISTORY_DEFAULT = 50
+"""Messages `chatroom history` prints without --limit: a screenful or two."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,15 +63,39 @@ def build_parser() -> argparse.ArgumentParser:
     get = commands.add_parser("get-file", help="download a file by its id")
     get.add_argument("fid", type=int, metavar="FID")
     get.add_argument("--dest", type=Path, default=None, help="folder to save into")
-    for command in (send, get):
+    history = commands.add_parser("history", help="print a conversation, one message a line")
+    count = history.add_mutually_exclusive_group()
+    count.add_argument(
+        "--limit", type=_positive, default=HISTORY_DEFAULT, help="the newest N (default: 50)"
+    )
+    count.add_argument("--all", action="store_true", help="every message, back to the first")
+    search = commands.add_parser("search", help="print the messages with every word, newest first")
+    search.add_argument("words", nargs="+", metavar="WORD")
+    search.add_argument(
+        "--limit", type=_positive, default=SEARCH_DEFAULT, help=f"at most N (up to {SEARCH_MAX})"
+    )
+    for command in (history, search):
+        named = command.add_mutually_exclusive_group()
+        named.add_argument("--room", default=None, help="a room you are in (history: the lobby)")
+        named.add_argument("--with", dest="with_user", default=None, help="a private conversation")
+    for command in (send, get, history, search):
         command.add_argument("--user", default=os.environ.get("CHATROOM_USER"), help="username")
     return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 async def _logged_in(args: argparse.Namespace) -> ChatClient:
     user = args.user or input("Username: ")
     password = os.environ.get("CHATROOM_PASSWORD") or getpass.getpass(f"Password for {user}: ")
-    client = await ChatClient.connect(args.host, args.port, tls=tls_context(args.tls, args.cafile))
+    tls = tls_context(args.tls, args.cafile)
+    # pull: a command reads no pushes, so the server need not replay the mailbox
+    client = await ChatClient.connect(args.host, args.port, tls=tls, pull=True)
     try:
         await client.hello("chatroom-cli")  # for the server's limits, such as max_chunk
         await client.login(user, password)
@@ -120,9 +156,34 @@ async def get_file(args: argparse.Namespace) -> str:
     return f"saved {saved}"
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace], Awaitable[str]]] = {
+async def history(args: argparse.Namespace) -> str:
+    room = args.room if args.room is not None or args.with_user is not None else LOBBY
+    client = await _logged_in(args)
+    try:
+        count = None if args.all else args.limit
+        messages = await recent(client, room, args.with_user, count)
+        await client.logout()
+    finally:
+        await client.close()
+    return "\n".join(line(message) for message in messages)
+
+
+async def search(args: argparse.Namespace) -> str:
+    client = await _logged_in(args)
+    try:
+        query = " ".join(args.words)
+        found = await client.search(query, args.room, with_user=args.with_user, limit=args.limit)
+        await client.logout()
+    finally:
+        await client.close()
+    return "\n".join(line(hit.push, hit.snippet) for hit in found)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], Coroutine[None, None, str]]] = {
     "send-file": send_file,
     "get-file": get_file,
+    "history": history,
+    "search": search,
 }
 
 
@@ -139,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
         ).run()
         return
     try:
-        print(asyncio.run(COMMANDS[args.command](args)))
+        output = asyncio.run(COMMANDS[args.command](args))
     except ChatError as error:
         sys.exit(f"chatroom: {error.code}: {error.message}")
     except FileNotFoundError as error:
@@ -148,3 +209,14 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"chatroom: {args.host}:{args.port}: {describe_os_error(error)}")
     except (KeyboardInterrupt, EOFError):
         sys.exit("chatroom: interrupted")
+    if output:
+        _print(output)
+
+
+def _print(output: str) -> None:
+    try:
+        print(output, flush=True)
+    except BrokenPipeError:
+        # The reader (`head`, say) has read all it wanted: not a failure. Point standard
+        # output at /dev/null so that Python's flush at exit does not complain again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

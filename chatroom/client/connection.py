@@ -14,10 +14,11 @@ import secrets
 import ssl
 from collections import OrderedDict
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
+from chatroom.client.conversations import ConversationRequests
+from chatroom.client.replies import LoginReply, Sent
 from chatroom.client.transfers import (
     FILE_WINDOW,
     FileSent,
@@ -25,9 +26,9 @@ from chatroom.client.transfers import (
     download_file,
     upload_file,
 )
-from chatroom.common.codec import FrameDecoder, encode
+from chatroom.common.codec import FrameDecoder, encode, expand
 from chatroom.common.errors import ChatError
-from chatroom.common.limits import MAX_CHUNK, PROTOCOL_VERSION
+from chatroom.common.limits import MAX_CHUNK, PROTOCOL_VERSION, Limits
 from chatroom.common.messages import (
     ByePush,
     FileInfo,
@@ -41,6 +42,12 @@ from chatroom.common.messages import (
 )
 
 READ_SIZE = 256 * 1024
+EXPAND_FACTOR = 4
+"""A compressed reply may inflate to EXPAND_FACTOR times the server's `max_frame`. The
+server cuts its pages to half a frame, so what it compresses would have fitted in one;
+lists it does not cut (`users`, `rooms`) get room to spare. The bound is there so that a
+small frame cannot inflate into gigabytes, not to police an honest server."""
+COMPRESSION = "zlib"
 
 
 def new_cid() -> str:
@@ -91,42 +98,14 @@ class ConnectionClosed(ConnectionError):
         self.reason = reason
 
 
-@dataclass(slots=True, frozen=True)
-class LoginReply:
-    username: str
-    """The name as registered (the server's spelling, whatever case was typed)."""
-    online: list[str]
-    offline: int
-    """How many unacknowledged messages follow as pushes with `offline: true`."""
-    skipped: int
-    """How many older unacknowledged messages were left out (over the replay limit)."""
-    resume_token: str | None = None
-    """From `login` (not `resume`): logs this user in again without the password."""
-
-
-def _login_reply(reply: dict[str, Any]) -> LoginReply:
-    return LoginReply(
-        reply["username"],
-        reply["online"],
-        reply.get("offline", 0),
-        reply.get("skipped", 0),
-        reply.get("resume_token"),
-    )
-
-
-@dataclass(slots=True, frozen=True)
-class Sent:
-    mid: int
-    ts: float
-    delivered: bool = True
-    """For a private message: whether the recipient was online to receive it now."""
-
-
-class ChatClient:
+class ChatClient(ConversationRequests):
     """A connection to a chatroom server. Create it with `await ChatClient.connect(...)`.
 
     The constructor only takes the streams and does no I/O; `start()` begins reading
-    replies and pushes (`connect` does both).
+    replies and pushes (`connect` does both). With `pull`, `hello` asks the server not to
+    replay the mailbox at login: the application reads `history` instead. Rooms and
+    conversations (`rooms`, `history`, `search`, `read`, ...) come from
+    `ConversationRequests`.
     """
 
     def __init__(
@@ -134,6 +113,8 @@ class ChatClient:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         seen: SeenMids | None = None,
+        *,
+        pull: bool = False,
     ) -> None:
         self._reader = reader
         self._writer = writer
@@ -148,6 +129,11 @@ class ChatClient:
         self.chunk_size = MAX_CHUNK
         """Bytes of file data per request: the server's `max_chunk` once `hello` told it."""
         self._reading: asyncio.Task[None] | None = None
+        self.pull = pull
+        """Whether `hello` asks the server to skip the login's mailbox replay."""
+        self.compression: str | None = None
+        """What `hello` agreed for large replies: "zlib", or None for none."""
+        self._expand_most = EXPAND_FACTOR * Limits().max_frame
 
     @classmethod
     async def connect(
@@ -158,12 +144,13 @@ class ChatClient:
         tls: ssl.SSLContext | None = None,
         timeout: float = 10.0,
         seen: SeenMids | None = None,
+        pull: bool = False,
     ) -> Self:
         """Open a connection (TLS if `tls` is given); raises OSError (ssl.SSLError for a
         certificate that does not verify) or TimeoutError if it cannot be made."""
         async with asyncio.timeout(timeout):
             reader, writer = await asyncio.open_connection(host, port, ssl=tls)
-        return cls(reader, writer, seen).start()
+        return cls(reader, writer, seen, pull=pull).start()
 
     def start(self) -> Self:
         """Begin reading the server's frames in a task of the running loop; returns self."""
@@ -205,11 +192,23 @@ class ChatClient:
         await self._writer.drain()
 
     async def hello(self, client: str = "chatroom-client") -> dict[str, Any]:
-        """Introduce ourselves; returns the server's reply (version, server, limits)."""
-        reply = await self.request(RequestType.HELLO, version=PROTOCOL_VERSION, client=client)
+        """Introduce ourselves; returns the server's reply (version, server, limits).
+
+        Asks for compressed large replies (expanded as they arrive, so callers never see
+        the difference) and, if this client was made with `pull`, for no login replay.
+        """
+        reply = await self.request(
+            RequestType.HELLO,
+            version=PROTOCOL_VERSION,
+            client=client,
+            pull=self.pull,
+            compress=[COMPRESSION],
+        )
+        limits = reply.get("limits", {})
         # Never more than this client's own limit, and at least one byte so uploads advance.
-        server_chunk = reply.get("limits", {}).get("max_chunk", MAX_CHUNK)
-        self.chunk_size = max(1, min(MAX_CHUNK, server_chunk))
+        self.chunk_size = max(1, min(MAX_CHUNK, limits.get("max_chunk", MAX_CHUNK)))
+        self._expand_most = EXPAND_FACTOR * limits.get("max_frame", Limits().max_frame)
+        self.compression = reply.get("compress")
         return reply
 
     async def register(self, username: str, password: str) -> str:
@@ -219,19 +218,23 @@ class ChatClient:
 
     async def login(self, username: str, password: str) -> LoginReply:
         reply = await self.request(RequestType.LOGIN, username=username, password=password)
-        return _login_reply(reply)
+        return LoginReply.from_data(reply)
 
     async def resume(self, token: str) -> LoginReply:
         """Log in with the `resume_token` of an earlier login (raises `invalid_token`)."""
-        return _login_reply(await self.request(RequestType.RESUME, token=token))
+        return LoginReply.from_data(await self.request(RequestType.RESUME, token=token))
 
     async def users(self) -> list[str]:
         """Usernames online now, sorted."""
         return (await self.request(RequestType.USERS))["online"]
 
-    async def broadcast(self, text: str, cid: str | None = None) -> Sent:
-        """Send `text` to the group. Pass the same `cid` to every retry of one message."""
-        reply = await self.request(RequestType.BROADCAST, text=text, cid=cid or new_cid())
+    async def broadcast(
+        self, text: str, cid: str | None = None, *, room: str | None = None
+    ) -> Sent:
+        """Send `text` to `room` (one you are in), or to the lobby without one. Pass the
+        same `cid` to every retry of one message."""
+        where = {} if room is None else {"room": room}
+        reply = await self.request(RequestType.BROADCAST, text=text, cid=cid or new_cid(), **where)
         return Sent(reply["mid"], reply["ts"])
 
     async def private(self, to: str, text: str, cid: str | None = None) -> Sent:
@@ -343,17 +346,7 @@ class ChatClient:
     def _dispatch(self, envelope: dict[str, Any]) -> None:
         kind = envelope.get("type")
         if kind in (ReplyType.OK, ReplyType.ERROR):
-            data = envelope.get("data") or {}
-            if envelope.get("id") is None:  # about the stream itself; the server will close
-                self.closed_reason = data.get("code")
-            reply = self._pending.get(envelope.get("id"))  # type: ignore[arg-type]
-            if reply is None or reply.done():
-                return
-            if kind == ReplyType.OK:
-                reply.set_result(data)
-            else:
-                extra = {k: v for k, v in data.items() if k not in ("code", "message")}
-                reply.set_exception(ChatError(data.get("code"), data.get("message"), **extra))
+            self._reply(kind, envelope)
             return
         push = parse_push(envelope)
         if isinstance(push, ByePush):
@@ -362,3 +355,23 @@ class ChatClient:
             return
         if push is not None:
             self._pushes.put_nowait(push)
+
+    def _reply(self, kind: str, envelope: dict[str, Any]) -> None:
+        """Settle the future of the request this `ok` or `error` answers."""
+        reply = self._pending.get(envelope.get("id"))  # type: ignore[arg-type]
+        try:
+            envelope = expand(envelope, self._expand_most)
+        except ChatError as error:  # the frame was whole: only this reply is lost
+            if reply is not None and not reply.done():
+                reply.set_exception(error)
+            return
+        data = envelope.get("data") or {}
+        if envelope.get("id") is None:  # about the stream itself; the server will close
+            self.closed_reason = data.get("code")
+        if reply is None or reply.done():
+            return
+        if kind == ReplyType.OK:
+            reply.set_result(data)
+        else:
+            extra = {k: v for k, v in data.items() if k not in ("code", "message")}
+            reply.set_exception(ChatError(data.get("code"), data.get("message"), **extra))

@@ -5,7 +5,8 @@ import asyncio
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
-from chatroom.client.connection import ChatClient, LoginReply, SeenMids
+from chatroom.client.connection import ChatClient, SeenMids
+from chatroom.client.replies import LoginReply
 from chatroom.common.errors import ChatError
 
 

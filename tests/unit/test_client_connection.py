@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from chatroom.client.connection import ChatClient, ConnectionClosed, SeenMids
-from chatroom.common.codec import FrameDecoder, encode
+from chatroom.common.codec import FrameDecoder, compress, encode
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.messages import ByePush, MessagePush, error, ok
 
@@ -118,3 +118,35 @@ async def test_the_end_of_the_stream_fails_what_waits_and_keeps_the_bye_reason()
     assert client.closed_reason == "idle"
     with pytest.raises(ConnectionClosed):
         client.submit("ping")
+
+
+async def test_hello_asks_for_compression_and_pull_and_bounds_what_expands() -> None:
+    reader = asyncio.StreamReader()
+    writer = MemoryWriter(reader)
+    client = ChatClient(reader, writer, pull=True).start()  # type: ignore[arg-type]
+    # Fed before the request is written, read only once hello() awaits its reply.
+    reader.feed_data(encode(ok(1, {"limits": {"max_frame": 1024}, "compress": "zlib"})))
+    async with asyncio.timeout(1):
+        await client.hello("test")
+    (sent,) = FrameDecoder(max_frame=1 << 20).feed(bytes(writer.written))
+    assert sent["data"] == {
+        "version": 1,
+        "client": "test",
+        "pull": True,
+        "compress": ["zlib"],
+    }
+    assert client.compression == "zlib"
+
+    listed = {"online": ["alice"] * 100}
+    too_large = {"online": ["x" * 1000] * 5}  # 5 kB: over 4 x the server's 1,024 bytes
+    reader.feed_data(
+        encode(compress(ok(2, listed))) + encode(compress(ok(3, too_large))) + encode(ok(4))
+    )
+    replies = [client.submit("users") for _ in range(3)]
+    async with asyncio.timeout(1):
+        assert await replies[0] == listed
+        with pytest.raises(ChatError) as raised:
+            await replies[1]
+        assert raised.value.code == ErrorCode.FRAME_TOO_LARGE
+        assert await replies[2] == {}  # the connection goes on
+    await client.close()
