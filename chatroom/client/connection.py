@@ -13,7 +13,7 @@ import os
 import secrets
 import ssl
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any, Self
 
@@ -47,7 +47,10 @@ EXPAND_FACTOR = 4
 server cuts its pages to half a frame, so what it compresses would have fitted in one;
 lists it does not cut (`users`, `rooms`) get room to spare. The bound is there so that a
 small frame cannot inflate into gigabytes, not to police an honest server."""
-COMPRESSION = "zlib"
+FEATURES = ("rooms", "carbons", "read", "compress")
+"""What this library asks for in `hello` (docs/protocol.md, section 4 `hello`): it takes
+every room's pushes, its user's messages from their other sessions, read markers moved
+elsewhere, and compressed replies, which it expands as they arrive."""
 
 
 def new_cid() -> str:
@@ -131,7 +134,8 @@ class ChatClient(ConversationRequests):
         self._reading: asyncio.Task[None] | None = None
         self.pull = pull
         """Whether `hello` asks the server to skip the login's mailbox replay."""
-        self.compression: str | None = None
+        self.enabled: frozenset[str] = frozenset()
+        """The features the server turned on for this connection (see `hello`)."""
         """What `hello` agreed for large replies: "zlib", or None for none."""
         self._expand_most = EXPAND_FACTOR * Limits().max_frame
 
@@ -191,24 +195,23 @@ class ChatClient(ConversationRequests):
         """Wait until the connection's write buffer is below its high-water mark."""
         await self._writer.drain()
 
-    async def hello(self, client: str = "chatroom-client") -> dict[str, Any]:
+    async def hello(
+        self, client: str = "chatroom-client", features: Sequence[str] = FEATURES
+    ) -> dict[str, Any]:
         """Introduce ourselves; returns the server's reply (version, server, limits).
 
         Asks for compressed large replies (expanded as they arrive, so callers never see
         the difference) and, if this client was made with `pull`, for no login replay.
         """
+        asked = [*features, "pull"] if self.pull else list(features)
         reply = await self.request(
-            RequestType.HELLO,
-            version=PROTOCOL_VERSION,
-            client=client,
-            pull=self.pull,
-            compress=[COMPRESSION],
+            RequestType.HELLO, version=PROTOCOL_VERSION, client=client, features=asked
         )
         limits = reply.get("limits", {})
         # Never more than this client's own limit, and at least one byte so uploads advance.
         self.chunk_size = max(1, min(MAX_CHUNK, limits.get("max_chunk", MAX_CHUNK)))
         self._expand_most = EXPAND_FACTOR * limits.get("max_frame", Limits().max_frame)
-        self.compression = reply.get("compress")
+        self.enabled = frozenset(reply.get("enabled", ()))
         return reply
 
     async def register(self, username: str, password: str) -> str:

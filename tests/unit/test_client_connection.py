@@ -125,17 +125,17 @@ async def test_hello_asks_for_compression_and_pull_and_bounds_what_expands() -> 
     writer = MemoryWriter(reader)
     client = ChatClient(reader, writer, pull=True).start()  # type: ignore[arg-type]
     # Fed before the request is written, read only once hello() awaits its reply.
-    reader.feed_data(encode(ok(1, {"limits": {"max_frame": 1024}, "compress": "zlib"})))
+    enabled = ["carbons", "compress", "pull", "read", "rooms"]
+    reader.feed_data(encode(ok(1, {"limits": {"max_frame": 1024}, "enabled": enabled})))
     async with asyncio.timeout(1):
         await client.hello("test")
     (sent,) = FrameDecoder(max_frame=1 << 20).feed(bytes(writer.written))
     assert sent["data"] == {
         "version": 1,
         "client": "test",
-        "pull": True,
-        "compress": ["zlib"],
+        "features": ["rooms", "carbons", "read", "compress", "pull"],
     }
-    assert client.compression == "zlib"
+    assert client.enabled == frozenset(enabled)
 
     listed = {"online": ["alice"] * 100}
     too_large = {"online": ["x" * 1000] * 5}  # 5 kB: over 4 x the server's 1,024 bytes

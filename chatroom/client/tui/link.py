@@ -11,6 +11,10 @@ from collections.abc import Callable, Iterator
 from chatroom.client.api import ChatClient, backoff
 from chatroom.common.errors import ChatError
 
+TUI_FEATURES = ("carbons", "read", "compress")
+"""What the TUI asks for in `hello`: not yet `rooms`, whose messages it has no tab for,
+so it is sent the lobby and private messages only, as before."""
+
 
 class ServerLink:
     def __init__(
@@ -37,7 +41,7 @@ class ServerLink:
         """The connection used to register and log in, opened (again) if need be."""
         if self.client is None or self.client.closed.is_set():
             client = await ChatClient.connect(self.host, self.port, tls=self.tls, timeout=5.0)
-            limits = (await client.hello("chatroom-tui"))["limits"]
+            limits = (await client.hello("chatroom-tui", TUI_FEATURES))["limits"]
             self.keepalive = limits["idle_timeout"] / 3
             self.client = client
         return self.client
