@@ -45,7 +45,7 @@ class ConversationRequests:
     # -- rooms ------------------------------------------------------------------------
 
     async def room_create(self, room: str, topic: str = "", public: bool = True) -> RoomInfo:
-        """Create a room and join it as its owner (`room_exists` if the name is taken)."""
+        """Create a room and join it as its owner (`room_taken` if the name is taken)."""
         reply = await self.request(RequestType.ROOM_CREATE, room=room, topic=topic, public=public)
         return RoomInfo.from_data(reply)
 
