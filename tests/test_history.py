@@ -11,6 +11,7 @@ from chatroom.client import ChatClient
 from chatroom.common.codec import expand
 from chatroom.common.messages import FilePush, MessagePush, ReadPush
 from tests.conftest import PASSWORD, RunningServer, next_push
+from tests.test_integrity import rows
 from tests.test_rooms import ALL, FAST, refused
 
 
@@ -226,3 +227,46 @@ async def test_a_page_too_large_for_one_frame_is_cut_and_paging_still_finds_all(
     assert 0 < len(first["messages"]) < 12 and first["more"] is True
     assert first["messages"][-1]["mid"] == sent[-1]  # the newest are kept
     assert [m["mid"] for m in await page_through(alice, 12, room="lobby")] == sent
+
+
+async def test_many_senders_at_once_number_a_room_without_gap_and_count_exactly(
+    make_server,
+) -> None:
+    server = await make_server(**FAST)
+    owner = await server.login("owner", features=ALL)
+    await owner.request("room_create", room="rush")
+    senders = [await server.login(f"sender{n}", features=ALL) for n in range(20)]
+    await asyncio.gather(*(s.request("room_join", room="rush") for s in senders))
+    sends = [s.submit("broadcast", room="rush", text=f"{n}") for s in senders for n in range(50)]
+    sends += [s.submit("broadcast", text="lobby too") for s in senders]  # another conversation
+    await asyncio.gather(*sends)
+    numbered = rows(
+        server.data_dir,
+        """SELECT m.seq FROM messages AS m JOIN conversations AS c ON c.conv = m.conv
+           WHERE c.room = 'rush' ORDER BY m.mid""",
+    )
+    assert [seq for (seq,) in numbered] == list(range(1, 1001))
+    rush = {r["room"]: r for r in (await owner.request("rooms"))["rooms"]}["rush"]
+    assert rush["unread"] == 1000
+    mine = {r["room"]: r for r in (await senders[0].request("rooms"))["rooms"]}["rush"]
+    assert mine["unread"] < 1000 and mine["read_upto"] > 0  # what it sent, it has read
+
+
+async def test_a_read_marker_sent_by_a_client_that_vanished_is_kept_or_not_but_whole(
+    server: RunningServer,
+) -> None:
+    await server.register("alice")
+    bob = await server.login("bob", features=ALL)
+    mids = [(await bob.request("broadcast", text=f"n{n}"))["mid"] for n in range(5)]
+    raw = await server.raw()
+    login = {"type": "login", "id": 1, "data": {"username": "alice", "password": PASSWORD}}
+    assert (await raw.request(login))["type"] == "ok"
+    await raw.send({"type": "read", "id": 2, "data": {"room": "lobby", "upto": mids[2]}})
+    raw.close()
+    alice = await server.login("alice", features=ALL)
+    # Whether or not it was stored, the count agrees with the marker; and it can move on.
+    lobby = {r["room"]: r for r in (await alice.request("rooms"))["rooms"]}["lobby"]
+    assert lobby["read_upto"] in (0, mids[2])
+    assert lobby["unread"] == sum(1 for m in mids if m > lobby["read_upto"])
+    done = await alice.request("read", room="lobby", upto=mids[-1])
+    assert done["unread"] == 0
