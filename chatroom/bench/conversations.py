@@ -33,7 +33,7 @@ from chatroom.bench.conversations_db import (
     word_share,
 )
 from chatroom.bench.scenarios import Target, until
-from chatroom.bench.spawn import BENCH_FLAGS, start_server
+from chatroom.bench.spawn import BENCH_FLAGS, cpu_seconds, start_server
 from chatroom.bench.wire import ChatroomLink, open_link
 from chatroom.server.store.conversations import fts_query
 from chatroom.server.store.rows import MESSAGE_COLUMNS
@@ -182,6 +182,7 @@ async def fanout(port: int, pid: int, members: int, messages: int) -> None:
     for _ in range(2):
         for where, room in (("room", room_name(0)), ("lobby", None)):
             expected = sum(link.deliveries for link in receivers) + len(receivers) * messages
+            cpu = cpu_seconds(pid)
             started = time.perf_counter()
             for _ in range(messages):
                 if room is None:
@@ -190,9 +191,12 @@ async def fanout(port: int, pid: int, members: int, messages: int) -> None:
                     sender.send("broadcast", text=text, room=room)
             await until(lambda want=expected: sum(r.deliveries for r in receivers) >= want)
             elapsed = time.perf_counter() - started
+            deliveries = len(receivers) * messages
+            cpu = cpu_seconds(pid) - cpu
             print(
                 f"fan-out into the {where} ({len(receivers)} members online, {messages} "
-                f"messages): {len(receivers) * messages / elapsed:,.0f} deliveries/s"
+                f"messages): {deliveries / elapsed:,.0f} deliveries/s, server CPU "
+                f"{cpu / deliveries * 1e6:.2f} µs per delivery"
             )
     for link in links:
         link.close()
