@@ -33,3 +33,27 @@ async def test_every_scenario_runs_and_reports(tmp_path: Path) -> None:
     assert results["store-cid"]["stored"] > 0 and results["store-cid"]["errors"] == 0
     assert results["logins"]["count"] > 0 and results["resumes"]["count"] > 0
     assert "| fanout N=20 |" in out.decode()
+
+
+async def test_conversations_at_a_tiny_size_reports_every_figure(tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "chatroom.bench.conversations", "--data-dir", str(tmp_path),
+        "--messages", "3000", "--users", "40", "--rooms", "12", "--rooms-per-user", "4",
+        "--big-room", "20", "--pages", "30", "--logins", "5", "--searches", "3",
+        "--fanout-messages", "3",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), WAIT * 4)
+    assert process.returncode == 0, err.decode()[-2000:]
+    report = out.decode()
+    assert "database: 3,000 messages, 12 rooms, 40 users, built in" in report
+    assert "bytes per message (the full-text index" in report
+    assert "login reply (5 conversations with unread counts" in report  # lobby + 4 rooms
+    for line in ("rooms (", "history page of 100: p50", "search, all 12: p50"):
+        assert line in report and "target <" in report.split(line)[1].splitlines()[0]
+    assert "search, rare in a room: p50" in report
+    assert report.count("fan-out into the room (19 members online, 3 messages)") == 2
+    assert report.count("fan-out into the lobby (19 members online, 3 messages)") == 2
+    assert "SQL alone, history page of 100: p50" in report
+    assert "SQL alone, read states of 5 conversations" in report
+    assert "query plan of search in a room: " in report

@@ -6,5 +6,7 @@ against them, `cli` the command line and the report, `spawn` a server process of
 `accounts` the test users' helper. The scripts: `file_transfer` (upload and download
 speed), `login_flood` (chat latency under a login flood), `resume_storm` (thousands of
 clients back after a restart), `backlog_login` (others' latency while a huge backlog is
-read); `compare.sh` runs chatroom-bench against ngircd too. Results: docs/performance.md.
+read), `conversations` (history, unread counts, search and room fan-out over millions
+of messages, in a database that `conversations_db` builds); `compare.sh` runs
+chatroom-bench against ngircd too. Results: docs/performance.md.
 """

@@ -20,14 +20,17 @@ BENCH_FLAGS = (
 """Limits that would otherwise throttle the load generator (one address, many users)."""
 
 
-async def start_server(data_dir: Path, *flags: str) -> tuple[asyncio.subprocess.Process, int]:
-    """`chatroom-server` on a free loopback port with `flags`; returns it and the port."""
+async def start_server(
+    data_dir: Path, *flags: str, timeout: float = 30
+) -> tuple[asyncio.subprocess.Process, int]:
+    """`chatroom-server` on a free loopback port with `flags`; returns it and the port.
+    `timeout` allows for the check of a big database's every page before it listens."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "chatroom.server", "--port", "0", "--data-dir", str(data_dir),
         *flags, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert process.stderr is not None
-    async with asyncio.timeout(30):
+    async with asyncio.timeout(timeout):
         while True:
             line = (await process.stderr.readline()).decode()
             if not line:
