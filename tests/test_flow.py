@@ -268,7 +268,7 @@ def small_disk(tmp_path: Path):
 def fill(folder: Path) -> Path:
     """Write a file until the disk is full; returns it (delete it to make room)."""
     filler = folder / "filler"
-    with open(filler, "wb") as out:
+    with open(filler, "wb", buffering=0) as out:
         try:
             while True:
                 out.write(b"\0" * 65536)

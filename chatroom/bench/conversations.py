@@ -35,36 +35,18 @@ from chatroom.bench.conversations_db import (
 from chatroom.bench.scenarios import Target, until
 from chatroom.bench.spawn import BENCH_FLAGS, cpu_seconds, start_server
 from chatroom.bench.wire import ChatroomLink, open_link
-from chatroom.server.store.conversations import fts_query
-from chatroom.server.store.rows import MESSAGE_COLUMNS
+from chatroom.server.store.conversations import (
+    HISTORY_SQL,
+    READ_STATES_SQL,
+    search_match,
+    search_sql,
+)
 from chatroom.server.store.sqlite import DATABASE_NAME
 
 PROBE = user_name(0)
 """The user whose requests are timed: a member of the big room and of ~99 others."""
 WORDS = {"common": [0, 1, 3, 10, 30], "middling": [300, 1000, 3000], "rare": [10000, 29999]}
 """Search words by their rank in the vocabulary (0: the most used)."""
-
-# The store's queries (chatroom/server/store/conversations.py), copied to be timed alone.
-HISTORY_SQL = f"""SELECT {MESSAGE_COLUMNS} FROM messages AS m LEFT JOIN files AS f ON f.fid = m.fid
-    WHERE m.conv = ? AND m.mid < ? ORDER BY m.mid DESC LIMIT ?"""
-READ_STATES_SQL = """
-    SELECT mb.conv, c.room, CASE WHEN c.user_a = :me THEN c.user_b ELSE c.user_a END,
-           mb.read_upto,
-           COALESCE((SELECT seq FROM messages WHERE conv = mb.conv
-                     ORDER BY mid DESC LIMIT 1), 0) - mb.read_seq,
-           COALESCE((SELECT MAX(mid) FROM messages WHERE conv = mb.conv), 0)
-    FROM members AS mb JOIN conversations AS c ON c.conv = mb.conv
-    WHERE mb.username = :me"""
-
-
-def search_sql(in_room: bool) -> str:
-    mine = "m.conv IN (SELECT conv FROM members WHERE username = :me)"
-    where = "m.conv = :conv" if in_room else mine
-    return f"""SELECT {MESSAGE_COLUMNS}, snippet(messages_text, 0, '«', '»', '…', 12)
-        FROM messages_text JOIN messages AS m ON m.mid = messages_text.rowid
-        LEFT JOIN files AS f ON f.fid = m.fid
-        WHERE messages_text MATCH :query AND {where}
-        ORDER BY messages_text.rowid DESC LIMIT :limit"""
 
 
 def ms(seconds: list[float]) -> str:
@@ -173,7 +155,7 @@ async def search_times(
 async def fanout(port: int, pid: int, members: int, messages: int) -> None:
     """The big room's members all online; one writes MESSAGES into the room, then as
     many into the lobby (where the same members are the ones online), twice over."""
-    target = Target("chatroom", "127.0.0.1", port, pid)
+    target = Target("chatroom", "127.0.0.1", port, pid, features=("rooms",))
     links = await target.connect_all([user_name(n) for n in range(members)])
     sender, receivers = links[0], links[1:]
     assert isinstance(sender, ChatroomLink)
@@ -220,7 +202,7 @@ def in_sql(path: Path, plan: Plan) -> None:
     async def ask(query: str, conv: int | None) -> None:
         db.execute(
             search_sql(conv is not None),
-            {"query": fts_query(query), "me": PROBE, "conv": conv, "limit": 20},
+            {"query": search_match(query, conv), "me": PROBE, "conv": conv, "limit": 20},
         ).fetchall()
 
     asyncio.run(search_times(ask, plan, "SQL alone, search"))

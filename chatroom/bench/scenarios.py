@@ -29,6 +29,8 @@ class Target:
     port: int
     pid: int | None
     """The server's process, to read its memory (None: memory is not reported)."""
+    features: tuple[str, ...] = ()
+    """What chatroom clients ask for in `hello` (nothing: as a first-version client)."""
     _batches: Iterator[int] = field(default_factory=itertools.count)
 
     @property
@@ -74,7 +76,7 @@ class Target:
                     link = None
                     try:
                         link = await open_link(self.protocol, self.host, self.port)
-                        await link.log_in(name, PASSWORD, join=join)
+                        await link.log_in(name, PASSWORD, join=join, features=self.features)
                         return link
                     except OSError:
                         if link is not None:

@@ -70,7 +70,9 @@ class Link(asyncio.Protocol):
             self.transport.close()
 
     # What every protocol implements:
-    async def log_in(self, name: str, password: str, *, join: bool = True) -> None:
+    async def log_in(
+        self, name: str, password: str, *, join: bool = True, features: tuple[str, ...] = ()
+    ) -> None:
         """Log in as `name`; with `join`, also enter the group (IRC: the channel)."""
         raise NotImplementedError
 
@@ -143,8 +145,12 @@ class ChatroomLink(Link):
         finally:
             self._replies.remove(reply)
 
-    async def log_in(self, name: str, password: str, *, join: bool = True) -> None:
+    async def log_in(
+        self, name: str, password: str, *, join: bool = True, features: tuple[str, ...] = ()
+    ) -> None:
         self.name = name  # a chatroom user is always in the group
+        if features:  # e.g. "rooms", to be sent the messages of rooms other than the lobby
+            await self.call("hello", version=1, features=list(features))
         try:
             await self.call("register", username=name, password=password)
         except RuntimeError as error:
@@ -196,7 +202,9 @@ class IrcLink(Link):
         assert self.transport is not None
         self.transport.write(line + b"\r\n")
 
-    async def log_in(self, name: str, password: str, *, join: bool = True) -> None:
+    async def log_in(
+        self, name: str, password: str, *, join: bool = True, features: tuple[str, ...] = ()
+    ) -> None:
         self.name = name
         loop = asyncio.get_running_loop()
         self._welcome, self._joined = loop.create_future(), loop.create_future()

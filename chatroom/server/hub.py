@@ -57,12 +57,21 @@ class Hub:
         """Whether someone was given the online list while changes were being gathered."""
         self._rooms: dict[int, set[str]] = {}
         """The members of each room but the lobby, by conversation number."""
+        self._rooms_of: dict[str, set[int]] = {}
+        """The rooms (but the lobby) of each user: the same, the other way round."""
+        self._listening: dict[int, set[Recipient]] = {}
+        """The sessions online in each room but the lobby that asked for rooms: what a
+        room's message is written to, kept as they come and go, so that a fan-out is
+        one loop over them as the lobby's is."""
 
     def join(self, session: Recipient) -> None:
         """Route the user's pushes to `session` too; announce them if it is their first."""
         assert session.user is not None
         sessions = self._sessions.setdefault(session.user, set())
         sessions.add(session)
+        if ROOMS in session.features:
+            for conv in self._rooms_of.get(session.user, ()):
+                self._listening.setdefault(conv, set()).add(session)
         if len(sessions) == 1:
             self._announce(session.user, online=True)
 
@@ -73,6 +82,8 @@ class Hub:
         if sessions is None or session not in sessions:
             return
         sessions.discard(session)
+        for conv in self._rooms_of.get(session.user, ()):
+            self._listening.get(conv, set()).discard(session)
         if not sessions:
             del self._sessions[session.user]
             self._announce(session.user, online=False)
@@ -90,21 +101,29 @@ class Hub:
 
     def set_rooms(self, members: dict[int, set[str]]) -> None:
         """Who is in each room but the lobby (as the store says when the server starts)."""
-        self._rooms = members
+        for conv, usernames in members.items():
+            for username in usernames:
+                self.add_member(conv, username)
 
     def is_member(self, conv: int, username: str) -> bool:
         return conv == LOBBY_CONV or username in self._rooms.get(conv, ())
 
     def add_member(self, conv: int, username: str) -> None:
-        if conv != LOBBY_CONV:
-            self._rooms.setdefault(conv, set()).add(username)
+        if conv == LOBBY_CONV:
+            return
+        self._rooms.setdefault(conv, set()).add(username)
+        self._rooms_of.setdefault(username, set()).add(conv)
+        listening = self._listening.setdefault(conv, set())
+        listening.update(s for s in self._sessions.get(username, ()) if ROOMS in s.features)
 
     def remove_member(self, conv: int, username: str) -> None:
         self._rooms.get(conv, set()).discard(username)
+        self._rooms_of.get(username, set()).discard(conv)
+        self._listening.get(conv, set()).difference_update(self._sessions.get(username, ()))
 
-    def members(self, conv: int) -> set[str] | None:
-        """The members of a room; None for the lobby (everyone)."""
-        return None if conv == LOBBY_CONV else self._rooms.get(conv, set())
+    def member_count(self, conv: int) -> int:
+        """How many members a room other than the lobby has."""
+        return len(self._rooms.get(conv, ()))
 
     # -- sending ----------------------------------------------------------------------
 
@@ -117,16 +136,17 @@ class Hub:
     ) -> None:
         """Send `push` to every session of every member of the room but `exclude`'s and
         `skip`. Rooms other than the lobby reach only sessions that know of rooms."""
-        members = self.members(conv)
-        sessions = self._sessions
-        if members is None:
+        if conv == LOBBY_CONV:
             self.broadcast(push, exclude, skip)
             return
-        if len(members) < len(sessions):
-            groups = (s for m in members if m != exclude and (s := sessions.get(m)))
-        else:
-            groups = (s for u, s in sessions.items() if u in members and u != exclude)
-        self._send(groups, push, skip, ROOMS)
+        listening = self._listening.get(conv)
+        if not listening:
+            return
+        excluded = self._sessions.get(exclude, set()) if exclude is not None else set()
+        frame = encode(push.envelope())
+        for session in listening:
+            if session is not skip and session not in excluded:
+                session.send_frame(frame)
 
     def to_users(
         self,

@@ -21,6 +21,7 @@ class FakePeer:
     address = "127.0.0.1"
     address_key = "ip:127.0.0.1"
     resume_token_hash: str | None = None
+    features: frozenset[str] = frozenset()
 
     def __init__(self, user: str | None = None) -> None:
         self.user = user

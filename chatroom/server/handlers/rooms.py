@@ -95,13 +95,15 @@ async def rooms(server: Services, peer: Peer, data: Fields) -> Reply:
     """The rooms the user is in, and every public room, by name."""
     me = peer.username
     reads = {s.conv: s for s in await server.store.read_states(me) if s.room is not None}
-    counts = await server.store.member_counts()
+    hub = server.hub
+    lobby = server.store.lobby().conv
     listed = []
     for room in server.store.all_rooms():
         state = reads.get(room.conv)
         if state is None and not room.public:
             continue
-        entry = describe(room) | {"members": counts.get(room.conv, 0), "joined": bool(state)}
+        members = server.store.user_count() if room.conv == lobby else hub.member_count(room.conv)
+        entry = describe(room) | {"members": members, "joined": bool(state)}
         if state is not None:
             entry |= {"unread": state.unread, "read_upto": state.read_upto}
             entry["last_mid"] = state.last_mid

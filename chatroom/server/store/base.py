@@ -269,8 +269,8 @@ class Store(Protocol):
     async def memberships(self) -> dict[int, set[str]]:
         """The members of every room but the lobby (whose members are all users)."""
 
-    async def member_counts(self) -> dict[int, int]:
-        """How many members each room has."""
+    def user_count(self) -> int:
+        """How many users there are (the lobby's members)."""
 
     async def room_members(self, room: Room, limit: int) -> list[str]:
         """The first `limit` members of the room, by name."""

@@ -24,7 +24,7 @@ _ROOM_COLUMNS = "conv, room, topic, owner, public"
 
 # How far a member has read each of their conversations, and how much is left: the
 # newest seq and mid of a conversation are each one probe of the (conv, mid) index.
-_READ_STATES = """
+READ_STATES_SQL = """
     SELECT mb.conv, c.room, CASE WHEN c.user_a = :me THEN c.user_b ELSE c.user_a END,
            mb.read_upto,
            COALESCE((SELECT seq FROM messages WHERE conv = mb.conv
@@ -33,6 +33,13 @@ _READ_STATES = """
     FROM members AS mb JOIN conversations AS c ON c.conv = mb.conv
     WHERE mb.username = :me
 """
+
+
+HISTORY_SQL = f"""
+    SELECT {MESSAGE_COLUMNS} FROM messages AS m LEFT JOIN files AS f ON f.fid = m.fid
+    WHERE m.conv = ? AND m.mid < ? ORDER BY m.mid DESC LIMIT ?
+"""
+"""The newest messages of a conversation before a mid: one range of (conv, mid)."""
 
 
 def fts_query(text: str) -> str:
@@ -45,6 +52,30 @@ def fts_query(text: str) -> str:
         word = word.rstrip("*") if prefix else word
         terms.append('"' + word.replace('"', '""') + '"' + ("*" if prefix else ""))
     return " ".join(terms)
+
+
+def search_match(text: str, conv: int | None) -> str:
+    """The FTS5 expression that finds `text`: its words in the `text` column only (a
+    number typed is never taken for a conversation), and, for a search in one
+    conversation, its number in the `conv` column, so that the index finds that room's
+    matches alone."""
+    match = f"text : ({fts_query(text)})"
+    return match if conv is None else f'{match} AND conv : "{int(conv)}"'
+
+
+def search_sql(one_conversation: bool) -> str:
+    """The search query: newest match first (FTS5 walks its index backwards), each
+    checked against what the user may read: the conversation asked for, or theirs."""
+    where = (
+        "m.conv = :conv"
+        if one_conversation
+        else "m.conv IN (SELECT conv FROM members WHERE username = :me)"
+    )
+    return f"""SELECT {MESSAGE_COLUMNS}, snippet(messages_text, 0, '«', '»', '…', 12)
+               FROM messages_text JOIN messages AS m ON m.mid = messages_text.rowid
+               LEFT JOIN files AS f ON f.fid = m.fid
+               WHERE messages_text MATCH :query AND {where}
+               ORDER BY messages_text.rowid DESC LIMIT :limit"""
 
 
 class SqliteConversations:
@@ -189,14 +220,6 @@ class SqliteConversations:
             members.setdefault(conv, set()).add(username)
         return members
 
-    async def member_counts(self) -> dict[int, int]:
-        rows = await self._lookups.execute_fetchall(
-            """SELECT mb.conv, COUNT(*) FROM members AS mb
-               JOIN conversations AS c ON c.conv = mb.conv
-               WHERE c.room IS NOT NULL GROUP BY mb.conv"""
-        )
-        return dict(rows)  # type: ignore[arg-type]
-
     async def room_members(self, room: Room, limit: int) -> list[str]:
         """The first `limit` members of the room, by name."""
         rows = await self._lookups.execute_fetchall(
@@ -227,11 +250,7 @@ class SqliteConversations:
     # -- reading ----------------------------------------------------------------------
 
     async def history(self, conv: int, before: int, limit: int) -> Page:
-        rows = await self._mailboxes.execute_fetchall(
-            f"""SELECT {MESSAGE_COLUMNS} FROM messages AS m LEFT JOIN files AS f ON f.fid = m.fid
-                WHERE m.conv = ? AND m.mid < ? ORDER BY m.mid DESC LIMIT ?""",
-            (conv, before, limit + 1),
-        )
+        rows = await self._mailboxes.execute_fetchall(HISTORY_SQL, (conv, before, limit + 1))
         return self._page(rows, limit)
 
     async def files(self, conv: int, before: int, limit: int) -> Page:
@@ -253,31 +272,21 @@ class SqliteConversations:
     ) -> list[tuple[StoredMessage, str]]:
         """Messages of `username`'s conversations (or of `conv` alone) with every word of
         `text`, newest first, each with a snippet in which the words are marked « »."""
-        where = (
-            "m.conv = :conv"
-            if conv is not None
-            else ("m.conv IN (SELECT conv FROM members WHERE username = :me)")
-        )
         rows = await self._mailboxes.execute_fetchall(
-            f"""SELECT {MESSAGE_COLUMNS},
-                       snippet(messages_text, 0, '«', '»', '…', 12)
-                FROM messages_text JOIN messages AS m ON m.mid = messages_text.rowid
-                LEFT JOIN files AS f ON f.fid = m.fid
-                WHERE messages_text MATCH :query AND {where}
-                ORDER BY messages_text.rowid DESC LIMIT :limit""",
-            {"query": fts_query(text), "me": username, "conv": conv, "limit": limit},
+            search_sql(one_conversation=conv is not None),
+            {"query": search_match(text, conv), "me": username, "conv": conv, "limit": limit},
         )
         return [(self._rooms.message(row[:-1]), row[-1]) for row in rows]
 
     async def read_states(self, username: str) -> list[ReadState]:
         """Every conversation of `username`: each room they are in, and each private one."""
-        rows = await self._mailboxes.execute_fetchall(_READ_STATES, {"me": username})
+        rows = await self._mailboxes.execute_fetchall(READ_STATES_SQL, {"me": username})
         return [ReadState(*row) for row in rows]
 
     async def read_state(self, username: str, conv: int) -> ReadState | None:
         """How far `username` has read `conv`; None if they are not a member."""
         rows = await self._mailboxes.execute_fetchall(
-            _READ_STATES + " AND mb.conv = :conv", {"me": username, "conv": conv}
+            READ_STATES_SQL + " AND mb.conv = :conv", {"me": username, "conv": conv}
         )
         return next((ReadState(*row) for row in rows), None)
 
@@ -297,7 +306,7 @@ class SqliteConversations:
                 {"mid": mid, "conv": conv, "me": username},
             )
             rows = await db.execute_fetchall(
-                _READ_STATES + " AND mb.conv = :conv", {"me": username, "conv": conv}
+                READ_STATES_SQL + " AND mb.conv = :conv", {"me": username, "conv": conv}
             )
             return next((ReadState(*row) for row in rows), None)
 
@@ -349,4 +358,13 @@ async def _create_pair(db: aiosqlite.Connection, key: tuple[str, str]) -> int:
     return int(conv)
 
 
-__all__ = ["LOBBY", "LOBBY_CONV", "SqliteConversations", "fts_query"]
+__all__ = [
+    "HISTORY_SQL",
+    "LOBBY",
+    "LOBBY_CONV",
+    "READ_STATES_SQL",
+    "SqliteConversations",
+    "fts_query",
+    "search_match",
+    "search_sql",
+]

@@ -87,12 +87,14 @@ CONVERSATIONS = """
     CREATE INDEX messages_by_conv ON messages (conv, mid);
     CREATE INDEX files_by_conv ON files (conv, mid) WHERE mid IS NOT NULL;
 
-    -- Full-text search over the text of every message (a file's message holds its name).
+    -- Full-text search over the text of every message (a file's message holds its name),
+    -- with its conversation as a second column: a search in one room is then found by
+    -- the index, instead of read from every room's matches and filtered (50 ms at 10 M).
     CREATE VIRTUAL TABLE messages_text USING fts5 (
-        text, content = 'messages', content_rowid = 'mid'
+        text, conv, content = 'messages', content_rowid = 'mid'
     );
     CREATE TRIGGER index_message_text AFTER INSERT ON messages BEGIN
-        INSERT INTO messages_text (rowid, text) VALUES (NEW.mid, NEW.text);
+        INSERT INTO messages_text (rowid, text, conv) VALUES (NEW.mid, NEW.text, NEW.conv);
     END;
     -- Whoever writes in a conversation has read it up to what they wrote; in the same
     -- statement as the INSERT, so a message still costs one statement.

@@ -78,6 +78,7 @@ class SqliteStore(SqliteConversations):
     ) -> None:
         super().__init__(writer, lookups, mailboxes, rooms)
         self._write_db = write_db
+        self._user_count = 0
         # Users are never renamed, deleted or re-keyed, so a found one can be remembered:
         # every private message looks its recipient up.
         self._users: dict[str, UserRecord] = {}
@@ -97,12 +98,15 @@ class SqliteStore(SqliteConversations):
                 "SELECT COALESCE(MAX(mid), 0) FROM messages"
             )
             rooms = RoomNames(await cls.load_rooms(write_db))
+            ((users,),) = await write_db.execute_fetchall("SELECT COUNT(*) FROM users")
         except BaseException:
             for db in opened:
                 await db.close()
             raise
         writer = Writer(write_db, newest, health or StorageHealth(), rooms)
-        return cls(writer, write_db, lookups, mailboxes, rooms)
+        store = cls(writer, write_db, lookups, mailboxes, rooms)
+        store._user_count = users
+        return store
 
     # -- users --------------------------------------------------------------------------
 
@@ -126,6 +130,10 @@ class SqliteStore(SqliteConversations):
 
         writer = self._writer
         await writer.write(insert)
+        self._user_count += 1
+
+    def user_count(self) -> int:
+        return self._user_count
 
     async def find_user(self, username: str) -> UserRecord | None:
         name = unicodedata.normalize("NFKC", username)
