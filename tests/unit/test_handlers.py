@@ -104,6 +104,8 @@ async def test_a_message_text_is_checked_before_it_is_stored() -> None:
 
 async def test_users_lists_who_the_hub_has() -> None:
     class Connection:
+        features: frozenset[str] = frozenset()
+
         def __init__(self, user: str) -> None:
             self.user = user
 
