@@ -101,3 +101,23 @@ def test_carbons_go_to_the_senders_other_sessions_that_asked() -> None:
     assert (texts(phone), texts(laptop), texts(old)) == ([], ["psst"], [])
     hub.carbons("amy", push, origin=laptop, in_room=True)  # the phone knows no rooms
     assert texts(phone) == []
+
+
+def test_a_rooms_listeners_follow_sessions_and_membership_in_any_order() -> None:
+    hub = Hub()
+    hub.announce_presence = False
+    rooms = frozenset({"rooms"})
+    hub.set_rooms({7: {"amy"}})
+    first = Listener("amy", rooms)
+    hub.join(first)  # a member who comes online
+    bob = Listener("bob", rooms)
+    hub.join(bob)
+    hub.add_member(7, "bob")  # online, then a member
+    hub.to_room(7, MessagePush(1, "x", None, "one", 0.0, room="seven"))
+    hub.leave(first)
+    second = Listener("amy", rooms)
+    hub.join(second)
+    hub.remove_member(7, "bob")
+    hub.to_room(7, MessagePush(2, "x", None, "two", 0.0, room="seven"))
+    assert (texts(first), texts(second), texts(bob)) == (["one"], ["two"], ["one"])
+    assert hub.member_count(7) == 1 and hub.is_member(7, "amy") and not hub.is_member(7, "bob")
