@@ -112,6 +112,17 @@ async def over_the_wire(port: int, plan: Plan, args: argparse.Namespace) -> None
         f"login reply ({len(reply['conversations'])} conversations with unread counts, "
         f"bcrypt cost 4 included): {ms(logins)} ({len(logins)} logins)"
     )
+    token = reply["resume_token"]
+    resumes: list[float] = []
+    for _ in range(args.logins):
+        link = await open_link("chatroom", "127.0.0.1", port)
+        assert isinstance(link, ChatroomLink)
+        reply = await timed(resumes, link.call("resume", token=token))
+        link.close()
+    print(
+        f"resume reply ({len(reply['conversations'])} conversations with unread counts, "
+        f"no bcrypt): {ms(resumes)} ({len(resumes)} resumes) {verdict(p99(resumes), 5)}"
+    )
     link = await open_link("chatroom", "127.0.0.1", port)
     assert isinstance(link, ChatroomLink)
     await link.call("login", username=PROBE, password=PASSWORD)

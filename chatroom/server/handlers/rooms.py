@@ -103,9 +103,12 @@ async def rooms(server: Services, peer: Peer, data: Fields) -> Reply:
         if state is None and not room.public:
             continue
         members = server.store.user_count() if room.conv == lobby else hub.member_count(room.conv)
-        entry = describe(room) | {"members": members, "joined": bool(state)}
+        entry = describe(room)
+        entry["members"] = members
+        entry["joined"] = state is not None
         if state is not None:
-            entry |= {"unread": state.unread, "read_upto": state.read_upto}
+            entry["unread"] = state.unread
+            entry["read_upto"] = state.read_upto
             entry["last_mid"] = state.last_mid
         listed.append(entry)
     return {"rooms": listed}

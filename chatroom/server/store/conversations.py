@@ -93,6 +93,7 @@ class SqliteConversations:
         self._mailboxes = mailboxes
         self._rooms = rooms
         self._room_keys = {username_key(r.name): r for r in rooms.by_conv.values()}
+        self._sorted: list[Room] | None = None
         self._pairs: dict[tuple[str, str], int] = {}
         """Private conversations by their two users (pairs are never deleted)."""
 
@@ -116,7 +117,9 @@ class SqliteConversations:
         return self._rooms.by_conv[LOBBY_CONV]
 
     def all_rooms(self) -> list[Room]:
-        return sorted(self._rooms.by_conv.values(), key=lambda room: room.name)
+        if self._sorted is None:  # sorted once per change, not per `rooms` request
+            self._sorted = sorted(self._rooms.by_conv.values(), key=lambda room: room.name)
+        return self._sorted
 
     async def create_room(
         self, name: str, owner: str, topic: str, public: bool, *, room_limit: int, owned_limit: int
@@ -152,6 +155,7 @@ class SqliteConversations:
         return room
 
     def _remember(self, room: Room) -> None:
+        self._sorted = None
         self._rooms.by_conv[room.conv] = room
         self._room_keys[username_key(room.name)] = room
 
