@@ -217,7 +217,7 @@ class ChatClient(ConversationRequests):
     async def register(self, username: str, password: str) -> str:
         """Create an account; returns the username as the server stored it."""
         reply = await self.request(RequestType.REGISTER, username=username, password=password)
-        return reply["username"]
+        return str(reply["username"])
 
     async def login(self, username: str, password: str) -> LoginReply:
         reply = await self.request(RequestType.LOGIN, username=username, password=password)
@@ -229,7 +229,7 @@ class ChatClient(ConversationRequests):
 
     async def users(self) -> list[str]:
         """Usernames online now, sorted."""
-        return (await self.request(RequestType.USERS))["online"]
+        return [str(name) for name in (await self.request(RequestType.USERS))["online"]]
 
     async def broadcast(
         self, text: str, cid: str | None = None, *, room: str | None = None
@@ -354,8 +354,9 @@ class ChatClient(ConversationRequests):
         push = parse_push(envelope)
         if isinstance(push, ByePush):
             self.closed_reason = push.reason
-        if isinstance(push, MessagePush | FilePush) and not self.seen.add(push.mid):
-            return
+        if isinstance(push, MessagePush | FilePush) and push.mid is not None:
+            if not self.seen.add(push.mid):
+                return
         if push is not None:
             self._pushes.put_nowait(push)
 
@@ -377,4 +378,5 @@ class ChatClient(ConversationRequests):
             reply.set_result(data)
         else:
             extra = {k: v for k, v in data.items() if k not in ("code", "message")}
-            reply.set_exception(ChatError(data.get("code"), data.get("message"), **extra))
+            code, message = str(data.get("code")), str(data.get("message", ""))
+            reply.set_exception(ChatError(code, message, **extra))

@@ -209,7 +209,7 @@ class ChatScreen(Screen[None]):
         else:
             log.write_message(push.ts, push.sender, push.text, mine=mine, private=private)
         self.count_unread(pane_id)
-        if self.session.shown(push.mid):
+        if push.mid is not None and self.session.shown(push.mid):
             self.run_worker(self.session.send_ack(), group="ack")
 
     def count_unread(self, pane_id: str) -> None:
