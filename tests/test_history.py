@@ -270,3 +270,79 @@ async def test_a_read_marker_sent_by_a_client_that_vanished_is_kept_or_not_but_w
     assert lobby["unread"] == sum(1 for m in mids if m > lobby["read_upto"])
     done = await alice.request("read", room="lobby", upto=mids[-1])
     assert done["unread"] == 0
+
+
+async def test_control_characters_in_a_search_or_a_message_are_plain_text(
+    server: RunningServer,
+) -> None:
+    alice = await server.login("alice", features=ALL)
+    await alice.request("broadcast", text="a nul\x00byte and a bell\x07here")
+    for query in ("hello\x00", "a\x00b", "byte", "bell"):
+        await alice.request("search", query=query, room="lobby")  # never server_error
+    assert await refused(alice, "search", query="\x00\x07") == "empty_text"
+    found = await alice.request("search", query="byte")
+    assert [m["text"] for m in found["messages"]] == ["a nul\x00byte and a bell\x07here"]
+
+
+async def test_a_read_marker_stops_at_the_conversations_own_newest_message(
+    server: RunningServer,
+) -> None:
+    alice = await server.login("alice", features=ALL)
+    bob = await server.login("bob", features=ALL)
+    await alice.request("room_create", room="quiet")
+    await bob.request("room_join", room="quiet")
+    only = (await alice.request("broadcast", room="quiet", text="the only one"))["mid"]
+    for n in range(5):
+        await alice.request("broadcast", text=f"lobby {n}")
+    marked = await bob.request("read", room="quiet", upto=2**62)
+    assert marked == {"room": "quiet", "upto": only, "unread": 0}
+    quiet = {r["room"]: r for r in (await bob.request("rooms"))["rooms"]}["quiet"]
+    assert quiet["read_upto"] == quiet["last_mid"] == only
+
+
+async def test_a_private_message_to_yourself_reaches_your_other_sessions_only(
+    server: RunningServer,
+) -> None:
+    alice = await server.login("alice", features=ALL)
+    phone = await server.login("alice", features=ALL)
+    sent = await alice.private("alice", "note to self")
+    assert (await next_push(phone, MessagePush)).mid == sent.mid
+    await phone.request("broadcast", text="end")
+    assert (await next_push(alice, MessagePush)).text == "end"  # no echo of its own note
+
+
+async def test_features_are_chosen_before_login_and_kept(server: RunningServer) -> None:
+    alice = await server.login("alice", features=ALL)
+    bob = await server.login("bob", features=ALL)
+    old = await server.login("bob")  # a first-version session of bob's
+    await alice.request("room_create", room="club")
+    await bob.request("room_join", room="club")
+    late = await bob.request("hello", version=1, features=[])
+    assert late["enabled"] == ["carbons", "read", "rooms"]  # unchanged after login
+    assert (await old.request("hello", version=1, features=["rooms"]))["enabled"] == []
+    sent = await alice.request("broadcast", room="club", text="still for bob")
+    await alice.request("broadcast", text="end")
+    assert (await next_push(bob, MessagePush)).mid == sent["mid"]
+    assert (await next_push(old, MessagePush)).text == "end"  # never the room's message
+
+
+async def test_the_room_list_comes_in_pages_that_fit_a_frame(make_server) -> None:
+    server = await make_server(max_frame=4096, **FAST)
+    alice = await server.login("alice", features=ALL)
+    names = [f"room{n}" for n in range(7)]
+    for name in names:
+        await alice.request("room_create", room=name, topic="😀" * 200)
+    raw = await server.raw()
+    login = {"type": "login", "id": 1, "data": {"username": "alice", "password": PASSWORD}}
+    await raw.request(login)
+    listed, after = [], {}
+    while True:
+        await raw.send({"type": "rooms", "id": 2, "data": after})
+        reply = await raw.receive()
+        assert len(msgpack.packb(reply)) <= 4096
+        page = reply["data"]
+        listed += [r["room"] for r in page["rooms"]]
+        if not page["more"]:
+            break
+        after = {"after": listed[-1]}
+    assert listed == ["lobby", *names]

@@ -354,9 +354,9 @@ class ChatClient(ConversationRequests):
         push = parse_push(envelope)
         if isinstance(push, ByePush):
             self.closed_reason = push.reason
-        if isinstance(push, MessagePush | FilePush) and push.mid is not None:
-            if not self.seen.add(push.mid):
-                return
+        mid = push.mid if isinstance(push, MessagePush | FilePush) else None
+        if mid is not None and not self.seen.add(mid):
+            return
         if push is not None:
             self._pushes.put_nowait(push)
 

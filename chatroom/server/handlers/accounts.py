@@ -28,7 +28,9 @@ async def hello(server: Services, peer: Peer, data: Fields) -> Reply:
             ErrorCode.UNSUPPORTED_VERSION,
             f"this server speaks protocol version {PROTOCOL_VERSION}, not {version}",
         )
-    peer.features = frozenset(data.strings("features")) & frozenset(FEATURES)
+    asked = frozenset(data.strings("features")) & frozenset(FEATURES)
+    if peer.user is None:  # chosen before login: what the session is sent depends on them
+        peer.features = asked
     return {
         "version": PROTOCOL_VERSION,
         "server": f"chatroom/{chatroom.__version__}",

@@ -91,7 +91,7 @@ def route_once(hub: Hub, message: StoredMessage, origin: Recipient) -> Reply:
         hub.carbons(message.sender, push, origin, in_room=message.conv != LOBBY_CONV)
     else:
         push = message.as_push()
-        delivered = hub.deliver(message.recipient, push)
+        delivered = hub.to_users([message.recipient], push, skip=origin)
         if message.recipient != message.sender:
             hub.carbons(message.sender, push, origin, in_room=False)
     if message.recipient is not None:

@@ -23,6 +23,7 @@ from chatroom.server.handlers.chat import member_room, registered_name
 from chatroom.server.handlers.peer import Peer, Reply
 from chatroom.server.services import Services
 from chatroom.server.store.base import Page
+from chatroom.server.store.conversations import fts_query
 
 
 @dataclass(slots=True, frozen=True)
@@ -84,7 +85,7 @@ async def history(server: Services, peer: Peer, data: Fields) -> Reply:
     """A page of the conversation: the `limit` messages before mid `before`, oldest first."""
     where = await conversation(server, peer, data)
     assert where is not None
-    before = data.optional_integer("before", INTEGER_MAX)
+    before = data.optional_integer("before", INTEGER_MAX, minimum=1)
     limit = data.limit("limit", PAGE_DEFAULT, PAGE_MAX)
     if where.conv is None:
         return where.where() | {"messages": [], "more": False}
@@ -96,7 +97,7 @@ async def files(server: Services, peer: Peer, data: Fields) -> Reply:
     """The files sent in the conversation, a page at a time, like `history`."""
     where = await conversation(server, peer, data)
     assert where is not None
-    before = data.optional_integer("before", INTEGER_MAX)
+    before = data.optional_integer("before", INTEGER_MAX, minimum=1)
     limit = data.limit("limit", PAGE_DEFAULT, PAGE_MAX)
     if where.conv is None:
         return where.where() | {"files": [], "more": False}
@@ -112,7 +113,7 @@ async def search(server: Services, peer: Peer, data: Fields) -> Reply:
     """Messages with every word of `query`, newest first: in one conversation, or in all
     the user's."""
     query = data.short_text("query", QUERY_MAX)
-    if not query.strip():
+    if not fts_query(query):  # blank, or only control characters
         raise ChatError(ErrorCode.EMPTY_TEXT, "the search is empty")
     where = await conversation(server, peer, data, required=False)
     limit = data.limit("limit", SEARCH_DEFAULT, SEARCH_MAX)

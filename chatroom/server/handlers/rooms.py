@@ -92,16 +92,22 @@ async def room_topic(server: Services, peer: Peer, data: Fields) -> Reply:
 
 
 async def rooms(server: Services, peer: Peer, data: Fields) -> Reply:
-    """The rooms the user is in, and every public room, by name."""
+    """The rooms the user is in, and every public room, by name, after the name `after`
+    if given: as many as fit in half a frame (`more` says whether there are others)."""
+    after = data.optional_room("after")
     me = peer.username
     reads = {s.conv: s for s in await server.store.read_states(me) if s.room is not None}
     hub = server.hub
     lobby = server.store.lobby().conv
-    listed = []
+    budget = server.limits.max_frame // 2
+    listed: list[Reply] = []
     for room in server.store.all_rooms():
         state = reads.get(room.conv)
-        if state is None and not room.public:
+        if (state is None and not room.public) or (after is not None and room.name <= after):
             continue
+        budget -= _most_bytes(room)
+        if budget < 0:
+            return {"rooms": listed, "more": True}
         members = server.store.user_count() if room.conv == lobby else hub.member_count(room.conv)
         entry = describe(room)
         entry["members"] = members
@@ -111,7 +117,13 @@ async def rooms(server: Services, peer: Peer, data: Fields) -> Reply:
             entry["read_upto"] = state.read_upto
             entry["last_mid"] = state.last_mid
         listed.append(entry)
-    return {"rooms": listed}
+    return {"rooms": listed, "more": False}
+
+
+def _most_bytes(room: Room) -> int:
+    """The most a room's entry in `rooms` can take in msgpack: its strings at 4 bytes a
+    character, and 128 for the keys, numbers and string headers (109 at most, measured)."""
+    return 128 + 4 * (len(room.name) + len(room.topic) + len(room.owner or ""))
 
 
 async def room_members(server: Services, peer: Peer, data: Fields) -> Reply:

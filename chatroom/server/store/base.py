@@ -294,7 +294,8 @@ class Store(Protocol):
         """How far `username` has read each of their conversations."""
 
     async def mark_read(self, username: str, conv: int, upto: int) -> ReadState | None:
-        """Move the read marker forward to mid `upto`; None if not a member."""
+        """Move the read marker forward to the conversation's newest message up to mid
+        `upto` (never back); None if not a member."""
 
     async def close(self) -> None:
         """Finish pending writes and release the database."""

@@ -42,12 +42,16 @@ HISTORY_SQL = f"""
 """The newest messages of a conversation before a mid: one range of (conv, mid)."""
 
 
+_CONTROLS = dict.fromkeys([*range(32), 127], " ")
+
+
 def fts_query(text: str) -> str:
     """The FTS5 query for what a user typed: every word must occur, each taken literally
     (quoted, so `AND`, `"` or `(` mean nothing special); a word ending in `*` matches
     the words it begins."""
     terms = []
-    for word in text.split():
+    # Control characters separate words: a NUL would end an FTS5 string early.
+    for word in text.translate(_CONTROLS).split():
         prefix = word.endswith("*") and len(word) > 1
         word = word.rstrip("*") if prefix else word
         terms.append('"' + word.replace('"', '""') + '"' + ("*" if prefix else ""))
@@ -298,17 +302,20 @@ class SqliteConversations:
         """Move the user's read marker in `conv` forward to mid `upto` (never back, never
         past the newest message); where it is now, or None if they are not a member."""
         writer = self._writer
-        newest = writer.newest_mid
 
         async def mark(db: aiosqlite.Connection) -> ReadState | None:
-            mid = min(upto, newest)
-            await db.execute(
-                """UPDATE members SET read_upto = :mid, read_seq = COALESCE(
-                       (SELECT seq FROM messages WHERE conv = :conv AND mid <= :mid
-                        ORDER BY mid DESC LIMIT 1), 0)
-                   WHERE conv = :conv AND username = :me AND read_upto < :mid""",
-                {"mid": mid, "conv": conv, "me": username},
+            # The marker is always a message of the conversation: the newest up to `upto`.
+            rows = await db.execute_fetchall(
+                """SELECT mid, seq FROM messages WHERE conv = ? AND mid <= ?
+                   ORDER BY mid DESC LIMIT 1""",
+                (conv, upto),
             )
+            for mid, seq in rows:
+                await db.execute(
+                    """UPDATE members SET read_upto = ?, read_seq = ?
+                       WHERE conv = ? AND username = ? AND read_upto < ?""",
+                    (mid, seq, conv, username, mid),
+                )
             rows = await db.execute_fetchall(
                 READ_STATES_SQL + " AND mb.conv = :conv", {"me": username, "conv": conv}
             )
@@ -321,6 +328,9 @@ async def _join(
     db: aiosqlite.Connection, writer: Writer, conv: int, username: str, limit: int
 ) -> bool:
     """Add a member whose read marker is at the conversation's newest message."""
+    ((newest,),) = await db.execute_fetchall(
+        "SELECT COALESCE(MAX(mid), 0) FROM messages WHERE conv = ?", (conv,)
+    )
     rows = await db.execute_fetchall(
         "SELECT 1 FROM members WHERE conv = ? AND username = ?", (conv, username)
     )
@@ -340,7 +350,7 @@ async def _join(
     await db.execute(
         """INSERT INTO members (conv, username, read_upto, read_seq, joined_at)
            VALUES (?, ?, ?, ?, ?)""",
-        (conv, username, writer.newest_mid, await writer.last_seq(db, conv), time.time()),
+        (conv, username, newest, await writer.last_seq(db, conv), time.time()),
     )
     return True
 

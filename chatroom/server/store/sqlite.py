@@ -124,7 +124,8 @@ class SqliteStore(SqliteConversations):
                 raise ChatError(ErrorCode.USERNAME_TAKEN, f"{username!r} is taken")
             await db.execute(  # into the lobby, having read all of it
                 """INSERT INTO members (conv, username, read_upto, read_seq, joined_at)
-                   VALUES (?, ?, (SELECT COALESCE(MAX(mid), 0) FROM messages), ?, ?)""",
+                   VALUES (?1, ?2, (SELECT COALESCE(MAX(mid), 0) FROM messages WHERE conv = ?1),
+                           ?3, ?4)""",
                 (LOBBY_CONV, username, await writer.last_seq(db, LOBBY_CONV), time.time()),
             )
 
