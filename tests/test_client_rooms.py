@@ -225,3 +225,12 @@ async def test_large_replies_come_compressed_and_are_expanded(make_server) -> No
     raw.close()
     assert "data" not in reply and isinstance(reply["z"], bytes)
     assert len(reply["z"]) < len(msgpack.packb([m.as_data() for m in page])) / 3
+
+
+async def test_rooms_walks_every_page_of_a_long_room_list(make_server) -> None:
+    server = await make_server(max_frame=4096, **FAST)
+    alice = await session(server, "alice")
+    names = [f"room{n}" for n in range(7)]
+    for name in names:
+        await alice.room_create(name, topic="😀" * 200)
+    assert [room.room for room in await alice.rooms()] == ["lobby", *names]

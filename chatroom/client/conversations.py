@@ -70,9 +70,16 @@ class ConversationRequests:
         )
 
     async def rooms(self) -> list[RoomInfo]:
-        """The rooms you are in and every public room, with member and unread counts."""
-        reply = await self.request(RequestType.ROOMS)
-        return [RoomInfo.from_data(entry) for entry in reply["rooms"]]
+        """The rooms you are in and every public room, with member and unread counts
+        (asked for a page at a time, as many as fit in a frame, until there are no more)."""
+        listed: list[RoomInfo] = []
+        after: dict[str, str] = {}
+        while True:
+            reply = await self.request(RequestType.ROOMS, **after)
+            listed += [RoomInfo.from_data(entry) for entry in reply["rooms"]]
+            if not reply.get("more") or not reply["rooms"]:
+                return listed
+            after = {"after": listed[-1].room}
 
     async def room_members(self, room: str) -> Members:
         """Who is in a room (public, or one you are in) and whether each is online."""
