@@ -103,10 +103,12 @@ async def files(server: Services, peer: Peer, data: Fields) -> Reply:
         return where.where() | {"files": [], "more": False}
     page = await server.store.files(where.conv, before, limit)
     listed = []
-    for message in page.messages:
+    for message in reversed(page.messages):  # newest first, so a cut keeps the newest
         assert message.file is not None
         listed.append(message.file.info().as_data() | {"ts": message.ts})
-    return where.where() | {"files": listed, "more": page.more}
+    kept = _fit(listed, server.limits.max_frame // REPLY_SHARE)
+    kept.reverse()
+    return where.where() | {"files": kept, "more": page.more or len(kept) < len(listed)}
 
 
 async def search(server: Services, peer: Peer, data: Fields) -> Reply:
