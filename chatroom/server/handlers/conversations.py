@@ -73,10 +73,10 @@ def _fit(items: list[Reply], budget: int) -> list[Reply]:
     return kept
 
 
-def _page_reply(server: Services, page: Page, key: str) -> Reply:
-    """A page, newest kept when it is too large for one frame (`more` then says so)."""
-    items = [message.as_item() for message in reversed(page.messages)]
-    kept = _fit(items, server.limits.max_frame // REPLY_SHARE)
+def _page_reply(server: Services, page: Page, key: str, items: list[Reply]) -> Reply:
+    """A page of `items` (oldest first), its newest kept when it is too large for one
+    frame (`more` then says so, and the next page starts where this one does)."""
+    kept = _fit(items[::-1], server.limits.max_frame // REPLY_SHARE)
     kept.reverse()
     return {key: kept, "more": page.more or len(kept) < len(items)}
 
@@ -90,7 +90,8 @@ async def history(server: Services, peer: Peer, data: Fields) -> Reply:
     if where.conv is None:
         return where.where() | {"messages": [], "more": False}
     page = await server.store.history(where.conv, before, limit)
-    return where.where() | _page_reply(server, page, "messages")
+    items = [message.as_item() for message in page.messages]
+    return where.where() | _page_reply(server, page, "messages", items)
 
 
 async def files(server: Services, peer: Peer, data: Fields) -> Reply:
@@ -103,12 +104,10 @@ async def files(server: Services, peer: Peer, data: Fields) -> Reply:
         return where.where() | {"files": [], "more": False}
     page = await server.store.files(where.conv, before, limit)
     listed = []
-    for message in reversed(page.messages):  # newest first, so a cut keeps the newest
+    for message in page.messages:
         assert message.file is not None
         listed.append(message.file.info().as_data() | {"ts": message.ts})
-    kept = _fit(listed, server.limits.max_frame // REPLY_SHARE)
-    kept.reverse()
-    return where.where() | {"files": kept, "more": page.more or len(kept) < len(listed)}
+    return where.where() | _page_reply(server, page, "files", listed)
 
 
 async def search(server: Services, peer: Peer, data: Fields) -> Reply:
