@@ -4,6 +4,7 @@ Each request names one conversation: `room` (one the user is in) or `with` (the 
 conversation with that user). Nobody reads a conversation they are not part of.
 """
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import msgpack
@@ -22,7 +23,7 @@ from chatroom.server.fields import Fields
 from chatroom.server.handlers.chat import member_room, registered_name
 from chatroom.server.handlers.peer import Peer, Reply
 from chatroom.server.services import Services
-from chatroom.server.store.base import Page
+from chatroom.server.store.base import Page, StoredMessage
 from chatroom.server.store.conversations import fts_query
 
 
@@ -83,31 +84,42 @@ def _page_reply(server: Services, page: Page, key: str, items: list[Reply]) -> R
 
 async def history(server: Services, peer: Peer, data: Fields) -> Reply:
     """A page of the conversation: the `limit` messages before mid `before`, oldest first."""
-    where = await conversation(server, peer, data)
-    assert where is not None
-    before = data.optional_integer("before", INTEGER_MAX, minimum=1)
-    limit = data.limit("limit", PAGE_DEFAULT, PAGE_MAX)
-    if where.conv is None:
-        return where.where() | {"messages": [], "more": False}
-    page = await server.store.history(where.conv, before, limit)
-    items = [message.as_item() for message in page.messages]
-    return where.where() | _page_reply(server, page, "messages", items)
+    return await _paged(server, peer, data, "messages", server.store.history, _message_entry)
 
 
 async def files(server: Services, peer: Peer, data: Fields) -> Reply:
     """The files sent in the conversation, a page at a time, like `history`."""
+    return await _paged(server, peer, data, "files", server.store.files, _file_entry)
+
+
+def _message_entry(message: StoredMessage) -> Reply:
+    return message.as_item()
+
+
+def _file_entry(message: StoredMessage) -> Reply:
+    assert message.file is not None
+    return message.file.info().as_data() | {"ts": message.ts}
+
+
+async def _paged(
+    server: Services,
+    peer: Peer,
+    data: Fields,
+    key: str,
+    fetch: Callable[[int, int, int], Awaitable[Page]],
+    entry: Callable[[StoredMessage], Reply],
+) -> Reply:
+    """A page of the conversation the request names, as `fetch` finds it, each message
+    an `entry` under `key`."""
     where = await conversation(server, peer, data)
     assert where is not None
     before = data.optional_integer("before", INTEGER_MAX, minimum=1)
     limit = data.limit("limit", PAGE_DEFAULT, PAGE_MAX)
     if where.conv is None:
-        return where.where() | {"files": [], "more": False}
-    page = await server.store.files(where.conv, before, limit)
-    listed = []
-    for message in page.messages:
-        assert message.file is not None
-        listed.append(message.file.info().as_data() | {"ts": message.ts})
-    return where.where() | _page_reply(server, page, "files", listed)
+        return where.where() | {key: [], "more": False}
+    page = await fetch(where.conv, before, limit)
+    entries = [entry(message) for message in page.messages]
+    return where.where() | _page_reply(server, page, key, entries)
 
 
 async def search(server: Services, peer: Peer, data: Fields) -> Reply:
