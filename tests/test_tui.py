@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, Static, TabbedContent
+from textual.widgets.input import Selection
 
 from chatroom.client.api import backoff
 from chatroom.client.tui.app import ChatApp
@@ -401,16 +402,49 @@ async def test_quit_command_logs_out_and_exits(server: RunningServer) -> None:
     assert await bob.users() == ["bob"]
 
 
-@pytest.mark.parametrize("key", ["ctrl+q", "ctrl+c"])
-async def test_ctrl_q_and_ctrl_c_log_out_and_exit(server: RunningServer, key: str) -> None:
+async def test_ctrl_q_logs_out_and_exits(server: RunningServer) -> None:
     await server.register("alice")
     bob = await server.login("bob")
     app = make_app(server.port)
     async with app.run_test() as pilot:
         await log_in(pilot, "alice")
-        await pilot.press(key)
+        await pilot.press("ctrl+q")
         await until(pilot, lambda: not app.is_running, "the app to exit")
     assert await bob.users() == ["bob"]
+
+
+async def test_ctrl_c_copies_and_never_quits(server: RunningServer) -> None:
+    await server.register("alice")
+    app = make_app(server.port)
+    async with app.run_test() as pilot:
+        await log_in(pilot, "alice")
+        entry = app.screen.query_one("#entry", Input)
+        entry.value = "copy this part"
+        entry.selection = Selection(0, 4)
+        await pilot.press("ctrl+c")
+        assert app.clipboard == "copy"
+        entry.selection = Selection.cursor(0)
+        await pilot.press("ctrl+c")  # nothing selected: a hint, and the app stays
+        await until(pilot, lambda: any("Ctrl+Q" in n.message for n in app._notifications), "a hint")
+        assert app.is_running and entry.value == "copy this part"
+
+
+async def test_typing_after_a_click_anywhere_goes_into_the_input(server: RunningServer) -> None:
+    await server.register("alice")
+    bob = await server.login("bob")
+    app = make_app(server.port)
+    async with app.run_test() as pilot:
+        await log_in(pilot, "alice")
+        entry = app.screen.query_one("#entry", Input)
+        await pilot.press(*"half a line, ")
+        for target in (f"#{GROUP}", "#conversations Tabs", "#sidebar-title"):
+            await pilot.click(target)
+            assert app.focused is entry, target
+        await pilot.click("#users")
+        await pilot.press("h", "i")  # the list of users had the keyboard: typing moves on
+        assert app.focused is entry and entry.value == "half a line, hi"
+        await pilot.press("enter")
+        assert (await next_push(bob, MessagePush)).text == "half a line, hi"
 
 
 async def test_connection_loss_shows_status_and_recovers(server: RunningServer) -> None:

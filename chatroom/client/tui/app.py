@@ -7,6 +7,7 @@ from pathlib import Path
 
 from textual.app import App
 from textual.binding import Binding
+from textual.widgets import Input
 
 from chatroom.client.api import backoff
 from chatroom.client.tui.events import FileWanted, LoginWanted, QuitWanted, RegisterWanted
@@ -26,7 +27,8 @@ class ChatApp(App[None]):
     ENABLE_COMMAND_PALETTE = False  # Ctrl+P is "previous tab" here
     BINDINGS = [
         Binding("ctrl+q", "quit_chat", "Quit", priority=True),
-        Binding("ctrl+c", "quit_chat", "Quit", show=False, priority=True),
+        # Pressed to copy far more often than to quit: it copies, and says how to quit.
+        Binding("ctrl+c", "copy_or_explain", "Copy", show=False, priority=True),
     ]
 
     def __init__(
@@ -78,6 +80,18 @@ class ChatApp(App[None]):
 
     async def on_quit_wanted(self, event: QuitWanted) -> None:
         await self.action_quit_chat()
+
+    def action_copy_or_explain(self) -> None:
+        """Copy the text selected in the input, or else on the screen (with the mouse);
+        with nothing selected, say how to quit instead of quitting."""
+        focused = self.focused
+        selected = focused.selected_text if isinstance(focused, Input) else ""
+        selected = selected or self.screen.get_selected_text() or ""
+        if selected:
+            self.copy_to_clipboard(selected)
+            self.notify(f"Copied {len(selected)} characters.", timeout=2)
+        else:
+            self.notify("Ctrl+C copies selected text. To quit, press Ctrl+Q or type /quit.")
 
     async def action_quit_chat(self) -> None:
         """Log out if logged in, then leave."""

@@ -54,7 +54,12 @@ class MessageRows:
 
 
 class ConversationLog(RichLog):
-    """Lines of `HH:MM sender: text`, notices, and dividers."""
+    """Lines of `HH:MM sender: text`, notices, and dividers.
+
+    It never takes the keyboard: a click in it (to select text, say) leaves the focus in
+    the input, so what is typed next is not lost. The screen scrolls it with the keys."""
+
+    can_focus = False
 
     def __init__(self) -> None:
         super().__init__(wrap=True, markup=False, highlight=False, min_width=20)

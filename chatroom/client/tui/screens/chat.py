@@ -8,7 +8,7 @@ acks, pings, transfers) and shows what the session reports as Textual messages (
 import time
 from pathlib import Path
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -86,7 +86,11 @@ class ChatScreen(Screen[None]):
                 yield Static("Online", id="sidebar-title")
                 yield OptionList(id="users")
         yield Vertical(id="transfers")
-        yield Input(placeholder="Message the group; /help for commands", id="entry")
+        # Never select all on focus: the focus comes back after every click, and the next
+        # key would replace the line.
+        yield Input(
+            placeholder="Message the group; /help for commands", id="entry", select_on_focus=False
+        )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -262,6 +266,23 @@ class ChatScreen(Screen[None]):
         self.run_worker(self.session.ping(), group="ping", exclusive=True)
 
     # -- what the user types ----------------------------------------------------------
+
+    # -- the keyboard stays with the input ---------------------------------------------
+
+    @on(events.DescendantFocus)
+    def keep_the_keyboard(self, event: events.DescendantFocus) -> None:
+        """Whatever a click focuses (a tab, say), typing goes on into the input; only
+        the list of users keeps the focus it is given (Ctrl+U, or a click)."""
+        if event.widget.id not in ("entry", "users"):
+            self.query_one("#entry", Input).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """A character typed while the list of users has the focus goes to the input."""
+        entry = self.query_one("#entry", Input)
+        if event.is_printable and event.character and self.focused is not entry:
+            entry.focus()
+            entry.insert_text_at_cursor(event.character)
+            event.stop()
 
     @on(Input.Submitted, "#entry")
     def entered(self, event: Input.Submitted) -> None:
