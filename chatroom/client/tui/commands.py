@@ -18,6 +18,8 @@ HELP = [
     "/help            this list",
     "/quit            log out and leave (also Ctrl+Q)",
     "Pick a user on the right to chat privately; Ctrl+N / Ctrl+P switch tabs.",
+    "Tab completes names and /commands (again: the next match); Up / Down recall what you sent.",
+    "A pasted block of lines is one message; Ctrl+C copies, Ctrl+Q quits.",
 ]
 
 

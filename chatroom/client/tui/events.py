@@ -61,6 +61,8 @@ class MessageRefused(Message):
 
     to: str | None
     reason: str
+    text: str
+    """What was not sent, so that the screen can give it back to the user."""
 
 
 # -- from screens to the app ------------------------------------------------------------

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 
 from chatroom.client.api import ChatClient, backoff
 from chatroom.common.errors import ChatError
+from chatroom.common.limits import Limits
 
 TUI_FEATURES = ("carbons", "read", "compress")
 """What the TUI asks for in `hello`: not yet `rooms`, whose messages it has no tab for,
@@ -31,6 +32,8 @@ class ServerLink:
         self.reconnect_delays = reconnect_delays
         self.keepalive = 30.0
         """Seconds between pings: a third of the server's idle timeout, learnt from `hello`."""
+        self.max_text = Limits().max_text
+        """The longest message the server takes, learnt from `hello`."""
         self.client: ChatClient | None = None
 
     @property
@@ -43,6 +46,7 @@ class ServerLink:
             client = await ChatClient.connect(self.host, self.port, tls=self.tls, timeout=5.0)
             limits = (await client.hello("chatroom-tui", TUI_FEATURES))["limits"]
             self.keepalive = limits["idle_timeout"] / 3
+            self.max_text = int(limits.get("max_text", self.max_text))
             self.client = client
         return self.client
 

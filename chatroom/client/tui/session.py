@@ -132,7 +132,7 @@ class ChatSession:
                 )
             except ChatError as error:
                 self.outbox.popleft()
-                self.post(MessageRefused(item.to, error.message))
+                self.post(MessageRefused(item.to, error.message, item.text))
             except OSError:
                 # Maybe the message arrived and only its ok was lost: the retry has its cid.
                 self.linked.clear()  # `keep` reconnects and sets it again

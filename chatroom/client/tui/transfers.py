@@ -1,8 +1,19 @@
-"""A progress bar for one upload or download, shown above the input line while it runs."""
+"""Uploads and downloads under way: a progress bar for each, above the input line, and
+the workers that run them."""
 
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from textual import work
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, ProgressBar
+
+from chatroom.client.api import describe_os_error
+from chatroom.client.tui.conversation import ConversationLog
+from chatroom.client.tui.session import ChatSession
+from chatroom.common.errors import ChatError
 
 
 class TransferBar(Horizontal):
@@ -18,3 +29,52 @@ class TransferBar(Horizontal):
     def advance_to(self, done: int, total: int) -> None:
         """A `Progress` callback for the client library."""
         self.query_one(ProgressBar).update(total=max(total, 1), progress=max(done, 0) or 0)
+
+
+class Transfers(Vertical):
+    """The transfers under way; each reports in the conversation it was started from."""
+
+    def __init__(self, session: ChatSession, downloads: Path) -> None:
+        super().__init__(id="transfers")
+        self.session = session
+        self.downloads = downloads
+        """Where received files are saved."""
+
+    def _bar(self, label: str, total: int) -> TransferBar:
+        bar = TransferBar(label, total)
+        self.mount(bar)
+        return bar
+
+    @work(group="transfers")
+    async def send_file(self, path: Path, to: str | None, log: ConversationLog) -> None:
+        """Upload a file, resuming after each reconnection until it is sent or refused."""
+        if not path.is_file():
+            log.write_notice(f"Not sent: {path} is not a file.", style="red")
+            return
+        bar = self._bar(f"↑ {path.name}", path.stat().st_size)
+        try:
+            sent = await self.session.upload(path, to, bar.advance_to)
+        except (ChatError, OSError) as error:
+            reason = error.message if isinstance(error, ChatError) else describe_os_error(error)
+            log.write_notice(f"{path.name} not sent: {reason}. /send again resumes.", style="red")
+        else:
+            me = self.session.me
+            log.write_file(
+                time.time(), me, path.name, sent.size, sent.fid, mine=True, private=bool(to)
+            )
+        finally:
+            await bar.remove()
+
+    @work(group="transfers")
+    async def save_file(self, fid: int, log: ConversationLog, saved: Callable[[int], None]) -> None:
+        bar = self._bar(f"↓ file {fid}", 0)
+        try:
+            path = await self.session.download(fid, self.downloads, bar.advance_to)
+        except (ChatError, OSError) as error:
+            reason = error.message if isinstance(error, ChatError) else describe_os_error(error)
+            log.write_notice(f"File {fid} not saved: {reason}", style="red")
+        else:
+            saved(fid)
+            log.write_notice(f"Saved {path}", style="green")
+        finally:
+            await bar.remove()

@@ -5,22 +5,20 @@ session's coroutines as workers (relaying pushes and reconnecting, sending the o
 acks, pings, transfers) and shows what the session reports as Textual messages (`events`).
 """
 
-import time
 from pathlib import Path
 
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Footer, Input, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
-from chatroom.client.api import describe_os_error
 from chatroom.client.tui import commands
 from chatroom.client.tui.conversation import ConversationLog
+from chatroom.client.tui.entry import LINE_BREAK, Entry
 from chatroom.client.tui.events import (
     FileWanted,
     MessageRefused,
@@ -33,9 +31,9 @@ from chatroom.client.tui.events import (
     SessionStarted,
 )
 from chatroom.client.tui.session import ChatSession
-from chatroom.client.tui.transfers import TransferBar
+from chatroom.client.tui.status import StatusLine
+from chatroom.client.tui.transfers import Transfers
 from chatroom.client.visible import visible
-from chatroom.common.errors import ChatError
 from chatroom.common.messages import (
     ByePush,
     FilePush,
@@ -74,22 +72,21 @@ class ChatScreen(Screen[None]):
         self.logs = {GROUP: ConversationLog()}  # pane id -> its log, mounted or about to be
         self.received_files: list[int] = []
         """Fids of files received, oldest first; Ctrl+S saves the newest not yet saved."""
-        self.retry_at = 0.0
-        self.countdown: Timer | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="status", markup=False)
+        yield StatusLine(self.session)
         with Horizontal(id="chat-body"):
             with TabbedContent(id="conversations"), TabPane("# group", id=GROUP):
                 yield self.logs[GROUP]
             with Vertical(id="sidebar"):
                 yield Static("Online", id="sidebar-title")
                 yield OptionList(id="users")
-        yield Vertical(id="transfers")
-        # Never select all on focus: the focus comes back after every click, and the next
-        # key would replace the line.
-        yield Input(
-            placeholder="Message the group; /help for commands", id="entry", select_on_focus=False
+        yield Transfers(self.session, self.downloads)
+        yield Entry(
+            names=self.completion_names,
+            commands=lambda: list(commands.PARSERS),
+            placeholder="Message the group; /help for commands",
+            id="entry",
         )
         yield Footer()
 
@@ -108,9 +105,7 @@ class ChatScreen(Screen[None]):
             self.log_of(GROUP).write_notice(
                 f"{event.reply.skipped} older messages from while you were away were left out."
             )
-        if self.countdown is not None:
-            self.countdown.stop()
-            self.countdown = None
+        if self.query_one(StatusLine).reconnected():
             self.log_of(GROUP).write_notice("Reconnected.", style="green")
         self.show_status()
 
@@ -120,16 +115,11 @@ class ChatScreen(Screen[None]):
         self.show_status()
 
     def on_reconnecting(self, event: Reconnecting) -> None:
-        self.retry_at = time.monotonic() + event.delay
-        if self.countdown is None:
-            self.countdown = self.set_interval(0.5, self.show_status)
-        self.show_status()
+        self.query_one(StatusLine).reconnecting(event.delay)
 
     def on_session_failed(self, event: SessionFailed) -> None:
-        if self.countdown is not None:
-            self.countdown.stop()
         self.log_of(GROUP).write_notice(f"Cannot log in again: {event.message}", style="red")
-        self.query_one("#status", Static).update(f"disconnected: {visible(event.message)}")
+        self.query_one(StatusLine).failed(event.message)
 
     def on_push_arrived(self, event: PushArrived) -> None:
         push = event.push
@@ -157,22 +147,22 @@ class ChatScreen(Screen[None]):
         self.show_status()
 
     def on_message_refused(self, event: MessageRefused) -> None:
+        """Say why, and give the text back: into the input if it is empty, else into the
+        conversation's history (Up brings it back)."""
         pane_id = GROUP if event.to is None else self.private_pane(event.to)
-        self.log_of(pane_id).write_notice(f"Not sent: {event.reason}", style="red")
+        entry = self.query_one(Entry)
+        line = event.text if event.to is None else f"/msg {event.to} {event.text}"
+        if entry.value:
+            entry.remember_only(line)
+            back = "Up brings it back"
+        else:
+            entry.value = line.replace("\n", LINE_BREAK)
+            back = "it is back in the input"
+        self.log_of(pane_id).write_notice(f"Not sent: {event.reason}; {back}.", style="red")
         self.show_status()
 
     def show_status(self) -> None:
-        status = self.query_one("#status", Static)
-        outbox = self.session.outbox
-        waiting = f" · {len(outbox)} waiting to send" if outbox else ""
-        if self.session.linked.is_set():
-            status.update(f"● connected as {visible(self.me)}{waiting}")
-            status.set_class(False, "offline")
-            return
-        seconds = max(0, round(self.retry_at - time.monotonic()))
-        retry = f"reconnecting in {seconds} s" if seconds else "reconnecting..."
-        status.update(f"○ disconnected — {retry}{waiting}")
-        status.set_class(True, "offline")
+        self.query_one(StatusLine).show()
 
     # -- conversations ----------------------------------------------------------------
 
@@ -232,7 +222,8 @@ class ChatScreen(Screen[None]):
     @on(TabbedContent.TabActivated)
     def tab_opened(self, event: TabbedContent.TabActivated) -> None:
         pane_id = event.pane.id or GROUP
-        entry = self.query_one("#entry", Input)
+        entry = self.query_one(Entry)
+        entry.switch_to(pane_id)
         if pane_id == GROUP:
             entry.placeholder = "Message the group; /help for commands"
             return
@@ -286,19 +277,39 @@ class ChatScreen(Screen[None]):
 
     @on(Input.Submitted, "#entry")
     def entered(self, event: Input.Submitted) -> None:
-        text = event.value
-        event.input.clear()
-        if text.strip():
-            self.run_command(text)
+        """Run the line; it leaves the input only if it was taken (a message over the
+        server's limit, or a command used wrongly, stays to be corrected)."""
+        entry = self.query_one(Entry)
+        if entry.message.strip() and self.run_command(entry.message):
+            entry.remember(entry.value)
+
+    @on(Entry.Pasted)
+    def pasted(self, event: Entry.Pasted) -> None:
+        log = self.log_of(self.query_one("#conversations", TabbedContent).active or GROUP)
+        log.write_notice(f"Pasted {event.lines} lines: Enter sends them as one message.")
+
+    def completion_names(self) -> list[str]:
+        """Whom Tab completes: who is online and everyone with a private tab."""
+        return [*self.online, *self.partners.values()]
 
     def current_partner(self) -> str | None:
         """Who the conversation on screen is with: None for the group."""
         pane_id = self.query_one("#conversations", TabbedContent).active
         return None if pane_id == GROUP else self.partners[pane_id]
 
-    def run_command(self, line: str) -> None:
+    def run_command(self, line: str) -> bool:
+        """Do what the line says; whether it was taken (else it stays in the input)."""
         command = commands.parse(line)
         log = self.log_of(self.query_one("#conversations", TabbedContent).active or GROUP)
+        limit = self.session.link.max_text
+        if isinstance(command, commands.Say | commands.SendPrivate) and len(command.text) > limit:
+            size = len(command.text)
+            log.write_notice(
+                f"Not sent: {size:,} characters; the server takes {limit:,}. Shorten it "
+                "(it is still in the input).",
+                style="red",
+            )
+            return False
         match command:
             case commands.ShowHelp():
                 for text in commands.HELP:
@@ -316,10 +327,13 @@ class ChatScreen(Screen[None]):
                 self.post_message(QuitWanted())
             case commands.Usage(text):
                 log.write_notice(text, style="red")
+                return False
             case commands.Unknown(name):
                 log.write_notice(f"Unknown command {name}; /help lists them.", style="red")
+                return False
             case commands.Say(text):
                 self.queue(self.current_partner(), text)
+        return True
 
     def queue(self, to: str | None, text: str) -> None:
         self.session.queue(to, text)
@@ -327,49 +341,18 @@ class ChatScreen(Screen[None]):
 
     # -- files ------------------------------------------------------------------------
 
-    def add_transfer(self, label: str, total: int) -> TransferBar:
-        bar = TransferBar(label, total)
-        self.query_one("#transfers", Vertical).mount(bar)
-        return bar
+    def send_file(self, path: Path, to: str | None) -> None:
+        log = self.log_of(GROUP if to is None else self.private_pane(to))
+        self.query_one(Transfers).send_file(path, to, log)
 
-    def conversation_log(self, partner: str | None) -> ConversationLog:
-        return self.log_of(GROUP if partner is None else self.private_pane(partner))
+    def save_file(self, fid: int) -> None:
+        """Download a file; what becomes of it is said in the conversation on screen."""
+        log = self.log_of(self.query_one("#conversations", TabbedContent).active or GROUP)
+        self.query_one(Transfers).save_file(fid, log, self.saved)
 
-    @work(group="transfers")
-    async def send_file(self, path: Path, to: str | None) -> None:
-        """Upload a file, resuming after each reconnection until it is sent or refused."""
-        log = self.conversation_log(to)
-        if not path.is_file():
-            log.write_notice(f"Not sent: {path} is not a file.", style="red")
-            return
-        bar = self.add_transfer(f"↑ {path.name}", path.stat().st_size)
-        try:
-            sent = await self.session.upload(path, to, bar.advance_to)
-        except (ChatError, OSError) as error:
-            reason = error.message if isinstance(error, ChatError) else describe_os_error(error)
-            log.write_notice(f"{path.name} not sent: {reason}. /send again resumes.", style="red")
-        else:
-            log.write_file(
-                time.time(), self.me, path.name, sent.size, sent.fid, mine=True, private=bool(to)
-            )
-        finally:
-            await bar.remove()
-
-    @work(group="transfers")
-    async def save_file(self, fid: int) -> None:
-        log = self.log_of(GROUP)
-        bar = self.add_transfer(f"↓ file {fid}", 0)
-        try:
-            saved = await self.session.download(fid, self.downloads, bar.advance_to)
-        except (ChatError, OSError) as error:
-            reason = error.message if isinstance(error, ChatError) else describe_os_error(error)
-            log.write_notice(f"File {fid} not saved: {reason}", style="red")
-        else:
-            if fid in self.received_files:
-                self.received_files.remove(fid)
-            log.write_notice(f"Saved {saved}", style="green")
-        finally:
-            await bar.remove()
+    def saved(self, fid: int) -> None:
+        if fid in self.received_files:
+            self.received_files.remove(fid)
 
     def action_pick_file(self) -> None:
         self.post_message(FileWanted(self.current_partner()))

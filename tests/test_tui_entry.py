@@ -1,0 +1,94 @@
+"""The chat screen's input line: nothing typed is lost, and the habits of terminal chat
+(history, Tab completion, multi-line paste), driven through the real app with Pilot."""
+
+from textual import events
+
+from chatroom.client.tui.app import ChatApp
+from chatroom.client.tui.entry import LINE_BREAK, Entry
+from chatroom.common.messages import MessagePush
+from tests.conftest import RunningServer, next_push
+from tests.test_tui import log_in, log_text, make_app, until
+
+
+def all_logs(app: ChatApp) -> str:
+    """The text of every conversation's log, rows joined as the words they wrapped."""
+    return " ".join(log_text(app, pane) for pane in app.screen.logs).replace("\n", " ")
+
+
+async def test_up_and_down_recall_what_was_sent_per_conversation(server: RunningServer) -> None:
+    await server.register("alice")
+    await server.login("bob")
+    app = make_app(server.port)
+    async with app.run_test() as pilot:
+        await log_in(pilot, "alice")
+        entry = app.screen.query_one(Entry)
+        for line in ("first", "second"):
+            await pilot.press(*line, "enter")
+        await pilot.press(*"half typed")
+        await pilot.press("up")
+        assert entry.value == "second"
+        await pilot.press("up", "up")  # stops at the oldest
+        assert entry.value == "first"
+        await pilot.press("down", "down")
+        assert entry.value == "half typed"  # the draft comes back below the newest
+        entry.value = ""
+        await pilot.press(*"/msg bob in private", "enter")
+        await until(pilot, lambda: entry.conversation != "room", "the private tab")
+        await pilot.press("up")
+        assert entry.value == ""  # the private tab has its own history, empty so far
+
+
+async def test_tab_completes_names_and_commands_and_cycles(server: RunningServer) -> None:
+    await server.register("alice")
+    bob = await server.login("bob")
+    await server.login("bobby")
+    app = make_app(server.port)
+    async with app.run_test() as pilot:
+        await log_in(pilot, "alice")
+        entry = app.screen.query_one(Entry)
+        await until(pilot, lambda: "bobby" in app.screen.online, "bobby online")
+        await pilot.press("b", "o", "tab")
+        assert entry.value == "bob: "
+        await pilot.press("tab")
+        assert entry.value == "bobby: "
+        await pilot.press("tab")
+        assert entry.value == "bob: "  # round again
+        await pilot.press(*"hi and al", "tab")
+        assert entry.value == "bob: hi and alice "  # later in the line: no colon
+        await pilot.press("enter")
+        assert (await next_push(bob, MessagePush)).text == "bob: hi and alice "
+        await pilot.press("/", "h", "e", "tab")
+        assert entry.value == "/help "
+        assert app.focused is entry  # Tab never moved the focus
+
+
+async def test_a_multi_line_paste_is_sent_as_one_message(server: RunningServer) -> None:
+    await server.register("alice")
+    bob = await server.login("bob")
+    app = make_app(server.port)
+    async with app.run_test() as pilot:
+        await log_in(pilot, "alice")
+        entry = app.screen.query_one(Entry)
+        entry.post_message(events.Paste("line one\nline two\r\nline three\n"))
+        await until(pilot, lambda: LINE_BREAK in entry.value, "the paste")
+        assert entry.value == f"line one{LINE_BREAK}line two{LINE_BREAK}line three"
+        await until(pilot, lambda: "Pasted 3 lines" in all_logs(app), "the line count")
+        await pilot.press("enter")
+        assert (await next_push(bob, MessagePush)).text == "line one\nline two\nline three"
+
+
+async def test_what_is_refused_stays_in_the_input(server: RunningServer) -> None:
+    await server.register("alice")
+    app = make_app(server.port)
+    async with app.run_test() as pilot:
+        await log_in(pilot, "alice")
+        entry = app.screen.query_one(Entry)
+        for line in ("/me waves", "/msg bob", "x" * 5000):
+            entry.value = line
+            await pilot.press("enter")
+            assert entry.value == line, line  # an unknown command, a usage, too long
+        assert "5,000 characters; the server takes 4,096" in all_logs(app)
+        entry.value = "/msg nobody hello there"
+        await pilot.press("enter")  # taken, then refused by the server: it comes back
+        await until(pilot, lambda: entry.value == "/msg nobody hello there", "the text back")
+        assert "Not sent: there is no user 'nobody'; it is back in the input." in all_logs(app)
