@@ -515,6 +515,19 @@ async def test_chat_snapshot(server: RunningServer) -> None:
         assert_snapshot(app, "chat")
 
 
+async def test_chat_snapshot_at_60x20_folds_the_sidebar_and_keeps_quit(
+    server: RunningServer,
+) -> None:
+    await server.register("alice")
+    await server.login("bob")
+    app = make_app(server.port)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await log_in(pilot, "alice")
+        await until(pilot, lambda: "Logged in as alice" in log_text(app), "the welcome")
+        assert not app.screen.query_one("#sidebar").display
+        assert_snapshot(app, "chat-60x20")
+
+
 # -- files ----------------------------------------------------------------------------
 
 

@@ -7,15 +7,22 @@ a message after its first starts with a gutter, so no line of a message, whether
 sender broke it or the log wrapped it, can pass for a message of its own.
 """
 
+from collections import deque
 from datetime import datetime
+from typing import Any, Self, cast
 
-from rich.console import Console, ConsoleOptions, RenderResult
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.measure import Measurement
 from rich.text import Text
+from textual import events
 from textual.widgets import RichLog
 
 from chatroom.client.visible import message_lines, pieces
 from chatroom.common.files import human_size
+
+REFLOWED = 5000
+"""Entries kept to be wrapped again when the width changes (the older ones keep the
+width they were wrapped to)."""
 
 GUTTER = "      │ "
 """In front of a message's further rows. Times start at column 0 and names at column 6,
@@ -65,6 +72,39 @@ class ConversationLog(RichLog):
         super().__init__(wrap=True, markup=False, highlight=False, min_width=20)
         self.in_backlog = False
         """Whether the last line written was mail from while the user was away."""
+        self._entries: deque[RenderableType] = deque(maxlen=REFLOWED)
+        self._width = 0
+        """The width the lines were wrapped to."""
+
+    def write(self, content: RenderableType | object, *args: Any, **kwargs: Any) -> Self:
+        """Write an entry, and keep it to wrap again when the width changes. (Before the
+        log has a size, RichLog holds the entry and writes it here again once it has.)"""
+        if self._size_known:
+            self._entries.append(cast(RenderableType, content))
+        return super().write(content, *args, **kwargs)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Wrap every kept entry again to the new width (a tab shown for the first time,
+        a terminal made wider), staying at the end if the view was there."""
+        width = event.size.width
+        if not width or width == self._width:
+            return
+        if not self._width:  # the first size: RichLog writes what waited for it
+            self._width = width
+            return
+        self._width = width
+        # After the layout has caught up: the region to wrap to is not the new one yet.
+        self.call_after_refresh(self._reflow, self.is_vertical_scroll_end)
+
+    def _reflow(self, at_end: bool) -> None:
+        # The width said outright: measuring goes by the console's, which can lag behind.
+        width = max(self.scrollable_content_region.width, self.min_width)
+        entries = list(self._entries)
+        self.clear()
+        for entry in entries:
+            super().write(entry, width=width, scroll_end=False)
+        if at_end:
+            self.scroll_end(animate=False, immediate=True)
 
     @staticmethod
     def _byline(ts: float, sender: str, *, mine: bool, private: bool) -> Text:

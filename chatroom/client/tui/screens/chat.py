@@ -48,7 +48,11 @@ GROUP = "room"
 
 
 class ChatScreen(Screen[None]):
+    # Below 80 columns the sidebar of who is online folds away (/users still lists them).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-wide")]
     BINDINGS = [
+        # First, so that the footer shows it however narrow the terminal (the app's own).
+        Binding("ctrl+q", "app.quit_chat", "Quit", priority=True),
         Binding("ctrl+n", "next_tab", "Next tab"),
         Binding("ctrl+p", "previous_tab", "Previous tab"),
         Binding("ctrl+o", "pick_file", "Send file"),

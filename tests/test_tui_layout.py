@@ -1,0 +1,38 @@
+"""The chat screen's log wraps to the width it has, in every tab, and again on resize."""
+
+from chatroom.client.tui.screens.chat import ChatScreen
+from tests.conftest import RunningServer
+from tests.test_tui import log_in, log_text, make_app, until
+
+LONG = " ".join(f"word{n}" for n in range(60))  # about 400 characters
+
+
+def widest_row(app, pane: str) -> int:
+    return max(len(row) for row in log_text(app, pane).splitlines())
+
+
+async def test_a_hidden_tab_wraps_to_the_width_it_gets_and_reflows_on_resize(
+    server: RunningServer,
+) -> None:
+    await server.register("alice")
+    bob = await server.login("bob")
+    app = make_app(server.port)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot, "alice")
+        screen = app.screen
+        assert isinstance(screen, ChatScreen)
+        await bob.private("alice", LONG)  # its tab opens, hidden behind the group's
+        await until(pilot, lambda: screen.partners, "the private tab")
+        pane = next(iter(screen.partners))
+        await pilot.press("ctrl+n")
+        await until(pilot, lambda: "word59" in log_text(app, pane), "the message")
+        log = screen.logs[pane]
+        narrow = widest_row(app, pane)
+        assert log.size.width - 12 <= narrow <= log.size.width  # not 20 columns
+        await pilot.resize_terminal(160, 30)
+        await until(pilot, lambda: widest_row(app, pane) > narrow + 40, "the reflow")
+        assert "word59" in log_text(app, pane)
+        rows = log_text(app, pane).splitlines()
+        await pilot.resize_terminal(60, 20)
+        await until(pilot, lambda: len(log_text(app, pane).splitlines()) > len(rows), "narrower")
+        assert max(len(row) for row in log_text(app, pane).splitlines()) <= log.size.width
