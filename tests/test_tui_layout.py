@@ -36,3 +36,34 @@ async def test_a_hidden_tab_wraps_to_the_width_it_gets_and_reflows_on_resize(
         await pilot.resize_terminal(60, 20)
         await until(pilot, lambda: len(log_text(app, pane).splitlines()) > len(rows), "narrower")
         assert max(len(row) for row in log_text(app, pane).splitlines()) <= log.size.width
+
+
+async def test_reading_further_up_holds_the_view_and_counts_what_comes_below(
+    server: RunningServer,
+) -> None:
+    await server.register("alice")
+    bob = await server.login("bob")
+    app = make_app(server.port)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot, "alice")
+        screen = app.screen
+        assert isinstance(screen, ChatScreen)
+        log = screen.logs["room"]
+        for n in range(40):
+            await bob.broadcast(f"filler {n}")
+        await until(pilot, lambda: "filler 39" in log_text(app), "the filler")
+        await until(pilot, lambda: log.is_vertical_scroll_end, "the view at the end")
+        await pilot.press("pageup")  # the input keeps the keyboard; the log scrolls
+        await until(pilot, lambda: not log.is_vertical_scroll_end, "the view scrolled up")
+        held = log.scroll_y
+        for n in range(3):
+            await bob.broadcast(f"later {n}")
+        await until(pilot, lambda: "later 2" in log_text(app), "the later messages")
+        assert log.scroll_y == held and log.unseen == 3
+        assert log.border_subtitle == "▼ 3 new below (PgDn)"
+        await pilot.press("pagedown", "pagedown", "pagedown")
+        await until(pilot, lambda: log.unseen == 0, "the marker to clear")
+        assert log.is_vertical_scroll_end and not log.border_subtitle
+        await bob.broadcast("live again")
+        await until(pilot, lambda: "live again" in log_text(app), "a live message")
+        await until(pilot, lambda: log.is_vertical_scroll_end, "the view following")

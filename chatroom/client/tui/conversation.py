@@ -9,7 +9,7 @@ sender broke it or the log wrapped it, can pass for a message of its own.
 
 from collections import deque
 from datetime import datetime
-from typing import Any, Self, cast
+from typing import Self, cast
 
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.measure import Measurement
@@ -72,16 +72,47 @@ class ConversationLog(RichLog):
         super().__init__(wrap=True, markup=False, highlight=False, min_width=20)
         self.in_backlog = False
         """Whether the last line written was mail from while the user was away."""
+        self.unseen = 0
+        """Entries written since the view was scrolled up from the end (WeeChat's -MORE-)."""
+        self._following = True
         self._entries: deque[RenderableType] = deque(maxlen=REFLOWED)
         self._width = 0
         """The width the lines were wrapped to."""
 
-    def write(self, content: RenderableType | object, *args: Any, **kwargs: Any) -> Self:
+    def write(
+        self,
+        content: RenderableType | object,
+        width: int | None = None,
+        expand: bool = False,
+        shrink: bool = True,
+        scroll_end: bool | None = None,
+        animate: bool = False,
+    ) -> Self:
         """Write an entry, and keep it to wrap again when the width changes. (Before the
         log has a size, RichLog holds the entry and writes it here again once it has.)"""
         if self._size_known:
             self._entries.append(cast(RenderableType, content))
-        return super().write(content, *args, **kwargs)
+            # Follow new lines only from the end: someone reading further up stays where
+            # they are, and is told how much came below.
+            if not self._following:
+                self.unseen += 1
+                self._show_unseen()
+            scroll_end = self._following if scroll_end is None else scroll_end
+        return super().write(content, width, expand, shrink, scroll_end, animate)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        """Whether the view follows new lines is decided where it was moved to: not by
+        where it is when a line comes, which is short of the end while a scroll to the
+        previous line is still under way."""
+        super().watch_scroll_y(old_value, new_value)
+        self._following = self.is_vertical_scroll_end
+        if self.unseen and self._following:
+            self.unseen = 0
+            self._show_unseen()
+
+    def _show_unseen(self) -> None:
+        self.border_subtitle = f"▼ {self.unseen} new below (PgDn)" if self.unseen else ""
+        self.set_class(bool(self.unseen), "-more")
 
     def on_resize(self, event: events.Resize) -> None:
         """Wrap every kept entry again to the new width (a tab shown for the first time,

@@ -59,6 +59,10 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+s", "save_file", "Save file"),
         Binding("ctrl+u", "focus_users", "Users"),
         Binding("escape", "focus_entry", "Type", show=False),
+        # The log scrolls while the input keeps the keyboard.
+        Binding("pageup", "scroll_log('page_up')", "Scroll up", show=False),
+        Binding("pagedown", "scroll_log('page_down')", "Scroll down", show=False),
+        Binding("ctrl+end", "scroll_log('end')", "Newest", show=False),
     ]
 
     def __init__(self, session: ChatSession, *, keepalive: float, downloads: Path) -> None:
@@ -379,6 +383,10 @@ class ChatScreen(Screen[None]):
         tabs = self.query_one("#conversations", TabbedContent)
         ids = [GROUP, *self.partners]
         tabs.active = ids[(ids.index(tabs.active) + step) % len(ids)]
+
+    def action_scroll_log(self, how: str) -> None:
+        log = self.log_of(self.query_one("#conversations", TabbedContent).active or GROUP)
+        getattr(log, f"scroll_{how}")(animate=False)
 
     def action_focus_users(self) -> None:
         self.query_one("#users", OptionList).focus()
