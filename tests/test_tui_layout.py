@@ -67,3 +67,35 @@ async def test_reading_further_up_holds_the_view_and_counts_what_comes_below(
         await bob.broadcast("live again")
         await until(pilot, lambda: "live again" in log_text(app), "a live message")
         await until(pilot, lambda: log.is_vertical_scroll_end, "the view following")
+
+
+async def test_a_private_message_or_a_mention_rings_and_every_tab_counts(
+    server: RunningServer,
+) -> None:
+    await server.register("alice")
+    bob = await server.login("bob")
+    app = make_app(server.port)
+    rings: list[None] = []
+    app.bell = lambda: rings.append(None)  # type: ignore[method-assign]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await log_in(pilot, "alice")
+        screen = app.screen
+        assert isinstance(screen, ChatScreen)
+        await bob.broadcast("nothing for alice here")
+        await until(pilot, lambda: "nothing for alice" in log_text(app), "a plain message")
+        assert rings == [None]  # "alice" is in it: a mention
+        await bob.broadcast("just chatting")
+        await until(pilot, lambda: "just chatting" in log_text(app), "another")
+        assert len(rings) == 1  # no mention, no bell
+        await bob.private("alice", "psst")
+        await until(pilot, lambda: screen.partners, "the private tab")
+        await until(pilot, lambda: len(rings) == 2, "the bell for a private message")
+        pane = next(iter(screen.partners))
+        await pilot.press("ctrl+n")  # to the private tab: the group's count starts
+        await until(pilot, lambda: screen.unread[pane] == 0, "the private tab read")
+        await bob.broadcast("while you were in the private tab")
+        tabs = screen.query_one("#conversations")
+        await until(pilot, lambda: screen.unread["room"] == 1, "the group's count")
+        assert str(tabs.get_tab("room").label) == "# group (1)"
+        await pilot.press("ctrl+n")
+        await until(pilot, lambda: screen.unread["room"] == 0, "the group read")

@@ -7,6 +7,7 @@ a message after its first starts with a gutter, so no line of a message, whether
 sender broke it or the log wrapped it, can pass for a message of its own.
 """
 
+import re
 from collections import deque
 from datetime import datetime
 from typing import Self, cast
@@ -27,6 +28,12 @@ width they were wrapped to)."""
 GUTTER = "      │ "
 """In front of a message's further rows. Times start at column 0 and names at column 6,
 where this has its bar: a fake `18:12 admin:` line cannot start where a real one does."""
+
+
+def mentions(text: str, name: str) -> bool:
+    """Whether `text` says `name` as a word of its own (any case): `bob`, `@bob`, `bob:`,
+    but not `bobby` or `kebob`."""
+    return re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", text, re.IGNORECASE) is not None
 
 
 def shown(text: str, style: str = "") -> Text:
@@ -148,11 +155,13 @@ class ConversationLog(RichLog):
         return line
 
     def write_message(
-        self, ts: float, sender: str, text: str, *, mine: bool, private: bool
+        self, ts: float, sender: str, text: str, *, mine: bool, private: bool, mention: bool = False
     ) -> None:
         style = "magenta" if private else ""
         first, *more = message_lines(text)
         line = self._byline(ts, sender, mine=mine, private=private)
+        if mention:  # the byline stands out: someone said your name
+            line.stylize("reverse bold yellow", 6)
         line.append(": ")
         line.append_text(shown(first, style))
         self.write(MessageRows(line, [shown(other, style) for other in more]))

@@ -10,14 +10,13 @@ from pathlib import Path
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList, Static, TabbedContent, TabPane
-from textual.widgets.option_list import Option
+from textual.widgets import Footer, Input, OptionList, TabbedContent, TabPane
 
 from chatroom.client.tui import commands
-from chatroom.client.tui.conversation import ConversationLog
+from chatroom.client.tui.conversation import ConversationLog, mentions
 from chatroom.client.tui.entry import LINE_BREAK, Entry
 from chatroom.client.tui.events import (
     FileWanted,
@@ -31,6 +30,7 @@ from chatroom.client.tui.events import (
     SessionStarted,
 )
 from chatroom.client.tui.session import ChatSession
+from chatroom.client.tui.sidebar import Sidebar
 from chatroom.client.tui.status import StatusLine
 from chatroom.client.tui.transfers import Transfers
 from chatroom.client.visible import visible
@@ -76,7 +76,7 @@ class ChatScreen(Screen[None]):
         self.online: set[str] = set()
         self.panes: dict[str, str] = {}  # username key -> pane id of the private chat
         self.partners: dict[str, str] = {}  # pane id -> partner's username
-        self.unread: dict[str, int] = {}
+        self.unread: dict[str, int] = {GROUP: 0}
         self.logs = {GROUP: ConversationLog()}  # pane id -> its log, mounted or about to be
         self.received_files: list[int] = []
         """Fids of files received, oldest first; Ctrl+S saves the newest not yet saved."""
@@ -86,9 +86,7 @@ class ChatScreen(Screen[None]):
         with Horizontal(id="chat-body"):
             with TabbedContent(id="conversations"), TabPane("# group", id=GROUP):
                 yield self.logs[GROUP]
-            with Vertical(id="sidebar"):
-                yield Static("Online", id="sidebar-title")
-                yield OptionList(id="users")
+            yield Sidebar(self.me)
         yield Transfers(self.session, self.downloads)
         yield Entry(
             names=self.completion_names,
@@ -209,35 +207,42 @@ class ChatScreen(Screen[None]):
             if not mine:
                 self.received_files.append(push.fid)
         else:
-            log.write_message(push.ts, push.sender, push.text, mine=mine, private=private)
-        self.count_unread(pane_id)
+            mention = not mine and mentions(push.text, self.me)
+            log.write_message(
+                push.ts, push.sender, push.text, mine=mine, private=private, mention=mention
+            )
+            if (private or mention) and not mine and not push.offline:
+                self.app.bell()  # someone wrote to you: a terminal in the background hears
+        if not mine:
+            self.count_unread(pane_id)
         if push.mid is not None and self.session.shown(push.mid):
             self.run_worker(self.session.send_ack(), group="ack")
 
     def count_unread(self, pane_id: str) -> None:
         tabs = self.query_one("#conversations", TabbedContent)
-        if pane_id == GROUP or tabs.active == pane_id:
+        if tabs.active == pane_id:
             return
         self.unread[pane_id] += 1
         tabs.get_tab(pane_id).label = self.tab_label(pane_id)
 
     def tab_label(self, pane_id: str) -> Content:
-        """`@bob (2)`: the partner, and how many messages came while the tab was hidden.
-        Content, not a string, which Textual would read as markup (a name is not)."""
+        """`@bob (2)`: the partner (or `# group`), and how many messages came while the
+        tab was hidden. Content, not a string, which Textual would read as markup."""
         unread = f" ({self.unread[pane_id]})" if self.unread[pane_id] else ""
-        return Content(f"@{visible(self.partners[pane_id])}{unread}")
+        name = "# group" if pane_id == GROUP else f"@{visible(self.partners[pane_id])}"
+        return Content(f"{name}{unread}")
 
     @on(TabbedContent.TabActivated)
     def tab_opened(self, event: TabbedContent.TabActivated) -> None:
         pane_id = event.pane.id or GROUP
         entry = self.query_one(Entry)
         entry.switch_to(pane_id)
-        if pane_id == GROUP:
-            entry.placeholder = "Message the group; /help for commands"
-            return
         self.unread[pane_id] = 0
         event.tab.label = self.tab_label(pane_id)
-        entry.placeholder = f"Message {visible(self.partners[pane_id])} privately"
+        if pane_id == GROUP:
+            entry.placeholder = "Message the group; /help for commands"
+        else:
+            entry.placeholder = f"Message {visible(self.partners[pane_id])} privately"
 
     def open_private(self, partner: str) -> None:
         tabs = self.query_one("#conversations", TabbedContent)
@@ -247,14 +252,7 @@ class ChatScreen(Screen[None]):
 
     def set_online(self, names: "set[str] | list[str]") -> None:
         self.online = set(names)
-        users = self.query_one("#users", OptionList)
-        users.clear_options()
-        users.add_options(
-            Option(Content(f"{visible(name)} (you)" if name == self.me else visible(name)), id=name)
-            # Alphabetical: username_key is for telling users apart, and sorts `mary` as `rnary`.
-            for name in sorted(self.online, key=str.casefold)
-        )
-        self.query_one("#sidebar-title", Static).update(f"Online ({len(self.online)})")
+        self.query_one(Sidebar).show(self.online)
 
     @on(OptionList.OptionSelected, "#users")
     def user_picked(self, event: OptionList.OptionSelected) -> None:
