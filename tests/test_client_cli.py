@@ -67,3 +67,27 @@ async def test_file_commands_fail_in_one_line(server: RunningServer, tmp_path: P
     assert (code, err.strip()) == (1, "chatroom: bad_credentials: wrong username or password")
     code, _, err = await chatroom("--port", "1", "get-file", "--user", "alice", "1")
     assert (code, err.strip()) == (1, "chatroom: 127.0.0.1:1: connection refused")
+
+
+async def test_connection_flags_may_follow_the_command(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    await server.register("alice")
+    bob = await server.login("bob")
+    source = tmp_path / "note.txt"
+    source.write_text("after the command")
+    code, _, err = await chatroom(
+        "send-file", "--user", "alice", "--to", "bob", "--port", str(server.port), str(source)
+    )
+    assert code == 0, err
+    assert (await next_push(bob, FilePush)).name == "note.txt"
+    code, _, err = await chatroom(
+        "--port", "1", "history", "--port", str(server.port), "--user", "bob"
+    )
+    assert code == 0, err  # the flag after the command wins
+
+
+async def test_help_shows_where_the_client_connects_by_default() -> None:
+    code, out, _ = await chatroom("--help")
+    assert code == 0
+    assert "(default: 127.0.0.1)" in out and "(default: 8888)" in out

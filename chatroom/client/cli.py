@@ -44,12 +44,7 @@ HISTORY_DEFAULT = 50
 
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="chatroom", description="The chatroom terminal client.")
-    parser.add_argument("--host", default=DEFAULT_HOST, help="server address")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="server port")
-    parser.add_argument("--tls", action="store_true", help="connect with TLS")
-    parser.add_argument(
-        "--cafile", type=Path, default=None, help="trust this CA certificate (PEM); implies --tls"
-    )
+    _connection_flags(parser)
     parser.add_argument(
         "--downloads",
         type=Path,
@@ -80,7 +75,35 @@ def build_parser() -> argparse.ArgumentParser:
         named.add_argument("--with", dest="with_user", default=None, help="a private conversation")
     for command in (send, get, history, search):
         command.add_argument("--user", default=os.environ.get("CHATROOM_USER"), help="username")
+        _connection_flags(command, after_command=True)
     return parser
+
+
+def _connection_flags(parser: argparse.ArgumentParser, after_command: bool = False) -> None:
+    """Where the server is: before the command (`chatroom --port 9 history`) or after it
+    (`chatroom history --port 9`). After it, a flag not given leaves the one before it be."""
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if after_command else value
+
+    parser.add_argument(
+        "--host", default=default(DEFAULT_HOST), help=f"server address (default: {DEFAULT_HOST})"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=default(DEFAULT_PORT),
+        help=f"server port (default: {DEFAULT_PORT})",
+    )
+    parser.add_argument(
+        "--tls", action="store_true", default=default(False), help="connect with TLS"
+    )
+    parser.add_argument(
+        "--cafile",
+        type=Path,
+        default=default(None),
+        help="trust this CA certificate (PEM); implies --tls",
+    )
 
 
 def _positive(text: str) -> int:
