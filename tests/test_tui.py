@@ -175,9 +175,7 @@ async def test_register_errors_show_inline(
         assert isinstance(app.screen, RegisterScreen)
 
 
-async def test_register_success_returns_to_the_menu_with_the_name_ready(
-    server: RunningServer,
-) -> None:
+async def test_registering_logs_straight_in(server: RunningServer) -> None:
     app = make_app(server.port)
     async with app.run_test() as pilot:
         await until(pilot, lambda: isinstance(app.screen, MenuScreen), "the menu")
@@ -187,15 +185,27 @@ async def test_register_success_returns_to_the_menu_with_the_name_ready(
         await type_in(pilot, "#password", PASSWORD)
         await type_in(pilot, "#confirm", PASSWORD)
         await pilot.click(".form-submit")
-        await until(pilot, lambda: isinstance(app.screen, MenuScreen), "the menu")
-        assert (
-            text_of(app.screen.query_one("#menu-notice")) == "Registered Carol. Press 1 to log in."
-        )
-        await pilot.press("1")
-        await until(pilot, lambda: isinstance(app.screen, LoginScreen), "the login form")
-        assert app.screen.query_one("#username", Input).value == "Carol"
+        await until(pilot, lambda: isinstance(app.screen, ChatScreen), "the chat screen")
+        await until(pilot, lambda: "Logged in as Carol" in log_text(app), "the welcome")
     client = await server.connect()
     assert (await client.login("carol", PASSWORD)).username == "Carol"
+
+
+async def test_an_error_on_a_form_goes_once_the_user_types_again(make_server) -> None:
+    port = free_port()
+    app = make_app(port)
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: isinstance(app.screen, MenuScreen), "the menu")
+        await pilot.press("1")
+        await until(pilot, lambda: isinstance(app.screen, LoginScreen), "the login form")
+        await type_in(pilot, "#username", "alice")
+        await type_in(pilot, "#password", PASSWORD)
+        await pilot.click(".form-submit")
+        error = app.screen.query_one(".form-error", Static)
+        await until(pilot, lambda: "Cannot reach" in text_of(error), "the error")
+        assert app.focused is app.screen.query_one("#password", Input)  # the empty field
+        await pilot.press("x")
+        assert text_of(error) == ""
 
 
 async def test_login_failure_shows_inline_and_success_opens_the_chat(

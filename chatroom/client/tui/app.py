@@ -56,7 +56,14 @@ class ChatApp(App[None]):
         self.push_screen(LoginScreen(self.link, event.username), self.start_chat)
 
     def on_register_wanted(self, event: RegisterWanted) -> None:
-        self.push_screen(RegisterScreen(self.link), self.menu.registered)
+        self.push_screen(RegisterScreen(self.link), self.registered)
+
+    def registered(self, outcome: LoggedIn | str | None) -> None:
+        """Registered and logged in: the chat; registered only: the menu says so."""
+        if isinstance(outcome, LoggedIn):
+            self.start_chat(outcome)
+        else:
+            self.menu.registered(outcome)
 
     def start_chat(self, login: LoggedIn | None) -> None:
         """Logged in: the chat screen replaces the menu, and its session owns the connection."""

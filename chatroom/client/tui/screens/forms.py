@@ -50,6 +50,13 @@ class FormScreen(Screen[Any]):
     def value(self, selector: str) -> str:
         return self.query_one(selector, Input).value
 
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """The user types again: an error about the last attempt (a server that could not
+        be reached, say) no longer holds. (Not when a field is emptied: the form clears
+        the password itself after a failure.)"""
+        if event.value:
+            self.show_error("")
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter moves to the next empty field, or submits when all are filled."""
         for field in self.query(Input):

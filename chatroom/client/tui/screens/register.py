@@ -1,16 +1,19 @@
-"""Register: username, password and confirmation; errors inline; Esc goes back."""
+"""Register: username, password and confirmation; errors inline; Esc goes back. A new
+account is logged in at once."""
 
 from textual import work
 from textual.app import ComposeResult
 from textual.widgets import Input
 
 from chatroom.client.tui.screens.forms import FormScreen
+from chatroom.client.tui.screens.login import LoggedIn
 from chatroom.common.errors import ChatError
 from chatroom.common.limits import PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN
 
 
 class RegisterScreen(FormScreen):
-    """Dismissed with the registered username, or None if the user went back."""
+    """Dismissed with `LoggedIn` (registered and logged in), the registered username (if
+    the login after it failed), or None if the user went back."""
 
     TITLE_TEXT = "Register"
     SUBMIT_LABEL = "Register"
@@ -45,4 +48,9 @@ class RegisterScreen(FormScreen):
         except (ChatError, OSError) as error:
             self.show_error(self.explain(error))
             return
-        self.dismiss(registered)
+        try:  # and straight in: nobody registers to be sent back to the menu
+            reply = await client.login(registered, password)
+        except (ChatError, OSError):
+            self.dismiss(registered)  # the menu says so, with the name ready to log in
+            return
+        self.dismiss(LoggedIn(client, reply, password))
