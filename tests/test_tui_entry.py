@@ -2,9 +2,11 @@
 (history, Tab completion, multi-line paste), driven through the real app with Pilot."""
 
 from textual import events
+from textual.widgets import Static
 
 from chatroom.client.tui.app import ChatApp
 from chatroom.client.tui.entry import LINE_BREAK, Entry
+from chatroom.client.tui.screens.help import HelpScreen
 from chatroom.common.messages import MessagePush
 from tests.conftest import RunningServer, next_push
 from tests.test_tui import log_in, log_text, make_app, until
@@ -92,3 +94,26 @@ async def test_what_is_refused_stays_in_the_input(server: RunningServer) -> None
         await pilot.press("enter")  # taken, then refused by the server: it comes back
         await until(pilot, lambda: entry.value == "/msg nobody hello there", "the text back")
         assert "Not sent: there is no user 'nobody'; it is back in the input." in all_logs(app)
+
+
+async def test_f1_or_a_question_mark_on_an_empty_line_shows_every_key(
+    server: RunningServer,
+) -> None:
+    await server.register("alice")
+    app = make_app(server.port)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await log_in(pilot, "alice")
+        entry = app.screen.query_one(Entry)
+        await pilot.press("f1")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), "the help")
+        shown = "\n".join(str(s.render()) for s in app.screen.query(Static))
+        for line in ("Ctrl+Q", "Quit", "Pageup", "Tab", "Complete", "/msg NAME TEXT"):
+            assert line in shown, line
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, HelpScreen), "the chat again")
+        await pilot.press("?")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), "the help again")
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, HelpScreen), "the chat again")
+        await pilot.press("w", "h", "y", "?")  # in a line, a question mark is text
+        assert entry.value == "why?" and not isinstance(app.screen, HelpScreen)

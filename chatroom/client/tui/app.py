@@ -10,9 +10,17 @@ from textual.binding import Binding
 from textual.widgets import Input
 
 from chatroom.client.api import backoff
-from chatroom.client.tui.events import FileWanted, LoginWanted, QuitWanted, RegisterWanted
+from chatroom.client.tui.entry import Entry
+from chatroom.client.tui.events import (
+    FileWanted,
+    HelpWanted,
+    LoginWanted,
+    QuitWanted,
+    RegisterWanted,
+)
 from chatroom.client.tui.link import ServerLink
 from chatroom.client.tui.screens.chat import ChatScreen
+from chatroom.client.tui.screens.help import HelpScreen, describe_keys
 from chatroom.client.tui.screens.login import LoggedIn, LoginScreen
 from chatroom.client.tui.screens.menu import MenuScreen
 from chatroom.client.tui.screens.pick_file import FilePickScreen
@@ -84,6 +92,10 @@ class ChatApp(App[None]):
                 chat.send_file(path, event.to)
 
         self.push_screen(FilePickScreen(Path.cwd()), picked)
+
+    def on_help_wanted(self, event: HelpWanted) -> None:
+        keys = describe_keys(self.BINDINGS, ChatScreen.BINDINGS, Entry.BINDINGS)
+        self.push_screen(HelpScreen(keys))
 
     async def on_quit_wanted(self, event: QuitWanted) -> None:
         await self.action_quit_chat()

@@ -16,6 +16,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input
 
+from chatroom.client.tui.events import HelpWanted
+
 LINE_BREAK = "↵"
 """How a line break of a pasted text shows in the one-line input."""
 HISTORY_MAX = 200
@@ -153,6 +155,14 @@ class Entry(Input):
             self.app.bell()
             return None
         return _Completion(start, matches, 0, "")
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.character == "?" and not self.value:  # on an empty line: the help
+            event.stop()
+            event.prevent_default()
+            self.post_message(HelpWanted())
+            return
+        await super()._on_key(event)
 
     # -- pasting ---------------------------------------------------------------------
 

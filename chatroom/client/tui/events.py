@@ -87,6 +87,10 @@ class FileWanted(Message):
     to: str | None
 
 
+class HelpWanted(Message):
+    """The user asked for the help screen (F1, or `?` on an empty input line)."""
+
+
 @dataclass
 class QuitWanted(Message):
     """Log out if logged in, then leave."""

@@ -20,6 +20,7 @@ from chatroom.client.tui.conversation import ConversationLog, mentions
 from chatroom.client.tui.entry import LINE_BREAK, Entry
 from chatroom.client.tui.events import (
     FileWanted,
+    HelpWanted,
     MessageRefused,
     MessageSent,
     PushArrived,
@@ -53,8 +54,8 @@ class ChatScreen(Screen[None]):
     BINDINGS = [
         # First, so that the footer shows it however narrow the terminal (the app's own).
         Binding("ctrl+q", "app.quit_chat", "Quit", priority=True),
-        Binding("ctrl+n", "next_tab", "Next tab"),
-        Binding("ctrl+p", "previous_tab", "Previous tab"),
+        Binding("ctrl+n", "switch_tab(1)", "Next tab"),
+        Binding("ctrl+p", "switch_tab(-1)", "Previous tab"),
         Binding("ctrl+o", "pick_file", "Send file"),
         Binding("ctrl+s", "save_file", "Save file"),
         Binding("ctrl+u", "focus_users", "Users"),
@@ -63,6 +64,7 @@ class ChatScreen(Screen[None]):
         Binding("pageup", "scroll_log('page_up')", "Scroll up", show=False),
         Binding("pagedown", "scroll_log('page_down')", "Scroll down", show=False),
         Binding("ctrl+end", "scroll_log('end')", "Newest", show=False),
+        Binding("f1", "help", "Help", show=False),
     ]
 
     def __init__(self, session: ChatSession, *, keepalive: float, downloads: Path) -> None:
@@ -371,16 +373,13 @@ class ChatScreen(Screen[None]):
 
     # -- keys -------------------------------------------------------------------------
 
-    def action_next_tab(self) -> None:
-        self.switch_tab(+1)
-
-    def action_previous_tab(self) -> None:
-        self.switch_tab(-1)
-
-    def switch_tab(self, step: int) -> None:
+    def action_switch_tab(self, step: int) -> None:
         tabs = self.query_one("#conversations", TabbedContent)
         ids = [GROUP, *self.partners]
         tabs.active = ids[(ids.index(tabs.active) + step) % len(ids)]
+
+    def action_help(self) -> None:
+        self.post_message(HelpWanted())
 
     def action_scroll_log(self, how: str) -> None:
         log = self.log_of(self.query_one("#conversations", TabbedContent).active or GROUP)
