@@ -85,7 +85,7 @@ async def test_what_is_refused_stays_in_the_input(server: RunningServer) -> None
     async with app.run_test() as pilot:
         await log_in(pilot, "alice")
         entry = app.screen.query_one(Entry)
-        for line in ("/me waves", "/msg bob", "x" * 5000):
+        for line in ("/dance around", "/msg bob", "/me", "x" * 5000):
             entry.value = line
             await pilot.press("enter")
             assert entry.value == line, line  # an unknown command, a usage, too long
@@ -117,3 +117,35 @@ async def test_f1_or_a_question_mark_on_an_empty_line_shows_every_key(
         await until(pilot, lambda: not isinstance(app.screen, HelpScreen), "the chat again")
         await pilot.press("w", "h", "y", "?")  # in a line, a question mark is text
         assert entry.value == "why?" and not isinstance(app.screen, HelpScreen)
+
+
+async def test_me_clear_and_close(server: RunningServer) -> None:
+    await server.register("alice")
+    bob = await server.login("bob")
+    app = make_app(server.port)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await log_in(pilot, "alice")
+        screen = app.screen
+        entry = screen.query_one(Entry)
+        entry.value = "/me waves"
+        await pilot.press("enter")
+        assert (await next_push(bob, MessagePush)).text == "/me waves"  # plain text on the wire
+        await until(pilot, lambda: "* alice waves" in log_text(app), "the action, shown")
+        await bob.broadcast("/me waves back")
+        await until(pilot, lambda: "* bob waves back" in log_text(app), "bob's action")
+        entry.value = "/clear"
+        await pilot.press("enter")
+        await until(pilot, lambda: log_text(app) == "", "an empty log")
+        entry.value = "/close"
+        await pilot.press("enter")  # the group's tab cannot be closed
+        assert entry.value == "/close"
+        entry.value = "/msg bob hi"
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.partners, "the private tab")
+        pane = next(iter(screen.partners))
+        await until(pilot, lambda: screen.tabs.active == pane, "the private tab on screen")
+        entry.value = "/close"
+        await pilot.press("enter")
+        await until(pilot, lambda: not screen.partners, "the tab closed")
+        await bob.private("alice", "again")
+        await until(pilot, lambda: screen.partners, "the tab again with the next message")

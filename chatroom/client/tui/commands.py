@@ -14,6 +14,9 @@ HELP = [
     "/msg NAME TEXT   send TEXT to NAME privately (opens a tab for the conversation)",
     "/send PATH [NAME] send a file to this conversation, or to NAME (also Ctrl+O)",
     "/get FID         save a received file to the downloads folder (Ctrl+S: the newest)",
+    "/me TEXT         say what you do: shows as `* alice TEXT`",
+    "/clear           empty this conversation's log (on screen only)",
+    "/close           close this private chat's tab",
     "/users           list who is online",
     "/help            this list",
     "/quit            log out and leave (also Ctrl+Q)",
@@ -54,6 +57,16 @@ class ShowHelp:
 
 
 @dataclass(slots=True, frozen=True)
+class ClearLog:
+    pass
+
+
+@dataclass(slots=True, frozen=True)
+class CloseTab:
+    pass
+
+
+@dataclass(slots=True, frozen=True)
 class ListUsers:
     pass
 
@@ -75,7 +88,29 @@ class Unknown:
     command: str
 
 
-Command = Say | SendPrivate | SendFile | SaveFile | ShowHelp | ListUsers | Quit | Usage | Unknown
+Command = (
+    Say
+    | SendPrivate
+    | SendFile
+    | SaveFile
+    | ShowHelp
+    | ClearLog
+    | CloseTab
+    | ListUsers
+    | Quit
+    | Usage
+    | Unknown
+)
+
+ACTION = "/me "
+"""How an action is sent: as text starting with this, which clients show as `* name ...`
+(a convention among clients, as IRC's CTCP ACTION is; the server sees plain text)."""
+
+
+def act(rest: str) -> Command:
+    if not rest.strip():
+        return Usage("Usage: /me TEXT (what you do)")
+    return Say(ACTION + rest.strip())
 
 
 def send_private(rest: str) -> Command:
@@ -100,6 +135,9 @@ def save_file(rest: str) -> Command:
 
 PARSERS: dict[str, Callable[[str], Command]] = {
     "/help": lambda rest: ShowHelp(),
+    "/me": act,
+    "/clear": lambda rest: ClearLog(),
+    "/close": lambda rest: CloseTab(),
     "/users": lambda rest: ListUsers(),
     "/msg": send_private,
     "/send": send_file,

@@ -18,6 +18,7 @@ from rich.text import Text
 from textual import events
 from textual.widgets import RichLog
 
+from chatroom.client.tui.commands import ACTION
 from chatroom.client.visible import message_lines, pieces
 from chatroom.common.files import human_size
 
@@ -145,12 +146,15 @@ class ConversationLog(RichLog):
             self.scroll_end(animate=False, immediate=True)
 
     @staticmethod
-    def _byline(ts: float, sender: str, *, mine: bool, private: bool) -> Text:
-        """`HH:MM (private) sender`: how every line from a person starts."""
+    def _byline(ts: float, sender: str, *, mine: bool, private: bool, action: bool = False) -> Text:
+        """`HH:MM (private) sender`: how every line from a person starts (`* sender` for
+        an action, `/me`)."""
         line = Text()
         line.append(datetime.fromtimestamp(ts).strftime("%H:%M "), style="dim")
         if private:
             line.append("(private) ", style="magenta")
+        if action:
+            line.append("* ", style="bold")
         line.append_text(shown(sender, style="bold green" if mine else "bold cyan"))
         return line
 
@@ -158,11 +162,12 @@ class ConversationLog(RichLog):
         self, ts: float, sender: str, text: str, *, mine: bool, private: bool, mention: bool = False
     ) -> None:
         style = "magenta" if private else ""
-        first, *more = message_lines(text)
-        line = self._byline(ts, sender, mine=mine, private=private)
+        action = text.startswith(ACTION) and len(text) > len(ACTION)
+        first, *more = message_lines(text[len(ACTION) :] if action else text)
+        line = self._byline(ts, sender, mine=mine, private=private, action=action)
         if mention:  # the byline stands out: someone said your name
             line.stylize("reverse bold yellow", 6)
-        line.append(": ")
+        line.append(" " if action else ": ")
         line.append_text(shown(first, style))
         self.write(MessageRows(line, [shown(other, style) for other in more]))
 

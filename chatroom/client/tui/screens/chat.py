@@ -11,7 +11,6 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, TabbedContent, TabPane
 
@@ -33,6 +32,7 @@ from chatroom.client.tui.events import (
 from chatroom.client.tui.session import ChatSession
 from chatroom.client.tui.sidebar import Sidebar
 from chatroom.client.tui.status import StatusLine
+from chatroom.client.tui.tabs import GROUP, ConversationTabs
 from chatroom.client.tui.transfers import Transfers
 from chatroom.client.visible import visible
 from chatroom.common.messages import (
@@ -42,10 +42,6 @@ from chatroom.common.messages import (
     PresenceBatchPush,
     PresencePush,
 )
-from chatroom.common.names import username_key
-
-GROUP = "room"
-"""The pane id of the group conversation."""
 
 
 class ChatScreen(Screen[None]):
@@ -76,17 +72,16 @@ class ChatScreen(Screen[None]):
         self.downloads = downloads
         """Where received files are saved."""
         self.online: set[str] = set()
-        self.panes: dict[str, str] = {}  # username key -> pane id of the private chat
-        self.partners: dict[str, str] = {}  # pane id -> partner's username
-        self.unread: dict[str, int] = {GROUP: 0}
-        self.logs = {GROUP: ConversationLog()}  # pane id -> its log, mounted or about to be
+        self.tabs = ConversationTabs()
+        # The tabs' own dicts (changed in place, never replaced), for short names here.
+        self.logs, self.partners, self.unread = self.tabs.logs, self.tabs.partners, self.tabs.unread
         self.received_files: list[int] = []
         """Fids of files received, oldest first; Ctrl+S saves the newest not yet saved."""
 
     def compose(self) -> ComposeResult:
         yield StatusLine(self.session)
         with Horizontal(id="chat-body"):
-            with TabbedContent(id="conversations"), TabPane("# group", id=GROUP):
+            with self.tabs, TabPane("# group", id=GROUP):
                 yield self.logs[GROUP]
             yield Sidebar(self.me)
         yield Transfers(self.session, self.downloads)
@@ -145,7 +140,7 @@ class ChatScreen(Screen[None]):
             self.log_of(GROUP).write_notice("The server is shutting down.", style="red")
 
     def on_message_sent(self, event: MessageSent) -> None:
-        pane_id = GROUP if event.to is None else self.private_pane(event.to)
+        pane_id = self.tabs.pane_of(event.to)
         private = event.to is not None
         self.log_of(pane_id).write_message(
             event.sent.ts, self.me, event.text, mine=True, private=private
@@ -157,7 +152,7 @@ class ChatScreen(Screen[None]):
     def on_message_refused(self, event: MessageRefused) -> None:
         """Say why, and give the text back: into the input if it is empty, else into the
         conversation's history (Up brings it back)."""
-        pane_id = GROUP if event.to is None else self.private_pane(event.to)
+        pane_id = self.tabs.pane_of(event.to)
         entry = self.query_one(Entry)
         line = event.text if event.to is None else f"/msg {event.to} {event.text}"
         if entry.value:
@@ -177,18 +172,11 @@ class ChatScreen(Screen[None]):
     def log_of(self, pane_id: str) -> ConversationLog:
         return self.logs[pane_id]
 
+    def shown_log(self) -> ConversationLog:
+        return self.tabs.shown_log()
+
     def private_pane(self, partner: str) -> str:
-        """The pane id of the private chat with `partner`, opening a tab if there is none."""
-        key = username_key(partner)
-        if key not in self.panes:
-            pane_id = f"dm{len(self.panes) + 1}"
-            self.panes[key] = pane_id
-            self.partners[pane_id] = partner
-            self.unread[pane_id] = 0
-            self.logs[pane_id] = ConversationLog()
-            tabs = self.query_one("#conversations", TabbedContent)
-            tabs.add_pane(TabPane(self.tab_label(pane_id), self.logs[pane_id], id=pane_id))
-        return self.panes[key]
+        return self.tabs.private_pane(partner)
 
     def pane_for(self, push: MessagePush | FilePush) -> str:
         """The conversation a message or file belongs to."""
@@ -216,38 +204,23 @@ class ChatScreen(Screen[None]):
             if (private or mention) and not mine and not push.offline:
                 self.app.bell()  # someone wrote to you: a terminal in the background hears
         if not mine:
-            self.count_unread(pane_id)
+            self.tabs.count_unread(pane_id)
         if push.mid is not None and self.session.shown(push.mid):
             self.run_worker(self.session.send_ack(), group="ack")
-
-    def count_unread(self, pane_id: str) -> None:
-        tabs = self.query_one("#conversations", TabbedContent)
-        if tabs.active == pane_id:
-            return
-        self.unread[pane_id] += 1
-        tabs.get_tab(pane_id).label = self.tab_label(pane_id)
-
-    def tab_label(self, pane_id: str) -> Content:
-        """`@bob (2)`: the partner (or `# group`), and how many messages came while the
-        tab was hidden. Content, not a string, which Textual would read as markup."""
-        unread = f" ({self.unread[pane_id]})" if self.unread[pane_id] else ""
-        name = "# group" if pane_id == GROUP else f"@{visible(self.partners[pane_id])}"
-        return Content(f"{name}{unread}")
 
     @on(TabbedContent.TabActivated)
     def tab_opened(self, event: TabbedContent.TabActivated) -> None:
         pane_id = event.pane.id or GROUP
         entry = self.query_one(Entry)
         entry.switch_to(pane_id)
-        self.unread[pane_id] = 0
-        event.tab.label = self.tab_label(pane_id)
+        self.tabs.read(pane_id)
         if pane_id == GROUP:
             entry.placeholder = "Message the group; /help for commands"
         else:
             entry.placeholder = f"Message {visible(self.partners[pane_id])} privately"
 
     def open_private(self, partner: str) -> None:
-        tabs = self.query_one("#conversations", TabbedContent)
+        tabs = self.tabs
         pane_id = self.private_pane(partner)
         self.call_after_refresh(setattr, tabs, "active", pane_id)
         self.query_one("#entry", Input).focus()
@@ -293,7 +266,7 @@ class ChatScreen(Screen[None]):
 
     @on(Entry.Pasted)
     def pasted(self, event: Entry.Pasted) -> None:
-        log = self.log_of(self.query_one("#conversations", TabbedContent).active or GROUP)
+        log = self.shown_log()
         log.write_notice(f"Pasted {event.lines} lines: Enter sends them as one message.")
 
     def completion_names(self) -> list[str]:
@@ -302,13 +275,13 @@ class ChatScreen(Screen[None]):
 
     def current_partner(self) -> str | None:
         """Who the conversation on screen is with: None for the group."""
-        pane_id = self.query_one("#conversations", TabbedContent).active
+        pane_id = self.tabs.active
         return None if pane_id == GROUP else self.partners[pane_id]
 
     def run_command(self, line: str) -> bool:
         """Do what the line says; whether it was taken (else it stays in the input)."""
         command = commands.parse(line)
-        log = self.log_of(self.query_one("#conversations", TabbedContent).active or GROUP)
+        log = self.shown_log()
         limit = self.session.link.max_text
         if isinstance(command, commands.Say | commands.SendPrivate) and len(command.text) > limit:
             size = len(command.text)
@@ -322,6 +295,13 @@ class ChatScreen(Screen[None]):
             case commands.ShowHelp():
                 for text in commands.HELP:
                     log.write_notice(text, style="cyan")
+            case commands.ClearLog():
+                log.clear()
+            case commands.CloseTab():
+                if self.tabs.active == GROUP:
+                    log.write_notice("The group's tab stays; /close is for private chats.")
+                    return False
+                self.tabs.close(self.tabs.active)
             case commands.ListUsers():
                 log.write_notice("Online: " + ", ".join(sorted(self.online, key=str.casefold)))
             case commands.SendPrivate(to, text):
@@ -350,12 +330,12 @@ class ChatScreen(Screen[None]):
     # -- files ------------------------------------------------------------------------
 
     def send_file(self, path: Path, to: str | None) -> None:
-        log = self.log_of(GROUP if to is None else self.private_pane(to))
+        log = self.log_of(self.tabs.pane_of(to))
         self.query_one(Transfers).send_file(path, to, log)
 
     def save_file(self, fid: int) -> None:
         """Download a file; what becomes of it is said in the conversation on screen."""
-        log = self.log_of(self.query_one("#conversations", TabbedContent).active or GROUP)
+        log = self.shown_log()
         self.query_one(Transfers).save_file(fid, log, self.saved)
 
     def saved(self, fid: int) -> None:
@@ -374,15 +354,13 @@ class ChatScreen(Screen[None]):
     # -- keys -------------------------------------------------------------------------
 
     def action_switch_tab(self, step: int) -> None:
-        tabs = self.query_one("#conversations", TabbedContent)
-        ids = [GROUP, *self.partners]
-        tabs.active = ids[(ids.index(tabs.active) + step) % len(ids)]
+        self.tabs.switch(step)
 
     def action_help(self) -> None:
         self.post_message(HelpWanted())
 
     def action_scroll_log(self, how: str) -> None:
-        log = self.log_of(self.query_one("#conversations", TabbedContent).active or GROUP)
+        log = self.shown_log()
         getattr(log, f"scroll_{how}")(animate=False)
 
     def action_focus_users(self) -> None:
