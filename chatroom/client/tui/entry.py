@@ -37,9 +37,9 @@ class _Completion:
 
 class Entry(Input):
     BINDINGS = [
-        Binding("up", "recall(-1)", "Previous", show=False),
-        Binding("down", "recall(1)", "Next", show=False),
-        Binding("tab", "complete", "Complete", show=False),
+        Binding("up", "recall(-1)", "The line sent before", show=False),
+        Binding("down", "recall(1)", "The line sent after", show=False),
+        Binding("tab", "complete", "Complete a name or /command", show=False),
     ]
 
     class Pasted(Message):

@@ -12,15 +12,23 @@ from chatroom.client.tui.commands import HELP
 def describe_keys(*binding_lists: list[BindingType]) -> list[str]:
     """`Ctrl+Q   Quit` for each binding with a description, from the bindings themselves
     so that the list is never out of date."""
-    lines = []
+    lines, seen = [], set()
     for bindings in binding_lists:
         for binding in bindings:
-            if isinstance(binding, Binding) and binding.description:
-                keys = " / ".join(
-                    key.replace("ctrl+", "Ctrl+").title() for key in binding.key.split(",")
-                )
+            if not isinstance(binding, Binding) or not binding.description:
+                continue
+            keys = " / ".join(_key_name(key) for key in binding.key.split(","))
+            if keys not in seen:  # a key bound twice (app and screen) does one thing
+                seen.add(keys)
                 lines.append(f"{keys:<16} {binding.description}")
     return lines
+
+
+def _key_name(key: str) -> str:
+    """`ctrl+end` as `Ctrl+End`, `pageup` as `PageUp`."""
+    *mods, name = key.split("+")
+    name = {"pageup": "PageUp", "pagedown": "PageDown"}.get(name, name.title())
+    return "+".join([*(mod.title() for mod in mods), name])
 
 
 class HelpScreen(ModalScreen[None]):
