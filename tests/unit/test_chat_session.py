@@ -17,7 +17,9 @@ class FakeClient:
         self.results = list(results)
         self.calls: list[tuple[str | None, str, str | None]] = []
 
-    async def broadcast(self, text: str, cid: str | None = None) -> Sent:
+    async def broadcast(
+        self, text: str, cid: str | None = None, *, room: str | None = None
+    ) -> Sent:
         return self.answer(None, text, cid)
 
     async def private(self, to: str, text: str, cid: str | None = None) -> Sent:

@@ -17,6 +17,11 @@ HELP = [
     "/me TEXT         say what you do: shows as `* alice TEXT`",
     "/clear           empty this conversation's log (on screen only)",
     "/close           close this private chat's tab",
+    "/join ROOM       join a room: a tab opens for it",
+    "/leave [ROOM]    leave a room (this tab's without a name)",
+    "/create ROOM [TOPIC]  make a room, and join it",
+    "/topic TEXT      set the topic of this tab's room (if it is yours)",
+    "/invite NAME     invite NAME into this tab's room",
     "/users           list who is online",
     "/help            this list",
     "/quit            log out and leave (also Ctrl+Q)",
@@ -57,6 +62,15 @@ class ShowHelp:
 
 
 @dataclass(slots=True, frozen=True)
+class RoomCommand:
+    """A request about a room: `room` None means the room on screen."""
+
+    kind: str
+    room: str | None
+    text: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
 class ClearLog:
     pass
 
@@ -94,6 +108,7 @@ Command = (
     | SendFile
     | SaveFile
     | ShowHelp
+    | RoomCommand
     | ClearLog
     | CloseTab
     | ListUsers
@@ -105,6 +120,21 @@ Command = (
 ACTION = "/me "
 """How an action is sent: as text starting with this, which clients show as `* name ...`
 (a convention among clients, as IRC's CTCP ACTION is; the server sees plain text)."""
+
+
+def about_a_room(kind: str, usage: str, needs: str) -> Callable[[str], Command]:
+    """A parser for a room command: `needs` is what its words are: "room" (a room's name
+    first, maybe text after), "text" (all of it), or "room?" (a name, or none)."""
+
+    def parse(rest: str) -> Command:
+        first, _, more = rest.strip().partition(" ")
+        if needs == "text":
+            return RoomCommand(kind, None, rest.strip()) if rest.strip() else Usage(usage)
+        if needs == "room" and not first:
+            return Usage(usage)
+        return RoomCommand(kind, first or None, more.strip() or None)
+
+    return parse
 
 
 def act(rest: str) -> Command:
@@ -137,6 +167,11 @@ PARSERS: dict[str, Callable[[str], Command]] = {
     "/help": lambda rest: ShowHelp(),
     "/me": act,
     "/clear": lambda rest: ClearLog(),
+    "/join": about_a_room("room_join", "Usage: /join ROOM", "room"),
+    "/leave": about_a_room("room_leave", "Usage: /leave [ROOM]", "room?"),
+    "/create": about_a_room("room_create", "Usage: /create ROOM [TOPIC]", "room"),
+    "/topic": about_a_room("room_topic", "Usage: /topic TEXT (in the room's tab)", "text"),
+    "/invite": about_a_room("room_invite", "Usage: /invite NAME (in the room's tab)", "text"),
     "/close": lambda rest: CloseTab(),
     "/users": lambda rest: ListUsers(),
     "/msg": send_private,

@@ -53,6 +53,8 @@ class MessageSent(Message):
     to: str | None
     text: str
     sent: Sent
+    room: str | None = None
+    """The room it went to, when `to` is None (None: the lobby)."""
 
 
 @dataclass
@@ -63,6 +65,7 @@ class MessageRefused(Message):
     reason: str
     text: str
     """What was not sent, so that the screen can give it back to the user."""
+    room: str | None = None
 
 
 # -- from screens to the app ------------------------------------------------------------

@@ -12,9 +12,9 @@ from chatroom.client.api import ChatClient, backoff
 from chatroom.common.errors import ChatError
 from chatroom.common.limits import Limits
 
-TUI_FEATURES = ("carbons", "read", "compress")
-"""What the TUI asks for in `hello`: not yet `rooms`, whose messages it has no tab for,
-so it is sent the lobby and private messages only, as before."""
+TUI_FEATURES = ("rooms", "carbons", "read", "compress")
+"""What the TUI asks for in `hello`: every room's messages (a tab each), its user's own
+from other sessions, read markers, compressed replies."""
 
 
 class ServerLink:

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from textual.message import Message
 
@@ -42,8 +43,10 @@ class Outgoing:
     """A message typed but not yet confirmed by the server."""
 
     to: str | None
-    """The recipient, or None for the group."""
+    """The recipient, or None for a room."""
     text: str
+    room: str | None = None
+    """The room (None: the lobby), for a message to no one in particular."""
     cid: str = field(default_factory=new_cid)
     """Chosen when the message is typed and sent with every attempt."""
 
@@ -114,9 +117,15 @@ class ChatSession:
     def waiting(self, delay: float) -> None:
         self.post(Reconnecting(delay))
 
-    def queue(self, to: str | None, text: str) -> None:
-        self.outbox.append(Outgoing(to, text))
+    def queue(self, to: str | None, text: str, room: str | None = None) -> None:
+        self.outbox.append(Outgoing(to, text, room))
         self.outbox_ready.set()
+
+    async def request(self, kind: str, **data: object) -> dict[str, Any]:
+        """One request on the connection, if there is one (else `ChatError`)."""
+        if not self.linked.is_set():
+            raise ChatError("offline", "not connected; try again once reconnected")
+        return await self.client.request(kind, **data)
 
     async def send_outbox(self) -> None:
         """Send what was typed, in order, whenever the session is up; keep it until `ok`."""
@@ -126,20 +135,20 @@ class ChatSession:
             item = self.outbox[0]
             try:
                 sent = await (
-                    self.client.broadcast(item.text, item.cid)
+                    self.client.broadcast(item.text, item.cid, room=item.room)
                     if item.to is None
                     else self.client.private(item.to, item.text, item.cid)
                 )
             except ChatError as error:
                 self.outbox.popleft()
-                self.post(MessageRefused(item.to, error.message, item.text))
+                self.post(MessageRefused(item.to, error.message, item.text, item.room))
             except OSError:
                 # Maybe the message arrived and only its ok was lost: the retry has its cid.
                 self.linked.clear()  # `keep` reconnects and sets it again
                 continue
             else:
                 self.outbox.popleft()
-                self.post(MessageSent(item.to, item.text, sent))
+                self.post(MessageSent(item.to, item.text, sent, item.room))
             if not self.outbox:
                 self.outbox_ready.clear()
 

@@ -6,6 +6,7 @@ from textual.widgets import TabbedContent, TabPane
 
 from chatroom.client.tui.conversation import ConversationLog
 from chatroom.client.visible import visible
+from chatroom.common.limits import LOBBY
 from chatroom.common.names import username_key
 
 GROUP = "room"
@@ -21,34 +22,62 @@ class ConversationTabs(TabbedContent):
         """Username key -> pane id of the private chat."""
         self.partners: dict[str, str] = {}
         """Pane id -> the partner's username."""
+        self.rooms: dict[str, str] = {}
+        """Pane id -> the room's name (rooms other than the lobby)."""
         self.unread: dict[str, int] = {GROUP: 0}
 
     def shown_log(self) -> ConversationLog:
-        """The log of the conversation on screen."""
-        return self.logs[self.active or GROUP]
+        """The log of the conversation on screen (the group's while a tab is closing)."""
+        return self.logs.get(self.active, self.logs[GROUP])
 
-    def pane_of(self, partner: str | None) -> str:
-        """The pane of the group (None) or of the private chat with `partner`."""
-        return GROUP if partner is None else self.private_pane(partner)
+    def pane_of(self, partner: str | None, room: str | None = None) -> str:
+        """The pane of the private chat with `partner`, or of `room` (None or the lobby:
+        the group)."""
+        if partner is not None:
+            return self.private_pane(partner)
+        return GROUP if room is None or room.casefold() == LOBBY else self.room_pane(room)
+
+    def room_pane(self, room: str) -> str:
+        """The pane id of `room`, opening a tab if there is none."""
+        key = "#" + username_key(room)
+        if key not in self.panes:
+            self._open(key, f"r{len(self.panes) + 1}")
+            self.rooms[self.panes[key]] = room
+            self._add(self.panes[key])
+        return self.panes[key]
+
+    def where(self) -> tuple[str | None, str | None]:
+        """The conversation on screen: (partner, room); (None, None) for the group."""
+        pane_id = self.active or GROUP
+        return self.partners.get(pane_id), self.rooms.get(pane_id)
 
     def private_pane(self, partner: str) -> str:
         """The pane id of the private chat with `partner`, opening a tab if there is none."""
         key = username_key(partner)
         if key not in self.panes:
-            pane_id = f"dm{len(self.panes) + 1}"
-            while pane_id in self.logs:  # a closed tab's id may be taken again only once free
-                pane_id += "x"
-            self.panes[key] = pane_id
-            self.partners[pane_id] = partner
-            self.unread[pane_id] = 0
-            self.logs[pane_id] = ConversationLog()
-            self.add_pane(TabPane(self.label(pane_id), self.logs[pane_id], id=pane_id))
+            self._open(key, f"dm{len(self.panes) + 1}")
+            self.partners[self.panes[key]] = partner
+            self._add(self.panes[key])
         return self.panes[key]
 
+    def _open(self, key: str, pane_id: str) -> None:
+        while pane_id in self.logs:  # a closed tab's id is not taken again
+            pane_id += "x"
+        self.panes[key] = pane_id
+        self.unread[pane_id] = 0
+        self.logs[pane_id] = ConversationLog()
+
+    def _add(self, pane_id: str) -> None:
+        self.add_pane(TabPane(self.label(pane_id), self.logs[pane_id], id=pane_id))
+
     def close(self, pane_id: str) -> None:
-        """Close a private chat's tab (it opens again with the next message)."""
-        partner = self.partners.pop(pane_id)
-        del self.panes[username_key(partner)], self.logs[pane_id], self.unread[pane_id]
+        """Close a private chat's or a room's tab (it opens again with the next message)."""
+        if self.active == pane_id:
+            self.active = GROUP
+        key = next(key for key, pane in self.panes.items() if pane == pane_id)
+        del self.panes[key], self.logs[pane_id], self.unread[pane_id]
+        self.partners.pop(pane_id, None)
+        self.rooms.pop(pane_id, None)
         self.remove_pane(pane_id)
 
     def count_unread(self, pane_id: str) -> None:
@@ -65,9 +94,14 @@ class ConversationTabs(TabbedContent):
         """`@bob (2)`: the partner (or `# group`), and how many messages came while the
         tab was hidden. Content, not a string, which Textual would read as markup."""
         unread = f" ({self.unread[pane_id]})" if self.unread[pane_id] else ""
-        name = "# group" if pane_id == GROUP else f"@{visible(self.partners[pane_id])}"
+        if pane_id == GROUP:
+            name = "# group"
+        elif pane_id in self.rooms:
+            name = f"#{visible(self.rooms[pane_id])}"
+        else:
+            name = f"@{visible(self.partners[pane_id])}"
         return Content(f"{name}{unread}")
 
     def switch(self, step: int) -> None:
-        ids = [GROUP, *self.partners]
+        ids = list(self.logs)  # the group's first, then in the order they were opened
         self.active = ids[(ids.index(self.active) + step) % len(ids)]

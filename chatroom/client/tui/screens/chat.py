@@ -7,14 +7,14 @@ acks, pings, transfers) and shows what the session reports as Textual messages (
 
 from pathlib import Path
 
-from textual import events, on
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, TabbedContent, TabPane
 
-from chatroom.client.tui import commands
+from chatroom.client.tui import commands, rooms
 from chatroom.client.tui.conversation import ConversationLog, mentions
 from chatroom.client.tui.entry import LINE_BREAK, Entry
 from chatroom.client.tui.events import (
@@ -35,12 +35,17 @@ from chatroom.client.tui.status import StatusLine
 from chatroom.client.tui.tabs import GROUP, ConversationTabs
 from chatroom.client.tui.transfers import Transfers
 from chatroom.client.visible import visible
+from chatroom.common.errors import ChatError
 from chatroom.common.messages import (
     ByePush,
     FilePush,
+    InvitedPush,
+    JoinedPush,
+    LeftPush,
     MessagePush,
     PresenceBatchPush,
     PresencePush,
+    TopicPush,
 )
 
 
@@ -104,6 +109,9 @@ class ChatScreen(Screen[None]):
 
     def on_session_started(self, event: SessionStarted) -> None:
         self.set_online(event.reply.online)
+        for state in event.reply.conversations:  # a tab for each room the user is in
+            if state.room is not None:
+                self.tabs.pane_of(None, state.room)
         if event.reply.skipped:
             self.log_of(GROUP).write_notice(
                 f"{event.reply.skipped} older messages from while you were away were left out."
@@ -136,11 +144,17 @@ class ChatScreen(Screen[None]):
             self.set_online(self.online)
         elif isinstance(push, PresenceBatchPush):
             self.set_online((self.online | set(push.online)) - set(push.offline))
+        elif isinstance(push, JoinedPush | LeftPush | TopicPush):
+            self.log_of(self.tabs.room_pane(push.room)).write_notice(rooms.room_news(push))
+        elif isinstance(push, InvitedPush):
+            self.shown_log().write_notice(
+                f"{push.by} invited you to #{push.room}: /join {push.room}"
+            )
         elif isinstance(push, ByePush) and push.reason == "shutdown":
             self.log_of(GROUP).write_notice("The server is shutting down.", style="red")
 
     def on_message_sent(self, event: MessageSent) -> None:
-        pane_id = self.tabs.pane_of(event.to)
+        pane_id = self.tabs.pane_of(event.to, event.room)
         private = event.to is not None
         self.log_of(pane_id).write_message(
             event.sent.ts, self.me, event.text, mine=True, private=private
@@ -152,7 +166,7 @@ class ChatScreen(Screen[None]):
     def on_message_refused(self, event: MessageRefused) -> None:
         """Say why, and give the text back: into the input if it is empty, else into the
         conversation's history (Up brings it back)."""
-        pane_id = self.tabs.pane_of(event.to)
+        pane_id = self.tabs.pane_of(event.to, event.room)
         entry = self.query_one(Entry)
         line = event.text if event.to is None else f"/msg {event.to} {event.text}"
         if entry.value:
@@ -179,9 +193,9 @@ class ChatScreen(Screen[None]):
         return self.tabs.private_pane(partner)
 
     def pane_for(self, push: MessagePush | FilePush) -> str:
-        """The conversation a message or file belongs to."""
+        """The conversation a message or file belongs to: its room, or a private chat."""
         if push.to is None:
-            return GROUP
+            return self.tabs.pane_of(None, push.room)
         return self.private_pane(push.sender if push.sender != self.me else push.to)
 
     def show_delivery(self, push: MessagePush | FilePush) -> None:
@@ -214,10 +228,13 @@ class ChatScreen(Screen[None]):
         entry = self.query_one(Entry)
         entry.switch_to(pane_id)
         self.tabs.read(pane_id)
-        if pane_id == GROUP:
-            entry.placeholder = "Message the group; /help for commands"
+        partner, room = self.tabs.where()
+        if partner is not None:
+            entry.placeholder = f"Message {visible(partner)} privately"
+        elif room is not None:
+            entry.placeholder = f"Message #{visible(room)}; /leave leaves it"
         else:
-            entry.placeholder = f"Message {visible(self.partners[pane_id])} privately"
+            entry.placeholder = "Message the group; /help for commands"
 
     def open_private(self, partner: str) -> None:
         tabs = self.tabs
@@ -273,11 +290,6 @@ class ChatScreen(Screen[None]):
         """Whom Tab completes: who is online and everyone with a private tab."""
         return [*self.online, *self.partners.values()]
 
-    def current_partner(self) -> str | None:
-        """Who the conversation on screen is with: None for the group."""
-        pane_id = self.tabs.active
-        return None if pane_id == GROUP else self.partners[pane_id]
-
     def run_command(self, line: str) -> bool:
         """Do what the line says; whether it was taken (else it stays in the input)."""
         command = commands.parse(line)
@@ -306,9 +318,9 @@ class ChatScreen(Screen[None]):
                 log.write_notice("Online: " + ", ".join(sorted(self.online, key=str.casefold)))
             case commands.SendPrivate(to, text):
                 self.open_private(to)
-                self.queue(to, text)
+                self.queue(to, None, text)
             case commands.SendFile(path, to):
-                self.send_file(path, to or self.current_partner())
+                self.send_file(path, to or self.tabs.where()[0])
             case commands.SaveFile(fid):
                 self.save_file(fid)
             case commands.Quit():
@@ -319,12 +331,14 @@ class ChatScreen(Screen[None]):
             case commands.Unknown(name):
                 log.write_notice(f"Unknown command {name}; /help lists them.", style="red")
                 return False
+            case commands.RoomCommand():
+                self.room_command(command, log)
             case commands.Say(text):
-                self.queue(self.current_partner(), text)
+                self.queue(*self.tabs.where(), text)
         return True
 
-    def queue(self, to: str | None, text: str) -> None:
-        self.session.queue(to, text)
+    def queue(self, to: str | None, room: str | None, text: str) -> None:
+        self.session.queue(to, text, room)
         self.show_status()
 
     # -- files ------------------------------------------------------------------------
@@ -343,7 +357,7 @@ class ChatScreen(Screen[None]):
             self.received_files.remove(fid)
 
     def action_pick_file(self) -> None:
-        self.post_message(FileWanted(self.current_partner()))
+        self.post_message(FileWanted(self.tabs.where()[0]))
 
     def action_save_file(self) -> None:
         if not self.received_files:
@@ -352,6 +366,15 @@ class ChatScreen(Screen[None]):
         self.save_file(self.received_files[-1])
 
     # -- keys -------------------------------------------------------------------------
+
+    @work(group="rooms")
+    async def room_command(self, command: commands.RoomCommand, log: ConversationLog) -> None:
+        try:
+            said = await rooms.run(command, self.session, self.tabs)
+        except ChatError as error:
+            log.write_notice(f"{error.message}", style="red")
+        else:
+            self.shown_log().write_notice(said, style="green")
 
     def action_switch_tab(self, step: int) -> None:
         self.tabs.switch(step)

@@ -1,0 +1,48 @@
+"""What the room commands of the chat screen do: `/join`, `/leave`, `/create`, `/topic`,
+`/invite`, as requests on the session, and what the screen shows of each."""
+
+from chatroom.client.tui.commands import RoomCommand
+from chatroom.client.tui.session import ChatSession
+from chatroom.client.tui.tabs import ConversationTabs
+from chatroom.common.errors import ChatError
+from chatroom.common.messages import JoinedPush, LeftPush, TopicPush
+from chatroom.common.names import username_key
+
+
+def room_news(push: JoinedPush | LeftPush | TopicPush) -> str:
+    """What happened in a room, in a line for its tab."""
+    if isinstance(push, JoinedPush):
+        return f"{push.username} joined #{push.room}."
+    if isinstance(push, LeftPush):
+        return f"{push.username} left #{push.room}."
+    return f"{push.by} set the topic of #{push.room}: {push.topic}"
+
+
+async def run(command: RoomCommand, session: ChatSession, tabs: ConversationTabs) -> str:
+    """Do `command`; what to say of it (a `ChatError` says why it failed). A room joined
+    or made gets a tab, on screen; a room left loses its tab."""
+    _, shown_room = tabs.where()
+    room = command.room or shown_room
+    if room is None:
+        raise ChatError("usage", f"{command.kind.replace('room_', '/')} works in a room's tab")
+    match command.kind:
+        case "room_join" | "room_create":
+            fields = {"topic": command.text} if command.text else {}
+            reply = await session.request(command.kind, room=room, **fields)
+            tabs.active = tabs.room_pane(reply["room"])
+            topic = f": {reply['topic']}" if reply.get("topic") else ""
+            return f"You are in #{reply['room']}{topic}"
+        case "room_leave":
+            reply = await session.request("room_leave", room=room)
+            pane = tabs.panes.get("#" + username_key(reply["room"]))
+            if pane is not None:
+                tabs.close(pane)
+            return f"You left #{reply['room']}."
+        case "room_topic":
+            await session.request("room_topic", room=room, topic=command.text)
+            return f"The topic of #{room} is now: {command.text}"
+        case _:
+            reply = await session.request("room_invite", room=room, username=command.text)
+            if reply["member"]:
+                return f"{reply['username']} is in #{room} already."
+            return f"Invited {reply['username']} to #{room}."
