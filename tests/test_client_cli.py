@@ -90,4 +90,18 @@ async def test_connection_flags_may_follow_the_command(
 async def test_help_shows_where_the_client_connects_by_default() -> None:
     code, out, _ = await chatroom("--help")
     assert code == 0
-    assert "(default: 127.0.0.1)" in out and "(default: 8888)" in out
+    flat = " ".join(out.split())  # argparse wraps the help to the terminal's width
+    assert "else 127.0.0.1)" in flat and "else 8888)" in flat
+
+
+async def test_the_settings_file_says_which_server(server: RunningServer, tmp_path: Path) -> None:
+    settings = tmp_path / "settings.toml"
+    settings.write_text(f'port = {server.port}\nshout = "yes"\n')
+    await server.register("bob")
+    os.environ["CHATROOM_SETTINGS"] = str(settings)
+    try:
+        code, _, err = await chatroom("history", "--user", "bob")
+    finally:
+        del os.environ["CHATROOM_SETTINGS"]
+    assert code == 0, err  # the port came from the file
+    assert err.strip() == f"chatroom: {settings}: unknown shout"  # and what it got wrong

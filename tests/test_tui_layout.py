@@ -1,8 +1,14 @@
-"""The chat screen's log wraps to the width it has, in every tab, and again on resize."""
+"""The chat screen: logs that wrap to their width and hold a scrolled view, alerts, and
+the settings that shape them."""
 
+from pathlib import Path
+
+from chatroom.client.settings import Settings, load
+from chatroom.client.tui.app import ChatApp
 from chatroom.client.tui.screens.chat import ChatScreen
-from tests.conftest import RunningServer
-from tests.test_tui import log_in, log_text, make_app, until
+from chatroom.client.tui.screens.login import LoginScreen
+from tests.conftest import PASSWORD, RunningServer
+from tests.test_tui import log_in, log_text, make_app, type_in, until
 
 LONG = " ".join(f"word{n}" for n in range(60))  # about 400 characters
 
@@ -99,3 +105,32 @@ async def test_a_private_message_or_a_mention_rings_and_every_tab_counts(
         assert str(tabs.get_tab("room").label) == "# group (1)"
         await pilot.press("ctrl+n")
         await until(pilot, lambda: screen.unread["room"] == 0, "the group read")
+
+
+async def test_the_settings_fill_the_login_form_and_can_silence_the_bell(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    await server.register("alice")
+    bob = await server.login("bob")
+    path = tmp_path / "settings.toml"
+    app = ChatApp(
+        "127.0.0.1",
+        server.port,
+        settings=Settings(username="someone", bell=False),
+        settings_file=path,
+    )
+    rings: list[None] = []
+    app.bell = lambda: rings.append(None)  # type: ignore[method-assign]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.screen is app.menu, "the menu")
+        await pilot.press("1")
+        await until(pilot, lambda: isinstance(app.screen, LoginScreen), "the login form")
+        assert app.screen.query_one("#username").value == "someone"
+        await type_in(pilot, "#username", "alice")
+        await type_in(pilot, "#password", PASSWORD)
+        await pilot.click(".form-submit")
+        await until(pilot, lambda: isinstance(app.screen, ChatScreen), "the chat")
+        await bob.private("alice", "psst")
+        await until(pilot, lambda: app.screen.partners, "the private tab")
+        assert rings == []
+    assert load(path)[0].username == "alice"  # remembered for next time

@@ -24,6 +24,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
 from chatroom.client.api import ChatClient, describe_os_error, tls_context
+from chatroom.client.settings import load as load_settings
+from chatroom.client.settings import settings_path
 from chatroom.client.transcript import line, recent
 from chatroom.client.visible import visible
 from chatroom.common.errors import ChatError
@@ -87,13 +89,15 @@ def _connection_flags(parser: argparse.ArgumentParser, after_command: bool = Fal
         return argparse.SUPPRESS if after_command else value
 
     parser.add_argument(
-        "--host", default=default(DEFAULT_HOST), help=f"server address (default: {DEFAULT_HOST})"
+        "--host",
+        default=default(None),
+        help=f"server address (default: the settings file's, else {DEFAULT_HOST})",
     )
     parser.add_argument(
         "--port",
         type=int,
-        default=default(DEFAULT_PORT),
-        help=f"server port (default: {DEFAULT_PORT})",
+        default=default(None),
+        help=f"server port (default: the settings file's, else {DEFAULT_PORT})",
     )
     parser.add_argument(
         "--tls", action="store_true", default=default(False), help="connect with TLS"
@@ -212,6 +216,12 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], Coroutine[None, None, str]]] 
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    path = settings_path()
+    settings, problem = load_settings(path)
+    if problem:
+        print(f"chatroom: {problem}", file=sys.stderr)
+    args.host = args.host or settings.host
+    args.port = args.port or settings.port
     if args.command is None:
         from chatroom.client.tui.app import ChatApp  # Textual loads only for the TUI
 
@@ -220,6 +230,8 @@ def main(argv: list[str] | None = None) -> None:
             args.port,
             downloads=args.downloads or default_downloads_dir(),
             tls=tls_context(args.tls, args.cafile),
+            settings=settings,
+            settings_file=path,
         ).run()
         return
     try:

@@ -10,6 +10,8 @@ from textual.binding import Binding
 from textual.widgets import Input
 
 from chatroom.client.api import backoff
+from chatroom.client.settings import Settings
+from chatroom.client.settings import save as save_settings
 from chatroom.client.tui.entry import Entry
 from chatroom.client.tui.events import (
     FileWanted,
@@ -47,17 +49,25 @@ class ChatApp(App[None]):
         reconnect_delays: Callable[[], Iterator[float]] = backoff,
         downloads: Path | None = None,
         tls: ssl.SSLContext | None = None,
+        settings: Settings | None = None,
+        settings_file: Path | None = None,
     ) -> None:
         super().__init__()
         self.link = ServerLink(host, port, tls=tls, reconnect_delays=reconnect_delays)
         self.downloads = downloads or default_downloads_dir()
         """Where received files are saved."""
+        self.settings = settings or Settings()
+        self.settings_file = settings_file
+        """Where the settings came from, to remember the username in (None: nowhere)."""
         self.menu = MenuScreen(self.link)
+        self.menu.username = self.settings.username
         self.session: ChatSession | None = None
         """The logged-in session, once there is one."""
         self.chat: ChatScreen | None = None
 
     def on_mount(self) -> None:
+        if self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
         self.push_screen(self.menu)
 
     def on_login_wanted(self, event: LoginWanted) -> None:
@@ -80,9 +90,25 @@ class ChatApp(App[None]):
         self.link.hand_over()
         self.session = ChatSession(self.link, login.client, login.reply, login.password)
         self.chat = ChatScreen(
-            self.session, keepalive=self.link.keepalive, downloads=self.downloads
+            self.session,
+            keepalive=self.link.keepalive,
+            downloads=self.downloads,
+            bell=self.settings.bell,
         )
         self.switch_screen(self.chat)
+        self.remember_username(login.reply.username)
+
+    def remember_username(self, username: str) -> None:
+        """The login form offers it next time (if the settings came from a file)."""
+        if self.settings_file is None or self.settings.username == username:
+            return
+        self.settings.username = username
+        try:
+            save_settings(self.settings, self.settings_file)
+        except OSError as error:
+            self.notify(
+                f"Could not save {self.settings_file}: {error.strerror}", severity="warning"
+            )
 
     def on_file_wanted(self, event: FileWanted) -> None:
         chat = self.chat

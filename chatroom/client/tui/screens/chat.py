@@ -68,8 +68,12 @@ class ChatScreen(Screen[None]):
         Binding("f1", "help", "Help", show=False),
     ]
 
-    def __init__(self, session: ChatSession, *, keepalive: float, downloads: Path) -> None:
+    def __init__(
+        self, session: ChatSession, *, keepalive: float, downloads: Path, bell: bool = True
+    ) -> None:
         super().__init__()
+        self.bell = bell
+        """Whether to ring the terminal bell on a private message or a mention."""
         self.session = session
         session.listen(self.post_message)
         self.me = session.me
@@ -215,7 +219,7 @@ class ChatScreen(Screen[None]):
             log.write_message(
                 push.ts, push.sender, push.text, mine=mine, private=private, mention=mention
             )
-            if (private or mention) and not mine and not push.offline:
+            if (private or mention) and not mine and not push.offline and self.bell:
                 self.app.bell()  # someone wrote to you: a terminal in the background hears
         if not mine:
             self.tabs.count_unread(pane_id)

@@ -1,0 +1,27 @@
+"""The client's settings file: read, written, and a broken one never stops the client."""
+
+from pathlib import Path
+
+from chatroom.client.settings import Settings, load, save
+
+
+def test_a_missing_file_means_the_defaults(tmp_path: Path) -> None:
+    assert load(tmp_path / "none.toml") == (Settings(), None)
+
+
+def test_what_is_saved_is_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "settings.toml"
+    settings = Settings(host="chat.example.org", port=9000, username='Zoë "z"', bell=False)
+    save(settings, path)
+    assert load(path) == (settings, None)
+
+
+def test_a_broken_file_is_one_line_and_the_good_keys_still_count(tmp_path: Path) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text('port = "eighty"\nbell = false\ncolour = "red"\n')
+    settings, problem = load(path)
+    assert settings == Settings(bell=False)
+    assert problem == f"{path}: port must be a whole number; unknown colour"
+    path.write_text("port = = 1\n")
+    settings, problem = load(path)
+    assert settings == Settings() and problem is not None and "\n" not in problem
