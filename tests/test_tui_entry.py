@@ -55,10 +55,12 @@ async def test_tab_completes_names_and_commands_and_cycles(server: RunningServer
         assert entry.value == "bobby: "
         await pilot.press("tab")
         assert entry.value == "bob: "  # round again
-        await pilot.press(*"hi and al", "tab")
-        assert entry.value == "bob: hi and alice "  # later in the line: no colon
+        await pilot.press(*"hi and bobb", "tab")
+        assert entry.value == "bob: hi and bobby "  # later in the line: no colon
+        await pilot.press(*" and al", "tab")  # never yourself
+        assert entry.value == "bob: hi and bobby  and al"
         await pilot.press("enter")
-        assert (await next_push(bob, MessagePush)).text == "bob: hi and alice "
+        assert (await next_push(bob, MessagePush)).text == "bob: hi and bobby  and al"
         await pilot.press("/", "h", "e", "tab")
         assert entry.value == "/help "
         assert app.focused is entry  # Tab never moved the focus

@@ -291,8 +291,10 @@ class ChatScreen(Screen[None]):
         log.write_notice(f"Pasted {event.lines} lines: Enter sends them as one message.")
 
     def completion_names(self) -> list[str]:
-        """Whom Tab completes: who is online and everyone with a private tab."""
-        return [*self.online, *self.partners.values()]
+        """What Tab completes: who is online but you, everyone with a private tab, and
+        the rooms with a tab (for /leave, say)."""
+        names = {*self.online, *self.partners.values(), *self.tabs.rooms.values()}
+        return sorted(names - {self.me})
 
     def run_command(self, line: str) -> bool:
         """Do what the line says; whether it was taken (else it stays in the input)."""
