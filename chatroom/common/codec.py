@@ -62,9 +62,12 @@ def decode_body(body: bytes) -> dict[Any, Any]:
     return value
 
 
-def compress(envelope: dict[str, Any]) -> dict[str, Any]:
-    """The envelope with its `data` map packed and zlib-compressed into `z` (bin)."""
+def compress(envelope: dict[str, Any], least: int = 0) -> dict[str, Any]:
+    """The envelope with its `data` map packed and zlib-compressed into `z` (bin); as it
+    is if the packed `data` is under `least` bytes (not worth it)."""
     packed = _packer().pack(envelope["data"])
+    if len(packed) < least:
+        return envelope
     return {key: value for key, value in envelope.items() if key != "data"} | {
         "z": zlib.compress(packed)
     }

@@ -39,13 +39,6 @@ SLOW_CONSUMER_GRACE = 5.0
 log = logging.getLogger("chatroom.server")
 
 
-def _compressed(reply: dict[str, Any]) -> dict[str, Any]:
-    """The reply with its data compressed, if that is large enough to be worth it."""
-    if len(encode(reply)) < COMPRESS_MIN:
-        return reply
-    return compress(reply)
-
-
 class WriteScheduler:
     """Writes out, once per turn of the event loop, every session that queued frames in it.
 
@@ -341,7 +334,7 @@ class Session:
             fields = Fields(request.data, self.limits.max_text)
             reply = ok(request_id, await handler.function(self.services, self, fields))
             if handler.compressible and "compress" in self.features:
-                return _compressed(reply)
+                return compress(reply, least=COMPRESS_MIN)
             return reply
         except ChatError as err:
             return error(request_id, err)
