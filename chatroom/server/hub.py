@@ -161,10 +161,6 @@ class Hub:
         self._send(online, push, skip, feature)
         return bool(usernames) and usernames[0] in self._sessions
 
-    def deliver(self, username: str, push: Push) -> bool:
-        """Send `push` to every session of `username`; whether they had any."""
-        return self.to_users([username], push)
-
     def carbons(self, sender: str, push: Push, origin: Recipient, in_room: bool) -> None:
         """Send what `sender` sent from `origin` to their other sessions that asked for
         carbons (and for rooms, if it was said in one other than the lobby)."""

@@ -291,13 +291,6 @@ class SqliteConversations:
         rows = await self._mailboxes.execute_fetchall(READ_STATES_SQL, {"me": username})
         return [ReadState(*row) for row in rows]
 
-    async def read_state(self, username: str, conv: int) -> ReadState | None:
-        """How far `username` has read `conv`; None if they are not a member."""
-        rows = await self._mailboxes.execute_fetchall(
-            READ_STATES_SQL + " AND mb.conv = :conv", {"me": username, "conv": conv}
-        )
-        return next((ReadState(*row) for row in rows), None)
-
     async def mark_read(self, username: str, conv: int, upto: int) -> ReadState | None:
         """Move the user's read marker in `conv` forward to mid `upto` (never back, never
         past the newest message); where it is now, or None if they are not a member."""

@@ -75,10 +75,12 @@ class SqliteStore(SqliteConversations):
         lookups: aiosqlite.Connection,
         mailboxes: aiosqlite.Connection,
         rooms: RoomNames,
+        users: int,
     ) -> None:
         super().__init__(writer, lookups, mailboxes, rooms)
         self._write_db = write_db
-        self._user_count = 0
+        self._user_count = users
+        """How many users there are: counted when the store opens, then kept."""
         # Users are never renamed, deleted or re-keyed, so a found one can be remembered:
         # every private message looks its recipient up.
         self._users: dict[str, UserRecord] = {}
@@ -104,9 +106,7 @@ class SqliteStore(SqliteConversations):
                 await db.close()
             raise
         writer = Writer(write_db, newest, health or StorageHealth(), rooms)
-        store = cls(writer, write_db, lookups, mailboxes, rooms)
-        store._user_count = users
-        return store
+        return cls(writer, write_db, lookups, mailboxes, rooms, users)
 
     # -- users --------------------------------------------------------------------------
 
