@@ -6,7 +6,6 @@ from chatroom.client.tui.session import ChatSession
 from chatroom.client.tui.tabs import ConversationTabs
 from chatroom.common.errors import ChatError
 from chatroom.common.messages import JoinedPush, LeftPush, TopicPush
-from chatroom.common.names import username_key
 
 
 def room_news(push: JoinedPush | LeftPush | TopicPush) -> str:
@@ -34,9 +33,7 @@ async def run(command: RoomCommand, session: ChatSession, tabs: ConversationTabs
             return f"You are in #{reply['room']}{topic}"
         case "room_leave":
             reply = await session.request("room_leave", room=room)
-            pane = tabs.panes.get("#" + username_key(reply["room"]))
-            if pane is not None:
-                tabs.close(pane)
+            tabs.close_room(reply["room"])
             return f"You left #{reply['room']}."
         case "room_topic":
             await session.request("room_topic", room=room, topic=command.text)

@@ -39,7 +39,7 @@ class ConversationTabs(TabbedContent):
 
     def room_pane(self, room: str) -> str:
         """The pane id of `room`, opening a tab if there is none."""
-        key = "#" + username_key(room)
+        key = _room_key(room)
         if key not in self.panes:
             self._open(key, f"r{len(self.panes) + 1}")
             self.rooms[self.panes[key]] = room
@@ -69,6 +69,12 @@ class ConversationTabs(TabbedContent):
 
     def _add(self, pane_id: str) -> None:
         self.add_pane(TabPane(self.label(pane_id), self.logs[pane_id], id=pane_id))
+
+    def close_room(self, room: str) -> None:
+        """Close the tab of `room`, if it has one."""
+        pane_id = self.panes.get(_room_key(room))
+        if pane_id is not None:
+            self.close(pane_id)
 
     def close(self, pane_id: str) -> None:
         """Close a private chat's or a room's tab (it opens again with the next message)."""
@@ -105,3 +111,8 @@ class ConversationTabs(TabbedContent):
     def switch(self, step: int) -> None:
         ids = list(self.logs)  # the group's first, then in the order they were opened
         self.active = ids[(ids.index(self.active) + step) % len(ids)]
+
+
+def _room_key(room: str) -> str:
+    """A room's key among the panes (`#` keeps it apart from the usernames' keys)."""
+    return "#" + username_key(room)
