@@ -206,3 +206,23 @@ async def texts_until_end(client: ChatClient) -> list[str]:
     while (push := await next_push(client, MessagePush)).text != "end":
         texts.append(push.text)
     return texts
+
+
+async def test_one_name_created_by_many_at_once_makes_one_room(make_server) -> None:
+    server = await make_server(**FAST)
+    clients = [await server.login(f"maker{n}", features=ALL) for n in range(10)]
+    # Case, a fullwidth a and a Cyrillic a: all the same name.
+    spellings = ["arena", "Arena", "ARENA", "\uff41rena", "aren\u0430"]
+    outcomes = await asyncio.gather(
+        *(c.request("room_create", room=spellings[n % 5]) for n, c in enumerate(clients)),
+        return_exceptions=True,
+    )
+    made = [o for o in outcomes if isinstance(o, dict)]
+    assert len(made) == 1
+    assert all(
+        isinstance(o, ChatError) and o.code == "room_taken" for o in outcomes if o not in made
+    )
+    owner = made[0]["owner"]
+    rooms = {r["room"]: r for r in (await clients[0].request("rooms"))["rooms"]}
+    assert len(rooms) == 2 and rooms[made[0]["room"]]["members"] == 1
+    assert rooms[made[0]["room"]]["owner"] == owner
