@@ -21,6 +21,8 @@ class Relay:
         self.lose_reply_to: str | None = None
         """A request type: the reply to the next such request is dropped and its connection
         cut on both sides. Reset once used."""
+        self.refusing = False
+        """While set, a new connection is closed at once, as if the network were down."""
         self._listener: asyncio.Server | None = None
         self._links: set[asyncio.Task[None]] = set()
 
@@ -45,7 +47,16 @@ class Relay:
         """The `data` of every request of type `kind` passed on so far."""
         return [r.get("data") or {} for r in self.requests if r.get("type") == kind]
 
+    def cut(self) -> None:
+        """Cut every connection, and refuse new ones until `refusing` is cleared."""
+        self.refusing = True
+        for link in self._links:
+            link.cancel()
+
     def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.refusing:
+            writer.close()
+            return
         link = asyncio.create_task(self._link(reader, writer))
         self._links.add(link)
         link.add_done_callback(self._links.discard)

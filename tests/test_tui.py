@@ -18,7 +18,8 @@ from chatroom.client.tui.screens.chat import GROUP, ChatScreen
 from chatroom.client.tui.screens.login import LoginScreen
 from chatroom.client.tui.screens.menu import MenuScreen
 from chatroom.client.tui.screens.register import RegisterScreen
-from chatroom.common.messages import FilePush, MessagePush
+from chatroom.common.limits import LOBBY
+from chatroom.common.messages import FilePush, MessagePush, ReadPush
 from tests.conftest import PASSWORD, WAIT, RunningServer, next_push
 from tests.relay import Relay
 
@@ -356,35 +357,43 @@ async def test_the_sidebar_follows_presence(server: RunningServer) -> None:
         await until(pilot, lambda: online() == ["alice"], "carol to leave")
 
 
-async def test_offline_messages_appear_under_a_divider_and_are_acked(
+async def test_each_tab_opens_with_its_history_and_a_new_divider_at_the_read_marker(
     server: RunningServer,
 ) -> None:
-    await server.register("alice")
+    """No replay: the group's history fills its tab with `new` where alice stopped
+    reading; a private chat with something unread gets a tab with a badge, and its
+    history when opened; what she reads is marked read on her other devices too."""
+    phone = await server.login("alice", features=["read"])
     bob = await server.login("bob")
+    seen = await bob.broadcast("seen on the phone")
+    await phone.read(LOBBY, upto=seen.mid)
     await bob.broadcast("while you were out")
     sent = await bob.private("alice", "private while out")
     app = make_app(server.port)
     async with app.run_test() as pilot:
         await log_in(pilot, "alice")
-        await until(pilot, lambda: "while you were out" in log_text(app), "the backlog")
+        await until(pilot, lambda: "while you were out" in log_text(app), "the history")
         lines = log_text(app).splitlines()
-        divider = lines.index("── while you were away ──")
+        divider = lines.index("── new ──")
+        assert "bob: seen on the phone" in lines[divider - 1]
         assert "bob: while you were out" in lines[divider + 1]
+        assert "private while out" not in log_text(app)
+        tab = app.screen.query_one(TabbedContent).get_tab("dm1")
+        assert str(tab.label) == "@bob (1)"
+        read = await next_push(phone, ReadPush, room=LOBBY)
+        assert (read.upto, read.unread) == (sent.mid - 1, 0)
+        await pilot.press("ctrl+n")
+        await until(pilot, lambda: "private while out" in log_text(app, "dm1"), "the private one")
+        assert log_text(app, "dm1").splitlines()[0] == "── new ──"
+        assert (await next_push(phone, ReadPush, with_user="bob")).upto == sent.mid
         await bob.broadcast("live again")
         await until(pilot, lambda: "live again" in log_text(app), "the live message")
-        lines = log_text(app).splitlines()
-        assert lines[-2] == "── new ──"
         screen = app.screen
         assert isinstance(screen, ChatScreen)
+        assert log_text(app).count("while you were out") == 1
         await until(
             pilot, lambda: not screen.session.ack_due and screen.session.ack_upto > sent.mid, "ack"
         )
-        await until(pilot, lambda: all(w.group != "ack" for w in app.workers), "the ack reply")
-        await pilot.press("ctrl+n")
-        await until(pilot, lambda: "private while out" in log_text(app, "dm1"), "the private one")
-        assert log_text(app, "dm1").splitlines()[0] == "── while you were away ──"
-    again = await server.connect()
-    assert (await again.login("alice", PASSWORD)).offline == 0
 
 
 async def test_help_and_users_commands(server: RunningServer) -> None:

@@ -1,4 +1,4 @@
-"""A conversation's scrolling log: the group's or one private chat's.
+"""A conversation's scrolling log: the group's, a room's or one private chat's.
 
 Text from the network is appended as plain `rich.text.Text`, never parsed as markup, so a
 message like `[bold]` or `[link=...]` shows exactly as typed. Characters that would act on
@@ -8,7 +8,6 @@ sender broke it or the log wrapped it, can pass for a message of its own.
 """
 
 import re
-from collections import deque
 from datetime import datetime
 from typing import Self, cast
 
@@ -16,15 +15,21 @@ from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.measure import Measurement
 from rich.text import Text
 from textual import events
+from textual.geometry import Size
+from textual.message import Message
 from textual.widgets import RichLog
 
 from chatroom.client.tui.commands import ACTION
 from chatroom.client.visible import message_lines, pieces
 from chatroom.common.files import human_size
+from chatroom.common.messages import FilePush, MessagePush
 
 REFLOWED = 5000
-"""Entries kept to be wrapped again when the width changes (the older ones keep the
+"""The newest entries, wrapped again when the width changes (the older ones keep the
 width they were wrapped to)."""
+
+Item = MessagePush | FilePush
+"""A message or a file, live or from the history."""
 
 GUTTER = "      │ "
 """In front of a message's further rows. Times start at column 0 and names at column 6,
@@ -49,9 +54,11 @@ class MessageRows:
     """A message in the log: its first line after the byline, then the other lines, and
     any part the log's width pushes onto a row of its own, each behind the GUTTER."""
 
-    def __init__(self, first: Text, more: list[Text]) -> None:
+    def __init__(self, first: Text, more: list[Text], mid: int = 0) -> None:
         self.first = first
         self.more = more
+        self.mid = mid
+        """The message's mid (0 for one not yet stored), to place it in the log."""
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width
@@ -72,20 +79,49 @@ class ConversationLog(RichLog):
     """Lines of `HH:MM sender: text`, notices, and dividers.
 
     It never takes the keyboard: a click in it (to select text, say) leaves the focus in
-    the input, so what is typed next is not lost. The screen scrolls it with the keys."""
+    the input, so what is typed next is not lost. The screen scrolls it with the keys.
+    It knows which messages it shows (by mid), so a message that comes both live and in
+    a page of history is shown once, and history pages go above what is there."""
 
     can_focus = False
 
+    class OlderWanted(Message):
+        """The view was scrolled to the top of a log with older history on the server."""
+
+        def __init__(self, log: "ConversationLog") -> None:
+            super().__init__()
+            self.log = log
+
+    class CaughtUp(Message):
+        """The view reached the end of the log: what it shows has been read."""
+
+        def __init__(self, log: "ConversationLog") -> None:
+            super().__init__()
+            self.log = log
+
     def __init__(self) -> None:
         super().__init__(wrap=True, markup=False, highlight=False, min_width=20)
-        self.in_backlog = False
-        """Whether the last line written was mail from while the user was away."""
         self.unseen = 0
         """Entries written since the view was scrolled up from the end (WeeChat's -MORE-)."""
+        self.loaded = False
+        """Whether the conversation's recent history has been fetched into the log."""
+        self.more_before = False
+        """Whether the server has messages older than the oldest shown."""
         self._following = True
-        self._entries: deque[RenderableType] = deque(maxlen=REFLOWED)
+        self._entries: list[RenderableType] = []
+        self._starts: list[int] = []
+        """The first line of each entry."""
+        self._mids: set[int] = set()
+        self.newest_mid = 0
+        self.oldest_mid = 0
+        """The mids of the newest and oldest messages shown (0: none)."""
         self._width = 0
         """The width the lines were wrapped to."""
+        self._wrap_to = 0
+        """The width of the text when the log was last on screen."""
+
+    def shows(self, mid: int) -> bool:
+        return mid in self._mids
 
     def write(
         self,
@@ -99,14 +135,69 @@ class ConversationLog(RichLog):
         """Write an entry, and keep it to wrap again when the width changes. (Before the
         log has a size, RichLog holds the entry and writes it here again once it has.)"""
         if self._size_known:
-            self._entries.append(cast(RenderableType, content))
+            if self.scrollable_content_region.width:
+                self._wrap_to = self.scrollable_content_region.width
+            elif width is None and self._wrap_to:  # a hidden tab wraps as when last shown
+                width = self._wrap_to
+            self._keep(cast(RenderableType, content), len(self._entries), len(self.lines))
             # Follow new lines only from the end: someone reading further up stays where
             # they are, and is told how much came below.
             if not self._following:
                 self.unseen += 1
                 self._show_unseen()
+            elif getattr(content, "mid", 0):
+                self.post_message(self.CaughtUp(self))  # a message in view is read
             scroll_end = self._following if scroll_end is None else scroll_end
         return super().write(content, width, expand, shrink, scroll_end, animate)
+
+    def _keep(self, entry: RenderableType, index: int, start: int) -> None:
+        self._entries.insert(index, entry)
+        self._starts.insert(index, start)
+        mid = getattr(entry, "mid", 0)
+        if mid:
+            self._mids.add(mid)
+            self.newest_mid = max(self.newest_mid, mid)
+            self.oldest_mid = min(self.oldest_mid or mid, mid)
+
+    def write_item(self, item: Item, me: str) -> bool:
+        """Write a message or file unless it is shown already; whether it was written."""
+        if item.mid is not None and item.mid in self._mids:
+            return False
+        self.write(item_entry(item, me))
+        return True
+
+    def write_older(self, items: list[Item], me: str) -> None:
+        """Put a page of older history above what is shown, the view staying on the
+        lines it showed."""
+        entries = [item_entry(item, me) for item in items if item.mid not in self._mids]
+        if not entries or not self._size_known:
+            for entry in entries:
+                self.write(entry)
+            return
+        newer, y = self.lines, self.scroll_y
+        self.lines = []
+        width = self._wrap_width()
+        for index, entry in enumerate(entries):
+            self._keep(entry, index, len(self.lines))
+            super().write(entry, width=width, scroll_end=False)
+        added = len(self.lines)
+        self._starts[len(entries) :] = [start + added for start in self._starts[len(entries) :]]
+        self.lines.extend(newer)
+        self._line_cache.clear()
+        self.virtual_size = Size(self._widest_line_width, len(self.lines))
+        self.scroll_to(y=y + added, animate=False, immediate=True)
+
+    def line_of(self, mid: int) -> int | None:
+        """The first line of message `mid`, if it is shown."""
+        for index, entry in enumerate(self._entries):
+            if getattr(entry, "mid", 0) == mid:
+                return self._starts[index]
+        return None
+
+    def clear(self) -> Self:
+        self._entries, self._starts, self._mids = [], [], set()
+        self.newest_mid = self.oldest_mid = 0
+        return super().clear()
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         """Whether the view follows new lines is decided where it was moved to: not by
@@ -114,17 +205,21 @@ class ConversationLog(RichLog):
         previous line is still under way."""
         super().watch_scroll_y(old_value, new_value)
         self._following = self.is_vertical_scroll_end
-        if self.unseen and self._following:
-            self.unseen = 0
-            self._show_unseen()
+        if self._following:
+            self.post_message(self.CaughtUp(self))
+            if self.unseen:
+                self.unseen = 0
+                self._show_unseen()
+        if new_value == 0 and old_value > 0 and self.more_before:
+            self.post_message(self.OlderWanted(self))
 
     def _show_unseen(self) -> None:
         self.border_subtitle = f"▼ {self.unseen} new below (PgDn)" if self.unseen else ""
         self.set_class(bool(self.unseen), "-more")
 
     def on_resize(self, event: events.Resize) -> None:
-        """Wrap every kept entry again to the new width (a tab shown for the first time,
-        a terminal made wider), staying at the end if the view was there."""
+        """Wrap the newest entries again to the new width (a tab shown for the first
+        time, a terminal made wider), staying at the end if the view was there."""
         width = event.size.width
         if not width or width == self._width:
             return
@@ -135,65 +230,93 @@ class ConversationLog(RichLog):
         # After the layout has caught up: the region to wrap to is not the new one yet.
         self.call_after_refresh(self._reflow, self.is_vertical_scroll_end)
 
-    def _reflow(self, at_end: bool) -> None:
+    def _wrap_width(self) -> int:
         # The width said outright: measuring goes by the console's, which can lag behind.
-        width = max(self.scrollable_content_region.width, self.min_width)
-        entries = list(self._entries)
-        self.clear()
-        for entry in entries:
-            super().write(entry, width=width, scroll_end=False)
+        return max(self.scrollable_content_region.width, self.min_width)
+
+    def _reflow(self, at_end: bool) -> None:
+        first = max(len(self._entries) - REFLOWED, 0)
+        if first == len(self._entries):
+            return
+        width = self._wrap_width()
+        del self.lines[self._starts[first] :]
+        self._line_cache.clear()
+        for index in range(first, len(self._entries)):
+            self._starts[index] = len(self.lines)
+            super().write(self._entries[index], width=width, scroll_end=False)
         if at_end:
             self.scroll_end(animate=False, immediate=True)
-
-    @staticmethod
-    def _byline(ts: float, sender: str, *, mine: bool, private: bool, action: bool = False) -> Text:
-        """`HH:MM (private) sender`: how every line from a person starts (`* sender` for
-        an action, `/me`)."""
-        line = Text()
-        line.append(datetime.fromtimestamp(ts).strftime("%H:%M "), style="dim")
-        if private:
-            line.append("(private) ", style="magenta")
-        if action:
-            line.append("* ", style="bold")
-        line.append_text(shown(sender, style="bold green" if mine else "bold cyan"))
-        return line
 
     def write_message(
         self, ts: float, sender: str, text: str, *, mine: bool, private: bool, mention: bool = False
     ) -> None:
-        style = "magenta" if private else ""
-        action = text.startswith(ACTION) and len(text) > len(ACTION)
-        first, *more = message_lines(text[len(ACTION) :] if action else text)
-        line = self._byline(ts, sender, mine=mine, private=private, action=action)
-        if mention:  # the byline stands out: someone said your name
-            line.stylize("reverse bold yellow", 6)
-        line.append(" " if action else ": ")
-        line.append_text(shown(first, style))
-        self.write(MessageRows(line, [shown(other, style) for other in more]))
-
-    def write_file(
-        self, ts: float, sender: str, name: str, size: int, fid: int, *, mine: bool, private: bool
-    ) -> None:
-        line = self._byline(ts, sender, mine=mine, private=private)
-        line.append(" sent the file ")
-        line.append_text(shown(name, style="bold"))
-        line.append(f" ({human_size(size)})")
-        if not mine:
-            line.append(f"  /get {fid} or Ctrl+S saves it", style="dim")
-        self.write(MessageRows(line, []))
+        self.write(message_entry(ts, sender, text, mine=mine, private=private, mention=mention))
 
     def write_notice(self, text: str, style: str = "yellow") -> None:
         """`* text`: what the client has to say, which may quote the server or the user."""
         self.write(Text("* ", style=style).append_text(shown(text)))
 
-    def begin_delivery(self, offline: bool) -> None:
-        """Before a line from the network: mail from while the user was away goes under a
-        divider, and another divider marks where live traffic starts again."""
-        if offline and not self.in_backlog:
-            self.write_divider("while you were away")
-        elif not offline and self.in_backlog:
-            self.write_divider("new")
-        self.in_backlog = offline
-
     def write_divider(self, label: str) -> None:
         self.write(Text(f"── {label} ──", style="bold yellow"))
+
+
+def _byline(ts: float, sender: str, *, mine: bool, private: bool, action: bool = False) -> Text:
+    """`HH:MM (private) sender`: how every line from a person starts (`* sender` for an
+    action, `/me`)."""
+    line = Text()
+    line.append(datetime.fromtimestamp(ts).strftime("%H:%M "), style="dim")
+    if private:
+        line.append("(private) ", style="magenta")
+    if action:
+        line.append("* ", style="bold")
+    line.append_text(shown(sender, style="bold green" if mine else "bold cyan"))
+    return line
+
+
+def message_entry(
+    ts: float,
+    sender: str,
+    text: str,
+    *,
+    mine: bool,
+    private: bool,
+    mention: bool = False,
+    mid: int = 0,
+) -> MessageRows:
+    style = "magenta" if private else ""
+    action = text.startswith(ACTION) and len(text) > len(ACTION)
+    first, *more = message_lines(text[len(ACTION) :] if action else text)
+    line = _byline(ts, sender, mine=mine, private=private, action=action)
+    if mention:  # the byline stands out: someone said your name
+        line.stylize("reverse bold yellow", 6)
+    line.append(" " if action else ": ")
+    line.append_text(shown(first, style))
+    return MessageRows(line, [shown(other, style) for other in more], mid)
+
+
+def file_entry(item: FilePush, *, mine: bool) -> MessageRows:
+    line = _byline(item.ts, item.sender, mine=mine, private=item.to is not None)
+    line.append(" sent the file ")
+    line.append_text(shown(item.name, style="bold"))
+    line.append(f" ({human_size(item.size)})")
+    if not mine:
+        line.append(f"  /get {item.fid} or Ctrl+S saves it", style="dim")
+    return MessageRows(line, [], item.mid or 0)
+
+
+def item_entry(item: Item, me: str) -> MessageRows:
+    """How a message or a file shows, for the user `me`."""
+    mine = item.sender == me
+    if isinstance(item, FilePush):
+        return file_entry(item, mine=mine)
+    mention = not mine and mentions(item.text, me)
+    private = item.to is not None
+    return message_entry(
+        item.ts,
+        item.sender,
+        item.text,
+        mine=mine,
+        private=private,
+        mention=mention,
+        mid=item.mid or 0,
+    )

@@ -12,9 +12,10 @@ from chatroom.client.api import ChatClient, backoff
 from chatroom.common.errors import ChatError
 from chatroom.common.limits import Limits
 
-TUI_FEATURES = ("rooms", "carbons", "read", "compress")
+TUI_FEATURES = ("rooms", "carbons", "read", "compress", "pull")
 """What the TUI asks for in `hello`: every room's messages (a tab each), its user's own
-from other sessions, read markers, compressed replies."""
+from other sessions, read markers, compressed replies, and no replay at login (each tab
+reads its history instead: `reading`)."""
 
 
 class ServerLink:

@@ -88,13 +88,15 @@ class ConversationTabs(TabbedContent):
 
     def count_unread(self, pane_id: str) -> None:
         if self.active != pane_id:
-            self.unread[pane_id] += 1
-            self.get_tab(pane_id).label = self.label(pane_id)
+            self.set_unread(pane_id, self.unread[pane_id] + 1)
+
+    def set_unread(self, pane_id: str, count: int) -> None:
+        self.unread[pane_id] = count
+        self.get_tab(pane_id).label = self.label(pane_id)
 
     def read(self, pane_id: str) -> None:
         """The tab is on screen: nothing in it is unread."""
-        self.unread[pane_id] = 0
-        self.get_tab(pane_id).label = self.label(pane_id)
+        self.set_unread(pane_id, 0)
 
     def label(self, pane_id: str) -> Content:
         """`@bob (2)`: the partner (or `# group`), and how many messages came while the

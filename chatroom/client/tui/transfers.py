@@ -2,7 +2,6 @@
 the workers that run them."""
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from textual import work
@@ -14,6 +13,7 @@ from chatroom.client.api import describe_os_error
 from chatroom.client.tui.conversation import ConversationLog
 from chatroom.client.tui.session import ChatSession
 from chatroom.common.errors import ChatError
+from chatroom.common.messages import FilePush
 
 
 class TransferBar(Horizontal):
@@ -39,6 +39,8 @@ class Transfers(Vertical):
         self.session = session
         self.downloads = downloads
         """Where received files are saved."""
+        self.received: list[int] = []
+        """Fids of files received, oldest first; Ctrl+S saves the newest not yet saved."""
 
     def _bar(self, label: str, total: int) -> TransferBar:
         bar = TransferBar(label, total)
@@ -58,15 +60,21 @@ class Transfers(Vertical):
             reason = error.message if isinstance(error, ChatError) else describe_os_error(error)
             log.write_notice(f"{path.name} not sent: {reason}. /send again resumes.", style="red")
         else:
-            me = self.session.me
-            log.write_file(
-                time.time(), me, path.name, sent.size, sent.fid, mine=True, private=bool(to)
-            )
+            me, room = self.session.me, None
+            item = FilePush(sent.fid, sent.mid, me, to, path.name, sent.size, "", room, time.time())
+            log.write_item(item, me)
         finally:
             await bar.remove()
 
+    def save_newest(self, log: ConversationLog) -> None:
+        """Save the newest file received and not saved yet (Ctrl+S)."""
+        if not self.received:
+            log.write_notice("No received file waits to be saved.", style="red")
+        else:
+            self.save_file(self.received[-1], log)
+
     @work(group="transfers")
-    async def save_file(self, fid: int, log: ConversationLog, saved: Callable[[int], None]) -> None:
+    async def save_file(self, fid: int, log: ConversationLog) -> None:
         bar = self._bar(f"↓ file {fid}", 0)
         try:
             path = await self.session.download(fid, self.downloads, bar.advance_to)
@@ -74,7 +82,8 @@ class Transfers(Vertical):
             reason = error.message if isinstance(error, ChatError) else describe_os_error(error)
             log.write_notice(f"File {fid} not saved: {reason}", style="red")
         else:
-            saved(fid)
+            if fid in self.received:
+                self.received.remove(fid)
             log.write_notice(f"Saved {path}", style="green")
         finally:
             await bar.remove()

@@ -14,6 +14,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, TabbedContent, TabPane
 
+from chatroom.client.replies import ConversationState
 from chatroom.client.tui import commands, rooms
 from chatroom.client.tui.conversation import ConversationLog, mentions
 from chatroom.client.tui.entry import LINE_BREAK, Entry
@@ -29,6 +30,7 @@ from chatroom.client.tui.events import (
     SessionLost,
     SessionStarted,
 )
+from chatroom.client.tui.reading import Reading
 from chatroom.client.tui.session import ChatSession
 from chatroom.client.tui.sidebar import Sidebar
 from chatroom.client.tui.status import StatusLine
@@ -45,6 +47,7 @@ from chatroom.common.messages import (
     MessagePush,
     PresenceBatchPush,
     PresencePush,
+    ReadPush,
     TopicPush,
 )
 
@@ -84,8 +87,7 @@ class ChatScreen(Screen[None]):
         self.tabs = ConversationTabs()
         # The tabs' own dicts (changed in place, never replaced), for short names here.
         self.logs, self.partners, self.unread = self.tabs.logs, self.tabs.partners, self.tabs.unread
-        self.received_files: list[int] = []
-        """Fids of files received, oldest first; Ctrl+S saves the newest not yet saved."""
+        self.reading = Reading(session, self.tabs)
 
     def compose(self) -> ComposeResult:
         yield StatusLine(self.session)
@@ -112,17 +114,19 @@ class ChatScreen(Screen[None]):
     # -- what the session tells us ---------------------------------------------------
 
     def on_session_started(self, event: SessionStarted) -> None:
+        """Tabs for the rooms and for what is unread; the tab on screen fills with its
+        history, and those filled already catch up on what came while disconnected."""
         self.set_online(event.reply.online)
-        for state in event.reply.conversations:  # a tab for each room the user is in
-            if state.room is not None:
-                self.tabs.pane_of(None, state.room)
-        if event.reply.skipped:
-            self.log_of(GROUP).write_notice(
-                f"{event.reply.skipped} older messages from while you were away were left out."
-            )
+        self.reading.started(event.reply.conversations)
         if self.query_one(StatusLine).reconnected():
             self.log_of(GROUP).write_notice("Reconnected.", style="green")
+        for pane_id in list(self.logs):
+            self.run_worker(self.reading.catch_up(pane_id, self.me), group="history")
+        self.fill(self.tabs.active or GROUP)
         self.show_status()
+
+    def fill(self, pane_id: str) -> None:
+        self.run_worker(self.reading.fill(pane_id, self.me), group="history")
 
     def on_session_lost(self, event: SessionLost) -> None:
         why = f" ({event.reason})" if event.reason else ""
@@ -154,15 +158,18 @@ class ChatScreen(Screen[None]):
             self.shown_log().write_notice(
                 f"{push.by} invited you to #{push.room}: /join {push.room}"
             )
+        elif isinstance(push, ReadPush):
+            upto, unread = push.upto, push.unread
+            self.reading.marker_moved(ConversationState(push.room, push.with_user, unread, upto))
         elif isinstance(push, ByePush) and push.reason == "shutdown":
             self.log_of(GROUP).write_notice("The server is shutting down.", style="red")
 
     def on_message_sent(self, event: MessageSent) -> None:
         pane_id = self.tabs.pane_of(event.to, event.room)
         private = event.to is not None
-        self.log_of(pane_id).write_message(
-            event.sent.ts, self.me, event.text, mine=True, private=private
-        )
+        sent = MessagePush(event.sent.mid, self.me, event.to, event.text, event.sent.ts)
+        if self.reading.arrived(pane_id, sent):
+            self.log_of(pane_id).write_item(sent, self.me)
         if private and not event.sent.delivered:
             self.log_of(pane_id).write_notice(f"{event.to} is offline; they get it at next login.")
         self.show_status()
@@ -202,25 +209,27 @@ class ChatScreen(Screen[None]):
             return self.tabs.pane_of(None, push.room)
         return self.private_pane(push.sender if push.sender != self.me else push.to)
 
+    def for_me(self, push: MessagePush | FilePush) -> bool:
+        """Whether a message was written to the user: privately, or naming them."""
+        return push.to is not None or (
+            isinstance(push, MessagePush) and mentions(push.text, self.me)
+        )
+
     def show_delivery(self, push: MessagePush | FilePush) -> None:
-        """Write a message or file from the network into its conversation, and ack it soon."""
+        """Write a message or file from the network into its conversation (unless the
+        tab has not read its history yet: it is in there), count it, and ack it soon."""
         pane_id = self.pane_for(push)
         log = self.log_of(pane_id)
-        log.begin_delivery(push.offline)
-        mine, private = push.sender == self.me, push.to is not None
-        if isinstance(push, FilePush):
-            log.write_file(
-                push.ts, push.sender, push.name, push.size, push.fid, mine=mine, private=private
-            )
-            if not mine:
-                self.received_files.append(push.fid)
-        else:
-            mention = not mine and mentions(push.text, self.me)
-            log.write_message(
-                push.ts, push.sender, push.text, mine=mine, private=private, mention=mention
-            )
-            if (private or mention) and not mine and not push.offline and self.bell:
-                self.app.bell()  # someone wrote to you: a terminal in the background hears
+        mine = push.sender == self.me
+        if isinstance(push, FilePush) and not mine:
+            self.query_one(Transfers).received.append(push.fid)
+        if self.bell and not mine and self.for_me(push):
+            self.app.bell()  # someone wrote to you: a terminal in the background hears
+        hidden = self.tabs.active != pane_id
+        if not mine and hidden and not self.unread[pane_id] and log.loaded:
+            log.write_divider("new")  # where this tab was left: what follows is unread
+        if self.reading.arrived(pane_id, push):
+            log.write_item(push, self.me)
         if not mine:
             self.tabs.count_unread(pane_id)
         if push.mid is not None and self.session.shown(push.mid):
@@ -232,6 +241,8 @@ class ChatScreen(Screen[None]):
         entry = self.query_one(Entry)
         entry.switch_to(pane_id)
         self.tabs.read(pane_id)
+        self.fill(pane_id)
+        self.caught_up(ConversationLog.CaughtUp(self.logs[pane_id]))
         partner, room = self.tabs.where()
         if partner is not None:
             entry.placeholder = f"Message {visible(partner)} privately"
@@ -249,6 +260,16 @@ class ChatScreen(Screen[None]):
     def set_online(self, names: "set[str] | list[str]") -> None:
         self.online = set(names)
         self.query_one(Sidebar).show(self.online)
+
+    @on(ConversationLog.CaughtUp)
+    def caught_up(self, event: ConversationLog.CaughtUp) -> None:
+        """The log on screen was read to its end: tell the server, soon."""
+        if event.log is self.shown_log() and self.reading.seen(self.tabs.active or GROUP):
+            self.run_worker(self.reading.send_reads(), group="read")
+
+    @on(ConversationLog.OlderWanted)
+    def older_wanted(self, event: ConversationLog.OlderWanted) -> None:
+        self.run_worker(self.reading.older(event.log, self.me), group="history")
 
     @on(OptionList.OptionSelected, "#users")
     def user_picked(self, event: OptionList.OptionSelected) -> None:
@@ -328,7 +349,7 @@ class ChatScreen(Screen[None]):
             case commands.SendFile(path, to):
                 self.send_file(path, to or self.tabs.where()[0])
             case commands.SaveFile(fid):
-                self.save_file(fid)
+                self.query_one(Transfers).save_file(fid, log)
             case commands.Quit():
                 self.post_message(QuitWanted())
             case commands.Usage(text):
@@ -353,23 +374,12 @@ class ChatScreen(Screen[None]):
         log = self.log_of(self.tabs.pane_of(to))
         self.query_one(Transfers).send_file(path, to, log)
 
-    def save_file(self, fid: int) -> None:
-        """Download a file; what becomes of it is said in the conversation on screen."""
-        log = self.shown_log()
-        self.query_one(Transfers).save_file(fid, log, self.saved)
-
-    def saved(self, fid: int) -> None:
-        if fid in self.received_files:
-            self.received_files.remove(fid)
 
     def action_pick_file(self) -> None:
         self.post_message(FileWanted(self.tabs.where()[0]))
 
     def action_save_file(self) -> None:
-        if not self.received_files:
-            self.log_of(GROUP).write_notice("No received file waits to be saved.", style="red")
-            return
-        self.save_file(self.received_files[-1])
+        self.query_one(Transfers).save_newest(self.shown_log())
 
     # -- keys -------------------------------------------------------------------------
 
@@ -390,6 +400,8 @@ class ChatScreen(Screen[None]):
 
     def action_scroll_log(self, how: str) -> None:
         log = self.shown_log()
+        if how == "page_up" and log.scroll_y == 0 and log.more_before:
+            self.older_wanted(ConversationLog.OlderWanted(log))  # at the top already
         getattr(log, f"scroll_{how}")(animate=False)
 
     def action_focus_users(self) -> None:

@@ -1,0 +1,187 @@
+"""Reading conversations: each tab's history from the server, and read markers.
+
+The TUI asks for `pull` in `hello`, so the server sends no replay at login: a tab fills
+with the last page of its conversation's history when it is first shown, with a `new`
+divider at the read marker; scrolling past its top brings the page before; after a
+reconnection, the tabs already filled catch up on what came meanwhile. What the user has
+seen (a tab on screen, scrolled to its end) is told to the server with `read`, so the
+badge on their other devices clears too.
+"""
+
+import asyncio
+import contextlib
+
+from chatroom.client.replies import ConversationState, conversation_item
+from chatroom.client.tui.conversation import ConversationLog, Item
+from chatroom.client.tui.session import ChatSession
+from chatroom.client.tui.tabs import GROUP, ConversationTabs
+from chatroom.common.errors import ChatError
+from chatroom.common.limits import LOBBY
+
+PAGE = 50
+"""Messages a tab opens with, and loads each time its top is passed."""
+
+CATCH_UP = 1000
+"""After a reconnection, a tab catches up on at most this many messages; past that, it
+starts again from the newest page."""
+
+READ_DELAY = 0.5
+"""Seconds to gather what is read into one `read` per conversation."""
+
+
+class Reading:
+    def __init__(self, session: ChatSession, tabs: ConversationTabs) -> None:
+        self.session = session
+        self.tabs = tabs
+        self.read_upto: dict[str, int] = {}
+        """Pane id -> the server's read marker of its conversation (a mid)."""
+        self.unsent: set[str] = set()
+        """Panes read further than the server knows, waiting out `READ_DELAY`."""
+        self.loading: dict[str, list[Item]] = {}
+        """Panes whose history is on its way -> what came live meanwhile."""
+
+    def conversation(self, pane_id: str) -> dict[str, str]:
+        """The fields naming a pane's conversation in a request."""
+        partner, room = self.tabs.partners.get(pane_id), self.tabs.rooms.get(pane_id)
+        if partner is not None:
+            return {"with": partner}
+        return {"room": room if room is not None else LOBBY}
+
+    def pane_of(self, state: ConversationState, open_tab: bool) -> str | None:
+        """The pane of a conversation the server named; a room's opens, a private one
+        only when `open_tab` (it has something unread, say)."""
+        if state.with_user is None:
+            return self.tabs.pane_of(None, state.room)
+        if open_tab or state.with_user in self.tabs.partners.values():
+            return self.tabs.private_pane(state.with_user)
+        return None
+
+    def started(self, states: list[ConversationState]) -> None:
+        """At each login: a tab for every room and every private conversation with
+        something unread; the server's markers and unread counts."""
+        for state in states:
+            pane_id = self.pane_of(state, open_tab=state.unread > 0)
+            if pane_id is None:
+                continue
+            self.read_upto[pane_id] = state.read_upto
+            if pane_id != (self.tabs.active or GROUP):  # the one on screen is being read
+                self.tabs.set_unread(pane_id, state.unread)
+
+    def marker_moved(self, state: ConversationState) -> None:
+        """Another session of this user read a conversation: its badge follows."""
+        pane_id = self.pane_of(state, open_tab=False)
+        if pane_id is not None:
+            self.read_upto[pane_id] = max(self.read_upto.get(pane_id, 0), state.read_upto)
+            self.tabs.set_unread(pane_id, state.unread)
+
+    def arrived(self, pane_id: str, item: Item) -> bool:
+        """A live message for a pane: whether to write it now. One whose history is on
+        its way is held until that comes; one whose tab has no history yet is left to
+        the history it will be in."""
+        if pane_id in self.loading:
+            self.loading[pane_id].append(item)
+            return False
+        return self.tabs.logs[pane_id].loaded
+
+    async def fill(self, pane_id: str, me: str) -> None:
+        """The newest page of a pane's conversation, with a `new` divider where the
+        user stopped reading; then what came while it loaded."""
+        log = self.tabs.logs[pane_id]
+        if log.loaded or pane_id in self.loading:
+            return
+        self.loading[pane_id] = []
+        try:
+            page, more = await self._page(pane_id, None, PAGE)
+        except (ChatError, OSError) as error:
+            log.write_notice(f"History not loaded: {_why(error)}", style="red")
+            return
+        finally:
+            held = self.loading.pop(pane_id, [])
+        marker = self.read_upto.get(pane_id)
+        for item in page:
+            if marker is not None and (item.mid or 0) > marker and item.sender != me:
+                log.write_divider("new")
+                marker = None  # one divider, above the first message not yet read
+            log.write_item(item, me)
+        for item in held:
+            log.write_item(item, me)
+        log.more_before, log.loaded = more, True
+
+    async def older(self, log: ConversationLog, me: str) -> None:
+        """The page before the oldest message shown, above it."""
+        pane_id = next((pane for pane, each in self.tabs.logs.items() if each is log), None)
+        if pane_id is None or not log.more_before or pane_id in self.loading:
+            return
+        self.loading[pane_id] = []
+        try:
+            page, more = await self._page(pane_id, log.oldest_mid or None, PAGE)
+        except (ChatError, OSError):
+            return  # scrolling up again tries again
+        finally:
+            held = self.loading.pop(pane_id, [])
+        log.write_older(page, me)
+        log.more_before = more
+        for item in held:
+            log.write_item(item, me)
+
+    async def catch_up(self, pane_id: str, me: str) -> None:
+        """After a reconnection: what came since the newest message shown, or (past
+        `CATCH_UP` of them) the newest page under a divider."""
+        log = self.tabs.logs[pane_id]
+        if not log.loaded or pane_id in self.loading:
+            return
+        self.loading[pane_id] = []
+        missed: list[Item] = []
+        before: int | None = None
+        try:
+            while len(missed) < CATCH_UP:
+                page, more = await self._page(pane_id, before, 200)
+                missed[:0] = [item for item in page if (item.mid or 0) > log.newest_mid]
+                if not more or not page or (page[0].mid or 0) <= log.newest_mid:
+                    break
+                before = page[0].mid
+            else:
+                log.write_divider("older messages skipped: scroll up for them")
+                missed = missed[-PAGE:]
+        except (ChatError, OSError):
+            return  # the next reconnection tries again
+        finally:
+            held = self.loading.pop(pane_id, [])
+        for item in missed + held:
+            log.write_item(item, me)
+
+    async def _page(self, pane_id: str, before: int | None, limit: int) -> tuple[list[Item], bool]:
+        """One page of history, oldest first, and whether there is more before it."""
+        below = {"before": before} if before else {}
+        named = self.conversation(pane_id)
+        reply = await self.session.request("history", **named, **below, limit=limit)
+        return [conversation_item(item) for item in reply["messages"]], bool(reply["more"])
+
+    def seen(self, pane_id: str) -> bool:
+        """The pane is on screen at its end: True if a `send_reads` should now start."""
+        log = self.tabs.logs.get(pane_id)
+        if log is None or not log.newest_mid:
+            return False
+        if log.newest_mid <= self.read_upto.get(pane_id, 0) or not log.loaded:
+            return False
+        due = not self.unsent
+        self.unsent.add(pane_id)
+        return due
+
+    async def send_reads(self) -> None:
+        """After `READ_DELAY`, one `read` for each conversation read meanwhile."""
+        await asyncio.sleep(READ_DELAY)
+        panes, self.unsent = self.unsent, set()
+        for pane_id in panes:
+            log = self.tabs.logs.get(pane_id)
+            if log is None:
+                continue
+            with contextlib.suppress(ChatError, OSError):
+                await self.session.request(
+                    "read", **self.conversation(pane_id), upto=log.newest_mid
+                )
+                self.read_upto[pane_id] = max(self.read_upto.get(pane_id, 0), log.newest_mid)
+
+
+def _why(error: Exception) -> str:
+    return error.message if isinstance(error, ChatError) else "the connection dropped"
