@@ -1,11 +1,19 @@
 """Rooms in the TUI: a tab per room, the room commands, what happens in a room, and the
 tabs back after logging in again."""
 
-from chatroom.client.tui.screens.chat import ChatScreen
+from pathlib import Path
+
+from textual.widgets import OptionList
+
+from chatroom.client.tui.app import ChatApp
+from chatroom.client.tui.reading import PAGE
+from chatroom.client.tui.screens.chat import GROUP, ChatScreen
+from chatroom.client.tui.screens.panel import Panel
 from chatroom.common.messages import MessagePush
 from tests.conftest import RunningServer, next_push
 from tests.test_tui import log_in, log_text, make_app, send, until
 from tests.test_tui_entry import all_logs
+from tests.test_tui_history import MakeServer
 
 
 async def test_rooms_have_tabs_and_commands(server: RunningServer) -> None:
@@ -49,3 +57,85 @@ async def test_the_rooms_tabs_come_back_at_the_next_login(server: RunningServer)
         screen = app.screen
         assert isinstance(screen, ChatScreen)
         await until(pilot, lambda: list(screen.tabs.rooms.values()) == ["club"], "club's tab")
+
+
+async def test_query_and_rooms(server: RunningServer) -> None:
+    await server.register("alice")
+    bob = await server.login("bob", features=["rooms"])
+    await bob.request("room_create", room="games", topic="chess on Fridays")
+    await bob.request("room_create", room="secret", public=False)
+    app = make_app(server.port)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await log_in(pilot, "alice")
+        screen = app.screen
+        assert isinstance(screen, ChatScreen)
+        await send(pilot, "/rooms")
+        await until(pilot, lambda: "/join ROOM joins one" in log_text(app), "the list")
+        assert "* #games (1 members): chess on Fridays" in log_text(app)
+        assert "#lobby (2 members, in it)" in log_text(app)
+        assert "secret" not in log_text(app)  # private, and alice is not in it
+        await send(pilot, "/query bob")
+        await until(pilot, lambda: screen.tabs.active == "dm1", "bob's tab")
+        await send(pilot, "/query")
+        await until(pilot, lambda: "Usage: /query NAME" in all_logs(app), "the usage")
+
+
+async def test_search_shows_a_panel_and_enter_jumps_to_the_message(
+    make_server: MakeServer,
+) -> None:
+    server = await make_server(message_rate=1e6, message_burst=10**6)
+    await server.register("alice")
+    bob = await server.login("bob")
+    needle = await bob.broadcast("the needle is here")
+    for n in range(PAGE * 3):
+        await bob.broadcast(f"hay {n}")
+    await bob.private("alice", "another needle, privately")
+    app = make_app(server.port)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await log_in(pilot, "alice")
+        screen = app.screen
+        assert isinstance(screen, ChatScreen)
+        await until(pilot, lambda: f"hay {PAGE * 3 - 1}" in log_text(app), "the history")
+        await send(pilot, "/search needle")
+        await until(pilot, lambda: isinstance(app.screen, Panel), "the results")
+        rows = app.screen.query_one(OptionList)
+        assert rows.option_count == 2
+        assert "@bob bob: another «needle», privately" in str(rows.get_option_at_index(0).prompt)
+        assert "#lobby bob: the «needle» is here" in str(rows.get_option_at_index(1).prompt)
+        await pilot.press("down", "enter")
+        await until(pilot, lambda: app.screen is screen, "the panel to close")
+        log = screen.logs[GROUP]
+        await until(pilot, lambda: log.shows(needle.mid), "the message loaded")
+        line = log.line_of(needle.mid)
+        assert line is not None
+        await until(pilot, lambda: log.scroll_y == min(line, log.max_scroll_y), "the jump")
+        assert "the needle is here" in log.lines[line].text
+
+
+async def test_files_shows_the_conversations_files_and_enter_saves_one(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    await server.register("alice")
+    bob = await server.login("bob")
+    first, second = tmp_path / "one.txt", tmp_path / "two.txt"
+    first.write_bytes(b"first file")
+    second.write_bytes(b"second file")
+    await bob.send_file(first)
+    await bob.send_file(second)
+    app = ChatApp("127.0.0.1", server.port, downloads=tmp_path / "downloads")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await log_in(pilot, "alice")
+        await send(pilot, "/files")
+        await until(pilot, lambda: isinstance(app.screen, Panel), "the list")
+        rows = app.screen.query_one(OptionList)
+        assert [str(rows.get_option_at_index(i).prompt).split()[2] for i in (0, 1)] == [
+            "two.txt",
+            "one.txt",
+        ]
+        await pilot.press("down", "enter")
+        saved = tmp_path / "downloads" / "one.txt"
+        await until(pilot, lambda: "* Saved" in log_text(app), "the save")
+        assert saved.read_bytes() == b"first file"
+        await send(pilot, "/query bob")
+        await send(pilot, "/files")
+        await until(pilot, lambda: "No file was sent" in all_logs(app), "none in private")

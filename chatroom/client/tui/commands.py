@@ -22,6 +22,10 @@ HELP = [
     "/create ROOM [TOPIC]  make a room, and join it",
     "/topic TEXT      set the topic of this tab's room (if it is yours)",
     "/invite NAME     invite NAME into this tab's room",
+    "/query NAME      open a private chat with NAME",
+    "/rooms           list the rooms: yours, and every public one",
+    "/search TEXT     find messages in all your conversations; Enter jumps to one",
+    "/files           the files of this conversation; Enter saves one",
     "/users           list who is online",
     "/help            this list",
     "/quit            log out and leave (also Ctrl+Q)",
@@ -86,6 +90,26 @@ class ListUsers:
 
 
 @dataclass(slots=True, frozen=True)
+class OpenPrivate:
+    partner: str
+
+
+@dataclass(slots=True, frozen=True)
+class ListRooms:
+    pass
+
+
+@dataclass(slots=True, frozen=True)
+class Search:
+    query: str
+
+
+@dataclass(slots=True, frozen=True)
+class ListFiles:
+    pass
+
+
+@dataclass(slots=True, frozen=True)
 class Quit:
     pass
 
@@ -112,6 +136,10 @@ Command = (
     | ClearLog
     | CloseTab
     | ListUsers
+    | OpenPrivate
+    | ListRooms
+    | Search
+    | ListFiles
     | Quit
     | Usage
     | Unknown
@@ -150,6 +178,15 @@ def send_private(rest: str) -> Command:
     return SendPrivate(to=name, text=text)
 
 
+def open_private(rest: str) -> Command:
+    name = rest.strip()
+    return OpenPrivate(name) if name and " " not in name else Usage("Usage: /query NAME")
+
+
+def search(rest: str) -> Command:
+    return Search(rest.strip()) if rest.strip() else Usage("Usage: /search TEXT")
+
+
 def send_file(rest: str) -> Command:
     path, _, name = rest.strip().partition(" ")
     if not path:
@@ -174,6 +211,10 @@ PARSERS: dict[str, Callable[[str], Command]] = {
     "/invite": about_a_room("room_invite", "Usage: /invite NAME (in the room's tab)", "text"),
     "/close": lambda rest: CloseTab(),
     "/users": lambda rest: ListUsers(),
+    "/query": open_private,
+    "/rooms": lambda rest: ListRooms(),
+    "/search": search,
+    "/files": lambda rest: ListFiles(),
     "/msg": send_private,
     "/send": send_file,
     "/get": save_file,

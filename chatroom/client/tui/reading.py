@@ -124,6 +124,22 @@ class Reading:
         for item in held:
             log.write_item(item, me)
 
+    async def reach(self, pane_id: str, mid: int, me: str) -> None:
+        """Show message `mid` of a pane (a search result): its history is filled and
+        paged back until the message is in the log (at most `CATCH_UP` messages back),
+        then the view is scrolled to it."""
+        log = self.tabs.logs[pane_id]
+        await self.fill(pane_id, me)
+        while not log.shows(mid) and log.more_before and log.oldest_mid > mid:
+            if log.newest_mid - log.oldest_mid > CATCH_UP * 10:
+                break
+            await self.older(log, me)
+        line = log.line_of(mid)
+        if line is None:
+            log.write_notice("That message is further back than the log goes; /search again.")
+        else:
+            log.scroll_to(y=line, animate=False)
+
     async def catch_up(self, pane_id: str, me: str) -> None:
         """After a reconnection: what came since the newest message shown, or (past
         `CATCH_UP` of them) the newest page under a divider."""

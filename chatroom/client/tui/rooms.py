@@ -1,6 +1,7 @@
 """What the room commands of the chat screen do: `/join`, `/leave`, `/create`, `/topic`,
 `/invite`, as requests on the session, and what the screen shows of each."""
 
+from chatroom.client.replies import RoomInfo
 from chatroom.client.tui.commands import RoomCommand
 from chatroom.client.tui.session import ChatSession
 from chatroom.client.tui.tabs import ConversationTabs
@@ -15,6 +16,18 @@ def room_news(push: JoinedPush | LeftPush | TopicPush) -> str:
     if isinstance(push, LeftPush):
         return f"{push.username} left #{push.room}."
     return f"{push.by} set the topic of #{push.room}: {push.topic}"
+
+
+def describe(room: RoomInfo) -> str:
+    """`#games (4 members, 2 unread, yours: in it): chess on Fridays` for `/rooms`."""
+    facts = [
+        f"{room.members} members" if room.members is not None else "",
+        "private" * (not room.public),
+    ]
+    if room.joined:
+        facts.append(f"{room.unread} unread" if room.unread else "in it")
+    topic = f": {room.topic}" if room.topic else ""
+    return f"#{room.room} ({', '.join(fact for fact in facts if fact)}){topic}"
 
 
 async def run(command: RoomCommand, session: ChatSession, tabs: ConversationTabs) -> str:

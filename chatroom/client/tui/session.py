@@ -121,11 +121,15 @@ class ChatSession:
         self.outbox.append(Outgoing(to, text, room))
         self.outbox_ready.set()
 
-    async def request(self, kind: str, **data: object) -> dict[str, Any]:
-        """One request on the connection, if there is one (else `ChatError`)."""
+    def connected(self) -> ChatClient:
+        """The connection, if there is one (else `ChatError`), for one request or a few."""
         if not self.linked.is_set():
             raise ChatError("offline", "not connected; try again once reconnected")
-        return await self.client.request(kind, **data)
+        return self.client
+
+    async def request(self, kind: str, **data: object) -> dict[str, Any]:
+        """One request on the connection, if there is one (else `ChatError`)."""
+        return await self.connected().request(kind, **data)
 
     async def send_outbox(self) -> None:
         """Send what was typed, in order, whenever the session is up; keep it until `ok`."""

@@ -5,9 +5,11 @@ session's coroutines as workers (relaying pushes and reconnecting, sending the o
 acks, pings, transfers) and shows what the session reports as Textual messages (`events`).
 """
 
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -15,8 +17,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, TabbedContent, TabPane
 
 from chatroom.client.replies import ConversationState
-from chatroom.client.tui import commands, rooms
-from chatroom.client.tui.conversation import ConversationLog, mentions
+from chatroom.client.tui import commands, rooms, typed
+from chatroom.client.tui.conversation import ConversationLog, Item, mentions
 from chatroom.client.tui.entry import LINE_BREAK, Entry
 from chatroom.client.tui.events import (
     FileWanted,
@@ -24,20 +26,19 @@ from chatroom.client.tui.events import (
     MessageRefused,
     MessageSent,
     PushArrived,
-    QuitWanted,
     Reconnecting,
     SessionFailed,
     SessionLost,
     SessionStarted,
 )
 from chatroom.client.tui.reading import Reading
+from chatroom.client.tui.screens.panel import Panel
 from chatroom.client.tui.session import ChatSession
 from chatroom.client.tui.sidebar import Sidebar
 from chatroom.client.tui.status import StatusLine
 from chatroom.client.tui.tabs import GROUP, ConversationTabs
 from chatroom.client.tui.transfers import Transfers
 from chatroom.client.visible import visible
-from chatroom.common.errors import ChatError
 from chatroom.common.messages import (
     ByePush,
     FilePush,
@@ -303,7 +304,7 @@ class ChatScreen(Screen[None]):
         """Run the line; it leaves the input only if it was taken (a message over the
         server's limit, or a command used wrongly, stays to be corrected)."""
         entry = self.query_one(Entry)
-        if entry.message.strip() and self.run_command(entry.message):
+        if entry.message.strip() and typed.run(self, entry.message):
             entry.remember(entry.value)
 
     @on(Entry.Pasted)
@@ -317,63 +318,31 @@ class ChatScreen(Screen[None]):
         names = {*self.online, *self.partners.values(), *self.tabs.rooms.values()}
         return sorted(names - {self.me})
 
-    def run_command(self, line: str) -> bool:
-        """Do what the line says; whether it was taken (else it stays in the input)."""
-        command = commands.parse(line)
-        log = self.shown_log()
-        limit = self.session.link.max_text
-        if isinstance(command, commands.Say | commands.SendPrivate) and len(command.text) > limit:
-            size = len(command.text)
-            log.write_notice(
-                f"Not sent: {size:,} characters; the server takes {limit:,}. Shorten it "
-                "(it is still in the input).",
-                style="red",
-            )
-            return False
-        match command:
-            case commands.ShowHelp():
-                for text in commands.HELP:
-                    log.write_notice(text, style="cyan")
-            case commands.ClearLog():
-                log.clear()
-            case commands.CloseTab():
-                if self.tabs.active == GROUP:
-                    log.write_notice("The group's tab stays; /close is for private chats.")
-                    return False
-                self.tabs.close(self.tabs.active)
-            case commands.ListUsers():
-                log.write_notice("Online: " + ", ".join(sorted(self.online, key=str.casefold)))
-            case commands.SendPrivate(to, text):
-                self.open_private(to)
-                self.queue(to, None, text)
-            case commands.SendFile(path, to):
-                self.send_file(path, to or self.tabs.where()[0])
-            case commands.SaveFile(fid):
-                self.query_one(Transfers).save_file(fid, log)
-            case commands.Quit():
-                self.post_message(QuitWanted())
-            case commands.Usage(text):
-                log.write_notice(text, style="red")
-                return False
-            case commands.Unknown(name):
-                log.write_notice(f"Unknown command {name}; /help lists them.", style="red")
-                return False
-            case commands.RoomCommand():
-                self.room_command(command, log)
-            case commands.Say(text):
-                self.queue(*self.tabs.where(), text)
-        return True
-
     def queue(self, to: str | None, room: str | None, text: str) -> None:
         self.session.queue(to, text, room)
         self.show_status()
+
+    def in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        self.run_worker(work, group="commands")
+
+    def show_panel(self, panel: Panel, picked: Callable[[int], None]) -> None:
+        self.app.push_screen(panel, lambda index: None if index is None else picked(index))
+
+    def jump_to(self, item: Item) -> None:
+        """Show a message found by `/search` in its conversation's tab."""
+        pane_id = self.pane_for(item)
+        self.tabs.active = pane_id
+        if item.mid is not None:
+            self.run_worker(self.reading.reach(pane_id, item.mid, self.me), group="history")
+
+    def transfers(self) -> Transfers:
+        return self.query_one(Transfers)
 
     # -- files ------------------------------------------------------------------------
 
     def send_file(self, path: Path, to: str | None) -> None:
         log = self.log_of(self.tabs.pane_of(to))
         self.query_one(Transfers).send_file(path, to, log)
-
 
     def action_pick_file(self) -> None:
         self.post_message(FileWanted(self.tabs.where()[0]))
@@ -382,15 +351,6 @@ class ChatScreen(Screen[None]):
         self.query_one(Transfers).save_newest(self.shown_log())
 
     # -- keys -------------------------------------------------------------------------
-
-    @work(group="rooms")
-    async def room_command(self, command: commands.RoomCommand, log: ConversationLog) -> None:
-        try:
-            said = await rooms.run(command, self.session, self.tabs)
-        except ChatError as error:
-            log.write_notice(f"{error.message}", style="red")
-        else:
-            self.shown_log().write_notice(said, style="green")
 
     def action_switch_tab(self, step: int) -> None:
         self.tabs.switch(step)

@@ -1,0 +1,188 @@
+"""What a line typed on the chat screen does: each command, run against the chat it is
+given (the screen, seen through `Chat`).
+
+`run` answers at once whether the line was taken (else it stays in the input to be
+corrected); what needs the server (rooms, search, files) goes on in the background and
+says how it went in the conversation on screen.
+"""
+
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from textual.content import Content
+from textual.message import Message
+
+from chatroom.client.replies import Found
+from chatroom.client.tui import commands, rooms
+from chatroom.client.tui.conversation import ConversationLog, Item
+from chatroom.client.tui.events import QuitWanted
+from chatroom.client.tui.screens.panel import Panel
+from chatroom.client.tui.session import ChatSession
+from chatroom.client.tui.tabs import GROUP, ConversationTabs
+from chatroom.client.tui.transfers import Transfers
+from chatroom.client.visible import visible
+from chatroom.common.errors import ChatError
+from chatroom.common.files import human_size
+from chatroom.common.limits import LOBBY
+from chatroom.common.messages import FilePush
+
+
+class Chat(Protocol):
+    """What the commands need of the chat screen."""
+
+    session: ChatSession
+    tabs: ConversationTabs
+    online: set[str]
+
+    def shown_log(self) -> ConversationLog: ...
+    def open_private(self, partner: str) -> None: ...
+    def send_file(self, path: Path, to: str | None) -> None: ...
+    def queue(self, to: str | None, room: str | None, text: str) -> None: ...
+    def transfers(self) -> Transfers: ...
+    def post_message(self, message: Message) -> bool: ...
+    def in_background(self, work: Coroutine[Any, Any, None]) -> None: ...
+    def show_panel(self, panel: Panel, picked: Callable[[int], None]) -> None: ...
+    def jump_to(self, item: Item) -> None: ...
+
+
+def run(chat: Chat, line: str) -> bool:
+    """Do what the line says; whether it was taken (else it stays in the input)."""
+    command = commands.parse(line)
+    log = chat.shown_log()
+    limit = chat.session.link.max_text
+    if isinstance(command, commands.Say | commands.SendPrivate) and len(command.text) > limit:
+        log.write_notice(
+            f"Not sent: {len(command.text):,} characters; the server takes {limit:,}. "
+            "Shorten it (it is still in the input).",
+            style="red",
+        )
+        return False
+    match command:
+        case commands.ShowHelp():
+            for text in commands.HELP:
+                log.write_notice(text, style="cyan")
+        case commands.ClearLog():
+            log.clear()
+        case commands.CloseTab():
+            if chat.tabs.active == GROUP:
+                log.write_notice("The group's tab stays; /close is for private chats and rooms.")
+                return False
+            chat.tabs.close(chat.tabs.active)
+        case commands.ListUsers():
+            log.write_notice("Online: " + ", ".join(sorted(chat.online, key=str.casefold)))
+        case commands.SendPrivate(to, text):
+            chat.open_private(to)
+            chat.queue(to, None, text)
+        case commands.OpenPrivate(partner):
+            chat.open_private(partner)
+        case commands.SendFile(path, to):
+            chat.send_file(path, to or chat.tabs.where()[0])
+        case commands.SaveFile(fid):
+            chat.transfers().save_file(fid, log)
+        case commands.Quit():
+            chat.post_message(QuitWanted())
+        case commands.Usage(text):
+            log.write_notice(text, style="red")
+            return False
+        case commands.Unknown(name):
+            log.write_notice(f"Unknown command {name}; /help lists them.", style="red")
+            return False
+        case commands.RoomCommand():
+            chat.in_background(_room_command(chat, command, log))
+        case commands.ListRooms():
+            chat.in_background(_list_rooms(chat, log))
+        case commands.Search(query):
+            chat.in_background(_search(chat, query, log))
+        case commands.ListFiles():
+            chat.in_background(_list_files(chat, log))
+        case commands.Say(text):
+            chat.queue(*chat.tabs.where(), text)
+    return True
+
+
+async def _room_command(chat: Chat, command: commands.RoomCommand, log: ConversationLog) -> None:
+    try:
+        said = await rooms.run(command, chat.session, chat.tabs)
+    except ChatError as error:
+        log.write_notice(error.message, style="red")
+    else:
+        chat.shown_log().write_notice(said, style="green")
+
+
+async def _list_rooms(chat: Chat, log: ConversationLog) -> None:
+    try:
+        listed = await chat.session.connected().rooms()
+    except ChatError as error:
+        log.write_notice(f"No list of rooms: {error.message}", style="red")
+        return
+    for room in listed:
+        log.write_notice(rooms.describe(room), style="cyan" if room.joined else "")
+    log.write_notice("/join ROOM joins one; /create ROOM makes one.", style="cyan")
+
+
+async def _search(chat: Chat, query: str, log: ConversationLog) -> None:
+    try:
+        found = await chat.session.connected().search(query, limit=100)
+    except ChatError as error:
+        log.write_notice(f"Not searched: {error.message}", style="red")
+        return
+    if not found:
+        log.write_notice(f"Nothing found for {query}.")
+        return
+    rows = [_found_row(item, chat.session.me) for item in found]
+    title = f"{len(found)} messages with {query} (newest first): Enter shows one, Esc closes"
+    chat.show_panel(Panel(title, rows), lambda index: chat.jump_to(found[index].push))
+
+
+async def _list_files(chat: Chat, log: ConversationLog) -> None:
+    partner, room = chat.tabs.where()
+    listed: list[FilePush] = []
+    try:
+        async for page in chat.session.connected().files(
+            room or (LOBBY if partner is None else None), with_user=partner
+        ):
+            listed[:0] = page
+            if len(listed) >= 500:
+                break
+    except ChatError as error:
+        log.write_notice(f"No list of files: {error.message}", style="red")
+        return
+    if not listed:
+        log.write_notice("No file was sent in this conversation.")
+        return
+    listed.reverse()  # newest first
+    rows = [_file_row(item) for item in listed]
+    title = f"{len(listed)} files here (newest first): Enter saves one, Esc closes"
+
+    def save(index: int) -> None:
+        chat.transfers().save_file(listed[index].fid, log)
+
+    chat.show_panel(Panel(title, rows), save)
+
+
+def _when(ts: float) -> str:
+    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+
+
+def _found_row(found: Found, me: str) -> Content:
+    item = found.push
+    if item.to is not None:
+        where = "@" + visible(item.to if item.sender == me else item.sender)
+    else:
+        where = "#" + visible(item.room or LOBBY)
+    return Content.assemble(
+        (f"{_when(item.ts)} ", "dim"),
+        (where, "bold"),
+        f" {visible(item.sender)}: ",
+        visible(found.snippet),
+    )
+
+
+def _file_row(item: FilePush) -> Content:
+    return Content.assemble(
+        (f"{_when(item.ts)} ", "dim"),
+        (visible(item.name), "bold"),
+        f"  {human_size(item.size)}  from {visible(item.sender)}",
+    )
