@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, Static, TabbedContent
 from textual.widgets.input import Selection
 
-from chatroom.client.api import backoff
+from chatroom.client.api import ChatClient, backoff
 from chatroom.client.tui.app import ChatApp
 from chatroom.client.tui.conversation import GUTTER
 from chatroom.client.tui.screens.chat import GROUP, ChatScreen
@@ -524,26 +524,45 @@ async def test_a_message_typed_while_disconnected_keeps_its_cid_until_sent(
     assert [data["cid"] for data in relay.sent("broadcast")] == [cid]
 
 
+async def rooms_and_news_for_alice(server: RunningServer) -> ChatClient:
+    """alice in two rooms besides the group, and bob in one of them has written to her."""
+    alice = await server.login("alice", features=["rooms"])
+    await alice.request("room_create", room="games", topic="board games")
+    await alice.request("room_create", room="club")
+    await alice.close()
+    bob = await server.login("bob", features=["rooms"])
+    await bob.request("room_join", room="games")
+    await bob.private("alice", "are you there?")
+    return bob
+
+
 async def test_chat_snapshot(server: RunningServer) -> None:
-    await server.register("alice")
-    await server.login("bob")
+    bob = await rooms_and_news_for_alice(server)
     app = make_app(server.port)
     async with app.run_test(size=(80, 24)) as pilot:
         await log_in(pilot, "alice")
-        await until(pilot, lambda: "Logged in as alice" in log_text(app), "the welcome")
+        screen = app.screen
+        assert isinstance(screen, ChatScreen)
+        await until(pilot, lambda: screen.unread.get("dm3") == 1, "the private badge")
+        await bob.broadcast("alice: your move", room="games")
+        await until(pilot, lambda: screen.tabs.mentioned == {"r1"}, "the mention")
+        await until(pilot, lambda: app.terminal_title == "chatroom (2 for you)", "the title")
+        await pilot.pause()
         assert_snapshot(app, "chat")
 
 
 async def test_chat_snapshot_at_60x20_folds_the_sidebar_and_keeps_quit(
     server: RunningServer,
 ) -> None:
-    await server.register("alice")
-    await server.login("bob")
+    await rooms_and_news_for_alice(server)
     app = make_app(server.port)
     async with app.run_test(size=(60, 20)) as pilot:
         await log_in(pilot, "alice")
-        await until(pilot, lambda: "Logged in as alice" in log_text(app), "the welcome")
+        screen = app.screen
+        assert isinstance(screen, ChatScreen)
+        await until(pilot, lambda: screen.unread.get("dm3") == 1, "the private badge")
         assert not app.screen.query_one("#sidebar").display
+        await pilot.pause()
         assert_snapshot(app, "chat-60x20")
 
 

@@ -7,6 +7,7 @@ on Linux), or wherever `$CHATROOM_SETTINGS` says. Every key is optional:
     port = 8888                 # ... and --port
     username = "alice"          # filled in on the login form (the TUI keeps it up to date)
     bell = true                 # ring the terminal bell on a private message or a mention
+    title = true                # count those in the terminal's title: "chatroom (2 for you)"
     theme = "nord"              # a Textual theme (textual-dark, nord, gruvbox, ...)
 
 A file that cannot be read is reported in one line and the defaults stand; the client
@@ -32,6 +33,7 @@ class Settings:
     port: int = DEFAULT_PORT
     username: str = ""
     bell: bool = True
+    title: bool = True
     theme: str = ""
     """A Textual theme's name; empty for Textual's own default."""
 

@@ -19,6 +19,7 @@ from chatroom.client.tui.events import (
     LoginWanted,
     QuitWanted,
     RegisterWanted,
+    TitleWanted,
 )
 from chatroom.client.tui.link import ServerLink
 from chatroom.client.tui.screens.chat import ChatScreen
@@ -58,6 +59,8 @@ class ChatApp(App[None]):
         """Where received files are saved."""
         self.settings = settings or Settings()
         self.settings_file = settings_file
+        self.terminal_title: str | None = None
+        """What the chat screen last put in the terminal's title (None: nothing yet)."""
         """Where the settings came from, to remember the username in (None: nowhere)."""
         self.menu = MenuScreen(self.link)
         self.menu.username = self.settings.username
@@ -94,6 +97,7 @@ class ChatApp(App[None]):
             keepalive=self.link.keepalive,
             downloads=self.downloads,
             bell=self.settings.bell,
+            title_alerts=self.settings.title,
         )
         self.switch_screen(self.chat)
         self.remember_username(login.reply.username)
@@ -118,6 +122,23 @@ class ChatApp(App[None]):
                 chat.send_file(path, event.to)
 
         self.push_screen(FilePickScreen(Path.cwd()), picked)
+
+    def on_title_wanted(self, event: TitleWanted) -> None:
+        """Set the terminal's title (xterm's OSC 2, which terminals and tmux take), after
+        saving the one it had, which `on_unmount` puts back (CSI 22 t and 23 t)."""
+        if self.terminal_title is None:
+            self._to_terminal("\x1b[22;0t")
+        self.terminal_title = event.title
+        self._to_terminal(f"\x1b]2;{event.title}\x07")
+
+    def on_unmount(self) -> None:
+        if self.terminal_title is not None:
+            self._to_terminal("\x1b[23;0t")
+
+    def _to_terminal(self, sequence: str) -> None:
+        # As `App.bell` and `App.copy_to_clipboard` do: Textual has no call for a title.
+        if not self.is_headless and self._driver is not None:
+            self._driver.write(sequence)
 
     def on_help_wanted(self, event: HelpWanted) -> None:
         keys = describe_keys(self.BINDINGS, ChatScreen.BINDINGS, Entry.BINDINGS)

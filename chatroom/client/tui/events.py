@@ -97,3 +97,10 @@ class HelpWanted(Message):
 @dataclass
 class QuitWanted(Message):
     """Log out if logged in, then leave."""
+
+
+@dataclass
+class TitleWanted(Message):
+    """The terminal's title should say `title` (unread messages for the user, say)."""
+
+    title: str

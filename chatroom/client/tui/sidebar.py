@@ -1,4 +1,6 @@
-"""The sidebar of the chat screen: who is online, to pick one for a private chat."""
+"""The sidebar of the chat screen: the conversations open in tabs, with their unread
+counts (in bold yellow where someone named you), and who is online, to pick one for a
+private chat."""
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -15,8 +17,19 @@ class Sidebar(Vertical):
         self.me = me
 
     def compose(self) -> ComposeResult:
+        yield Static("Conversations", id="places-title")
+        yield OptionList(id="places")
         yield Static("Online", id="sidebar-title")
         yield OptionList(id="users")
+
+    def show_places(self, labels: dict[str, Content]) -> None:
+        """The tabs' labels, by pane id, in tab order."""
+        places = self.query_one("#places", OptionList)
+        highlighted = places.highlighted
+        places.clear_options()
+        places.add_options(Option(label, id=pane_id) for pane_id, label in labels.items())
+        if highlighted is not None and highlighted < places.option_count:
+            places.highlighted = highlighted
 
     def show(self, online: set[str]) -> None:
         users = self.query_one("#users", OptionList)

@@ -2,6 +2,7 @@
 each with its log and a count of what came while it was hidden."""
 
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import TabbedContent, TabPane
 
 from chatroom.client.tui.conversation import ConversationLog
@@ -14,6 +15,9 @@ GROUP = "room"
 
 
 class ConversationTabs(TabbedContent):
+    class Counted(Message):
+        """A tab opened or closed, or its unread count changed."""
+
     def __init__(self) -> None:
         super().__init__(id="conversations")
         self.logs = {GROUP: ConversationLog()}
@@ -25,6 +29,8 @@ class ConversationTabs(TabbedContent):
         self.rooms: dict[str, str] = {}
         """Pane id -> the room's name (rooms other than the lobby)."""
         self.unread: dict[str, int] = {GROUP: 0}
+        self.mentioned: set[str] = set()
+        """Panes with an unread message that names the user."""
 
     def shown_log(self) -> ConversationLog:
         """The log of the conversation on screen (the group's while a tab is closing)."""
@@ -69,6 +75,7 @@ class ConversationTabs(TabbedContent):
 
     def _add(self, pane_id: str) -> None:
         self.add_pane(TabPane(self.label(pane_id), self.logs[pane_id], id=pane_id))
+        self.post_message(self.Counted())
 
     def close_room(self, room: str) -> None:
         """Close the tab of `room`, if it has one."""
@@ -84,31 +91,50 @@ class ConversationTabs(TabbedContent):
         del self.panes[key], self.logs[pane_id], self.unread[pane_id]
         self.partners.pop(pane_id, None)
         self.rooms.pop(pane_id, None)
+        self.mentioned.discard(pane_id)
         self.remove_pane(pane_id)
+        self.post_message(self.Counted())
 
-    def count_unread(self, pane_id: str) -> None:
+    def count_unread(self, pane_id: str, mention: bool = False) -> None:
         if self.active != pane_id:
+            if mention:
+                self.mentioned.add(pane_id)
             self.set_unread(pane_id, self.unread[pane_id] + 1)
 
     def set_unread(self, pane_id: str, count: int) -> None:
         self.unread[pane_id] = count
+        if not count:
+            self.mentioned.discard(pane_id)
         self.get_tab(pane_id).label = self.label(pane_id)
+        self.post_message(self.Counted())
+
+    def for_me(self) -> int:
+        """Unread messages written to the user: in private chats, or naming them."""
+        return sum(
+            count
+            for pane_id, count in self.unread.items()
+            if pane_id in self.partners or pane_id in self.mentioned
+        )
 
     def read(self, pane_id: str) -> None:
         """The tab is on screen: nothing in it is unread."""
         self.set_unread(pane_id, 0)
 
-    def label(self, pane_id: str) -> Content:
-        """`@bob (2)`: the partner (or `# group`), and how many messages came while the
-        tab was hidden. Content, not a string, which Textual would read as markup."""
-        unread = f" ({self.unread[pane_id]})" if self.unread[pane_id] else ""
+    def title_of(self, pane_id: str) -> str:
+        """`# group`, `#games` or `@bob`."""
         if pane_id == GROUP:
-            name = "# group"
-        elif pane_id in self.rooms:
-            name = f"#{visible(self.rooms[pane_id])}"
-        else:
-            name = f"@{visible(self.partners[pane_id])}"
-        return Content(f"{name}{unread}")
+            return "# group"
+        if pane_id in self.rooms:
+            return f"#{visible(self.rooms[pane_id])}"
+        return f"@{visible(self.partners[pane_id])}"
+
+    def label(self, pane_id: str) -> Content:
+        """`@bob (2)`: the conversation, and how many messages came while the tab was
+        hidden; in bold yellow if one of them names the user. Content, not a string,
+        which Textual would read as markup."""
+        unread = f" ({self.unread[pane_id]})" if self.unread[pane_id] else ""
+        style = "bold yellow" if pane_id in self.mentioned else ""
+        return Content.styled(f"{self.title_of(pane_id)}{unread}", style)
 
     def switch(self, step: int) -> None:
         ids = list(self.logs)  # the group's first, then in the order they were opened

@@ -30,6 +30,7 @@ from chatroom.client.tui.events import (
     SessionFailed,
     SessionLost,
     SessionStarted,
+    TitleWanted,
 )
 from chatroom.client.tui.reading import Reading
 from chatroom.client.tui.screens.panel import Panel
@@ -73,11 +74,19 @@ class ChatScreen(Screen[None]):
     ]
 
     def __init__(
-        self, session: ChatSession, *, keepalive: float, downloads: Path, bell: bool = True
+        self,
+        session: ChatSession,
+        *,
+        keepalive: float,
+        downloads: Path,
+        bell: bool = True,
+        title_alerts: bool = True,
     ) -> None:
         super().__init__()
         self.bell = bell
         """Whether to ring the terminal bell on a private message or a mention."""
+        self.title_alerts = title_alerts
+        """Whether the terminal's title counts the unread messages written to the user."""
         self.session = session
         session.listen(self.post_message)
         self.me = session.me
@@ -232,7 +241,7 @@ class ChatScreen(Screen[None]):
         if self.reading.arrived(pane_id, push):
             log.write_item(push, self.me)
         if not mine:
-            self.tabs.count_unread(pane_id)
+            self.tabs.count_unread(pane_id, mention=push.to is None and self.for_me(push))
         if push.mid is not None and self.session.shown(push.mid):
             self.run_worker(self.session.send_ack(), group="ack")
 
@@ -272,6 +281,21 @@ class ChatScreen(Screen[None]):
     def older_wanted(self, event: ConversationLog.OlderWanted) -> None:
         self.run_worker(self.reading.older(event.log, self.me), group="history")
 
+    @on(ConversationTabs.Counted)
+    def counted(self) -> None:
+        """A tab came, went, or counted: the sidebar and the terminal's title follow."""
+        labels = {pane_id: self.tabs.label(pane_id) for pane_id in self.logs}
+        self.query_one(Sidebar).show_places(labels)
+        for_me = self.tabs.for_me()
+        if self.title_alerts:
+            self.post_message(TitleWanted(f"chatroom ({for_me} for you)" if for_me else "chatroom"))
+
+    @on(OptionList.OptionSelected, "#places")
+    def place_picked(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id in self.logs:
+            self.tabs.active = event.option.id
+        self.query_one("#entry", Input).focus()
+
     @on(OptionList.OptionSelected, "#users")
     def user_picked(self, event: OptionList.OptionSelected) -> None:
         if event.option.id and event.option.id != self.me:
@@ -288,7 +312,7 @@ class ChatScreen(Screen[None]):
     def keep_the_keyboard(self, event: events.DescendantFocus) -> None:
         """Whatever a click focuses (a tab, say), typing goes on into the input; only
         the list of users keeps the focus it is given (Ctrl+U, or a click)."""
-        if event.widget.id not in ("entry", "users"):
+        if event.widget.id not in ("entry", "users", "places"):
             self.query_one("#entry", Input).focus()
 
     def on_key(self, event: events.Key) -> None:
