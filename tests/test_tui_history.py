@@ -51,6 +51,10 @@ async def test_scrolling_past_the_top_loads_older_history(make_server: MakeServe
             await until(pilot, lambda: not chat_screen(app).reading.loading, "the page")
         assert said(app) == [f"number {n}" for n in range(count)]
         assert not log.more_before
+        # alice never read any of it: `new` is above the first, on the page loaded last.
+        lines = log_text(app).splitlines()
+        assert lines.count("── new ──") == 1
+        assert "bob: number 0" in lines[lines.index("── new ──") + 1]
         # Reading the older page, the view stays where it was: not thrown to the end.
         assert not log.is_vertical_scroll_end
 

@@ -166,10 +166,9 @@ class ConversationLog(RichLog):
         self.write(item_entry(item, me))
         return True
 
-    def write_older(self, items: list[Item], me: str) -> None:
-        """Put a page of older history above what is shown, the view staying on the
+    def write_older(self, entries: list[RenderableType]) -> None:
+        """Put entries of older history above what is shown, the view staying on the
         lines it showed."""
-        entries = [item_entry(item, me) for item in items if item.mid not in self._mids]
         if not entries or not self._size_known:
             for entry in entries:
                 self.write(entry)
@@ -257,7 +256,11 @@ class ConversationLog(RichLog):
         self.write(Text("* ", style=style).append_text(shown(text)))
 
     def write_divider(self, label: str) -> None:
-        self.write(Text(f"── {label} ──", style="bold yellow"))
+        self.write(divider(label))
+
+
+def divider(label: str) -> Text:
+    return Text(f"── {label} ──", style="bold yellow")
 
 
 def _byline(ts: float, sender: str, *, mine: bool, private: bool, action: bool = False) -> Text:

@@ -10,9 +10,10 @@ badge on their other devices clears too.
 
 import asyncio
 import contextlib
+from typing import Any
 
 from chatroom.client.replies import ConversationState, conversation_item
-from chatroom.client.tui.conversation import ConversationLog, Item
+from chatroom.client.tui.conversation import ConversationLog, Item, divider, item_entry
 from chatroom.client.tui.session import ChatSession
 from chatroom.client.tui.tabs import GROUP, ConversationTabs
 from chatroom.common.errors import ChatError
@@ -39,6 +40,8 @@ class Reading:
         """Panes read further than the server knows, waiting out `READ_DELAY`."""
         self.loading: dict[str, list[Item]] = {}
         """Panes whose history is on its way -> what came live meanwhile."""
+        self.unmarked: dict[str, int] = {}
+        """Panes whose `new` divider is in a page not loaded yet -> the read marker."""
 
     def conversation(self, pane_id: str) -> dict[str, str]:
         """The fields naming a pane's conversation in a request."""
@@ -97,12 +100,10 @@ class Reading:
             return
         finally:
             held = self.loading.pop(pane_id, [])
-        marker = self.read_upto.get(pane_id)
-        for item in page:
-            if marker is not None and (item.mid or 0) > marker and item.sender != me:
-                log.write_divider("new")
-                marker = None  # one divider, above the first message not yet read
-            log.write_item(item, me)
+        if pane_id in self.read_upto:
+            self.unmarked[pane_id] = self.read_upto[pane_id]
+        for entry in self._entries(pane_id, page, more, me):
+            log.write(entry)
         for item in held:
             log.write_item(item, me)
         log.more_before, log.loaded = more, True
@@ -119,10 +120,37 @@ class Reading:
             return  # scrolling up again tries again
         finally:
             held = self.loading.pop(pane_id, [])
-        log.write_older(page, me)
+        log.write_older(self._entries(pane_id, page, more, me))
         log.more_before = more
         for item in held:
             log.write_item(item, me)
+
+    def _entries(self, pane_id: str, page: list[Item], more: bool, me: str) -> list[Any]:
+        """How a page of history shows: the messages not shown yet, and the `new`
+        divider above the first one after the read marker, if it is on this page (not
+        if the page starts past the marker and older pages are left: it is in one of
+        those)."""
+        log = self.tabs.logs[pane_id]
+        marker = self.unmarked.get(pane_id)
+        unread_from = None
+        if marker is not None:
+            first = next((n for n, item in enumerate(page) if (item.mid or 0) > marker), None)
+            if first != 0 or not more:  # placed here, or (nothing unread) nowhere
+                unread_from = first
+                del self.unmarked[pane_id]
+        entries: list[Any] = []
+        for index, item in enumerate(page):
+            if index == unread_from:
+                entries.append(divider("new"))
+            if not log.shows(item.mid or 0):
+                entries.append(item_entry(item, me))
+        return entries
+        unread = [index for index, item in enumerate(page) if (item.mid or 0) > marker]
+        if not unread or (unread[0] == 0 and more):
+            return entries
+        del self.unmarked[pane_id]
+        entries.insert(unread[0], divider("new"))
+        return entries
 
     async def reach(self, pane_id: str, mid: int, me: str) -> None:
         """Show message `mid` of a pane (a search result): its history is filled and
