@@ -2,9 +2,11 @@
 (history, Tab completion, multi-line paste), driven through the real app with Pilot."""
 
 from textual import events
-from textual.widgets import Static
+from textual.command import CommandPalette
+from textual.widgets import OptionList, Static
 
 from chatroom.client.tui.app import ChatApp
+from chatroom.client.tui.commands import COMMANDS
 from chatroom.client.tui.entry import LINE_BREAK, Entry
 from chatroom.client.tui.screens.help import HelpScreen
 from chatroom.common.messages import MessagePush
@@ -120,6 +122,35 @@ async def test_f1_or_a_question_mark_on_an_empty_line_shows_every_key(
         await until(pilot, lambda: not isinstance(app.screen, HelpScreen), "the chat again")
         await pilot.press("w", "h", "y", "?")  # in a line, a question mark is text
         assert entry.value == "why?" and not isinstance(app.screen, HelpScreen)
+
+
+async def test_f2_finds_every_command_in_the_palette(server: RunningServer) -> None:
+    await server.register("alice")
+    app = make_app(server.port)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await log_in(pilot, "alice")
+        chat = app.screen
+        entry = chat.query_one(Entry)
+        titles = [command.title for command in app.get_system_commands(chat)]
+        assert titles[: len(COMMANDS)] == [usage for usage, _ in COMMANDS]
+        assert "Quit" not in titles  # Textual's, which would not log out: /quit does
+        await pilot.press("f2")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+        await pilot.press(*"join")
+        palette = app.screen
+        await until(
+            pilot,
+            lambda: (
+                "/join ROOM" in str(palette.query_one(OptionList).get_option_at_index(0).prompt)
+            ),
+            "the match",
+        )
+        await pilot.press("enter")
+        await until(pilot, lambda: entry.value == "/join ", "the command in the input")
+        assert app.screen is chat and app.focused is entry
+        entry.value = ""
+        await pilot.press("f2", *"users", "enter")  # one that takes nothing runs at once
+        await until(pilot, lambda: "Online: alice" in all_logs(app), "the list")
 
 
 async def test_me_clear_and_close(server: RunningServer) -> None:

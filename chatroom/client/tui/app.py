@@ -2,16 +2,20 @@
 needs (attributes down), and acts on what screens ask for (messages up)."""
 
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from pathlib import Path
+from typing import Any
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.widgets import Input
 
 from chatroom.client.api import backoff
 from chatroom.client.settings import Settings
 from chatroom.client.settings import save as save_settings
+from chatroom.client.tui import commands
 from chatroom.client.tui.entry import Entry
 from chatroom.client.tui.events import (
     FileWanted,
@@ -35,7 +39,7 @@ from chatroom.utils.paths import default_downloads_dir
 class ChatApp(App[None]):
     CSS_PATH = "chatroom.tcss"
     TITLE = "chatroom"
-    ENABLE_COMMAND_PALETTE = False  # Ctrl+P is "previous tab" here
+    COMMAND_PALETTE_BINDING = "f2"  # Ctrl+P is "previous tab" here
     BINDINGS = [
         Binding("ctrl+q", "quit_chat", "Quit", priority=True),
         # Pressed to copy far more often than to quit: it copies, and says how to quit.
@@ -139,6 +143,14 @@ class ChatApp(App[None]):
         # As `App.bell` and `App.copy_to_clipboard` do: Textual has no call for a title.
         if not self.is_headless and self._driver is not None:
             self._driver.write(sequence)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The command palette (F2): every chat command, then Textual's own (a theme)."""
+        if isinstance(screen, ChatScreen):
+            for usage, does in commands.COMMANDS:
+                yield SystemCommand(usage, does, partial(screen.start_command, usage))
+        # Textual's Quit would leave without logging out: /quit (and Ctrl+Q) do both.
+        yield from (c for c in super().get_system_commands(screen) if c.title != "Quit")
 
     def on_help_wanted(self, event: HelpWanted) -> None:
         keys = describe_keys(self.BINDINGS, ChatScreen.BINDINGS, Entry.BINDINGS)

@@ -9,30 +9,37 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-HELP = [
+COMMANDS = [
+    ("/msg NAME TEXT", "send TEXT to NAME privately (opens a tab for the conversation)"),
+    ("/send PATH [NAME]", "send a file to this conversation, or to NAME (also Ctrl+O)"),
+    ("/get FID", "save a received file to the downloads folder (Ctrl+S: the newest)"),
+    ("/me TEXT", "say what you do: shows as `* alice TEXT`"),
+    ("/clear", "empty this conversation's log (on screen only)"),
+    ("/close", "close this tab (a private chat's or a room's; you stay in the room)"),
+    ("/join ROOM", "join a room: a tab opens for it"),
+    ("/leave [ROOM]", "leave a room (this tab's without a name)"),
+    ("/create ROOM [TOPIC]", "make a room, and join it"),
+    ("/topic TEXT", "set the topic of this tab's room (if it is yours)"),
+    ("/invite NAME", "invite NAME into this tab's room"),
+    ("/query NAME", "open a private chat with NAME"),
+    ("/rooms", "list the rooms: yours, and every public one"),
+    ("/search TEXT", "find messages in all your conversations; Enter jumps to one"),
+    ("/files", "the files of this conversation; Enter saves one"),
+    ("/users", "list who is online"),
+    ("/help", "this list"),
+    ("/quit", "log out and leave (also Ctrl+Q)"),
+]
+"""Every command: how it is typed, and what it does (for /help and the command palette)."""
+
+NOTES = [
     "Enter sends to the conversation on screen (the group, or the open private chat).",
-    "/msg NAME TEXT   send TEXT to NAME privately (opens a tab for the conversation)",
-    "/send PATH [NAME] send a file to this conversation, or to NAME (also Ctrl+O)",
-    "/get FID         save a received file to the downloads folder (Ctrl+S: the newest)",
-    "/me TEXT         say what you do: shows as `* alice TEXT`",
-    "/clear           empty this conversation's log (on screen only)",
-    "/close           close this private chat's tab",
-    "/join ROOM       join a room: a tab opens for it",
-    "/leave [ROOM]    leave a room (this tab's without a name)",
-    "/create ROOM [TOPIC]  make a room, and join it",
-    "/topic TEXT      set the topic of this tab's room (if it is yours)",
-    "/invite NAME     invite NAME into this tab's room",
-    "/query NAME      open a private chat with NAME",
-    "/rooms           list the rooms: yours, and every public one",
-    "/search TEXT     find messages in all your conversations; Enter jumps to one",
-    "/files           the files of this conversation; Enter saves one",
-    "/users           list who is online",
-    "/help            this list",
-    "/quit            log out and leave (also Ctrl+Q)",
     "Pick a user on the right to chat privately; Ctrl+N / Ctrl+P switch tabs.",
+    "F2 finds a command by name; F1 lists every key.",
     "Tab completes names and /commands (again: the next match); Up / Down recall what you sent.",
     "A pasted block of lines is one message; Ctrl+C copies, Ctrl+Q quits.",
 ]
+
+HELP = [NOTES[0]] + [f"{usage:<16} {does}" for usage, does in COMMANDS] + NOTES[1:]
 
 
 @dataclass(slots=True, frozen=True)

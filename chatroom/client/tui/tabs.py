@@ -57,6 +57,15 @@ class ConversationTabs(TabbedContent):
         pane_id = self.active or GROUP
         return self.partners.get(pane_id), self.rooms.get(pane_id)
 
+    def placeholder(self) -> str:
+        """What the input says while empty: where a message typed goes."""
+        partner, room = self.where()
+        if partner is not None:
+            return f"Message {visible(partner)} privately"
+        if room is not None:
+            return f"Message #{visible(room)}; /leave leaves it"
+        return "Message the group; /help for commands"
+
     def private_pane(self, partner: str) -> str:
         """The pane id of the private chat with `partner`, opening a tab if there is none."""
         key = username_key(partner)

@@ -39,7 +39,6 @@ from chatroom.client.tui.sidebar import Sidebar
 from chatroom.client.tui.status import StatusLine
 from chatroom.client.tui.tabs import GROUP, ConversationTabs
 from chatroom.client.tui.transfers import Transfers
-from chatroom.client.visible import visible
 from chatroom.common.messages import (
     ByePush,
     FilePush,
@@ -210,14 +209,11 @@ class ChatScreen(Screen[None]):
     def shown_log(self) -> ConversationLog:
         return self.tabs.shown_log()
 
-    def private_pane(self, partner: str) -> str:
-        return self.tabs.private_pane(partner)
-
     def pane_for(self, push: MessagePush | FilePush) -> str:
         """The conversation a message or file belongs to: its room, or a private chat."""
         if push.to is None:
             return self.tabs.pane_of(None, push.room)
-        return self.private_pane(push.sender if push.sender != self.me else push.to)
+        return self.tabs.private_pane(push.sender if push.sender != self.me else push.to)
 
     def for_me(self, push: MessagePush | FilePush) -> bool:
         """Whether a message was written to the user: privately, or naming them."""
@@ -253,18 +249,11 @@ class ChatScreen(Screen[None]):
         self.tabs.read(pane_id)
         self.fill(pane_id)
         self.caught_up(ConversationLog.CaughtUp(self.logs[pane_id]))
-        partner, room = self.tabs.where()
-        if partner is not None:
-            entry.placeholder = f"Message {visible(partner)} privately"
-        elif room is not None:
-            entry.placeholder = f"Message #{visible(room)}; /leave leaves it"
-        else:
-            entry.placeholder = "Message the group; /help for commands"
+        entry.placeholder = self.tabs.placeholder()
 
     def open_private(self, partner: str) -> None:
-        tabs = self.tabs
-        pane_id = self.private_pane(partner)
-        self.call_after_refresh(setattr, tabs, "active", pane_id)
+        pane_id = self.tabs.private_pane(partner)
+        self.call_after_refresh(setattr, self.tabs, "active", pane_id)
         self.query_one("#entry", Input).focus()
 
     def set_online(self, names: "set[str] | list[str]") -> None:
@@ -345,6 +334,18 @@ class ChatScreen(Screen[None]):
     def queue(self, to: str | None, room: str | None, text: str) -> None:
         self.session.queue(to, text, room)
         self.show_status()
+
+    def start_command(self, usage: str) -> None:
+        """A command picked in the palette: run at once if it takes nothing, else put
+        into the input for the rest to be typed."""
+        name, _, needs = usage.partition(" ")
+        if needs and not needs.startswith("["):
+            entry = self.query_one(Entry)
+            entry.value = f"{name} "
+            entry.cursor_position = len(entry.value)
+            entry.focus()
+        elif typed.run(self, name):
+            self.query_one(Entry).remember(name)
 
     def in_background(self, work: Coroutine[Any, Any, None]) -> None:
         self.run_worker(work, group="commands")
