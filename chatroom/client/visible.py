@@ -16,8 +16,14 @@ TAB = "    "
 
 _ACTING = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
 """Runs of characters a terminal acts on: the C0 and C1 controls and DEL (ESC starts the
-ANSI sequences), and the bidi marks, embeddings, overrides and isolates. Other invisible
-characters, such as the zero-width joiners inside emoji, shape text but cannot move it."""
+ANSI sequences), and the bidi marks, embeddings, overrides and isolates."""
+
+_UNSTEADY = re.compile("[\ufe0e\ufe0f\u200d\U0001f3fb-\U0001f3ff]")
+"""What joins or reshapes emoji, and which terminals disagree on the width of: the
+variation selectors (`❤️` is one cell or two), the zero-width joiner (a family is one
+emoji or three) and the skin tones (`👍🏽` two cells or four). Left in, a line is wider on
+screen than the layout measured, and pushes the sidebar's border out of place; so they
+are dropped, and the emoji show plain (`❤`, `👍`, three people)."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -42,6 +48,7 @@ def pieces(text: str) -> list[Piece]:
     """
     result = []
     shown_upto = 0
+    text = _UNSTEADY.sub("", text)
     for match in _ACTING.finditer(text):
         if match.start() > shown_upto:
             result.append(Piece(text[shown_upto : match.start()], escaped=False))
