@@ -39,9 +39,10 @@ from chatroom.utils.paths import default_downloads_dir
 class ChatApp(App[None]):
     CSS_PATH = "chatroom.tcss"
     TITLE = "chatroom"
-    COMMAND_PALETTE_BINDING = "f2"  # Ctrl+P is "previous tab" here
+    COMMAND_PALETTE_BINDING = "f2"  # Textual's is Ctrl+P, which is "previous tab" here
     BINDINGS = [
         Binding("ctrl+q", "quit_chat", "Quit", priority=True),
+        Binding("f2", "command_palette", "Commands", show=False, priority=True),
         # Pressed to copy far more often than to quit: it copies, and says how to quit.
         Binding("ctrl+c", "copy_or_explain", "Copy", show=False, priority=True),
     ]
