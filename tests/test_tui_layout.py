@@ -96,9 +96,11 @@ async def test_a_private_message_or_a_mention_rings_and_every_tab_counts(
         await bob.private("alice", "psst")
         await until(pilot, lambda: screen.partners, "the private tab")
         await until(pilot, lambda: len(rings) == 2, "the bell for a private message")
+        await until(pilot, lambda: app.terminal_title == "chatroom (1 for you)", "the title")
         pane = next(iter(screen.partners))
         await pilot.press("ctrl+n")  # to the private tab: the group's count starts
         await until(pilot, lambda: screen.unread[pane] == 0, "the private tab read")
+        await until(pilot, lambda: app.terminal_title == "chatroom", "the title back")
         await bob.broadcast("while you were in the private tab")
         tabs = screen.query_one("#conversations")
         await until(pilot, lambda: screen.unread["room"] == 1, "the group's count")
