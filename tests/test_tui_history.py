@@ -3,8 +3,10 @@ while it was disconnected after a reconnection, read markers both ways."""
 
 from collections.abc import Awaitable, Callable
 
+import pytest
 from textual.widgets import TabbedContent
 
+from chatroom.client.tui import reading
 from chatroom.client.tui.reading import PAGE
 from chatroom.client.tui.screens.chat import GROUP, ChatScreen
 from chatroom.common.limits import LOBBY
@@ -106,3 +108,28 @@ async def test_reading_on_another_device_clears_the_badge_and_back(
         await until(pilot, lambda: "in the group" in said(app), "the group message")
         read = await next_push(phone, ReadPush, room=LOBBY)
         assert (read.upto, read.unread) == (sent.mid, 0)
+
+
+async def test_after_a_long_disconnection_a_tab_starts_again_from_the_newest(
+    make_server: MakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reading, "CATCH_UP", 30)
+    server = await make_server(message_rate=1e6, message_burst=10**6)
+    await server.register("alice")
+    bob = await server.login("bob")
+    async with Relay(server.port) as relay:
+        app = make_app(relay.port)
+        async with app.run_test() as pilot:
+            await log_in(pilot, "alice")
+            await bob.broadcast("before the cut")
+            await until(pilot, lambda: "before the cut" in said(app), "the first message")
+            screen = chat_screen(app)
+            relay.cut()
+            await until(pilot, lambda: not screen.session.linked.is_set(), "the disconnection")
+            for n in range(PAGE + 30):
+                await bob.broadcast(f"while cut {n}")
+            relay.refusing = False
+            await until(pilot, lambda: "Over 30 messages came" in log_text(app), "the restart")
+            assert said(app) == [f"while cut {n}" for n in range(30, PAGE + 30)]
+            log = screen.logs[GROUP]
+            assert log.more_before  # scrolling up brings the rest

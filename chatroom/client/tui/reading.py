@@ -10,6 +10,7 @@ badge on their other devices clears too.
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from chatroom.client.replies import ConversationState, conversation_item
@@ -17,14 +18,17 @@ from chatroom.client.tui.conversation import ConversationLog, Item, divider, ite
 from chatroom.client.tui.session import ChatSession
 from chatroom.client.tui.tabs import GROUP, ConversationTabs
 from chatroom.common.errors import ChatError
-from chatroom.common.limits import LOBBY
+from chatroom.common.limits import LOBBY, PAGE_MAX
 
 PAGE = 50
 """Messages a tab opens with, and loads each time its top is passed."""
 
 CATCH_UP = 1000
 """After a reconnection, a tab catches up on at most this many messages; past that, it
-starts again from the newest page."""
+shows the newest page under a divider, and scrolling up brings the rest."""
+
+REACH = 100
+"""Pages of history a tab reads back at most to show a message found by `/search`."""
 
 READ_DELAY = 0.5
 """Seconds to gather what is read into one `read` per conversation."""
@@ -40,6 +44,8 @@ class Reading:
         """Panes read further than the server knows, waiting out `READ_DELAY`."""
         self.loading: dict[str, list[Item]] = {}
         """Panes whose history is on its way -> what came live meanwhile."""
+        self.locks: dict[str, asyncio.Lock] = {}
+        """One page request at a time per pane."""
         self.unmarked: dict[str, int] = {}
         """Panes whose `new` divider is in a page not loaded yet -> the read marker."""
 
@@ -86,51 +92,63 @@ class Reading:
             return False
         return self.tabs.logs[pane_id].loaded
 
+    @contextlib.asynccontextmanager
+    async def _paging(self, pane_id: str, log: ConversationLog, me: str) -> AsyncIterator[None]:
+        """One page request at a time for a pane; what comes live meanwhile is held and
+        written after the page (if the log has its history: else the history has it)."""
+        async with self.locks.setdefault(pane_id, asyncio.Lock()):
+            self.loading[pane_id] = []
+            try:
+                yield
+            finally:
+                held = self.loading.pop(pane_id)
+                if log.loaded:
+                    for item in held:
+                        log.write_item(item, me)
+
     async def fill(self, pane_id: str, me: str) -> None:
         """The newest page of a pane's conversation, with a `new` divider where the
         user stopped reading; then what came while it loaded."""
-        log = self.tabs.logs[pane_id]
-        if log.loaded or pane_id in self.loading:
-            return
-        self.loading[pane_id] = []
-        try:
-            page, more = await self._page(pane_id, None, PAGE)
-        except (ChatError, OSError) as error:
-            log.write_notice(f"History not loaded: {_why(error)}", style="red")
-            return
-        finally:
-            held = self.loading.pop(pane_id, [])
-        if pane_id in self.read_upto:
-            self.unmarked[pane_id] = self.read_upto[pane_id]
-        for entry in self._entries(pane_id, page, more, me):
-            log.write(entry)
-        for item in held:
-            log.write_item(item, me)
-        log.more_before, log.loaded = more, True
+        log = self.tabs.logs.get(pane_id)
+        if log is None:
+            return  # closed meanwhile
+        async with self._paging(pane_id, log, me):
+            if log.loaded:
+                return
+            try:
+                page, more = await self._page(pane_id, None, PAGE)
+            except (ChatError, OSError) as error:
+                log.write_notice(f"History not loaded: {_why(error)}", style="red")
+                return
+            if pane_id in self.read_upto:
+                self.unmarked[pane_id] = self.read_upto[pane_id]
+            for entry in self._entries(pane_id, log, page, more, me):
+                log.write(entry)
+            log.more_before, log.loaded = more, True
 
-    async def older(self, log: ConversationLog, me: str) -> None:
-        """The page before the oldest message shown, above it."""
+    async def older(self, log: ConversationLog, me: str, wait: bool = False) -> None:
+        """The page before the oldest message shown, above it. Asked for again while
+        a page is on its way (more scrolling), it does nothing, unless told to `wait`."""
         pane_id = next((pane for pane, each in self.tabs.logs.items() if each is log), None)
-        if pane_id is None or not log.more_before or pane_id in self.loading:
+        if pane_id is None or (not wait and pane_id in self.loading):
             return
-        self.loading[pane_id] = []
-        try:
-            page, more = await self._page(pane_id, log.oldest_mid or None, PAGE)
-        except (ChatError, OSError):
-            return  # scrolling up again tries again
-        finally:
-            held = self.loading.pop(pane_id, [])
-        log.write_older(self._entries(pane_id, page, more, me))
-        log.more_before = more
-        for item in held:
-            log.write_item(item, me)
+        async with self._paging(pane_id, log, me):
+            if not log.more_before:
+                return
+            try:
+                page, more = await self._page(pane_id, log.oldest_mid or None, PAGE)
+            except (ChatError, OSError):
+                return  # scrolling up again tries again
+            log.write_older(self._entries(pane_id, log, page, more, me))
+            log.more_before = more
 
-    def _entries(self, pane_id: str, page: list[Item], more: bool, me: str) -> list[Any]:
+    def _entries(
+        self, pane_id: str, log: ConversationLog, page: list[Item], more: bool, me: str
+    ) -> list[Any]:
         """How a page of history shows: the messages not shown yet, and the `new`
         divider above the first one after the read marker, if it is on this page (not
         if the page starts past the marker and older pages are left: it is in one of
         those)."""
-        log = self.tabs.logs[pane_id]
         marker = self.unmarked.get(pane_id)
         unread_from = None
         if marker is not None:
@@ -154,45 +172,54 @@ class Reading:
 
     async def reach(self, pane_id: str, mid: int, me: str) -> None:
         """Show message `mid` of a pane (a search result): its history is filled and
-        paged back until the message is in the log (at most `CATCH_UP` messages back),
-        then the view is scrolled to it."""
-        log = self.tabs.logs[pane_id]
+        paged back until the message is in the log (at most `REACH` pages back), then
+        the view is scrolled to it."""
+        log = self.tabs.logs.get(pane_id)
+        if log is None:
+            return
         await self.fill(pane_id, me)
-        while not log.shows(mid) and log.more_before and log.oldest_mid > mid:
-            if log.newest_mid - log.oldest_mid > CATCH_UP * 10:
+        for _ in range(REACH):
+            if log.shows(mid) or not log.more_before:
                 break
-            await self.older(log, me)
+            oldest = log.oldest_mid
+            await self.older(log, me, wait=True)
+            if log.oldest_mid == oldest:
+                break  # nothing came: the connection is down
         line = log.line_of(mid)
         if line is None:
-            log.write_notice("That message is further back than the log goes; /search again.")
+            log.write_notice("That message is not loaded; scroll up, or /search again.")
         else:
             log.scroll_to(y=line, animate=False)
 
     async def catch_up(self, pane_id: str, me: str) -> None:
-        """After a reconnection: what came since the newest message shown, or (past
-        `CATCH_UP` of them) the newest page under a divider."""
-        log = self.tabs.logs[pane_id]
-        if not log.loaded or pane_id in self.loading:
+        """After a reconnection: what came since the newest message shown; past
+        `CATCH_UP` of them, the tab starts again from the newest page (scrolling up
+        brings the rest)."""
+        log = self.tabs.logs.get(pane_id)
+        if log is None or not log.loaded:
             return
-        self.loading[pane_id] = []
-        missed: list[Item] = []
-        before: int | None = None
-        try:
-            while len(missed) < CATCH_UP:
-                page, more = await self._page(pane_id, before, 200)
-                missed[:0] = [item for item in page if (item.mid or 0) > log.newest_mid]
-                if not more or not page or (page[0].mid or 0) <= log.newest_mid:
-                    break
-                before = page[0].mid
-            else:
-                log.write_divider("older messages skipped: scroll up for them")
-                missed = missed[-PAGE:]
-        except (ChatError, OSError):
-            return  # the next reconnection tries again
-        finally:
-            held = self.loading.pop(pane_id, [])
-        for item in missed + held:
-            log.write_item(item, me)
+        async with self._paging(pane_id, log, me):
+            missed: list[Item] = []
+            before: int | None = None
+            try:
+                while len(missed) <= CATCH_UP:
+                    page, more = await self._page(pane_id, before, PAGE_MAX)
+                    missed[:0] = [item for item in page if (item.mid or 0) > log.newest_mid]
+                    reached = not more or not page or (page[0].mid or 0) <= log.newest_mid
+                    if reached and len(missed) <= CATCH_UP:
+                        for item in missed:
+                            log.write_item(item, me)
+                        return
+                    before = page[0].mid
+            except (ChatError, OSError):
+                return  # the next reconnection tries again
+            log.clear()
+            log.loaded = log.more_before = False
+        await self.fill(pane_id, me)
+        log.write_notice(
+            f"Over {CATCH_UP:,} messages came while you were disconnected: above are the "
+            "newest; scroll up for the rest."
+        )
 
     async def _page(self, pane_id: str, before: int | None, limit: int) -> tuple[list[Item], bool]:
         """One page of history, oldest first, and whether there is more before it."""
