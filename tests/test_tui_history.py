@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from textual.widgets import TabbedContent
 
-from chatroom.client.tui import reading
+from chatroom.client.tui import conversation, reading
 from chatroom.client.tui.reading import PAGE
 from chatroom.client.tui.screens.chat import GROUP, ChatScreen
 from chatroom.common.limits import LOBBY
@@ -133,3 +133,41 @@ async def test_after_a_long_disconnection_a_tab_starts_again_from_the_newest(
             assert said(app) == [f"while cut {n}" for n in range(30, PAGE + 30)]
             log = screen.logs[GROUP]
             assert log.more_before  # scrolling up brings the rest
+
+
+async def test_a_log_is_a_window_on_the_conversation(
+    make_server: MakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """However long the conversation, a tab holds at most WINDOW entries: reading back
+    lets the newest go (the end brings them back), new messages let the oldest go."""
+    monkeypatch.setattr(conversation, "WINDOW", 60)
+    monkeypatch.setattr(conversation, "TRIM", 6)
+    server = await make_server(message_rate=1e6, message_burst=10**6)
+    await server.register("alice")
+    bob = await server.login("bob")
+    for n in range(150):
+        await bob.broadcast(f"number {n}")
+    app = make_app(server.port)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot, "alice")
+        await until(pilot, lambda: "number 149" in said(app), "the newest page")
+        log = chat_screen(app).logs[GROUP]
+        for _ in range(100):
+            if log.detached:
+                break
+            await pilot.press("pageup")
+            await until(pilot, lambda: not chat_screen(app).reading.loading, "a page")
+        assert log.detached
+        assert said(app)[0] == "number 50" and "number 149" not in said(app)
+        assert len(log.lines) <= 60
+        await bob.broadcast("while reading back")
+        await until(pilot, lambda: log.unseen == 1, "the count below")
+        assert "while reading back" not in said(app)
+        await pilot.press("ctrl+end")
+        await until(pilot, lambda: "while reading back" in said(app), "the newest again")
+        assert not log.detached and said(app)[-2:] == ["number 149", "while reading back"]
+        for n in range(40):
+            await bob.broadcast(f"more {n}")
+        await until(pilot, lambda: "more 39" in said(app), "the live messages")
+        assert len(said(app)) <= 66 and log.more_before
+        await until(pilot, lambda: log.is_vertical_scroll_end, "the view at the end")

@@ -24,9 +24,18 @@ from chatroom.client.visible import message_lines, pieces
 from chatroom.common.files import human_size
 from chatroom.common.messages import FilePush, MessagePush
 
-REFLOWED = 5000
+WINDOW = 3000
+"""Entries a log holds at most, a window on the conversation: past it, the oldest go as
+new ones come (scrolling up brings them back from the server), and the newest go when
+older pages are loaded (scrolling back to the end brings them back). A row on screen
+costs Textual about 2.5 KB, so a tab holds some 10 MB, however long the conversation."""
+
+TRIM = WINDOW // 10
+"""Entries past the window that are let in before the oldest are dropped, all at once."""
+
+REFLOWED = 1000
 """The newest entries, wrapped again when the width changes (the older ones keep the
-width they were wrapped to)."""
+width they were wrapped to): some 0.3 ms each."""
 
 Item = MessagePush | FilePush
 """A message or a file, live or from the history."""
@@ -92,6 +101,13 @@ class ConversationLog(RichLog):
             super().__init__()
             self.log = log
 
+    class NewerWanted(Message):
+        """The view reached the end of a log whose newest messages were let go."""
+
+        def __init__(self, log: "ConversationLog") -> None:
+            super().__init__()
+            self.log = log
+
     class CaughtUp(Message):
         """The view reached the end of the log: what it shows has been read."""
 
@@ -107,6 +123,9 @@ class ConversationLog(RichLog):
         """Whether the conversation's recent history has been fetched into the log."""
         self.more_before = False
         """Whether the server has messages older than the oldest shown."""
+        self.detached = False
+        """Whether the newest messages were let go to make room for older ones."""
+        self._keeping_place = False
         self._following = True
         self._entries: list[RenderableType] = []
         self._starts: list[int] = []
@@ -148,12 +167,47 @@ class ConversationLog(RichLog):
             elif getattr(content, "mid", 0):
                 self.post_message(self.CaughtUp(self))  # a message in view is read
             scroll_end = self._following if scroll_end is None else scroll_end
-        return super().write(content, width, expand, shrink, scroll_end, animate)
+        super().write(content, width, expand, shrink, scroll_end, animate)
+        if len(self._entries) > WINDOW + TRIM:
+            self._let_go_oldest(len(self._entries) - WINDOW)
+        return self
+
+    def _let_go_oldest(self, count: int) -> None:
+        cut = self._starts[count]
+        self._forget(self._entries[:count])
+        del self._entries[:count], self._starts[:count], self.lines[:cut]
+        self._starts = [start - cut for start in self._starts]
+        self.oldest_mid = min((mid for mid in map(_mid_of, self._entries) if mid), default=0)
+        self.more_before = True
+        self._lines_changed(self.scroll_y - cut)
+
+    def _let_go_newest(self) -> None:
+        cut = self._starts[WINDOW]
+        self._forget(self._entries[WINDOW:])
+        del self._entries[WINDOW:], self._starts[WINDOW:], self.lines[cut:]
+        self.newest_mid = max(map(_mid_of, self._entries), default=0)
+        self.detached = True
+
+    def _forget(self, entries: list[RenderableType]) -> None:
+        self._mids.difference_update(map(_mid_of, entries))
+
+    def _lines_changed(self, y: float) -> None:
+        self._line_cache.clear()
+        self.virtual_size = Size(self._widest_line_width, len(self.lines))
+        if not self._following:
+            self._keeping_place = True  # not the reader's move: nothing to fetch for it
+            self.scroll_to(y=max(y, 0), animate=False, immediate=True)
+            self._keeping_place = False
+
+    def missed(self) -> None:
+        """A message came that a detached log does not show: it is counted below."""
+        self.unseen += 1
+        self._show_unseen()
 
     def _keep(self, entry: RenderableType, index: int, start: int) -> None:
         self._entries.insert(index, entry)
         self._starts.insert(index, start)
-        mid = getattr(entry, "mid", 0)
+        mid = _mid_of(entry)
         if mid:
             self._mids.add(mid)
             self.newest_mid = max(self.newest_mid, mid)
@@ -182,20 +236,22 @@ class ConversationLog(RichLog):
         added = len(self.lines)
         self._starts[len(entries) :] = [start + added for start in self._starts[len(entries) :]]
         self.lines.extend(newer)
-        self._line_cache.clear()
-        self.virtual_size = Size(self._widest_line_width, len(self.lines))
-        self.scroll_to(y=y + added, animate=False, immediate=True)
+        if len(self._entries) > WINDOW:
+            self._let_go_newest()
+        self._following = False  # reading back: new lines do not pull the view down
+        self._lines_changed(y + added)
 
     def line_of(self, mid: int) -> int | None:
         """The first line of message `mid`, if it is shown."""
         for index, entry in enumerate(self._entries):
-            if getattr(entry, "mid", 0) == mid:
+            if _mid_of(entry) == mid:
                 return self._starts[index]
         return None
 
     def clear(self) -> Self:
         self._entries, self._starts, self._mids = [], [], set()
         self.newest_mid = self.oldest_mid = 0
+        self.detached = False
         return super().clear()
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
@@ -204,8 +260,10 @@ class ConversationLog(RichLog):
         previous line is still under way."""
         super().watch_scroll_y(old_value, new_value)
         self._following = self.is_vertical_scroll_end
+        if self._keeping_place:
+            return
         if self._following:
-            self.post_message(self.CaughtUp(self))
+            self.post_message(self.NewerWanted(self) if self.detached else self.CaughtUp(self))
             if self.unseen:
                 self.unseen = 0
                 self._show_unseen()
@@ -261,6 +319,11 @@ class ConversationLog(RichLog):
 
 def divider(label: str) -> Text:
     return Text(f"── {label} ──", style="bold yellow")
+
+
+def _mid_of(entry: RenderableType) -> int:
+    """The mid of the message an entry shows (0 for a notice or a divider)."""
+    return getattr(entry, "mid", 0)
 
 
 def _byline(ts: float, sender: str, *, mine: bool, private: bool, action: bool = False) -> Text:

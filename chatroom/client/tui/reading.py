@@ -87,10 +87,14 @@ class Reading:
         """A live message for a pane: whether to write it now. One whose history is on
         its way is held until that comes; one whose tab has no history yet is left to
         the history it will be in."""
+        log = self.tabs.logs[pane_id]
         if pane_id in self.loading:
             self.loading[pane_id].append(item)
             return False
-        return self.tabs.logs[pane_id].loaded
+        if log.detached:
+            log.missed()  # the newest are fetched again when the view comes back down
+            return False
+        return log.loaded
 
     @contextlib.asynccontextmanager
     async def _paging(self, pane_id: str, log: ConversationLog, me: str) -> AsyncIterator[None]:
@@ -170,6 +174,16 @@ class Reading:
         entries.insert(unread[0], divider("new"))
         return entries
 
+    async def newest(self, log: ConversationLog, me: str) -> None:
+        """Back at the end of a detached log: it starts again from the newest page."""
+        pane_id = next((pane for pane, each in self.tabs.logs.items() if each is log), None)
+        if pane_id is None or pane_id in self.loading or not log.detached:
+            return
+        log.clear()
+        log.loaded = log.more_before = False
+        log.unseen = 0
+        await self.fill(pane_id, me)
+
     async def reach(self, pane_id: str, mid: int, me: str) -> None:
         """Show message `mid` of a pane (a search result): its history is filled and
         paged back until the message is in the log (at most `REACH` pages back), then
@@ -196,8 +210,8 @@ class Reading:
         `CATCH_UP` of them, the tab starts again from the newest page (scrolling up
         brings the rest)."""
         log = self.tabs.logs.get(pane_id)
-        if log is None or not log.loaded:
-            return
+        if log is None or not log.loaded or log.detached:
+            return  # (a detached log fetches the newest when scrolled to its end)
         async with self._paging(pane_id, log, me):
             missed: list[Item] = []
             before: int | None = None

@@ -114,7 +114,7 @@ class ChatScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.log_of(GROUP).write_notice(f"Logged in as {self.me}. Type /help for commands.")
+        self.logs[GROUP].write_notice(f"Logged in as {self.me}. Type /help for commands.")
         self.query_one("#entry", Input).focus()
         self.run_worker(self.session.keep(), group="session", exclusive=True)
         self.run_worker(self.session.send_outbox(), group="outbox")
@@ -128,7 +128,7 @@ class ChatScreen(Screen[None]):
         self.set_online(event.reply.online)
         self.reading.started(event.reply.conversations)
         if self.query_one(StatusLine).reconnected():
-            self.log_of(GROUP).write_notice("Reconnected.", style="green")
+            self.logs[GROUP].write_notice("Reconnected.", style="green")
         for pane_id in list(self.logs):
             self.run_worker(self.reading.catch_up(pane_id, self.me), group="history")
         self.fill(self.tabs.active or GROUP)
@@ -139,14 +139,14 @@ class ChatScreen(Screen[None]):
 
     def on_session_lost(self, event: SessionLost) -> None:
         why = f" ({event.reason})" if event.reason else ""
-        self.log_of(GROUP).write_notice(f"Disconnected from the server{why}.", style="red")
+        self.logs[GROUP].write_notice(f"Disconnected from the server{why}.", style="red")
         self.show_status()
 
     def on_reconnecting(self, event: Reconnecting) -> None:
         self.query_one(StatusLine).reconnecting(event.delay)
 
     def on_session_failed(self, event: SessionFailed) -> None:
-        self.log_of(GROUP).write_notice(f"Cannot log in again: {event.message}", style="red")
+        self.logs[GROUP].write_notice(f"Cannot log in again: {event.message}", style="red")
         self.query_one(StatusLine).failed(event.message)
 
     def on_push_arrived(self, event: PushArrived) -> None:
@@ -162,7 +162,7 @@ class ChatScreen(Screen[None]):
         elif isinstance(push, PresenceBatchPush):
             self.set_online((self.online | set(push.online)) - set(push.offline))
         elif isinstance(push, JoinedPush | LeftPush | TopicPush):
-            self.log_of(self.tabs.room_pane(push.room)).write_notice(rooms.room_news(push))
+            self.logs[self.tabs.room_pane(push.room)].write_notice(rooms.room_news(push))
         elif isinstance(push, InvitedPush):
             self.shown_log().write_notice(
                 f"{push.by} invited you to #{push.room}: /join {push.room}"
@@ -171,16 +171,16 @@ class ChatScreen(Screen[None]):
             upto, unread = push.upto, push.unread
             self.reading.marker_moved(ConversationState(push.room, push.with_user, unread, upto))
         elif isinstance(push, ByePush) and push.reason == "shutdown":
-            self.log_of(GROUP).write_notice("The server is shutting down.", style="red")
+            self.logs[GROUP].write_notice("The server is shutting down.", style="red")
 
     def on_message_sent(self, event: MessageSent) -> None:
         pane_id = self.tabs.pane_of(event.to, event.room)
         private = event.to is not None
         sent = MessagePush(event.sent.mid, self.me, event.to, event.text, event.sent.ts)
         if self.reading.arrived(pane_id, sent):
-            self.log_of(pane_id).write_item(sent, self.me)
+            self.logs[pane_id].write_item(sent, self.me)
         if private and not event.sent.delivered:
-            self.log_of(pane_id).write_notice(f"{event.to} is offline; they get it at next login.")
+            self.logs[pane_id].write_notice(f"{event.to} is offline; they get it at next login.")
         self.show_status()
 
     def on_message_refused(self, event: MessageRefused) -> None:
@@ -195,16 +195,13 @@ class ChatScreen(Screen[None]):
         else:
             entry.value = line.replace("\n", LINE_BREAK)
             back = "it is back in the input"
-        self.log_of(pane_id).write_notice(f"Not sent: {event.reason}; {back}.", style="red")
+        self.logs[pane_id].write_notice(f"Not sent: {event.reason}; {back}.", style="red")
         self.show_status()
 
     def show_status(self) -> None:
         self.query_one(StatusLine).show()
 
     # -- conversations ----------------------------------------------------------------
-
-    def log_of(self, pane_id: str) -> ConversationLog:
-        return self.logs[pane_id]
 
     def shown_log(self) -> ConversationLog:
         return self.tabs.shown_log()
@@ -225,7 +222,7 @@ class ChatScreen(Screen[None]):
         """Write a message or file from the network into its conversation (unless the
         tab has not read its history yet: it is in there), count it, and ack it soon."""
         pane_id = self.pane_for(push)
-        log = self.log_of(pane_id)
+        log = self.logs[pane_id]
         mine = push.sender == self.me
         if isinstance(push, FilePush) and not mine:
             self.query_one(Transfers).received.append(push.fid)
@@ -269,6 +266,10 @@ class ChatScreen(Screen[None]):
     @on(ConversationLog.OlderWanted)
     def older_wanted(self, event: ConversationLog.OlderWanted) -> None:
         self.run_worker(self.reading.older(event.log, self.me), group="history")
+
+    @on(ConversationLog.NewerWanted)
+    def newer_wanted(self, event: ConversationLog.NewerWanted) -> None:
+        self.run_worker(self.reading.newest(event.log, self.me), group="history")
 
     @on(ConversationTabs.Counted)
     def counted(self) -> None:
@@ -366,7 +367,7 @@ class ChatScreen(Screen[None]):
     # -- files ------------------------------------------------------------------------
 
     def send_file(self, path: Path, to: str | None) -> None:
-        log = self.log_of(self.tabs.pane_of(to))
+        log = self.logs[self.tabs.pane_of(to)]
         self.query_one(Transfers).send_file(path, to, log)
 
     def action_pick_file(self) -> None:
@@ -387,6 +388,8 @@ class ChatScreen(Screen[None]):
         log = self.shown_log()
         if how == "page_up" and log.scroll_y == 0 and log.more_before:
             self.older_wanted(ConversationLog.OlderWanted(log))  # at the top already
+        if how != "page_up" and log.is_vertical_scroll_end and log.detached:
+            self.newer_wanted(ConversationLog.NewerWanted(log))  # at the end already
         getattr(log, f"scroll_{how}")(animate=False)
 
     def action_focus_users(self) -> None:
