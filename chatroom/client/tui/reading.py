@@ -25,7 +25,7 @@ PAGE = 50
 
 CATCH_UP = 1000
 """After a reconnection, a tab catches up on at most this many messages; past that, it
-shows the newest page under a divider, and scrolling up brings the rest."""
+starts again from the newest page, and scrolling up brings the rest."""
 
 REACH = 100
 """Pages of history a tab reads back at most to show a message found by `/search`."""
@@ -105,9 +105,10 @@ class Reading:
             try:
                 yield
             finally:
-                held = self.loading.pop(pane_id)
-                if log.loaded:
-                    for item in held:
+                for item in self.loading.pop(pane_id):
+                    if log.detached:
+                        log.missed()
+                    elif log.loaded:
                         log.write_item(item, me)
 
     async def fill(self, pane_id: str, me: str) -> None:
