@@ -13,6 +13,8 @@ from typing import Self, cast
 
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.measure import Measurement
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.geometry import Size
@@ -45,6 +47,9 @@ GUTTER = "      │ "
 where this has its bar: a fake `18:12 admin:` line cannot start where a real one does."""
 
 
+_GUTTER = Segment(GUTTER, Style(dim=True))
+
+
 def mentions(text: str, name: str) -> bool:
     """Whether `text` says `name` as a word of its own (any case): `bob`, `@bob`, `bob:`,
     but not `bobby` or `kebob`."""
@@ -74,10 +79,14 @@ class MessageRows:
         head = self.first.wrap(console, width)[0]
         rest = self.first[len(head.plain) :]
         rest = rest[len(rest.plain) - len(rest.plain.lstrip()) :]  # the space it wrapped at
-        yield head
+        # Rows as segments: a Text yielded would be wrapped a second time.
+        yield from head.render(console)
+        yield Segment.line()
         for line in [rest, *self.more] if rest.plain else self.more:
             for row in line.wrap(console, max(width - len(GUTTER), 1)):
-                yield Text.assemble((GUTTER, "dim"), row)
+                yield _GUTTER
+                yield from row.render(console)
+                yield Segment.line()
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         widest = max([self.first.cell_len, *(len(GUTTER) + line.cell_len for line in self.more)])
