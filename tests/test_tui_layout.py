@@ -1,16 +1,23 @@
 """The chat screen: logs that wrap to their width and hold a scrolled view, alerts, and
 the settings that shape them."""
 
+import gc
 from pathlib import Path
 
 from chatroom.client.settings import Settings, load
+from chatroom.client.tui import collector
 from chatroom.client.tui.app import ChatApp
+from chatroom.client.tui.conversation import REFLOW_CHUNK, ConversationLog
 from chatroom.client.tui.screens.chat import ChatScreen
 from chatroom.client.tui.screens.login import LoginScreen
 from tests.conftest import PASSWORD, RunningServer
 from tests.test_tui import log_in, log_text, make_app, type_in, until
 
 LONG = " ".join(f"word{n}" for n in range(60))  # about 400 characters
+
+
+def line_saying(log: ConversationLog, text: str) -> int:
+    return next(y for y, strip in enumerate(log.lines) if text in strip.text)
 
 
 def widest_row(app, pane: str) -> int:
@@ -42,6 +49,32 @@ async def test_a_hidden_tab_wraps_to_the_width_it_gets_and_reflows_on_resize(
         await pilot.resize_terminal(60, 20)
         await until(pilot, lambda: len(log_text(app, pane).splitlines()) > len(rows), "narrower")
         assert max(len(row) for row in log_text(app, pane).splitlines()) <= log.size.width
+
+
+async def test_a_resize_wraps_every_entry_again_in_chunks_keeping_the_view(
+    server: RunningServer,
+) -> None:
+    await server.register("alice")
+    app = make_app(server.port)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot, "alice")
+        screen = app.screen
+        assert isinstance(screen, ChatScreen)
+        log = screen.logs["room"]
+        entries = 3 * REFLOW_CHUNK + 10
+        for n in range(entries):
+            log.write_message(0, "bob", f"{n:03} {LONG}", mine=False, private=False)
+        await until(pilot, lambda: f"{entries - 1:03} word0" in log_text(app), "the entries")
+        await pilot.pause()  # the scrolls to the end that the writes queued
+        top = line_saying(log, "005 word0")
+        log.scroll_to(y=top, animate=False, immediate=True)
+        await until(pilot, lambda: log.scroll_y == top, "the view on entry 5")
+        narrow = len(log.lines)
+        await pilot.resize_terminal(160, 30)
+        await until(pilot, lambda: len(log.lines) < narrow * 2 // 3, "every entry rewrapped")
+        assert widest_row(app, "room") > 100
+        # Entry 5 is in the last chunk rewrapped, the oldest: the view is on it still.
+        assert log.scroll_y == line_saying(log, "005 word0") < top
 
 
 async def test_reading_further_up_holds_the_view_and_counts_what_comes_below(
@@ -136,3 +169,16 @@ async def test_the_settings_fill_the_login_form_and_can_silence_the_bell(
         await until(pilot, lambda: app.screen.partners, "the private tab")
         assert rings == []
     assert load(path)[0].username == "alice"  # remembered for next time
+
+
+async def test_full_garbage_collections_wait_for_the_user_to_be_idle(
+    server: RunningServer,
+) -> None:
+    before = gc.get_threshold()
+    app = make_app(server.port)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert gc.get_threshold()[2] == collector.WALK_AFTER  # Python's own walks are rare
+        gc.collect(1)  # as if the app had made objects that lived a while
+        assert gc.get_count()[2] > 0
+        await until(pilot, lambda: gc.get_count()[2] == 0, "a full walk while idle")
+    assert gc.get_threshold() == before

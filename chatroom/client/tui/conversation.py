@@ -35,9 +35,12 @@ costs Textual about 2.5 KB, so a tab holds some 10 MB, however long the conversa
 TRIM = WINDOW // 10
 """Entries past the window that are let in before the oldest are dropped, all at once."""
 
-REFLOWED = 1000
-"""The newest entries, wrapped again when the width changes (the older ones keep the
-width they were wrapped to): some 0.3 ms each."""
+REFLOW_CHUNK = 100
+"""Entries wrapped again at a time when the width changes, newest first (some 0.3 ms
+each): between chunks the app handles keys, so a resize never holds up typing."""
+
+REFLOW_GAP = 0.01
+"""Seconds between two chunks of a reflow."""
 
 Item = MessagePush | FilePush
 """A message or a file, live or from the history."""
@@ -139,12 +142,15 @@ class ConversationLog(RichLog):
         self._entries: list[RenderableType] = []
         self._starts: list[int] = []
         """The first line of each entry."""
+        self._widths: list[int] = []
+        """The width each entry was wrapped to."""
         self._mids: set[int] = set()
         self.newest_mid = 0
         self.oldest_mid = 0
         """The mids of the newest and oldest messages shown (0: none)."""
         self._width = 0
-        """The width the lines were wrapped to."""
+        """The width the log last had on screen."""
+        self._reflowing = False
         self._wrap_to = 0
         """The width of the text when the log was last on screen."""
 
@@ -167,7 +173,8 @@ class ConversationLog(RichLog):
                 self._wrap_to = self.scrollable_content_region.width
             elif width is None and self._wrap_to:  # a hidden tab wraps as when last shown
                 width = self._wrap_to
-            self._keep(cast(RenderableType, content), len(self._entries), len(self.lines))
+            wrapped = self._wrap_width() if width is None else width
+            self._keep(cast(RenderableType, content), len(self._entries), len(self.lines), wrapped)
             # Follow new lines only from the end: someone reading further up stays where
             # they are, and is told how much came below.
             if not self._following:
@@ -184,7 +191,7 @@ class ConversationLog(RichLog):
     def _let_go_oldest(self, count: int) -> None:
         cut = self._starts[count]
         self._forget(self._entries[:count])
-        del self._entries[:count], self._starts[:count], self.lines[:cut]
+        del self._entries[:count], self._starts[:count], self._widths[:count], self.lines[:cut]
         self._starts = [start - cut for start in self._starts]
         self.oldest_mid = min((mid for mid in map(_mid_of, self._entries) if mid), default=0)
         self.more_before = True
@@ -193,7 +200,7 @@ class ConversationLog(RichLog):
     def _let_go_newest(self) -> None:
         cut = self._starts[WINDOW]
         self._forget(self._entries[WINDOW:])
-        del self._entries[WINDOW:], self._starts[WINDOW:], self.lines[cut:]
+        del self._entries[WINDOW:], self._starts[WINDOW:], self._widths[WINDOW:], self.lines[cut:]
         self.newest_mid = max(map(_mid_of, self._entries), default=0)
         self.detached = True
 
@@ -213,9 +220,10 @@ class ConversationLog(RichLog):
         self.unseen += 1
         self._show_unseen()
 
-    def _keep(self, entry: RenderableType, index: int, start: int) -> None:
+    def _keep(self, entry: RenderableType, index: int, start: int, width: int) -> None:
         self._entries.insert(index, entry)
         self._starts.insert(index, start)
+        self._widths.insert(index, width)
         mid = _mid_of(entry)
         if mid:
             self._mids.add(mid)
@@ -240,7 +248,7 @@ class ConversationLog(RichLog):
         self.lines = []
         width = self._wrap_width()
         for index, entry in enumerate(entries):
-            self._keep(entry, index, len(self.lines))
+            self._keep(entry, index, len(self.lines), width)
             super().write(entry, width=width, scroll_end=False)
         added = len(self.lines)
         self._starts[len(entries) :] = [start + added for start in self._starts[len(entries) :]]
@@ -258,7 +266,7 @@ class ConversationLog(RichLog):
         return None
 
     def clear(self) -> Self:
-        self._entries, self._starts, self._mids = [], [], set()
+        self._entries, self._starts, self._widths, self._mids = [], [], [], set()
         self.newest_mid = self.oldest_mid = 0
         self.detached = False
         return super().clear()
@@ -284,8 +292,8 @@ class ConversationLog(RichLog):
         self.set_class(bool(self.unseen), "-more")
 
     def on_resize(self, event: events.Resize) -> None:
-        """Wrap the newest entries again to the new width (a tab shown for the first
-        time, a terminal made wider), staying at the end if the view was there."""
+        """Wrap the entries again to the new width (a tab shown for the first time, a
+        terminal made wider), the newest first."""
         width = event.size.width
         if not width or width == self._width:
             return
@@ -293,25 +301,47 @@ class ConversationLog(RichLog):
             self._width = width
             return
         self._width = width
-        # After the layout has caught up: the region to wrap to is not the new one yet.
-        self.call_after_refresh(self._reflow, self.is_vertical_scroll_end)
+        if not self._reflowing:
+            self._reflowing = True
+            # After the layout has caught up: the region to wrap to is not the new one yet.
+            self.call_after_refresh(self._reflow)
 
     def _wrap_width(self) -> int:
         # The width said outright: measuring goes by the console's, which can lag behind.
         return max(self.scrollable_content_region.width, self.min_width)
 
-    def _reflow(self, at_end: bool) -> None:
-        first = max(len(self._entries) - REFLOWED, 0)
-        if first == len(self._entries):
-            return
+    def _reflow(self) -> None:
+        """Wrap again the newest run of entries (REFLOW_CHUNK at most) wrapped to another
+        width than the log's, the view staying on its lines (or at the end); then, after
+        a moment, the next run."""
         width = self._wrap_width()
-        del self.lines[self._starts[first] :]
-        self._line_cache.clear()
-        for index in range(first, len(self._entries)):
-            self._starts[index] = len(self.lines)
+        wrong = [index for index, wrapped in enumerate(self._widths) if wrapped != width]
+        if not wrong or not self.scrollable_content_region.width:  # done, or hidden again
+            self._reflowing = False
+            return
+        last = first = wrong[-1]
+        while first > 0 and last - first + 1 < REFLOW_CHUNK and self._widths[first - 1] != width:
+            first -= 1
+        start = self._starts[first]
+        end = self._starts[last + 1] if last + 1 < len(self._starts) else len(self.lines)
+        kept, top, at_end = self.lines, self.scroll_y, self._following
+        y = top  # where the view goes: the same rows, or the same place in its entry
+        was = [*self._starts[first : last + 1], end]
+        self.lines = []
+        for index in range(first, last + 1):
+            self._starts[index] = now = start + len(self.lines)
+            self._widths[index] = width
             super().write(self._entries[index], width=width, scroll_end=False)
+            old = was[index - first]
+            if old <= top < was[index - first + 1]:  # the view's top row is of this entry
+                y = now + min(top - old, start + len(self.lines) - now - 1)
+        added = len(self.lines) - (end - start)
+        self.lines = kept[:start] + self.lines + kept[end:]
+        self._starts[last + 1 :] = [each + added for each in self._starts[last + 1 :]]
+        self._lines_changed(top + added if top >= end else y)
         if at_end:
             self.scroll_end(animate=False, immediate=True)
+        self.set_timer(REFLOW_GAP, self._reflow)
 
     def write_message(
         self, ts: float, sender: str, text: str, *, mine: bool, private: bool, mention: bool = False
