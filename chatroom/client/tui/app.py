@@ -7,6 +7,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -15,7 +16,8 @@ from textual.widgets import Input
 from chatroom.client.api import backoff
 from chatroom.client.settings import Settings
 from chatroom.client.settings import save as save_settings
-from chatroom.client.tui import commands
+from chatroom.client.tui import collector, commands
+from chatroom.client.tui.collector import IdleCollector
 from chatroom.client.tui.entry import Entry
 from chatroom.client.tui.events import (
     FileWanted,
@@ -64,9 +66,10 @@ class ChatApp(App[None]):
         """Where received files are saved."""
         self.settings = settings or Settings()
         self.settings_file = settings_file
+        """Where the settings came from, to remember the username in (None: nowhere)."""
         self.terminal_title: str | None = None
         """What the chat screen last put in the terminal's title (None: nothing yet)."""
-        """Where the settings came from, to remember the username in (None: nowhere)."""
+        self.collector = IdleCollector()
         self.menu = MenuScreen(self.link)
         self.menu.username = self.settings.username
         self.session: ChatSession | None = None
@@ -76,7 +79,13 @@ class ChatApp(App[None]):
     def on_mount(self) -> None:
         if self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
+        self.collector.start()
+        self.set_interval(collector.IDLE, self.collector.tick)
         self.push_screen(self.menu)
+
+    async def on_event(self, event: events.Event) -> None:
+        self.collector.seen(event)
+        await super().on_event(event)
 
     def on_login_wanted(self, event: LoginWanted) -> None:
         self.push_screen(LoginScreen(self.link, event.username), self.start_chat)
@@ -137,6 +146,7 @@ class ChatApp(App[None]):
         self._to_terminal(f"\x1b]2;{event.title}\x07")
 
     def on_unmount(self) -> None:
+        self.collector.stop()
         if self.terminal_title is not None:
             self._to_terminal("\x1b[23;0t")
 
