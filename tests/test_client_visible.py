@@ -10,7 +10,7 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
-from chatroom.client.tui.conversation import GUTTER, MessageRows, shown
+from chatroom.client.tui.entries import GUTTER, MessageRows, shown
 from chatroom.client.visible import Piece, message_lines, pieces, visible
 
 

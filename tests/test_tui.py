@@ -13,7 +13,7 @@ from textual.widgets.input import Selection
 
 from chatroom.client.api import ChatClient, backoff
 from chatroom.client.tui.app import ChatApp
-from chatroom.client.tui.conversation import GUTTER
+from chatroom.client.tui.entries import GUTTER
 from chatroom.client.tui.screens.chat import GROUP, ChatScreen
 from chatroom.client.tui.screens.login import LoginScreen
 from chatroom.client.tui.screens.menu import MenuScreen

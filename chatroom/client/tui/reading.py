@@ -14,7 +14,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from chatroom.client.replies import ConversationState, conversation_item
-from chatroom.client.tui.conversation import ConversationLog, Item, divider, item_entry
+from chatroom.client.tui.conversation import ConversationLog
+from chatroom.client.tui.entries import Item, divider, item_entry
 from chatroom.client.tui.session import ChatSession
 from chatroom.client.tui.tabs import GROUP, ConversationTabs
 from chatroom.common.errors import ChatError

@@ -16,7 +16,8 @@ from textual.message import Message
 
 from chatroom.client.replies import Found
 from chatroom.client.tui import commands, rooms
-from chatroom.client.tui.conversation import ConversationLog, Item
+from chatroom.client.tui.conversation import ConversationLog
+from chatroom.client.tui.entries import Item
 from chatroom.client.tui.events import QuitWanted
 from chatroom.client.tui.screens.panel import Panel
 from chatroom.client.tui.session import ChatSession

@@ -18,7 +18,8 @@ from textual.widgets import Footer, Input, OptionList, TabbedContent, TabPane
 
 from chatroom.client.replies import ConversationState
 from chatroom.client.tui import commands, rooms, typed
-from chatroom.client.tui.conversation import ConversationLog, Item, mentions
+from chatroom.client.tui.conversation import ConversationLog
+from chatroom.client.tui.entries import Item, mentions
 from chatroom.client.tui.entry import LINE_BREAK, Entry
 from chatroom.client.tui.events import (
     FileWanted,
