@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chatroom.common.codec import FrameDecoder, encode
+from chatroom.common.envelope import Request
 from chatroom.common.errors import ChatError, ErrorCode
-from chatroom.common.messages import Request
 
 
 def test_ping_frame_is_length_prefix_then_msgpack_map() -> None:

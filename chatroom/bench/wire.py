@@ -15,8 +15,9 @@ from typing import Any
 import msgpack
 
 from chatroom.common.codec import encode
+from chatroom.common.envelope import error, ok
 from chatroom.common.errors import ChatError, ErrorCode
-from chatroom.common.messages import MessagePush, error, ok
+from chatroom.common.messages import MessagePush
 
 HEADER = struct.Struct(">I")
 

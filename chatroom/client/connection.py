@@ -27,6 +27,7 @@ from chatroom.client.transfers import (
     upload_file,
 )
 from chatroom.common.codec import FrameDecoder, encode, expand
+from chatroom.common.envelope import request
 from chatroom.common.errors import ChatError
 from chatroom.common.limits import MAX_CHUNK, PROTOCOL_VERSION, Limits
 from chatroom.common.messages import (
@@ -38,7 +39,6 @@ from chatroom.common.messages import (
     ReplyType,
     RequestType,
     parse_push,
-    request,
 )
 
 READ_SIZE = 256 * 1024

@@ -41,6 +41,9 @@ class LoginReply:
     """From `login` (not `resume`): logs this user in again without the password."""
     conversations: list[ConversationState] = field(default_factory=list)
     """Each room the user is in and each private conversation, with its unread count."""
+    status: str = "online"
+    """The status the user chose (it outlives their sessions): see `status_set`."""
+    status_text: str = ""
 
     @classmethod
     def from_data(cls, reply: dict[str, Any]) -> "LoginReply":
@@ -51,6 +54,8 @@ class LoginReply:
             reply.get("skipped", 0),
             reply.get("resume_token"),
             [ConversationState.from_data(c) for c in reply.get("conversations", [])],
+            reply.get("status", "online"),
+            reply.get("status_text", ""),
         )
 
 

@@ -58,6 +58,16 @@ SEARCH_MAX = 100
 QUERY_MAX = 200
 """Longest search query, in characters."""
 
+DISPLAY_NAME_MAX = 64
+"""Longest display name, in characters."""
+BIO_MAX = 500
+"""Longest profile bio, in characters."""
+STATUS_TEXT_MAX = 100
+"""Longest status text (`status_set`), in characters."""
+USERS_DEFAULT = 50
+USERS_MAX = 200
+"""Most users in one page of the directory (`users` with `limit`)."""
+
 COMPRESS_MIN = 1024
 """Smallest `data` (encoded, in bytes) the server compresses for a client that asked."""
 
@@ -205,5 +215,9 @@ class Limits:
             "page_max": PAGE_MAX,
             "search_max": SEARCH_MAX,
             "query_max": QUERY_MAX,
+            "display_name_max": DISPLAY_NAME_MAX,
+            "bio_max": BIO_MAX,
+            "status_text_max": STATUS_TEXT_MAX,
+            "users_max": USERS_MAX,
         }
         return data

@@ -9,9 +9,10 @@ from collections import Counter
 from pathlib import Path
 
 from chatroom.common.codec import encode
+from chatroom.common.envelope import error
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.limits import Limits
-from chatroom.common.messages import ByeReason, error
+from chatroom.common.messages import ByeReason
 from chatroom.server.auth import PasswordHasher
 from chatroom.server.connection import Session, WriteScheduler
 from chatroom.server.datadir import DataDirLock, claim

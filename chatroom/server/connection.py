@@ -16,9 +16,10 @@ import logging
 from typing import Any
 
 from chatroom.common.codec import FrameDecoder, compress, encode
+from chatroom.common.envelope import Request, error, ok, reply_id
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.limits import COMPRESS_MIN
-from chatroom.common.messages import ByePush, ByeReason, Request, error, ok, reply_id
+from chatroom.common.messages import ByePush, ByeReason
 from chatroom.server.fields import Fields
 from chatroom.server.handlers import HANDLERS
 from chatroom.server.hub import ROOMS

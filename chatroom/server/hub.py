@@ -10,7 +10,10 @@ messages to its members only. A message goes to every session of its recipients 
 the sender's other sessions too (carbons), but never back to the session it came from.
 
 Presence changes are gathered for PRESENCE_DELAY seconds and sent together: one change
-as a `presence` push, several as one `presence_batch`. When thousands of users log in at
+as a `presence` push, several as one `presence_batch`. What others see of a user is their
+status (`online`, `away`, `busy`, with a text) while they have a session, and `offline`
+when they have none or are `invisible`: an invisible user is sent everything, but is
+listed and announced as offline. When thousands of users log in at
 once (after a restart), that is one frame per user per window instead of one per user per
 login, which would grow with the square of the number of users.
 """
@@ -20,7 +23,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from chatroom.common.codec import encode
-from chatroom.common.messages import PresenceBatchPush, PresencePush, Push
+from chatroom.common.messages import PresenceBatchPush, PresencePush, Push, Status
 
 PRESENCE_DELAY = 0.05
 LOBBY_CONV = 1
@@ -28,6 +31,11 @@ ROOMS = "rooms"
 """The feature a session asks for to be sent rooms other than the lobby, and their news."""
 CARBONS = "carbons"
 """The feature a session asks for to be sent what its user sends from other sessions."""
+
+Shown = tuple[str, str]
+"""What others see of a user: their status and its text."""
+OFFLINE: Shown = (Status.OFFLINE, "")
+ONLINE: Shown = (Status.ONLINE, "")
 
 
 class Recipient(Protocol):
@@ -49,9 +57,11 @@ class Hub:
     def __init__(self) -> None:
         self._sessions: dict[str, set[Recipient]] = {}
         self.announce_presence = True
-        self._announced: set[str] = set()
-        """Who the others were last told is online."""
-        self._changes: dict[str, bool] = {}
+        self._statuses: dict[str, Shown] = {}
+        """The status each user with a session chose (`invisible` among them)."""
+        self._announced: dict[str, Shown] = {}
+        """What the others were last told of each user they were told is online."""
+        self._changes: set[str] = set()
         self._flush: asyncio.TimerHandle | None = None
         self._snapshot_in_window = False
         """Whether someone was given the online list while changes were being gathered."""
@@ -73,7 +83,7 @@ class Hub:
             for conv in self._rooms_of.get(session.user, ()):
                 self._listening.setdefault(conv, set()).add(session)
         if len(sessions) == 1:
-            self._announce(session.user, online=True)
+            self._announce(session.user)
 
     def leave(self, session: Recipient) -> None:
         """Stop routing to `session`; announce the user gone if it was their last."""
@@ -86,16 +96,32 @@ class Hub:
             self._listening.get(conv, set()).discard(session)
         if not sessions:
             del self._sessions[session.user]
-            self._announce(session.user, online=False)
+            self._statuses.pop(session.user, None)
+            self._announce(session.user)
 
     def online(self) -> list[str]:
-        """Usernames with at least one session, sorted."""
+        """Usernames that others see online (a session, and not invisible), sorted."""
         if self._flush is not None:
             self._snapshot_in_window = True
-        return sorted(self._sessions)
+        return sorted(u for u in self._sessions if self.shown(u) != OFFLINE)
 
     def is_online(self, username: str) -> bool:
-        return username in self._sessions
+        """Whether others see `username` online."""
+        return self.shown(username) != OFFLINE
+
+    def shown(self, username: str) -> Shown:
+        """What others see of `username`: their status and its text, or `offline`."""
+        if username not in self._sessions:
+            return OFFLINE
+        status = self._statuses.get(username, ONLINE)
+        return OFFLINE if status[0] == Status.INVISIBLE else status
+
+    def set_status(self, username: str, status: str, text: str = "") -> None:
+        """`username` chose a status (before their first session joins, or while on)."""
+        before = self.shown(username)
+        self._statuses[username] = (status, text)
+        if username in self._sessions and self.shown(username) != before:
+            self._announce(username)
 
     # -- rooms ------------------------------------------------------------------------
 
@@ -159,7 +185,7 @@ class Hub:
         asked for `feature`, if given); whether the first of them had any session."""
         online = [sessions for u in usernames if (sessions := self._sessions.get(u))]
         self._send(online, push, skip, feature)
-        return bool(usernames) and usernames[0] in self._sessions
+        return bool(usernames) and self.is_online(usernames[0])
 
     def carbons(self, sender: str, push: Push, origin: Recipient, in_room: bool) -> None:
         """Send what `sender` sent from `origin` to their other sessions that asked for
@@ -200,10 +226,10 @@ class Hub:
                     if session is not skip:
                         session.send_frame(frame)
 
-    def _announce(self, username: str, online: bool) -> None:
+    def _announce(self, username: str) -> None:
         if not self.announce_presence:
             return
-        self._changes[username] = online
+        self._changes.add(username)
         if self._flush is None:
             self._flush = asyncio.get_running_loop().call_later(PRESENCE_DELAY, self._send_presence)
 
@@ -212,21 +238,30 @@ class Hub:
         # Only what differs from what was last said: in and out again within the window
         # is no news. Unless someone was given the list of this very moment during the
         # window: that list may hold what changed back since, so say everything.
-        changes, self._changes = self._changes, {}
-        if self._snapshot_in_window:
-            news = changes
-        else:
-            news = {u: on for u, on in changes.items() if (u in self._announced) != on}
+        changes, self._changes = self._changes, set()
+        news = {u: self.shown(u) for u in changes}
+        if not self._snapshot_in_window:
+            told = self._announced
+            news = {u: shown for u, shown in news.items() if told.get(u, OFFLINE) != shown}
         self._snapshot_in_window = False
-        self._announced |= {u for u, on in news.items() if on}
-        self._announced -= {u for u, on in news.items() if not on}
+        for username, shown in news.items():
+            if shown == OFFLINE:
+                self._announced.pop(username, None)
+            else:
+                self._announced[username] = shown
         if len(news) == 1:
-            ((username, online),) = news.items()
-            self.broadcast(PresencePush(username, online), exclude=username)
+            ((username, (status, text)),) = news.items()
+            push = PresencePush(username, status != Status.OFFLINE, status, text)
+            self.broadcast(push, exclude=username)
         elif news:
-            came = sorted(u for u, on in news.items() if on)
-            went = sorted(u for u, on in news.items() if not on)
-            self.broadcast(PresenceBatchPush(came, went))
+            came = sorted(u for u, shown in news.items() if shown != OFFLINE)
+            went = sorted(u for u, shown in news.items() if shown == OFFLINE)
+            statuses = {
+                u: {"status": news[u][0], "status_text": news[u][1]}
+                for u in came
+                if news[u] != ONLINE
+            }
+            self.broadcast(PresenceBatchPush(came, went, statuses))
 
     def close(self) -> None:
         """Stop announcing presence (the server is shutting down)."""

@@ -6,8 +6,9 @@ import pytest
 
 from chatroom.client.connection import ChatClient, ConnectionClosed, SeenMids
 from chatroom.common.codec import FrameDecoder, compress, encode
+from chatroom.common.envelope import error, ok
 from chatroom.common.errors import ChatError, ErrorCode
-from chatroom.common.messages import ByePush, MessagePush, error, ok
+from chatroom.common.messages import ByePush, MessagePush
 
 
 class MemoryWriter:

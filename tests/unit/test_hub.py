@@ -34,13 +34,15 @@ async def test_in_and_out_within_the_window_is_no_news_to_those_who_never_saw_it
     amy = Listener("amy")
     hub.join(amy)
     hub.join(Listener("bob"))
-    assert (await amy.next_news())["data"] == {"online": ["amy", "bob"], "offline": []}
+    batch = (await amy.next_news())["data"]
+    assert batch == {"online": ["amy", "bob"], "offline": [], "statuses": {}}
     carol = Listener("carol")
     hub.join(carol)
     hub.leave(carol)
     hub.join(Listener("dave"))
     news = await amy.next_news()
-    assert (news["type"], news["data"]) == ("presence", {"username": "dave", "online": True})
+    dave = {"username": "dave", "online": True, "status": "online", "status_text": ""}
+    assert (news["type"], news["data"]) == ("presence", dave)
 
 
 async def test_someone_given_the_list_mid_window_hears_how_it_ended() -> None:

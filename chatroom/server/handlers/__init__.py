@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from chatroom.common.messages import RequestType
 from chatroom.server.fields import Fields
-from chatroom.server.handlers import accounts, chat, conversations, files, rooms
+from chatroom.server.handlers import accounts, chat, conversations, files, people, rooms
 from chatroom.server.handlers.peer import Peer, Reply
 from chatroom.server.services import Services
 
@@ -38,7 +38,7 @@ HANDLERS: dict[str, Handler] = {
     RequestType.LOGIN: Handler(accounts.login, before_login=True),
     RequestType.RESUME: Handler(accounts.resume, before_login=True),
     RequestType.LOGOUT: Handler(accounts.logout),
-    RequestType.USERS: Handler(chat.users, pipelined=True, compressible=True),
+    RequestType.USERS: Handler(people.users, pipelined=True, compressible=True),
     RequestType.BROADCAST: Handler(chat.broadcast, rate_limited=True, pipelined=True),
     RequestType.PRIVATE: Handler(chat.private, rate_limited=True, pipelined=True),
     RequestType.ACK: Handler(chat.ack, pipelined=True),
@@ -60,6 +60,9 @@ HANDLERS: dict[str, Handler] = {
     RequestType.SEARCH: Handler(conversations.search, compressible=True),
     RequestType.FILES: Handler(conversations.files, compressible=True),
     RequestType.READ: Handler(conversations.read, pipelined=True),
+    RequestType.PROFILE_SET: Handler(people.profile_set, rate_limited=True),
+    RequestType.PROFILE_GET: Handler(people.profile_get),
+    RequestType.STATUS_SET: Handler(people.status_set, rate_limited=True),
 }
 """Every request type the server answers, by its wire name."""
 

@@ -97,10 +97,15 @@ async def resume(server: Services, peer: Peer, data: Fields) -> Reply:
 async def _enter(server: Services, peer: Peer, username: str, how: str = "login") -> Reply:
     """The rest of a login or resume: join, queue the mailbox (unless the client pulls
     history instead), describe the user's conversations."""
+    profile = await server.store.profile(username)
+    status, status_text = (profile.status, profile.status_text) if profile else ("online", "")
+    server.hub.set_status(username, status, status_text)  # before they are announced
     backlog = await peer.log_in(username, how)
     states = await server.store.read_states(username)
     return {
         "username": username,
+        "status": status,
+        "status_text": status_text,
         "online": server.hub.online(),
         "offline": backlog.count,
         "skipped": backlog.skipped,

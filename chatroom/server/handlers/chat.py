@@ -16,10 +16,6 @@ async def registered_name(server: Services, username: str) -> str:
     return user.username
 
 
-async def users(server: Services, peer: Peer, data: Fields) -> Reply:
-    return {"online": server.hub.online()}
-
-
 def room_to_write_in(server: Services, peer: Peer, data: Fields) -> Room:
     """The room named by the optional `room` field (the lobby without one), which the
     user must be in: `no_such_room`, `forbidden`."""

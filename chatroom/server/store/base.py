@@ -92,6 +92,20 @@ class StoredMessage:
 
 
 @dataclass(slots=True, frozen=True)
+class Profile:
+    """What a user says of themselves, and their role on the server."""
+
+    username: str
+    display_name: str
+    bio: str
+    status: str
+    """As chosen: `online`, `away`, `busy` or `invisible` (see `common.messages.Status`)."""
+    status_text: str
+    role: str
+    """`user`, `moderator` or `admin`."""
+
+
+@dataclass(slots=True, frozen=True)
 class Room:
     conv: int
     name: str
@@ -238,6 +252,23 @@ class Store(Protocol):
         """The user whose unexpired token has this hash, if any."""
 
     async def revoke_resume_token(self, token_hash: str) -> None: ...
+
+    # -- people -------------------------------------------------------------------------
+
+    async def profile(self, username: str) -> Profile | None:
+        """The profile of the user registered as `username` (the exact name)."""
+
+    async def set_profile(
+        self, username: str, display_name: str | None, bio: str | None
+    ) -> Profile:
+        """Change what is given (None: leave it) of `username`'s profile."""
+
+    async def set_status(self, username: str, status: str, text: str) -> None:
+        """Keep the status `username` chose, for their next sessions too."""
+
+    async def directory(self, query: str, after: str, limit: int) -> list[Profile]:
+        """Registered users by name after `after`, those whose name or display name
+        holds `query` (ASCII letters in any case), the first `limit`."""
 
     # -- conversations ------------------------------------------------------------------
 

@@ -148,6 +148,16 @@ async def _fill_conversations(db: aiosqlite.Connection) -> None:
     await db.execute("INSERT INTO messages_text (messages_text) VALUES ('rebuild')")
 
 
+PEOPLE = """
+    -- What a user says of themselves, and what the server lets them do.
+    ALTER TABLE users ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
+    ALTER TABLE users ADD COLUMN bio TEXT NOT NULL DEFAULT '';
+    ALTER TABLE users ADD COLUMN status TEXT NOT NULL DEFAULT 'online';
+    ALTER TABLE users ADD COLUMN status_text TEXT NOT NULL DEFAULT '';
+    ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'user';
+"""
+
+
 # Each entry moves the schema up one version: SQL, or a function for what SQL cannot do.
 MIGRATIONS: list[str | Callable[[aiosqlite.Connection], Awaitable[None]]] = [
     # 1: users, and every message in one table with a global mid (recipient NULL = group).
@@ -211,6 +221,8 @@ MIGRATIONS: list[str | Callable[[aiosqlite.Connection], Awaitable[None]]] = [
     CONVERSATIONS,
     # 7: ...and today's messages, files and mailbox positions placed in them.
     _fill_conversations,
+    # 8: profiles, statuses and roles.
+    PEOPLE,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

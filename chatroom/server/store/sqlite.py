@@ -24,6 +24,7 @@ from chatroom.common.names import username_key
 from chatroom.server.storage_health import StorageHealth
 from chatroom.server.store.base import Backlog, FileRecord, Room, StoredMessage, UserRecord
 from chatroom.server.store.conversations import LOBBY_CONV, SqliteConversations
+from chatroom.server.store.people import SqlitePeople
 from chatroom.server.store.refusals import check_upload_room, mailbox_full
 from chatroom.server.store.rows import FILE_COLUMNS, MESSAGE_COLUMNS, RoomNames
 from chatroom.server.store.schema import migrate
@@ -65,7 +66,7 @@ async def _connect(path: Path, read_only: bool = False) -> aiosqlite.Connection:
     return db
 
 
-class SqliteStore(SqliteConversations):
+class SqliteStore(SqlitePeople, SqliteConversations):
     """`Store` on one SQLite file in WAL mode."""
 
     def __init__(
