@@ -178,7 +178,8 @@ async def test_full_garbage_collections_wait_for_the_user_to_be_idle(
     app = make_app(server.port)
     async with app.run_test(size=(80, 24)) as pilot:
         assert gc.get_threshold()[2] == collector.WALK_AFTER  # Python's own walks are rare
-        gc.collect(1)  # as if the app had made objects that lived a while
-        assert gc.get_count()[2] > 0
+        for _ in range(collector.WALK_EVERY):  # as if objects had lived a while
+            gc.collect(1)
+        assert gc.get_count()[2] >= collector.WALK_EVERY
         await until(pilot, lambda: gc.get_count()[2] == 0, "a full walk while idle")
     assert gc.get_threshold() == before
