@@ -39,6 +39,7 @@ class ErrorCode(StrEnum):
     INVALID_ROOM = "invalid_room"
     ROOM_TAKEN = "room_taken"
     TOO_MANY_ROOMS = "too_many_rooms"
+    NO_SUCH_REQUEST = "no_such_request"
     SERVER_ERROR = "server_error"
 
 

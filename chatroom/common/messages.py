@@ -36,6 +36,11 @@ class RequestType(StrEnum):
     PROFILE_SET = "profile_set"
     PROFILE_GET = "profile_get"
     STATUS_SET = "status_set"
+    CONTACT_ADD = "contact_add"
+    CONTACT_ACCEPT = "contact_accept"
+    CONTACT_DECLINE = "contact_decline"
+    CONTACT_REMOVE = "contact_remove"
+    CONTACTS = "contacts"
 
 
 class ReplyType(StrEnum):
@@ -54,6 +59,7 @@ class PushType(StrEnum):
     TOPIC = "topic"
     INVITED = "invited"
     READ = "read"
+    CONTACT = "contact"
 
 
 class Status(StrEnum):
@@ -265,8 +271,8 @@ class ByePush(Push):
 
 
 @dataclass(slots=True, frozen=True)
-class RoomPush(Push):
-    """Base of what happens in a room, sent to its members: its fields are its data."""
+class FieldsPush(Push):
+    """Base of a push whose fields are its data: what happens in a room, to a contact."""
 
     def as_data(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -277,7 +283,7 @@ class RoomPush(Push):
 
 
 @dataclass(slots=True, frozen=True)
-class JoinedPush(RoomPush):
+class JoinedPush(FieldsPush):
     """`username` joined `room`."""
 
     TYPE: ClassVar[PushType] = PushType.JOINED
@@ -286,7 +292,7 @@ class JoinedPush(RoomPush):
 
 
 @dataclass(slots=True, frozen=True)
-class LeftPush(RoomPush):
+class LeftPush(FieldsPush):
     """`username` left `room`."""
 
     TYPE: ClassVar[PushType] = PushType.LEFT
@@ -295,7 +301,7 @@ class LeftPush(RoomPush):
 
 
 @dataclass(slots=True, frozen=True)
-class TopicPush(RoomPush):
+class TopicPush(FieldsPush):
     """`by` set the topic of `room`."""
 
     TYPE: ClassVar[PushType] = PushType.TOPIC
@@ -305,7 +311,7 @@ class TopicPush(RoomPush):
 
 
 @dataclass(slots=True, frozen=True)
-class InvitedPush(RoomPush):
+class InvitedPush(FieldsPush):
     """`by` invited you to `room` (sent to the invited user)."""
 
     TYPE: ClassVar[PushType] = PushType.INVITED
@@ -333,6 +339,16 @@ class ReadPush(Push):
         return cls(data.get("room"), data.get("with"), data["upto"], data["unread"])
 
 
+@dataclass(slots=True, frozen=True)
+class ContactPush(FieldsPush):
+    """`username` asked you to be a contact (`event`: `request`), or accepted, declined
+    or ended it (`accepted`, `declined`, `removed`)."""
+
+    TYPE: ClassVar[PushType] = PushType.CONTACT
+    username: str
+    event: str
+
+
 PUSH_TYPES: dict[str, type[Push]] = {
     push.TYPE.value: push
     for push in (
@@ -346,6 +362,7 @@ PUSH_TYPES: dict[str, type[Push]] = {
         TopicPush,
         InvitedPush,
         ReadPush,
+        ContactPush,
     )
 }
 

@@ -12,7 +12,15 @@ from dataclasses import dataclass
 
 from chatroom.common.messages import RequestType
 from chatroom.server.fields import Fields
-from chatroom.server.handlers import accounts, chat, conversations, files, people, rooms
+from chatroom.server.handlers import (
+    accounts,
+    chat,
+    contacts,
+    conversations,
+    files,
+    people,
+    rooms,
+)
 from chatroom.server.handlers.peer import Peer, Reply
 from chatroom.server.services import Services
 
@@ -63,6 +71,11 @@ HANDLERS: dict[str, Handler] = {
     RequestType.PROFILE_SET: Handler(people.profile_set, rate_limited=True),
     RequestType.PROFILE_GET: Handler(people.profile_get),
     RequestType.STATUS_SET: Handler(people.status_set, rate_limited=True),
+    RequestType.CONTACT_ADD: Handler(contacts.contact_add, rate_limited=True),
+    RequestType.CONTACT_ACCEPT: Handler(contacts.contact_accept),
+    RequestType.CONTACT_DECLINE: Handler(contacts.contact_decline),
+    RequestType.CONTACT_REMOVE: Handler(contacts.contact_remove),
+    RequestType.CONTACTS: Handler(contacts.contacts, compressible=True),
 }
 """Every request type the server answers, by its wire name."""
 

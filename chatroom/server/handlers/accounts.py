@@ -3,12 +3,14 @@
 import logging
 
 import chatroom
+from chatroom.common.codec import encode
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.limits import PASSWORD_MIN, PROTOCOL_VERSION
 from chatroom.common.messages import ByeReason
 from chatroom.common.names import username_key
 from chatroom.server.auth import new_resume_token, resume_token_hash
 from chatroom.server.fields import Fields
+from chatroom.server.handlers.contacts import waiting_requests
 from chatroom.server.handlers.peer import Peer, Reply
 from chatroom.server.services import Services
 
@@ -101,6 +103,8 @@ async def _enter(server: Services, peer: Peer, username: str, how: str = "login"
     status, status_text = (profile.status, profile.status_text) if profile else ("online", "")
     server.hub.set_status(username, status, status_text)  # before they are announced
     backlog = await peer.log_in(username, how)
+    for push in await waiting_requests(server, username):  # held until after the reply
+        peer.send_frame(encode(push.envelope()))
     states = await server.store.read_states(username)
     return {
         "username": username,

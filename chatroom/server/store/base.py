@@ -270,6 +270,22 @@ class Store(Protocol):
         """Registered users by name after `after`, those whose name or display name
         holds `query` (ASCII letters in any case), the first `limit`."""
 
+    async def contact_add(self, username: str, other: str) -> tuple[str, bool]:
+        """`username` asks `other` to be a contact: the pair's state after it
+        (`requested`, or `contact` if `other` had asked already or they are contacts),
+        and whether anything changed."""
+
+    async def contact_answer(self, username: str, other: str, accept: bool) -> bool:
+        """Accept (or decline) `other`'s request to `username`; whether there was one."""
+
+    async def contact_remove(self, username: str, other: str) -> bool:
+        """End the pair's contact, or take back `username`'s request; whether there
+        was either."""
+
+    async def contacts(self, username: str) -> list[tuple[str, str]]:
+        """Everyone `username` is linked to, by name, with how: `contact`, `asked`
+        (`username` asked them) or `asking` (they asked `username`)."""
+
     # -- conversations ------------------------------------------------------------------
 
     def find_room(self, name: str) -> Room | None:

@@ -1,4 +1,6 @@
-"""The people half of the SQLite store: profiles, statuses and the directory."""
+"""The people half of the SQLite store: profiles, statuses, the directory, contacts."""
+
+import time
 
 import aiosqlite
 
@@ -6,6 +8,9 @@ from chatroom.server.store.base import Profile
 from chatroom.server.store.writer import Writer
 
 _PROFILE_COLUMNS = "username, display_name, bio, status, status_text, role"
+
+CONTACT = "contact"
+REQUESTED = "requested"
 
 
 class SqlitePeople:
@@ -56,3 +61,65 @@ class SqlitePeople:
             {"after": after, "query": query, "limit": limit},
         )
         return [Profile(*row) for row in rows]
+
+    # -- contacts -----------------------------------------------------------------------
+
+    async def contact_add(self, username: str, other: str) -> tuple[str, bool]:
+        async def add(db: aiosqlite.Connection) -> tuple[str, bool]:
+            rows = await db.execute_fetchall(
+                """SELECT username, accepted FROM contacts
+                   WHERE (username = :me AND contact = :other)
+                      OR (username = :other AND contact = :me)""",
+                {"me": username, "other": other},
+            )
+            asked_by = {asker: bool(accepted) for asker, accepted in rows}
+            if any(asked_by.values()):
+                return CONTACT, False
+            if other in asked_by:  # they asked first: asking back is accepting
+                await db.execute(
+                    "UPDATE contacts SET accepted = 1 WHERE username = ? AND contact = ?",
+                    (other, username),
+                )
+                return CONTACT, True
+            if username in asked_by:
+                return REQUESTED, False
+            await db.execute(
+                "INSERT INTO contacts (username, contact, created_at) VALUES (?, ?, ?)",
+                (username, other, time.time()),
+            )
+            return REQUESTED, True
+
+        return await self._writer.write(add)
+
+    async def contact_answer(self, username: str, other: str, accept: bool) -> bool:
+        async def answer(db: aiosqlite.Connection) -> bool:
+            where = "WHERE username = ? AND contact = ? AND accepted = 0"
+            sql = "UPDATE contacts SET accepted = 1 " if accept else "DELETE FROM contacts "
+            cursor = await db.execute(sql + where, (other, username))
+            return cursor.rowcount > 0
+
+        return await self._writer.write(answer)
+
+    async def contact_remove(self, username: str, other: str) -> bool:
+        async def remove(db: aiosqlite.Connection) -> bool:
+            cursor = await db.execute(
+                """DELETE FROM contacts
+                   WHERE (username = :me AND contact = :other)
+                      OR (username = :other AND contact = :me AND accepted = 1)""",
+                {"me": username, "other": other},
+            )
+            return cursor.rowcount > 0
+
+        return await self._writer.write(remove)
+
+    async def contacts(self, username: str) -> list[tuple[str, str]]:
+        rows = await self._lookups.execute_fetchall(
+            """SELECT contact, CASE WHEN accepted THEN 'contact' ELSE 'asked' END
+               FROM contacts WHERE username = :me
+               UNION ALL
+               SELECT username, CASE WHEN accepted THEN 'contact' ELSE 'asking' END
+               FROM contacts WHERE contact = :me
+               ORDER BY 1""",
+            {"me": username},
+        )
+        return [(name, state) for name, state in rows]

@@ -157,6 +157,19 @@ PEOPLE = """
     ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'user';
 """
 
+CONTACTS = """
+    -- A contact request from `username` to `contact`, and once accepted, the two are
+    -- each other's contacts: one row for the pair, whoever asked.
+    CREATE TABLE contacts (
+        username   TEXT NOT NULL,
+        contact    TEXT NOT NULL,
+        accepted   INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (username, contact)
+    ) WITHOUT ROWID;
+    CREATE INDEX contacts_by_contact ON contacts (contact, username);
+"""
+
 
 # Each entry moves the schema up one version: SQL, or a function for what SQL cannot do.
 MIGRATIONS: list[str | Callable[[aiosqlite.Connection], Awaitable[None]]] = [
@@ -223,6 +236,8 @@ MIGRATIONS: list[str | Callable[[aiosqlite.Connection], Awaitable[None]]] = [
     _fill_conversations,
     # 8: profiles, statuses and roles.
     PEOPLE,
+    # 9: contacts.
+    CONTACTS,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
