@@ -79,9 +79,11 @@ async def test_asking_each_other_at_once_makes_contacts_once(make_server: Any) -
         )
         # Whichever came second accepted the first: both end as contacts, once.
         assert {a["state"], b["state"]} == {"requested", "contact"}
-        assert await states(alice) == {"bob": "contact"} == {
-            k.replace("alice", "bob"): v for k, v in (await states(bob)).items()
-        }
+        assert (
+            await states(alice)
+            == {"bob": "contact"}
+            == {k.replace("alice", "bob"): v for k, v in (await states(bob)).items()}
+        )
         await alice.request("contact_remove", username="bob")
         assert await states(alice) == {} and await states(bob) == {}
 
