@@ -31,17 +31,24 @@ TEST_LIMITS = Limits(bcrypt_cost=4, register_burst=10**6)
 class RunningServer:
     """A server started in the test's event loop; `restart()` reopens the same data dir."""
 
-    def __init__(self, data_dir: Path, limits: Limits, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        limits: Limits,
+        tls: ssl.SSLContext | None = None,
+        dm_policy: str = "anyone",
+    ) -> None:
         self.data_dir = data_dir
         self.limits = limits
         self.tls = tls
+        self.dm_policy = dm_policy
         self.client_tls: ssl.SSLContext | None = None
         """What `connect()` uses: set it to talk TLS to a TLS server."""
         self.server: ChatServer | None = None
         self.clients: list[ChatClient] = []
 
     async def start(self, port: int = 0) -> None:
-        self.server = await ChatServer.open(self.data_dir, self.limits)
+        self.server = await ChatServer.open(self.data_dir, self.limits, self.dm_policy)
         await self.server.start("127.0.0.1", port, self.tls)
 
     @property
@@ -154,11 +161,14 @@ async def make_server(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[R
     """Start a server with some limits changed: `await make_server(idle_timeout=0.5)`."""
     running: list[RunningServer] = []
 
-    async def start(tls: ssl.SSLContext | None = None, **limits: Any) -> RunningServer:
+    async def start(
+        tls: ssl.SSLContext | None = None, dm_policy: str = "anyone", **limits: Any
+    ) -> RunningServer:
         server = RunningServer(
             tmp_path / f"data{len(running)}",
             dataclasses.replace(TEST_LIMITS, **limits),
             tls,
+            dm_policy,
         )
         await server.start()
         running.append(server)

@@ -40,6 +40,9 @@ class ErrorCode(StrEnum):
     ROOM_TAKEN = "room_taken"
     TOO_MANY_ROOMS = "too_many_rooms"
     NO_SUCH_REQUEST = "no_such_request"
+    NO_SUCH_MESSAGE = "no_such_message"
+    MUTED = "muted"
+    BANNED = "banned"
     SERVER_ERROR = "server_error"
 
 

@@ -68,6 +68,14 @@ USERS_DEFAULT = 50
 USERS_MAX = 200
 """Most users in one page of the directory (`users` with `limit`)."""
 
+SANCTION_MAX = 366 * 24 * 3600
+"""Longest mute or timed ban, in seconds (a year); a ban without `seconds` has no end."""
+REASON_MAX = 200
+"""Longest reason given for a kick, mute or ban, in characters."""
+AUDIT_DEFAULT = 50
+AUDIT_MAX = 200
+"""Most entries of the audit log in one `audit` reply."""
+
 COMPRESS_MIN = 1024
 """Smallest `data` (encoded, in bytes) the server compresses for a client that asked."""
 
@@ -219,5 +227,8 @@ class Limits:
             "bio_max": BIO_MAX,
             "status_text_max": STATUS_TEXT_MAX,
             "users_max": USERS_MAX,
+            "reason_max": REASON_MAX,
+            "sanction_max": SANCTION_MAX,
+            "audit_max": AUDIT_MAX,
         }
         return data

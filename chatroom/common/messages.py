@@ -1,89 +1,27 @@
-"""Message types, and the pushes as small dataclasses (the envelope around every frame
-is in `envelope`).
+"""The pushes as small dataclasses (their type names are in `kinds`, the envelope around
+every frame is in `envelope`).
 """
 
 from dataclasses import dataclass, field, fields
-from enum import StrEnum
 from typing import Any, ClassVar, Self
 
+from chatroom.common.kinds import (
+    CHOSEN_STATUSES,
+    ByeReason,
+    PushType,
+    ReplyType,
+    RequestType,
+    Status,
+)
 
-class RequestType(StrEnum):
-    HELLO = "hello"
-    REGISTER = "register"
-    LOGIN = "login"
-    USERS = "users"
-    BROADCAST = "broadcast"
-    PRIVATE = "private"
-    ACK = "ack"
-    PING = "ping"
-    LOGOUT = "logout"
-    RESUME = "resume"
-    FILE_PUT = "file_put"
-    FILE_CHUNK = "file_chunk"
-    FILE_GET = "file_get"
-    FILE_INFO = "file_info"
-    ROOM_CREATE = "room_create"
-    ROOM_JOIN = "room_join"
-    ROOM_LEAVE = "room_leave"
-    ROOM_INVITE = "room_invite"
-    ROOM_TOPIC = "room_topic"
-    ROOMS = "rooms"
-    ROOM_MEMBERS = "room_members"
-    HISTORY = "history"
-    SEARCH = "search"
-    READ = "read"
-    FILES = "files"
-    PROFILE_SET = "profile_set"
-    PROFILE_GET = "profile_get"
-    STATUS_SET = "status_set"
-    CONTACT_ADD = "contact_add"
-    CONTACT_ACCEPT = "contact_accept"
-    CONTACT_DECLINE = "contact_decline"
-    CONTACT_REMOVE = "contact_remove"
-    CONTACTS = "contacts"
-
-
-class ReplyType(StrEnum):
-    OK = "ok"
-    ERROR = "error"
-
-
-class PushType(StrEnum):
-    MESSAGE = "message"
-    FILE = "file"
-    PRESENCE = "presence"
-    PRESENCE_BATCH = "presence_batch"
-    BYE = "bye"
-    JOINED = "joined"
-    LEFT = "left"
-    TOPIC = "topic"
-    INVITED = "invited"
-    READ = "read"
-    CONTACT = "contact"
-
-
-class Status(StrEnum):
-    """What a user says of themselves; `offline` is what others see of one not online
-    (or `invisible`)."""
-
-    ONLINE = "online"
-    AWAY = "away"
-    BUSY = "busy"
-    INVISIBLE = "invisible"
-    OFFLINE = "offline"
-
-
-CHOSEN_STATUSES = (Status.ONLINE, Status.AWAY, Status.BUSY, Status.INVISIBLE)
-"""The statuses a user may set."""
-
-
-class ByeReason(StrEnum):
-    SHUTDOWN = "shutdown"
-    IDLE = "idle"
-    LOGOUT = "logout"
-    SLOW_CONSUMER = "slow_consumer"
-    LOGIN_TIMEOUT = "login_timeout"
-    FRAME_TIMEOUT = "frame_timeout"
+__all__ = [  # the names on the wire, for those who import them from here
+    "CHOSEN_STATUSES",
+    "ByeReason",
+    "PushType",
+    "ReplyType",
+    "RequestType",
+    "Status",
+]
 
 
 # The request and the message pushes are built for every message that passes through
@@ -121,9 +59,13 @@ class MessagePush(Push):
     ts: float
     offline: bool = False
     room: str | None = None
+    deleted: bool = False
+    """Deleted by its author or a moderator: `text` is empty (sent only when true)."""
+    announcement: bool = False
+    """A moderator's announcement to everyone (sent only when true)."""
 
     def as_data(self) -> dict[str, Any]:
-        return {
+        data = {
             "mid": self.mid,
             "from": self.sender,
             "to": self.to,
@@ -132,6 +74,11 @@ class MessagePush(Push):
             "ts": self.ts,
             "offline": self.offline,
         }
+        if self.deleted:
+            data["deleted"] = True
+        if self.announcement:
+            data["announcement"] = True
+        return data
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Self:
@@ -143,6 +90,8 @@ class MessagePush(Push):
             ts=data["ts"],
             offline=bool(data.get("offline", False)),
             room=data.get("room"),
+            deleted=bool(data.get("deleted", False)),
+            announcement=bool(data.get("announcement", False)),
         )
 
 
@@ -349,6 +298,32 @@ class ContactPush(FieldsPush):
     event: str
 
 
+@dataclass(slots=True, frozen=True)
+class ModeratedPush(FieldsPush):
+    """A moderator (`by`) acted on you: `action` is `kick`, `mute`, `unmute`, `ban` or
+    `unban`, in `room` (None: the whole server), until a unix time (`until`, None: until
+    lifted), with a `reason` (may be empty)."""
+
+    TYPE: ClassVar[PushType] = PushType.MODERATED
+    action: str
+    by: str
+    room: str | None
+    until: float | None
+    reason: str
+
+
+@dataclass(slots=True, frozen=True)
+class DeletedPush(FieldsPush):
+    """Message `mid` (written by `author` in `room`, or privately `to`) was deleted by `by`."""
+
+    TYPE: ClassVar[PushType] = PushType.DELETED
+    mid: int
+    author: str
+    room: str | None
+    to: str | None
+    by: str
+
+
 PUSH_TYPES: dict[str, type[Push]] = {
     push.TYPE.value: push
     for push in (
@@ -363,6 +338,8 @@ PUSH_TYPES: dict[str, type[Push]] = {
         InvitedPush,
         ReadPush,
         ContactPush,
+        ModeratedPush,
+        DeletedPush,
     )
 }
 

@@ -35,7 +35,12 @@ class ChatServer:
     """Accepts connections and runs a `Session` for each, sharing one store and one hub."""
 
     def __init__(
-        self, store: Store, vault: FileVault, limits: Limits, clock: Clock = time.monotonic
+        self,
+        store: Store,
+        vault: FileVault,
+        limits: Limits,
+        clock: Clock = time.monotonic,
+        dm_policy: str = "anyone",
     ) -> None:
         self.services = Services(
             store=store,
@@ -46,6 +51,7 @@ class ChatServer:
             registrations=AddressRate(limits.register_rate, limits.register_burst, clock),
             limits=limits,
             clock=clock,
+            dm_policy=dm_policy,
         )
         self.limits = limits
         self.writes = WriteScheduler()
@@ -57,7 +63,7 @@ class ChatServer:
         self._data_dir_lock: DataDirLock | None = None
 
     @classmethod
-    async def open(cls, data_dir: Path, limits: Limits) -> "ChatServer":
+    async def open(cls, data_dir: Path, limits: Limits, dm_policy: str = "anyone") -> "ChatServer":
         """A server on the SQLite database in `data_dir`, which it keeps to itself until shutdown.
 
         Raises `DataDirError` if another server has it, or if it is damaged or read-only.
@@ -66,7 +72,7 @@ class ChatServer:
         try:
             health = StorageHealth()  # one disk: a full one is reported once for both
             store = await SqliteStore.open(data_dir, health)
-            server = cls(store, FileVault(data_dir, health), limits)
+            server = cls(store, FileVault(data_dir, health), limits, dm_policy=dm_policy)
         except BaseException:
             lock.release()
             raise

@@ -26,6 +26,7 @@ from chatroom.common.limits import (
 )
 from chatroom.server.app import ChatServer
 from chatroom.server.datadir import DataDirError
+from chatroom.server.handlers.permissions import DM_POLICIES
 from chatroom.utils.args import EXIT_USAGE, OneLineParser
 from chatroom.utils.logs import setup_logging
 from chatroom.utils.paths import DATA_DIR_VARIABLE, default_data_dir
@@ -72,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
             default=spec.default,
             help=f"{spec.metadata['description']} (default: {spec.default})",
         )
+    parser.add_argument(
+        "--dm-policy",
+        choices=DM_POLICIES,
+        default="anyone",
+        help="who may send private messages: anyone, or only contacts (default: anyone)",
+    )
     parser.add_argument("--tls-cert", type=Path, help="serve TLS with this certificate (PEM)")
     parser.add_argument("--tls-key", type=Path, help="the certificate's private key (PEM)")
     parser.add_argument(
@@ -108,7 +115,7 @@ async def serve(args: argparse.Namespace) -> None:
     tls = tls_context(args.tls_cert, args.tls_key)
     data_dir = args.data_dir or default_data_dir()
     try:
-        server = await ChatServer.open(data_dir, limits)
+        server = await ChatServer.open(data_dir, limits, args.dm_policy)
     except DataDirError as exc:
         fail(str(exc))
     except (OSError, sqlite3.Error, RuntimeError) as exc:

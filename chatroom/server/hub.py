@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from chatroom.common.codec import encode
-from chatroom.common.messages import PresenceBatchPush, PresencePush, Push, Status
+from chatroom.common.messages import ByeReason, PresenceBatchPush, PresencePush, Push, Status
 
 PRESENCE_DELAY = 0.05
 LOBBY_CONV = 1
@@ -49,6 +49,9 @@ class Recipient(Protocol):
         """What the client asked for in `hello` (see docs/protocol.md: `features`)."""
 
     def send_frame(self, frame: bytes) -> None: ...
+
+    def say_bye(self, reason: ByeReason) -> None:
+        """Say `bye` with `reason` and close the connection."""
 
 
 class Hub:
@@ -211,6 +214,13 @@ class Hub:
                     if not frame:
                         frame = encode(push.envelope())
                     session.send_frame(frame)
+
+    def send_away(self, username: str, reason: ByeReason) -> int:
+        """Close every session of `username` (kicked, banned); how many there were."""
+        sessions = list(self._sessions.get(username, ()))
+        for session in sessions:
+            session.say_bye(reason)
+        return len(sessions)
 
     def broadcast(
         self, push: Push, exclude: str | None = None, skip: Recipient | None = None

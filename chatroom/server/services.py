@@ -29,4 +29,6 @@ class Services:
     clock: Clock = time.monotonic
     """Seconds for measuring intervals (rate limits, lockouts); tests pass their own."""
     wall_clock: Callable[[], float] = field(default=time.time)
-    """Unix time, for what is stored or sent (a resume token's expiry)."""
+    """Unix time, for what is stored or sent (a resume token's expiry, a mute's end)."""
+    dm_policy: str = "anyone"
+    """Who may send private messages to whom: `anyone`, or `contacts` only."""

@@ -18,6 +18,7 @@ from chatroom.server.handlers import (
     contacts,
     conversations,
     files,
+    moderation,
     people,
     rooms,
 )
@@ -76,6 +77,18 @@ HANDLERS: dict[str, Handler] = {
     RequestType.CONTACT_DECLINE: Handler(contacts.contact_decline),
     RequestType.CONTACT_REMOVE: Handler(contacts.contact_remove),
     RequestType.CONTACTS: Handler(contacts.contacts, compressible=True),
+    RequestType.BLOCK: Handler(moderation.block),
+    RequestType.UNBLOCK: Handler(moderation.unblock),
+    RequestType.BLOCKS: Handler(moderation.blocks),
+    RequestType.KICK: Handler(moderation.kick),
+    RequestType.MUTE: Handler(moderation.mute),
+    RequestType.UNMUTE: Handler(moderation.unmute),
+    RequestType.BAN: Handler(moderation.ban),
+    RequestType.UNBAN: Handler(moderation.unban),
+    RequestType.DELETE: Handler(moderation.delete),
+    RequestType.ANNOUNCE: Handler(moderation.announce, rate_limited=True),
+    RequestType.AUDIT: Handler(moderation.audit, compressible=True),
+    RequestType.ROOM_ROLE: Handler(moderation.room_role),
 }
 """Every request type the server answers, by its wire name."""
 

@@ -39,6 +39,7 @@ async def hello(server: Services, peer: Peer, data: Fields) -> Reply:
         "limits": server.limits.as_data(),
         "features": FEATURES,
         "enabled": sorted(peer.features),
+        "dm_policy": server.dm_policy,
     }
 
 
@@ -67,12 +68,14 @@ async def login(server: Services, peer: Peer, data: Fields) -> Reply:
     # Counted from here, before bcrypt: a lockout, or too many attempts at once, costs
     # nothing.
     with server.throttle.attempt(name_key, address_key) as attempt:
-        user = await server.store.find_user(username)
+        # Fresh from the database: `chatroom-admin reset-password` may have changed it.
+        user = await server.store.find_user(username, fresh=True)
         hashed = user.password_hash if user else None
         if not await server.passwords.verify(password, hashed) or user is None:
             attempt.failed()
             raise ChatError(ErrorCode.BAD_CREDENTIALS, "wrong username or password")
         attempt.succeeded(name_key)
+    await refuse_banned(server, user.username)
     token, token_hash = new_resume_token()
     expires = server.wall_clock() + server.limits.resume_ttl
     await server.store.add_resume_token(token_hash, user.username, expires)
@@ -92,8 +95,16 @@ async def resume(server: Services, peer: Peer, data: Fields) -> Reply:
         if username is None:
             attempt.failed()
             raise ChatError(ErrorCode.INVALID_TOKEN, "the resume token is unknown or expired")
+    await refuse_banned(server, username)
     peer.resume_token_hash = token_hash
     return await _enter(server, peer, username, "resume")
+
+
+async def refuse_banned(server: Services, username: str) -> None:
+    """`banned` (with `until`) if `username` is banned from the server."""
+    banned, until = await server.store.banned_from_server(username, server.wall_clock())
+    if banned:
+        raise ChatError(ErrorCode.BANNED, "you are banned from this server", until=until)
 
 
 async def _enter(server: Services, peer: Peer, username: str, how: str = "login") -> Reply:

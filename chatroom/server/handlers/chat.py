@@ -3,6 +3,7 @@
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.server.fields import Fields
 from chatroom.server.handlers.peer import Peer, Reply
+from chatroom.server.handlers.permissions import check_not_muted, check_private_allowed
 from chatroom.server.hub import LOBBY_CONV, Hub, Recipient
 from chatroom.server.services import Services
 from chatroom.server.store import Room, StoredMessage
@@ -42,13 +43,29 @@ def member_room(server: Services, peer: Peer, name: str) -> Room:
 
 async def broadcast(server: Services, peer: Peer, data: Fields) -> Reply:
     text = data.text("text")  # the request's own mistakes first, then the room's
-    return await _send(server, peer, data, text, room=room_to_write_in(server, peer, data))
+    room = room_to_write_in(server, peer, data)
+    check_not_muted(server, peer.username, room)
+    return await _send(server, peer, data, text, room=room)
 
 
 async def private(server: Services, peer: Peer, data: Fields) -> Reply:
     text = data.text("text")
-    to = await registered_name(server, data.username("to"))
+    to = await private_recipient(server, peer, data.username("to"))
+    if server.store.is_blocked(peer.username, by=to):
+        # Dropped, and the sender is answered as if the recipient were offline: the one
+        # who blocked is not bothered, and the one blocked is not told.
+        data.optional_cid()
+        return {"mid": 0, "ts": server.wall_clock(), "delivered": False}
     return await _send(server, peer, data, text, to=to)
+
+
+async def private_recipient(server: Services, peer: Peer, to: str) -> str:
+    """The registered user a private message or file goes to, if the sender may write to
+    them: `no_such_user`, `muted`, `forbidden` (the server's private-message policy)."""
+    recipient = await registered_name(server, to)
+    check_not_muted(server, peer.username, None)
+    await check_private_allowed(server, peer.username, recipient)
+    return recipient
 
 
 async def _send(

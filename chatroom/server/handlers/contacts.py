@@ -23,6 +23,8 @@ async def other_user(server: Services, peer: Peer, data: Fields) -> str:
 
 async def contact_add(server: Services, peer: Peer, data: Fields) -> Reply:
     other = await other_user(server, peer, data)
+    if server.store.is_blocked(peer.username, by=other):
+        return {"username": other, "state": "requested"}  # dropped, and not said so
     state, changed = await server.store.contact_add(peer.username, other)
     if changed:
         event = "accepted" if state == "contact" else "request"

@@ -10,8 +10,9 @@ from typing import Any
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.files import display_name, human_size
 from chatroom.server.fields import Fields
-from chatroom.server.handlers.chat import registered_name, room_to_write_in, route_once
+from chatroom.server.handlers.chat import private_recipient, room_to_write_in, route_once
 from chatroom.server.handlers.peer import Peer, Reply
+from chatroom.server.handlers.permissions import check_not_muted
 from chatroom.server.services import Services
 from chatroom.server.store import FileRecord
 
@@ -31,8 +32,12 @@ async def file_put(server: Services, peer: Peer, data: Fields) -> Reply:
         )
     if to is not None and data.has("room"):
         raise ChatError(ErrorCode.BAD_REQUEST, "give 'to' or 'room', not both")
-    recipient = None if to is None else await registered_name(server, to)
+    recipient = None if to is None else await private_recipient(server, peer, to)
+    if recipient is not None and server.store.is_blocked(peer.username, by=recipient):
+        raise ChatError(ErrorCode.FORBIDDEN, f"{recipient} does not accept files from you")
     room = None if to is not None else room_to_write_in(server, peer, data)
+    if room is not None:
+        check_not_muted(server, peer.username, room)
     # Reserves the size against the quota, atomically with every other upload's
     # reservation; or finds the upload this one repeats (same cid) or resumes.
     file = await server.store.create_file(

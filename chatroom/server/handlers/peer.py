@@ -48,5 +48,8 @@ class Peer(Protocol):
     def send_frame(self, frame: bytes) -> None:
         """Send an encoded push to this client (as the hub does)."""
 
+    def say_bye(self, reason: ByeReason) -> None:
+        """Say `bye` with `reason` and close now (as the hub does to a kicked user)."""
+
     def close_after_reply(self, reason: ByeReason) -> None:
         """Say `bye` with `reason` and close once this request's reply is written."""

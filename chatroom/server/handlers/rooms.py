@@ -11,7 +11,8 @@ from chatroom.common.messages import InvitedPush, JoinedPush, LeftPush, TopicPus
 from chatroom.server.fields import Fields
 from chatroom.server.handlers.chat import find_room, member_room, registered_name
 from chatroom.server.handlers.peer import Peer, Reply
-from chatroom.server.hub import ROOMS
+from chatroom.server.handlers.permissions import check_not_banned
+from chatroom.server.hub import ROOMS, Recipient
 from chatroom.server.services import Services
 from chatroom.server.store import Room
 
@@ -45,6 +46,7 @@ async def room_join(server: Services, peer: Peer, data: Fields) -> Reply:
     me = peer.username
     if server.hub.is_member(room.conv, me):
         return describe(room) | {"joined": False}
+    check_not_banned(server, me, room)
     if not room.public and me != room.owner and not await server.store.is_invited(room, me):
         raise ChatError(ErrorCode.FORBIDDEN, f"{room.name} is invite-only: ask a member")
     joined = await server.store.join_room(room, me, room_limit=server.limits.room_limit)
@@ -59,13 +61,22 @@ async def room_leave(server: Services, peer: Peer, data: Fields) -> Reply:
     me = peer.username
     if room.conv == server.store.lobby().conv:
         raise ChatError(ErrorCode.FORBIDDEN, f"everyone is in {room.name}; it cannot be left")
-    left = await server.store.leave_room(room, me)
-    if left:
-        server.hub.remove_member(room.conv, me)
-        push = LeftPush(room.name, me)
-        server.hub.to_room(room.conv, push)
-        server.hub.to_users([me], push, skip=peer, feature=ROOMS)  # their other sessions
+    left = await remove_member(server, room, me, skip=peer)
     return {"room": room.name, "left": left}
+
+
+async def remove_member(
+    server: Services, room: Room, username: str, skip: Recipient | None = None
+) -> bool:
+    """Take `username` out of `room` (they left, or were kicked or banned) and tell its
+    members and `username`'s sessions but `skip`; whether they were a member."""
+    left = await server.store.leave_room(room, username)
+    if left:
+        server.hub.remove_member(room.conv, username)
+        push = LeftPush(room.name, username)
+        server.hub.to_room(room.conv, push)
+        server.hub.to_users([username], push, skip=skip, feature=ROOMS)
+    return left
 
 
 async def room_invite(server: Services, peer: Peer, data: Fields) -> Reply:

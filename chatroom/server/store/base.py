@@ -1,10 +1,7 @@
-"""The storage interface the handlers use, and the records it returns.
-
-A second backend (PostgreSQL, say) implements `Store` and nothing in the handlers changes.
-"""
+"""The records the store returns (its interface, `Store`, is in `interface`)."""
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from chatroom.common.messages import FileInfo, FilePush, MessagePush
 
@@ -64,9 +61,12 @@ class StoredMessage:
     """The conversation it belongs to: a room (1 is the lobby) or a private pair."""
     room: str | None = None
     """The name of that room; None for a private message."""
+    deleted: bool = False
+    """Deleted since: no text and no file are left of it."""
+    announcement: bool = False
 
     def as_push(self, offline: bool = False) -> MessagePush | FilePush:
-        if self.file is not None:
+        if self.file is not None and not self.deleted:
             f = self.file
             return FilePush(
                 f.fid,
@@ -81,7 +81,15 @@ class StoredMessage:
                 offline,
             )
         return MessagePush(
-            self.mid, self.sender, self.recipient, self.text, self.ts, offline, self.room
+            self.mid,
+            self.sender,
+            self.recipient,
+            "" if self.deleted else self.text,
+            self.ts,
+            offline,
+            self.room,
+            self.deleted,
+            self.announcement,
         )
 
     def as_item(self) -> dict[str, Any]:
@@ -103,6 +111,30 @@ class Profile:
     status_text: str
     role: str
     """`user`, `moderator` or `admin`."""
+
+
+@dataclass(slots=True, frozen=True)
+class AuditEntry:
+    """One moderation action, as the audit log keeps it."""
+
+    id: int
+    ts: float
+    actor: str
+    action: str
+    target: str
+    room: str
+    detail: str
+
+    def as_data(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "ts": self.ts,
+            "by": self.actor,
+            "action": self.action,
+            "username": self.target,
+            "room": self.room,
+            "detail": self.detail,
+        }
 
 
 @dataclass(slots=True, frozen=True)
@@ -162,187 +194,3 @@ class Backlog:
     all_rooms: bool = True
     """Whether it holds every room the user is in, or only the lobby (for a client that
     knows no other room)."""
-
-
-class Store(Protocol):
-    async def create_user(self, username: str, password_hash: bytes) -> None:
-        """Add a user whose mailbox starts after every message stored so far.
-
-        Raises `ChatError(username_taken)` if the casefolded name exists already.
-        """
-
-    async def find_user(self, username: str) -> UserRecord | None:
-        """The user whose name matches `username` casefolded, if any."""
-
-    async def add_message(
-        self,
-        sender: str,
-        recipient: str | None,
-        text: str,
-        *,
-        room: Room | None = None,
-        cid: str | None = None,
-        mailbox_limit: int,
-    ) -> StoredMessage:
-        """Store a message and commit before returning: the caller may acknowledge it.
-
-        A message goes to `recipient` (private), or into `room` (neither: the lobby).
-        With a `cid` the sender used before (within a day), nothing is stored: the
-        original comes back with `duplicate` set. A private message to a recipient who
-        already has `mailbox_limit` unread ones raises `ChatError(mailbox_full)`.
-        """
-
-    async def backlog(self, username: str, limit: int, all_rooms: bool = True) -> Backlog:
-        """Where the user's unacknowledged messages are: the newest `limit` of them (in
-        private and in every room they are in, or only the lobby if not `all_rooms`)."""
-
-    async def backlog_page(
-        self, username: str, after: int, upto: int, limit: int, all_rooms: bool = True
-    ) -> list[StoredMessage]:
-        """The user's mailbox messages with `after` < mid <= `upto`, the first `limit` in
-        mid order."""
-
-    async def ack(self, username: str, upto: int) -> None:
-        """Mark every message up to mid `upto` as seen by the user (never moves back)."""
-
-    async def create_file(
-        self,
-        sender: str,
-        recipient: str | None,
-        name: str,
-        size: int,
-        sha256: str,
-        *,
-        room: Room | None = None,
-        cid: str | None,
-        quota: int,
-        max_uploads: int,
-        mailbox_limit: int,
-    ) -> FileRecord:
-        """Record an upload about to start, or find the one it repeats or resumes.
-
-        The same `cid` as before, or the same content still incomplete, gives that
-        file back (complete or not). A new upload first reserves its size against the
-        sender's `quota` and one of their `max_uploads` unfinished uploads, atomically:
-        `quota_exceeded`, `too_many_uploads`, or `mailbox_full` for the recipient.
-        """
-
-    async def find_file(self, fid: int) -> FileRecord | None: ...
-
-    async def complete_file(self, fid: int) -> StoredMessage:
-        """Store the message that announces the (fully received) file, and commit.
-
-        Idempotent: for a file already complete, that message with `duplicate` set.
-        Raises `no_such_file` if the upload expired meanwhile.
-        """
-
-    async def delete_file(self, fid: int) -> None:
-        """Forget an unfinished upload (failed checksum, or expired); frees its quota."""
-
-    async def stale_uploads(self, before: float) -> list[FileRecord]:
-        """Unfinished uploads announced before `before` (unix time)."""
-
-    async def forget_request_ids(self, before: float) -> None:
-        """Forget the `cid`s of requests made before `before` (unix time)."""
-
-    async def add_resume_token(self, token_hash: str, username: str, expires_at: float) -> None:
-        """Keep the hash of a resume token for `username` until `expires_at` (unix time)."""
-
-    async def find_resume_token(self, token_hash: str) -> str | None:
-        """The user whose unexpired token has this hash, if any."""
-
-    async def revoke_resume_token(self, token_hash: str) -> None: ...
-
-    # -- people -------------------------------------------------------------------------
-
-    async def profile(self, username: str) -> Profile | None:
-        """The profile of the user registered as `username` (the exact name)."""
-
-    async def set_profile(
-        self, username: str, display_name: str | None, bio: str | None
-    ) -> Profile:
-        """Change what is given (None: leave it) of `username`'s profile."""
-
-    async def set_status(self, username: str, status: str, text: str) -> None:
-        """Keep the status `username` chose, for their next sessions too."""
-
-    async def directory(self, query: str, after: str, limit: int) -> list[Profile]:
-        """Registered users by name after `after`, those whose name or display name
-        holds `query` (ASCII letters in any case), the first `limit`."""
-
-    async def contact_add(self, username: str, other: str) -> tuple[str, bool]:
-        """`username` asks `other` to be a contact: the pair's state after it
-        (`requested`, or `contact` if `other` had asked already or they are contacts),
-        and whether anything changed."""
-
-    async def contact_answer(self, username: str, other: str, accept: bool) -> bool:
-        """Accept (or decline) `other`'s request to `username`; whether there was one."""
-
-    async def contact_remove(self, username: str, other: str) -> bool:
-        """End the pair's contact, or take back `username`'s request; whether there
-        was either."""
-
-    async def contacts(self, username: str) -> list[tuple[str, str]]:
-        """Everyone `username` is linked to, by name, with how: `contact`, `asked`
-        (`username` asked them) or `asking` (they asked `username`)."""
-
-    # -- conversations ------------------------------------------------------------------
-
-    def find_room(self, name: str) -> Room | None:
-        """The room called `name` (any case or look-alike spelling finds it)."""
-
-    def lobby(self) -> Room: ...
-
-    def all_rooms(self) -> list[Room]:
-        """Every room, by name."""
-
-    async def create_room(
-        self, name: str, owner: str, topic: str, public: bool, *, room_limit: int, owned_limit: int
-    ) -> Room:
-        """Create a room owned (and joined) by `owner`: `room_taken`, `too_many_rooms`."""
-
-    async def join_room(self, room: Room, username: str, *, room_limit: int) -> bool:
-        """Make `username` a member, with nothing unread; whether they were not one yet."""
-
-    async def leave_room(self, room: Room, username: str) -> bool:
-        """Whether `username` was a member (and no longer is)."""
-
-    async def invite(self, room: Room, username: str, by: str) -> None: ...
-
-    async def is_invited(self, room: Room, username: str) -> bool: ...
-
-    async def set_topic(self, room: Room, topic: str) -> Room: ...
-
-    async def memberships(self) -> dict[int, set[str]]:
-        """The members of every room but the lobby (whose members are all users)."""
-
-    def user_count(self) -> int:
-        """How many users there are (the lobby's members)."""
-
-    async def room_members(self, room: Room, limit: int) -> list[str]:
-        """The first `limit` members of the room, by name."""
-
-    async def pair(self, a: str, b: str, create: bool = True) -> int | None:
-        """The private conversation of `a` and `b` (made if new and `create`)."""
-
-    async def history(self, conv: int, before: int, limit: int) -> Page:
-        """The `limit` messages of `conv` before mid `before`, oldest first."""
-
-    async def files(self, conv: int, before: int, limit: int) -> Page:
-        """The messages that announced the `limit` files of `conv` before mid `before`."""
-
-    async def search(
-        self, username: str, text: str, conv: int | None, limit: int
-    ) -> list[tuple[StoredMessage, str]]:
-        """Messages with every word of `text` that `username` may read (in `conv` only,
-        if given), newest first, each with a snippet."""
-
-    async def read_states(self, username: str) -> list[ReadState]:
-        """How far `username` has read each of their conversations."""
-
-    async def mark_read(self, username: str, conv: int, upto: int) -> ReadState | None:
-        """Move the read marker forward to the conversation's newest message up to mid
-        `upto` (never back); None if not a member."""
-
-    async def close(self) -> None:
-        """Finish pending writes and release the database."""

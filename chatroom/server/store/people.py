@@ -1,10 +1,11 @@
-"""The people half of the SQLite store: profiles, statuses, the directory, contacts."""
+"""The people half of the SQLite store: passwords, profiles, statuses, the directory,
+contacts."""
 
 import time
 
 import aiosqlite
 
-from chatroom.server.store.base import Profile
+from chatroom.server.store.base import Profile, UserRecord
 from chatroom.server.store.writer import Writer
 
 _PROFILE_COLUMNS = "username, display_name, bio, status, status_text, role"
@@ -18,6 +19,19 @@ class SqlitePeople:
 
     _writer: Writer
     _lookups: aiosqlite.Connection
+    _users: dict[str, UserRecord]
+
+    async def set_password(self, username: str, password_hash: bytes) -> bool:
+        async def update(db: aiosqlite.Connection) -> bool:
+            cursor = await db.execute(
+                "UPDATE users SET password_hash = ? WHERE username = ?", (password_hash, username)
+            )
+            await db.execute("DELETE FROM resume_tokens WHERE username = ?", (username,))
+            return cursor.rowcount > 0
+
+        changed = await self._writer.write(update)
+        self._users.clear()
+        return changed
 
     async def profile(self, username: str) -> Profile | None:
         rows = await self._lookups.execute_fetchall(
@@ -111,6 +125,15 @@ class SqlitePeople:
             return cursor.rowcount > 0
 
         return await self._writer.write(remove)
+
+    async def are_contacts(self, username: str, other: str) -> bool:
+        rows = await self._lookups.execute_fetchall(
+            """SELECT 1 FROM contacts WHERE accepted = 1
+                 AND ((username = :me AND contact = :other)
+                      OR (username = :other AND contact = :me))""",
+            {"me": username, "other": other},
+        )
+        return bool(rows)
 
     async def contacts(self, username: str) -> list[tuple[str, str]]:
         rows = await self._lookups.execute_fetchall(

@@ -9,9 +9,14 @@ from chatroom.server.store.base import FileRecord, Room, StoredMessage
 
 MESSAGE_COLUMNS = """
     m.mid, m.sender, m.recipient, m.text, m.ts, m.conv,
-    f.fid, f.sender, f.recipient, f.name, f.size, f.sha256, f.mid, f.conv
+    f.fid, f.sender, f.recipient, f.name, f.size, f.sha256, f.mid, f.conv, m.flags
 """
-"""A message (`m`) and the file it announces, if any (`f`, LEFT JOINed on m.fid)."""
+"""A message (`m`), the file it announces, if any (`f`, LEFT JOINed on m.fid), and its
+flags (`DELETED`, `ANNOUNCEMENT`)."""
+DELETED = 1
+"""A message's flag: deleted by its author or a moderator (no text, no file left)."""
+ANNOUNCEMENT = 2
+"""A message's flag: an announcement from a moderator to everyone."""
 FILE_COLUMNS = "fid, sender, recipient, name, size, sha256, mid, conv"
 
 
@@ -30,9 +35,20 @@ class RoomNames:
     def message(self, row: Any, duplicate: bool = False) -> StoredMessage:
         """A StoredMessage from the columns of MESSAGE_COLUMNS (a row is a plain tuple)."""
         mid, sender, recipient, text, ts, conv = row[:6]
-        file = self.file(row[6:]) if row[6] is not None else None
+        file = self.file(row[6:14]) if row[6] is not None else None
+        flags = row[14]
         return StoredMessage(
-            mid, sender, recipient, text, ts, file, duplicate, conv, self.name(conv)
+            mid,
+            sender,
+            recipient,
+            text,
+            ts,
+            file,
+            duplicate,
+            conv,
+            self.name(conv),
+            deleted=bool(flags & DELETED),
+            announcement=bool(flags & ANNOUNCEMENT),
         )
 
     def file(self, row: Any) -> FileRecord:

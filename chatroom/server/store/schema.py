@@ -170,6 +170,41 @@ CONTACTS = """
     CREATE INDEX contacts_by_contact ON contacts (contact, username);
 """
 
+MODERATION = """
+    -- Whom each user has blocked: their private messages and contact requests are dropped.
+    CREATE TABLE blocks (
+        username   TEXT NOT NULL,
+        blocked    TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (username, blocked)
+    ) WITHOUT ROWID;
+    -- Mutes and bans, server-wide (conv 0) or in one room, until a unix time (NULL: until
+    -- lifted). One of each kind per user and place: a new one replaces the old.
+    CREATE TABLE sanctions (
+        username   TEXT NOT NULL,
+        conv       INTEGER NOT NULL,
+        kind       TEXT NOT NULL,
+        until      REAL,
+        created_by TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (username, conv, kind)
+    ) WITHOUT ROWID;
+    -- Every moderation action: who did what to whom, where, when.
+    CREATE TABLE audit (
+        id     INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts     REAL NOT NULL,
+        actor  TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL DEFAULT '',
+        room   TEXT NOT NULL DEFAULT '',
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    -- A room's moderators, named by its owner.
+    ALTER TABLE members ADD COLUMN role TEXT NOT NULL DEFAULT 'member';
+    -- 1: deleted (a tombstone: no text, no file), 2: an announcement to everyone.
+    ALTER TABLE messages ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;
+"""
+
 
 # Each entry moves the schema up one version: SQL, or a function for what SQL cannot do.
 MIGRATIONS: list[str | Callable[[aiosqlite.Connection], Awaitable[None]]] = [
@@ -238,6 +273,8 @@ MIGRATIONS: list[str | Callable[[aiosqlite.Connection], Awaitable[None]]] = [
     PEOPLE,
     # 9: contacts.
     CONTACTS,
+    # 10: blocks, mutes and bans, the audit log, room moderators, deleted messages.
+    MODERATION,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

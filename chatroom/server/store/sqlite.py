@@ -24,6 +24,7 @@ from chatroom.common.names import username_key
 from chatroom.server.storage_health import StorageHealth
 from chatroom.server.store.base import Backlog, FileRecord, Room, StoredMessage, UserRecord
 from chatroom.server.store.conversations import LOBBY_CONV, SqliteConversations
+from chatroom.server.store.moderation import SqliteModeration
 from chatroom.server.store.people import SqlitePeople
 from chatroom.server.store.refusals import check_upload_room, mailbox_full
 from chatroom.server.store.rows import FILE_COLUMNS, MESSAGE_COLUMNS, RoomNames
@@ -66,7 +67,7 @@ async def _connect(path: Path, read_only: bool = False) -> aiosqlite.Connection:
     return db
 
 
-class SqliteStore(SqlitePeople, SqliteConversations):
+class SqliteStore(SqlitePeople, SqliteModeration, SqliteConversations):
     """`Store` on one SQLite file in WAL mode."""
 
     def __init__(
@@ -107,7 +108,9 @@ class SqliteStore(SqlitePeople, SqliteConversations):
                 await db.close()
             raise
         writer = Writer(write_db, newest, health or StorageHealth(), rooms)
-        return cls(writer, write_db, lookups, mailboxes, rooms, users)
+        store = cls(writer, write_db, lookups, mailboxes, rooms, users)
+        await store.load_moderation(write_db)
+        return store
 
     # -- users --------------------------------------------------------------------------
 
@@ -137,9 +140,9 @@ class SqliteStore(SqlitePeople, SqliteConversations):
     def user_count(self) -> int:
         return self._user_count
 
-    async def find_user(self, username: str) -> UserRecord | None:
+    async def find_user(self, username: str, fresh: bool = False) -> UserRecord | None:
         name = unicodedata.normalize("NFKC", username)
-        user = self._users.get(name)
+        user = None if fresh else self._users.get(name)
         if user is None:
             # The exact name first: two accounts older than look-alike checking may share
             # a key, and each must still find itself.
