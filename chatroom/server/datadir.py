@@ -62,6 +62,13 @@ def claim(data_dir: Path) -> DataDirLock:
     return lock
 
 
+def lock(data_dir: Path) -> DataDirLock:
+    """Lock `data_dir` (creating it if need be) without checking its files: for taking it
+    from the server while its database is replaced (`chatroom-admin restore`)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return _lock(data_dir)
+
+
 def _lock(data_dir: Path) -> DataDirLock:
     path = data_dir / LOCK_NAME
     try:

@@ -1,0 +1,102 @@
+"""Backups of a data directory that a server may be using, and restoring one.
+
+The database is copied with SQLite's online backup API, which gives a consistent
+snapshot however much the server writes meanwhile: every message acknowledged before the
+snapshot is in it. Then the files: a file's bytes are complete and never change once its
+message is stored, so copying, after the snapshot, the file of every message in the
+snapshot gives a backup in which every file the database names is whole. Uploads not yet
+complete at the snapshot are left out (their senders resume them).
+"""
+
+import contextlib
+import shutil
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from chatroom.server.datadir import DATABASE_FILES, lock
+from chatroom.server.store.sqlite import DATABASE_NAME
+
+FILES = "files"
+
+
+class BackupError(Exception):
+    """Why a backup or restore could not be made, in one line."""
+
+
+@dataclass(slots=True, frozen=True)
+class Copied:
+    messages: int
+    files: int
+    missing: int
+    """Files the snapshot names whose bytes were gone by the time they were copied (a
+    message deleted meanwhile)."""
+    bytes: int
+
+
+def backup(data_dir: Path, dest: Path) -> Copied:
+    """Copy the database and its files in `data_dir` to the new folder `dest`."""
+    database = data_dir / DATABASE_NAME
+    if not database.exists():
+        raise BackupError(f"there is no chatroom database in {data_dir}")
+    if dest.exists() and any(dest.iterdir()):
+        raise BackupError(f"{dest} is not empty: give a new folder")
+    try:
+        (dest / FILES).mkdir(parents=True, exist_ok=True)
+        with (
+            contextlib.closing(sqlite3.connect(database, timeout=30)) as source,
+            contextlib.closing(sqlite3.connect(dest / DATABASE_NAME)) as copy,
+        ):
+            source.backup(copy, pages=4096)  # a step at a time: the server goes on
+            ((messages,),) = copy.execute("SELECT COUNT(*) FROM messages")
+            done = copy.execute("SELECT fid FROM files WHERE mid IS NOT NULL")
+            fids = [fid for (fid,) in done]
+            copy.execute("PRAGMA journal_mode = DELETE")  # one file, to carry around
+        copied = missing = size = 0
+        for fid in fids:
+            try:
+                shutil.copy2(data_dir / FILES / str(fid), dest / FILES / str(fid))
+            except FileNotFoundError:
+                missing += 1
+                continue
+            copied += 1
+            size += (dest / FILES / str(fid)).stat().st_size
+        return Copied(messages, copied, missing, size)
+    except (OSError, sqlite3.Error) as exc:
+        raise BackupError(f"cannot back up {data_dir} to {dest}: {exc}") from None
+
+
+def restore(source: Path, data_dir: Path, replace: bool) -> Path | None:
+    """Put the backup in `source` into `data_dir`, which no server may be using. What
+    `data_dir` held is moved aside (only with `replace`) into a folder returned."""
+    if not (source / DATABASE_NAME).exists():
+        raise BackupError(f"{source} holds no chatroom backup (no {DATABASE_NAME})")
+    held = lock(data_dir)  # DataDirError if a server has it
+    aside = None
+    try:
+        present = [data_dir / n for n in [*DATABASE_FILES, FILES] if (data_dir / n).exists()]
+        if present:
+            if not replace:
+                raise BackupError(
+                    f"{data_dir} has data already: add --replace to move it aside first"
+                )
+            aside = data_dir / time.strftime("replaced-%Y%m%d-%H%M%S")
+            aside.mkdir()
+            for path in present:
+                path.rename(aside / path.name)
+        shutil.copy2(source / DATABASE_NAME, data_dir / DATABASE_NAME)
+        if (source / FILES).is_dir():
+            shutil.copytree(source / FILES, data_dir / FILES)
+        else:
+            (data_dir / FILES).mkdir()
+        with contextlib.closing(sqlite3.connect(data_dir / DATABASE_NAME)) as db:
+            verdict = db.execute("PRAGMA quick_check(1)").fetchone()[0]
+        if verdict != "ok":
+            raise BackupError(f"the restored database is damaged: {verdict}")
+        return aside
+    except (OSError, sqlite3.Error) as exc:
+        kept = f" (what was there is in {aside})" if aside else ""
+        raise BackupError(f"cannot restore {source} into {data_dir}: {exc}{kept}") from None
+    finally:
+        held.release()

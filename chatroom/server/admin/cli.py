@@ -1,0 +1,418 @@
+"""`chatroom-admin`: accounts, roles, bans, transcripts, backups and figures, worked on a
+server's data directory whether the server is running or not.
+
+Changes go through the store, as the server's own do (the audit log included), and
+SQLite lets both write to one database. A running server reads roles, bans and
+passwords from the database when it needs them, so they take effect there at once; a
+user banned here while connected keeps that connection until they next log in (a
+moderator's `ban` in the chat ends it at once).
+
+Every failure a user can cause ends in one line on standard error and exit code 2.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import sqlite3
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import NoReturn
+
+from chatroom.common.errors import ChatError
+from chatroom.common.files import human_size
+from chatroom.common.limits import BCRYPT_COST_MAX, BCRYPT_COST_MIN, PASSWORD_MIN
+from chatroom.common.names import username_key
+from chatroom.server.admin.backup import BackupError, backup, restore
+from chatroom.server.admin.export import FORMATS, WRITERS, room_lines, user_lines
+from chatroom.server.admin.roster import ROLES, RosterError, Student, generate_password, read_roster
+from chatroom.server.auth import PasswordHasher
+from chatroom.server.datadir import DataDirError
+from chatroom.server.store import SqliteStore
+from chatroom.server.store.moderation import BAN
+from chatroom.server.store.sqlite import DATABASE_NAME
+from chatroom.utils.args import EXIT_USAGE, OneLineParser
+from chatroom.utils.paths import DATA_DIR_VARIABLE, default_data_dir
+
+PROG = "chatroom-admin"
+DEFAULT_BCRYPT_COST = 12
+
+
+class AdminError(Exception):
+    """A failure to report in one line."""
+
+
+def actor() -> str:
+    """Who the audit log says did what this program does."""
+    with contextlib.suppress(Exception):
+        return f"{PROG} ({getpass.getuser()})"
+    return PROG
+
+
+# -- reading --------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def reading(data_dir: Path) -> Iterator[sqlite3.Connection]:
+    """The database, read-only (it sees what a running server has committed)."""
+    database = data_dir / DATABASE_NAME
+    if not database.exists():
+        raise AdminError(f"there is no chatroom database in {data_dir}")
+    db = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def table(rows: Sequence[Sequence[object]], header: tuple[str, ...]) -> None:
+    """Print rows as aligned columns under a header."""
+    cells = [[str(c) for c in header], *[["" if c is None else str(c) for c in r] for r in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    for row in cells:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def when(ts: float | None) -> str:
+    return "" if ts is None else datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+
+
+def list_users(args: argparse.Namespace) -> None:
+    with reading(args.data_dir) as db:
+        rows = db.execute(
+            """SELECT u.username, u.display_name, u.role, u.created_at,
+                      (SELECT CASE WHEN s.until IS NULL THEN 'banned' ELSE 'banned until '
+                                   || datetime(s.until, 'unixepoch', 'localtime') END
+                       FROM sanctions AS s WHERE s.username = u.username AND s.conv = 0
+                         AND s.kind = 'ban' AND (s.until IS NULL OR s.until > unixepoch()))
+               FROM users AS u ORDER BY u.username"""
+        ).fetchall()
+    table([(n, d, r, when(c), b) for n, d, r, c, b in rows], ("USER", "NAME", "ROLE", "SINCE", ""))
+    print(f"{len(rows)} users")
+
+
+def rooms(args: argparse.Namespace) -> None:
+    with reading(args.data_dir) as db:
+        rows = db.execute(
+            """SELECT c.room, COALESCE(c.owner, ''),
+                      CASE WHEN c.conv = 1 THEN (SELECT COUNT(*) FROM users)
+                           ELSE (SELECT COUNT(*) FROM members WHERE conv = c.conv) END,
+                      (SELECT COUNT(*) FROM messages WHERE conv = c.conv),
+                      CASE WHEN c.public THEN '' ELSE 'invite-only' END, c.topic
+               FROM conversations AS c WHERE c.room IS NOT NULL ORDER BY c.room"""
+        ).fetchall()
+    table(rows, ("ROOM", "OWNER", "MEMBERS", "MESSAGES", "", "TOPIC"))
+
+
+def audit(args: argparse.Namespace) -> None:
+    with reading(args.data_dir) as db:
+        rows = db.execute(
+            """SELECT ts, action, actor, target, room, detail FROM audit
+               ORDER BY id DESC LIMIT ?""",
+            (args.limit,),
+        ).fetchall()
+    shown = [(when(ts), a, who, whom, room, detail) for ts, a, who, whom, room, detail in rows]
+    table(shown[::-1], ("WHEN", "ACTION", "BY", "USER", "ROOM", "DETAIL"))
+
+
+def stats(args: argparse.Namespace) -> None:
+    with reading(args.data_dir) as db:
+        (users,) = db.execute("SELECT COUNT(*) FROM users").fetchone()
+        (room_count,) = db.execute(
+            "SELECT COUNT(*) FROM conversations WHERE room IS NOT NULL"
+        ).fetchone()
+        (messages,) = db.execute("SELECT COUNT(*) FROM messages").fetchone()
+        files, file_bytes = db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM files WHERE mid IS NOT NULL"
+        ).fetchone()
+        days = db.execute(
+            """SELECT date(ts, 'unixepoch', 'localtime') AS day, COUNT(*) FROM messages
+               WHERE ts >= unixepoch() - ? * 86400 GROUP BY day ORDER BY day""",
+            (args.days,),
+        ).fetchall()
+    database = sum(
+        path.stat().st_size for path in args.data_dir.glob(f"{DATABASE_NAME}*") if path.is_file()
+    )
+    stored = sum(p.stat().st_size for p in (args.data_dir / "files").glob("*") if p.is_file())
+    print(f"users     {users}")
+    print(f"rooms     {room_count}")
+    print(f"messages  {messages}")
+    print(f"files     {files} ({human_size(file_bytes)})")
+    print(f"storage   database {human_size(database)}, files {human_size(stored)}")
+    print(f"\nmessages per day, last {args.days} days:")
+    table(days, ("DAY", "MESSAGES"))
+
+
+def export(args: argparse.Namespace) -> None:
+    since = parse_since(args.since) if args.since else 0.0
+    with reading(args.data_dir) as db:
+        if args.room is not None:
+            found = db.execute(
+                "SELECT conv, room FROM conversations WHERE room_key = ?",
+                (username_key(args.room),),
+            ).fetchone()
+            if found is None:
+                raise AdminError(f"there is no room {args.room!r}")
+            lines, title = room_lines(db, found[0], since), f"chatroom transcript: {found[1]}"
+        else:
+            name = registered(db, args.user)
+            lines, title = user_lines(db, name, since), f"chatroom transcript: {name}"
+        if args.since:
+            title += f" since {args.since}"
+        write = WRITERS[args.format]
+        if args.output is None:
+            write(lines, sys.stdout, title)
+            return
+        try:
+            with open(args.output, "w", encoding="utf-8", newline="") as out:
+                count = write(lines, out, title)
+        except OSError as exc:
+            raise AdminError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    print(f"{count} messages written to {args.output}", file=sys.stderr)
+
+
+def parse_since(text: str) -> float:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise AdminError(f"--since {text!r} is not a date: give YYYY-MM-DD[THH:MM]") from None
+    return moment.timestamp()  # a naive date is in local time
+
+
+def registered(db: sqlite3.Connection, username: str) -> str:
+    """The name `username` was registered under (any case finds it)."""
+    row = db.execute(
+        """SELECT username FROM users WHERE username = ? OR username_key = ?
+           ORDER BY username = ? DESC LIMIT 1""",
+        (username, username_key(username), username),
+    ).fetchone()
+    if row is None:
+        raise AdminError(f"there is no user {username!r}")
+    return str(row[0])
+
+
+# -- changing -------------------------------------------------------------------------------
+
+
+async def opened(data_dir: Path, create: bool = False) -> SqliteStore:
+    if not create and not (data_dir / DATABASE_NAME).exists():
+        raise AdminError(f"there is no chatroom database in {data_dir}")
+    return await SqliteStore.open(data_dir)
+
+
+async def user_of(store: SqliteStore, username: str) -> str:
+    user = await store.find_user(username, fresh=True)
+    if user is None:
+        raise AdminError(f"there is no user {username!r}")
+    return user.username
+
+
+async def create_users(args: argparse.Namespace) -> None:
+    students = read_roster(args.roster)
+    hasher = PasswordHasher(args.bcrypt_cost)
+    store = await opened(args.data_dir, create=True)
+    try:
+        new = [s for s in students if await store.find_user(s.username, fresh=True) is None]
+        # Hashed on every core at once: bcrypt is most of the time a roster takes.
+        hashed = await asyncio.gather(*(hasher.hash(s.password) for s in new))
+        hashes = dict(zip(new, hashed, strict=True))
+        made: list[Student] = []
+        for student in students:
+            name = student.username
+            if student in hashes:
+                try:
+                    await store.create_user(name, hashes[student])
+                except ChatError as exc:  # a look-alike of someone registered
+                    print(f"{name}: {exc.message}", file=sys.stderr)
+                    continue
+                made.append(student)
+            else:
+                name = await user_of(store, name)
+            await store.set_role(name, student.role, actor())
+            profile = await store.profile(name)
+            if profile is not None and profile.display_name != student.display_name:
+                await store.set_profile(name, student.display_name, None)
+    finally:
+        await store.close()
+        hasher.close()
+    kept = len(students) - len(made)
+    print(f"{len(made)} users created, {kept} already there")
+    handed = [(s.username, s.password) for s in made if s.generated]
+    if handed and args.output is not None:
+        write_passwords(args.output, handed)
+        print(f"their generated passwords are in {args.output}")
+    elif handed:
+        table(handed, ("USER", "PASSWORD"))
+
+
+def write_passwords(path: Path, rows: list[tuple[str, str]]) -> None:
+    try:
+        with open(path, "x", encoding="utf-8", newline="") as out:  # never over another
+            path.chmod(0o600)
+            out.write("username,password\n")
+            out.writelines(f"{name},{password}\n" for name, password in rows)
+    except OSError as exc:
+        raise AdminError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+async def reset_password(args: argparse.Namespace) -> None:
+    password = args.password or generate_password()
+    if len(password) < PASSWORD_MIN:
+        raise AdminError(f"a password has at least {PASSWORD_MIN} characters")
+    hasher = PasswordHasher(args.bcrypt_cost)
+    store = await opened(args.data_dir)
+    try:
+        name = await user_of(store, args.user)
+        await store.set_password(name, await hasher.hash(password))
+        await store.note(actor(), "reset_password", name)
+    finally:
+        await store.close()
+        hasher.close()
+    shown = "" if args.password else f": {password}"
+    print(f"the password of {name} is reset{shown} (their other devices must log in again)")
+
+
+async def set_role(args: argparse.Namespace) -> None:
+    store = await opened(args.data_dir)
+    try:
+        name = await user_of(store, args.user)
+        changed = await store.set_role(name, args.role, actor())
+    finally:
+        await store.close()
+    print(f"{name} is {'now' if changed else 'already'} {args.role}")
+
+
+async def ban(args: argparse.Namespace) -> None:
+    store = await opened(args.data_dir)
+    try:
+        name = await user_of(store, args.user)
+        until = datetime.now().timestamp() + args.seconds if args.seconds else None
+        await store.sanction(name, None, BAN, until, actor(), args.reason)
+    finally:
+        await store.close()
+    end = f"until {when(until)}" if until else "until unbanned"
+    print(f"{name} is banned {end}; a connection open now lasts until they next log in")
+
+
+async def unban(args: argparse.Namespace) -> None:
+    store = await opened(args.data_dir)
+    try:
+        name = await user_of(store, args.user)
+        lifted = await store.lift(name, None, BAN, actor())
+    finally:
+        await store.close()
+    print(f"{name} may log in again" if lifted else f"{name} was not banned")
+
+
+def take_backup(args: argparse.Namespace) -> None:
+    copied = backup(args.data_dir, args.dest)
+    gone = f", {copied.missing} deleted meanwhile" if copied.missing else ""
+    print(
+        f"backed up {copied.messages} messages and {copied.files} files "
+        f"({human_size(copied.bytes)}{gone}) to {args.dest}"
+    )
+
+
+def restore_backup(args: argparse.Namespace) -> None:
+    aside = restore(args.source, args.data_dir, args.replace)
+    moved = f"; what was there is in {aside}" if aside else ""
+    print(f"restored {args.source} into {args.data_dir}{moved}")
+
+
+# -- the command line -------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog=PROG,
+        description="Run a chatroom server's class: accounts, roles, bans, transcripts, "
+        "backups. Works whether the server is running or not.",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help=f"the server's data directory (default: ${DATA_DIR_VARIABLE}, else the user "
+        "data dir, as chatroom-server)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, run: Callable[[argparse.Namespace], object], help: str) -> OneLineParser:
+        sub: OneLineParser = commands.add_parser(name, help=help, description=help)
+        sub.set_defaults(run=run)
+        return sub
+
+    def bcrypt_cost(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--bcrypt-cost",
+            type=int,
+            choices=range(BCRYPT_COST_MIN, BCRYPT_COST_MAX + 1),
+            default=DEFAULT_BCRYPT_COST,
+            metavar="N",
+            help=f"bcrypt work factor, {BCRYPT_COST_MIN} to {BCRYPT_COST_MAX} (default: 12)",
+        )
+
+    sub = command("create-users", create_users, "create the accounts of a roster CSV file")
+    sub.add_argument("roster", type=Path, help="CSV: username,password,role,display_name")
+    sub.add_argument("-o", "--output", type=Path, help="write generated passwords to this new file")
+    bcrypt_cost(sub)
+    sub = command("reset-password", reset_password, "set a user's password (made if not given)")
+    sub.add_argument("user")
+    sub.add_argument("--password", help="the new password (default: generate and print one)")
+    bcrypt_cost(sub)
+    sub = command("set-role", set_role, "make a user an admin, a moderator, or a user again")
+    sub.add_argument("user")
+    sub.add_argument("role", choices=ROLES)
+    sub = command("ban", ban, "ban a user from the server")
+    sub.add_argument("user")
+    sub.add_argument("--seconds", type=int, help="for this long (default: until unbanned)")
+    sub.add_argument("--reason", default="", help="said in the audit log")
+    sub = command("unban", unban, "lift a user's ban")
+    sub.add_argument("user")
+    command("list-users", list_users, "list every user, with role and ban")
+    command("rooms", rooms, "list the rooms, with owner, members and messages")
+    sub = command("audit", audit, "print the audit log: action, who, whom, when")
+    sub.add_argument("--limit", type=int, default=100, help="the newest N entries (default: 100)")
+    sub = command("export", export, "write a transcript of a room or of a user")
+    which = sub.add_mutually_exclusive_group(required=True)
+    which.add_argument("--room", help="everything said in this room")
+    which.add_argument("--user", help="what this user wrote, and their private messages")
+    sub.add_argument("--since", help="from this date on (YYYY-MM-DD, local time)")
+    sub.add_argument("--format", choices=FORMATS, default="txt", help="default: txt")
+    sub.add_argument("-o", "--output", type=Path, help="write to this file (default: stdout)")
+    sub = command("backup", take_backup, "copy the database and files to a new folder")
+    sub.add_argument("dest", type=Path)
+    sub = command("restore", restore_backup, "put a backup in place (stop the server first)")
+    sub.add_argument("source", type=Path)
+    sub.add_argument("--replace", action="store_true", help="move the data there now aside")
+    sub = command("stats", stats, "users, messages per day, storage")
+    sub.add_argument("--days", type=int, default=14, help="days of messages per day (default: 14)")
+    return parser
+
+
+def fail(message: str) -> NoReturn:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    sys.exit(EXIT_USAGE)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.data_dir = args.data_dir or default_data_dir()
+    try:
+        result = args.run(args)
+        if asyncio.iscoroutine(result):
+            asyncio.run(result)
+    except (AdminError, RosterError, BackupError, DataDirError) as exc:
+        fail(str(exc))
+    except ChatError as exc:
+        fail(exc.message)
+    except sqlite3.OperationalError as exc:
+        fail(f"cannot use the database in {args.data_dir}: {exc}")
+    except BrokenPipeError:  # `| head`
+        sys.stderr.close()
+
+
+if __name__ == "__main__":
+    main()

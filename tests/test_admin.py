@@ -1,0 +1,248 @@
+"""`chatroom-admin` on a live server's data directory: a roster of 40, password resets,
+roles and bans that the running server obeys, transcripts in every format, and a backup
+taken during a broadcast flood, restored into a server that serves every message."""
+
+import asyncio
+import csv
+import hashlib
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chatroom.common.errors import ChatError
+from tests.conftest import PASSWORD, RunningServer
+
+FAST = {"message_rate": 1e6, "message_burst": 10**6}
+SUBCOMMANDS = ["create-users", "reset-password", "set-role", "ban", "unban", "list-users",
+               "rooms", "audit", "export", "backup", "restore", "stats"]  # fmt: skip
+
+
+async def admin(data_dir: Path, *args: str, ok: bool = True) -> tuple[int, str, str]:
+    """Run `chatroom-admin --data-dir DATA_DIR ARGS` as its own process."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "chatroom.server.admin.cli", "--data-dir", str(data_dir), *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    code = process.returncode
+    assert code is not None
+    if ok:
+        assert code == 0, err.decode()
+    return code, out.decode(), err.decode()
+
+
+async def test_a_roster_of_40_becomes_accounts_on_a_running_server(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    roster = tmp_path / "class.csv"
+    lines = ["username,password,role,display_name", "teacher,generate,moderator,Ms Lee"]
+    lines += [f"student{n:02},generate,user,Student {n}" for n in range(40)]
+    roster.write_text("\n".join(lines) + "\n")
+    handed = tmp_path / "passwords.csv"
+    _, out, _ = await admin(
+        server.data_dir, "create-users", str(roster), "-o", str(handed), "--bcrypt-cost", "4"
+    )
+    assert "41 users created, 0 already there" in out
+    passwords = dict(csv.reader(io.StringIO(handed.read_text())))
+    assert len(passwords) == 42 and passwords["username"] == "password"
+    assert handed.stat().st_mode & 0o777 == 0o600
+    for name in ("student00", "student39", "teacher"):
+        client = await server.connect()
+        await client.login(name, passwords[name])
+    profile = await client.request("profile_get", username="student07")
+    assert profile["display_name"] == "Student 7" and profile["role"] == "user"
+    assert (await client.request("audit"))["entries"]  # the teacher is a moderator
+    # Again, with one more student: only they are made, and no password changes.
+    roster.write_text("\n".join([*lines, "late,latecomer1,user,"]) + "\n")
+    _, out, _ = await admin(server.data_dir, "create-users", str(roster), "--bcrypt-cost", "4")
+    assert "1 users created, 41 already there" in out and "late" not in out
+    again = await server.connect()
+    await again.login("student00", passwords["student00"])
+    _, listed, _ = await admin(server.data_dir, "list-users")
+    assert "42 users" in listed and "Ms Lee" in listed
+
+
+async def test_resets_roles_and_bans_take_effect_on_the_running_server(
+    server: RunningServer,
+) -> None:
+    pupil = await server.login("pupil")
+    await server.login("other")
+    _, out, _ = await admin(server.data_dir, "reset-password", "PUPIL", "--bcrypt-cost", "4")
+    new_password = out.split(": ")[1].split()[0]
+    stale = await server.connect()
+    with pytest.raises(ChatError) as error:
+        await stale.login("pupil", PASSWORD)
+    assert error.value.code == "bad_credentials"
+    await stale.login("pupil", new_password)
+    with pytest.raises(ChatError) as error:
+        await pupil.request("kick", username="other")
+    assert error.value.code == "forbidden"
+    await admin(server.data_dir, "set-role", "pupil", "moderator")
+    assert (await pupil.request("kick", username="other"))["removed"] is True
+    await admin(server.data_dir, "ban", "other", "--reason", "left a mess")
+    banned = await server.connect()
+    with pytest.raises(ChatError) as error:
+        await banned.login("other", PASSWORD)
+    assert error.value.code == "banned" and error.value.extra["until"] is None
+    await admin(server.data_dir, "unban", "other")
+    await banned.login("other", PASSWORD)
+    _, log, _ = await admin(server.data_dir, "audit")
+    actions = [line.split()[2] for line in log.splitlines()[1:]]
+    assert actions == ["reset_password", "set_role", "kick", "ban", "unban"]
+
+
+async def seed_room(server: RunningServer) -> list[int]:
+    """A room with a few messages, a file and a deleted message; their mids."""
+    alice = await server.login("alice", features=["rooms"])
+    bob = await server.login("bob", features=["rooms"])
+    await alice.request("room_create", room="biology")
+    await bob.request("room_join", room="biology")
+    mids = [(await alice.broadcast("Cells <b>divide</b> & grow", room="biology")).mid]
+    mids.append((await bob.broadcast("mitosis, then «meiosis»", room="biology")).mid)
+    oops = await bob.broadcast("the answer to question 3 is B", room="biology")
+    await bob.request("delete", mid=oops.mid)
+    data = b"x" * 3000
+    reply = await alice.request(
+        "file_put", room="biology", name="notes.txt", size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )  # fmt: skip
+    done = await alice.request("file_chunk", fid=reply["fid"], offset=0, data=data)
+    await alice.private("bob", "not in the room's transcript")
+    return [*mids, oops.mid, done["mid"]]
+
+
+async def test_a_room_is_exported_in_each_format(server: RunningServer, tmp_path: Path) -> None:
+    mids = await seed_room(server)
+    _, out, _ = await admin(server.data_dir, "export", "--room", "Biology", "--format", "json")
+    exported = json.loads(out)
+    assert exported["transcript"] == "chatroom transcript: biology"
+    messages = exported["messages"]
+    assert [m["mid"] for m in messages] == mids
+    assert messages[0]["text"] == "Cells <b>divide</b> & grow" and messages[0]["from"] == "alice"
+    assert messages[2]["deleted"] is True and messages[2]["text"] == ""
+    assert messages[3]["file"] == {"name": "notes.txt", "size": 3000}
+
+    _, out, _ = await admin(server.data_dir, "export", "--room", "biology", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [int(r["mid"]) for r in rows] == mids
+    assert rows[1]["text"] == "mitosis, then «meiosis»" and rows[3]["file_size"] == "3000"
+
+    page = tmp_path / "biology.html"
+    _, _, err = await admin(
+        server.data_dir, "export", "--room", "biology", "--format", "html", "-o", str(page)
+    )
+    assert "4 messages written" in err
+    html = page.read_text()
+    assert html.startswith("<!doctype html>") and "@media print" in html
+    assert "Cells &lt;b&gt;divide&lt;/b&gt; &amp; grow" in html and "<b>divide" not in html
+    assert "notes.txt (3.0 KB)" in html and "(deleted)" in html
+
+    _, out, _ = await admin(server.data_dir, "export", "--room", "biology", "--format", "txt")
+    body = out.splitlines()[2:]
+    assert len(body) == 4 and "alice: Cells <b>divide</b> & grow" in body[0]
+    assert "question 3" not in out and "not in the room" not in out
+    _, out, _ = await admin(server.data_dir, "export", "--user", "bob", "--since", "2000-01-01")
+    assert "not in the room's transcript" in out and "Cells" not in out
+
+
+async def test_a_backup_during_a_flood_restores_every_acknowledged_message(
+    make_server: Any, tmp_path: Path
+) -> None:
+    server: RunningServer = await make_server(**FAST)
+    senders = [await server.login(f"sender{n}") for n in range(4)]
+    before: set[int] = set()
+    for n in range(200):
+        before.add((await senders[n % 4].broadcast(f"early {n}")).mid)
+    acked: set[int] = set(before)
+    stop = asyncio.Event()
+
+    async def flood(client: Any, n: int) -> None:
+        count = 0
+        while not stop.is_set():
+            acked.add((await client.broadcast(f"flood {n}.{count}")).mid)
+            count += 1
+
+    floods = [asyncio.create_task(flood(client, n)) for n, client in enumerate(senders)]
+    backup = tmp_path / "backup"
+    _, out, _ = await admin(server.data_dir, "backup", str(backup))
+    stop.set()
+    await asyncio.gather(*floods)
+    assert "backed up" in out
+    during = len(acked) - len(before)
+    assert during > 0, "the flood sent nothing while the backup ran"
+    restored = tmp_path / "restored"
+    await admin(restored, "restore", str(backup))
+    copy = RunningServer(restored, server.limits)
+    await copy.start()
+    try:
+        reader = await copy.login("sender0")
+        served: set[int] = set()
+        before_mid = None
+        while True:
+            query: dict[str, Any] = {"room": "lobby", "limit": 200}
+            if before_mid is not None:
+                query["before"] = before_mid
+            page = await reader.request("history", **query)
+            served.update(m["mid"] for m in page["messages"])
+            if not page["more"]:
+                break
+            before_mid = page["messages"][0]["mid"]
+        assert before <= served, "a message acknowledged before the backup is missing"
+        assert served <= acked, "the backup holds a message that was never acknowledged"
+    finally:
+        for client in copy.clients:
+            await client.close()
+        await copy.stop()
+
+
+async def test_restore_refuses_a_running_servers_data_dir(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    await server.login("alice")
+    await admin(server.data_dir, "backup", str(tmp_path / "b"))
+    code, _, err = await admin(
+        server.data_dir, "restore", str(tmp_path / "b"), "--replace", ok=False
+    )
+    assert code == 2 and "in use by another chatroom-server" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["list-users"], "there is no chatroom database"),
+        (["export", "--room", "lobby", "--format", "pdf"], "invalid choice: 'pdf'"),
+        (["export", "--room", "lobby", "--user", "x"], "not allowed with argument"),
+        (["set-role", "alice", "king"], "invalid choice: 'king'"),
+        (["reset-password", "alice", "--password", "short"], "at least 8 characters"),
+        (["create-users", "missing.csv"], "cannot read missing.csv"),
+        (["restore", "nowhere"], "holds no chatroom backup"),
+        ([], "the following arguments are required: COMMAND"),
+    ],
+)
+async def test_mistakes_are_one_line_and_exit_code_2(
+    server: RunningServer, tmp_path: Path, args: list[str], message: str
+) -> None:
+    data_dir = server.data_dir if args and args[0] != "list-users" else tmp_path / "empty"
+    await server.login("alice")
+    code, out, err = await admin(data_dir, *args, ok=False)
+    assert code == 2 and len(err.splitlines()) == 1 and message in err, err
+    assert "Traceback" not in err
+
+
+async def test_unknown_names_are_one_line(server: RunningServer) -> None:
+    await server.login("alice")
+    for args in (["set-role", "nobody", "admin"], ["export", "--user", "nobody"]):
+        code, _, err = await admin(server.data_dir, *args, ok=False)
+        assert code == 2 and "there is no user 'nobody'" in err
+    code, _, err = await admin(server.data_dir, "export", "--room", "nowhere", ok=False)
+    assert code == 2 and "there is no room 'nowhere'" in err
+
+
+@pytest.mark.parametrize("subcommand", SUBCOMMANDS)
+async def test_every_subcommand_has_help(tmp_path: Path, subcommand: str) -> None:
+    _, out, _ = await admin(tmp_path, subcommand, "--help")
+    assert out.startswith(f"usage: chatroom-admin {subcommand}")
