@@ -228,7 +228,7 @@ async def test_mistakes_are_one_line_and_exit_code_2(
 ) -> None:
     data_dir = server.data_dir if args and args[0] != "list-users" else tmp_path / "empty"
     await server.login("alice")
-    code, out, err = await admin(data_dir, *args, ok=False)
+    code, _, err = await admin(data_dir, *args, ok=False)
     assert code == 2 and len(err.splitlines()) == 1 and message in err, err
     assert "Traceback" not in err
 
