@@ -8,6 +8,7 @@ a value (`Usage`, `Unknown`) for the screen to show, never as an exception.
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 COMMANDS = [
     ("/msg NAME TEXT", "send TEXT to NAME privately (opens a tab for the conversation)"),
@@ -26,6 +27,22 @@ COMMANDS = [
     ("/search TEXT", "find messages in all your conversations; Enter jumps to one"),
     ("/files", "the files of this conversation; Enter saves one"),
     ("/users", "list who is online"),
+    ("/status STATUS [TEXT]", "online, away, busy or invisible, with a text (F3: profile)"),
+    ("/profile [NAME]", "show NAME's profile (yours without a name)"),
+    ("/contact NAME", "ask NAME to be a contact"),
+    ("/accept NAME", "accept NAME's contact request (/decline NAME declines it)"),
+    ("/decline NAME", "decline NAME's contact request"),
+    ("/uncontact NAME", "end a contact, or take back your request"),
+    ("/contacts", "list your contacts and requests"),
+    ("/block NAME", "hide NAME: their private messages and requests are dropped"),
+    ("/unblock NAME", "see NAME again"),
+    ("/kick NAME [REASON]", "moderators: remove NAME from this room (the server, in #group)"),
+    ("/mute NAME SECONDS [REASON]", "moderators: silence NAME here for SECONDS"),
+    ("/ban NAME [SECONDS] [REASON]", "moderators: ban NAME from this room (or the server)"),
+    ("/unmute NAME", "moderators: let NAME talk again"),
+    ("/unban NAME", "moderators: lift NAME's ban"),
+    ("/delete MID", "delete a message (yours; anyone's if you moderate here)"),
+    ("/announce TEXT", "moderators: a notice to everyone, now and at their next login"),
     ("/help", "this list"),
     ("/quit", "log out and leave (also Ctrl+Q)"),
 ]
@@ -82,6 +99,18 @@ class RoomCommand:
 
 
 @dataclass(slots=True, frozen=True)
+class ServerRequest:
+    """A request for the server, answered with a line in the log: people, contacts,
+    blocks, moderation. `in_room` adds the room on screen (none in the group's tab)."""
+
+    kind: str
+    data: dict[str, Any]
+    done: str
+    """What to say once it worked."""
+    in_room: bool = False
+
+
+@dataclass(slots=True, frozen=True)
 class ClearLog:
     pass
 
@@ -117,6 +146,11 @@ class ListFiles:
 
 
 @dataclass(slots=True, frozen=True)
+class ShowProfile:
+    """Open the screen of one's own profile and status."""
+
+
+@dataclass(slots=True, frozen=True)
 class Quit:
     pass
 
@@ -147,6 +181,8 @@ Command = (
     | ListRooms
     | Search
     | ListFiles
+    | ServerRequest
+    | ShowProfile
     | Quit
     | Usage
     | Unknown
@@ -207,6 +243,62 @@ def save_file(rest: str) -> Command:
     return SaveFile(fid=int(rest))
 
 
+STATUSES = ("online", "away", "busy", "invisible")
+
+
+def set_status(rest: str) -> Command:
+    status, _, text = rest.strip().partition(" ")
+    if status not in STATUSES:
+        return Usage("Usage: /status online|away|busy|invisible [TEXT]")
+    said = f"Your status is {status}" + (f": {text.strip()}" if text.strip() else "") + "."
+    return ServerRequest("status_set", {"status": status, "status_text": text.strip()}, said)
+
+
+def about_someone(kind: str, usage: str, done: str) -> Callable[[str], Command]:
+    """A parser for a request that names one user: `done` says it, with `{name}`."""
+
+    def parse(rest: str) -> Command:
+        name = rest.strip()
+        if not name or " " in name:
+            return Usage(usage)
+        return ServerRequest(kind, {"username": name}, done.format(name=name))
+
+    return parse
+
+
+def moderate(kind: str, usage: str, done: str, seconds: str) -> Callable[[str], Command]:
+    """A parser for kick, mute and ban: NAME, then SECONDS (`seconds`: "needed",
+    "optional" or "none"), then a reason (but for a ban)."""
+
+    def parse(rest: str) -> Command:
+        name, _, more = rest.strip().partition(" ")
+        if not name:
+            return Usage(usage)
+        data: dict[str, Any] = {"username": name}
+        first, _, after = more.strip().partition(" ")
+        if seconds != "none" and first.isdecimal():
+            data["seconds"], more = int(first), after
+        elif seconds == "needed":
+            return Usage(usage)
+        if more.strip() and kind in ("kick", "mute", "ban"):
+            data["reason"] = more.strip()
+        return ServerRequest(kind, data, done.format(name=name), in_room=True)
+
+    return parse
+
+
+def delete(rest: str) -> Command:
+    if not rest.strip().isdecimal():
+        return Usage("Usage: /delete MID (the number /search or the export shows)")
+    return ServerRequest("delete", {"mid": int(rest)}, f"Message {int(rest)} deleted.")
+
+
+def announce(rest: str) -> Command:
+    if not rest.strip():
+        return Usage("Usage: /announce TEXT")
+    return ServerRequest("announce", {"text": rest.strip()}, "Announced to everyone.")
+
+
 PARSERS: dict[str, Callable[[str], Command]] = {
     "/help": lambda rest: ShowHelp(),
     "/me": act,
@@ -226,6 +318,26 @@ PARSERS: dict[str, Callable[[str], Command]] = {
     "/send": send_file,
     "/get": save_file,
     "/quit": lambda rest: Quit(),
+    "/status": set_status,
+    "/profile": lambda rest: (
+        ServerRequest("profile_get", {"username": rest.strip()}, "")
+        if rest.strip()
+        else ShowProfile()
+    ),
+    "/contact": about_someone("contact_add", "Usage: /contact NAME", "Asked {name}."),
+    "/accept": about_someone("contact_accept", "Usage: /accept NAME", "{name} is your contact."),
+    "/decline": about_someone("contact_decline", "Usage: /decline NAME", "Declined {name}."),
+    "/uncontact": about_someone("contact_remove", "Usage: /uncontact NAME", "Done."),
+    "/contacts": lambda rest: ServerRequest("contacts", {}, ""),
+    "/block": about_someone("block", "Usage: /block NAME", "Blocked {name}."),
+    "/unblock": about_someone("unblock", "Usage: /unblock NAME", "Unblocked {name}."),
+    "/kick": moderate("kick", "Usage: /kick NAME [REASON]", "Kicked {name}.", "none"),
+    "/mute": moderate("mute", "Usage: /mute NAME SECONDS [REASON]", "Muted {name}.", "needed"),
+    "/ban": moderate("ban", "Usage: /ban NAME [SECONDS] [REASON]", "Banned {name}.", "optional"),
+    "/unmute": moderate("unmute", "Usage: /unmute NAME", "Unmuted {name}.", "none"),
+    "/unban": moderate("unban", "Usage: /unban NAME", "Unbanned {name}.", "none"),
+    "/delete": delete,
+    "/announce": announce,
 }
 
 

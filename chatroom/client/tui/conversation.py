@@ -224,6 +224,15 @@ class ConversationLog(RichLog):
         if new_value == 0 and old_value > 0 and self.more_before:
             self.post_message(self.OlderWanted(self))
 
+    def scroll_by_keys(self, how: str) -> None:
+        """PageUp (`page_up`), PageDown (`page_down`) or Ctrl+End (`end`) from the input;
+        at the top (or the end) already, ask for the page beyond as scrolling there would."""
+        if how == "page_up" and self.scroll_y == 0 and self.more_before:
+            self.post_message(self.OlderWanted(self))
+        if how != "page_up" and self.is_vertical_scroll_end and self.detached:
+            self.post_message(self.NewerWanted(self))
+        getattr(self, f"scroll_{how}")(animate=False)
+
     def _show_unseen(self) -> None:
         self.border_subtitle = f"▼ {self.unseen} new below (PgDn)" if self.unseen else ""
         self.set_class(bool(self.unseen), "-more")

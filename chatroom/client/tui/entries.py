@@ -129,8 +129,17 @@ def item_entry(item: Item, me: str) -> MessageRows:
     mine = item.sender == me
     if isinstance(item, FilePush):
         return file_entry(item, mine=mine)
-    mention = not mine and mentions(item.text, me)
     private = item.to is not None
+    if item.deleted or item.announcement:
+        line = _byline(item.ts, item.sender, mine=mine, private=private)
+        if item.deleted:
+            line.append(" deleted a message", style="dim italic")
+            return MessageRows(line, [], item.mid or 0)
+        first, *more = message_lines(item.text)
+        line.append(" announces: ", style="bold yellow")
+        line.append_text(shown(first, "bold"))
+        return MessageRows(line, [shown(other, "bold") for other in more], item.mid or 0)
+    mention = not mine and mentions(item.text, me)
     return message_entry(
         item.ts,
         item.sender,

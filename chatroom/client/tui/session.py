@@ -110,6 +110,10 @@ class ChatSession:
                 async for push in client:
                     self.post(PushArrived(push))
                 self.linked.clear()
+                if client.closed_reason in ("kicked", "banned"):
+                    # Coming straight back would undo a kick; a ban would refuse it anyway.
+                    self.post(SessionFailed(f"you were {client.closed_reason} by a moderator"))
+                    return
                 self.post(SessionLost(client.closed_reason))
         except ChatError as error:
             self.post(SessionFailed(error.message))

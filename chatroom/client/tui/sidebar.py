@@ -1,6 +1,6 @@
 """The sidebar of the chat screen: the conversations open in tabs, with their unread
-counts (in bold yellow where someone named you), and who is online, to pick one for a
-private chat."""
+counts (in bold yellow where someone named you), who is online with their status, to
+pick one for a private chat, and your contacts with the requests waiting for you."""
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -8,7 +8,7 @@ from textual.content import Content
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from chatroom.client.visible import visible
+from chatroom.client.tui.people import People
 
 
 class Sidebar(Vertical):
@@ -21,6 +21,8 @@ class Sidebar(Vertical):
         yield OptionList(id="places")
         yield Static("Online", id="sidebar-title")
         yield OptionList(id="users")
+        yield Static("Contacts", id="contacts-title")
+        yield OptionList(id="contacts")
 
     def show_places(self, labels: dict[str, Content]) -> None:
         """The tabs' labels, by pane id, in tab order."""
@@ -31,12 +33,19 @@ class Sidebar(Vertical):
         if highlighted is not None and highlighted < places.option_count:
             places.highlighted = highlighted
 
-    def show(self, online: set[str]) -> None:
+    def show(self, people: People) -> None:
+        """Who is online, with their status (picking yourself opens your profile), and
+        your contacts, requests waiting for your answer first."""
         users = self.query_one("#users", OptionList)
         users.clear_options()
         users.add_options(
-            Option(Content(f"{visible(name)} (you)" if name == self.me else visible(name)), id=name)
+            Option(people.label(name), id=name)
             # Alphabetical: username_key is for telling users apart, and sorts `mary` as `rnary`.
-            for name in sorted(online, key=str.casefold)
+            for name in sorted(people.online, key=str.casefold)
         )
-        self.query_one("#sidebar-title", Static).update(f"Online ({len(online)})")
+        self.query_one("#sidebar-title", Static).update(f"Online ({len(people.online)})")
+        contacts = self.query_one("#contacts", OptionList)
+        contacts.clear_options()
+        rows = people.contact_labels()
+        contacts.add_options(Option(label, id=name) for name, label in rows)
+        self.query_one("#contacts-title", Static).update(f"Contacts ({len(rows)})")

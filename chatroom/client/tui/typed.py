@@ -18,7 +18,9 @@ from chatroom.client.replies import Found
 from chatroom.client.tui import commands, rooms
 from chatroom.client.tui.conversation import ConversationLog
 from chatroom.client.tui.entries import Item
+from chatroom.client.tui.entry import Entry
 from chatroom.client.tui.events import QuitWanted
+from chatroom.client.tui.people import People, profile_lines
 from chatroom.client.tui.screens.panel import Panel
 from chatroom.client.tui.session import ChatSession
 from chatroom.client.tui.tabs import GROUP, ConversationTabs
@@ -35,7 +37,9 @@ class Chat(Protocol):
 
     session: ChatSession
     tabs: ConversationTabs
-    online: set[str]
+
+    @property
+    def online(self) -> set[str]: ...
 
     def shown_log(self) -> ConversationLog: ...
     def open_private(self, partner: str) -> None: ...
@@ -46,6 +50,11 @@ class Chat(Protocol):
     def in_background(self, work: Coroutine[Any, Any, None]) -> None: ...
     def show_panel(self, panel: Panel, picked: Callable[[int], None]) -> None: ...
     def jump_to(self, item: Item) -> None: ...
+    def open_profile(self) -> None: ...
+    def people_changed(self) -> None: ...
+
+    @property
+    def people(self) -> People: ...
 
 
 def run(chat: Chat, line: str) -> bool:
@@ -98,9 +107,64 @@ def run(chat: Chat, line: str) -> bool:
             chat.in_background(_search(chat, query, log))
         case commands.ListFiles():
             chat.in_background(_list_files(chat, log))
+        case commands.ServerRequest():
+            chat.in_background(_server_request(chat, command, log))
+        case commands.ShowProfile():
+            chat.open_profile()
         case commands.Say(text):
             chat.queue(*chat.tabs.where(), text)
     return True
+
+
+def start(chat: Chat, entry: Entry, usage: str) -> None:
+    """A command picked in the palette: run at once if it takes nothing, else put into
+    the input for the rest to be typed."""
+    name, _, needs = usage.partition(" ")
+    if needs and not needs.startswith("["):
+        entry.value = f"{name} "
+        entry.cursor_position = len(entry.value)
+        entry.focus()
+    elif run(chat, name):
+        entry.remember(name)
+
+
+async def _server_request(
+    chat: Chat, command: commands.ServerRequest, log: ConversationLog
+) -> None:
+    """Send a request about people or moderation, and say in the log how it went."""
+    data = dict(command.data)
+    room = chat.tabs.where()[1]
+    if command.in_room and room is not None:
+        data["room"] = room
+    try:
+        reply = await chat.session.connected().request(command.kind, **data)
+    except ChatError as error:
+        log.write_notice(error.message, style="red")
+        return
+    people = chat.people
+    match command.kind:
+        case "profile_get":
+            for line in profile_lines(reply):
+                log.write_notice(line, style="cyan")
+            return
+        case "contacts":
+            people.contacts = {c["username"]: c["state"] for c in reply["contacts"]}
+            rows = [f"{c['username']} ({c['state']})" for c in reply["contacts"]]
+            log.write_notice("Contacts: " + (", ".join(rows) or "none yet"), style="cyan")
+        case "block":
+            people.blocked.add(reply["username"])
+            people.contacts.pop(reply["username"], None)
+        case "unblock":
+            people.blocked.discard(reply["username"])
+        case "contact_add" | "contact_accept":
+            people.contacts[reply["username"]] = (
+                "asked" if reply["state"] == "requested" else "contact"
+            )
+        case "contact_decline" | "contact_remove":
+            people.contacts.pop(reply["username"], None)
+    chat.people_changed()
+    if command.done:
+        log.write_notice(command.done, style="green")
 
 
 async def _room_command(chat: Chat, command: commands.RoomCommand, log: ConversationLog) -> None:

@@ -5,6 +5,7 @@ session's coroutines as workers (relaying pushes and reconnecting, sending the o
 acks, pings, transfers) and shows what the session reports as Textual messages (`events`).
 """
 
+import contextlib
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, TabbedContent, TabPane
 
 from chatroom.client.replies import ConversationState
-from chatroom.client.tui import commands, rooms, typed
+from chatroom.client.tui import commands, news, typed
 from chatroom.client.tui.conversation import ConversationLog
 from chatroom.client.tui.entries import Item, mentions
 from chatroom.client.tui.entry import LINE_BREAK, Entry
@@ -33,24 +34,23 @@ from chatroom.client.tui.events import (
     SessionStarted,
     TitleWanted,
 )
+from chatroom.client.tui.people import People
 from chatroom.client.tui.reading import Reading
 from chatroom.client.tui.screens.panel import Panel
+from chatroom.client.tui.screens.profile import ProfileScreen
 from chatroom.client.tui.session import ChatSession
 from chatroom.client.tui.sidebar import Sidebar
 from chatroom.client.tui.status import StatusLine
 from chatroom.client.tui.tabs import GROUP, ConversationTabs
 from chatroom.client.tui.transfers import Transfers
+from chatroom.common.errors import ChatError
 from chatroom.common.messages import (
-    ByePush,
+    ContactPush,
     FilePush,
-    InvitedPush,
-    JoinedPush,
-    LeftPush,
     MessagePush,
     PresenceBatchPush,
     PresencePush,
     ReadPush,
-    TopicPush,
 )
 
 
@@ -71,6 +71,7 @@ class ChatScreen(Screen[None]):
         Binding("pagedown", "scroll_log('page_down')", "Scroll down", show=False),
         Binding("ctrl+end", "scroll_log('end')", "Newest", show=False),
         Binding("f1", "help", "Help", show=False),
+        Binding("f3", "profile", "Profile", show=False),
     ]
 
     def __init__(
@@ -93,7 +94,7 @@ class ChatScreen(Screen[None]):
         self.keepalive = keepalive
         self.downloads = downloads
         """Where received files are saved."""
-        self.online: set[str] = set()
+        self.people = People(self.me)
         self.tabs = ConversationTabs()
         # The tabs' own dicts (changed in place, never replaced), for short names here.
         self.logs, self.partners, self.unread = self.tabs.logs, self.tabs.partners, self.tabs.unread
@@ -126,7 +127,9 @@ class ChatScreen(Screen[None]):
     def on_session_started(self, event: SessionStarted) -> None:
         """Tabs for the rooms and for what is unread; the tab on screen fills with its
         history, and those filled already catch up on what came while disconnected."""
-        self.set_online(event.reply.online)
+        self.people.set_online(event.reply.online)
+        self.people_changed()
+        self.run_worker(self.load_people(), group="people", exclusive=True)
         self.reading.started(event.reply.conversations)
         if self.query_one(StatusLine).reconnected():
             self.logs[GROUP].write_notice("Reconnected.", style="green")
@@ -154,25 +157,18 @@ class ChatScreen(Screen[None]):
         push = event.push
         if isinstance(push, MessagePush | FilePush):
             self.show_delivery(push)
-        elif isinstance(push, PresencePush):
-            if push.online:
-                self.online.add(push.username)
-            else:
-                self.online.discard(push.username)
-            self.set_online(self.online)
-        elif isinstance(push, PresenceBatchPush):
-            self.set_online((self.online | set(push.online)) - set(push.offline))
-        elif isinstance(push, JoinedPush | LeftPush | TopicPush):
-            self.logs[self.tabs.room_pane(push.room)].write_notice(rooms.room_news(push))
-        elif isinstance(push, InvitedPush):
-            self.shown_log().write_notice(
-                f"{push.by} invited you to #{push.room}: /join {push.room}"
-            )
+        elif isinstance(push, PresencePush | PresenceBatchPush):
+            self.people.presence(push)
+            self.people_changed()
         elif isinstance(push, ReadPush):
             upto, unread = push.upto, push.unread
             self.reading.marker_moved(ConversationState(push.room, push.with_user, unread, upto))
-        elif isinstance(push, ByePush) and push.reason == "shutdown":
-            self.logs[GROUP].write_notice("The server is shutting down.", style="red")
+        elif (said := news.notice(push, self.tabs, self.people)) is not None:
+            where, line, style = said
+            log = self.shown_log() if where is news.SHOWN else self.logs[where]
+            log.write_notice(line, style=style)
+            if isinstance(push, ContactPush):
+                self.people_changed()
 
     def on_message_sent(self, event: MessageSent) -> None:
         pane_id = self.tabs.pane_of(event.to, event.room)
@@ -225,6 +221,9 @@ class ChatScreen(Screen[None]):
         pane_id = self.pane_for(push)
         log = self.logs[pane_id]
         mine = push.sender == self.me
+        if not mine and push.to is None and push.sender in self.people.blocked:
+            self.run_worker(self.session.send_ack(), group="ack")  # hidden: you blocked them
+            return
         if isinstance(push, FilePush) and not mine:
             self.query_one(Transfers).received.append(push.fid)
         if self.bell and not mine and self.for_me(push):
@@ -254,9 +253,21 @@ class ChatScreen(Screen[None]):
         self.call_after_refresh(setattr, self.tabs, "active", pane_id)
         self.query_one("#entry", Input).focus()
 
-    def set_online(self, names: "set[str] | list[str]") -> None:
-        self.online = set(names)
-        self.query_one(Sidebar).show(self.online)
+    @property
+    def online(self) -> set[str]:
+        return self.people.online
+
+    def people_changed(self) -> None:
+        for sidebar in self.query(Sidebar):  # none once the screen is going
+            sidebar.show(self.people)
+
+    async def load_people(self) -> None:
+        with contextlib.suppress(ChatError, OSError):  # disconnected, or an older server
+            await self.people.load(self.session.connected())
+            self.people_changed()
+
+    def open_profile(self) -> None:
+        self.app.push_screen(ProfileScreen(self.session))
 
     @on(ConversationLog.CaughtUp)
     def caught_up(self, event: ConversationLog.CaughtUp) -> None:
@@ -289,13 +300,13 @@ class ChatScreen(Screen[None]):
 
     @on(OptionList.OptionSelected, "#users")
     def user_picked(self, event: OptionList.OptionSelected) -> None:
-        if event.option.id and event.option.id != self.me:
+        if event.option.id == self.me:
+            self.open_profile()
+        elif event.option.id:
             self.open_private(event.option.id)
 
     def ping(self) -> None:
         self.run_worker(self.session.ping(), group="ping", exclusive=True)
-
-    # -- what the user types ----------------------------------------------------------
 
     # -- the keyboard stays with the input ---------------------------------------------
 
@@ -337,17 +348,8 @@ class ChatScreen(Screen[None]):
         self.session.queue(to, text, room)
         self.show_status()
 
-    def start_command(self, usage: str) -> None:
-        """A command picked in the palette: run at once if it takes nothing, else put
-        into the input for the rest to be typed."""
-        name, _, needs = usage.partition(" ")
-        if needs and not needs.startswith("["):
-            entry = self.query_one(Entry)
-            entry.value = f"{name} "
-            entry.cursor_position = len(entry.value)
-            entry.focus()
-        elif typed.run(self, name):
-            self.query_one(Entry).remember(name)
+    def start_command(self, usage: str) -> None:  # picked in the palette
+        typed.start(self, self.query_one(Entry), usage)
 
     def in_background(self, work: Coroutine[Any, Any, None]) -> None:
         self.run_worker(work, group="commands")
@@ -382,16 +384,14 @@ class ChatScreen(Screen[None]):
     def action_switch_tab(self, step: int) -> None:
         self.tabs.switch(step)
 
+    def action_profile(self) -> None:
+        self.open_profile()
+
     def action_help(self) -> None:
         self.post_message(HelpWanted())
 
     def action_scroll_log(self, how: str) -> None:
-        log = self.shown_log()
-        if how == "page_up" and log.scroll_y == 0 and log.more_before:
-            self.older_wanted(ConversationLog.OlderWanted(log))  # at the top already
-        if how != "page_up" and log.is_vertical_scroll_end and log.detached:
-            self.newer_wanted(ConversationLog.NewerWanted(log))  # at the end already
-        getattr(log, f"scroll_{how}")(animate=False)
+        self.shown_log().scroll_by_keys(how)
 
     def action_focus_users(self) -> None:
         self.query_one("#users", OptionList).focus()

@@ -1,0 +1,112 @@
+"""What the chat screen knows of people: who is online with which status, contacts and
+their requests, whom the user blocked, and how each push about them reads.
+
+No widgets here: the screen feeds it pushes and draws what it says (the sidebar's
+lists, a notice in the log).
+"""
+
+from dataclasses import dataclass, field
+
+from textual.content import Content
+
+from chatroom.client.connection import ChatClient
+from chatroom.client.visible import visible
+from chatroom.common.messages import PresenceBatchPush, PresencePush
+
+MARKS = {"online": ("●", "green"), "away": ("◐", "yellow"), "busy": ("⊘", "red")}
+"""How a status shows next to a name."""
+
+
+@dataclass
+class People:
+    me: str
+    statuses: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Everyone others see online, with their status and its text."""
+    contacts: dict[str, str] = field(default_factory=dict)
+    """Contacts and requests, by name: `contact`, `asked` or `asking`."""
+    blocked: set[str] = field(default_factory=set)
+    """Whom the user blocked: their messages in rooms are not shown."""
+
+    @property
+    def online(self) -> set[str]:
+        return set(self.statuses)
+
+    def set_online(self, names: list[str] | set[str]) -> None:
+        """The whole list (at login): statuses of those known stay, others are online."""
+        self.statuses = {name: self.statuses.get(name, ("online", "")) for name in names}
+
+    def presence(self, push: PresencePush | PresenceBatchPush) -> None:
+        if isinstance(push, PresencePush):
+            if push.online:
+                self.statuses[push.username] = (push.status or "online", push.status_text or "")
+            else:
+                self.statuses.pop(push.username, None)
+            return
+        for name in push.offline:
+            self.statuses.pop(name, None)
+        for name in push.online:
+            chosen = (push.statuses or {}).get(name, {})
+            self.statuses[name] = (chosen.get("status", "online"), chosen.get("status_text", ""))
+
+    async def load(self, client: ChatClient) -> None:
+        """Contacts and blocks, from the server (after each login)."""
+        listed = await client.request("contacts")
+        self.contacts = {c["username"]: c["state"] for c in listed["contacts"]}
+        self.blocked = set((await client.request("blocks"))["blocked"])
+
+    def contact_news(self, username: str, event: str) -> str:
+        """Keep a `contact` push's news; how it reads."""
+        name = visible(username)
+        if event == "request":
+            self.contacts[username] = "asking"
+            return f"{name} asks to be your contact: /accept {name} or /decline {name}"
+        if event == "accepted":
+            self.contacts[username] = "contact"
+            return f"{name} is now your contact."
+        self.contacts.pop(username, None)
+        return (
+            f"{name} declined your request."
+            if event == "declined"
+            else f"{name} ended the contact."
+        )
+
+    def label(self, name: str) -> Content:
+        """A name in the list of who is online: its status mark, and text if any."""
+        status, text = self.statuses.get(name, ("online", ""))
+        mark, style = MARKS.get(status, ("●", "green"))
+        you = " (you)" if name == self.me else ""
+        star = " ★" if self.contacts.get(name) == "contact" else ""
+        parts: list[tuple[str, str] | str] = [(mark + " ", style), visible(name) + you + star]
+        if text:
+            parts.append((f" {visible(text)}", "dim"))
+        return Content.assemble(*parts)
+
+    def contact_labels(self) -> list[tuple[str, Content]]:
+        """The contacts list: requests waiting for an answer first, then contacts."""
+        rows = []
+        for name, state in sorted(self.contacts.items(), key=lambda c: (c[1] != "asking", c[0])):
+            if state == "asking":
+                rows.append((name, Content.assemble(("? ", "bold yellow"), visible(name))))
+            elif state == "contact":
+                online = name in self.statuses
+                mark = ("● ", "green") if online else ("○ ", "dim")
+                rows.append((name, Content.assemble(mark, visible(name))))
+            else:
+                rows.append((name, Content.assemble(("… ", "dim"), (visible(name), "dim"))))
+        return rows
+
+
+def profile_lines(profile: dict[str, object]) -> list[str]:
+    """A `profile_get` reply, as lines for the log."""
+    name = visible(str(profile["username"]))
+    shown = visible(str(profile.get("display_name") or ""))
+    status = str(profile.get("status", ""))
+    text = visible(str(profile.get("status_text") or ""))
+    lines = [
+        f"{name}" + (f" ({shown})" if shown else "") + f": {status}" + (f", {text}" if text else "")
+    ]
+    if profile.get("bio"):
+        lines.append(visible(str(profile["bio"])))
+    if profile.get("role") not in (None, "user"):
+        lines.append(f"Role: {profile['role']}")
+    return lines
