@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 
 from textual.content import Content
 
-from chatroom.client.connection import ChatClient
+from chatroom.client.tui.session import ChatSession
 from chatroom.client.visible import visible
+from chatroom.common.errors import ChatError
 from chatroom.common.messages import PresenceBatchPush, PresencePush
 
 MARKS = {"online": ("●", "green"), "away": ("◐", "yellow"), "busy": ("⊘", "red")}
@@ -31,9 +32,11 @@ class People:
     def online(self) -> set[str]:
         return set(self.statuses)
 
-    def set_online(self, names: list[str] | set[str]) -> None:
-        """The whole list (at login): statuses of those known stay, others are online."""
+    def logged_in(self, names: list[str], status: str, text: str) -> None:
+        """Who is online as a login says (the statuses of those known stay, others are
+        `online` until a push says more), and the status the user chose."""
         self.statuses = {name: self.statuses.get(name, ("online", "")) for name in names}
+        self.set_mine(status, text)
 
     def presence(self, push: PresencePush | PresenceBatchPush) -> None:
         if isinstance(push, PresencePush):
@@ -48,11 +51,22 @@ class People:
             chosen = (push.statuses or {}).get(name, {})
             self.statuses[name] = (chosen.get("status", "online"), chosen.get("status_text", ""))
 
-    async def load(self, client: ChatClient) -> None:
-        """Contacts and blocks, from the server (after each login)."""
-        listed = await client.request("contacts")
+    def set_mine(self, status: str, text: str) -> None:
+        """The user's own status: shown in the list to them even while invisible (the
+        server tells the others, not them)."""
+        self.statuses[self.me] = (status, text)
+
+    async def load(self, session: ChatSession) -> bool:
+        """Contacts and blocks, from the server (after each login); whether it answered
+        (not if disconnected meanwhile, or a server from before contacts)."""
+        try:
+            listed = await session.request("contacts")
+            blocked = await session.request("blocks")
+        except (ChatError, OSError):
+            return False
         self.contacts = {c["username"]: c["state"] for c in listed["contacts"]}
-        self.blocked = set((await client.request("blocks"))["blocked"])
+        self.blocked = set(blocked["blocked"])
+        return True
 
     def contact_news(self, username: str, event: str) -> str:
         """Keep a `contact` push's news; how it reads."""

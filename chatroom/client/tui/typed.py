@@ -156,6 +156,8 @@ async def _server_request(
             people.contacts.pop(reply["username"], None)
         case "unblock":
             people.blocked.discard(reply["username"])
+        case "status_set":
+            people.set_mine(reply["status"], reply["status_text"])
         case "contact_add" | "contact_accept":
             people.contacts[reply["username"]] = (
                 "asked" if reply["state"] == "requested" else "contact"

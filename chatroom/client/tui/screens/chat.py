@@ -5,7 +5,6 @@ session's coroutines as workers (relaying pushes and reconnecting, sending the o
 acks, pings, transfers) and shows what the session reports as Textual messages (`events`).
 """
 
-import contextlib
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -43,7 +42,6 @@ from chatroom.client.tui.sidebar import Sidebar
 from chatroom.client.tui.status import StatusLine
 from chatroom.client.tui.tabs import GROUP, ConversationTabs
 from chatroom.client.tui.transfers import Transfers
-from chatroom.common.errors import ChatError
 from chatroom.common.messages import (
     ContactPush,
     FilePush,
@@ -127,10 +125,11 @@ class ChatScreen(Screen[None]):
     def on_session_started(self, event: SessionStarted) -> None:
         """Tabs for the rooms and for what is unread; the tab on screen fills with its
         history, and those filled already catch up on what came while disconnected."""
-        self.people.set_online(event.reply.online)
+        reply = event.reply
+        self.people.logged_in(reply.online, reply.status, reply.status_text)
         self.people_changed()
         self.run_worker(self.load_people(), group="people", exclusive=True)
-        self.reading.started(event.reply.conversations)
+        self.reading.started(reply.conversations)
         if self.query_one(StatusLine).reconnected():
             self.logs[GROUP].write_notice("Reconnected.", style="green")
         for pane_id in list(self.logs):
@@ -262,12 +261,12 @@ class ChatScreen(Screen[None]):
             sidebar.show(self.people)
 
     async def load_people(self) -> None:
-        with contextlib.suppress(ChatError, OSError):  # disconnected, or an older server
-            await self.people.load(self.session.connected())
+        if await self.people.load(self.session):
             self.people_changed()
 
     def open_profile(self) -> None:
-        self.app.push_screen(ProfileScreen(self.session))
+        screen = ProfileScreen(self.session, self.people)
+        self.app.push_screen(screen, lambda saved: self.people_changed())
 
     @on(ConversationLog.CaughtUp)
     def caught_up(self, event: ConversationLog.CaughtUp) -> None:

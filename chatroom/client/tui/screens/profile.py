@@ -9,6 +9,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Select, Static
 
+from chatroom.client.tui.people import People
 from chatroom.client.tui.session import ChatSession
 from chatroom.common.errors import ChatError
 from chatroom.common.limits import BIO_MAX, DISPLAY_NAME_MAX, STATUS_TEXT_MAX
@@ -22,11 +23,14 @@ STATUSES = [
 
 
 class ProfileScreen(ModalScreen[None]):
+    """Saving also tells `people` the user's new status."""
+
     BINDINGS = [Binding("escape", "close", "Back")]
 
-    def __init__(self, session: ChatSession) -> None:
+    def __init__(self, session: ChatSession, people: People) -> None:
         super().__init__()
         self.session = session
+        self.people = people
 
     def compose(self) -> ComposeResult:
         with Vertical(id="profile", classes="form"):
@@ -75,6 +79,7 @@ class ProfileScreen(ModalScreen[None]):
         except ChatError as error:
             self.show_error(f"Not saved: {error.message}")
             return
+        self.people.set_mine(status, text)
         self.dismiss(None)
 
     def action_close(self) -> None:
