@@ -31,6 +31,8 @@ class ProfileScreen(ModalScreen[None]):
         super().__init__()
         self.session = session
         self.people = people
+        self.loaded = False
+        """Whether the fields show what the server has (a save before would undo it)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="profile", classes="form"):
@@ -57,6 +59,7 @@ class ProfileScreen(ModalScreen[None]):
         self.query_one("#bio", Input).value = me["bio"]
         self.query_one("#status", Select).value = me["status"]
         self.query_one("#status-text", Input).value = me["status_text"]
+        self.loaded = True
 
     def show_error(self, message: str) -> None:
         self.query_one(".form-error", Static).update(message)

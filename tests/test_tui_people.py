@@ -1,0 +1,109 @@
+"""The TUI's people and moderation features, driven through Pilot against a real server:
+statuses in the sidebar, contact requests, the profile screen, blocking, moderation."""
+
+from textual.widgets import Input, OptionList
+
+from chatroom.client.tui.screens.chat import ChatScreen
+from chatroom.client.tui.screens.profile import ProfileScreen
+from chatroom.common.messages import ContactPush, MessagePush, ModeratedPush, PresencePush
+from tests.conftest import RunningServer, next_push
+from tests.test_tui import log_in, log_text, make_app, send, until
+
+
+def sidebar_row(app: object, list_id: str, name: str) -> str:
+    users = app.screen.query_one(list_id, OptionList)  # type: ignore[attr-defined]
+    for option in users.options:
+        if option.id == name:
+            return str(option.prompt)
+    return ""
+
+
+async def test_statuses_show_next_to_names_and_follow_presence(server: RunningServer) -> None:
+    await server.register("alice")
+    bob = await server.login("bob")
+    app = make_app(server.port)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await log_in(pilot, "alice")
+        await until(pilot, lambda: "● bob" in sidebar_row(app, "#users", "bob"), "bob online")
+        await bob.request("status_set", status="busy", status_text="in a meeting")
+        await until(
+            pilot,
+            lambda: sidebar_row(app, "#users", "bob") == "⊘ bob in a meeting",
+            "bob's status",
+        )
+        await send(pilot, "/status away lunch")
+        await until(pilot, lambda: "◐ alice (you)" in sidebar_row(app, "#users", "alice"), "mine")
+        assert await next_push(bob, PresencePush, username="alice", status="away")
+
+
+async def test_a_contact_request_is_shown_and_accepted_from_the_tui(
+    server: RunningServer,
+) -> None:
+    await server.register("alice")
+    bob = await server.login("bob")
+    app = make_app(server.port)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await log_in(pilot, "alice")
+        await bob.request("contact_add", username="alice")
+        await until(pilot, lambda: "bob asks to be your contact" in log_text(app), "the request")
+        assert sidebar_row(app, "#contacts", "bob") == "? bob"
+        await send(pilot, "/accept bob")
+        assert await next_push(bob, ContactPush) == ContactPush("alice", "accepted")
+        await until(pilot, lambda: sidebar_row(app, "#contacts", "bob") == "● bob", "contact")
+
+
+async def test_the_profile_screen_saves_a_display_name_and_status(server: RunningServer) -> None:
+    await server.register("alice")
+    app = make_app(server.port)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot, "alice")
+        await pilot.press("f3")
+        await until(pilot, lambda: isinstance(app.screen, ProfileScreen), "the profile screen")
+        screen = app.screen
+        await until(pilot, lambda: screen.loaded, "the profile from the server")
+        field = screen.query_one("#display-name", Input)
+        field.value = "Alice A."
+        screen.query_one("#status-text", Input).value = "reading"
+        field.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ChatScreen), "back in the chat")
+        reader = await server.login("reader")
+        profile = await reader.request("profile_get", username="alice")
+        assert profile["display_name"] == "Alice A." and profile["status_text"] == "reading"
+
+
+async def test_a_blocked_users_room_messages_are_hidden(server: RunningServer) -> None:
+    await server.register("alice")
+    mallory = await server.login("mallory")
+    carol = await server.login("carol")
+    app = make_app(server.port)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await log_in(pilot, "alice")
+        await send(pilot, "/block mallory")
+        await until(pilot, lambda: "Blocked mallory." in log_text(app), "the block")
+        await mallory.broadcast("spam spam spam")
+        await carol.broadcast("a real message")
+        await until(pilot, lambda: "a real message" in log_text(app), "carol's message")
+        assert "spam" not in log_text(app)
+        dropped = await mallory.request("private", to="alice", text="psst")
+        assert dropped["mid"] == 0
+
+
+async def test_moderation_from_the_tui_and_what_the_pupil_sees(server: RunningServer) -> None:
+    await server.register("teacher")
+    assert server.server is not None
+    await server.server.services.store.set_role("teacher", "moderator", by="test")
+    pupil = await server.login("pupil")
+    app = make_app(server.port)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await log_in(pilot, "teacher")
+        await send(pilot, "/mute pupil 60 too loud")
+        told = await next_push(pupil, ModeratedPush)
+        assert (told.action, told.reason) == ("mute", "too loud")
+        await until(pilot, lambda: "Muted pupil." in log_text(app), "the reply")
+        await send(pilot, "/announce quiz tomorrow")
+        heard = await next_push(pupil, MessagePush, announcement=True)
+        assert heard.text == "quiz tomorrow"
+        await send(pilot, "/mute pupil")
+        await until(pilot, lambda: "Usage: /mute NAME SECONDS" in log_text(app), "the usage")
+        assert app.screen.query_one("#entry", Input).value == "/mute pupil"  # kept
