@@ -6,13 +6,13 @@ import chatroom
 from chatroom.common.codec import encode
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.limits import PASSWORD_MIN, PROTOCOL_VERSION
-from chatroom.common.messages import ByeReason
+from chatroom.common.messages import ByeReason, ContactPush
 from chatroom.common.names import username_key
 from chatroom.server.auth import new_resume_token, resume_token_hash
 from chatroom.server.fields import Fields
-from chatroom.server.handlers.contacts import waiting_requests
 from chatroom.server.handlers.peer import Peer, Reply
 from chatroom.server.services import Services
+from chatroom.server.store.base import Arrival
 
 log = logging.getLogger("chatroom.server")
 
@@ -75,12 +75,12 @@ async def login(server: Services, peer: Peer, data: Fields) -> Reply:
             attempt.failed()
             raise ChatError(ErrorCode.BAD_CREDENTIALS, "wrong username or password")
         attempt.succeeded(name_key)
-    await refuse_banned(server, user.username)
+    arrival = await arriving(server, user.username)
     token, token_hash = new_resume_token()
     expires = server.wall_clock() + server.limits.resume_ttl
     await server.store.add_resume_token(token_hash, user.username, expires)
     peer.resume_token_hash = token_hash
-    return await _enter(server, peer, user.username) | {
+    return await _enter(server, peer, arrival) | {
         "resume_token": token,
         "resume_expires": expires,
     }
@@ -95,27 +95,32 @@ async def resume(server: Services, peer: Peer, data: Fields) -> Reply:
         if username is None:
             attempt.failed()
             raise ChatError(ErrorCode.INVALID_TOKEN, "the resume token is unknown or expired")
-    await refuse_banned(server, username)
+    arrival = await arriving(server, username)
     peer.resume_token_hash = token_hash
-    return await _enter(server, peer, username, "resume")
+    return await _enter(server, peer, arrival, "resume")
 
 
-async def refuse_banned(server: Services, username: str) -> None:
-    """`banned` (with `until`) if `username` is banned from the server."""
-    banned, until = await server.store.banned_from_server(username, server.wall_clock())
-    if banned:
+async def arriving(server: Services, username: str) -> Arrival:
+    """What the login of `username` needs; `banned` (with `until`) if they are banned."""
+    arrival = await server.store.arrival(username, server.wall_clock())
+    if arrival is None:  # a resume token outliving its user: users are never deleted
+        raise ChatError(ErrorCode.INVALID_TOKEN, "the resume token is unknown or expired")
+    if arrival.banned:
+        until = arrival.banned_until
         raise ChatError(ErrorCode.BANNED, "you are banned from this server", until=until)
+    return arrival
 
 
-async def _enter(server: Services, peer: Peer, username: str, how: str = "login") -> Reply:
+async def _enter(server: Services, peer: Peer, arrival: Arrival, how: str = "login") -> Reply:
     """The rest of a login or resume: join, queue the mailbox (unless the client pulls
-    history instead), describe the user's conversations."""
-    profile = await server.store.profile(username)
-    status, status_text = (profile.status, profile.status_text) if profile else ("online", "")
+    history instead), push the contact requests waiting, describe the user's
+    conversations."""
+    profile = arrival.profile
+    username, status, status_text = profile.username, profile.status, profile.status_text
     server.hub.set_status(username, status, status_text)  # before they are announced
     backlog = await peer.log_in(username, how)
-    for push in await waiting_requests(server, username):  # held until after the reply
-        peer.send_frame(encode(push.envelope()))
+    for asker in arrival.waiting:  # held until after the reply
+        peer.send_frame(encode(ContactPush(asker, "request").envelope()))
     states = await server.store.read_states(username)
     return {
         "username": username,

@@ -63,9 +63,3 @@ async def contacts(server: Services, peer: Peer, data: Fields) -> Reply:
         status, text = server.hub.shown(name)
         listed.append({"username": name, "state": state, "status": status, "status_text": text})
     return {"contacts": listed}
-
-
-async def waiting_requests(server: Services, username: str) -> list[ContactPush]:
-    """The requests made to `username` that they have not answered: pushed at login."""
-    pending = await server.store.contacts(username)
-    return [ContactPush(name, "request") for name, state in pending if state == "asking"]

@@ -114,6 +114,19 @@ class Profile:
 
 
 @dataclass(slots=True, frozen=True)
+class Arrival:
+    """What a login needs to know of a user, read at once: their profile, whether they
+    are banned from the server (and until when), and who asked to be their contact."""
+
+    profile: Profile
+    banned: bool
+    banned_until: float | None
+    """None: until lifted (when `banned`)."""
+    waiting: list[str]
+    """Who asked to be their contact and waits for an answer."""
+
+
+@dataclass(slots=True, frozen=True)
 class AuditEntry:
     """One moderation action, as the audit log keeps it."""
 

@@ -6,6 +6,7 @@ A second backend (PostgreSQL, say) implements it and nothing in the handlers cha
 from typing import Protocol
 
 from chatroom.server.store.base import (
+    Arrival,
     AuditEntry,
     Backlog,
     FileRecord,
@@ -113,6 +114,11 @@ class Store(Protocol):
 
     # -- people -------------------------------------------------------------------------
 
+    async def arrival(self, username: str, now: float) -> Arrival | None:
+        """What a login or resume of `username` needs (None if there is no such user):
+        their profile, whether they are banned from the server at `now`, and the
+        contact requests waiting for them."""
+
     async def profile(self, username: str) -> Profile | None:
         """The profile of the user registered as `username` (the exact name)."""
 
@@ -176,9 +182,6 @@ class Store(Protocol):
     ) -> tuple[bool, float | None]:
         """Whether `username` is muted (in `conv` or everywhere) or banned (from room
         `conv`) at `now`, and until when (None: until lifted)."""
-
-    async def banned_from_server(self, username: str, now: float) -> tuple[bool, float | None]:
-        """Whether `username` is banned from the server at `now`, and until when."""
 
     async def sanction(
         self,

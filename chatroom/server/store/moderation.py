@@ -3,8 +3,8 @@ messages, announcements, and the audit log every moderation action is written to
 
 Blocks, mutes and room bans are read on every message, so they are also kept in memory,
 loaded when the store opens and changed only through it. A server-wide ban is read from
-the database at each login instead, so that `chatroom-admin` can ban a user while a
-server runs.
+the database at each login instead (see `SqlitePeople.arrival`), so that
+`chatroom-admin` can ban a user while a server runs.
 """
 
 import time
@@ -160,15 +160,6 @@ class SqliteModeration:
             found = True
             latest = None if until is None or latest is None else max(latest, until)
         return found, latest if found else None
-
-    async def banned_from_server(self, username: str, now: float) -> tuple[bool, float | None]:
-        """Whether `username` is banned from the server at `now`, and until when."""
-        rows = await self._lookups.execute_fetchall(
-            """SELECT until FROM sanctions WHERE username = ? AND conv = ? AND kind = ?
-                 AND (until IS NULL OR until > ?)""",
-            (username, SERVER_WIDE, BAN, now),
-        )
-        return next(((True, until) for (until,) in rows), (False, None))
 
     async def sanction(
         self,

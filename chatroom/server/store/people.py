@@ -5,7 +5,7 @@ import time
 
 import aiosqlite
 
-from chatroom.server.store.base import Profile, UserRecord
+from chatroom.server.store.base import Arrival, Profile, UserRecord
 from chatroom.server.store.writer import Writer
 
 _PROFILE_COLUMNS = "username, display_name, bio, status, status_text, role"
@@ -32,6 +32,25 @@ class SqlitePeople:
         changed = await self._writer.write(update)
         self._users.clear()
         return changed
+
+    async def arrival(self, username: str, now: float) -> Arrival | None:
+        # One statement, one trip to the database thread: every login and resume asks.
+        rows = await self._lookups.execute_fetchall(
+            f"""SELECT {_PROFILE_COLUMNS.replace("username", "u.username")},
+                       s.username IS NOT NULL, s.until,
+                       (SELECT group_concat(c.username, char(31)) FROM contacts AS c
+                        WHERE c.contact = u.username AND c.accepted = 0)
+                FROM users AS u LEFT JOIN sanctions AS s
+                  ON s.username = u.username AND s.conv = 0 AND s.kind = 'ban'
+                     AND (s.until IS NULL OR s.until > :now)
+                WHERE u.username = :me""",
+            {"me": username, "now": now},
+        )
+        for row in rows:
+            *profile, banned, until, waiting = row
+            asking = sorted(waiting.split("\x1f")) if waiting else []
+            return Arrival(Profile(*profile), bool(banned), until, asking)
+        return None
 
     async def profile(self, username: str) -> Profile | None:
         rows = await self._lookups.execute_fetchall(
