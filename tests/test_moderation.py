@@ -245,6 +245,26 @@ async def test_nobody_outranks_themselves_and_a_moderator_cannot_touch_an_admin(
     assert (await refused(admin, "audit", limit=0)).code == "bad_request"
     error = await refused(admin, "room_role", room="lobby", username="mod", role="moderator")
     assert error.code == "forbidden"
+    wrong: list[tuple[str, dict[str, Any], str]] = [
+        ("delete", {"mid": "7"}, "bad_request"),
+        ("delete", {}, "bad_request"),
+        ("delete", {"mid": 0}, "bad_request"),
+        ("announce", {"text": "   "}, "empty_text"),
+        ("announce", {"text": "x" * 5000}, "text_too_long"),
+        ("audit", {"before": -1}, "bad_request"),
+        ("audit", {"limit": 201}, "bad_request"),
+        ("ban", {"username": "mod", "seconds": 0}, "bad_request"),
+        ("kick", {"username": ["mod"]}, "bad_request"),
+        ("kick", {"username": "bad name!"}, "invalid_username"),
+        ("kick", {"username": "mod", "room": "bad room!"}, "invalid_room"),
+        ("unmute", {}, "bad_request"),
+        ("room_role", {"room": "lobby", "username": "mod", "role": "king"}, "bad_request"),
+        ("block", {}, "bad_request"),
+        ("unblock", {"username": "nobody"}, "no_such_user"),
+    ]
+    for kind, data, code in wrong:
+        assert (await refused(admin, kind, **data)).code == code, (kind, data)
+    assert await admin.request("ping") == {}  # and the connection is fine
 
 
 async def test_many_moderators_acting_at_once_are_all_logged(make_server: Any) -> None:
