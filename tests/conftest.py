@@ -15,6 +15,7 @@ import pytest
 
 from chatroom.client import ChatClient
 from chatroom.common.codec import FrameDecoder, encode
+from chatroom.common.errors import ChatError
 from chatroom.common.limits import Limits
 from chatroom.common.messages import PresenceBatchPush, PresencePush, Push
 from chatroom.server.app import ChatServer
@@ -184,6 +185,18 @@ async def make_server(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[R
 @pytest.fixture
 async def server(make_server: Callable[..., Awaitable[RunningServer]]) -> RunningServer:
     return await make_server()
+
+
+async def refusal(client: ChatClient, kind: str, **data: Any) -> ChatError:
+    """The error of a request that must fail."""
+    with pytest.raises(ChatError) as error:
+        await client.request(kind, **data)
+    return error.value
+
+
+async def refused(client: ChatClient, kind: str, **data: Any) -> str:
+    """The error code of a request that must fail."""
+    return str((await refusal(client, kind, **data)).code)
 
 
 async def next_push(client: ChatClient, kind: type[Push] = Push, **fields: Any) -> Any:

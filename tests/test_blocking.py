@@ -5,20 +5,10 @@ import asyncio
 import hashlib
 from typing import Any
 
-import pytest
-
-from chatroom.client import ChatClient
-from chatroom.common.errors import ChatError
 from chatroom.common.messages import ContactPush, MessagePush
-from tests.conftest import WAIT, RunningServer, next_push
+from tests.conftest import WAIT, RunningServer, next_push, refused
 
 FAST = {"message_rate": 1e6, "message_burst": 10**6}
-
-
-async def refused(client: ChatClient, kind: str, **data: Any) -> str:
-    with pytest.raises(ChatError) as error:
-        await client.request(kind, **data)
-    return str(error.value.code)
 
 
 async def test_a_blocked_users_messages_and_requests_never_reach_the_blocker(

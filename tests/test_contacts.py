@@ -4,20 +4,11 @@ once, removal, and what is refused, against a real server over real sockets."""
 import asyncio
 from typing import Any
 
-import pytest
-
 from chatroom.client import ChatClient
-from chatroom.common.errors import ChatError
 from chatroom.common.messages import ContactPush
-from tests.conftest import PASSWORD, RunningServer, next_push
+from tests.conftest import PASSWORD, RunningServer, next_push, refused
 
 FAST = {"message_rate": 1e6, "message_burst": 10**6}
-
-
-async def refused(client: ChatClient, kind: str, **data: Any) -> str:
-    with pytest.raises(ChatError) as error:
-        await client.request(kind, **data)
-    return str(error.value.code)
 
 
 async def states(client: ChatClient) -> dict[str, str]:

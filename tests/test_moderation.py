@@ -5,10 +5,6 @@ import asyncio
 import dataclasses
 from typing import Any
 
-import pytest
-
-from chatroom.client import ChatClient
-from chatroom.common.errors import ChatError
 from chatroom.common.messages import (
     ByePush,
     DeletedPush,
@@ -16,7 +12,7 @@ from chatroom.common.messages import (
     MessagePush,
     ModeratedPush,
 )
-from tests.conftest import WAIT, RunningServer, next_push
+from tests.conftest import WAIT, RunningServer, next_push, refusal
 
 FAST = {"message_rate": 1e6, "message_burst": 10**6}
 ROOMS = ["rooms", "read", "carbons"]
@@ -45,12 +41,6 @@ async def give_role(server: RunningServer, username: str, role: str) -> None:
     await server.server.services.store.set_role(username, role, by="test")
 
 
-async def refused(client: ChatClient, kind: str, **data: Any) -> ChatError:
-    with pytest.raises(ChatError) as error:
-        await client.request(kind, **data)
-    return error.value
-
-
 async def test_a_student_may_moderate_no_one(server: RunningServer) -> None:
     student = await server.login("student")
     other = await server.login("other")
@@ -65,7 +55,7 @@ async def test_a_student_may_moderate_no_one(server: RunningServer) -> None:
         ("audit", {}),
     ]
     for kind, data in attempts:
-        assert (await refused(student, kind, **data)).code == "forbidden", kind
+        assert (await refusal(student, kind, **data)).code == "forbidden", kind
     assert await other.request("ping") == {}  # still connected, still unmuted
     assert (await student.request("users"))["online"] == ["other", "student"]
 
@@ -83,11 +73,11 @@ async def test_a_muted_user_is_refused_until_the_time_passes(
     assert muted == {"username": "pupil", "room": None, "until": clock.now + 300}
     told = await next_push(pupil, ModeratedPush)
     assert told == ModeratedPush("mute", "teacher", None, clock.now + 300, "shouting")
-    error = await refused(pupil, "broadcast", text="LOUD")
+    error = await refusal(pupil, "broadcast", text="LOUD")
     assert error.code == "muted" and error.extra["until"] == clock.now + 300
-    assert (await refused(pupil, "private", to="teacher", text="sorry")).code == "muted"
+    assert (await refusal(pupil, "private", to="teacher", text="sorry")).code == "muted"
     clock.now += 299
-    assert (await refused(pupil, "broadcast", text="still?")).code == "muted"
+    assert (await refusal(pupil, "broadcast", text="still?")).code == "muted"
     clock.now += 2
     sent = await pupil.broadcast("quietly now")
     assert (await next_push(teacher, MessagePush, mid=sent.mid)).text == "quietly now"
@@ -100,23 +90,23 @@ async def test_a_room_owner_moderates_their_room_and_only_it(server: RunningServ
     await owner.request("room_create", room="maths")
     for client in (helper, pupil):
         await client.request("room_join", room="maths")
-    assert (await refused(helper, "mute", username="pupil", room="maths", seconds=60)).code == (
+    assert (await refusal(helper, "mute", username="pupil", room="maths", seconds=60)).code == (
         "forbidden"
     )
     named = await owner.request("room_role", room="maths", username="helper", role="moderator")
     assert named["changed"] is True
     await helper.request("mute", username="pupil", room="maths", seconds=60)
-    assert (await refused(pupil, "broadcast", room="maths", text="x")).code == "muted"
+    assert (await refusal(pupil, "broadcast", room="maths", text="x")).code == "muted"
     assert (await pupil.broadcast("in the lobby I may")).mid > 0  # muted in maths only
     # A room moderator does not outrank the owner, nor moderate outside the room.
-    error = await refused(helper, "mute", username="owner", room="maths", seconds=60)
+    error = await refusal(helper, "mute", username="owner", room="maths", seconds=60)
     assert error.code == "forbidden" and "outrank" in error.message
-    assert (await refused(helper, "kick", username="pupil")).code == "forbidden"
+    assert (await refusal(helper, "kick", username="pupil")).code == "forbidden"
     # The owner kicks the pupil from the room: they are told, the room hears they left.
     await owner.request("kick", username="pupil", room="maths", reason="off topic")
     assert (await next_push(pupil, ModeratedPush, action="kick")).reason == "off topic"
     assert await next_push(helper, LeftPush) == LeftPush("maths", "pupil")
-    assert (await refused(pupil, "broadcast", room="maths", text="x")).code == "forbidden"
+    assert (await refusal(pupil, "broadcast", room="maths", text="x")).code == "forbidden"
     assert (await pupil.request("room_join", room="maths"))["joined"] is True  # not banned
 
 
@@ -137,14 +127,14 @@ async def test_kick_and_ban_from_the_server(make_server: Any) -> None:
     assert banned["until"] == clock.now + 3600
     assert await next_push(pupil, ByePush) == ByePush("banned")
     again = await server.connect()
-    error = await refused(again, "login", username="pupil", password="correct horse")
+    error = await refusal(again, "login", username="pupil", password="correct horse")
     assert error.code == "banned" and error.extra["until"] == clock.now + 3600
     clock.now += 3601
     await again.login("pupil", "correct horse")  # the ban has run out
     await again.close()
     await admin.request("ban", username="pupil")  # no end
     later = await server.connect()
-    error = await refused(later, "login", username="pupil", password="correct horse")
+    error = await refusal(later, "login", username="pupil", password="correct horse")
     assert error.code == "banned" and error.extra["until"] is None
     assert (await admin.request("unban", username="pupil"))["lifted"] is True
     await later.login("pupil", "correct horse")
@@ -157,7 +147,7 @@ async def test_a_room_ban_keeps_them_out_of_that_room(server: RunningServer) -> 
     await pupil.request("room_join", room="art")
     await owner.request("ban", username="pupil", room="art")
     assert (await next_push(pupil, ModeratedPush)).action == "ban"
-    error = await refused(pupil, "room_join", room="art")
+    error = await refusal(pupil, "room_join", room="art")
     assert error.code == "banned" and error.extra["until"] is None
     assert await pupil.request("ping") == {}  # still on the server
     await owner.request("unban", username="pupil", room="art")
@@ -173,7 +163,7 @@ async def test_deleted_messages_leave_a_tombstone_in_history_and_search(
     bob = await server.login("bob")
     mine = await alice.broadcast("a regrettable remark")
     theirs = await bob.broadcast("something rude")
-    assert (await refused(alice, "delete", mid=theirs.mid)).code == "forbidden"
+    assert (await refusal(alice, "delete", mid=theirs.mid)).code == "forbidden"
     assert await alice.request("delete", mid=mine.mid) == {"mid": mine.mid, "deleted": True}
     assert await next_push(bob, DeletedPush) == DeletedPush(
         mine.mid, "alice", "lobby", None, "alice"
@@ -186,7 +176,7 @@ async def test_deleted_messages_leave_a_tombstone_in_history_and_search(
     assert shown[mine.mid]["deleted"] is True and shown[mine.mid]["text"] == ""
     assert shown[theirs.mid]["deleted"] is True and shown[theirs.mid]["text"] == ""
     assert (await bob.request("search", query="rude"))["messages"] == []
-    assert (await refused(bob, "delete", mid=10**9)).code == "no_such_message"
+    assert (await refusal(bob, "delete", mid=10**9)).code == "no_such_message"
     log = (await mod.request("audit"))["entries"]
     assert [(e["action"], e["by"], e["username"]) for e in log[:2]] == [
         ("delete", "mod", "bob"),
@@ -201,7 +191,7 @@ async def test_a_private_message_is_deleted_for_both_and_hidden_from_others(
     bob = await server.login("bob")
     eve = await server.login("eve")
     sent = await alice.private("bob", "meet at 5")
-    assert (await refused(eve, "delete", mid=sent.mid)).code == "no_such_message"
+    assert (await refusal(eve, "delete", mid=sent.mid)).code == "no_such_message"
     await alice.request("delete", mid=sent.mid)
     assert (await next_push(bob, DeletedPush)).to == "bob"
     page = (await bob.request("history", **{"with": "alice"}))["messages"]
@@ -232,18 +222,18 @@ async def test_nobody_outranks_themselves_and_a_moderator_cannot_touch_an_admin(
     admin = await server.login("admin")
     await give_role(server, "mod", "moderator")
     await give_role(server, "admin", "admin")
-    assert (await refused(mod, "kick", username="admin")).code == "forbidden"
-    assert (await refused(mod, "mute", username="mod", seconds=5)).code == "bad_request"
-    assert (await refused(mod, "mute", username="nobody", seconds=5)).code == "no_such_user"
+    assert (await refusal(mod, "kick", username="admin")).code == "forbidden"
+    assert (await refusal(mod, "mute", username="mod", seconds=5)).code == "bad_request"
+    assert (await refusal(mod, "mute", username="nobody", seconds=5)).code == "no_such_user"
     for seconds in (0, -1, "5", 10**9):
-        error = await refused(admin, "mute", username="mod", seconds=seconds)
+        error = await refusal(admin, "mute", username="mod", seconds=seconds)
         assert error.code == "bad_request", seconds
-    assert (await refused(admin, "mute", username="mod")).code == "bad_request"
-    error = await refused(admin, "kick", username="mod", reason="x" * 201)
+    assert (await refusal(admin, "mute", username="mod")).code == "bad_request"
+    error = await refusal(admin, "kick", username="mod", reason="x" * 201)
     assert error.code == "text_too_long"
-    assert (await refused(admin, "kick", username="mod", room="nowhere")).code == "no_such_room"
-    assert (await refused(admin, "audit", limit=0)).code == "bad_request"
-    error = await refused(admin, "room_role", room="lobby", username="mod", role="moderator")
+    assert (await refusal(admin, "kick", username="mod", room="nowhere")).code == "no_such_room"
+    assert (await refusal(admin, "audit", limit=0)).code == "bad_request"
+    error = await refusal(admin, "room_role", room="lobby", username="mod", role="moderator")
     assert error.code == "forbidden"
     wrong: list[tuple[str, dict[str, Any], str]] = [
         ("delete", {"mid": "7"}, "bad_request"),
@@ -263,7 +253,7 @@ async def test_nobody_outranks_themselves_and_a_moderator_cannot_touch_an_admin(
         ("unblock", {"username": "nobody"}, "no_such_user"),
     ]
     for kind, data, code in wrong:
-        assert (await refused(admin, kind, **data)).code == code, (kind, data)
+        assert (await refusal(admin, kind, **data)).code == code, (kind, data)
     assert await admin.request("ping") == {}  # and the connection is fine
 
 
@@ -282,7 +272,7 @@ async def test_many_moderators_acting_at_once_are_all_logged(make_server: Any) -
             )
         )
     for pupil in pupils:
-        assert (await refused(pupil, "broadcast", text="x")).code == "muted"
+        assert (await refusal(pupil, "broadcast", text="x")).code == "muted"
     log = (await mods[0].request("audit", limit=200))["entries"]
     assert len([e for e in log if e["action"] == "mute"]) == 100
     assert len({e["id"] for e in log}) == len(log)

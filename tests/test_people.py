@@ -4,13 +4,10 @@ everyone registered, against a real server over real sockets."""
 import asyncio
 from typing import Any
 
-import pytest
-
 from chatroom.client import ChatClient
-from chatroom.common.errors import ChatError
 from chatroom.common.limits import BIO_MAX, DISPLAY_NAME_MAX, STATUS_TEXT_MAX
 from chatroom.common.messages import MessagePush, PresenceBatchPush, PresencePush
-from tests.conftest import PASSWORD, RunningServer, next_presence, next_push, presence_news
+from tests.conftest import PASSWORD, RunningServer, next_presence, next_push, presence_news, refused
 
 FAST = {"message_rate": 1e6, "message_burst": 10**6}
 
@@ -28,13 +25,6 @@ async def next_status(client: ChatClient, username: str) -> tuple[bool, str, str
             if isinstance(push, PresenceBatchPush) and username in push.online:
                 shown = push.statuses.get(username, {})
                 return True, shown.get("status", "online"), shown.get("status_text", "")
-
-
-async def refused(client: ChatClient, kind: str, **data: Any) -> str:
-    """The error code of a request that must fail."""
-    with pytest.raises(ChatError) as error:
-        await client.request(kind, **data)
-    return str(error.value.code)
 
 
 async def test_a_profile_is_set_shown_to_others_and_kept_across_a_restart(

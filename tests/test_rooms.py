@@ -2,25 +2,15 @@
 concurrency, against a real server over real sockets."""
 
 import asyncio
-from typing import Any
-
-import pytest
 
 from chatroom.client import ChatClient
 from chatroom.common.errors import ChatError
 from chatroom.common.messages import InvitedPush, JoinedPush, LeftPush, MessagePush, TopicPush
-from tests.conftest import RunningServer, next_push
+from tests.conftest import RunningServer, next_push, refused
 
 FAST = {"message_rate": 1e6, "message_burst": 10**6}
 ALL = ["rooms", "carbons", "read"]
 """The features that change which pushes a session gets; tests ask for all of them."""
-
-
-async def refused(client: ChatClient, kind: str, **data: Any) -> str:
-    """The error code of a request that must fail."""
-    with pytest.raises(ChatError) as error:
-        await client.request(kind, **data)
-    return str(error.value.code)
 
 
 async def test_a_room_message_reaches_its_members_and_no_one_else(server: RunningServer) -> None:
