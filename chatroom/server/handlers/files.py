@@ -12,7 +12,7 @@ from chatroom.common.files import display_name, human_size
 from chatroom.server.fields import Fields
 from chatroom.server.handlers.chat import private_recipient, room_to_write_in, route_once
 from chatroom.server.handlers.peer import Peer, Reply
-from chatroom.server.handlers.permissions import check_not_muted
+from chatroom.server.handlers.permissions import check_not_muted, may_see
 from chatroom.server.services import Services
 from chatroom.server.store import FileRecord
 
@@ -99,21 +99,12 @@ async def _complete(server: Services, peer: Peer, fid: int) -> dict[str, Any]:
     return {"complete": True} | route_once(server.hub, message, peer)
 
 
-def _may_read(server: Services, username: str, file: FileRecord) -> bool:
-    """Once it is complete: the sender and recipient of a private file, and the
-    members of the room of any other."""
-    if file.mid is None:
-        return False
-    if file.recipient is None:
-        return server.hub.is_member(file.conv, username)
-    return username in (file.sender, file.recipient)
-
-
 async def _readable(server: Services, peer: Peer, fid: int) -> FileRecord:
     file = peer.readable_files.get(fid)
     if file is None:
         file = await server.store.find_file(fid)
-        if file is None or not _may_read(server, peer.username, file):
+        # Once complete, by those who may see it.
+        if file is None or file.mid is None or not may_see(server, peer.username, file):
             if file is not None and file.mid is not None:
                 raise ChatError(ErrorCode.FORBIDDEN, f"file {fid} was not sent to you")
             raise ChatError(ErrorCode.NO_SUCH_FILE, f"there is no file {fid}")

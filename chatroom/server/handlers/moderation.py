@@ -15,11 +15,11 @@ from chatroom.server.handlers.chat import find_room, registered_name
 from chatroom.server.handlers.contacts import other_user
 from chatroom.server.handlers.peer import Peer, Reply
 from chatroom.server.handlers.people import one_line
-from chatroom.server.handlers.permissions import Rank, require_above, require_rank
+from chatroom.server.handlers.permissions import Rank, may_see, require_above, require_rank
 from chatroom.server.handlers.rooms import remove_member
 from chatroom.server.hub import LOBBY_CONV
 from chatroom.server.services import Services
-from chatroom.server.store import Room, StoredMessage
+from chatroom.server.store import Room
 from chatroom.server.store.moderation import BAN, MUTE
 
 # -- blocks -------------------------------------------------------------------------------
@@ -144,7 +144,7 @@ async def delete(server: Services, peer: Peer, data: Fields) -> Reply:
     mid = data.integer("mid", minimum=1)
     message = await server.store.message(mid)
     me = peer.username
-    if message is None or not _may_see(server, me, message):
+    if message is None or not may_see(server, me, message):
         raise ChatError(ErrorCode.NO_SUCH_MESSAGE, f"there is no message {mid} you can see")
     if message.deleted:
         return {"mid": mid, "deleted": False}
@@ -161,12 +161,6 @@ async def delete(server: Services, peer: Peer, data: Fields) -> Reply:
         else:
             server.hub.to_users(sorted({message.sender, message.recipient}), push)
     return {"mid": mid, "deleted": deleted}
-
-
-def _may_see(server: Services, username: str, message: StoredMessage) -> bool:
-    if message.recipient is not None:
-        return username in (message.sender, message.recipient)
-    return server.hub.is_member(message.conv, username)
 
 
 async def announce(server: Services, peer: Peer, data: Fields) -> Reply:

@@ -10,7 +10,7 @@ from enum import IntEnum
 
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.server.services import Services
-from chatroom.server.store import Room
+from chatroom.server.store import FileRecord, Room, StoredMessage
 from chatroom.server.store.moderation import BAN, MUTE
 
 
@@ -61,6 +61,14 @@ async def require_above(
     mine = await require_rank(server, actor, least, room, what + " anyone")
     if await rank(server, target, room) >= mine:
         raise ChatError(ErrorCode.FORBIDDEN, f"you may not {what} {target}: they outrank you")
+
+
+def may_see(server: Services, username: str, said: StoredMessage | FileRecord) -> bool:
+    """Whether `username` may see a message or a file: its sender and recipient if it
+    is private, the room's members if not."""
+    if said.recipient is not None:
+        return username in (said.sender, said.recipient)
+    return server.hub.is_member(said.conv, username)
 
 
 def check_not_muted(server: Services, username: str, room: Room | None) -> None:
