@@ -45,13 +45,14 @@ class Fields:
     def string(self, name: str) -> str:
         return self._get(name, str, "a string")
 
-    def integer(self, name: str, minimum: int = 0) -> int:
-        """An integer from `minimum` to `INTEGER_MAX`, the most the store can hold."""
+    def integer(self, name: str, minimum: int = 0, maximum: int = INTEGER_MAX) -> int:
+        """An integer from `minimum` to `maximum` (at most `INTEGER_MAX`, the most the
+        store can hold)."""
         value = self._get(name, int, "an integer")
         if value < minimum:
             raise ChatError(ErrorCode.BAD_REQUEST, f"field {name!r} must be at least {minimum}")
-        if value > INTEGER_MAX:
-            raise ChatError(ErrorCode.BAD_REQUEST, f"field {name!r} must be at most {INTEGER_MAX}")
+        if value > maximum:
+            raise ChatError(ErrorCode.BAD_REQUEST, f"field {name!r} must be at most {maximum}")
         return value
 
     def optional_username(self, name: str) -> str | None:
@@ -65,15 +66,16 @@ class Fields:
     def room(self, name: str) -> str:
         return normalize_room(self.string(name))
 
-    def optional_integer(self, name: str, default: int, minimum: int = 0) -> int:
-        return default if self._data.get(name) is None else self.integer(name, minimum)
+    def optional_integer(
+        self, name: str, default: int, minimum: int = 0, maximum: int = INTEGER_MAX
+    ) -> int:
+        if self._data.get(name) is None:
+            return default
+        return self.integer(name, minimum, maximum)
 
     def limit(self, name: str, default: int, most: int) -> int:
         """A page size: 1 to `most`, `default` when absent."""
-        value = self.optional_integer(name, default, minimum=1)
-        if value > most:
-            raise ChatError(ErrorCode.BAD_REQUEST, f"field {name!r} must be at most {most}")
-        return value
+        return self.optional_integer(name, default, minimum=1, maximum=most)
 
     def optional_bool(self, name: str, default: bool) -> bool:
         value = self._data.get(name)
