@@ -147,6 +147,8 @@ class SqliteModeration:
     ) -> tuple[bool, float | None]:
         """Whether `username` is under a `kind` in `conv` (or everywhere, for a mute) at
         `now`, and until when (None: until lifted)."""
+        if not self._sanctions:  # as on most servers most of the time: every message asks
+            return False, None
         places = (SERVER_WIDE, conv) if kind == MUTE else (conv,)
         found = False
         latest: float | None = 0.0
