@@ -13,7 +13,7 @@ from pathlib import Path
 from chatroom.common.files import human_size
 from chatroom.common.names import username_key
 from chatroom.server.admin.export import WRITERS, room_lines, user_lines
-from chatroom.server.store.sqlite import DATABASE_NAME
+from chatroom.server.store.sqlite import DATABASE_NAME, FIND_USER_SQL, user_lookup
 
 
 class AdminError(Exception):
@@ -148,12 +148,9 @@ def parse_since(text: str) -> float:
 
 
 def registered(db: sqlite3.Connection, username: str) -> str:
-    """The name `username` was registered under (any case finds it)."""
-    row = db.execute(
-        """SELECT username FROM users WHERE username = ? OR username_key = ?
-           ORDER BY username = ? DESC LIMIT 1""",
-        (username, username_key(username), username),
-    ).fetchone()
+    """The name `username` was registered under (found as the server finds it)."""
+    name, key = user_lookup(username)
+    row = db.execute(FIND_USER_SQL, {"name": name, "key": key}).fetchone()
     if row is None:
         raise AdminError(f"there is no user {username!r}")
     return str(row[0])

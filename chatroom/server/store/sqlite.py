@@ -50,6 +50,20 @@ _LOBBY_MAILBOX = _MAILBOX.replace(
 """The mailbox of a client that knows no room but the lobby."""
 
 
+FIND_USER_SQL = """
+    SELECT username, password_hash FROM users WHERE username = :name OR username_key = :key
+    ORDER BY username = :name DESC LIMIT 1
+"""
+"""The user registered as :name, or else under its key. The exact name first: two
+accounts older than look-alike checking may share a key, and each must find itself."""
+
+
+def user_lookup(username: str) -> tuple[str, str]:
+    """The name and key that `FIND_USER_SQL` looks `username` up by."""
+    name = unicodedata.normalize("NFKC", username)
+    return name, username_key(name)
+
+
 async def _connect(path: Path, read_only: bool = False) -> aiosqlite.Connection:
     # isolation_level=None: no implicit transactions; the writer says BEGIN and COMMIT.
     db = await aiosqlite.connect(path, isolation_level=None)
@@ -141,17 +155,10 @@ class SqliteStore(SqlitePeople, SqliteModeration, SqliteConversations):
         return self._user_count
 
     async def find_user(self, username: str, fresh: bool = False) -> UserRecord | None:
-        name = unicodedata.normalize("NFKC", username)
+        name, key = user_lookup(username)
         user = None if fresh else self._users.get(name)
         if user is None:
-            # The exact name first: two accounts older than look-alike checking may share
-            # a key, and each must still find itself.
-            rows = await self._lookups.execute_fetchall(
-                """SELECT username, password_hash FROM users
-                   WHERE username = :name OR username_key = :key
-                   ORDER BY username = :name DESC LIMIT 1""",
-                {"name": name, "key": username_key(name)},
-            )
+            rows = await self._lookups.execute_fetchall(FIND_USER_SQL, {"name": name, "key": key})
             user = next((UserRecord(*row) for row in rows), None)
             if user is not None:
                 if len(self._users) >= USER_CACHE:
