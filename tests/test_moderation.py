@@ -12,7 +12,7 @@ from chatroom.common.messages import (
     MessagePush,
     ModeratedPush,
 )
-from tests.conftest import WAIT, RunningServer, next_push, refusal
+from tests.conftest import PASSWORD, WAIT, RunningServer, next_push, refusal
 
 FAST = {"message_rate": 1e6, "message_burst": 10**6}
 ROOMS = ["rooms", "read", "carbons"]
@@ -276,3 +276,27 @@ async def test_many_moderators_acting_at_once_are_all_logged(make_server: Any) -
     log = (await mods[0].request("audit", limit=200))["entries"]
     assert len([e for e in log if e["action"] == "mute"]) == 100
     assert len({e["id"] for e in log}) == len(log)
+
+
+async def test_a_moderator_gone_mid_request_leaves_one_mute_and_comes_back(
+    server: RunningServer,
+) -> None:
+    await server.register("mod")
+    await give_role(server, "mod", "moderator")
+    pupil = await server.login("pupil")
+    raw = await server.raw()
+    login = {"username": "mod", "password": PASSWORD}
+    await raw.request({"type": "login", "id": 1, "data": login})
+    # Answered one after the other: once the mute is pushed, the block is done too.
+    await raw.send({"type": "block", "id": 2, "data": {"username": "pupil"}})
+    await raw.send({"type": "mute", "id": 3, "data": {"username": "pupil", "seconds": 600}})
+    raw.close()  # gone before reading either reply
+    assert (await next_push(pupil, ModeratedPush)).action == "mute"
+    assert (await refusal(pupil, "broadcast", text="x")).code == "muted"
+    mod = await server.login("mod")
+    assert (await mod.request("blocks"))["blocked"] == ["pupil"]
+    again = await mod.request("mute", username="pupil", seconds=60)  # one mute, replaced
+    error = await refusal(pupil, "broadcast", text="x")
+    assert error.code == "muted" and error.extra["until"] == again["until"]
+    log = (await mod.request("audit"))["entries"]
+    assert [e["action"] for e in log] == ["mute", "mute", "set_role"]
