@@ -1,15 +1,21 @@
-"""Fixtures: a real server on an ephemeral loopback port with a real SQLite file in tmp_path."""
+"""Fixtures: a real server on an ephemeral loopback port, with a real SQLite file in
+tmp_path or a real PostgreSQL schema of its own (every server test runs on both)."""
 
 import asyncio
+import contextlib
 import dataclasses
 import re
+import shutil
+import sqlite3
 import ssl
 import struct
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import msgpack
 import pytest
 
@@ -19,6 +25,9 @@ from chatroom.common.errors import ChatError
 from chatroom.common.limits import Limits
 from chatroom.common.messages import PresenceBatchPush, PresencePush, Push
 from chatroom.server.app import ChatServer
+from chatroom.server.store.postgres import translate
+from chatroom.server.store.sql import DATABASE_NAME
+from tests.engines import Postgres, Redis, missing, postgres_bin
 
 WAIT = 5.0
 """Upper bound on any single wait for an event in the tests."""
@@ -38,8 +47,12 @@ class RunningServer:
         limits: Limits,
         tls: ssl.SSLContext | None = None,
         dm_policy: str = "anyone",
+        store_url: str | None = None,
     ) -> None:
         self.data_dir = data_dir
+        self.store_url = store_url
+        """The PostgreSQL database the server keeps its users and messages in (None:
+        SQLite, in `data_dir`)."""
         self.limits = limits
         self.tls = tls
         self.dm_policy = dm_policy
@@ -49,7 +62,9 @@ class RunningServer:
         self.clients: list[ChatClient] = []
 
     async def start(self, port: int = 0) -> None:
-        self.server = await ChatServer.open(self.data_dir, self.limits, self.dm_policy)
+        self.server = await ChatServer.open(
+            self.data_dir, self.limits, self.dm_policy, self.store_url
+        )
         await self.server.start("127.0.0.1", port, self.tls)
 
     @property
@@ -96,6 +111,19 @@ class RunningServer:
             await client.register(username, password)
             await client.login(username, password)
         return client
+
+    async def rows(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        """What `sql` reads from the server's database through a connection of its own
+        (the store's SQL: `?` placeholders), as another program would see it."""
+        if self.store_url is None:
+            with contextlib.closing(sqlite3.connect(self.data_dir / DATABASE_NAME)) as db:
+                return db.execute(sql, params).fetchall()
+        statement = translate(sql)
+        db = await asyncpg.connect(self.store_url)
+        try:
+            return [tuple(row) for row in await db.fetch(statement.sql, *params)]
+        finally:
+            await db.close()
 
     async def _exists(self, username: str) -> bool:
         assert self.server is not None
@@ -157,10 +185,54 @@ class RawConnection:
         self.writer.close()
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One PostgreSQL cluster for the whole run; each server gets a schema of its own."""
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        missing("PostgreSQL (pg_ctl, initdb)")
+    assert bin_dir is not None
+    cluster = Postgres(bin_dir)
+    yield cluster
+    cluster.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[Redis]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        missing("redis-server")
+    assert binary is not None
+    server = Redis(binary)
+    yield server
+    server.close()
+
+
+async def new_schema(cluster: Postgres) -> str:
+    """A new, empty schema in `cluster`: the URL of a database of one's own."""
+    name = f"t{uuid.uuid4().hex[:16]}"
+    db = await asyncpg.connect(cluster.url())
+    try:
+        await db.execute(f"CREATE SCHEMA {name}")
+    finally:
+        await db.close()
+    return cluster.url(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Which store the test's servers use: every server test runs on both (but those
+    marked `sqlite_only`, which look at the SQLite file itself)."""
+    return str(request.param)
+
+
 @pytest.fixture
-async def make_server(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[RunningServer]]]:
+async def make_server(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Callable[..., Awaitable[RunningServer]]]:
     """Start a server with some limits changed: `await make_server(idle_timeout=0.5)`."""
     running: list[RunningServer] = []
+    cluster = request.getfixturevalue("postgres") if backend == "postgresql" else None
 
     async def start(
         tls: ssl.SSLContext | None = None, dm_policy: str = "anyone", **limits: Any
@@ -170,6 +242,7 @@ async def make_server(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[R
             dataclasses.replace(TEST_LIMITS, **limits),
             tls,
             dm_policy,
+            await new_schema(cluster) if cluster is not None else None,
         )
         await server.start()
         running.append(server)
@@ -264,6 +337,18 @@ async def spawn_server(data_dir: Path, *args: str) -> "ServerProcess":
     match = await server.wait_for_log(r"listening on 127\.0\.0\.1:(\d+)")
     server.port = int(match.group(1))
     return server
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the tests marked `sqlite_only` on SQLite alone (they read its file)."""
+    kept, dropped = [], []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        on_postgres = params is not None and params.params.get("backend") == "postgresql"
+        (dropped if on_postgres and item.get_closest_marker("sqlite_only") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 def presence_news(push: Push) -> dict[str, bool]:

@@ -1,7 +1,5 @@
 """Registering and logging in, over a real socket."""
 
-import sqlite3
-
 import pytest
 
 from chatroom.common.errors import ChatError, ErrorCode
@@ -110,8 +108,7 @@ async def test_passwords_are_stored_only_as_bcrypt_hashes(server: RunningServer)
     await server.register("erin", "my secret password")
     files = b"".join(path.read_bytes() for path in server.data_dir.glob("chatroom.db*"))
     assert b"my secret password" not in files
-    with sqlite3.connect(server.data_dir / "chatroom.db") as db:
-        (stored,) = db.execute("SELECT password_hash FROM users WHERE username = 'erin'").fetchone()
+    ((stored,),) = await server.rows("SELECT password_hash FROM users WHERE username = 'erin'")
     assert stored.startswith(b"$2b$04$")  # bcrypt, at the cost this server was given
 
 

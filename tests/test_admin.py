@@ -16,6 +16,9 @@ import pytest
 from chatroom.common.errors import ChatError
 from tests.conftest import PASSWORD, RunningServer
 
+# chatroom-admin works on a SQLite data directory (see docs/deploy.md for PostgreSQL).
+pytestmark = pytest.mark.sqlite_only
+
 FAST = {"message_rate": 1e6, "message_burst": 10**6}
 SUBCOMMANDS = ["create-users", "reset-password", "set-role", "ban", "unban", "list-users",
                "rooms", "audit", "export", "backup", "restore", "stats"]  # fmt: skip

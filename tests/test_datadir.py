@@ -58,6 +58,7 @@ async def test_a_killed_server_leaves_its_data_dir_to_the_next_one(tmp_path: Pat
         assert await second.stop(signal.SIGTERM) == 0
 
 
+@pytest.mark.sqlite_only
 async def test_a_server_in_the_same_process_is_kept_out_too(server: RunningServer) -> None:
     with pytest.raises(DataDirError, match="is in use by another chatroom-server"):
         await ChatServer.open(server.data_dir, server.limits)

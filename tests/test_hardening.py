@@ -2,7 +2,6 @@
 
 import asyncio
 import signal
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -241,8 +240,7 @@ async def test_tokens_are_stored_only_as_hashes(server: RunningServer) -> None:
     token = (await client.login("alice", PASSWORD)).resume_token
     files = b"".join(p.read_bytes() for p in server.data_dir.glob("chatroom.db*"))
     assert token.encode() not in files
-    with sqlite3.connect(server.data_dir / "chatroom.db") as db:
-        assert db.execute("SELECT COUNT(*) FROM resume_tokens").fetchone() == (1,)
+    assert await server.rows("SELECT COUNT(*) FROM resume_tokens") == [(1,)]
 
 
 async def test_unknown_tokens_count_as_failed_attempts(make_server) -> None:

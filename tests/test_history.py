@@ -11,7 +11,6 @@ from chatroom.client import ChatClient
 from chatroom.common.codec import expand
 from chatroom.common.messages import FilePush, MessagePush, ReadPush
 from tests.conftest import PASSWORD, RunningServer, next_push
-from tests.test_integrity import rows
 from tests.test_rooms import ALL, FAST, refused
 
 
@@ -240,8 +239,7 @@ async def test_many_senders_at_once_number_a_room_without_gap_and_count_exactly(
     sends = [s.submit("broadcast", room="rush", text=f"{n}") for s in senders for n in range(50)]
     sends += [s.submit("broadcast", text="lobby too") for s in senders]  # another conversation
     await asyncio.gather(*sends)
-    numbered = rows(
-        server.data_dir,
+    numbered = await server.rows(
         """SELECT m.seq FROM messages AS m JOIN conversations AS c ON c.conv = m.conv
            WHERE c.room = 'rush' ORDER BY m.mid""",
     )

@@ -16,7 +16,7 @@ import pytest
 from chatroom.client import ChatClient
 from chatroom.common.errors import ChatError
 from chatroom.common.messages import FilePush, MessagePush
-from chatroom.server.store.sqlite import DATABASE_NAME
+from chatroom.server.store.sql import DATABASE_NAME
 from tests.conftest import PASSWORD, WAIT, RunningServer, next_push, spawn_server
 
 FAST = {"message_rate": 1e6, "message_burst": 10**6}
@@ -73,7 +73,7 @@ async def test_racing_registrations_never_undo_anyone_elses_messages(make_server
 
     assert registered.count("victim") == 1
     assert len(acked) > 1000
-    stored = dict(rows(server.data_dir, "SELECT mid, text FROM messages"))
+    stored = dict(await server.rows("SELECT mid, text FROM messages"))
     missing = {mid: text for mid, text in acked.items() if stored.get(mid) != text}
     assert not missing, f"{len(missing)} acknowledged messages missing or changed"
     for name in {name for name in registered if name}:
@@ -110,7 +110,7 @@ async def test_a_private_resent_after_a_lost_ok_is_stored_and_delivered_once(
         while (push := await next_push(bob, MessagePush)).text != "end":
             seen.append(push.text)
     assert seen == ["once"]
-    stored = rows(server.data_dir, "SELECT mid FROM messages WHERE text = 'once'")
+    stored = await server.rows("SELECT mid FROM messages WHERE text = 'once'")
     assert stored == [(reply["data"]["mid"],)]
 
 
@@ -138,7 +138,7 @@ async def test_the_same_cid_sent_many_times_at_once_is_stored_once(server: Runni
     )
     assert len({reply["mid"] for reply in replies}) == 1
     assert sum(1 for reply in replies if not reply.get("duplicate")) == 1
-    assert rows(server.data_dir, "SELECT COUNT(*) FROM messages WHERE text = 'burst'") == [(1,)]
+    assert await server.rows("SELECT COUNT(*) FROM messages WHERE text = 'burst'") == [(1,)]
 
 
 async def test_a_cid_must_be_a_short_string(server: RunningServer) -> None:
@@ -197,7 +197,7 @@ async def test_a_file_sent_again_with_its_cid_is_stored_and_counted_once(
     first = await alice.send_file(path, "bob", cid="f-1")
     again = await alice.send_file(path, "bob", cid="f-1")
     assert (again.fid, again.mid) == (first.fid, first.mid)
-    assert rows(server.data_dir, "SELECT COUNT(*), SUM(size) FROM files") == [(1, 200_000)]
+    assert await server.rows("SELECT COUNT(*), SUM(size) FROM files") == [(1, 200_000)]
     push = await next_push(bob, FilePush)
     assert push.fid == first.fid
     await alice.broadcast("sentinel")
@@ -220,7 +220,7 @@ async def test_racing_uploads_cannot_overrun_the_quota(make_server, tmp_path: Pa
     refused = [o for o in outcomes if isinstance(o, ChatError)]
     assert len(accepted) == 3 and len(refused) == 2
     assert {err.code for err in refused} == {"quota_exceeded"}
-    reserved = rows(server.data_dir, "SELECT SUM(size) FROM files WHERE sender = 'alice'")
+    reserved = await server.rows("SELECT SUM(size) FROM files WHERE sender = 'alice'")
     assert reserved == [(900_000,)]
 
 
@@ -250,7 +250,7 @@ async def test_resuming_an_upload_while_its_last_chunk_completes_it_is_clean(
     assert second["fid"] == fid
     mids = {reply["mid"] for reply in (last, second) if isinstance(reply, dict) and "mid" in reply}
     assert len(mids) == 1
-    assert rows(server.data_dir, "SELECT COUNT(*) FROM messages WHERE fid = ?", fid) == [(1,)]
+    assert await server.rows("SELECT COUNT(*) FROM messages WHERE fid = ?", fid) == [(1,)]
     assert (await next_push(bob, FilePush)).fid == fid
 
 
@@ -265,7 +265,7 @@ async def test_a_full_mailbox_refuses_more_until_its_owner_reads(make_server) ->
     refused = [o for o in outcomes if isinstance(o, ChatError)]
     assert len(outcomes) - len(refused) == 10
     assert {err.code for err in refused} == {"mailbox_full"}
-    assert rows(server.data_dir, "SELECT COUNT(*) FROM messages WHERE recipient = 'bob'") == [(10,)]
+    assert await server.rows("SELECT COUNT(*) FROM messages WHERE recipient = 'bob'") == [(10,)]
     # Group messages are not bounded, and do not count.
     await senders[0].broadcast("to everyone")
     bob = await server.connect()

@@ -8,11 +8,16 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from chatroom.client import ChatClient
 from chatroom.common.messages import FilePush, MessagePush
 from tests.conftest import RunningServer
 from tests.test_integrity import rows
 from tests.test_rooms import ALL, refused
+
+# Databases made by earlier chatrooms are SQLite files.
+pytestmark = pytest.mark.sqlite_only
 
 FIXTURE = Path(__file__).parent / "data" / "v5"
 EXPECTED = json.loads((FIXTURE / "expected.json").read_text())

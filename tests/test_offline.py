@@ -1,7 +1,5 @@
 """Mail kept for users who are away: offline delivery, acks, the replay cap, restarts."""
 
-import sqlite3
-
 from chatroom.client import ChatClient
 from chatroom.common.messages import MessagePush
 from tests.conftest import RunningServer, next_push
@@ -128,7 +126,6 @@ async def test_offline_mail_survives_a_server_restart(server: RunningServer) -> 
 async def test_an_ok_means_the_message_is_committed(server: RunningServer) -> None:
     alice = await server.login("alice")
     sent = await alice.broadcast("durable")
-    # A second, independent connection to the file sees the row as soon as the ok arrives.
-    with sqlite3.connect(server.data_dir / "chatroom.db") as db:
-        row = db.execute("SELECT sender, text FROM messages WHERE mid = ?", (sent.mid,)).fetchone()
-    assert row == ("alice", "durable")
+    # A second, independent connection to the database sees the row as soon as the ok arrives.
+    row = await server.rows("SELECT sender, text FROM messages WHERE mid = ?", sent.mid)
+    assert row == [("alice", "durable")]

@@ -12,10 +12,11 @@ from chatroom.common.limits import Limits
 from chatroom.common.messages import MessagePush
 from chatroom.server.auth import PasswordHasher
 from chatroom.server.store.schema import MIGRATIONS, SCHEMA_VERSION
-from chatroom.server.store.sqlite import DATABASE_NAME
+from chatroom.server.store.sql import DATABASE_NAME
 from tests.conftest import PASSWORD, WAIT, RunningServer, next_push, run_server
 
 
+@pytest.mark.sqlite_only
 async def test_the_database_is_in_wal_mode_with_its_schema_version(server: RunningServer) -> None:
     with sqlite3.connect(server.data_dir / DATABASE_NAME) as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)

@@ -35,13 +35,9 @@ from chatroom.bench.conversations_db import (
 from chatroom.bench.scenarios import Target, until
 from chatroom.bench.spawn import BENCH_FLAGS, cpu_seconds, start_server
 from chatroom.bench.wire import ChatroomLink, open_link
-from chatroom.server.store.conversations import (
-    HISTORY_SQL,
-    READ_STATES_SQL,
-    search_match,
-    search_sql,
-)
-from chatroom.server.store.sqlite import DATABASE_NAME
+from chatroom.server.store.conversations import HISTORY_SQL, READ_STATES_SQL
+from chatroom.server.store.search import search_match, search_sql
+from chatroom.server.store.sql import DATABASE_NAME
 
 PROBE = user_name(0)
 """The user whose requests are timed: a member of the big room and of ~99 others."""

@@ -24,9 +24,9 @@ import bcrypt
 
 from chatroom.bench.accounts import PASSWORD
 from chatroom.common.names import username_key
-from chatroom.server.store import SqliteStore
+from chatroom.server.store import SqlStore
 from chatroom.server.store.schema import SCHEMA_VERSION
-from chatroom.server.store.sqlite import DATABASE_NAME
+from chatroom.server.store.sql import DATABASE_NAME
 
 PARAMS_NAME = "bench-params.json"
 """Written last, beside the database: a data dir without it is an unfinished build."""
@@ -123,7 +123,7 @@ def build(data_dir: Path, params: Params) -> Built:
     started = time.perf_counter()
 
     async def make_schema() -> None:
-        store = await SqliteStore.open(data_dir)
+        store = await SqlStore.open(data_dir)
         await store.close()
 
     asyncio.run(make_schema())

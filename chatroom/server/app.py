@@ -20,7 +20,8 @@ from chatroom.server.files import FileVault
 from chatroom.server.hub import Hub
 from chatroom.server.services import Services
 from chatroom.server.storage_health import StorageHealth
-from chatroom.server.store import SqliteStore, Store
+from chatroom.server.store import SqlStore, Store
+from chatroom.server.store.postgres import open_postgres
 from chatroom.server.throttle import AddressRate, Clock, LoginThrottle
 
 log = logging.getLogger("chatroom.server")
@@ -63,16 +64,28 @@ class ChatServer:
         self._data_dir_lock: DataDirLock | None = None
 
     @classmethod
-    async def open(cls, data_dir: Path, limits: Limits, dm_policy: str = "anyone") -> "ChatServer":
-        """A server on the SQLite database in `data_dir`, which it keeps to itself until shutdown.
+    async def open(
+        cls,
+        data_dir: Path,
+        limits: Limits,
+        dm_policy: str = "anyone",
+        store_url: str | None = None,
+    ) -> "ChatServer":
+        """A server on the SQLite database in `data_dir`, which it keeps to itself until
+        shutdown; or, given `store_url`, on that PostgreSQL database, which other nodes
+        share, as they share `data_dir` for the files.
 
-        Raises `DataDirError` if another server has it, or if it is damaged or read-only.
+        Raises `DataDirError` if another server has the SQLite data directory, or if it
+        is damaged or read-only.
         """
+        health = StorageHealth()  # one disk: a full one is reported once for both
+        if store_url is not None:
+            store = await open_postgres(store_url, health)
+            return cls(store, FileVault(data_dir, health), limits, dm_policy=dm_policy)
         lock = await asyncio.to_thread(claim, data_dir)  # quick_check reads the whole file
         try:
-            health = StorageHealth()  # one disk: a full one is reported once for both
-            store = await SqliteStore.open(data_dir, health)
-            server = cls(store, FileVault(data_dir, health), limits, dm_policy=dm_policy)
+            sqlite = await SqlStore.open(data_dir, health)
+            server = cls(sqlite, FileVault(data_dir, health), limits, dm_policy=dm_policy)
         except BaseException:
             lock.release()
             raise

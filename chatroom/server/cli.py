@@ -14,10 +14,13 @@ import signal
 import sqlite3
 import ssl
 import sys
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import Field, fields
 from pathlib import Path
 from typing import Any, NoReturn
+
+import asyncpg
 
 from chatroom.common.limits import (
     DEFAULT_HOST,
@@ -66,6 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help=f"where the database lives (default: ${DATA_DIR_VARIABLE}, else the user data dir)",
     )
+    parser.add_argument(
+        "--store",
+        type=_store_url,
+        default=None,
+        metavar="postgresql://USER@HOST:PORT/DB",
+        help="keep users and messages in this PostgreSQL database, shared with other nodes "
+        "(default: SQLite in the data dir; with --store, the data dir holds only the files "
+        "and is shared too)",
+    )
     for spec in LIMIT_FLAGS:
         parser.add_argument(
             "--" + spec.name.replace("_", "-"),
@@ -89,6 +101,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="how much to log",
     )
     return parser
+
+
+def _store_url(url: str) -> str:
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise argparse.ArgumentTypeError(f"{url!r}: give a postgresql://USER@HOST:PORT/DB URL")
+    return url
+
+
+def shown_url(url: str) -> str:
+    """`url` with its password, if any, masked: for the log and error messages."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def tls_context(cert: Path | None, key: Path | None) -> ssl.SSLContext | None:
@@ -115,10 +142,12 @@ async def serve(args: argparse.Namespace) -> None:
     tls = tls_context(args.tls_cert, args.tls_key)
     data_dir = args.data_dir or default_data_dir()
     try:
-        server = await ChatServer.open(data_dir, limits, args.dm_policy)
+        server = await ChatServer.open(data_dir, limits, args.dm_policy, args.store)
     except DataDirError as exc:
         fail(str(exc))
-    except (OSError, sqlite3.Error, RuntimeError) as exc:
+    except (OSError, sqlite3.Error, RuntimeError, asyncpg.PostgresError) as exc:
+        if args.store:
+            fail(f"cannot use the database {shown_url(args.store)}: {exc}")
         fail(f"cannot use data directory {data_dir}: {exc}")
     try:
         await server.start(args.host, args.port, tls)
@@ -134,7 +163,7 @@ async def serve(args: argparse.Namespace) -> None:
         args.host,
         server.port,
         " (TLS)" if tls else "",
-        data_dir,
+        f"{shown_url(args.store)}, files in {data_dir}" if args.store else data_dir,
         type(asyncio.get_running_loop()).__module__.split(".")[0],
     )
     await server.wait_stopped()

@@ -13,7 +13,7 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from chatroom.server.store.sqlite import DATABASE_NAME
+from chatroom.server.store.sql import DATABASE_NAME
 
 LOCK_NAME = "lock"
 """The file in the data directory that a running server holds locked; it holds its pid."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chatroom.server.datadir import DATABASE_FILES, lock
-from chatroom.server.store.sqlite import DATABASE_NAME
+from chatroom.server.store.sql import DATABASE_NAME
 
 FILES = "files"
 

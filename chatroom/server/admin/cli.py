@@ -31,9 +31,9 @@ from chatroom.server.admin.reports import AdminError, table, when
 from chatroom.server.admin.roster import ROLES, RosterError, Student, generate_password, read_roster
 from chatroom.server.auth import PasswordHasher
 from chatroom.server.datadir import DataDirError
-from chatroom.server.store import SqliteStore
+from chatroom.server.store import SqlStore
 from chatroom.server.store.moderation import BAN
-from chatroom.server.store.sqlite import DATABASE_NAME
+from chatroom.server.store.sql import DATABASE_NAME
 from chatroom.utils.args import EXIT_USAGE, OneLineParser
 from chatroom.utils.paths import DATA_DIR_VARIABLE, default_data_dir
 
@@ -51,13 +51,13 @@ def actor() -> str:
 # -- changing -------------------------------------------------------------------------------
 
 
-async def opened(data_dir: Path, create: bool = False) -> SqliteStore:
+async def opened(data_dir: Path, create: bool = False) -> SqlStore:
     if not create and not (data_dir / DATABASE_NAME).exists():
         raise AdminError(f"there is no chatroom database in {data_dir}")
-    return await SqliteStore.open(data_dir)
+    return await SqlStore.open(data_dir)
 
 
-async def user_of(store: SqliteStore, username: str) -> str:
+async def user_of(store: SqlStore, username: str) -> str:
     user = await store.find_user(username, fresh=True)
     if user is None:
         raise AdminError(f"there is no user {username!r}")

@@ -13,7 +13,7 @@ from pathlib import Path
 from chatroom.common.files import human_size
 from chatroom.common.names import username_key
 from chatroom.server.admin.export import WRITERS, room_lines, user_lines
-from chatroom.server.store.sqlite import DATABASE_NAME, FIND_USER_SQL, user_lookup
+from chatroom.server.store.sql import DATABASE_NAME, FIND_USER_SQL, user_lookup
 
 
 class AdminError(Exception):

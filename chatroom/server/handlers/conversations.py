@@ -24,7 +24,7 @@ from chatroom.server.handlers.chat import member_room, registered_name
 from chatroom.server.handlers.peer import Peer, Reply
 from chatroom.server.services import Services
 from chatroom.server.store.base import Page, StoredMessage
-from chatroom.server.store.conversations import fts_query
+from chatroom.server.store.search import fts_query
 
 
 @dataclass(slots=True, frozen=True)

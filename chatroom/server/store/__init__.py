@@ -5,6 +5,6 @@ migrations, `writer` for every write, `sqlite`, `people`, `moderation` and
 
 from chatroom.server.store.base import FileRecord, Room, StoredMessage, UserRecord
 from chatroom.server.store.interface import Store
-from chatroom.server.store.sqlite import SqliteStore
+from chatroom.server.store.sql import SqlStore
 
-__all__ = ["FileRecord", "Room", "SqliteStore", "Store", "StoredMessage", "UserRecord"]
+__all__ = ["FileRecord", "Room", "SqlStore", "Store", "StoredMessage", "UserRecord"]

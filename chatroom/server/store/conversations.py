@@ -10,12 +10,11 @@ their read marker: a subtraction, however far behind they are.
 import time
 from typing import Any
 
-import aiosqlite
-
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.limits import LOBBY
 from chatroom.common.names import username_key
 from chatroom.server.store.base import Page, ReadState, Room, StoredMessage
+from chatroom.server.store.database import Database
 from chatroom.server.store.rows import MESSAGE_COLUMNS, RoomNames
 from chatroom.server.store.writer import Writer
 
@@ -42,54 +41,14 @@ HISTORY_SQL = f"""
 """The newest messages of a conversation before a mid: one range of (conv, mid)."""
 
 
-_CONTROLS = dict.fromkeys([*range(32), 127], " ")
-
-
-def fts_query(text: str) -> str:
-    """The FTS5 query for what a user typed: every word must occur, each taken literally
-    (quoted, so `AND`, `"` or `(` mean nothing special); a word ending in `*` matches
-    the words it begins."""
-    terms = []
-    # Control characters separate words: a NUL would end an FTS5 string early.
-    for word in text.translate(_CONTROLS).split():
-        prefix = word.endswith("*") and len(word) > 1
-        word = word.rstrip("*") if prefix else word
-        terms.append('"' + word.replace('"', '""') + '"' + ("*" if prefix else ""))
-    return " ".join(terms)
-
-
-def search_match(text: str, conv: int | None) -> str:
-    """The FTS5 expression that finds `text`: its words in the `text` column only (a
-    number typed is never taken for a conversation), and, for a search in one
-    conversation, its number in the `conv` column, so that the index finds that room's
-    matches alone."""
-    match = f"text : ({fts_query(text)})"
-    return match if conv is None else f'{match} AND conv : "{int(conv)}"'
-
-
-def search_sql(one_conversation: bool) -> str:
-    """The search query: newest match first (FTS5 walks its index backwards), each
-    checked against what the user may read: the conversation asked for, or theirs."""
-    where = (
-        "m.conv = :conv"
-        if one_conversation
-        else "m.conv IN (SELECT conv FROM members WHERE username = :me)"
-    )
-    return f"""SELECT {MESSAGE_COLUMNS}, snippet(messages_text, 0, '«', '»', '…', 12)
-               FROM messages_text JOIN messages AS m ON m.mid = messages_text.rowid
-               LEFT JOIN files AS f ON f.fid = m.fid
-               WHERE messages_text MATCH :query AND {where}
-               ORDER BY messages_text.rowid DESC LIMIT :limit"""
-
-
-class SqliteConversations:
+class SqlConversations:
     """Rooms, pairs, members and what is read of them, on the store's connections."""
 
     def __init__(
         self,
         writer: Writer,
-        lookups: aiosqlite.Connection,
-        mailboxes: aiosqlite.Connection,
+        lookups: Database,
+        mailboxes: Database,
         rooms: RoomNames,
     ) -> None:
         self._writer = writer
@@ -102,7 +61,7 @@ class SqliteConversations:
         """Private conversations by their two users (pairs are never deleted)."""
 
     @staticmethod
-    async def load_rooms(db: aiosqlite.Connection) -> list[Room]:
+    async def load_rooms(db: Database) -> list[Room]:
         rows = await db.execute_fetchall(
             f"SELECT {_ROOM_COLUMNS} FROM conversations WHERE room IS NOT NULL"
         )
@@ -132,7 +91,7 @@ class SqliteConversations:
         writer = self._writer
         now = time.time()
 
-        async def create(db: aiosqlite.Connection) -> Room:
+        async def create(db: Database) -> Room:
             ((owned,),) = await db.execute_fetchall(
                 "SELECT COUNT(*) FROM conversations WHERE owner = ?", (owner,)
             )
@@ -168,7 +127,7 @@ class SqliteConversations:
         Raises `too_many_rooms` past `room_limit`."""
         writer = self._writer
 
-        async def join(db: aiosqlite.Connection) -> bool:
+        async def join(db: Database) -> bool:
             joined = await _join(db, writer, room.conv, username, room_limit)
             await db.execute(
                 "DELETE FROM invites WHERE conv = ? AND username = ?", (room.conv, username)
@@ -180,7 +139,7 @@ class SqliteConversations:
     async def leave_room(self, room: Room, username: str) -> bool:
         """Whether `username` was a member (and no longer is)."""
 
-        async def leave(db: aiosqlite.Connection) -> bool:
+        async def leave(db: Database) -> bool:
             cursor = await db.execute(
                 "DELETE FROM members WHERE conv = ? AND username = ?", (room.conv, username)
             )
@@ -189,7 +148,7 @@ class SqliteConversations:
         return await self._writer.write(leave)
 
     async def invite(self, room: Room, username: str, by: str) -> None:
-        async def invite(db: aiosqlite.Connection) -> None:
+        async def invite(db: Database) -> None:
             await db.execute(
                 """INSERT INTO invites (conv, username, invited_by, created_at)
                    VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING""",
@@ -205,7 +164,7 @@ class SqliteConversations:
         return bool(rows)
 
     async def set_topic(self, room: Room, topic: str) -> Room:
-        async def update(db: aiosqlite.Connection) -> None:
+        async def update(db: Database) -> None:
             await db.execute(
                 "UPDATE conversations SET topic = ? WHERE conv = ?", (topic, room.conv)
             )
@@ -280,9 +239,10 @@ class SqliteConversations:
     ) -> list[tuple[StoredMessage, str]]:
         """Messages of `username`'s conversations (or of `conv` alone) with every word of
         `text`, newest first, each with a snippet in which the words are marked « »."""
-        rows = await self._mailboxes.execute_fetchall(
-            search_sql(one_conversation=conv is not None),
-            {"query": search_match(text, conv), "me": username, "conv": conv, "limit": limit},
+        db = self._mailboxes
+        rows = await db.execute_fetchall(
+            db.search_sql(one_conversation=conv is not None),
+            {"query": db.search_query(text, conv), "me": username, "conv": conv, "limit": limit},
         )
         return [(self._rooms.message(row[:-1]), row[-1]) for row in rows]
 
@@ -296,7 +256,7 @@ class SqliteConversations:
         past the newest message); where it is now, or None if they are not a member."""
         writer = self._writer
 
-        async def mark(db: aiosqlite.Connection) -> ReadState | None:
+        async def mark(db: Database) -> ReadState | None:
             # The marker is always a message of the conversation: the newest up to `upto`.
             rows = await db.execute_fetchall(
                 """SELECT mid, seq FROM messages WHERE conv = ? AND mid <= ?
@@ -317,9 +277,7 @@ class SqliteConversations:
         return await writer.write(mark)
 
 
-async def _join(
-    db: aiosqlite.Connection, writer: Writer, conv: int, username: str, limit: int
-) -> bool:
+async def _join(db: Database, writer: Writer, conv: int, username: str, limit: int) -> bool:
     """Add a member whose read marker is at the conversation's newest message."""
     ((newest,),) = await db.execute_fetchall(
         "SELECT COALESCE(MAX(mid), 0) FROM messages WHERE conv = ?", (conv,)
@@ -348,7 +306,7 @@ async def _join(
     return True
 
 
-async def _create_pair(db: aiosqlite.Connection, key: tuple[str, str]) -> int:
+async def _create_pair(db: Database, key: tuple[str, str]) -> int:
     await db.execute(
         """INSERT INTO conversations (user_a, user_b, created_at) VALUES (?, ?, ?)
            ON CONFLICT DO NOTHING""",
@@ -370,8 +328,5 @@ __all__ = [
     "LOBBY",
     "LOBBY_CONV",
     "READ_STATES_SQL",
-    "SqliteConversations",
-    "fts_query",
-    "search_match",
-    "search_sql",
+    "SqlConversations",
 ]

@@ -3,15 +3,14 @@ messages, announcements, and the audit log every moderation action is written to
 
 Blocks, mutes and room bans are read on every message, so they are also kept in memory,
 loaded when the store opens and changed only through it. A server-wide ban is read from
-the database at each login instead (see `SqlitePeople.arrival`), so that
+the database at each login instead (see `SqlPeople.arrival`), so that
 `chatroom-admin` can ban a user while a server runs.
 """
 
 import time
 
-import aiosqlite
-
 from chatroom.server.store.base import AuditEntry, Room, StoredMessage
+from chatroom.server.store.database import Database
 from chatroom.server.store.rows import ANNOUNCEMENT, DELETED, MESSAGE_COLUMNS, RoomNames
 from chatroom.server.store.writer import Writer
 
@@ -25,7 +24,7 @@ SanctionKey = tuple[str, int, str]
 
 
 async def audited(
-    db: aiosqlite.Connection,
+    db: Database,
     actor: str,
     action: str,
     target: str = "",
@@ -40,18 +39,18 @@ async def audited(
     )
 
 
-class SqliteModeration:
-    """Blocks, roles, sanctions and the audit log (a part of `SqliteStore`)."""
+class SqlModeration:
+    """Blocks, roles, sanctions and the audit log (a part of `SqlStore`)."""
 
     _writer: Writer
-    _lookups: aiosqlite.Connection
+    _lookups: Database
     _rooms: RoomNames
     _blocked: dict[str, set[str]]
     """Whom each user has blocked."""
     _sanctions: dict[SanctionKey, float | None]
     """Mutes (anywhere) and room bans, to when (None: until lifted)."""
 
-    async def load_moderation(self, db: aiosqlite.Connection) -> None:
+    async def load_moderation(self, db: Database) -> None:
         """Read blocks and sanctions into memory (when the store opens)."""
         self._blocked = {}
         for username, blocked in await db.execute_fetchall("SELECT username, blocked FROM blocks"):
@@ -71,7 +70,7 @@ class SqliteModeration:
         return sorted(self._blocked.get(username, ()))
 
     async def block(self, username: str, other: str) -> bool:
-        async def insert(db: aiosqlite.Connection) -> bool:
+        async def insert(db: Database) -> bool:
             cursor = await db.execute(
                 """INSERT INTO blocks (username, blocked, created_at) VALUES (?, ?, ?)
                    ON CONFLICT DO NOTHING""",
@@ -89,7 +88,7 @@ class SqliteModeration:
         return added
 
     async def unblock(self, username: str, other: str) -> bool:
-        async def delete(db: aiosqlite.Connection) -> bool:
+        async def delete(db: Database) -> bool:
             cursor = await db.execute(
                 "DELETE FROM blocks WHERE username = ? AND blocked = ?", (username, other)
             )
@@ -108,7 +107,7 @@ class SqliteModeration:
         return next((role for (role,) in rows), "user")
 
     async def set_role(self, username: str, role: str, by: str) -> bool:
-        async def update(db: aiosqlite.Connection) -> bool:
+        async def update(db: Database) -> bool:
             cursor = await db.execute(
                 "UPDATE users SET role = ? WHERE username = ? AND role != ?",
                 (role, username, role),
@@ -129,7 +128,7 @@ class SqliteModeration:
         return next((role for (role,) in rows), None)
 
     async def set_room_role(self, room: Room, username: str, role: str, by: str) -> bool:
-        async def update(db: aiosqlite.Connection) -> bool:
+        async def update(db: Database) -> bool:
             cursor = await db.execute(
                 "UPDATE members SET role = ? WHERE conv = ? AND username = ?",
                 (role, room.conv, username),
@@ -174,11 +173,11 @@ class SqliteModeration:
     ) -> None:
         conv = room.conv if room is not None else SERVER_WIDE
 
-        async def insert(db: aiosqlite.Connection) -> None:
+        async def insert(db: Database) -> None:
             await db.execute(
                 """INSERT INTO sanctions (username, conv, kind, until, created_by, created_at)
                    VALUES (?, ?, ?, ?, ?, ?)
-                   ON CONFLICT DO UPDATE SET until = excluded.until,
+                   ON CONFLICT (username, conv, kind) DO UPDATE SET until = excluded.until,
                        created_by = excluded.created_by, created_at = excluded.created_at""",
                 (username, conv, kind, until, by, time.time()),
             )
@@ -191,7 +190,7 @@ class SqliteModeration:
     async def lift(self, username: str, room: Room | None, kind: str, by: str) -> bool:
         conv = room.conv if room is not None else SERVER_WIDE
 
-        async def delete(db: aiosqlite.Connection) -> bool:
+        async def delete(db: Database) -> bool:
             cursor = await db.execute(
                 "DELETE FROM sanctions WHERE username = ? AND conv = ? AND kind = ?",
                 (username, conv, kind),
@@ -234,7 +233,7 @@ class SqliteModeration:
         (if it announced one) forgotten. Whether it was still there to delete, and the fid
         of that file, for its bytes to go too."""
 
-        async def delete(db: aiosqlite.Connection) -> tuple[bool, int | None]:
+        async def delete(db: Database) -> tuple[bool, int | None]:
             rows = await db.execute_fetchall(
                 "SELECT text, conv, fid, flags FROM messages WHERE mid = ?", (message.mid,)
             )
@@ -243,11 +242,7 @@ class SqliteModeration:
             ((text, conv, fid, flags),) = rows
             if flags & DELETED:
                 return False, None
-            await db.execute(
-                """INSERT INTO messages_text (messages_text, rowid, text, conv)
-                   VALUES ('delete', ?, ?, ?)""",
-                (message.mid, text, conv),
-            )
+            await db.forget_text(message.mid, text, conv)
             await db.execute(
                 "UPDATE messages SET text = '', fid = NULL, flags = flags | ? WHERE mid = ?",
                 (DELETED, message.mid),
@@ -265,7 +260,7 @@ class SqliteModeration:
         writer = self._writer
         room = self._rooms.name(lobby)
 
-        async def insert(db: aiosqlite.Connection) -> StoredMessage:
+        async def insert(db: Database) -> StoredMessage:
             ts = time.time()
             seq = await writer.next_seq(db, lobby)
             cursor = await db.execute(

@@ -3,9 +3,8 @@ contacts."""
 
 import time
 
-import aiosqlite
-
 from chatroom.server.store.base import Arrival, Profile, UserRecord
+from chatroom.server.store.database import Database
 from chatroom.server.store.writer import Writer
 
 _PROFILE_COLUMNS = "username, display_name, bio, status, status_text, role"
@@ -14,15 +13,15 @@ CONTACT = "contact"
 REQUESTED = "requested"
 
 
-class SqlitePeople:
-    """Profiles and statuses, on the store's connections (a part of `SqliteStore`)."""
+class SqlPeople:
+    """Profiles and statuses, on the store's connections (a part of `SqlStore`)."""
 
     _writer: Writer
-    _lookups: aiosqlite.Connection
+    _lookups: Database
     _users: dict[str, UserRecord]
 
     async def set_password(self, username: str, password_hash: bytes) -> bool:
-        async def update(db: aiosqlite.Connection) -> bool:
+        async def update(db: Database) -> bool:
             cursor = await db.execute(
                 "UPDATE users SET password_hash = ? WHERE username = ?", (password_hash, username)
             )
@@ -61,7 +60,7 @@ class SqlitePeople:
     async def set_profile(
         self, username: str, display_name: str | None, bio: str | None
     ) -> Profile:
-        async def update(db: aiosqlite.Connection) -> Profile:
+        async def update(db: Database) -> Profile:
             await db.execute(
                 """UPDATE users SET display_name = COALESCE(?, display_name),
                                     bio = COALESCE(?, bio)
@@ -76,7 +75,7 @@ class SqlitePeople:
         return await self._writer.write(update)
 
     async def set_status(self, username: str, status: str, text: str) -> None:
-        async def update(db: aiosqlite.Connection) -> None:
+        async def update(db: Database) -> None:
             await db.execute(
                 "UPDATE users SET status = ?, status_text = ? WHERE username = ?",
                 (status, text, username),
@@ -88,8 +87,8 @@ class SqlitePeople:
         rows = await self._lookups.execute_fetchall(
             f"""SELECT {_PROFILE_COLUMNS} FROM users
                 WHERE username > :after
-                  AND (:query = '' OR instr(lower(username), lower(:query))
-                       OR instr(lower(display_name), lower(:query)))
+                  AND (:query = '' OR instr(lower(username), lower(:query)) > 0
+                       OR instr(lower(display_name), lower(:query)) > 0)
                 ORDER BY username LIMIT :limit""",
             {"after": after, "query": query, "limit": limit},
         )
@@ -98,7 +97,7 @@ class SqlitePeople:
     # -- contacts -----------------------------------------------------------------------
 
     async def contact_add(self, username: str, other: str) -> tuple[str, bool]:
-        async def add(db: aiosqlite.Connection) -> tuple[str, bool]:
+        async def add(db: Database) -> tuple[str, bool]:
             rows = await db.execute_fetchall(
                 """SELECT username, accepted FROM contacts
                    WHERE (username = :me AND contact = :other)
@@ -125,7 +124,7 @@ class SqlitePeople:
         return await self._writer.write(add)
 
     async def contact_answer(self, username: str, other: str, accept: bool) -> bool:
-        async def answer(db: aiosqlite.Connection) -> bool:
+        async def answer(db: Database) -> bool:
             where = "WHERE username = ? AND contact = ? AND accepted = 0"
             sql = "UPDATE contacts SET accepted = 1 " if accept else "DELETE FROM contacts "
             cursor = await db.execute(sql + where, (other, username))
@@ -134,7 +133,7 @@ class SqlitePeople:
         return await self._writer.write(answer)
 
     async def contact_remove(self, username: str, other: str) -> bool:
-        async def remove(db: aiosqlite.Connection) -> bool:
+        async def remove(db: Database) -> bool:
             cursor = await db.execute(
                 """DELETE FROM contacts
                    WHERE (username = :me AND contact = :other)
@@ -156,10 +155,10 @@ class SqlitePeople:
 
     async def contacts(self, username: str) -> list[tuple[str, str]]:
         rows = await self._lookups.execute_fetchall(
-            """SELECT contact, CASE WHEN accepted THEN 'contact' ELSE 'asked' END
+            """SELECT contact, CASE WHEN accepted = 1 THEN 'contact' ELSE 'asked' END
                FROM contacts WHERE username = :me
                UNION ALL
-               SELECT username, CASE WHEN accepted THEN 'contact' ELSE 'asking' END
+               SELECT username, CASE WHEN accepted = 1 THEN 'contact' ELSE 'asking' END
                FROM contacts WHERE contact = :me
                ORDER BY 1""",
             {"me": username},

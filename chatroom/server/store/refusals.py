@@ -1,10 +1,9 @@
 """The refusals the store makes inside a write: a full mailbox, an upload over its
 sender's quota or number of unfinished uploads."""
 
-import aiosqlite
-
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.files import human_size
+from chatroom.server.store.database import Database
 
 
 def mailbox_full(recipient: str, limit: int) -> ChatError:
@@ -17,11 +16,12 @@ def mailbox_full(recipient: str, limit: int) -> ChatError:
 
 
 async def check_upload_room(
-    db: aiosqlite.Connection, sender: str, size: int, quota: int, max_uploads: int
+    db: Database, sender: str, size: int, quota: int, max_uploads: int
 ) -> None:
     """Refuse a new upload over the sender's quota or number of unfinished uploads."""
     ((used, unfinished),) = await db.execute_fetchall(
-        """SELECT COALESCE(SUM(size), 0), COALESCE(SUM(mid IS NULL), 0)
+        """SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT),
+                  COUNT(*) FILTER (WHERE mid IS NULL)
            FROM files WHERE sender = ?""",
         (sender,),
     )

@@ -1,11 +1,12 @@
-"""The columns the SQLite store reads messages and files with, and the records it makes
+"""The columns the SQL store reads messages and files with, and the records it makes
 of their rows."""
 
-from typing import Any
-
-import aiosqlite
+from typing import TYPE_CHECKING, Any
 
 from chatroom.server.store.base import FileRecord, Room, StoredMessage
+
+if TYPE_CHECKING:
+    from chatroom.server.store.database import Database
 
 MESSAGE_COLUMNS = """
     m.mid, m.sender, m.recipient, m.text, m.ts, m.conv,
@@ -56,6 +57,6 @@ class RoomNames:
         fid, sender, recipient, name, size, sha256, mid, conv = row
         return FileRecord(fid, sender, recipient, name, size, sha256, mid, conv, self.name(conv))
 
-    async def find_file(self, db: aiosqlite.Connection, fid: int) -> FileRecord | None:
+    async def find_file(self, db: "Database", fid: int) -> FileRecord | None:
         rows = await db.execute_fetchall(f"SELECT {FILE_COLUMNS} FROM files WHERE fid = ?", (fid,))
         return next((self.file(row) for row in rows), None)

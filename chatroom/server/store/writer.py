@@ -21,18 +21,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import aiosqlite
-
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.server.storage_health import StorageHealth, is_storage_full
 from chatroom.server.store.base import StoredMessage
+from chatroom.server.store.database import Database
 from chatroom.server.store.refusals import mailbox_full
 from chatroom.server.store.rows import RoomNames
 
 log = logging.getLogger("chatroom.server")
 
 T = TypeVar("T")
-Job = Callable[[aiosqlite.Connection], Awaitable[T]]
+Job = Callable[[Database], Awaitable[T]]
 """A write: statements run on the write connection, inside the writer's transaction."""
 
 GROUP_COMMIT_MAX = 4000
@@ -61,7 +60,7 @@ class Writer:
 
     def __init__(
         self,
-        db: aiosqlite.Connection,
+        db: Database,
         newest_mid: int,
         health: StorageHealth,
         rooms: RoomNames,
@@ -114,19 +113,19 @@ class Writer:
         """A job stored message `mid` (known as committed once the batch is)."""
         self._batch_newest_mid = max(self._batch_newest_mid, mid)
 
-    async def unread(self, db: aiosqlite.Connection, username: str) -> int:
+    async def unread(self, db: Database, username: str) -> int:
         """Unread private messages of `username` (for a job that checks the mailbox limit)."""
         if username not in self._unread:
             await self._count_unread(db, [username])
         return self._unread[username]
 
-    async def last_seq(self, db: aiosqlite.Connection, conv: int) -> int:
+    async def last_seq(self, db: Database, conv: int) -> int:
         """The `seq` of the conversation's newest message (0 if it has none), for a job."""
         if conv not in self._last_seq:
             await self._load_seq(db, [conv])
         return self._last_seq[conv]
 
-    async def next_seq(self, db: aiosqlite.Connection, conv: int) -> int:
+    async def next_seq(self, db: Database, conv: int) -> int:
         """The `seq` of a message a job is about to add to the conversation."""
         seq = await self.last_seq(db, conv) + 1
         self._last_seq[conv] = seq
@@ -163,10 +162,14 @@ class Writer:
         # Plain messages alone are stored by one INSERT, and one statement is a
         # transaction of its own: one trip to the database thread, one fsync. Anything
         # more (a job, a cid to remember with its message) needs BEGIN and COMMIT.
-        whole = bool(jobs) or any(post.cid is not None for post in posts)
+        whole = (
+            bool(jobs)
+            or any(post.cid is not None for post in posts)
+            or db.batches_need_transactions
+        )
         try:
             if whole:
-                await db.execute("BEGIN IMMEDIATE")
+                await db.begin()
             outcomes = [await self._run_isolated(job) for job, _ in jobs]
             stored = await self._store_posts(posts) if posts else []
             if whole:
@@ -328,7 +331,7 @@ class Writer:
                 [v for row in rows for v in row],
             )
 
-    async def _load_seq(self, db: aiosqlite.Connection, convs: list[int]) -> None:
+    async def _load_seq(self, db: Database, convs: list[int]) -> None:
         """Load the newest `seq` of each conversation in `convs` into the cache."""
         if not convs:
             return
@@ -336,7 +339,7 @@ class Writer:
             self._last_seq.clear()
         rows = await db.execute_fetchall(
             "WITH wanted (conv) AS (VALUES "
-            + ", ".join(["(?)"] * len(convs))
+            + ", ".join(["(CAST(? AS INTEGER))"] * len(convs))
             + """) SELECT conv, (SELECT seq FROM messages AS m WHERE m.conv = wanted.conv
                                  ORDER BY m.mid DESC LIMIT 1)
                    FROM wanted""",
@@ -344,7 +347,7 @@ class Writer:
         )
         self._last_seq.update({conv: seq or 0 for conv, seq in rows})
 
-    async def _count_unread(self, db: aiosqlite.Connection, usernames: list[str]) -> None:
+    async def _count_unread(self, db: Database, usernames: list[str]) -> None:
         """Load the unread private counts of `usernames` into the cache."""
         if not usernames:
             return

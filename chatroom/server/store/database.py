@@ -1,0 +1,59 @@
+"""What the SQL store needs of a database connection: `Database`.
+
+The store's statements are written once, in the SQL that SQLite and PostgreSQL share,
+with `?`, `?N` or `:name` placeholders. A `Database` runs them: `SqliteDatabase` (in
+`sqlite`) hands them to aiosqlite as they are; `PostgresDatabase` (in `postgres`) rewrites them for
+asyncpg. The little that cannot be shared (full-text search, how a batch of writes is
+made a transaction) is a method of the `Database` too, so the store never asks which
+engine it is on.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+Params = Sequence[Any] | Mapping[str, Any]
+Row = tuple[Any, ...]
+
+
+class Written(Protocol):
+    """What a write statement did: how many rows it changed, and the key of the last
+    row it inserted (None when it inserted none)."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    @property
+    def lastrowid(self) -> int | None: ...
+
+
+class Database(Protocol):
+    """One connection (or, for reads, a pool of them) to the store's database."""
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    @property
+    def batches_need_transactions(self) -> bool:
+        """Whether a write batch must be a transaction even when it is one statement
+        (PostgreSQL: every batch takes the lock that keeps mids in commit order)."""
+
+    async def execute(self, sql: str, parameters: Params = ()) -> Written: ...
+
+    async def execute_fetchall(self, sql: str, parameters: Params = ()) -> list[Row]: ...
+
+    async def executemany(self, sql: str, parameters: Iterable[Params]) -> None: ...
+
+    async def begin(self) -> None:
+        """Start the transaction of a batch of writes."""
+
+    def search_sql(self, one_conversation: bool) -> str:
+        """The full-text search of messages: `:query` (from `search_query`), `:me` or
+        `:conv`, `:limit`; rows of MESSAGE_COLUMNS and a snippet, newest first."""
+
+    def search_query(self, text: str, conv: int | None) -> str:
+        """What `search_sql` takes as `:query` for the words the user typed."""
+
+    async def forget_text(self, mid: int, text: str, conv: int) -> None:
+        """Take a message's text out of the search index (before it is blanked)."""
+
+    async def close(self) -> None: ...

@@ -1,0 +1,203 @@
+"""The SQL store on PostgreSQL, through asyncpg: for several server nodes sharing one
+database (`chatroom-server --store postgresql://USER@HOST:PORT/DB`).
+
+The store's statements are shared with SQLite; `translate` turns each into what
+PostgreSQL expects, once, and remembers the result:
+- placeholders `?`, `?N` and `:name` become `$1`, `$2`, ... (asyncpg's);
+- the few functions spelt differently are renamed (`group_concat` is `string_agg`,
+  `instr` is `strpos`, `char` is `chr`), and SQLite's planner hints (`+column`, and
+  `CROSS JOIN` for the order of a join) dropped;
+- an INSERT into a table with a generated key returns that key, which SQLite hands
+  back on its own (`lastrowid`).
+
+Every write batch is one transaction that first takes one advisory lock: with several
+nodes writing, mids are then handed out and committed in the same order, so a mailbox
+read up to mid N never misses a message that commits later with a smaller mid.
+"""
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from chatroom.server.storage_health import StorageHealth
+from chatroom.server.store.database import Params, Row
+from chatroom.server.store.pg_schema import migrate
+from chatroom.server.store.search import pg_search_sql, tsquery
+from chatroom.server.store.sql import SqlStore
+
+GENERATED_KEYS = {"messages": "mid", "files": "fid", "conversations": "conv", "audit": "id"}
+"""The tables whose key the database makes, and its column."""
+WRITE_LOCK = 0x63686174
+"""The advisory lock every write batch holds until it commits (any number: 'chat')."""
+READ_POOL = (2, 10)
+"""Fewest and most connections for reads (lookups and mailboxes)."""
+
+_TOKENS = re.compile(r"'(?:[^']|'')*'|::|\?(\d+)|\?|:([A-Za-z_]\w*)")
+_RENAMES = [
+    (re.compile(r"\bgroup_concat\("), "string_agg("),
+    (re.compile(r"\binstr\("), "strpos("),
+    (re.compile(r"\bchar\((\d+)\)"), r"chr(\1)"),
+    (re.compile(r"(?<=[\s(])\+(?=\w+\.\w)"), ""),
+    (re.compile(r"\bCROSS JOIN\b"), "JOIN"),
+]
+_INSERT_INTO = re.compile(r"^\s*INSERT INTO (\w+)", re.IGNORECASE)
+
+ESCAPE = "\x01"
+"""PostgreSQL's text holds every character but NUL, which a message may hold. Strings
+that have one are stored with NUL as ESCAPE + "\x02", and ESCAPE itself doubled, and
+read back as they were. Control characters both, they part words for the text search,
+as NUL does for SQLite's."""
+_ESCAPED = re.compile("\x01(.)", re.DOTALL)
+
+
+def to_text(value: Any) -> Any:
+    if isinstance(value, str) and ("\x00" in value or ESCAPE in value):
+        return value.replace(ESCAPE, ESCAPE * 2).replace("\x00", ESCAPE + "\x02")
+    return value
+
+
+def from_text(value: Any) -> Any:
+    if isinstance(value, str) and ESCAPE in value:
+        return _ESCAPED.sub(lambda m: "\x00" if m.group(1) == "\x02" else m.group(1), value)
+    return value
+
+
+def _row(record: Any) -> Row:
+    row = tuple(record)
+    if any(isinstance(v, str) and ESCAPE in v for v in row):
+        return tuple(from_text(v) for v in row)
+    return row
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A statement as PostgreSQL takes it, and which parameter goes to `$1`, `$2`, ...:
+    positions (for `?` and `?N`) or names (for `:name`)."""
+
+    sql: str
+    order: tuple[int | str, ...]
+    returns_key: bool
+
+    def arguments(self, parameters: Params) -> list[Any]:
+        if isinstance(parameters, Mapping):
+            return [to_text(parameters[str(key)]) for key in self.order]
+        values: Sequence[Any] = parameters
+        return [to_text(values[key]) for key in self.order]  # type: ignore[index]
+
+
+_translated: dict[str, Statement] = {}
+
+
+def translate(sql: str) -> Statement:
+    """The PostgreSQL form of one of the store's statements (see the module's text)."""
+    statement = _translated.get(sql)
+    if statement is not None:
+        return statement
+    order: list[int | str] = []
+    numbers: dict[int | str, int] = {}
+
+    def placeholder(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token.startswith("'") or token == "::":
+            return token
+        if match.group(2) is not None:
+            key: int | str = match.group(2)
+        elif match.group(1) is not None:
+            key = int(match.group(1)) - 1
+        else:
+            key = len(order)  # a bare `?`: the next position
+            numbers[key] = len(order) + 1
+            order.append(key)
+            return f"${len(order)}"
+        if key not in numbers:
+            order.append(key)
+            numbers[key] = len(order)
+        return f"${numbers[key]}"
+
+    text = _TOKENS.sub(placeholder, sql)
+    for pattern, replacement in _RENAMES:
+        text = pattern.sub(replacement, text)
+    insert = _INSERT_INTO.match(text)
+    key_column = GENERATED_KEYS.get(insert.group(1)) if insert else None
+    returns_key = key_column is not None and "RETURNING" not in text.upper()
+    if returns_key:
+        text = f"{text.rstrip()} RETURNING {key_column}"
+    statement = _translated[sql] = Statement(text, tuple(order), returns_key)
+    return statement
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    rowcount: int
+    lastrowid: int | None
+
+
+class PostgresDatabase:
+    """`Database` on PostgreSQL: one connection (for the writer, which owns its
+    transactions), or a pool (for reads, which need none)."""
+
+    batches_need_transactions = True
+
+    def __init__(self, connection: "asyncpg.Connection | asyncpg.Pool") -> None:
+        self._db = connection
+
+    @property
+    def in_transaction(self) -> bool:
+        db = self._db
+        return isinstance(db, asyncpg.Connection) and db.is_in_transaction()
+
+    async def execute(self, sql: str, parameters: Params = ()) -> Outcome:
+        statement = translate(sql)
+        arguments = statement.arguments(parameters)
+        if statement.returns_key:
+            rows = await self._db.fetch(statement.sql, *arguments)
+            return Outcome(len(rows), rows[-1][0] if rows else None)
+        status = await self._db.execute(statement.sql, *arguments)
+        count = status.rsplit(" ", 1)[-1]
+        return Outcome(int(count) if count.isdigit() else -1, None)
+
+    async def execute_fetchall(self, sql: str, parameters: Params = ()) -> list[Row]:
+        statement = translate(sql)
+        rows = await self._db.fetch(statement.sql, *statement.arguments(parameters))
+        return [_row(row) for row in rows]
+
+    async def executemany(self, sql: str, parameters: Iterable[Params]) -> None:
+        statement = translate(sql)
+        await self._db.executemany(statement.sql, [statement.arguments(p) for p in parameters])
+
+    async def begin(self) -> None:
+        await self._db.execute("BEGIN")
+        await self._db.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+
+    def search_sql(self, one_conversation: bool) -> str:
+        return pg_search_sql(one_conversation)
+
+    def search_query(self, text: str, conv: int | None) -> str:
+        return tsquery(text)
+
+    async def forget_text(self, mid: int, text: str, conv: int) -> None:
+        """Nothing to do: the index is of the `text` column itself."""
+
+    async def close(self) -> None:
+        await self._db.close()
+
+
+async def open_postgres(url: str, health: StorageHealth | None = None) -> SqlStore:
+    """The store on the PostgreSQL database at `url` (its schema brought up to date)."""
+    writer = await asyncpg.connect(url)
+    try:
+        await migrate(writer)
+        reads = await asyncpg.create_pool(url, min_size=READ_POOL[0], max_size=READ_POOL[1])
+    except BaseException:
+        await writer.close()
+        raise
+    pool = PostgresDatabase(reads)
+    try:
+        return await SqlStore.assemble(PostgresDatabase(writer), pool, pool, health)
+    except BaseException:
+        await writer.close()
+        await reads.close()
+        raise
