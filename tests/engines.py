@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+import redis
 
 REQUIRED = os.environ.get("CHATROOM_ENGINES") == "required"
 START_WAIT = 30.0
@@ -148,6 +149,11 @@ class Redis:
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}"
+
+    def flush(self) -> None:
+        """Forget everything (what an earlier test's nodes left)."""
+        with redis.Redis(port=self.port) as client:
+            client.flushall()
 
     def close(self) -> None:
         self.stop()

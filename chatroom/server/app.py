@@ -14,6 +14,7 @@ from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.limits import Limits
 from chatroom.common.messages import ByeReason
 from chatroom.server.auth import PasswordHasher
+from chatroom.server.cluster import RedisHub
 from chatroom.server.connection import Session, WriteScheduler
 from chatroom.server.datadir import DataDirLock, claim
 from chatroom.server.files import FileVault
@@ -42,10 +43,11 @@ class ChatServer:
         limits: Limits,
         clock: Clock = time.monotonic,
         dm_policy: str = "anyone",
+        hub: Hub | None = None,
     ) -> None:
         self.services = Services(
             store=store,
-            hub=Hub(),
+            hub=hub or Hub(),
             vault=vault,
             passwords=PasswordHasher(limits.bcrypt_cost),
             throttle=LoginThrottle(limits.login_attempts, limits.login_lockout_max, clock=clock),
@@ -70,22 +72,27 @@ class ChatServer:
         limits: Limits,
         dm_policy: str = "anyone",
         store_url: str | None = None,
+        hub_url: str | None = None,
     ) -> "ChatServer":
         """A server on the SQLite database in `data_dir`, which it keeps to itself until
         shutdown; or, given `store_url`, on that PostgreSQL database, which other nodes
-        share, as they share `data_dir` for the files.
+        share, as they share `data_dir` for the files. Given `hub_url`, the nodes route
+        to each other through that Redis.
 
         Raises `DataDirError` if another server has the SQLite data directory, or if it
         is damaged or read-only.
         """
         health = StorageHealth()  # one disk: a full one is reported once for both
+        hub = RedisHub(hub_url) if hub_url is not None else None
         if store_url is not None:
             store = await open_postgres(store_url, health)
-            return cls(store, FileVault(data_dir, health), limits, dm_policy=dm_policy)
+            vault = FileVault(data_dir, health)
+            return cls(store, vault, limits, dm_policy=dm_policy, hub=hub)
         lock = await asyncio.to_thread(claim, data_dir)  # quick_check reads the whole file
         try:
             sqlite = await SqlStore.open(data_dir, health)
-            server = cls(sqlite, FileVault(data_dir, health), limits, dm_policy=dm_policy)
+            vault = FileVault(data_dir, health)
+            server = cls(sqlite, vault, limits, dm_policy=dm_policy, hub=hub)
         except BaseException:
             lock.release()
             raise
@@ -95,6 +102,7 @@ class ChatServer:
     async def start(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> None:
         """Start listening (with TLS if given); raises OSError if the address cannot be bound."""
         self.services.hub.set_rooms(await self.services.store.memberships())
+        await self.services.hub.start()
         self._server = await asyncio.start_server(self._accept, host, port, ssl=tls)
         self._upkeep = asyncio.create_task(self._keep_up())
 
@@ -193,6 +201,7 @@ class ChatServer:
             _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)
             for task in pending:
                 task.cancel()
+        await self.services.hub.stop()
         self.services.vault.close()
         await self.services.store.close()
         self.services.passwords.close()

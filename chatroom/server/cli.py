@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import asyncpg
+from redis.exceptions import RedisError
 
 from chatroom.common.limits import (
     DEFAULT_HOST,
@@ -78,6 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: SQLite in the data dir; with --store, the data dir holds only the files "
         "and is shared too)",
     )
+    parser.add_argument(
+        "--hub",
+        type=_hub_url,
+        default=None,
+        metavar="redis://HOST:PORT",
+        help="route to the other nodes through this Redis (with --store; default: this "
+        "process alone)",
+    )
     for spec in LIMIT_FLAGS:
         parser.add_argument(
             "--" + spec.name.replace("_", "-"),
@@ -106,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
 def _store_url(url: str) -> str:
     if not url.startswith(("postgresql://", "postgres://")):
         raise argparse.ArgumentTypeError(f"{url!r}: give a postgresql://USER@HOST:PORT/DB URL")
+    return url
+
+
+def _hub_url(url: str) -> str:
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise argparse.ArgumentTypeError(f"{url!r}: give a redis://HOST:PORT URL")
     return url
 
 
@@ -142,7 +157,7 @@ async def serve(args: argparse.Namespace) -> None:
     tls = tls_context(args.tls_cert, args.tls_key)
     data_dir = args.data_dir or default_data_dir()
     try:
-        server = await ChatServer.open(data_dir, limits, args.dm_policy, args.store)
+        server = await ChatServer.open(data_dir, limits, args.dm_policy, args.store, args.hub)
     except DataDirError as exc:
         fail(str(exc))
     except (OSError, sqlite3.Error, RuntimeError, asyncpg.PostgresError) as exc:
@@ -151,6 +166,9 @@ async def serve(args: argparse.Namespace) -> None:
         fail(f"cannot use data directory {data_dir}: {exc}")
     try:
         await server.start(args.host, args.port, tls)
+    except RedisError as exc:
+        await server.shutdown()
+        fail(f"cannot use the hub {shown_url(args.hub)}: {exc}")
     except OSError as exc:
         await server.shutdown()
         reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)

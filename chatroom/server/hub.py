@@ -1,9 +1,12 @@
 """Who is online, on which connections, and fan-out of pushes to them.
 
-Every push goes through the hub, so routing can move elsewhere (a Redis-backed hub for
-several server nodes, say) without the handlers changing. The hub encodes a push once,
-and only if someone is online to receive it, and writes the same bytes to every
-recipient's connection.
+Every push goes through the hub, so routing can move elsewhere (`cluster.RedisHub`, for
+several server nodes) without the handlers changing. What this hub sends, and presence,
+it sends only to this process's sessions: `Hub.broadcast(self, ...)` and not
+`self.broadcast(...)` where that must stay so in a hub that also tells other nodes.
+
+The hub encodes a push once, and only if someone is online to receive it, and writes the
+same bytes to every recipient's connection.
 
 The hub also knows who is in each room (the lobby holds everyone), to send a room's
 messages to its members only. A message goes to every session of its recipients and to
@@ -166,7 +169,7 @@ class Hub:
         """Send `push` to every session of every member of the room but `exclude`'s and
         `skip`. Rooms other than the lobby reach only sessions that know of rooms."""
         if conv == LOBBY_CONV:
-            self.broadcast(push, exclude, skip)
+            Hub.broadcast(self, push, exclude, skip)
             return
         listening = self._listening.get(conv)
         if not listening:
@@ -262,7 +265,7 @@ class Hub:
         if len(news) == 1:
             ((username, (status, text)),) = news.items()
             push = PresencePush(username, status != Status.OFFLINE, status, text)
-            self.broadcast(push, exclude=username)
+            Hub.broadcast(self, push, exclude=username)
         elif news:
             came = sorted(u for u, shown in news.items() if shown != OFFLINE)
             went = sorted(u for u, shown in news.items() if shown == OFFLINE)
@@ -271,7 +274,14 @@ class Hub:
                 for u in came
                 if news[u] != ONLINE
             }
-            self.broadcast(PresenceBatchPush(came, went, statuses))
+            Hub.broadcast(self, PresenceBatchPush(came, went, statuses))
+
+    async def start(self) -> None:
+        """Start routing (the in-process hub has nothing to start)."""
+
+    async def stop(self) -> None:
+        """Stop routing, once every session has left."""
+        self.close()
 
     def close(self) -> None:
         """Stop announcing presence (the server is shutting down)."""

@@ -19,6 +19,8 @@ from chatroom.server.store.rows import MESSAGE_COLUMNS, RoomNames
 from chatroom.server.store.writer import Writer
 
 LOBBY_CONV = 1
+ROOMS = "rooms"
+"""What `Database.changed` says when a room is made or its topic changes."""
 _ROOM_COLUMNS = "conv, room, topic, owner, public"
 
 # How far a member has read each of their conversations, and how much is left: the
@@ -111,11 +113,18 @@ class SqlConversations:
             assert cursor.lastrowid is not None
             room = Room(cursor.lastrowid, name, topic, owner, public)
             await _join(db, writer, room.conv, owner, room_limit)
+            await db.changed(ROOMS)
             return room
 
         room = await writer.write(create)
         self._remember(room)
         return room
+
+    async def reload_rooms(self) -> None:
+        """Read every room again (another server made one, or changed a topic)."""
+        self._rooms.by_conv = {room.conv: room for room in await self.load_rooms(self._lookups)}
+        self._room_keys = {username_key(r.name): r for r in self._rooms.by_conv.values()}
+        self._sorted = None
 
     def _remember(self, room: Room) -> None:
         self._sorted = None
@@ -168,6 +177,7 @@ class SqlConversations:
             await db.execute(
                 "UPDATE conversations SET topic = ? WHERE conv = ?", (topic, room.conv)
             )
+            await db.changed(ROOMS)
 
         await self._writer.write(update)
         changed = Room(room.conv, room.name, topic, room.owner, room.public)

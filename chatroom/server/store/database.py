@@ -33,9 +33,10 @@ class Database(Protocol):
     def in_transaction(self) -> bool: ...
 
     @property
-    def batches_need_transactions(self) -> bool:
-        """Whether a write batch must be a transaction even when it is one statement
-        (PostgreSQL: every batch takes the lock that keeps mids in commit order)."""
+    def shared(self) -> bool:
+        """Whether other servers write to this database too (PostgreSQL). Then every
+        write batch is a transaction that first takes the lock keeping mids in commit
+        order, and what another server may change is read, not remembered."""
 
     async def execute(self, sql: str, parameters: Params = ()) -> Written: ...
 
@@ -55,5 +56,9 @@ class Database(Protocol):
 
     async def forget_text(self, mid: int, text: str, conv: int) -> None:
         """Take a message's text out of the search index (before it is blanked)."""
+
+    async def changed(self, what: str) -> None:
+        """Tell the other servers, once this transaction commits, that `what` changed
+        (`rooms`, `moderation`, `users`): what they remember of it is out of date."""
 
     async def close(self) -> None: ...

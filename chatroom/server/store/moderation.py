@@ -19,6 +19,9 @@ SERVER_WIDE = 0
 MUTE = "mute"
 BAN = "ban"
 
+MODERATION = "moderation"
+"""What `Database.changed` says when blocks or sanctions change."""
+
 SanctionKey = tuple[str, int, str]
 """A user, where (a room's conv, or SERVER_WIDE), and the kind (MUTE or BAN)."""
 
@@ -81,6 +84,7 @@ class SqlModeration:
                                            OR (username = :other AND contact = :me)""",
                 {"me": username, "other": other},
             )
+            await db.changed(MODERATION)
             return cursor.rowcount > 0
 
         added = await self._writer.write(insert)
@@ -92,6 +96,7 @@ class SqlModeration:
             cursor = await db.execute(
                 "DELETE FROM blocks WHERE username = ? AND blocked = ?", (username, other)
             )
+            await db.changed(MODERATION)
             return cursor.rowcount > 0
 
         removed = await self._writer.write(delete)
@@ -182,6 +187,7 @@ class SqlModeration:
                 (username, conv, kind, until, by, time.time()),
             )
             await audited(db, by, kind, username, room.name if room else "", detail)
+            await db.changed(MODERATION)
 
         await self._writer.write(insert)
         if conv != SERVER_WIDE or kind != BAN:
@@ -197,6 +203,7 @@ class SqlModeration:
             )
             if cursor.rowcount:
                 await audited(db, by, "un" + kind, username, room.name if room else "")
+                await db.changed(MODERATION)
             return cursor.rowcount > 0
 
         lifted = await self._writer.write(delete)

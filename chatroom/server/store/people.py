@@ -164,3 +164,28 @@ class SqlPeople:
             {"me": username},
         )
         return [(name, state) for name, state in rows]
+
+    # -- resume tokens ----------------------------------------------------------------
+
+    async def add_resume_token(self, token_hash: str, username: str, expires_at: float) -> None:
+        async def insert(db: Database) -> None:
+            await db.execute("DELETE FROM resume_tokens WHERE expires_at < ?", (time.time(),))
+            await db.execute(
+                "INSERT INTO resume_tokens (token_hash, username, expires_at) VALUES (?, ?, ?)",
+                (token_hash, username, expires_at),
+            )
+
+        await self._writer.write(insert)
+
+    async def find_resume_token(self, token_hash: str) -> str | None:
+        rows = await self._lookups.execute_fetchall(
+            "SELECT username FROM resume_tokens WHERE token_hash = ? AND expires_at > ?",
+            (token_hash, time.time()),
+        )
+        return next((username for (username,) in rows), None)
+
+    async def revoke_resume_token(self, token_hash: str) -> None:
+        async def delete(db: Database) -> None:
+            await db.execute("DELETE FROM resume_tokens WHERE token_hash = ?", (token_hash,))
+
+        await self._writer.write(delete)

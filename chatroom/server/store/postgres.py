@@ -15,6 +15,8 @@ nodes writing, mids are then handed out and committed in the same order, so a ma
 read up to mid N never misses a message that commits later with a smaller mid.
 """
 
+import asyncio
+import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,10 +30,14 @@ from chatroom.server.store.pg_schema import migrate
 from chatroom.server.store.search import pg_search_sql, tsquery
 from chatroom.server.store.sql import SqlStore
 
+log = logging.getLogger("chatroom.server")
+
 GENERATED_KEYS = {"messages": "mid", "files": "fid", "conversations": "conv", "audit": "id"}
 """The tables whose key the database makes, and its column."""
 WRITE_LOCK = 0x63686174
 """The advisory lock every write batch holds until it commits (any number: 'chat')."""
+CHANGES = "chatroom_changes"
+"""The channel on which servers tell each other what changed (`Database.changed`)."""
 READ_POOL = (2, 10)
 """Fewest and most connections for reads (lookups and mailboxes)."""
 
@@ -139,10 +145,12 @@ class PostgresDatabase:
     """`Database` on PostgreSQL: one connection (for the writer, which owns its
     transactions), or a pool (for reads, which need none)."""
 
-    batches_need_transactions = True
+    shared = True
 
-    def __init__(self, connection: "asyncpg.Connection | asyncpg.Pool") -> None:
+    def __init__(self, connection: "asyncpg.Connection | asyncpg.Pool", url: str = "") -> None:
         self._db = connection
+        self._url = url
+        """Where to connect again, for a connection PostgreSQL closed (a restart)."""
 
     @property
     def in_transaction(self) -> bool:
@@ -169,6 +177,9 @@ class PostgresDatabase:
         await self._db.executemany(statement.sql, [statement.arguments(p) for p in parameters])
 
     async def begin(self) -> None:
+        if self._url and self._db.is_closed():
+            self._db = await asyncpg.connect(self._url)
+            log.info("connected to PostgreSQL again")
         await self._db.execute("BEGIN")
         await self._db.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
 
@@ -181,8 +192,37 @@ class PostgresDatabase:
     async def forget_text(self, mid: int, text: str, conv: int) -> None:
         """Nothing to do: the index is of the `text` column itself."""
 
+    async def changed(self, what: str) -> None:
+        await self._db.execute("SELECT pg_notify($1, $2)", CHANGES, what)
+
     async def close(self) -> None:
         await self._db.close()
+
+
+class PostgresStore(SqlStore):
+    """The SQL store on PostgreSQL, which also hears what the other servers change."""
+
+    _listener: Any = None
+    _writer_pid = 0
+    _reloads: set["asyncio.Task[None]"]
+
+    async def listen(self, url: str, writer_pid: int) -> None:
+        self._reloads = set()
+        self._writer_pid = writer_pid
+        self._listener = await asyncpg.connect(url)
+        await self._listener.add_listener(CHANGES, self._heard)
+
+    def _heard(self, connection: Any, pid: int, channel: str, what: str) -> None:
+        if pid == self._writer_pid:
+            return  # this server's own change: it knows
+        task = asyncio.get_running_loop().create_task(self.reload(what))
+        self._reloads.add(task)
+        task.add_done_callback(self._reloads.discard)
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            await self._listener.close()
+        await super().close()
 
 
 async def open_postgres(url: str, health: StorageHealth | None = None) -> SqlStore:
@@ -196,7 +236,9 @@ async def open_postgres(url: str, health: StorageHealth | None = None) -> SqlSto
         raise
     pool = PostgresDatabase(reads)
     try:
-        return await SqlStore.assemble(PostgresDatabase(writer), pool, pool, health)
+        store = await PostgresStore.assemble(PostgresDatabase(writer, url), pool, pool, health)
+        await store.listen(url, writer.get_server_pid())
+        return store
     except BaseException:
         await writer.close()
         await reads.close()

@@ -16,14 +16,15 @@ other logins' backlogs, never a message or a lookup.
 import time
 import unicodedata
 from pathlib import Path
+from typing import Self
 
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.names import username_key
 from chatroom.server.storage_health import StorageHealth
 from chatroom.server.store.base import Backlog, FileRecord, Room, StoredMessage, UserRecord
-from chatroom.server.store.conversations import LOBBY_CONV, SqlConversations
+from chatroom.server.store.conversations import LOBBY_CONV, ROOMS, SqlConversations
 from chatroom.server.store.database import Database
-from chatroom.server.store.moderation import SqlModeration
+from chatroom.server.store.moderation import MODERATION, SqlModeration
 from chatroom.server.store.people import SqlPeople
 from chatroom.server.store.refusals import check_upload_room, mailbox_full
 from chatroom.server.store.rows import FILE_COLUMNS, MESSAGE_COLUMNS, RoomNames
@@ -32,6 +33,8 @@ from chatroom.server.store.sqlite import connect
 from chatroom.server.store.writer import Writer
 
 DATABASE_NAME = "chatroom.db"
+USERS = "users"
+"""What `Database.changed` says when a user registers."""
 USER_CACHE = 100_000
 """Users remembered after a lookup (the cache starts over when it is full)."""
 
@@ -85,7 +88,7 @@ class SqlStore(SqlPeople, SqlModeration, SqlConversations):
         self._users: dict[str, UserRecord] = {}
 
     @classmethod
-    async def open(cls, data_dir: Path, health: StorageHealth | None = None) -> "SqlStore":
+    async def open(cls, data_dir: Path, health: StorageHealth | None = None) -> Self:
         """Open (creating if needed) the SQLite database in `data_dir` and bring its
         schema up to date."""
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -109,7 +112,7 @@ class SqlStore(SqlPeople, SqlModeration, SqlConversations):
         lookups: Database,
         mailboxes: Database,
         health: StorageHealth | None = None,
-    ) -> "SqlStore":
+    ) -> Self:
         """The store on its three connections to a database whose schema is up to date."""
         ((newest,),) = await write_db.execute_fetchall("SELECT COALESCE(MAX(mid), 0) FROM messages")
         rooms = RoomNames(await cls.load_rooms(write_db))
@@ -139,6 +142,7 @@ class SqlStore(SqlPeople, SqlModeration, SqlConversations):
                            ?3, ?4)""",
                 (LOBBY_CONV, username, await writer.last_seq(db, LOBBY_CONV), time.time()),
             )
+            await db.changed(USERS)
 
         writer = self._writer
         await writer.write(insert)
@@ -146,6 +150,26 @@ class SqlStore(SqlPeople, SqlModeration, SqlConversations):
 
     def user_count(self) -> int:
         return self._user_count
+
+    async def reload(self, what: str) -> None:
+        """Read again what another server changed (see `Database.changed`)."""
+        if what == ROOMS:
+            await self.reload_rooms()
+        elif what == MODERATION:
+            await self.load_moderation(self._lookups)
+        elif what == USERS:
+            ((self._user_count,),) = await self._lookups.execute_fetchall(
+                "SELECT COUNT(*) FROM users"
+            )
+
+    async def _newest_mid(self) -> int:
+        """The newest committed mid: the writer knows, unless other servers write too."""
+        if not self._write_db.shared:
+            return self._writer.newest_mid
+        ((newest,),) = await self._lookups.execute_fetchall(
+            "SELECT COALESCE(MAX(mid), 0) FROM messages"
+        )
+        return int(newest)
 
     async def find_user(self, username: str, fresh: bool = False) -> UserRecord | None:
         name, key = user_lookup(username)
@@ -195,7 +219,7 @@ class SqlStore(SqlPeople, SqlModeration, SqlConversations):
             "SELECT acked_upto FROM users WHERE username = ?", (username,)
         )
         acked = next((acked for (acked,) in rows), None)
-        upto = self._writer.newest_mid
+        upto = await self._newest_mid()
         if acked is None or acked >= upto:
             return Backlog(upto, upto, 0, 0, all_rooms)
         window = {"me": username, "after": acked, "upto": upto}
@@ -223,7 +247,7 @@ class SqlStore(SqlPeople, SqlModeration, SqlConversations):
         return [self._rooms.message(row) for row in rows]
 
     async def ack(self, username: str, upto: int) -> None:
-        newest = self._writer.newest_mid
+        newest = await self._newest_mid()
 
         async def update(db: Database) -> None:
             # Clamped to the newest committed mid: acking the future would silently
@@ -356,31 +380,6 @@ class SqlStore(SqlPeople, SqlModeration, SqlConversations):
     async def forget_request_ids(self, before: float) -> None:
         async def delete(db: Database) -> None:
             await db.execute("DELETE FROM request_ids WHERE created_at < ?", (before,))
-
-        await self._writer.write(delete)
-
-    # -- resume tokens ----------------------------------------------------------------
-
-    async def add_resume_token(self, token_hash: str, username: str, expires_at: float) -> None:
-        async def insert(db: Database) -> None:
-            await db.execute("DELETE FROM resume_tokens WHERE expires_at < ?", (time.time(),))
-            await db.execute(
-                "INSERT INTO resume_tokens (token_hash, username, expires_at) VALUES (?, ?, ?)",
-                (token_hash, username, expires_at),
-            )
-
-        await self._writer.write(insert)
-
-    async def find_resume_token(self, token_hash: str) -> str | None:
-        rows = await self._lookups.execute_fetchall(
-            "SELECT username FROM resume_tokens WHERE token_hash = ? AND expires_at > ?",
-            (token_hash, time.time()),
-        )
-        return next((username for (username,) in rows), None)
-
-    async def revoke_resume_token(self, token_hash: str) -> None:
-        async def delete(db: Database) -> None:
-            await db.execute("DELETE FROM resume_tokens WHERE token_hash = ?", (token_hash,))
 
         await self._writer.write(delete)
 

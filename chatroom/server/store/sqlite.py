@@ -13,7 +13,7 @@ from chatroom.server.store.search import search_match, search_sql
 class SqliteDatabase:
     """`Database` on an aiosqlite connection: the store's SQL is SQLite's already."""
 
-    batches_need_transactions = False
+    shared = False
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self.db = db
@@ -46,6 +46,9 @@ class SqliteDatabase:
                VALUES ('delete', ?, ?, ?)""",
             (mid, text, conv),
         )
+
+    async def changed(self, what: str) -> None:
+        """No other server uses this file."""
 
     async def close(self) -> None:
         await self.db.close()

@@ -162,14 +162,13 @@ class Writer:
         # Plain messages alone are stored by one INSERT, and one statement is a
         # transaction of its own: one trip to the database thread, one fsync. Anything
         # more (a job, a cid to remember with its message) needs BEGIN and COMMIT.
-        whole = (
-            bool(jobs)
-            or any(post.cid is not None for post in posts)
-            or db.batches_need_transactions
-        )
+        whole = bool(jobs) or any(post.cid is not None for post in posts) or db.shared
         try:
             if whole:
                 await db.begin()
+            if db.shared:  # other servers have written since: count afresh, in the lock
+                self._unread.clear()
+                self._last_seq.clear()
             outcomes = [await self._run_isolated(job) for job, _ in jobs]
             stored = await self._store_posts(posts) if posts else []
             if whole:

@@ -1,0 +1,179 @@
+"""Three server nodes, each its own process, sharing one real PostgreSQL and one real
+Redis (tests/engines.py): what a client on one node does reaches clients on the others,
+presence is the same everywhere, and a node killed is noticed and its users move on."""
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chatroom.client import ChatClient
+from chatroom.common.errors import ChatError
+from chatroom.common.messages import MessagePush
+from chatroom.server.cluster import HEARTBEAT, NODE_TTL
+from tests.conftest import (
+    PASSWORD,
+    WAIT,
+    ServerProcess,
+    new_schema,
+    next_push,
+    refused,
+    spawn_server,
+)
+from tests.engines import Postgres, Redis, missing, postgres_bin
+
+ALL = ["rooms", "read", "carbons"]
+FAST = ["--message-rate", "1000000", "--message-burst", "1000000"]
+NODE_GONE = NODE_TTL + 2 * HEARTBEAT + WAIT
+"""How long a node's death may take to be noticed, and its users announced offline."""
+
+
+@pytest.fixture
+async def nodes(
+    postgres: Postgres, redis_server: Redis, tmp_path: Path
+) -> AsyncIterator[list[ServerProcess]]:
+    """Three nodes on one new database, one Redis, one shared files directory."""
+    url = await new_schema(postgres)
+    await asyncio.to_thread(redis_server.flush)
+    files = tmp_path / "shared"
+    flags = ["--store", url, "--hub", redis_server.url, *FAST]
+    started = [await spawn_server(files, *flags) for _ in range(3)]
+    yield started
+    for node in started:
+        if node.process.returncode is None:
+            await node.stop(signal.SIGTERM)
+
+
+async def on(node: ServerProcess, username: str, features: list[str] = ALL) -> ChatClient:
+    """A client of `node`, logged in as `username` (registered first if new)."""
+    client = await ChatClient.connect("127.0.0.1", node.port)
+    await client.request("hello", version=1, features=features)
+    try:
+        await client.register(username, PASSWORD)
+    except ChatError as error:
+        assert error.code == "username_taken"
+    await client.login(username, PASSWORD)
+    return client
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], within: float = WAIT) -> Any:
+    """Ask `check` until it answers something true (bounded); that answer."""
+    async with asyncio.timeout(within):
+        while not (answer := await check()):
+            await asyncio.sleep(0.05)
+        return answer
+
+
+async def test_messages_and_presence_cross_every_node(nodes: list[ServerProcess]) -> None:
+    a, b, c = nodes
+    alice = await on(a, "alice")
+    bob = await on(b, "bob")
+    carol = await on(c, "carol")
+    alice_too = await on(c, "alice")  # a second session of alice's, on another node
+    everyone = ["alice", "bob", "carol"]
+    for client in (alice, bob, carol):
+        await eventually(lambda client=client: _online_is(client, everyone))
+
+    sent = await alice.request("private", to="bob", text="across", cid="p-1")
+    assert sent["delivered"] is True
+    got = await next_push(bob, MessagePush, mid=sent["mid"])
+    assert (got.sender, got.text) == ("alice", "across")
+    carbon = await next_push(alice_too, MessagePush, mid=sent["mid"])
+    assert carbon.to == "bob"
+
+    await alice.request("room_create", room="den")
+    for client in (bob, carol):  # the room is news to the other nodes a moment later
+        await eventually(lambda client=client: _joined(client, "den"))
+    said = await alice.request("broadcast", room="den", text="hello den")
+    for client in (bob, carol, alice_too):
+        push = await next_push(client, MessagePush, mid=said["mid"])
+        assert (push.room, push.text) == ("den", "hello den")
+
+    await bob.close()
+    assert await eventually(lambda: _online_is(alice, ["alice", "carol"]))
+    assert await eventually(lambda: _online_is(carol, ["alice", "carol"]))
+    for client in (alice, carol, alice_too):
+        await client.close()
+
+
+async def test_a_killed_node_is_noticed_and_its_users_resume_elsewhere(
+    nodes: list[ServerProcess],
+) -> None:
+    a, b, c = nodes
+    alice = await on(a, "alice")
+    bob_client = await ChatClient.connect("127.0.0.1", b.port)
+    await bob_client.register("bob", PASSWORD)
+    token = (await bob_client.login("bob", PASSWORD)).resume_token
+    assert token is not None
+    await eventually(lambda: _online_is(alice, ["alice", "bob"]))
+
+    flood = [alice.submit("broadcast", text=f"flood {n}") for n in range(200)]
+    await asyncio.sleep(0)  # the flood is on its way when the node dies
+    b.process.send_signal(signal.SIGKILL)
+    acked = [reply["mid"] for reply in await asyncio.gather(*flood)]
+    received_on_b: set[int] = set()
+    acked_by_bob: set[int] = set()
+    with pytest.raises(Exception):  # noqa: B017 - whatever the dead node's socket does
+        while True:
+            push = await asyncio.wait_for(bob_client.next_push(), WAIT)
+            if isinstance(push, MessagePush):
+                received_on_b.add(push.mid)
+                await bob_client.ack(push.mid)
+                acked_by_bob.add(push.mid)
+    await bob_client.close()
+    assert await eventually(lambda: _online_is(alice, ["alice"]), within=NODE_GONE)
+
+    bob = await ChatClient.connect("127.0.0.1", c.port)
+    resumed = await bob.resume(token)
+    assert await eventually(lambda: _online_is(alice, ["alice", "bob"]))
+    replayed: list[int] = []
+    for _ in range(resumed.offline):
+        push = await next_push(bob, MessagePush)
+        replayed.append(push.mid)
+    assert not set(replayed) & acked_by_bob  # nothing acked comes again
+    assert received_on_b | set(replayed) >= set(acked)  # and every acknowledged message came
+    await alice.close()
+    await bob.close()
+
+
+async def _online_is(client: ChatClient, users: list[str]) -> bool:
+    return sorted(await client.users()) == sorted(users)
+
+
+async def _joined(client: ChatClient, room: str) -> bool:
+    try:
+        await client.request("room_join", room=room)
+    except ChatError as error:
+        if error.code == "no_such_room":
+            return False
+        raise
+    return True
+
+
+async def test_while_postgresql_restarts_requests_fail_clearly_and_the_node_recovers(
+    tmp_path: Path,
+) -> None:
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        missing("PostgreSQL (pg_ctl, initdb)")
+    assert bin_dir is not None
+    cluster = await asyncio.to_thread(Postgres, bin_dir)  # its own: this test stops it
+    try:
+        node = await spawn_server(tmp_path, "--store", await new_schema(cluster))
+        alice = await on(node, "alice")
+        before = await alice.request("broadcast", text="before")
+        await asyncio.to_thread(cluster.stop)
+        assert await refused(alice, "broadcast", text="while down") == "server_error"
+        await asyncio.to_thread(cluster.start)
+        after = await alice.request("broadcast", text="after")
+        history = await alice.request("history", room="lobby", limit=10)
+        assert [m["text"] for m in history["messages"]] == ["before", "after"]
+        assert before["mid"] < after["mid"]
+        assert node.process.returncode is None
+        await alice.close()
+        await node.stop(signal.SIGTERM)
+    finally:
+        cluster.close()
