@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 import msgpack
@@ -49,6 +50,11 @@ def _alive_key(node: str) -> str:
 
 def _presence_key(node: str) -> str:
     return f"chatroom:presence:{node}"
+
+
+def _text(value: bytes | str) -> str:
+    """A name as Redis gives it back (bytes: the client does not decode)."""
+    return value.decode() if isinstance(value, bytes) else value
 
 
 class Relayed(Push):
@@ -137,9 +143,8 @@ class RedisHub(Hub):
 
     def send_away(self, username: str, reason: ByeReason) -> int:
         here = super().send_away(username, reason)
-        elsewhere = sum(1 for shown in self._remote.get(username, {}).values())
         self._relay("away", username, reason.value)
-        return here + elsewhere
+        return here + len(self._remote.get(username, {}))  # sessions here, nodes elsewhere
 
     def add_member(self, conv: int, username: str) -> None:
         super().add_member(conv, username)
@@ -157,10 +162,8 @@ class RedisHub(Hub):
             return here
         return next(iter(self._remote.get(username, {}).values()), OFFLINE)
 
-    def online(self) -> list[str]:
-        super().online()  # notes a snapshot taken while changes are gathered
-        users = set(self._sessions) | set(self._remote)
-        return sorted(u for u in users if self.shown(u) != OFFLINE)
+    def _present(self) -> Iterable[str]:
+        return self._sessions.keys() | self._remote.keys()
 
     def _announce(self, username: str) -> None:
         """A change here: tell this node's sessions (after PRESENCE_DELAY) and the others."""
@@ -242,7 +245,7 @@ class RedisHub(Hub):
                 wanted = {s for s in sessions if CARBONS in s.features}
                 self._send([wanted], Relayed(envelope), None, ROOMS if in_room else None)
             case ["all", envelope, exclude]:
-                Hub.broadcast(self, Relayed(envelope), exclude)
+                self._broadcast_here(Relayed(envelope), exclude)
             case ["away", username, reason]:
                 Hub.send_away(self, username, ByeReason(reason))
             case ["member", conv, username, joined]:
@@ -266,11 +269,7 @@ class RedisHub(Hub):
         """Say this node is up, and forget the nodes that have not said so in time
         (whether this node or another saw first that they were gone)."""
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.set(_alive_key(self.node), 1, px=int(NODE_TTL * 1000))
-            pipe.sadd(NODES, self.node)
-            pipe.smembers(NODES)
-            *_, members = await pipe.execute()
-        others = [m.decode() for m in members if m.decode() != self.node]
+            others = await self._say_alive(pipe)
         alive = set()
         for node in others:
             if await self._redis.exists(_alive_key(node)):
@@ -297,26 +296,25 @@ class RedisHub(Hub):
             pipe.delete(_presence_key(self.node))
             if mine:
                 pipe.hset(_presence_key(self.node), mapping=mine)  # type: ignore[arg-type]
-            pipe.set(_alive_key(self.node), 1, px=int(NODE_TTL * 1000))
-            pipe.sadd(NODES, self.node)
-            pipe.smembers(NODES)
-            *_, members = await pipe.execute()
+            others = await self._say_alive(pipe)
         seen: dict[str, dict[str, Shown]] = {}
-        for member in members:
-            node = member.decode()
-            if node == self.node:
-                continue
+        for node in others:
             for name, packed in (await self._redis.hgetall(_presence_key(node))).items():
                 status, text = msgpack.unpackb(packed)
-                seen.setdefault(name.decode() if isinstance(name, bytes) else name, {})[node] = (
-                    status,
-                    text,
-                )
+                seen.setdefault(_text(name), {})[node] = (status, text)
         changed = set(seen) | set(self._remote)
         self._remote = seen
         for username in changed:
             Hub._announce(self, username)
         self._synced = True
+
+    async def _say_alive(self, pipe: "aioredis.client.Pipeline") -> list[str]:
+        """Run `pipe` with this node's heartbeat last; the other nodes said to be up."""
+        pipe.set(_alive_key(self.node), 1, px=int(NODE_TTL * 1000))
+        pipe.sadd(NODES, self.node)
+        pipe.smembers(NODES)
+        *_, members = await pipe.execute()
+        return [node for node in map(_text, members) if node != self.node]
 
     def _lost(self, exc: BaseException, what: str) -> None:
         if self._synced:

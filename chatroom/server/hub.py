@@ -1,9 +1,7 @@
 """Who is online, on which connections, and fan-out of pushes to them.
 
 Every push goes through the hub, so routing can move elsewhere (`cluster.RedisHub`, for
-several server nodes) without the handlers changing. What this hub sends, and presence,
-it sends only to this process's sessions: `Hub.broadcast(self, ...)` and not
-`self.broadcast(...)` where that must stay so in a hub that also tells other nodes.
+several server nodes) without the handlers changing.
 
 The hub encodes a push once, and only if someone is online to receive it, and writes the
 same bytes to every recipient's connection.
@@ -109,7 +107,11 @@ class Hub:
         """Usernames that others see online (a session, and not invisible), sorted."""
         if self._flush is not None:
             self._snapshot_in_window = True
-        return sorted(u for u in self._sessions if self.shown(u) != OFFLINE)
+        return sorted(u for u in self._present() if self.shown(u) != OFFLINE)
+
+    def _present(self) -> Iterable[str]:
+        """The users with a session (here: this process is all there is)."""
+        return self._sessions
 
     def is_online(self, username: str) -> bool:
         """Whether others see `username` online."""
@@ -169,7 +171,7 @@ class Hub:
         """Send `push` to every session of every member of the room but `exclude`'s and
         `skip`. Rooms other than the lobby reach only sessions that know of rooms."""
         if conv == LOBBY_CONV:
-            Hub.broadcast(self, push, exclude, skip)
+            self._broadcast_here(push, exclude, skip)
             return
         listening = self._listening.get(conv)
         if not listening:
@@ -229,6 +231,13 @@ class Hub:
         self, push: Push, exclude: str | None = None, skip: Recipient | None = None
     ) -> None:
         """Send `push` to every session of every online user but `exclude`, and `skip`."""
+        self._broadcast_here(push, exclude, skip)
+
+    def _broadcast_here(
+        self, push: Push, exclude: str | None = None, skip: Recipient | None = None
+    ) -> None:
+        """`broadcast` to this process's sessions only: what a hub that also tells other
+        nodes does for their news, and for the lobby and presence it sends itself."""
         excluded_online = 1 if exclude in self._sessions else 0
         if len(self._sessions) == excluded_online:
             return  # nobody else is online: stored for them; nothing to encode
@@ -265,7 +274,7 @@ class Hub:
         if len(news) == 1:
             ((username, (status, text)),) = news.items()
             push = PresencePush(username, status != Status.OFFLINE, status, text)
-            Hub.broadcast(self, push, exclude=username)
+            self._broadcast_here(push, exclude=username)
         elif news:
             came = sorted(u for u, shown in news.items() if shown != OFFLINE)
             went = sorted(u for u, shown in news.items() if shown == OFFLINE)
@@ -274,7 +283,7 @@ class Hub:
                 for u in came
                 if news[u] != ONLINE
             }
-            Hub.broadcast(self, PresenceBatchPush(came, went, statuses))
+            self._broadcast_here(PresenceBatchPush(came, went, statuses))
 
     async def start(self) -> None:
         """Start routing (the in-process hub has nothing to start)."""

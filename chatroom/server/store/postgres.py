@@ -114,9 +114,7 @@ def translate(sql: str) -> Statement:
         elif match.group(1) is not None:
             key = int(match.group(1)) - 1
         else:
-            key = len(order)  # a bare `?`: the next position
-            numbers[key] = len(order) + 1
-            order.append(key)
+            order.append(len(order))  # a bare `?`: the next position
             return f"${len(order)}"
         if key not in numbers:
             order.append(key)
@@ -176,6 +174,10 @@ class PostgresDatabase:
         statement = translate(sql)
         await self._db.executemany(statement.sql, [statement.arguments(p) for p in parameters])
 
+    def server_pid(self) -> int:
+        """The PostgreSQL process of this connection (it changes when it connects again)."""
+        return int(self._db.get_server_pid())
+
     async def begin(self) -> None:
         if self._url and self._db.is_closed():
             self._db = await asyncpg.connect(self._url)
@@ -203,17 +205,17 @@ class PostgresStore(SqlStore):
     """The SQL store on PostgreSQL, which also hears what the other servers change."""
 
     _listener: Any = None
-    _writer_pid = 0
+    _writes: PostgresDatabase
     _reloads: set["asyncio.Task[None]"]
 
-    async def listen(self, url: str, writer_pid: int) -> None:
+    async def listen(self, url: str, writes: PostgresDatabase) -> None:
         self._reloads = set()
-        self._writer_pid = writer_pid
+        self._writes = writes
         self._listener = await asyncpg.connect(url)
         await self._listener.add_listener(CHANGES, self._heard)
 
     def _heard(self, connection: Any, pid: int, channel: str, what: str) -> None:
-        if pid == self._writer_pid:
+        if pid == self._writes.server_pid():
             return  # this server's own change: it knows
         task = asyncio.get_running_loop().create_task(self.reload(what))
         self._reloads.add(task)
@@ -235,9 +237,10 @@ async def open_postgres(url: str, health: StorageHealth | None = None) -> SqlSto
         await writer.close()
         raise
     pool = PostgresDatabase(reads)
+    writes = PostgresDatabase(writer, url)
     try:
-        store = await PostgresStore.assemble(PostgresDatabase(writer, url), pool, pool, health)
-        await store.listen(url, writer.get_server_pid())
+        store = await PostgresStore.assemble(writes, pool, pool, health)
+        await store.listen(url, writes)
         return store
     except BaseException:
         await writer.close()

@@ -1,4 +1,5 @@
-"""The SQLite store, through aiosqlite (one background thread per connection).
+"""The SQL store: SQLite through aiosqlite (one background thread per connection), the
+default, or PostgreSQL through asyncpg (see `postgres`), on the same statements.
 
 One `messages` table holds every message with a global autoincrement `mid`, each in a
 conversation (a room, or a private pair: see `conversations`). Each user has an
@@ -6,11 +7,12 @@ conversation (a room, or a private pair: see `conversations`). Each user has an
 by someone else to a room they are in. A new user's cursor starts at the newest mid, so
 newcomers are not sent old lobby traffic (they can page through it with `history`).
 
-Three connections to one file in WAL mode: every write goes through the `Writer`, which
-owns the write connection and its transactions; reads go to two read-only connections,
-which see only committed rows and never wait for a commit. Quick lookups (a user, a
-file, a token) have one, mailboxes the other, so a login with a huge backlog slows only
-other logins' backlogs, never a message or a lookup.
+Three connections (to one SQLite file in WAL mode): every write goes through the
+`Writer`, which owns the write connection and its transactions; reads go to two
+read-only connections, which see only committed rows and never wait for a commit.
+Quick lookups (a user, a file, a token) have one, mailboxes the other, so a login with a
+huge backlog slows only other logins' backlogs, never a message or a lookup. (On
+PostgreSQL, reads share a pool of connections.)
 """
 
 import time
@@ -35,6 +37,8 @@ from chatroom.server.store.writer import Writer
 DATABASE_NAME = "chatroom.db"
 USERS = "users"
 """What `Database.changed` says when a user registers."""
+NEWEST_MID_SQL = "SELECT COALESCE(MAX(mid), 0) FROM messages"
+"""The newest committed mid (of the rows this connection sees committed)."""
 USER_CACHE = 100_000
 """Users remembered after a lookup (the cache starts over when it is full)."""
 
@@ -68,7 +72,7 @@ def user_lookup(username: str) -> tuple[str, str]:
 
 
 class SqlStore(SqlPeople, SqlModeration, SqlConversations):
-    """`Store` on one SQLite file in WAL mode."""
+    """`Store` on a SQL database: one SQLite file in WAL mode, or PostgreSQL."""
 
     def __init__(
         self,
@@ -114,7 +118,7 @@ class SqlStore(SqlPeople, SqlModeration, SqlConversations):
         health: StorageHealth | None = None,
     ) -> Self:
         """The store on its three connections to a database whose schema is up to date."""
-        ((newest,),) = await write_db.execute_fetchall("SELECT COALESCE(MAX(mid), 0) FROM messages")
+        ((newest,),) = await write_db.execute_fetchall(NEWEST_MID_SQL)
         rooms = RoomNames(await cls.load_rooms(write_db))
         ((users,),) = await write_db.execute_fetchall("SELECT COUNT(*) FROM users")
         writer = Writer(write_db, newest, health or StorageHealth(), rooms)
@@ -166,9 +170,7 @@ class SqlStore(SqlPeople, SqlModeration, SqlConversations):
         """The newest committed mid: the writer knows, unless other servers write too."""
         if not self._write_db.shared:
             return self._writer.newest_mid
-        ((newest,),) = await self._lookups.execute_fetchall(
-            "SELECT COALESCE(MAX(mid), 0) FROM messages"
-        )
+        ((newest,),) = await self._lookups.execute_fetchall(NEWEST_MID_SQL)
         return int(newest)
 
     async def find_user(self, username: str, fresh: bool = False) -> UserRecord | None:

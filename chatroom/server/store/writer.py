@@ -161,7 +161,8 @@ class Writer:
         self._batch_newest_mid = self.newest_mid
         # Plain messages alone are stored by one INSERT, and one statement is a
         # transaction of its own: one trip to the database thread, one fsync. Anything
-        # more (a job, a cid to remember with its message) needs BEGIN and COMMIT.
+        # more (a job, a cid to remember with its message, a database other servers
+        # write to: its lock) needs BEGIN and COMMIT.
         whole = bool(jobs) or any(post.cid is not None for post in posts) or db.shared
         try:
             if whole:
