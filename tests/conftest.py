@@ -118,12 +118,7 @@ class RunningServer:
         if self.store_url is None:
             with contextlib.closing(sqlite3.connect(self.data_dir / DATABASE_NAME)) as db:
                 return db.execute(sql, params).fetchall()
-        statement = translate(sql)
-        db = await asyncpg.connect(self.store_url)
-        try:
-            return [tuple(row) for row in await db.fetch(statement.sql, *params)]
-        finally:
-            await db.close()
+        return await postgres_rows(self.store_url, sql, *params)
 
     async def _exists(self, username: str) -> bool:
         assert self.server is not None
@@ -206,6 +201,16 @@ def redis_server() -> Iterator[Redis]:
     server = Redis(binary)
     yield server
     server.close()
+
+
+async def postgres_rows(url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """What `sql` (the store's SQL) reads from the PostgreSQL database at `url`."""
+    statement = translate(sql)
+    db = await asyncpg.connect(url)
+    try:
+        return [tuple(row) for row in await db.fetch(statement.sql, *params)]
+    finally:
+        await db.close()
 
 
 async def new_schema(cluster: Postgres) -> str:

@@ -20,6 +20,7 @@ from tests.conftest import (
     ServerProcess,
     new_schema,
     next_push,
+    postgres_rows,
     refused,
     spawn_server,
 )
@@ -32,11 +33,17 @@ NODE_GONE = NODE_TTL + 2 * HEARTBEAT + WAIT
 
 
 @pytest.fixture
+async def database(postgres: Postgres) -> str:
+    """A new database (schema) for the test's nodes to share: its URL."""
+    return await new_schema(postgres)
+
+
+@pytest.fixture
 async def nodes(
-    postgres: Postgres, redis_server: Redis, tmp_path: Path
+    database: str, redis_server: Redis, tmp_path: Path
 ) -> AsyncIterator[list[ServerProcess]]:
     """Three nodes on one new database, one Redis, one shared files directory."""
-    url = await new_schema(postgres)
+    url = database
     await asyncio.to_thread(redis_server.flush)
     files = tmp_path / "shared"
     flags = ["--store", url, "--hub", redis_server.url, *FAST]
@@ -151,6 +158,49 @@ async def _joined(client: ChatClient, room: str) -> bool:
             return False
         raise
     return True
+
+
+async def test_senders_on_every_node_at_once_number_a_room_without_gap(
+    nodes: list[ServerProcess], database: str
+) -> None:
+    owner = await on(nodes[0], "owner")
+    await owner.request("room_create", room="rush")
+    senders = [await on(nodes[n % 3], f"sender{n}") for n in range(9)]
+    for sender in senders:
+        await eventually(lambda sender=sender: _joined(sender, "rush"))
+    sends = [s.submit("broadcast", room="rush", text=f"{n}") for s in senders for n in range(30)]
+    sends += [s.submit("broadcast", text="lobby too") for s in senders]  # another conversation
+    replies = await asyncio.gather(*sends)
+    assert len({reply["mid"] for reply in replies}) == len(replies)
+    numbered = await postgres_rows(
+        database,
+        """SELECT m.seq FROM messages AS m JOIN conversations AS c ON c.conv = m.conv
+           WHERE c.room = 'rush' ORDER BY m.mid""",
+    )
+    assert [seq for (seq,) in numbered] == list(range(1, 9 * 30 + 1))  # in mid order, no gap
+    rooms = {r["room"]: r for r in (await owner.request("rooms"))["rooms"]}
+    assert rooms["rush"]["unread"] == 9 * 30
+    for client in (owner, *senders):
+        await client.close()
+
+
+async def test_a_private_resent_on_another_node_after_its_node_died_is_stored_once(
+    nodes: list[ServerProcess], database: str
+) -> None:
+    a, b, c = nodes
+    bob = await on(a, "bob")
+    alice = await on(b, "alice")
+    alice.submit("private", to="bob", text="only once", cid="k-1")  # the ok is never read
+    b.process.send_signal(signal.SIGKILL)
+    await alice.close()
+    alice = await on(c, "alice")
+    reply = await alice.request("private", to="bob", text="only once", cid="k-1")
+    stored = await postgres_rows(database, "SELECT mid FROM messages WHERE text = 'only once'")
+    assert stored == [(reply["mid"],)]
+    talk = await bob.request("history", limit=10, **{"with": "alice"})
+    assert [m["text"] for m in talk["messages"]] == ["only once"]
+    await alice.close()
+    await bob.close()
 
 
 async def test_while_postgresql_restarts_requests_fail_clearly_and_the_node_recovers(
