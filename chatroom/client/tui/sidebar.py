@@ -36,6 +36,8 @@ class Sidebar(Vertical):
     def show(self, people: People) -> None:
         """Who is online, with their status (picking yourself opens your profile), and
         your contacts, requests waiting for your answer first."""
+        if not self.query("#users"):
+            return  # the screen is closing and its widgets are gone (news came meanwhile)
         users = self.query_one("#users", OptionList)
         users.clear_options()
         users.add_options(
