@@ -1,5 +1,6 @@
 """Fixtures: a real server on an ephemeral loopback port, with a real SQLite file in
-tmp_path or a real PostgreSQL schema of its own (every server test runs on both)."""
+tmp_path, or a real PostgreSQL schema of its own and a real Redis as its hub (every server
+test runs on both)."""
 
 import asyncio
 import contextlib
@@ -48,11 +49,14 @@ class RunningServer:
         tls: ssl.SSLContext | None = None,
         dm_policy: str = "anyone",
         store_url: str | None = None,
+        hub_url: str | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.store_url = store_url
         """The PostgreSQL database the server keeps its users and messages in (None:
         SQLite, in `data_dir`)."""
+        self.hub_url = hub_url
+        """The Redis the server routes through (None: the in-process hub)."""
         self.limits = limits
         self.tls = tls
         self.dm_policy = dm_policy
@@ -63,7 +67,7 @@ class RunningServer:
 
     async def start(self, port: int = 0) -> None:
         self.server = await ChatServer.open(
-            self.data_dir, self.limits, self.dm_policy, self.store_url
+            self.data_dir, self.limits, self.dm_policy, self.store_url, self.hub_url
         )
         await self.server.start("127.0.0.1", port, self.tls)
 
@@ -224,10 +228,14 @@ async def new_schema(cluster: Postgres) -> str:
     return cluster.url(name)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+POSTGRES_REDIS = "postgres-redis"
+
+
+@pytest.fixture(params=["sqlite", POSTGRES_REDIS])
 def backend(request: pytest.FixtureRequest) -> str:
-    """Which store the test's servers use: every server test runs on both (but those
-    marked `sqlite_only`, which look at the SQLite file itself)."""
+    """What the test's servers run on: SQLite and the in-process hub, or PostgreSQL and
+    Redis (as one node of a cluster). Every server test runs on both, but those marked
+    `sqlite_only`, which look at the SQLite file itself."""
     return str(request.param)
 
 
@@ -237,7 +245,8 @@ async def make_server(
 ) -> AsyncIterator[Callable[..., Awaitable[RunningServer]]]:
     """Start a server with some limits changed: `await make_server(idle_timeout=0.5)`."""
     running: list[RunningServer] = []
-    cluster = request.getfixturevalue("postgres") if backend == "postgresql" else None
+    cluster = request.getfixturevalue("postgres") if backend == POSTGRES_REDIS else None
+    hub = request.getfixturevalue("redis_server").url if cluster is not None else None
 
     async def start(
         tls: ssl.SSLContext | None = None, dm_policy: str = "anyone", **limits: Any
@@ -248,6 +257,7 @@ async def make_server(
             tls,
             dm_policy,
             await new_schema(cluster) if cluster is not None else None,
+            hub,
         )
         await server.start()
         running.append(server)
@@ -349,7 +359,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     kept, dropped = [], []
     for item in items:
         params = getattr(item, "callspec", None)
-        on_postgres = params is not None and params.params.get("backend") == "postgresql"
+        on_postgres = params is not None and params.params.get("backend") == POSTGRES_REDIS
         (dropped if on_postgres and item.get_closest_marker("sqlite_only") else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)

@@ -113,6 +113,10 @@ async def test_an_unusable_data_dir_is_one_line_and_exit_code_2(tmp_path: Path) 
         (["--max-frame", "0"], "argument --max-frame: must be at least 1024, not 0"),
         (["--file-quota", "-5"], "argument --file-quota: must be at least 0, not -5"),
         (["--colour", "blue"], "unrecognized arguments: --colour blue"),
+        (
+            ["--hub", "redis://127.0.0.1:1"],
+            "--hub joins nodes that share one database: give --store postgresql://... too",
+        ),
     ],
 )
 async def test_a_bad_flag_is_one_line_and_exit_code_2(args: list[str], message: str) -> None:

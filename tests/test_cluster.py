@@ -13,7 +13,7 @@ import pytest
 from chatroom.client import ChatClient
 from chatroom.common.errors import ChatError
 from chatroom.common.messages import MessagePush
-from chatroom.server.cluster import HEARTBEAT, NODE_TTL
+from chatroom.server.cluster import HEARTBEAT, NODE_TTL, RETRY
 from tests.conftest import (
     PASSWORD,
     WAIT,
@@ -146,8 +146,83 @@ async def test_a_killed_node_is_noticed_and_its_users_resume_elsewhere(
     await bob.close()
 
 
+async def test_a_redis_restart_during_traffic_loses_no_acknowledged_message(
+    nodes: list[ServerProcess], redis_server: Redis
+) -> None:
+    a, b, _ = nodes
+    alice = await on(a, "alice")
+    bob = await on(b, "bob")
+    await eventually(lambda: _online_is(alice, ["alice", "bob"]))
+    received: set[int] = set()
+
+    async def receive() -> None:
+        while True:
+            push = await bob.next_push()
+            if isinstance(push, MessagePush):
+                received.add(push.mid)
+
+    receiving = asyncio.create_task(receive())
+    acked: list[int] = []
+
+    async def send(count: int) -> None:
+        for n in range(count):  # in the lobby and in private, each acknowledged
+            reply = await (
+                alice.request("private", to="bob", text=f"p{n}")
+                if n % 2
+                else alice.request("broadcast", text=f"b{n}")
+            )
+            acked.append(reply["mid"])
+
+    await send(40)
+    await asyncio.to_thread(redis_server.stop)
+    await send(40)  # stored and acknowledged while the nodes cannot reach each other
+    await asyncio.to_thread(redis_server.start)
+    await send(40)
+
+    async def all_came() -> bool:
+        return received >= set(acked)
+
+    assert await eventually(all_came, within=RETRY + 2 * HEARTBEAT + WAIT)
+    assert await eventually(lambda: _online_is(alice, ["alice", "bob"]))  # presence again
+    assert await eventually(lambda: _online_is(bob, ["alice", "bob"]))
+    receiving.cancel()
+    await alice.close()
+    await bob.close()
+
+
+async def test_two_clusters_on_one_redis_do_not_hear_each_other(
+    nodes: list[ServerProcess], postgres: Postgres, redis_server: Redis, tmp_path: Path
+) -> None:
+    other_database = await new_schema(postgres)  # another cluster: its own name in Redis
+    flags = ["--store", other_database, "--hub", redis_server.url]
+    elsewhere = await spawn_server(tmp_path / "elsewhere", *flags)
+    stranger = await on(elsewhere, "stranger")
+    alice = await on(nodes[0], "alice")
+    bob = await on(nodes[1], "bob")
+    await eventually(lambda: _online_is(bob, ["alice", "bob"]))
+    await stranger.request("broadcast", text="theirs")
+    said = await alice.request("broadcast", text="ours")  # published after theirs
+    assert (await next_push(bob, MessagePush)).mid == said["mid"]  # and theirs not before
+    assert sorted(await stranger.users()) == ["stranger"]
+    assert sorted(await bob.users()) == ["alice", "bob"]
+    for client in (stranger, alice, bob):
+        await client.close()
+    await elsewhere.stop(signal.SIGTERM)
+
+
 async def _online_is(client: ChatClient, users: list[str]) -> bool:
     return sorted(await client.users()) == sorted(users)
+
+
+async def _created(client: ChatClient, room: str) -> bool:
+    """Whether `client` made `room` (false while the database cannot be reached)."""
+    try:
+        await client.request("room_create", room=room)
+    except ChatError as error:
+        if error.code == "server_error":
+            return False
+        raise
+    return True
 
 
 async def _joined(client: ChatClient, room: str) -> bool:
@@ -212,8 +287,11 @@ async def test_while_postgresql_restarts_requests_fail_clearly_and_the_node_reco
     assert bin_dir is not None
     cluster = await asyncio.to_thread(Postgres, bin_dir)  # its own: this test stops it
     try:
-        node = await spawn_server(tmp_path, "--store", await new_schema(cluster))
+        database = await new_schema(cluster)
+        node = await spawn_server(tmp_path, "--store", database)
+        other = await spawn_server(tmp_path, "--store", database)  # shares the database
         alice = await on(node, "alice")
+        bob = await on(other, "bob")
         before = await alice.request("broadcast", text="before")
         await asyncio.to_thread(cluster.stop)
         assert await refused(alice, "broadcast", text="while down") == "server_error"
@@ -223,7 +301,12 @@ async def test_while_postgresql_restarts_requests_fail_clearly_and_the_node_reco
         assert [m["text"] for m in history["messages"]] == ["before", "after"]
         assert before["mid"] < after["mid"]
         assert node.process.returncode is None
-        await alice.close()
-        await node.stop(signal.SIGTERM)
+        # The node hears the other's changes again (its listening connection was lost).
+        await eventually(lambda: _created(bob, "later"))
+        assert await eventually(lambda: _joined(alice, "later"))
+        for client in (alice, bob):
+            await client.close()
+        for server in (node, other):
+            await server.stop(signal.SIGTERM)
     finally:
         cluster.close()

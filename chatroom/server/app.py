@@ -80,19 +80,21 @@ class ChatServer:
         to each other through that Redis.
 
         Raises `DataDirError` if another server has the SQLite data directory, or if it
-        is damaged or read-only.
+        is damaged or read-only; ValueError for a hub without a PostgreSQL store.
         """
         health = StorageHealth()  # one disk: a full one is reported once for both
-        hub = RedisHub(hub_url) if hub_url is not None else None
         if store_url is not None:
             store = await open_postgres(store_url, health)
+            hub = RedisHub(hub_url, store.cluster, store) if hub_url is not None else None
             vault = FileVault(data_dir, health)
             return cls(store, vault, limits, dm_policy=dm_policy, hub=hub)
+        if hub_url is not None:
+            raise ValueError("a hub joins nodes that share a PostgreSQL store: give one")
         lock = await asyncio.to_thread(claim, data_dir)  # quick_check reads the whole file
         try:
             sqlite = await SqlStore.open(data_dir, health)
             vault = FileVault(data_dir, health)
-            server = cls(sqlite, vault, limits, dm_policy=dm_policy, hub=hub)
+            server = cls(sqlite, vault, limits, dm_policy=dm_policy)
         except BaseException:
             lock.release()
             raise

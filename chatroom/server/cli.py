@@ -156,6 +156,8 @@ async def serve(args: argparse.Namespace) -> None:
     limits = Limits(**{spec.name: getattr(args, spec.name) for spec in LIMIT_FLAGS})
     tls = tls_context(args.tls_cert, args.tls_key)
     data_dir = args.data_dir or default_data_dir()
+    if args.hub and not args.store:
+        fail("--hub joins nodes that share one database: give --store postgresql://... too")
     try:
         server = await ChatServer.open(data_dir, limits, args.dm_policy, args.store, args.hub)
     except DataDirError as exc:

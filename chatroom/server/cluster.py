@@ -12,9 +12,12 @@ seconds after its last heartbeat. A node whose key has expired is gone: every ot
 node forgets its users (and announces them offline) within NODE_TTL + HEARTBEAT seconds.
 
 Events are gathered and published together, one Redis message per loop turn. When Redis
-is unreachable, events are dropped (they are copies: the store has every message, and a
-client gets what it missed when it next logs in or resumes); once it is back, each node
-writes its presence again and reads everyone else's.
+is unreachable, events are dropped: they are copies, and the store has every message.
+Once Redis is back, each node writes its presence again and reads everyone else's, and
+catches up: it sends its own users again every message stored since a little before the
+trouble (its mark: the newest mid it had seen one heartbeat earlier), and tells the other
+nodes to do the same from that mark, since what it published meanwhile was lost too. A
+message can so reach a client twice; clients drop a mid they have seen.
 """
 
 import asyncio
@@ -22,7 +25,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import msgpack
 import redis.asyncio as aioredis
@@ -30,26 +33,27 @@ from redis.exceptions import RedisError
 
 from chatroom.common.messages import ByeReason, Push
 from chatroom.server.hub import CARBONS, OFFLINE, ROOMS, Hub, Recipient, Shown
+from chatroom.server.remote_presence import RemotePresence
+from chatroom.server.store import StoredMessage
 
 log = logging.getLogger("chatroom.server")
 
-CHANNEL = "chatroom:events"
-NODES = "chatroom:nodes"
-"""The set of the nodes that have said they are up."""
 HEARTBEAT = 1.0
 """Seconds between a node's heartbeats (and its look for nodes gone)."""
 NODE_TTL = 3.0
 """Seconds after its last heartbeat that a node counts as gone."""
 RETRY = 0.5
 """Seconds between attempts to reach Redis again."""
+CATCH_UP_MOST = 10_000
+"""Messages a node sends again after losing touch; older ones wait for the next login."""
 
 
-def _alive_key(node: str) -> str:
-    return f"chatroom:node:{node}"
+class MessageLog(Protocol):
+    """What the hub reads of the store, to catch up after losing touch."""
 
+    async def newest_mid(self) -> int: ...
 
-def _presence_key(node: str) -> str:
-    return f"chatroom:presence:{node}"
+    async def since(self, after: int, limit: int) -> list[StoredMessage]: ...
 
 
 def _text(value: bytes | str) -> str:
@@ -73,21 +77,46 @@ class RedisHub(Hub):
     """The hub of one node among several: local delivery as `Hub`, and the same sent to
     the other nodes through Redis."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, cluster: str, messages: MessageLog) -> None:
+        """Join the nodes of `cluster` (the name their shared store gives them) through
+        the Redis at `url`: its keys and channel start with `chatroom:CLUSTER:`.
+        `messages` are read again after losing touch."""
         super().__init__()
+        self._messages = messages
+        self._newest = 0
+        """The newest mid this node has sent or heard of."""
+        self._marks = (0, 0)
+        """What `_newest` was at the last two heartbeats."""
+        self._missed_after: int | None = None
+        """Set while messages after this mid may not have reached or left this node."""
+        self._subscribed = False
         self.node = uuid.uuid4().hex[:12]
+        self._prefix = f"chatroom:{cluster}:"
+        self._channel = self._prefix + "events"
+        self._nodes = self._prefix + "nodes"
+        """The set of the nodes that have said they are up."""
         self._redis = aioredis.Redis.from_url(url)
         self._outbox: list[list[Any]] = []
         self._wake = asyncio.Event()
-        self._remote: dict[str, dict[str, Shown]] = {}
-        """What others see of each user with a session on another node, by node."""
+        self._remote = RemotePresence()
         self._synced = False
         """Whether this node's presence in Redis is whole (false after an outage)."""
+        self._patient_until = 0.0
+        """Until when (loop time) a node missing from Redis is not taken for gone: after
+        an outage, while the others write their presence again."""
         self._tasks: list[asyncio.Task[None]] = []
+
+    def _alive_key(self, node: str) -> str:
+        return f"{self._prefix}node:{node}"
+
+    def _presence_key(self, node: str) -> str:
+        return f"{self._prefix}presence:{node}"
 
     async def start(self) -> None:
         """Join the other nodes; raises RedisError (OSError) if Redis cannot be reached."""
         await self._redis.ping()
+        self._newest = await self._messages.newest_mid()
+        self._marks = (self._newest, self._newest)
         await self._sync()
         self._tasks = [
             asyncio.create_task(self._listen()),
@@ -102,9 +131,9 @@ class RedisHub(Hub):
             task.cancel()
         with contextlib.suppress(RedisError, OSError):
             async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.delete(_presence_key(self.node), _alive_key(self.node))
-                pipe.srem(NODES, self.node)
-                pipe.publish(CHANNEL, msgpack.packb([self.node, [["gone"]]]))
+                pipe.delete(self._presence_key(self.node), self._alive_key(self.node))
+                pipe.srem(self._nodes, self.node)
+                pipe.publish(self._channel, msgpack.packb([self.node, [["gone"]]]))
                 await pipe.execute()
         await self._redis.aclose()
 
@@ -114,11 +143,17 @@ class RedisHub(Hub):
         self._outbox.append(list(event))
         self._wake.set()
 
+    def _seen(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        """`envelope`, its mid noted if it is a message."""
+        if envelope.get("type") == "message":
+            self._newest = max(self._newest, envelope["data"]["mid"])
+        return envelope
+
     def to_room(
         self, conv: int, push: Push, exclude: str | None = None, skip: Recipient | None = None
     ) -> None:
         super().to_room(conv, push, exclude, skip)
-        self._relay("room", conv, push.envelope(), exclude)
+        self._relay("room", conv, self._seen(push.envelope()), exclude)
 
     def to_users(
         self,
@@ -128,7 +163,7 @@ class RedisHub(Hub):
         feature: str | None = None,
     ) -> bool:
         online = super().to_users(usernames, push, skip, feature)
-        self._relay("users", usernames, push.envelope(), feature)
+        self._relay("users", usernames, self._seen(push.envelope()), feature)
         return online
 
     def carbons(self, sender: str, push: Push, origin: Recipient, in_room: bool) -> None:
@@ -144,7 +179,7 @@ class RedisHub(Hub):
     def send_away(self, username: str, reason: ByeReason) -> int:
         here = super().send_away(username, reason)
         self._relay("away", username, reason.value)
-        return here + len(self._remote.get(username, {}))  # sessions here, nodes elsewhere
+        return here + self._remote.nodes_of(username)  # sessions here, nodes elsewhere
 
     def add_member(self, conv: int, username: str) -> None:
         super().add_member(conv, username)
@@ -160,10 +195,10 @@ class RedisHub(Hub):
         here = super().shown(username)
         if here != OFFLINE:
             return here
-        return next(iter(self._remote.get(username, {}).values()), OFFLINE)
+        return self._remote.shown(username)
 
     def _present(self) -> Iterable[str]:
-        return self._sessions.keys() | self._remote.keys()
+        return self._sessions.keys() | self._remote.users()
 
     def _announce(self, username: str) -> None:
         """A change here: tell this node's sessions (after PRESENCE_DELAY) and the others."""
@@ -171,21 +206,10 @@ class RedisHub(Hub):
         if self.announce_presence:
             self._relay("presence", username, list(Hub.shown(self, username)))
 
-    def _heard(self, node: str, username: str, shown: Shown) -> None:
-        """Another node says what others see of `username` there now."""
-        there = self._remote.setdefault(username, {})
-        if shown == OFFLINE:
-            there.pop(node, None)
-            if not there:
-                del self._remote[username]
-        else:
-            there[node] = shown
-        Hub._announce(self, username)
-
-    def _forget(self, node: str) -> None:
-        """`node` is gone: its users are, unless they have a session elsewhere."""
-        for username in [u for u, there in self._remote.items() if node in there]:
-            self._heard(node, username, OFFLINE)
+    def _heard(self, node: str, users: dict[str, Shown]) -> None:
+        """`node` says these are all its users now (none: it is gone)."""
+        for username in self._remote.replace(node, users):
+            Hub._announce(self, username)
 
     # -- the three loops ----------------------------------------------------------------
 
@@ -199,27 +223,31 @@ class RedisHub(Hub):
             presence = [(e[1], e[2]) for e in events if e[0] == "presence"]
             try:
                 async with self._redis.pipeline(transaction=False) as pipe:
-                    pipe.publish(CHANNEL, msgpack.packb([self.node, events]))
+                    pipe.publish(self._channel, msgpack.packb([self.node, events]))
                     for username, shown in presence:
                         if tuple(shown) == OFFLINE:
-                            pipe.hdel(_presence_key(self.node), username)
+                            pipe.hdel(self._presence_key(self.node), username)
                         else:
-                            pipe.hset(_presence_key(self.node), username, msgpack.packb(shown))
+                            pipe.hset(self._presence_key(self.node), username, msgpack.packb(shown))
                     await pipe.execute()
             except (RedisError, OSError) as exc:
-                self._lost(exc, f"{len(events)} events not sent to the other nodes")
+                unsent = [e[1] for e in events if e[0] == "missed"]
+                self._lost(exc, f"{len(events)} events not sent to the other nodes", *unsent)
 
     async def _listen(self) -> None:
         while True:
             try:
                 async with self._redis.pubsub() as pubsub:
-                    await pubsub.subscribe(CHANNEL)
+                    await pubsub.subscribe(self._channel)
+                    self._subscribed = True
                     if not self._synced:
                         await self._sync()
+                    self._catch_up()
                     async for message in pubsub.listen():
                         if message["type"] == "message":
                             self._receive(message["data"])
             except (RedisError, OSError) as exc:
+                self._subscribed = False
                 self._lost(exc, "not hearing the other nodes")
                 await asyncio.sleep(RETRY)
 
@@ -237,9 +265,9 @@ class RedisHub(Hub):
         """Do here what `node` did there (its own sessions have had it)."""
         match event:
             case ["room", conv, envelope, exclude]:
-                Hub.to_room(self, conv, Relayed(envelope), exclude)
+                Hub.to_room(self, conv, Relayed(self._seen(envelope)), exclude)
             case ["users", usernames, envelope, feature]:
-                Hub.to_users(self, usernames, Relayed(envelope), None, feature)
+                Hub.to_users(self, usernames, Relayed(self._seen(envelope)), None, feature)
             case ["carbons", sender, envelope, in_room]:
                 sessions = self._sessions.get(sender, set())
                 wanted = {s for s in sessions if CARBONS in s.features}
@@ -251,19 +279,28 @@ class RedisHub(Hub):
             case ["member", conv, username, joined]:
                 (Hub.add_member if joined else Hub.remove_member)(self, conv, username)
             case ["presence", username, shown]:
-                self._heard(node, username, (shown[0], shown[1]))
+                self._remote.put(node, username, (shown[0], shown[1]))
+                Hub._announce(self, username)
+            case ["here", users]:
+                self._heard(node, {name: (s[0], s[1]) for name, s in users.items()})
             case ["gone"]:
-                self._forget(node)
+                self._heard(node, {})
+            case ["missed", after]:
+                self._start_catch_up(after)
 
     async def _keep_alive(self) -> None:
         while True:
             await asyncio.sleep(HEARTBEAT)
+            self._marks = (self._marks[1], self._newest)
             try:
                 if not self._synced:
                     await self._sync()
                 await self._beat()
             except (RedisError, OSError) as exc:
                 self._lost(exc, "no heartbeat")
+            else:
+                if self._subscribed:
+                    self._catch_up()
 
     async def _beat(self) -> None:
         """Say this node is up, and forget the nodes that have not said so in time
@@ -272,51 +309,87 @@ class RedisHub(Hub):
             others = await self._say_alive(pipe)
         alive = set()
         for node in others:
-            if await self._redis.exists(_alive_key(node)):
+            if await self._redis.exists(self._alive_key(node)):
                 alive.add(node)
             else:
                 log.info("node %s is gone: its users are offline", node)
                 async with self._redis.pipeline(transaction=False) as pipe:
-                    pipe.srem(NODES, node)
-                    pipe.delete(_presence_key(node))
+                    pipe.srem(self._nodes, node)
+                    pipe.delete(self._presence_key(node))
                     await pipe.execute()
-        heard_of = {node for there in self._remote.values() for node in there}
-        for node in heard_of - alive:
-            self._forget(node)
+        if asyncio.get_running_loop().time() < self._patient_until:
+            return
+        for node in self._remote.nodes() - alive:
+            self._heard(node, {})
 
     async def _sync(self) -> None:
-        """Write this node's presence whole, and read every other node's (at start, and
-        after Redis was lost: it may have restarted empty)."""
-        mine = {}
-        for username in self._sessions:
-            shown = Hub.shown(self, username)
-            if shown != OFFLINE:
-                mine[username] = msgpack.packb(list(shown))
+        """Write this node's presence whole and tell the others, and read every other
+        node's (at start, and after Redis was lost: it may have restarted empty; a node
+        not there yet keeps what it last said until it says more or is gone)."""
+        mine = {u: list(shown) for u in self._sessions if (shown := Hub.shown(self, u)) != OFFLINE}
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.delete(_presence_key(self.node))
+            pipe.delete(self._presence_key(self.node))
             if mine:
-                pipe.hset(_presence_key(self.node), mapping=mine)  # type: ignore[arg-type]
+                packed = {u: msgpack.packb(shown) for u, shown in mine.items()}
+                pipe.hset(self._presence_key(self.node), mapping=packed)  # type: ignore[arg-type]
             others = await self._say_alive(pipe)
-        seen: dict[str, dict[str, Shown]] = {}
         for node in others:
-            for name, packed in (await self._redis.hgetall(_presence_key(node))).items():
-                status, text = msgpack.unpackb(packed)
-                seen.setdefault(_text(name), {})[node] = (status, text)
-        changed = set(seen) | set(self._remote)
-        self._remote = seen
-        for username in changed:
-            Hub._announce(self, username)
+            users = await self._redis.hgetall(self._presence_key(node))
+            if users:
+                self._heard(node, {_text(u): tuple(msgpack.unpackb(s)) for u, s in users.items()})
+        self._relay("here", mine)
+        self._patient_until = asyncio.get_running_loop().time() + NODE_TTL
         self._synced = True
 
     async def _say_alive(self, pipe: "aioredis.client.Pipeline") -> list[str]:
         """Run `pipe` with this node's heartbeat last; the other nodes said to be up."""
-        pipe.set(_alive_key(self.node), 1, px=int(NODE_TTL * 1000))
-        pipe.sadd(NODES, self.node)
-        pipe.smembers(NODES)
+        pipe.set(self._alive_key(self.node), 1, px=int(NODE_TTL * 1000))
+        pipe.sadd(self._nodes, self.node)
+        pipe.smembers(self._nodes)
         *_, members = await pipe.execute()
         return [node for node in map(_text, members) if node != self.node]
 
-    def _lost(self, exc: BaseException, what: str) -> None:
+    def _lost(self, exc: BaseException, what: str, *missed_after: int) -> None:
+        """Redis failed: what this node sent or was sent from about one heartbeat ago
+        (or after the marks of catch-ups that could not be asked for) may be lost."""
         if self._synced:
             log.warning("Redis is unreachable (%s): %s", exc, what)
         self._synced = False
+        marks = [self._marks[0], *missed_after]
+        if self._missed_after is not None:
+            marks.append(self._missed_after)
+        self._missed_after = min(marks)
+
+    # -- catching up after losing touch -----------------------------------------------
+
+    def _catch_up(self) -> None:
+        """Touch is back (heard and heard by the others): if anything may have been lost,
+        send this node's users again what was stored since the mark, and ask the others
+        to do the same for theirs."""
+        if self._missed_after is None:
+            return
+        after, self._missed_after = self._missed_after, None
+        self._relay("missed", after)
+        self._start_catch_up(after)
+
+    def _start_catch_up(self, after: int) -> None:
+        task = asyncio.create_task(self._send_again(after))
+        self._tasks.append(task)
+        task.add_done_callback(self._tasks.remove)
+
+    async def _send_again(self, after: int) -> None:
+        """Deliver here, as live pushes, the messages stored after mid `after`."""
+        try:
+            messages = await self._messages.since(after, CATCH_UP_MOST)
+        except Exception as exc:  # the store is down too: the next login catches up
+            log.warning("could not catch up after mid %d: %s", after, exc)
+            return
+        for message in messages:
+            push = message.as_push()
+            if message.recipient is None:
+                Hub.to_room(self, message.conv, push, exclude=message.sender)
+            elif message.recipient != message.sender:
+                Hub.to_users(self, [message.recipient], push)
+        log.info("caught up %d messages after mid %d", len(messages), after)
+        if len(messages) == CATCH_UP_MOST:
+            log.warning("more than %d messages to catch up: the rest at next login", CATCH_UP_MOST)

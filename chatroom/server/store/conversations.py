@@ -41,6 +41,10 @@ HISTORY_SQL = f"""
     WHERE m.conv = ? AND m.mid < ? ORDER BY m.mid DESC LIMIT ?
 """
 """The newest messages of a conversation before a mid: one range of (conv, mid)."""
+SINCE_SQL = f"""
+    SELECT {MESSAGE_COLUMNS} FROM messages AS m LEFT JOIN files AS f ON f.fid = m.fid
+    WHERE m.mid > ? ORDER BY m.mid LIMIT ?
+"""
 
 
 class SqlConversations:
@@ -229,6 +233,10 @@ class SqlConversations:
     async def history(self, conv: int, before: int, limit: int) -> Page:
         rows = await self._mailboxes.execute_fetchall(HISTORY_SQL, (conv, before, limit + 1))
         return self._page(rows, limit)
+
+    async def since(self, after: int, limit: int) -> list[StoredMessage]:
+        rows = await self._mailboxes.execute_fetchall(SINCE_SQL, (after, limit))
+        return [self._rooms.message(row) for row in rows]
 
     async def files(self, conv: int, before: int, limit: int) -> Page:
         rows = await self._mailboxes.execute_fetchall(

@@ -256,6 +256,13 @@ class Store(Protocol):
     async def history(self, conv: int, before: int, limit: int) -> Page:
         """The `limit` messages of `conv` before mid `before`, oldest first."""
 
+    async def newest_mid(self) -> int:
+        """The newest mid committed (0 before the first message)."""
+
+    async def since(self, after: int, limit: int) -> list[StoredMessage]:
+        """Every message with mid > `after`, in any conversation: the first `limit`, in
+        mid order (what a node that lost touch with the others sends again)."""
+
     async def files(self, conv: int, before: int, limit: int) -> Page:
         """The messages that announced the `limit` files of `conv` before mid `before`."""
 

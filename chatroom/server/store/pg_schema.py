@@ -4,6 +4,10 @@ meaning. A later migration is added to both.
 
 `schema_version` records the version. Nodes that start together take an advisory lock
 to migrate, so only one builds the tables.
+
+`cluster` holds one random name, made with the tables: the nodes that share this database
+are one cluster, and they find each other in Redis under that name (several clusters may
+share one Redis).
 """
 
 import asyncpg
@@ -145,9 +149,9 @@ SCHEMA = """
 """
 
 
-async def migrate(db: "asyncpg.Connection") -> None:
+async def migrate(db: "asyncpg.Connection") -> str:
     """Build the schema in an empty database; check the version of one built before.
-    Raises RuntimeError for a database from a newer chatroom."""
+    Returns the cluster's name. Raises RuntimeError for a database from a newer chatroom."""
     async with db.transaction():
         await db.execute(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         await db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
@@ -166,3 +170,9 @@ async def migrate(db: "asyncpg.Connection") -> None:
                 username_key(LOBBY),
             )
             await db.execute("INSERT INTO schema_version VALUES ($1)", SCHEMA_VERSION)
+        await db.execute("CREATE TABLE IF NOT EXISTS cluster (name TEXT NOT NULL)")
+        await db.execute(
+            """INSERT INTO cluster SELECT left(md5(gen_random_uuid()::text), 12)
+               WHERE NOT EXISTS (SELECT 1 FROM cluster)"""
+        )
+        return str(await db.fetchval("SELECT name FROM cluster"))

@@ -18,17 +18,19 @@ read up to mid N never misses a message that commits later with a smaller mid.
 import asyncio
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
 from chatroom.server.storage_health import StorageHealth
+from chatroom.server.store.conversations import ROOMS
 from chatroom.server.store.database import Params, Row
+from chatroom.server.store.moderation import MODERATION
 from chatroom.server.store.pg_schema import migrate
 from chatroom.server.store.search import pg_search_sql, tsquery
-from chatroom.server.store.sql import SqlStore
+from chatroom.server.store.sql import USERS, SqlStore
 
 log = logging.getLogger("chatroom.server")
 
@@ -38,6 +40,8 @@ WRITE_LOCK = 0x63686174
 """The advisory lock every write batch holds until it commits (any number: 'chat')."""
 CHANGES = "chatroom_changes"
 """The channel on which servers tell each other what changed (`Database.changed`)."""
+LISTEN_RETRY = 0.5
+"""Seconds between attempts to listen again after the listening connection was lost."""
 READ_POOL = (2, 10)
 """Fewest and most connections for reads (lookups and mailboxes)."""
 
@@ -204,34 +208,70 @@ class PostgresDatabase:
 class PostgresStore(SqlStore):
     """The SQL store on PostgreSQL, which also hears what the other servers change."""
 
+    cluster = ""
+    """The name the nodes sharing this database share in Redis (see `pg_schema`)."""
     _listener: Any = None
+    _url = ""
     _writes: PostgresDatabase
     _reloads: set["asyncio.Task[None]"]
 
     async def listen(self, url: str, writes: PostgresDatabase) -> None:
+        """Hear what the other servers change, on a connection of its own, made again
+        when it is lost (PostgreSQL restarted)."""
         self._reloads = set()
         self._writes = writes
-        self._listener = await asyncpg.connect(url)
-        await self._listener.add_listener(CHANGES, self._heard)
+        self._url = url
+        await self._connect_listener()
+
+    async def _connect_listener(self) -> None:
+        listener = await asyncpg.connect(self._url)
+        await listener.add_listener(CHANGES, self._heard)
+        listener.add_termination_listener(self._lost_listener)
+        self._listener = listener
+
+    def _lost_listener(self, connection: Any) -> None:
+        if self._listener is connection:  # not closed by `close`
+            self._listener = None
+            self._start(self._listen_again())
+
+    async def _listen_again(self) -> None:
+        """Connect again, then read again all that may have changed meanwhile."""
+        log.warning("not hearing the other servers' changes: listening again")
+        while True:
+            await asyncio.sleep(LISTEN_RETRY)
+            try:
+                await self._connect_listener()
+                for what in (ROOMS, MODERATION, USERS):
+                    await self.reload(what)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                continue
+            log.info("hearing the other servers' changes again")
+            return
+
+    def _start(self, work: "Coroutine[Any, Any, None]") -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._reloads.add(task)
+        task.add_done_callback(self._reloads.discard)
 
     def _heard(self, connection: Any, pid: int, channel: str, what: str) -> None:
         if pid == self._writes.server_pid():
             return  # this server's own change: it knows
-        task = asyncio.get_running_loop().create_task(self.reload(what))
-        self._reloads.add(task)
-        task.add_done_callback(self._reloads.discard)
+        self._start(self.reload(what))
 
     async def close(self) -> None:
-        if self._listener is not None:
-            await self._listener.close()
+        listener, self._listener = self._listener, None
+        for task in list(self._reloads):
+            task.cancel()
+        if listener is not None:
+            await listener.close()
         await super().close()
 
 
-async def open_postgres(url: str, health: StorageHealth | None = None) -> SqlStore:
+async def open_postgres(url: str, health: StorageHealth | None = None) -> PostgresStore:
     """The store on the PostgreSQL database at `url` (its schema brought up to date)."""
     writer = await asyncpg.connect(url)
     try:
-        await migrate(writer)
+        cluster = await migrate(writer)
         reads = await asyncpg.create_pool(url, min_size=READ_POOL[0], max_size=READ_POOL[1])
     except BaseException:
         await writer.close()
@@ -240,6 +280,7 @@ async def open_postgres(url: str, health: StorageHealth | None = None) -> SqlSto
     writes = PostgresDatabase(writer, url)
     try:
         store = await PostgresStore.assemble(writes, pool, pool, health)
+        store.cluster = cluster
         await store.listen(url, writes)
         return store
     except BaseException:

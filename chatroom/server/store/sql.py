@@ -166,7 +166,7 @@ class SqlStore(SqlPeople, SqlModeration, SqlConversations):
                 "SELECT COUNT(*) FROM users"
             )
 
-    async def _newest_mid(self) -> int:
+    async def newest_mid(self) -> int:
         """The newest committed mid: the writer knows, unless other servers write too."""
         if not self._write_db.shared:
             return self._writer.newest_mid
@@ -221,7 +221,7 @@ class SqlStore(SqlPeople, SqlModeration, SqlConversations):
             "SELECT acked_upto FROM users WHERE username = ?", (username,)
         )
         acked = next((acked for (acked,) in rows), None)
-        upto = await self._newest_mid()
+        upto = await self.newest_mid()
         if acked is None or acked >= upto:
             return Backlog(upto, upto, 0, 0, all_rooms)
         window = {"me": username, "after": acked, "upto": upto}
@@ -249,7 +249,7 @@ class SqlStore(SqlPeople, SqlModeration, SqlConversations):
         return [self._rooms.message(row) for row in rows]
 
     async def ack(self, username: str, upto: int) -> None:
-        newest = await self._newest_mid()
+        newest = await self.newest_mid()
 
         async def update(db: Database) -> None:
             # Clamped to the newest committed mid: acking the future would silently
