@@ -12,7 +12,7 @@ import pytest
 
 from chatroom.client import ChatClient
 from chatroom.common.errors import ChatError
-from chatroom.common.messages import MessagePush
+from chatroom.common.messages import MessagePush, ReadPush
 from chatroom.server.cluster import HEARTBEAT, NODE_TTL, RETRY
 from tests.conftest import (
     PASSWORD,
@@ -90,6 +90,11 @@ async def test_messages_and_presence_cross_every_node(nodes: list[ServerProcess]
     assert (got.sender, got.text) == ("alice", "across")
     carbon = await next_push(alice_too, MessagePush, mid=sent["mid"])
     assert carbon.to == "bob"
+
+    read = await alice_too.request("read", upto=sent["mid"], **{"with": "bob"})
+    marker = await next_push(alice, ReadPush)  # alice's other session, on node A
+    assert (marker.with_user, marker.upto) == ("bob", sent["mid"])
+    assert marker.unread == read["unread"] == 0
 
     await alice.request("room_create", room="den")
     for client in (bob, carol):  # the room is news to the other nodes a moment later
