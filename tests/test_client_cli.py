@@ -87,6 +87,20 @@ async def test_connection_flags_may_follow_the_command(
     assert code == 0, err  # the flag after the command wins
 
 
+async def test_several_servers_are_tried_in_turn(server: RunningServer) -> None:
+    await server.register("alice")
+    code, _, err = await chatroom(
+        "--host", f"127.0.0.1:1,127.0.0.1:{server.port}", "history", "--user", "alice"
+    )
+    assert code == 0, err  # the first refused, the second answered
+    code, _, err = await chatroom("--host", "127.0.0.1:1,127.0.0.1:2", "history", "--user", "a")
+    assert (code, err.strip()) == (1, "chatroom: 127.0.0.1:1, 127.0.0.1:2: connection refused")
+    code, _, err = await chatroom("--host", "a:1,b:port", "history")
+    assert code == 2
+    expected = "'b:port': give HOST or HOST:PORT, the port from 1 to 65535"
+    assert err.strip().splitlines()[-1] == f"chatroom: error: argument --host: {expected}"
+
+
 async def test_help_shows_where_the_client_connects_by_default() -> None:
     code, out, _ = await chatroom("--help")
     assert code == 0

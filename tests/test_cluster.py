@@ -9,8 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import Static
 
 from chatroom.client import ChatClient
+from chatroom.client.api import LoginReply, ServerList, backoff, parse_servers, sessions
+from chatroom.client.tui.app import ChatApp
 from chatroom.common.errors import ChatError
 from chatroom.common.messages import MessagePush, ReadPush
 from chatroom.server.cluster import HEARTBEAT, NODE_TTL, RETRY
@@ -25,6 +28,7 @@ from tests.conftest import (
     spawn_server,
 )
 from tests.engines import Postgres, Redis, missing, postgres_bin
+from tests.test_tui import log_in, log_text, send, text_of, until
 
 ALL = ["rooms", "read", "carbons"]
 FAST = ["--message-rate", "1000000", "--message-burst", "1000000"]
@@ -213,6 +217,68 @@ async def test_two_clusters_on_one_redis_do_not_hear_each_other(
     for client in (stranger, alice, bob):
         await client.close()
     await elsewhere.stop(signal.SIGTERM)
+
+
+def every(nodes: list[ServerProcess]) -> str:
+    """The nodes as a client's `--host` takes them."""
+    return ",".join(f"127.0.0.1:{node.port}" for node in nodes)
+
+
+async def test_a_client_given_several_nodes_moves_on_when_its_node_dies(
+    nodes: list[ServerProcess],
+) -> None:
+    a, b, c = nodes
+    await (await on(c, "bob")).close()  # registered
+    alice = await on(a, "alice")
+    servers = ServerList(parse_servers(every([b, c]), 0))
+    token: str | None = None
+
+    async def log_in(client: ChatClient) -> LoginReply:
+        nonlocal token
+        reply = await (client.resume(token) if token else client.login("bob", PASSWORD))
+        token = reply.resume_token or token
+        return reply
+
+    moves = sessions(servers, log_in, delays=lambda: backoff(0.05, 2, 0.2))
+    bob, _ = await anext(moves)
+    assert servers.current.port == b.port
+    b.process.send_signal(signal.SIGKILL)
+    sent = await alice.request("private", to="bob", text="while you moved")
+    async for _ in bob:  # until the connection to the dead node ends
+        pass
+    async with asyncio.timeout(WAIT):
+        bob, resumed = await anext(moves)
+    assert servers.current.port == c.port
+    assert resumed.offline >= 1  # resumed, and the message came from the mailbox
+    assert (await next_push(bob, MessagePush, mid=sent["mid"])).text == "while you moved"
+    await moves.aclose()
+    await alice.close()
+
+
+async def test_the_tui_given_several_nodes_carries_on_when_its_node_dies(
+    nodes: list[ServerProcess],
+) -> None:
+    a, b, c = nodes
+    await (await on(c, "alice")).close()
+    app = ChatApp(every([a, b]), 0, reconnect_delays=lambda: backoff(0.05, 2, 0.2))
+    async with app.run_test() as pilot:
+        await log_in(pilot, "alice")
+        assert app.link.servers.current.port == a.port
+        status = app.screen.query_one("#status", Static)
+        a.process.send_signal(signal.SIGKILL)
+        await until(pilot, lambda: "disconnected" in text_of(status), "the status to change")
+        await send(pilot, "typed while moving")
+        await until(pilot, lambda: "connected as alice" in text_of(status), "reconnection")
+        assert app.link.servers.current.port == b.port
+        assert f"Reconnected to 127.0.0.1:{b.port}." in log_text(app)
+        carol = await on(c, "carol")
+        said = await carol.request("broadcast", text="hello from node C")
+        await until(pilot, lambda: "carol: hello from node C" in log_text(app), "node C's news")
+        history = await carol.request("history", room="lobby", limit=5)
+        stored = {m["text"]: m["mid"] for m in history["messages"]}
+        assert stored["hello from node C"] == said["mid"]
+        assert "typed while moving" in stored  # the outbox went out on node B
+        await carol.close()
 
 
 async def _online_is(client: ChatClient, users: list[str]) -> bool:

@@ -2,7 +2,8 @@
 
 Each lives in its own part: the connection (`connection`), rooms and conversations
 (`conversations`), what requests return (`replies`), file transfers (`transfers`),
-reconnection (`reconnect`) and the words shown to people (`wording`).
+reconnection (`reconnect`) to one server or several (`servers`) and the words shown to
+people (`wording`).
 """
 
 from chatroom.client.connection import (
@@ -12,7 +13,7 @@ from chatroom.client.connection import (
     new_cid,
     tls_context,
 )
-from chatroom.client.reconnect import RETRYABLE, backoff, sessions
+from chatroom.client.reconnect import backoff, sessions
 from chatroom.client.replies import (
     ConversationState,
     Found,
@@ -22,6 +23,7 @@ from chatroom.client.replies import (
     RoomInfo,
     Sent,
 )
+from chatroom.client.servers import RETRYABLE, Server, ServerList, parse_servers
 from chatroom.client.transfers import FILE_WINDOW, FileSent, Progress
 from chatroom.client.wording import describe_os_error
 
@@ -40,9 +42,12 @@ __all__ = [
     "RoomInfo",
     "SeenMids",
     "Sent",
+    "Server",
+    "ServerList",
     "backoff",
     "describe_os_error",
     "new_cid",
+    "parse_servers",
     "sessions",
     "tls_context",
 ]

@@ -1,6 +1,7 @@
 """`chatroom`: the terminal client, and file transfer and reading from the command line.
 
     chatroom [--host H] [--port P] [--downloads DIR]     open the TUI on its menu
+                                                         (--host a:8888,b:8888: any of them)
     chatroom send-file [--to USER] PATH                  upload (to the group without --to)
     chatroom get-file FID [--dest DIR]                   download
     chatroom history [--room R | --with U] [--limit N | --all]   oldest to newest
@@ -23,7 +24,13 @@ from pathlib import Path
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-from chatroom.client.api import ChatClient, describe_os_error, tls_context
+from chatroom.client.api import (
+    ChatClient,
+    ServerList,
+    describe_os_error,
+    parse_servers,
+    tls_context,
+)
 from chatroom.client.settings import load as load_settings
 from chatroom.client.settings import settings_path
 from chatroom.client.transcript import line, recent
@@ -90,8 +97,10 @@ def _connection_flags(parser: argparse.ArgumentParser, after_command: bool = Fal
 
     parser.add_argument(
         "--host",
+        type=_servers,
         default=default(None),
-        help=f"server address (default: the settings file's, else {DEFAULT_HOST})",
+        help="server address, or several nodes of one chatroom tried in turn "
+        f"(a:8888,b:8888,c) (default: the settings file's, else {DEFAULT_HOST})",
     )
     parser.add_argument(
         "--port",
@@ -110,6 +119,14 @@ def _connection_flags(parser: argparse.ArgumentParser, after_command: bool = Fal
     )
 
 
+def _servers(text: str) -> str:
+    try:
+        parse_servers(text, DEFAULT_PORT)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -122,7 +139,7 @@ async def _logged_in(args: argparse.Namespace) -> ChatClient:
     password = os.environ.get("CHATROOM_PASSWORD") or getpass.getpass(f"Password for {user}: ")
     tls = tls_context(args.tls, args.cafile)
     # pull: a command reads no pushes, so the server need not replay the mailbox
-    client = await ChatClient.connect(args.host, args.port, tls=tls, pull=True)
+    client = await ServerList(args.servers).connect(tls=tls, pull=True)
     try:
         await client.hello("chatroom-cli")  # for the server's limits, such as max_chunk
         await client.login(user, password)
@@ -222,6 +239,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"chatroom: {problem}", file=sys.stderr)
     args.host = args.host or settings.host
     args.port = args.port or settings.port
+    try:
+        args.servers = parse_servers(args.host, args.port)
+    except ValueError as error:  # the settings file's host (a flag's was checked)
+        print(f"chatroom: {path}: host: {error}", file=sys.stderr)
+        sys.exit(2)
     if args.command is None:
         from chatroom.client.tui.app import ChatApp  # Textual loads only for the TUI
 
@@ -241,7 +263,8 @@ def main(argv: list[str] | None = None) -> None:
     except FileNotFoundError as error:
         sys.exit(f"chatroom: {error}")
     except OSError as error:
-        sys.exit(f"chatroom: {args.host}:{args.port}: {describe_os_error(error)}")
+        servers = ", ".join(map(str, args.servers))
+        sys.exit(f"chatroom: {servers}: {describe_os_error(error)}")
     except (KeyboardInterrupt, EOFError):
         sys.exit("chatroom: interrupted")
     if output:

@@ -1,5 +1,6 @@
 """Reconnection: a fresh logged-in `ChatClient` each time the last one's connection ends,
-with a backoff between attempts and one rule for which failures are worth retrying."""
+on the next server that answers (of one or several: `ServerList`), with a backoff between
+rounds and one rule for which failures are worth retrying (`RETRYABLE`)."""
 
 import asyncio
 import ssl
@@ -7,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 from chatroom.client.connection import ChatClient, SeenMids
 from chatroom.client.replies import LoginReply
+from chatroom.client.servers import RETRYABLE, ServerList
 from chatroom.common.errors import ChatError
 
 
@@ -18,14 +20,8 @@ def backoff(first: float = 1.0, factor: float = 2.0, most: float = 30.0) -> Iter
         delay = min(delay * factor, most)
 
 
-RETRYABLE = (OSError, TimeoutError)
-"""Failures worth another attempt: the server is down or restarting. A `ChatError` (such
-as `bad_credentials`) is not: trying again would fail the same way."""
-
-
 async def sessions(
-    host: str,
-    port: int,
+    servers: ServerList,
     login: Callable[[ChatClient], Awaitable[LoginReply]],
     *,
     first: tuple[ChatClient, LoginReply] | None = None,
@@ -35,9 +31,11 @@ async def sessions(
 ) -> AsyncIterator[tuple[ChatClient, LoginReply]]:
     """Yield a logged-in client, and a new one each time the previous one's connection ends.
 
-    `login` logs a fresh client in. Between attempts it waits the next of `delays()` (reset
-    after every success), telling `on_wait` how long first. `first` is a session to start
-    with. Ends only when the caller stops iterating or `login` raises a `ChatError`.
+    `login` logs a fresh client in (a `resume`, say). Each attempt tries every server in
+    turn, starting with the one after the server lost. Between attempts it waits the
+    next of `delays()` (reset after every success), telling `on_wait` how long first.
+    `first` is a session to start with. Ends only when the caller stops iterating or
+    `login` raises a `ChatError`.
     """
     # Every client shares the first one's memory of mids, so a message replayed at
     # re-login is not shown twice.
@@ -53,7 +51,7 @@ async def sessions(
                 on_wait(delay)
             await asyncio.sleep(delay)
             try:
-                client = await ChatClient.connect(host, port, tls=tls, seen=seen)
+                client = await servers.connect(tls=tls, seen=seen)
             except RETRYABLE:
                 continue
             try:

@@ -3,7 +3,7 @@
 A small TOML file in the platform's config folder (`~/.config/chatroom/settings.toml`
 on Linux), or wherever `$CHATROOM_SETTINGS` says. Every key is optional:
 
-    host = "chat.example.org"   # the server, when --host is not given
+    host = "chat.example.org"   # the server (or nodes: "a:8888,b:8888"), without --host
     port = 8888                 # ... and --port
     username = "alice"          # filled in on the login form (the TUI keeps it up to date)
     bell = true                 # ring the terminal bell on a private message or a mention

@@ -2,7 +2,8 @@
 
 import itertools
 
-from chatroom.client.reconnect import RETRYABLE, backoff
+from chatroom.client.reconnect import backoff
+from chatroom.client.servers import RETRYABLE
 from chatroom.common.errors import ChatError, ErrorCode
 
 

@@ -8,7 +8,7 @@ import contextlib
 import ssl
 from collections.abc import Callable, Iterator
 
-from chatroom.client.api import ChatClient, backoff
+from chatroom.client.api import ChatClient, ServerList, backoff, parse_servers
 from chatroom.common.errors import ChatError
 from chatroom.common.limits import Limits
 
@@ -27,8 +27,9 @@ class ServerLink:
         tls: ssl.SSLContext | None = None,
         reconnect_delays: Callable[[], Iterator[float]] = backoff,
     ) -> None:
-        self.host = host
-        self.port = port
+        """`host` names one server or several nodes (`a:8888,b:8888`), those without a
+        port on `port`; ValueError if it cannot be read."""
+        self.servers = ServerList(parse_servers(host, port))
         self.tls = tls
         self.reconnect_delays = reconnect_delays
         self.keepalive = 30.0
@@ -39,12 +40,18 @@ class ServerLink:
 
     @property
     def address(self) -> str:
-        return f"{self.host}:{self.port}"
+        """The server, or the servers tried in turn."""
+        return str(self.servers)
+
+    def reconnected(self) -> str:
+        """What to say once connected again: to which node, if there are several."""
+        several = len(self.servers.servers) > 1
+        return f"Reconnected to {self.servers.current}." if several else "Reconnected."
 
     async def connection(self) -> ChatClient:
         """The connection used to register and log in, opened (again) if need be."""
         if self.client is None or self.client.closed.is_set():
-            client = await ChatClient.connect(self.host, self.port, tls=self.tls, timeout=5.0)
+            client = await self.servers.connect(tls=self.tls, timeout=5.0)
             limits = (await client.hello("chatroom-tui", TUI_FEATURES))["limits"]
             self.keepalive = limits["idle_timeout"] / 3
             self.max_text = int(limits.get("max_text", self.max_text))

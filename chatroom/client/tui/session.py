@@ -96,8 +96,7 @@ class ChatSession:
         link = self.link
         try:
             async for client, reply in sessions(
-                link.host,
-                link.port,
+                link.servers,
                 self.log_in_again,
                 first=(self.client, self.first_reply),
                 tls=link.tls,

@@ -131,7 +131,7 @@ class ChatScreen(Screen[None]):
         self.run_worker(self.load_people(), group="people", exclusive=True)
         self.reading.started(reply.conversations)
         if self.query_one(StatusLine).reconnected():
-            self.logs[GROUP].write_notice("Reconnected.", style="green")
+            self.logs[GROUP].write_notice(self.session.link.reconnected(), style="green")
         for pane_id in list(self.logs):
             self.run_worker(self.reading.catch_up(pane_id, self.me), group="history")
         self.fill(self.tabs.active or GROUP)

@@ -61,7 +61,7 @@ class MenuScreen(Screen[None]):
                 error=True,
             )
         else:
-            self.notice(f"Connected to {address}.")
+            self.notice(f"Connected to {self.link.servers.current}.")
 
     async def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         await self.run_action(event.option.id or "")
