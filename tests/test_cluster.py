@@ -20,10 +20,12 @@ from chatroom.server.cluster import HEARTBEAT, NODE_TTL, RETRY
 from tests.conftest import (
     PASSWORD,
     WAIT,
+    RawConnection,
     ServerProcess,
     new_schema,
     next_push,
     postgres_rows,
+    refusal,
     refused,
     spawn_server,
 )
@@ -43,19 +45,38 @@ async def database(postgres: Postgres) -> str:
 
 
 @pytest.fixture
-async def nodes(
-    database: str, redis_server: Redis, tmp_path: Path
-) -> AsyncIterator[list[ServerProcess]]:
-    """Three nodes on one new database, one Redis, one shared files directory."""
-    url = database
-    await asyncio.to_thread(redis_server.flush)
-    files = tmp_path / "shared"
-    flags = ["--store", url, "--hub", redis_server.url, *FAST]
-    started = [await spawn_server(files, *flags) for _ in range(3)]
-    yield started
-    for node in started:
-        if node.process.returncode is None:
-            await node.stop(signal.SIGTERM)
+async def node(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[ServerProcess]]]:
+    """`await node(*flags)`: a server process, stopped at the end whatever happens."""
+    started: list[ServerProcess] = []
+
+    async def start(*flags: str) -> ServerProcess:
+        started.append(await spawn_server(tmp_path / "shared", *flags))
+        return started[-1]
+
+    yield start
+    for process in started:
+        if process.process.returncode is None:
+            await process.stop(signal.SIGTERM)
+
+
+@pytest.fixture
+async def cluster(
+    database: str, redis_server: Redis, node: Callable[..., Awaitable[ServerProcess]]
+) -> Callable[..., Awaitable[list[ServerProcess]]]:
+    """`await cluster(*flags)`: three nodes started with `flags` on one new database, one
+    Redis, one shared files directory."""
+
+    async def start(*flags: str) -> list[ServerProcess]:
+        shared = ["--store", database, "--hub", redis_server.url, *flags]
+        return [await node(*shared) for _ in range(3)]
+
+    return start
+
+
+@pytest.fixture
+async def nodes(cluster: Callable[..., Awaitable[list[ServerProcess]]]) -> list[ServerProcess]:
+    """Three nodes of one cluster, with no message rate limit."""
+    return await cluster(*FAST)
 
 
 async def on(node: ServerProcess, username: str, features: list[str] = ALL) -> ChatClient:
@@ -200,11 +221,13 @@ async def test_a_redis_restart_during_traffic_loses_no_acknowledged_message(
 
 
 async def test_two_clusters_on_one_redis_do_not_hear_each_other(
-    nodes: list[ServerProcess], postgres: Postgres, redis_server: Redis, tmp_path: Path
+    nodes: list[ServerProcess],
+    postgres: Postgres,
+    redis_server: Redis,
+    node: Callable[..., Awaitable[ServerProcess]],
 ) -> None:
     other_database = await new_schema(postgres)  # another cluster: its own name in Redis
-    flags = ["--store", other_database, "--hub", redis_server.url]
-    elsewhere = await spawn_server(tmp_path / "elsewhere", *flags)
+    elsewhere = await node("--store", other_database, "--hub", redis_server.url)
     stranger = await on(elsewhere, "stranger")
     alice = await on(nodes[0], "alice")
     bob = await on(nodes[1], "bob")
@@ -216,7 +239,6 @@ async def test_two_clusters_on_one_redis_do_not_hear_each_other(
     assert sorted(await bob.users()) == ["alice", "bob"]
     for client in (stranger, alice, bob):
         await client.close()
-    await elsewhere.stop(signal.SIGTERM)
 
 
 def every(nodes: list[ServerProcess]) -> str:
@@ -279,6 +301,73 @@ async def test_the_tui_given_several_nodes_carries_on_when_its_node_dies(
         assert stored["hello from node C"] == said["mid"]
         assert "typed while moving" in stored  # the outbox went out on node B
         await carol.close()
+
+
+async def test_a_lockout_earned_on_one_node_holds_on_the_others(
+    cluster: Callable[..., Awaitable[list[ServerProcess]]],
+) -> None:
+    a, b, c = await cluster("--login-attempts", "2")
+    await (await on(c, "victim")).close()
+    guesser = await ChatClient.connect("127.0.0.1", a.port)
+    for _ in range(3):  # two free failures, then one that locks the name out for 1 s
+        assert await refused(guesser, "login", username="victim", password="wrong!!!") in {
+            "bad_credentials",
+            "too_many_attempts",
+        }
+    owner = await ChatClient.connect("127.0.0.1", b.port)  # another node, the right password
+    error = await refusal(owner, "login", username="victim", password=PASSWORD)
+    assert error.code == "too_many_attempts"
+    wait = error.extra["retry_after"]
+    assert 0 < wait <= 1
+    await asyncio.sleep(wait)  # the lockout's own length, which the test is about
+    assert (await owner.login("victim", PASSWORD)).username == "victim"
+    for client in (guesser, owner):
+        await client.close()
+
+
+async def test_registrations_from_one_address_are_counted_on_every_node(
+    cluster: Callable[..., Awaitable[list[ServerProcess]]],
+) -> None:
+    nodes = await cluster("--register-rate", "0.001", "--register-burst", "2")
+    for n, node in enumerate(nodes):
+        client = await ChatClient.connect("127.0.0.1", node.port)
+        if n < 2:
+            await client.register(f"user{n}", PASSWORD)
+        else:  # the third, on a third node, is one too many for the address
+            assert await refused(client, "register", username="user2", password=PASSWORD) == (
+                "rate_limited"
+            )
+        await client.close()
+
+
+async def test_connections_from_one_address_are_counted_on_every_node(
+    cluster: Callable[..., Awaitable[list[ServerProcess]]],
+) -> None:
+    a, b, c = await cluster("--max-connections-per-ip", "3")
+    held = [await RawConnection.open(node.port) for node in (a, a, b)]
+    for connection in held:  # each answered: counted before the next one comes
+        assert (await connection.request({"type": "ping", "id": 1}))["type"] in {"ok", "error"}
+    refused_on_c = await RawConnection.open(c.port)
+    assert (await refused_on_c.receive())["data"]["code"] == "too_many_connections"
+    held[2].close()  # a client that vanishes gives its place back
+
+    async def accepted_on_c() -> bool:
+        connection = await RawConnection.open(c.port)
+        reply = await connection.request({"type": "ping", "id": 1})
+        if reply["type"] == "error" and reply["data"]["code"] == "too_many_connections":
+            return False
+        held.append(connection)
+        return True
+
+    assert await eventually(accepted_on_c)
+    a.process.send_signal(signal.SIGKILL)  # a dead node's connections are forgotten too
+
+    async def two_more_on_c() -> bool:
+        return await accepted_on_c() and await accepted_on_c()
+
+    assert await eventually(two_more_on_c, within=NODE_GONE)
+    for connection in held:
+        connection.close()
 
 
 async def _online_is(client: ChatClient, users: list[str]) -> bool:
@@ -350,7 +439,7 @@ async def test_a_private_resent_on_another_node_after_its_node_died_is_stored_on
 
 
 async def test_while_postgresql_restarts_requests_fail_clearly_and_the_node_recovers(
-    tmp_path: Path,
+    node: Callable[..., Awaitable[ServerProcess]],
 ) -> None:
     bin_dir = postgres_bin()
     if bin_dir is None:
@@ -359,9 +448,9 @@ async def test_while_postgresql_restarts_requests_fail_clearly_and_the_node_reco
     cluster = await asyncio.to_thread(Postgres, bin_dir)  # its own: this test stops it
     try:
         database = await new_schema(cluster)
-        node = await spawn_server(tmp_path, "--store", database)
-        other = await spawn_server(tmp_path, "--store", database)  # shares the database
-        alice = await on(node, "alice")
+        first = await node("--store", database)
+        other = await node("--store", database)  # shares the database
+        alice = await on(first, "alice")
         bob = await on(other, "bob")
         before = await alice.request("broadcast", text="before")
         await asyncio.to_thread(cluster.stop)
@@ -371,13 +460,13 @@ async def test_while_postgresql_restarts_requests_fail_clearly_and_the_node_reco
         history = await alice.request("history", room="lobby", limit=10)
         assert [m["text"] for m in history["messages"]] == ["before", "after"]
         assert before["mid"] < after["mid"]
-        assert node.process.returncode is None
+        assert first.process.returncode is None
         # The node hears the other's changes again (its listening connection was lost).
         await eventually(lambda: _created(bob, "later"))
         assert await eventually(lambda: _joined(alice, "later"))
         for client in (alice, bob):
             await client.close()
-        for server in (node, other):
-            await server.stop(signal.SIGTERM)
+        for server in (first, other):
+            assert await server.stop(signal.SIGTERM) == 0
     finally:
         cluster.close()

@@ -45,13 +45,16 @@ class ChatServer:
         dm_policy: str = "anyone",
         hub: Hub | None = None,
     ) -> None:
+        hub = hub or Hub()
+        throttle = LoginThrottle(limits.login_attempts, limits.login_lockout_max, clock=clock)
         self.services = Services(
             store=store,
-            hub=hub or Hub(),
+            hub=hub,
             vault=vault,
             passwords=PasswordHasher(limits.bcrypt_cost),
-            throttle=LoginThrottle(limits.login_attempts, limits.login_lockout_max, clock=clock),
+            throttle=throttle,
             registrations=AddressRate(limits.register_rate, limits.register_burst, clock),
+            shared=hub.shared_limits(limits, throttle),
             limits=limits,
             clock=clock,
             dm_policy=dm_policy,
@@ -123,6 +126,14 @@ class ChatServer:
             writer.write(encode(error(None, refusal)))
             writer.close()
             return
+        if not await self.services.shared.connection_opened(address):
+            refusal = ChatError(
+                ErrorCode.TOO_MANY_CONNECTIONS, f"too many connections from {address}"
+            )
+            log.info("refused %s: %s (on all nodes)", address, refusal.message)
+            writer.write(encode(error(None, refusal)))
+            writer.close()
+            return
         self._per_address[address] += 1
         try:
             await self._serve(reader, writer)
@@ -130,6 +141,7 @@ class ChatServer:
             self._per_address[address] -= 1
             if not self._per_address[address]:
                 del self._per_address[address]
+            await self.services.shared.connection_closed(address)
 
     def _refusal(self, address: str) -> ChatError | None:
         """Why a new connection from `address` is refused, if it is."""

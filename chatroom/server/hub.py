@@ -24,7 +24,10 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from chatroom.common.codec import encode
+from chatroom.common.limits import Limits
 from chatroom.common.messages import ByeReason, PresenceBatchPush, PresencePush, Push, Status
+from chatroom.server.shared_limits import SharedLimits
+from chatroom.server.throttle import LoginThrottle
 
 PRESENCE_DELAY = 0.05
 LOBBY_CONV = 1
@@ -287,6 +290,10 @@ class Hub:
 
     async def start(self) -> None:
         """Start routing (the in-process hub has nothing to start)."""
+
+    def shared_limits(self, limits: Limits, throttle: LoginThrottle) -> SharedLimits:
+        """The limits that count across nodes: none, for a server alone."""
+        return SharedLimits()
 
     async def stop(self) -> None:
         """Stop routing, once every session has left."""

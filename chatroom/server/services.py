@@ -13,6 +13,7 @@ from chatroom.common.limits import Limits
 from chatroom.server.auth import PasswordHasher
 from chatroom.server.files import FileVault
 from chatroom.server.hub import Hub
+from chatroom.server.shared_limits import SharedLimits
 from chatroom.server.store import Store
 from chatroom.server.throttle import AddressRate, Clock, LoginThrottle
 
@@ -25,6 +26,8 @@ class Services:
     passwords: PasswordHasher
     throttle: LoginThrottle
     registrations: AddressRate
+    shared: SharedLimits
+    """What counts across nodes, on top of the node's own `throttle` and `registrations`."""
     limits: Limits
     clock: Clock = time.monotonic
     """Seconds for measuring intervals (rate limits, lockouts); tests pass their own."""

@@ -40,6 +40,13 @@ class TokenBucket:
             )
         self._tokens -= 1
 
+    def state(self) -> tuple[float, float]:
+        """Its tokens, and when they were counted: to keep it elsewhere (in Redis)."""
+        return self._tokens, self._updated
+
+    def restore(self, tokens: float, updated: float) -> None:
+        self._tokens, self._updated = tokens, updated
+
     def full(self) -> bool:
         """Whether the bucket has refilled (and so need not be remembered)."""
         return self._tokens + (self._clock() - self._updated) * self.rate >= self.burst
@@ -132,11 +139,7 @@ class LoginThrottle:
         ):
             wait = self.BUSY_WAIT
         if wait > 0:
-            raise ChatError(
-                ErrorCode.TOO_MANY_ATTEMPTS,
-                f"too many login attempts; try again in {wait:.0f} s",
-                retry_after=round(wait, 3),
-            )
+            raise self.refusal(wait)
         for key, entry in zip(keys, entries, strict=True):
             entry.checking += 1
             entry.last = now
@@ -161,9 +164,21 @@ class LoginThrottle:
             entry = self._failures.setdefault(key, _Attempts())
             entry.failures += 1
             entry.last = now
-            if entry.failures > self.free:
-                lockout = 2.0 ** (entry.failures - self.free - 1)
-                entry.locked_until = now + min(lockout, self.longest)
+            entry.locked_until = now + self.lockout(entry.failures)
+
+    def lockout(self, failures: int) -> float:
+        """Seconds locked out after `failures` failed attempts (0 within the free ones)."""
+        if failures <= self.free:
+            return 0.0
+        return min(2.0 ** (failures - self.free - 1), self.longest)
+
+    @staticmethod
+    def refusal(wait: float) -> ChatError:
+        return ChatError(
+            ErrorCode.TOO_MANY_ATTEMPTS,
+            f"too many login attempts; try again in {wait:.0f} s",
+            retry_after=round(wait, 3),
+        )
 
     def _current(self, key: str, now: float) -> _Attempts:
         entry = self._failures.get(key)

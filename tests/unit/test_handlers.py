@@ -11,6 +11,7 @@ from chatroom.server.fields import Fields
 from chatroom.server.handlers import HANDLERS
 from chatroom.server.hub import Hub
 from chatroom.server.services import Services
+from chatroom.server.shared_limits import SharedLimits
 from chatroom.server.throttle import AddressRate, LoginThrottle
 
 
@@ -54,6 +55,7 @@ def services(hub: Hub | None = None) -> Services:
         passwords=cast(Any, None),
         throttle=LoginThrottle(5, 300),
         registrations=AddressRate(1, 1),
+        shared=SharedLimits(),
         limits=limits,
     )
 

@@ -55,6 +55,7 @@ async def register(server: Services, peer: Peer, data: Fields) -> Reply:
     if await server.store.find_user(username) is not None:
         raise ChatError(ErrorCode.USERNAME_TAKEN, f"{username!r} is taken")
     server.registrations.take(peer.address, "registrations from your address")
+    await server.shared.take_registration(peer.address)
     await server.store.create_user(username, await server.passwords.hash(password))
     log.info("register %s from %s", username, peer.peer)
     return {"username": username}
@@ -68,13 +69,16 @@ async def login(server: Services, peer: Peer, data: Fields) -> Reply:
     # Counted from here, before bcrypt: a lockout, or too many attempts at once, costs
     # nothing.
     with server.throttle.attempt(name_key, address_key) as attempt:
+        await server.shared.check_lockout((name_key, address_key))
         # Fresh from the database: `chatroom-admin reset-password` may have changed it.
         user = await server.store.find_user(username, fresh=True)
         hashed = user.password_hash if user else None
         if not await server.passwords.verify(password, hashed) or user is None:
             attempt.failed()
+            await server.shared.login_failed((name_key, address_key))
             raise ChatError(ErrorCode.BAD_CREDENTIALS, "wrong username or password")
         attempt.succeeded(name_key)
+        await server.shared.login_succeeded(name_key)
     arrival = await arriving(server, user.username)
     token, token_hash = new_resume_token()
     expires = server.wall_clock() + server.limits.resume_ttl
@@ -91,9 +95,11 @@ async def resume(server: Services, peer: Peer, data: Fields) -> Reply:
     peer.require_logged_out()
     token_hash = resume_token_hash(data.string("token"))
     with server.throttle.attempt(None, peer.address_key) as attempt:
+        await server.shared.check_lockout((peer.address_key,))
         username = await server.store.find_resume_token(token_hash)
         if username is None:
             attempt.failed()
+            await server.shared.login_failed((peer.address_key,))
             raise ChatError(ErrorCode.INVALID_TOKEN, "the resume token is unknown or expired")
     arrival = await arriving(server, username)
     peer.resume_token_hash = token_hash

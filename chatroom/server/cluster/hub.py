@@ -14,10 +14,8 @@ node forgets its users (and announces them offline) within NODE_TTL + HEARTBEAT 
 Events are gathered and published together, one Redis message per loop turn. When Redis
 is unreachable, events are dropped: they are copies, and the store has every message.
 Once Redis is back, each node writes its presence again and reads everyone else's, and
-catches up: it sends its own users again every message stored since a little before the
-trouble (its mark: the newest mid it had seen one heartbeat earlier), and tells the other
-nodes to do the same from that mark, since what it published meanwhile was lost too. A
-message can so reach a client twice; clients drop a mid they have seen.
+catches up from the store (`catch_up`). The limits that count across nodes are kept in
+Redis too (`limits`).
 """
 
 import asyncio
@@ -25,16 +23,19 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any
 
 import msgpack
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from chatroom.common.limits import Limits
 from chatroom.common.messages import ByeReason, Push
+from chatroom.server.cluster.catch_up import CATCH_UP_MOST, Marks, MessageLog
+from chatroom.server.cluster.limits import RedisLimits
+from chatroom.server.cluster.presence import RemotePresence
 from chatroom.server.hub import CARBONS, OFFLINE, ROOMS, Hub, Recipient, Shown
-from chatroom.server.remote_presence import RemotePresence
-from chatroom.server.store import StoredMessage
+from chatroom.server.throttle import LoginThrottle
 
 log = logging.getLogger("chatroom.server")
 
@@ -44,16 +45,6 @@ NODE_TTL = 3.0
 """Seconds after its last heartbeat that a node counts as gone."""
 RETRY = 0.5
 """Seconds between attempts to reach Redis again."""
-CATCH_UP_MOST = 10_000
-"""Messages a node sends again after losing touch; older ones wait for the next login."""
-
-
-class MessageLog(Protocol):
-    """What the hub reads of the store, to catch up after losing touch."""
-
-    async def newest_mid(self) -> int: ...
-
-    async def since(self, after: int, limit: int) -> list[StoredMessage]: ...
 
 
 def _text(value: bytes | str) -> str:
@@ -83,12 +74,7 @@ class RedisHub(Hub):
         `messages` are read again after losing touch."""
         super().__init__()
         self._messages = messages
-        self._newest = 0
-        """The newest mid this node has sent or heard of."""
-        self._marks = (0, 0)
-        """What `_newest` was at the last two heartbeats."""
-        self._missed_after: int | None = None
-        """Set while messages after this mid may not have reached or left this node."""
+        self._marks = Marks()
         self._subscribed = False
         self.node = uuid.uuid4().hex[:12]
         self._prefix = f"chatroom:{cluster}:"
@@ -105,6 +91,20 @@ class RedisHub(Hub):
         """Until when (loop time) a node missing from Redis is not taken for gone: after
         an outage, while the others write their presence again."""
         self._tasks: list[asyncio.Task[None]] = []
+        self._others: list[str] = []
+        """The other nodes up, as of the last heartbeat."""
+        self._limits: RedisLimits | None = None
+
+    def shared_limits(self, limits: Limits, throttle: LoginThrottle) -> RedisLimits:
+        self._limits = RedisLimits(
+            self._redis, self._prefix, self.node, lambda: self._others, limits, throttle
+        )
+        return self._limits
+
+    def _node_keys(self, node: str) -> list[str]:
+        """The keys of `node`'s own: deleted when it leaves or is gone."""
+        limits = self._limits.node_keys(node) if self._limits is not None else []
+        return [self._presence_key(node), self._alive_key(node), *limits]
 
     def _alive_key(self, node: str) -> str:
         return f"{self._prefix}node:{node}"
@@ -115,8 +115,7 @@ class RedisHub(Hub):
     async def start(self) -> None:
         """Join the other nodes; raises RedisError (OSError) if Redis cannot be reached."""
         await self._redis.ping()
-        self._newest = await self._messages.newest_mid()
-        self._marks = (self._newest, self._newest)
+        self._marks = Marks(await self._messages.newest_mid())
         await self._sync()
         self._tasks = [
             asyncio.create_task(self._listen()),
@@ -131,7 +130,7 @@ class RedisHub(Hub):
             task.cancel()
         with contextlib.suppress(RedisError, OSError):
             async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.delete(self._presence_key(self.node), self._alive_key(self.node))
+                pipe.delete(*self._node_keys(self.node))
                 pipe.srem(self._nodes, self.node)
                 pipe.publish(self._channel, msgpack.packb([self.node, [["gone"]]]))
                 await pipe.execute()
@@ -143,17 +142,11 @@ class RedisHub(Hub):
         self._outbox.append(list(event))
         self._wake.set()
 
-    def _seen(self, envelope: dict[str, Any]) -> dict[str, Any]:
-        """`envelope`, its mid noted if it is a message."""
-        if envelope.get("type") == "message":
-            self._newest = max(self._newest, envelope["data"]["mid"])
-        return envelope
-
     def to_room(
         self, conv: int, push: Push, exclude: str | None = None, skip: Recipient | None = None
     ) -> None:
         super().to_room(conv, push, exclude, skip)
-        self._relay("room", conv, self._seen(push.envelope()), exclude)
+        self._relay("room", conv, self._marks.seen(push.envelope()), exclude)
 
     def to_users(
         self,
@@ -163,7 +156,7 @@ class RedisHub(Hub):
         feature: str | None = None,
     ) -> bool:
         online = super().to_users(usernames, push, skip, feature)
-        self._relay("users", usernames, self._seen(push.envelope()), feature)
+        self._relay("users", usernames, self._marks.seen(push.envelope()), feature)
         return online
 
     def carbons(self, sender: str, push: Push, origin: Recipient, in_room: bool) -> None:
@@ -265,9 +258,9 @@ class RedisHub(Hub):
         """Do here what `node` did there (its own sessions have had it)."""
         match event:
             case ["room", conv, envelope, exclude]:
-                Hub.to_room(self, conv, Relayed(self._seen(envelope)), exclude)
+                Hub.to_room(self, conv, Relayed(self._marks.seen(envelope)), exclude)
             case ["users", usernames, envelope, feature]:
-                Hub.to_users(self, usernames, Relayed(self._seen(envelope)), None, feature)
+                Hub.to_users(self, usernames, Relayed(self._marks.seen(envelope)), None, feature)
             case ["carbons", sender, envelope, in_room]:
                 sessions = self._sessions.get(sender, set())
                 wanted = {s for s in sessions if CARBONS in s.features}
@@ -291,7 +284,7 @@ class RedisHub(Hub):
     async def _keep_alive(self) -> None:
         while True:
             await asyncio.sleep(HEARTBEAT)
-            self._marks = (self._marks[1], self._newest)
+            self._marks.beat()
             try:
                 if not self._synced:
                     await self._sync()
@@ -315,7 +308,7 @@ class RedisHub(Hub):
                 log.info("node %s is gone: its users are offline", node)
                 async with self._redis.pipeline(transaction=False) as pipe:
                     pipe.srem(self._nodes, node)
-                    pipe.delete(self._presence_key(node))
+                    pipe.delete(*self._node_keys(node))
                     await pipe.execute()
         if asyncio.get_running_loop().time() < self._patient_until:
             return
@@ -332,6 +325,8 @@ class RedisHub(Hub):
             if mine:
                 packed = {u: msgpack.packb(shown) for u, shown in mine.items()}
                 pipe.hset(self._presence_key(self.node), mapping=packed)  # type: ignore[arg-type]
+            if self._limits is not None:
+                self._limits.write_again(pipe)
             others = await self._say_alive(pipe)
         for node in others:
             users = await self._redis.hgetall(self._presence_key(node))
@@ -347,7 +342,8 @@ class RedisHub(Hub):
         pipe.sadd(self._nodes, self.node)
         pipe.smembers(self._nodes)
         *_, members = await pipe.execute()
-        return [node for node in map(_text, members) if node != self.node]
+        self._others = [node for node in map(_text, members) if node != self.node]
+        return self._others
 
     def _lost(self, exc: BaseException, what: str, *missed_after: int) -> None:
         """Redis failed: what this node sent or was sent from about one heartbeat ago
@@ -355,10 +351,7 @@ class RedisHub(Hub):
         if self._synced:
             log.warning("Redis is unreachable (%s): %s", exc, what)
         self._synced = False
-        marks = [self._marks[0], *missed_after]
-        if self._missed_after is not None:
-            marks.append(self._missed_after)
-        self._missed_after = min(marks)
+        self._marks.lost(*missed_after)
 
     # -- catching up after losing touch -----------------------------------------------
 
@@ -366,9 +359,9 @@ class RedisHub(Hub):
         """Touch is back (heard and heard by the others): if anything may have been lost,
         send this node's users again what was stored since the mark, and ask the others
         to do the same for theirs."""
-        if self._missed_after is None:
+        after = self._marks.take()
+        if after is None:
             return
-        after, self._missed_after = self._missed_after, None
         self._relay("missed", after)
         self._start_catch_up(after)
 

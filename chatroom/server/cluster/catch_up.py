@@ -1,0 +1,57 @@
+"""Where a node starts catching up after losing touch with the others: `Marks`.
+
+Messages are stored before they are sent, so what a node missed while Redis was away is
+in the store: every message after some mid. The node's *mark* is the newest mid it had
+sent or heard of one heartbeat before the trouble (a message published just before it
+may still have been on its way); from there it sends its users again what was stored,
+and asks the other nodes to do the same for theirs (what it published meanwhile was
+lost). Sending too much is harmless (clients drop a mid they have seen); too little
+would lose a message, so the mark only ever moves back while the trouble lasts.
+"""
+
+from typing import Any, Protocol
+
+from chatroom.server.store import StoredMessage
+
+CATCH_UP_MOST = 10_000
+"""Messages a node sends again after losing touch; older ones wait for the next login."""
+
+
+class MessageLog(Protocol):
+    """What catching up reads of the store."""
+
+    async def newest_mid(self) -> int: ...
+
+    async def since(self, after: int, limit: int) -> list[StoredMessage]: ...
+
+
+class Marks:
+    def __init__(self, newest: int = 0) -> None:
+        self._newest = newest
+        """The newest mid this node has sent or heard of."""
+        self._marks = (newest, newest)
+        """What `_newest` was at the last two heartbeats."""
+        self._missed_after: int | None = None
+        """Set while messages after this mid may not have reached or left this node."""
+
+    def seen(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        """`envelope`, its mid noted if it is a message."""
+        if envelope.get("type") == "message":
+            self._newest = max(self._newest, envelope["data"]["mid"])
+        return envelope
+
+    def beat(self) -> None:
+        self._marks = (self._marks[1], self._newest)
+
+    def lost(self, *missed_after: int) -> None:
+        """Touch was lost: what came after a heartbeat ago (or after `missed_after`, the
+        marks of catch-ups that could not be asked for) may be missing."""
+        marks = [self._marks[0], *missed_after]
+        if self._missed_after is not None:
+            marks.append(self._missed_after)
+        self._missed_after = min(marks)
+
+    def take(self) -> int | None:
+        """Touch is back: the mid to catch up after, if anything may be missing."""
+        after, self._missed_after = self._missed_after, None
+        return after
