@@ -1,6 +1,7 @@
 """Group and private chat, several sessions per user, presence, and the users list."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -188,3 +189,24 @@ async def test_a_login_storm_is_announced_in_batches(server: RunningServer) -> N
                 online |= {u for u, on in presence_news(push).items() if on}
     assert online == {f"user{n}" for n in range(20)}
     assert frames < 20  # fewer frames than users: they were gathered
+
+
+async def test_a_hundred_first_messages_at_once_make_one_conversation(
+    make_server: Callable[..., Awaitable[RunningServer]],
+) -> None:
+    """The first messages between two users make their conversation: sent together (a
+    client pipelining them, and another user writing back), it is made once."""
+    server = await make_server(message_burst=1000)
+    alice = await server.login("alice")
+    bob = await server.login("bob")
+    sends = [alice.submit("private", to="bob", text=f"{n}") for n in range(100)]
+    sends += [bob.submit("private", to="alice", text=f"back {n}") for n in range(20)]
+    replies = await asyncio.gather(*sends)
+    pairs = await server.rows(
+        "SELECT conv FROM conversations WHERE user_a = ? AND user_b = ?", "alice", "bob"
+    )
+    assert len(pairs) == 1
+    (conv,) = pairs[0]
+    numbered = await server.rows("SELECT mid, seq FROM messages WHERE conv = ? ORDER BY mid", conv)
+    assert [mid for mid, _ in numbered] == sorted(reply["mid"] for reply in replies)
+    assert [seq for _, seq in numbered] == list(range(1, 121))

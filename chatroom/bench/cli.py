@@ -1,10 +1,14 @@
 """`chatroom-bench`: run the scenarios against a server and print what they measured.
 
     chatroom-bench                                  spawn a chatroom server and run all
+    chatroom-bench --nodes 3                        ... three nodes on PostgreSQL and Redis
     chatroom-bench --port 6667 --protocol irc --server-pid PID --scenarios fanout,latency
 
 Without --port it starts `chatroom-server` itself (bcrypt cost 4, rate limits off, a
-temporary data dir). Results print as a table; --json FILE writes them too.
+temporary data dir). With --nodes N, --store or --hub it starts N nodes sharing that
+PostgreSQL and that Redis ("auto", the default: throwaway ones of its own, from the
+machine's packages) and spreads the users over them in turn; a latency pair's two users
+are then on different nodes. Results print as a table; --json FILE writes them too.
 """
 
 import argparse
@@ -13,6 +17,7 @@ import contextlib
 import json
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -25,6 +30,7 @@ from chatroom.bench import scenarios
 from chatroom.bench.scenarios import Figures, Target
 from chatroom.bench.spawn import BENCH_FLAGS, start_server
 from chatroom.utils.args import OneLineParser
+from chatroom.utils.engines import Postgres, Redis, postgres_bin
 
 ALL = ["fanout", "latency", "connections", "store", "store-cid", "logins", "resumes"]
 IRC_CAN = {"fanout", "latency", "connections"}
@@ -50,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--clients", type=int, default=10_000, help="connections: K")
     parser.add_argument("--store-senders", type=int, default=50)
     parser.add_argument("--window", type=int, default=100, help="store: requests in flight")
+    parser.add_argument("--nodes", type=int, default=1, help="server nodes to spawn")
+    parser.add_argument("--store", help="the nodes' PostgreSQL URL, or auto (with --nodes)")
+    parser.add_argument("--hub", help="the nodes' Redis URL, or auto (with --nodes)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     return parser
 
@@ -61,13 +70,35 @@ async def target_for(args: argparse.Namespace) -> AsyncIterator[Target]:
         return
     if args.protocol != "chatroom":
         raise SystemExit("chatroom-bench: error: --protocol irc needs --port of a running server")
-    with tempfile.TemporaryDirectory() as data:
-        process, port = await start_server(Path(data), *BENCH_FLAGS)
+    with tempfile.TemporaryDirectory() as data, contextlib.ExitStack() as engines:
+        flags = list(BENCH_FLAGS)
+        if args.nodes > 1 or args.store or args.hub:
+            flags += ["--store", engine_url(args.store, Postgres, engines)]
+            flags += ["--hub", engine_url(args.hub, Redis, engines)]
+        started = [await start_server(Path(data), *flags) for _ in range(args.nodes)]
         try:
-            yield Target("chatroom", "127.0.0.1", port, process.pid)
+            nodes = tuple((port, process.pid) for process, port in started)
+            yield Target("chatroom", "127.0.0.1", nodes[0][0], nodes[0][1], nodes=nodes)
         finally:
-            process.terminate()
-            await process.wait()
+            for process, _ in started:
+                process.terminate()
+                await process.wait()
+
+
+def engine_url(url: str | None, engine: type[Postgres | Redis], stack: contextlib.ExitStack) -> str:
+    """`url`, or for "auto" (or nothing) the URL of a throwaway `engine` started now."""
+    if url and url != "auto":
+        return url
+    if engine is Postgres:
+        bin_dir = postgres_bin()
+        if bin_dir is None:
+            raise SystemExit("chatroom-bench: error: PostgreSQL is not installed: give --store")
+        postgres = stack.enter_context(contextlib.closing(Postgres(bin_dir)))
+        return postgres.url()
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("chatroom-bench: error: redis-server is not installed: give --hub")
+    return stack.enter_context(contextlib.closing(Redis(binary))).url
 
 
 def plan(
@@ -148,8 +179,11 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     started = time.strftime("%Y-%m-%d %H:%M")
     results = asyncio.run(run(args))
+    shared = args.nodes > 1 or args.store or args.hub
+    back_end = "PostgreSQL + Redis" if shared else "SQLite"
     print(f"chatroom-bench, {started}, {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, protocol {args.protocol}")  # fmt: skip
+          f"{os.cpu_count()} cores, protocol {args.protocol}, "
+          f"{args.nodes} node{'s' if args.nodes > 1 else ''} on {back_end}")  # fmt: skip
     print("| scenario | figures |")
     print("|----------|---------|")
     for result in results:

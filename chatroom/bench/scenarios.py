@@ -31,7 +31,30 @@ class Target:
     """The server's process, to read its memory (None: memory is not reported)."""
     features: tuple[str, ...] = ()
     """What chatroom clients ask for in `hello` (nothing: as a first-version client)."""
+    nodes: tuple[tuple[int, int], ...] = ()
+    """Every node of a cluster, (port, pid), when several share the load (`--nodes`):
+    users are spread over them in turn. Empty: the one server at `port`."""
     _batches: Iterator[int] = field(default_factory=itertools.count)
+
+    @property
+    def ports(self) -> list[int]:
+        return [port for port, _ in self.nodes] or [self.port]
+
+    @property
+    def pids(self) -> list[int]:
+        return [pid for _, pid in self.nodes] or ([self.pid] if self.pid else [])
+
+    def rss_kib(self) -> int | None:
+        """The servers' resident memory, all nodes together (None: not known)."""
+        return sum(rss_kib(pid) for pid in self.pids) if self.pids else None
+
+    def cpu_seconds(self) -> float | None:
+        return sum(cpu_seconds(pid) for pid in self.pids) if self.pids else None
+
+    async def open(self, number: int = 0) -> Link:
+        """A connection to the `number`th node (counting round)."""
+        ports = self.ports
+        return await open_link(self.protocol, self.host, ports[number % len(ports)])
 
     @property
     def concurrency(self) -> int:
@@ -53,29 +76,30 @@ class Target:
 
         async def one(name: str) -> None:
             async with gate:
-                link = await open_link(self.protocol, self.host, self.port)
+                link = await self.open()
                 assert isinstance(link, ChatroomLink)
                 await link.call("register", username=name, password=PASSWORD)
                 link.close()
 
         await asyncio.gather(*(one(name) for name in names))
 
-    async def users(self, prefix: str, count: int) -> list[Link]:
-        """`count` new users, each connected and logged in (for IRC: in the channel)."""
-        return await self.connect_all(self.names(prefix, count))
+    async def users(self, prefix: str, count: int, node: int = 0) -> list[Link]:
+        """`count` new users, each connected and logged in (for IRC: in the channel), the
+        first on node `node`, the next on the next node, and so on."""
+        return await self.connect_all(self.names(prefix, count), node=node)
 
-    async def connect_all(self, names: list[str], join: bool = True) -> list[Link]:
+    async def connect_all(self, names: list[str], join: bool = True, node: int = 0) -> list[Link]:
         """A connection per name, logged in. A connection refused or reset while logging in
         is tried again (up to 5 times): a busy listener may drop some connects, which the
         client only learns of later."""
         gate = asyncio.Semaphore(self.concurrency)
 
-        async def one(name: str) -> Link:
+        async def one(number: int, name: str) -> Link:
             async with gate:
                 for attempt in range(5):
                     link = None
                     try:
-                        link = await open_link(self.protocol, self.host, self.port)
+                        link = await self.open(node + number)
                         await link.log_in(name, PASSWORD, join=join, features=self.features)
                         return link
                     except OSError:
@@ -85,7 +109,7 @@ class Target:
                             raise
                 raise AssertionError("unreachable")
 
-        return list(await asyncio.gather(*(one(name) for name in names)))
+        return list(await asyncio.gather(*(one(n, name) for n, name in enumerate(names))))
 
 
 async def until(condition: object, timeout: float = TIMEOUT) -> None:
@@ -124,9 +148,10 @@ async def fanout(target: Target, receivers: int, senders: int, messages: int) ->
 
 
 async def latency(target: Target, pairs: int, rate: float, seconds: float) -> Figures:
-    """P pairs exchange private messages at RATE messages/s in all, for T seconds."""
+    """P pairs exchange private messages at RATE messages/s in all, for T seconds (over
+    several nodes, each pair's two on different nodes)."""
     senders = await target.users("from", pairs)
-    receivers = await target.users("to", pairs)
+    receivers = await target.users("to", pairs, node=1)
     samples: list[float] = []
     for link in receivers:
         link.on_text = lambda text: samples.append(time.perf_counter() - float(text))
@@ -158,7 +183,7 @@ async def connections(target: Target, count: int) -> Figures:
     """K clients connect, log in and stay idle: how long, and how much server memory."""
     names = target.names("idle", count)
     await target.register(names)
-    before = rss_kib(target.pid) if target.pid else None
+    before = target.rss_kib()
     started = time.perf_counter()
     # IRC clients stay out of the channel: there, every JOIN is announced to every
     # member, n² lines for n clients. (chatroom users are all in the group; presence is
@@ -166,7 +191,7 @@ async def connections(target: Target, count: int) -> Figures:
     links = await target.connect_all(names, join=False)
     elapsed = time.perf_counter() - started
     await asyncio.sleep(0.5)  # presence news settles
-    after = rss_kib(target.pid) if target.pid else None
+    after = target.rss_kib()
     close_all(links)
     result: Figures = {"clients": count, "seconds": round(elapsed, 2)}
     if before is not None and after is not None:
@@ -184,7 +209,7 @@ async def store(
     sink = (await target.users("sink", 1))[0]
     sink.close()  # offline: what is sent to it is only stored
     links = await target.users("writer", senders)
-    cpu_before = cpu_seconds(target.pid) if target.pid else None
+    cpu_before = target.cpu_seconds()
     started = time.perf_counter()
     end = started + seconds
     sent = [0] * senders
@@ -211,7 +236,7 @@ async def store(
     }
     if cpu_before is not None:
         # Steadier than the rate on a shared machine: what each message cost the server.
-        cpu = cpu_seconds(target.pid) - cpu_before  # type: ignore[arg-type]
+        cpu = target.cpu_seconds() - cpu_before  # type: ignore[operator]
         result["server_cpu_us_per_message"] = round(cpu / stored * 1e6, 1)
     return result
 
@@ -222,10 +247,10 @@ async def logins(target: Target, concurrency: int, seconds: float, resume: bool)
     for link in await target.users("login", concurrency):
         names.append(link.name)
         link.close()
-    tokens = []
+    tokens: list[str] = []
     if resume:
         for name in names:
-            fresh = await open_link("chatroom", target.host, target.port)
+            fresh = await target.open(len(tokens))
             assert isinstance(fresh, ChatroomLink)
             tokens.append(
                 (await fresh.call("login", username=name, password=PASSWORD))["resume_token"]
@@ -237,7 +262,7 @@ async def logins(target: Target, concurrency: int, seconds: float, resume: bool)
     async def loop(number: int) -> None:
         nonlocal done
         while time.perf_counter() < end:
-            link = await open_link("chatroom", target.host, target.port)
+            link = await target.open(number)
             assert isinstance(link, ChatroomLink)
             if resume:
                 await link.call("resume", token=tokens[number])

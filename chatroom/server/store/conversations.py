@@ -7,6 +7,7 @@ index, and a member's unread count is the conversation's newest seq minus the se
 their read marker: a subtraction, however far behind they are.
 """
 
+import asyncio
 import time
 from typing import Any
 
@@ -64,6 +65,9 @@ class SqlConversations:
         self._room_keys = {username_key(r.name): r for r in rooms.by_conv.values()}
         self._sorted: list[Room] | None = None
         self._pairs: dict[tuple[str, str], int] = {}
+        self._pairs_coming: dict[tuple[str, str], asyncio.Future[int | None]] = {}
+        """The pairs being looked up or made now: asked for again meanwhile (a client's
+        first hundred pipelined messages to someone), each is looked up or made once."""
         """Private conversations by their two users (pairs are never deleted)."""
 
     @staticmethod
@@ -218,6 +222,15 @@ class SqlConversations:
         conv = self._pairs.get(key)
         if conv is not None:
             return conv
+        if not create:
+            return await self._find_pair(key, create)
+        coming = self._pairs_coming.get(key)
+        if coming is None:
+            coming = self._pairs_coming[key] = asyncio.ensure_future(self._find_pair(key, True))
+            coming.add_done_callback(lambda _: self._pairs_coming.pop(key, None))
+        return await asyncio.shield(coming)  # one asker leaving does not stop the others'
+
+    async def _find_pair(self, key: tuple[str, str], create: bool) -> int | None:
         rows = await self._lookups.execute_fetchall(
             "SELECT conv FROM conversations WHERE user_a = ? AND user_b = ?", key
         )

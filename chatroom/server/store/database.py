@@ -14,6 +14,9 @@ from typing import Any, Protocol
 Params = Sequence[Any] | Mapping[str, Any]
 Row = tuple[Any, ...]
 
+KEYED = {"messages": "mid", "files": "fid", "conversations": "conv", "audit": "id"}
+"""The tables whose key the database makes, and its column."""
+
 
 class Written(Protocol):
     """What a write statement did: how many rows it changed, and the key of the last
@@ -44,8 +47,16 @@ class Database(Protocol):
 
     async def executemany(self, sql: str, parameters: Iterable[Params]) -> None: ...
 
-    async def begin(self) -> None:
-        """Start the transaction of a batch of writes."""
+    async def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> list[int]:
+        """Insert `rows` (values for `columns`) in one statement: the keys the table
+        made for them, in order (none for a table that makes no key)."""
+
+    async def begin(self) -> bool:
+        """Start the transaction of a batch of writes; whether another server may have
+        written since this connection's last batch (then what the writer remembers of
+        counts and sequence numbers is out of date)."""
 
     def search_sql(self, one_conversation: bool) -> str:
         """The full-text search of messages: `:query` (from `search_query`), `:me` or

@@ -5,6 +5,9 @@ meaning. A later migration is added to both.
 `schema_version` records the version. Nodes that start together take an advisory lock
 to migrate, so only one builds the tables.
 
+`write_generation` counts the write batches of every node: a node whose batch finds it
+moved by more than one knows another wrote meanwhile (see `PostgresDatabase.begin`).
+
 `cluster` holds one random name, made with the tables: the nodes that share this database
 are one cluster, and they find each other in Redis under that name (several clusters may
 share one Redis).
@@ -90,15 +93,6 @@ SCHEMA = """
     CREATE INDEX messages_by_recipient ON messages (recipient, mid) WHERE recipient IS NOT NULL;
     CREATE INDEX messages_by_conv ON messages (conv, mid);
     CREATE INDEX messages_text ON messages USING gin (to_tsvector('simple', text));
-    -- Whoever writes in a conversation has read it up to what they wrote.
-    CREATE FUNCTION sender_has_read() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        UPDATE members SET read_upto = NEW.mid, read_seq = NEW.seq
-        WHERE conv = NEW.conv AND username = NEW.sender;
-        RETURN NULL;
-    END $$;
-    CREATE TRIGGER sender_has_read AFTER INSERT ON messages
-        FOR EACH ROW EXECUTE FUNCTION sender_has_read();
     CREATE TABLE resume_tokens (
         token_hash TEXT PRIMARY KEY,
         username   TEXT NOT NULL,
@@ -149,6 +143,25 @@ SCHEMA = """
 """
 
 
+SENDER_HAS_READ = """
+    -- Whoever writes in a conversation has read it up to what they wrote: once per
+    -- statement, for each writer's newest message of each conversation (a batch of a
+    -- thousand messages from fifty senders is fifty updates, not a thousand).
+    CREATE OR REPLACE FUNCTION sender_has_read() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        UPDATE members AS mb SET read_upto = n.mid, read_seq = n.seq
+        FROM (SELECT DISTINCT ON (conv, sender) conv, sender, mid, seq
+              FROM inserted ORDER BY conv, sender, mid DESC) AS n
+        WHERE mb.conv = n.conv AND mb.username = n.sender;
+        RETURN NULL;
+    END $$;
+    DROP TRIGGER IF EXISTS sender_has_read ON messages;
+    CREATE TRIGGER sender_has_read AFTER INSERT ON messages
+        REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION sender_has_read();
+"""
+"""Made with the tables, and in place of the row-by-row trigger of a database made before."""
+
+
 async def migrate(db: "asyncpg.Connection") -> str:
     """Build the schema in an empty database; check the version of one built before.
     Returns the cluster's name. Raises RuntimeError for a database from a newer chatroom."""
@@ -170,6 +183,17 @@ async def migrate(db: "asyncpg.Connection") -> str:
                 username_key(LOBBY),
             )
             await db.execute("INSERT INTO schema_version VALUES ($1)", SCHEMA_VERSION)
+        row_by_row = await db.fetchval(
+            """SELECT tgtype & 1 = 1 FROM pg_trigger
+               WHERE tgname = 'sender_has_read' AND tgrelid = 'messages'::regclass"""
+        )
+        if row_by_row is not False:  # missing, or made before as row by row
+            await db.execute(SENDER_HAS_READ)
+        await db.execute("CREATE TABLE IF NOT EXISTS write_generation (n BIGINT NOT NULL)")
+        await db.execute(
+            """INSERT INTO write_generation SELECT 0
+               WHERE NOT EXISTS (SELECT 1 FROM write_generation)"""
+        )
         await db.execute("CREATE TABLE IF NOT EXISTS cluster (name TEXT NOT NULL)")
         await db.execute(
             """INSERT INTO cluster SELECT left(md5(gen_random_uuid()::text), 12)

@@ -16,6 +16,7 @@ read up to mid N never misses a message that commits later with a smaller mid.
 """
 
 import asyncio
+import functools
 import logging
 import re
 from collections.abc import Coroutine, Iterable, Mapping, Sequence
@@ -26,7 +27,7 @@ import asyncpg
 
 from chatroom.server.storage_health import StorageHealth
 from chatroom.server.store.conversations import ROOMS
-from chatroom.server.store.database import Params, Row
+from chatroom.server.store.database import KEYED, Params, Row
 from chatroom.server.store.moderation import MODERATION
 from chatroom.server.store.pg_schema import migrate
 from chatroom.server.store.search import pg_search_sql, tsquery
@@ -34,8 +35,6 @@ from chatroom.server.store.sql import USERS, SqlStore
 
 log = logging.getLogger("chatroom.server")
 
-GENERATED_KEYS = {"messages": "mid", "files": "fid", "conversations": "conv", "audit": "id"}
-"""The tables whose key the database makes, and its column."""
 WRITE_LOCK = 0x63686174
 """The advisory lock every write batch holds until it commits (any number: 'chat')."""
 CHANGES = "chatroom_changes"
@@ -98,14 +97,10 @@ class Statement:
         return [to_text(values[key]) for key in self.order]  # type: ignore[index]
 
 
-_translated: dict[str, Statement] = {}
-
-
+@functools.lru_cache(maxsize=1024)
 def translate(sql: str) -> Statement:
-    """The PostgreSQL form of one of the store's statements (see the module's text)."""
-    statement = _translated.get(sql)
-    if statement is not None:
-        return statement
+    """The PostgreSQL form of one of the store's statements (see the module's text).
+    Remembered, but not all: a statement with a list of values comes in many lengths."""
     order: list[int | str] = []
     numbers: dict[int | str, int] = {}
 
@@ -129,12 +124,11 @@ def translate(sql: str) -> Statement:
     for pattern, replacement in _RENAMES:
         text = pattern.sub(replacement, text)
     insert = _INSERT_INTO.match(text)
-    key_column = GENERATED_KEYS.get(insert.group(1)) if insert else None
+    key_column = KEYED.get(insert.group(1)) if insert else None
     returns_key = key_column is not None and "RETURNING" not in text.upper()
     if returns_key:
         text = f"{text.rstrip()} RETURNING {key_column}"
-    statement = _translated[sql] = Statement(text, tuple(order), returns_key)
-    return statement
+    return Statement(text, tuple(order), returns_key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +147,10 @@ class PostgresDatabase:
         self._db = connection
         self._url = url
         """Where to connect again, for a connection PostgreSQL closed (a restart)."""
+        self._generation: int | None = None
+        """The `write_generation` this connection's last batch made (see `begin`)."""
+        self._types: dict[str, dict[str, str]] = {}
+        """Each table's columns' types, for `insert_rows`."""
 
     @property
     def in_transaction(self) -> bool:
@@ -182,12 +180,42 @@ class PostgresDatabase:
         """The PostgreSQL process of this connection (it changes when it connects again)."""
         return int(self._db.get_server_pid())
 
-    async def begin(self) -> None:
+    async def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> list[int]:
+        """One INSERT of a column of values per parameter, as arrays (`unnest`): the same
+        statement, prepared once, whatever the number of rows."""
+        types = await self._column_types(table)
+        arrays = ", ".join(f"${n}::{types[c]}[]" for n, c in enumerate(columns, start=1))
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"
+        values = [[to_text(row[n]) for row in rows] for n in range(len(columns))]
+        key = KEYED.get(table)
+        if key is None:
+            await self._db.execute(sql, *values)
+            return []
+        return [row[0] for row in await self._db.fetch(f"{sql} RETURNING {key}", *values)]
+
+    async def _column_types(self, table: str) -> dict[str, str]:
+        if table not in self._types:
+            rows = await self._db.fetch(
+                """SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
+                   WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped""",
+                table,
+            )
+            self._types[table] = {name: kind for name, kind in rows}
+        return self._types[table]
+
+    async def begin(self) -> bool:
+        """BEGIN, take the write lock, and count this batch in `write_generation`: if the
+        count moved by more than this one, another server wrote meanwhile."""
         if self._url and self._db.is_closed():
             self._db = await asyncpg.connect(self._url)
             log.info("connected to PostgreSQL again")
-        await self._db.execute("BEGIN")
-        await self._db.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+        await self._db.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+        generation = await self._db.fetchval("UPDATE write_generation SET n = n + 1 RETURNING n")
+        others = self._generation is None or generation != self._generation + 1
+        self._generation = generation
+        return others
 
     def search_sql(self, one_conversation: bool) -> str:
         return pg_search_sql(one_conversation)

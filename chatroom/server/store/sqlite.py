@@ -1,12 +1,13 @@
 """The SQL store's `Database` on SQLite, through aiosqlite (one background thread per
 connection): the store's statements are SQLite's already, and go through unchanged."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
-from chatroom.server.store.database import Params, Row, Written
+from chatroom.server.store.database import KEYED, Params, Row, Written
 from chatroom.server.store.search import search_match, search_sql
 
 
@@ -31,8 +32,22 @@ class SqliteDatabase:
     async def executemany(self, sql: str, parameters: Iterable[Params]) -> None:
         await self.db.executemany(sql, parameters)
 
-    async def begin(self) -> None:
+    async def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> list[int]:
+        row = f"({', '.join('?' * len(columns))})"
+        cursor = await self.db.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row] * len(rows))}",
+            [value for values in rows for value in values],
+        )
+        # One writer, one statement: the keys are consecutive, in the order given, and
+        # the last is the statement's last rowid.
+        last = cursor.lastrowid
+        return list(range(last - len(rows) + 1, last + 1)) if last and table in KEYED else []
+
+    async def begin(self) -> bool:
         await self.db.execute("BEGIN IMMEDIATE")
+        return False  # no other server writes to this file
 
     def search_sql(self, one_conversation: bool) -> str:
         return search_sql(one_conversation)

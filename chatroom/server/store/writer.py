@@ -36,6 +36,7 @@ Job = Callable[[Database], Awaitable[T]]
 
 GROUP_COMMIT_MAX = 4000
 """Most messages in one INSERT (6 parameters each, under SQLite's 32,766)."""
+MESSAGE_INSERT = ("sender", "recipient", "text", "ts", "conv", "seq")
 SEQ_CACHE = 100_000
 """Conversations whose newest `seq` is remembered (the cache starts over when full)."""
 
@@ -165,9 +166,7 @@ class Writer:
         # write to: its lock) needs BEGIN and COMMIT.
         whole = bool(jobs) or any(post.cid is not None for post in posts) or db.shared
         try:
-            if whole:
-                await db.begin()
-            if db.shared:  # other servers have written since: count afresh, in the lock
+            if whole and await db.begin():  # another server wrote: count afresh, in the lock
                 self._unread.clear()
                 self._last_seq.clear()
             outcomes = [await self._run_isolated(job) for job, _ in jobs]
@@ -246,21 +245,13 @@ class Writer:
                     first_of[key] = index
                 fresh.append(index)
         if fresh:
-            rows: list[Any] = []
+            rows = []
             for index in fresh:
                 post = posts[index]
                 last_seq[post.conv] = seq = last_seq[post.conv] + 1
-                rows += (post.sender, post.recipient, post.text, post.ts, post.conv, seq)
-            cursor = await db.execute(
-                "INSERT INTO messages (sender, recipient, text, ts, conv, seq) VALUES "
-                + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(fresh)),
-                rows,
-            )
-            # One writer, one statement: the mids are consecutive, in the order given,
-            # and the last is the statement's last rowid.
-            assert cursor.lastrowid is not None
-            first_mid = cursor.lastrowid - len(fresh) + 1
-            for mid, index in enumerate(fresh, start=first_mid):
+                rows.append((post.sender, post.recipient, post.text, post.ts, post.conv, seq))
+            mids = await db.insert_rows("messages", MESSAGE_INSERT, rows)
+            for mid, index in zip(mids, fresh, strict=True):
                 post = posts[index]
                 outcomes[index] = StoredMessage(
                     mid,
@@ -271,7 +262,7 @@ class Writer:
                     conv=post.conv,
                     room=post.room,
                 )
-            self.noted_mid(cursor.lastrowid)
+            self.noted_mid(mids[-1])
             await self._remember_cids(posts, first_of, outcomes)
         for index, post in enumerate(posts):
             if outcomes[index] is None:  # a repeat within the batch
@@ -325,11 +316,7 @@ class Writer:
             assert isinstance(stored, StoredMessage)
             rows.append((sender, cid, stored.mid, posts[index].ts))
         if rows:
-            await self._db.execute(
-                "INSERT INTO request_ids (sender, cid, mid, created_at) VALUES "
-                + ", ".join(["(?, ?, ?, ?)"] * len(rows)),
-                [v for row in rows for v in row],
-            )
+            await self._db.insert_rows("request_ids", ("sender", "cid", "mid", "created_at"), rows)
 
     async def _load_seq(self, db: Database, convs: list[int]) -> None:
         """Load the newest `seq` of each conversation in `convs` into the cache."""
