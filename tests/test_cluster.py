@@ -15,8 +15,12 @@ from chatroom.client import ChatClient
 from chatroom.client.api import LoginReply, ServerList, backoff, parse_servers, sessions
 from chatroom.client.tui.app import ChatApp
 from chatroom.common.errors import ChatError
+from chatroom.common.limits import Limits
 from chatroom.common.messages import MessagePush, ReadPush
 from chatroom.server.cluster import HEARTBEAT, NODE_TTL, RETRY
+from chatroom.server.cluster.hub import connect_redis
+from chatroom.server.cluster.limits import RedisLimits
+from chatroom.server.throttle import LoginThrottle
 from tests.conftest import (
     PASSWORD,
     WAIT,
@@ -368,6 +372,27 @@ async def test_connections_from_one_address_are_counted_on_every_node(
     assert await eventually(two_more_on_c, within=NODE_GONE)
     for connection in held:
         connection.close()
+
+
+async def test_a_burst_of_connections_is_counted_whole_in_redis(redis_server: Redis) -> None:
+    """Every connection is counted in Redis as it opens and ends: five hundred at once
+    share the node's few Redis connections (redis-py's own pool refuses past 100), and
+    every one is counted, then every one taken off."""
+    client = connect_redis(redis_server.url)
+    limits = Limits(max_connections_per_ip=1000)
+    shared = RedisLimits(client, "chatroom:burst:", "node1", list, limits, LoginThrottle(5, 300))
+    opened = await asyncio.gather(*(shared.connection_opened("10.0.0.1") for _ in range(500)))
+    assert all(opened)
+    (key,) = shared.node_keys("node1")
+    assert int(await client.hget(key, "10.0.0.1")) == 500
+    for _ in range(500):
+        shared.connection_closed("10.0.0.1")
+
+    async def all_taken_off() -> bool:
+        return not await client.exists(key)
+
+    assert await eventually(all_taken_off)
+    await client.aclose()
 
 
 async def _online_is(client: ChatClient, users: list[str]) -> bool:

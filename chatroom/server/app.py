@@ -141,7 +141,7 @@ class ChatServer:
             self._per_address[address] -= 1
             if not self._per_address[address]:
                 del self._per_address[address]
-            await self.services.shared.connection_closed(address)
+            self.services.shared.connection_closed(address)
 
     def _refusal(self, address: str) -> ChatError | None:
         """Why a new connection from `address` is refused, if it is."""

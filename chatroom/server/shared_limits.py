@@ -17,8 +17,9 @@ class SharedLimits:
         nodes' connections from there already fill `max_connections_per_ip`."""
         return True
 
-    async def connection_closed(self, address: str) -> None:
-        """A connection counted by `connection_opened` has ended."""
+    def connection_closed(self, address: str) -> None:
+        """A connection counted by `connection_opened` has ended (told to the other
+        nodes soon, not awaited: a connection's end never waits for Redis)."""
 
     async def check_lockout(self, keys: tuple[str, ...]) -> None:
         """Raise `too_many_attempts` if any of `keys` (a username's, an address's) is

@@ -45,11 +45,25 @@ NODE_TTL = 3.0
 """Seconds after its last heartbeat that a node counts as gone."""
 RETRY = 0.5
 """Seconds between attempts to reach Redis again."""
+REDIS_CONNECTIONS = 32
+"""Connections to Redis a node uses at most (one of them listening)."""
+REDIS_WAIT = 5.0
+"""Seconds a Redis command waits for one of them to be free before it fails."""
 
 
 def _text(value: bytes | str) -> str:
     """A name as Redis gives it back (bytes: the client does not decode)."""
     return value.decode() if isinstance(value, bytes) else value
+
+
+def connect_redis(url: str) -> aioredis.Redis:
+    """A client of the Redis at `url` whose commands wait for one of its few connections
+    to be free: redis-py's default pool refuses past 100, which a burst of connections
+    (each counted in Redis) would reach."""
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT
+    )
+    return aioredis.Redis(connection_pool=pool)
 
 
 class Relayed(Push):
@@ -81,7 +95,7 @@ class RedisHub(Hub):
         self._channel = self._prefix + "events"
         self._nodes = self._prefix + "nodes"
         """The set of the nodes that have said they are up."""
-        self._redis = aioredis.Redis.from_url(url)
+        self._redis = connect_redis(url)
         self._outbox: list[list[Any]] = []
         self._wake = asyncio.Event()
         self._remote = RemotePresence()

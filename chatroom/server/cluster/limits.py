@@ -14,6 +14,7 @@ When Redis cannot be reached, each node's own limits stand alone: nobody is refu
 because Redis is down.
 """
 
+import asyncio
 import logging
 import time
 from collections import Counter
@@ -55,6 +56,9 @@ class RedisLimits(SharedLimits):
         self._here: Counter[str] = Counter()
         """This node's connections by address: written again after Redis restarts."""
         self._release = client.register_script(RELEASE)
+        self._ended: list[str] = []
+        """Addresses of connections ended and not yet taken off this node's hash."""
+        self._releasing: asyncio.Task[None] | None = None
 
     def node_keys(self, node: str) -> list[str]:
         """The keys that are `node`'s own, deleted when it is gone."""
@@ -73,18 +77,31 @@ class RedisLimits(SharedLimits):
             counts = []
         self._here[address] += 1
         if sum(int(count or 0) for count in counts) > self._limits.max_connections_per_ip:
-            await self.connection_closed(address)
+            self.connection_closed(address)
             return False
         return True
 
-    async def connection_closed(self, address: str) -> None:
+    def connection_closed(self, address: str) -> None:
         self._here[address] -= 1
         if self._here[address] <= 0:
             del self._here[address]
-        try:
-            await self._release(keys=self.node_keys(self._node), args=[address])
-        except (RedisError, OSError) as exc:
-            self._unreachable(exc)
+        self._ended.append(address)
+        if self._releasing is None or self._releasing.done():
+            self._releasing = asyncio.get_running_loop().create_task(self._release_ended())
+
+    async def _release_ended(self) -> None:
+        """Take the ended connections off this node's hash, those that ended together in
+        one round trip."""
+        (mine,) = self.node_keys(self._node)
+        while self._ended:
+            ended, self._ended = self._ended, []
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for address in ended:
+                        await self._release(keys=[mine], args=[address], client=pipe)
+                    await pipe.execute()
+            except (RedisError, OSError) as exc:
+                self._unreachable(exc)
 
     def write_again(self, pipe: "aioredis.client.Pipeline") -> None:
         """Add to `pipe` this node's connection counts, whole (Redis may have restarted)."""
