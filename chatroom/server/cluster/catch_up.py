@@ -9,9 +9,13 @@ lost). Sending too much is harmless (clients drop a mid they have seen); too lit
 would lose a message, so the mark only ever moves back while the trouble lasts.
 """
 
+import logging
 from typing import Any, Protocol
 
+from chatroom.server.hub import Hub
 from chatroom.server.store import StoredMessage
+
+log = logging.getLogger("chatroom.server")
 
 CATCH_UP_MOST = 10_000
 """Messages a node sends again after losing touch; older ones wait for the next login."""
@@ -55,3 +59,22 @@ class Marks:
         """Touch is back: the mid to catch up after, if anything may be missing."""
         after, self._missed_after = self._missed_after, None
         return after
+
+
+async def send_again(messages: MessageLog, after: int, hub: Hub) -> None:
+    """Deliver to `hub`'s own sessions, as live pushes, the messages stored after mid
+    `after` (with the in-process hub's methods: to this node's connections only)."""
+    try:
+        stored = await messages.since(after, CATCH_UP_MOST)
+    except Exception as exc:  # the store is down too: the next login catches up
+        log.warning("could not catch up after mid %d: %s", after, exc)
+        return
+    for message in stored:
+        push = message.as_push()
+        if message.recipient is None:
+            Hub.to_room(hub, message.conv, push, exclude=message.sender)
+        elif message.recipient != message.sender:
+            Hub.to_users(hub, [message.recipient], push)
+    log.info("caught up %d messages after mid %d", len(stored), after)
+    if len(stored) == CATCH_UP_MOST:
+        log.warning("more than %d messages to catch up: the rest at next login", CATCH_UP_MOST)

@@ -31,7 +31,7 @@ from redis.exceptions import RedisError
 
 from chatroom.common.limits import Limits
 from chatroom.common.messages import ByeReason, Push
-from chatroom.server.cluster.catch_up import CATCH_UP_MOST, Marks, MessageLog
+from chatroom.server.cluster.catch_up import Marks, MessageLog, send_again
 from chatroom.server.cluster.limits import RedisLimits
 from chatroom.server.cluster.presence import RemotePresence
 from chatroom.server.hub import CARBONS, OFFLINE, ROOMS, Hub, Recipient, Shown
@@ -380,23 +380,6 @@ class RedisHub(Hub):
         self._start_catch_up(after)
 
     def _start_catch_up(self, after: int) -> None:
-        task = asyncio.create_task(self._send_again(after))
+        task = asyncio.create_task(send_again(self._messages, after, self))
         self._tasks.append(task)
         task.add_done_callback(self._tasks.remove)
-
-    async def _send_again(self, after: int) -> None:
-        """Deliver here, as live pushes, the messages stored after mid `after`."""
-        try:
-            messages = await self._messages.since(after, CATCH_UP_MOST)
-        except Exception as exc:  # the store is down too: the next login catches up
-            log.warning("could not catch up after mid %d: %s", after, exc)
-            return
-        for message in messages:
-            push = message.as_push()
-            if message.recipient is None:
-                Hub.to_room(self, message.conv, push, exclude=message.sender)
-            elif message.recipient != message.sender:
-                Hub.to_users(self, [message.recipient], push)
-        log.info("caught up %d messages after mid %d", len(messages), after)
-        if len(messages) == CATCH_UP_MOST:
-            log.warning("more than %d messages to catch up: the rest at next login", CATCH_UP_MOST)
