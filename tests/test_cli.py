@@ -139,3 +139,28 @@ def test_every_server_flag_is_in_the_readme_table() -> None:
     assert flags
     missing = [flag for flag in flags if flag != "-h" and f"| `{flag}" not in readme]
     assert not missing, f"README.md's flag table lacks {missing}"
+
+
+async def test_trace_writes_every_frame_with_secrets_masked(tmp_path: Path) -> None:
+    trace = tmp_path / "wire.log"
+    server = await spawn_server(tmp_path / "data", "--trace", str(trace))
+    client = await ChatClient.connect("127.0.0.1", server.port)
+    await client.register("alice", PASSWORD)
+    token = (await client.login("alice", PASSWORD)).resume_token
+    await client.request("broadcast", text="hello, wire")
+    await client.close()
+    assert await server.stop(signal.SIGTERM) == 0
+    lines = trace.read_text().splitlines()
+    kinds = [(line.split(" ")[2], line.split('"type": "')[1].split('"')[0]) for line in lines]
+    assert kinds[:6] == [
+        ("->", "register"),
+        ("<-", "ok"),
+        ("->", "login"),
+        ("<-", "ok"),
+        ("->", "broadcast"),
+        ("<-", "ok"),
+    ]
+    text = trace.read_text()
+    assert PASSWORD not in text and token is not None and token not in text
+    assert '"password": "***"' in text and '"resume_token": "***"' in text
+    assert '"text": "hello, wire"' in text

@@ -119,3 +119,22 @@ async def test_the_settings_file_says_which_server(server: RunningServer, tmp_pa
         del os.environ["CHATROOM_SETTINGS"]
     assert code == 0, err  # the port came from the file
     assert err.strip() == f"chatroom: {settings}: unknown shout"  # and what it got wrong
+
+
+async def test_the_client_traces_its_frames_and_the_app_needs_a_file(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    await server.register("alice")
+    code, _, err = await chatroom(
+        "--port", str(server.port), "--trace", "-", "history", "--user", "alice"
+    )
+    assert code == 0, err
+    frames = [line for line in err.splitlines() if " B | " in line]
+    assert [line.split(" ")[2] for line in frames][:2] == ["->", "<-"]  # hello, its reply
+    assert any('"type": "login"' in line and '"password": "***"' in line for line in frames)
+    assert PASSWORD not in err
+    code, _, err = await chatroom("--trace", "-")
+    assert (code, err.strip()) == (
+        2,
+        "chatroom: --trace -: the terminal app uses the terminal: give a file",
+    )

@@ -45,6 +45,7 @@ from chatroom.common.limits import (
 )
 from chatroom.utils.args import OneLineParser
 from chatroom.utils.paths import default_downloads_dir
+from chatroom.utils.tracing import TO_STDERR, trace_writer
 
 EXIT_FAILED = 1
 HISTORY_DEFAULT = 50
@@ -112,6 +113,13 @@ def _connection_flags(parser: argparse.ArgumentParser, after_command: bool = Fal
         "--tls", action="store_true", default=default(False), help="connect with TLS"
     )
     parser.add_argument(
+        "--trace",
+        metavar="FILE",
+        default=default(None),
+        help="write every frame in and out to FILE, one per line (- for standard error, "
+        "for the commands: the terminal app needs it)",
+    )
+    parser.add_argument(
         "--cafile",
         type=Path,
         default=default(None),
@@ -127,6 +135,22 @@ def _servers(text: str) -> str:
     return text
 
 
+def _trace_to(where: str | None, tui: bool) -> Callable[[str], None] | None:
+    """Where `--trace` writes, or None; exits in one line (2) if it cannot."""
+    if where is None:
+        return None
+    if where == TO_STDERR and tui:
+        print(
+            "chatroom: --trace -: the terminal app uses the terminal: give a file", file=sys.stderr
+        )
+        sys.exit(2)
+    try:
+        return trace_writer(where)
+    except OSError as error:
+        print(f"chatroom: cannot write the trace to {where}: {error.strerror}", file=sys.stderr)
+        sys.exit(2)
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -139,7 +163,7 @@ async def _logged_in(args: argparse.Namespace) -> ChatClient:
     password = os.environ.get("CHATROOM_PASSWORD") or getpass.getpass(f"Password for {user}: ")
     tls = tls_context(args.tls, args.cafile)
     # pull: a command reads no pushes, so the server need not replay the mailbox
-    client = await ServerList(args.servers).connect(tls=tls, pull=True)
+    client = await ServerList(args.servers, args.trace_to).connect(tls=tls, pull=True)
     try:
         await client.hello("chatroom-cli")  # for the server's limits, such as max_chunk
         await client.login(user, password)
@@ -244,6 +268,7 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as error:  # the settings file's host (a flag's was checked)
         print(f"chatroom: {path}: host: {error}", file=sys.stderr)
         sys.exit(2)
+    args.trace_to = _trace_to(args.trace, tui=args.command is None)
     if args.command is None:
         from chatroom.client.tui.app import ChatApp  # Textual loads only for the TUI
 
@@ -254,6 +279,7 @@ def main(argv: list[str] | None = None) -> None:
             tls=tls_context(args.tls, args.cafile),
             settings=settings,
             settings_file=path,
+            trace=args.trace_to,
         ).run()
         return
     try:

@@ -13,7 +13,7 @@ import os
 import secrets
 import ssl
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any, Self
 
@@ -40,6 +40,7 @@ from chatroom.common.messages import (
     RequestType,
     parse_push,
 )
+from chatroom.common.trace import TO_SERVER, FrameTrace
 
 READ_SIZE = 256 * 1024
 EXPAND_FACTOR = 4
@@ -138,6 +139,8 @@ class ChatClient(ConversationRequests):
         """The features the server turned on for this connection (see `hello`)."""
         """What `hello` agreed for large replies: "zlib", or None for none."""
         self._expand_most = EXPAND_FACTOR * Limits().max_frame
+        self.trace: FrameTrace | None = None
+        """What follows this connection's frames, a line each (`--trace`), if anything."""
 
     @classmethod
     async def connect(
@@ -149,12 +152,17 @@ class ChatClient(ConversationRequests):
         timeout: float = 10.0,
         seen: SeenMids | None = None,
         pull: bool = False,
+        trace: Callable[[str], None] | None = None,
     ) -> Self:
         """Open a connection (TLS if `tls` is given); raises OSError (ssl.SSLError for a
-        certificate that does not verify) or TimeoutError if it cannot be made."""
+        certificate that does not verify) or TimeoutError if it cannot be made. `trace`
+        is given a line for every frame sent and received (`chatroom.common.trace`)."""
         async with asyncio.timeout(timeout):
             reader, writer = await asyncio.open_connection(host, port, ssl=tls)
-        return cls(reader, writer, seen, pull=pull).start()
+        client = cls(reader, writer, seen, pull=pull)
+        if trace is not None:
+            client.trace = FrameTrace(trace, f"{host}:{port}", mine=TO_SERVER)
+        return client.start()
 
     def start(self) -> Self:
         """Begin reading the server's frames in a task of the running loop; returns self."""
@@ -188,7 +196,10 @@ class ChatClient(ConversationRequests):
         reply: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = reply
         reply.add_done_callback(lambda _: self._pending.pop(request_id, None))
-        self._writer.write(encode(request(kind, request_id, **data)))
+        frame = encode(request(kind, request_id, **data))
+        if self.trace is not None:
+            self.trace.sent(frame)
+        self._writer.write(frame)
         return reply
 
     async def drain(self) -> None:
@@ -334,6 +345,8 @@ class ChatClient(ConversationRequests):
         decoder = FrameDecoder(max_frame=2**32 - 1)  # the server is trusted with frame sizes
         try:
             while chunk := await self._reader.read(READ_SIZE):
+                if self.trace is not None:
+                    self.trace.received(chunk)
                 for envelope in decoder.feed(chunk):
                     self._dispatch(envelope)
         except (OSError, ChatError):

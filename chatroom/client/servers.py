@@ -6,7 +6,7 @@ has failed.
 """
 
 import ssl
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from chatroom.client.connection import ChatClient, SeenMids
@@ -50,10 +50,14 @@ def parse_servers(text: str, default_port: int) -> list["Server"]:
 class ServerList:
     """The servers of one chatroom, and which to try next."""
 
-    def __init__(self, servers: Iterable[Server]) -> None:
+    def __init__(
+        self, servers: Iterable[Server], trace: Callable[[str], None] | None = None
+    ) -> None:
+        """`trace`, if given, is given a line for every frame of every connection."""
         self.servers = list(servers)
         if not self.servers:
             raise ValueError("no server to connect to")
+        self.trace = trace
         self.current = self.servers[0]
         """The server connected to last (the first, before any)."""
         self._next = 0
@@ -77,7 +81,13 @@ class ServerList:
             self._next = (self._next + 1) % len(self.servers)
             try:
                 client = await ChatClient.connect(
-                    server.host, server.port, tls=tls, timeout=timeout, seen=seen, pull=pull
+                    server.host,
+                    server.port,
+                    tls=tls,
+                    timeout=timeout,
+                    seen=seen,
+                    pull=pull,
+                    trace=self.trace,
                 )
             except RETRYABLE as error:
                 failure = error

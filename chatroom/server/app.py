@@ -6,6 +6,7 @@ import logging
 import ssl
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from chatroom.common.codec import encode
@@ -44,6 +45,7 @@ class ChatServer:
         clock: Clock = time.monotonic,
         dm_policy: str = "anyone",
         hub: Hub | None = None,
+        trace: Callable[[str], None] | None = None,
     ) -> None:
         hub = hub or Hub()
         throttle = LoginThrottle(limits.login_attempts, limits.login_lockout_max, clock=clock)
@@ -58,6 +60,7 @@ class ChatServer:
             limits=limits,
             clock=clock,
             dm_policy=dm_policy,
+            trace=trace,
         )
         self.limits = limits
         self.writes = WriteScheduler()
@@ -76,11 +79,12 @@ class ChatServer:
         dm_policy: str = "anyone",
         store_url: str | None = None,
         hub_url: str | None = None,
+        trace: Callable[[str], None] | None = None,
     ) -> "ChatServer":
         """A server on the SQLite database in `data_dir`, which it keeps to itself until
         shutdown; or, given `store_url`, on that PostgreSQL database, which other nodes
         share, as they share `data_dir` for the files. Given `hub_url`, the nodes route
-        to each other through that Redis.
+        to each other through that Redis. `trace` is given a line for every frame.
 
         Raises `DataDirError` if another server has the SQLite data directory, or if it
         is damaged or read-only; ValueError for a hub without a PostgreSQL store.
@@ -90,14 +94,14 @@ class ChatServer:
             store = await open_postgres(store_url, health)
             hub = RedisHub(hub_url, store.cluster, store) if hub_url is not None else None
             vault = FileVault(data_dir, health)
-            return cls(store, vault, limits, dm_policy=dm_policy, hub=hub)
+            return cls(store, vault, limits, dm_policy=dm_policy, hub=hub, trace=trace)
         if hub_url is not None:
             raise ValueError("a hub joins nodes that share a PostgreSQL store: give one")
         lock = await asyncio.to_thread(claim, data_dir)  # quick_check reads the whole file
         try:
             sqlite = await SqlStore.open(data_dir, health)
             vault = FileVault(data_dir, health)
-            server = cls(sqlite, vault, limits, dm_policy=dm_policy)
+            server = cls(sqlite, vault, limits, dm_policy=dm_policy, trace=trace)
         except BaseException:
             lock.release()
             raise

@@ -34,6 +34,7 @@ from chatroom.server.handlers.permissions import DM_POLICIES
 from chatroom.utils.args import EXIT_USAGE, OneLineParser
 from chatroom.utils.logs import setup_logging
 from chatroom.utils.paths import DATA_DIR_VARIABLE, default_data_dir
+from chatroom.utils.tracing import TO_STDERR, trace_writer
 
 log = logging.getLogger("chatroom.server")
 
@@ -100,6 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
         default="anyone",
         help="who may send private messages: anyone, or only contacts (default: anyone)",
     )
+    parser.add_argument(
+        "--trace",
+        nargs="?",
+        const=TO_STDERR,
+        metavar="FILE",
+        help="write every frame in and out, one per line (length, first bytes in hex, "
+        "the envelope with passwords and tokens masked), to FILE or standard error",
+    )
     parser.add_argument("--tls-cert", type=Path, help="serve TLS with this certificate (PEM)")
     parser.add_argument("--tls-key", type=Path, help="the certificate's private key (PEM)")
     parser.add_argument(
@@ -159,7 +168,13 @@ async def serve(args: argparse.Namespace) -> None:
     if args.hub and not args.store:
         fail("--hub joins nodes that share one database: give --store postgresql://... too")
     try:
-        server = await ChatServer.open(data_dir, limits, args.dm_policy, args.store, args.hub)
+        trace = trace_writer(args.trace) if args.trace else None
+    except OSError as exc:
+        fail(f"cannot write the trace to {args.trace}: {exc.strerror or exc}")
+    try:
+        server = await ChatServer.open(
+            data_dir, limits, args.dm_policy, args.store, args.hub, trace
+        )
     except DataDirError as exc:
         fail(str(exc))
     except (OSError, sqlite3.Error, RuntimeError, asyncpg.PostgresError) as exc:

@@ -20,6 +20,7 @@ from chatroom.common.envelope import Request, error, ok, reply_id
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.limits import COMPRESS_MIN
 from chatroom.common.messages import ByePush, ByeReason
+from chatroom.common.trace import FrameTrace
 from chatroom.server.fields import Fields
 from chatroom.server.handlers import HANDLERS
 from chatroom.server.hub import ROOMS
@@ -92,6 +93,7 @@ class Session:
         self.address_key = f"ip:{host}"
         """The key of this client's address in the login throttle."""
         self.peer = f"{host}:{port}"
+        self._trace = FrameTrace(services.trace, self.peer) if services.trace else None
         self.resume_token_hash: str | None = None
         """The resume token this session was given or used; logout revokes it."""
         self.features: frozenset[str] = frozenset()
@@ -180,7 +182,7 @@ class Session:
         data = self._outbox.take()
         if not data or self.writer.is_closing():
             return
-        self.writer.write(data)
+        self._write_now(data)
         if self.writer.transport.get_write_buffer_size() > self.limits.max_write_buffer:
             self._drop_slow_consumer()
 
@@ -193,12 +195,17 @@ class Session:
             self._user,
             self.limits.max_write_buffer,
         )
-        self.writer.write(encode(ByePush(ByeReason.SLOW_CONSUMER).envelope()))
+        self._write_now(encode(ByePush(ByeReason.SLOW_CONSUMER).envelope()))
         self.writer.close()
         if self._user is not None:
             # Route nothing more to it, now; but not while the hub may be mid fan-out.
             self._loop.call_soon(self.hub.leave, self)
         self._loop.call_later(SLOW_CONSUMER_GRACE, self.writer.transport.abort)
+
+    def _write_now(self, data: bytes) -> None:
+        if self._trace is not None:
+            self._trace.sent(data)
+        self.writer.write(data)
 
     def _unsent(self) -> int:
         """Bytes written for this client that it has not read yet."""
@@ -274,6 +281,8 @@ class Session:
                 break
             if not chunk:
                 return
+            if self._trace is not None:
+                self._trace.received(chunk)
             buffered = self._decoder.buffered + len(chunk)
             await self._answer_all(chunk)
             deadlines.read(now, buffered, self._decoder.buffered)

@@ -35,3 +35,5 @@ class Services:
     """Unix time, for what is stored or sent (a resume token's expiry, a mute's end)."""
     dm_policy: str = "anyone"
     """Who may send private messages to whom: `anyone`, or `contacts` only."""
+    trace: Callable[[str], None] | None = None
+    """Where every frame in and out goes, a line each (`--trace`); None: nowhere."""

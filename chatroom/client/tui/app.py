@@ -59,9 +59,10 @@ class ChatApp(App[None]):
         tls: ssl.SSLContext | None = None,
         settings: Settings | None = None,
         settings_file: Path | None = None,
+        trace: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__()
-        self.link = ServerLink(host, port, tls=tls, reconnect_delays=reconnect_delays)
+        self.link = ServerLink(host, port, tls=tls, reconnect_delays=reconnect_delays, trace=trace)
         self.downloads = downloads or default_downloads_dir()
         """Where received files are saved."""
         self.settings = settings or Settings()

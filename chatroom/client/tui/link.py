@@ -26,10 +26,11 @@ class ServerLink:
         *,
         tls: ssl.SSLContext | None = None,
         reconnect_delays: Callable[[], Iterator[float]] = backoff,
+        trace: Callable[[str], None] | None = None,
     ) -> None:
         """`host` names one server or several nodes (`a:8888,b:8888`), those without a
-        port on `port`; ValueError if it cannot be read."""
-        self.servers = ServerList(parse_servers(host, port))
+        port on `port`; ValueError if it cannot be read. `trace` gets every frame."""
+        self.servers = ServerList(parse_servers(host, port), trace)
         self.tls = tls
         self.reconnect_delays = reconnect_delays
         self.keepalive = 30.0
