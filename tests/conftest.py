@@ -287,8 +287,11 @@ async def refused(client: ChatClient, kind: str, **data: Any) -> str:
     return str((await refusal(client, kind, **data)).code)
 
 
-async def next_push(client: ChatClient, kind: type[Push] = Push, **fields: Any) -> Any:
-    """The next push of type `kind` whose fields equal `fields`, skipping others."""
+async def next_push(
+    client: ChatClient, kind: type[Push] | tuple[type[Push], ...] = Push, **fields: Any
+) -> Any:
+    """The next push of type `kind` (or of one of several) whose fields equal `fields`,
+    skipping others."""
     async with asyncio.timeout(WAIT):
         while True:
             push = await client.next_push()

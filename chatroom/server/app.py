@@ -15,6 +15,7 @@ from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.limits import Limits
 from chatroom.common.messages import ByeReason
 from chatroom.server.auth import PasswordHasher
+from chatroom.server.chaos import Chaos
 from chatroom.server.cluster import RedisHub
 from chatroom.server.connection import Session, WriteScheduler
 from chatroom.server.datadir import DataDirLock, claim
@@ -46,6 +47,7 @@ class ChatServer:
         dm_policy: str = "anyone",
         hub: Hub | None = None,
         trace: Callable[[str], None] | None = None,
+        chaos: Chaos | None = None,
     ) -> None:
         hub = hub or Hub()
         throttle = LoginThrottle(limits.login_attempts, limits.login_lockout_max, clock=clock)
@@ -61,6 +63,7 @@ class ChatServer:
             clock=clock,
             dm_policy=dm_policy,
             trace=trace,
+            chaos=chaos,
         )
         self.limits = limits
         self.writes = WriteScheduler()
@@ -80,11 +83,13 @@ class ChatServer:
         store_url: str | None = None,
         hub_url: str | None = None,
         trace: Callable[[str], None] | None = None,
+        chaos: Chaos | None = None,
     ) -> "ChatServer":
         """A server on the SQLite database in `data_dir`, which it keeps to itself until
         shutdown; or, given `store_url`, on that PostgreSQL database, which other nodes
         share, as they share `data_dir` for the files. Given `hub_url`, the nodes route
-        to each other through that Redis. `trace` is given a line for every frame.
+        to each other through that Redis. `trace` is given a line for every frame;
+        `chaos` makes the network unreliable on purpose (for practice).
 
         Raises `DataDirError` if another server has the SQLite data directory, or if it
         is damaged or read-only; ValueError for a hub without a PostgreSQL store.
@@ -94,14 +99,14 @@ class ChatServer:
             store = await open_postgres(store_url, health)
             hub = RedisHub(hub_url, store.cluster, store) if hub_url is not None else None
             vault = FileVault(data_dir, health)
-            return cls(store, vault, limits, dm_policy=dm_policy, hub=hub, trace=trace)
+            return cls(store, vault, limits, dm_policy=dm_policy, hub=hub, trace=trace, chaos=chaos)
         if hub_url is not None:
             raise ValueError("a hub joins nodes that share a PostgreSQL store: give one")
         lock = await asyncio.to_thread(claim, data_dir)  # quick_check reads the whole file
         try:
             sqlite = await SqlStore.open(data_dir, health)
             vault = FileVault(data_dir, health)
-            server = cls(sqlite, vault, limits, dm_policy=dm_policy, trace=trace)
+            server = cls(sqlite, vault, limits, dm_policy=dm_policy, trace=trace, chaos=chaos)
         except BaseException:
             lock.release()
             raise

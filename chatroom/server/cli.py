@@ -29,6 +29,7 @@ from chatroom.common.limits import (
     Limits,
 )
 from chatroom.server.app import ChatServer
+from chatroom.server.chaos import Chaos, ChaosSpec
 from chatroom.server.datadir import DataDirError
 from chatroom.server.handlers.permissions import DM_POLICIES
 from chatroom.utils.args import EXIT_USAGE, OneLineParser
@@ -109,6 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="write every frame in and out, one per line (length, first bytes in hex, "
         "the envelope with passwords and tokens masked), to FILE or standard error",
     )
+    parser.add_argument(
+        "--chaos",
+        type=_chaos_spec,
+        metavar="SPEC",
+        help="for practice: write as an unreliable network delivers, e.g. "
+        "split=0.5,delay=0.05,drop=0.01,seed=7 (pieces, delays, dropped connections)",
+    )
     parser.add_argument("--tls-cert", type=Path, help="serve TLS with this certificate (PEM)")
     parser.add_argument("--tls-key", type=Path, help="the certificate's private key (PEM)")
     parser.add_argument(
@@ -125,6 +133,13 @@ def _store_url(url: str) -> str:
     if not url.startswith(("postgresql://", "postgres://")):
         raise argparse.ArgumentTypeError(f"{url!r}: give a postgresql://USER@HOST:PORT/DB URL")
     return url
+
+
+def _chaos_spec(text: str) -> ChaosSpec:
+    try:
+        return ChaosSpec.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _hub_url(url: str) -> str:
@@ -172,8 +187,9 @@ async def serve(args: argparse.Namespace) -> None:
     except OSError as exc:
         fail(f"cannot write the trace to {args.trace}: {exc.strerror or exc}")
     try:
+        chaos = Chaos(args.chaos) if args.chaos else None
         server = await ChatServer.open(
-            data_dir, limits, args.dm_policy, args.store, args.hub, trace
+            data_dir, limits, args.dm_policy, args.store, args.hub, trace, chaos
         )
     except DataDirError as exc:
         fail(str(exc))

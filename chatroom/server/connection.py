@@ -94,6 +94,7 @@ class Session:
         """The key of this client's address in the login throttle."""
         self.peer = f"{host}:{port}"
         self._trace = FrameTrace(services.trace, self.peer) if services.trace else None
+        self._chaos = services.chaos.for_connection() if services.chaos else None
         self.resume_token_hash: str | None = None
         """The resume token this session was given or used; logout revokes it."""
         self.features: frozenset[str] = frozenset()
@@ -196,7 +197,7 @@ class Session:
             self.limits.max_write_buffer,
         )
         self._write_now(encode(ByePush(ByeReason.SLOW_CONSUMER).envelope()))
-        self.writer.close()
+        self._close()
         if self._user is not None:
             # Route nothing more to it, now; but not while the hub may be mid fan-out.
             self._loop.call_soon(self.hub.leave, self)
@@ -205,7 +206,16 @@ class Session:
     def _write_now(self, data: bytes) -> None:
         if self._trace is not None:
             self._trace.sent(data)
-        self.writer.write(data)
+        if self._chaos is not None:
+            self._chaos.write(self.writer.transport, data)
+        else:
+            self.writer.write(data)
+
+    def _close(self) -> None:
+        if self._chaos is not None:
+            self._chaos.close(self.writer)  # once what it delays is written
+        else:
+            self.writer.close()
 
     def _unsent(self) -> int:
         """Bytes written for this client that it has not read yet."""
@@ -247,7 +257,7 @@ class Session:
         self._release_held()
         self.send(ByePush(reason).envelope())
         self.flush()
-        self.writer.close()
+        self._close()
 
     def _release_held(self) -> None:
         if self._outbox.holding:
@@ -359,7 +369,7 @@ class Session:
             if self._closing == ByeReason.LOGOUT:
                 log.info("logout %s from %s", self._user, self.peer)
         self.flush()
-        self.writer.close()
+        self._close()
         with contextlib.suppress(OSError):  # the peer may have vanished: nothing to flush
             await self.writer.wait_closed()
         log.info("disconnect %s", self.peer)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from chatroom.common.limits import Limits
 from chatroom.server.auth import PasswordHasher
+from chatroom.server.chaos import Chaos
 from chatroom.server.files import FileVault
 from chatroom.server.hub import Hub
 from chatroom.server.shared_limits import SharedLimits
@@ -37,3 +38,5 @@ class Services:
     """Who may send private messages to whom: `anyone`, or `contacts` only."""
     trace: Callable[[str], None] | None = None
     """Where every frame in and out goes, a line each (`--trace`); None: nowhere."""
+    chaos: Chaos | None = None
+    """What an unreliable network would do to what the server writes (`--chaos`)."""
