@@ -16,9 +16,9 @@ __all__ = ["Postgres", "Redis", "free_port", "missing", "postgres_bin"]
 REQUIRED = os.environ.get("CHATROOM_ENGINES") == "required"
 
 
-def missing(what: str) -> None:
+def missing(what: str, packages: str = "postgresql redis-server") -> None:
     """Skip the test for lack of `what`, or fail it where the engines are required."""
-    message = f"{what} is not installed (Debian: apt-get install postgresql redis-server)"
+    message = f"{what} is not installed (Debian: apt-get install {packages})"
     if REQUIRED:
         pytest.fail(message)
     pytest.skip(message)
