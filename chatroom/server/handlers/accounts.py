@@ -74,8 +74,10 @@ async def login(server: Services, peer: Peer, data: Fields) -> Reply:
         user = await server.store.find_user(username, fresh=True)
         hashed = user.password_hash if user else None
         if not await server.passwords.verify(password, hashed) or user is None:
-            attempt.failed()
+            # The other nodes' lockout first, so that it ends before this node's: a
+            # client that waits out the `retry_after` it is given finds neither left.
             await server.shared.login_failed((name_key, address_key))
+            attempt.failed()
             raise ChatError(ErrorCode.BAD_CREDENTIALS, "wrong username or password")
         attempt.succeeded(name_key)
         await server.shared.login_succeeded(name_key)
@@ -98,8 +100,8 @@ async def resume(server: Services, peer: Peer, data: Fields) -> Reply:
         await server.shared.check_lockout((peer.address_key,))
         username = await server.store.find_resume_token(token_hash)
         if username is None:
+            await server.shared.login_failed((peer.address_key,))  # first: as for login
             attempt.failed()
-            await server.shared.login_failed((peer.address_key,))
             raise ChatError(ErrorCode.INVALID_TOKEN, "the resume token is unknown or expired")
     arrival = await arriving(server, username)
     peer.resume_token_hash = token_hash
