@@ -3,6 +3,7 @@ client written to the protocol still works (the library is one)."""
 
 import asyncio
 import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,31 @@ from chatroom.client import ChatClient
 from chatroom.common.codec import encode
 from chatroom.common.messages import MessagePush
 from chatroom.server.chaos import ChaosSpec
-from tests.conftest import PASSWORD, WAIT, RawConnection, cli_failure, next_push, spawn_server
+from tests.conftest import (
+    PASSWORD,
+    WAIT,
+    RawConnection,
+    ServerProcess,
+    cli_failure,
+    next_push,
+    spawn_server,
+)
+
+
+@pytest.fixture
+async def chaotic(tmp_path: Path) -> AsyncIterator[Callable[[str], Awaitable[ServerProcess]]]:
+    """`await chaotic(SPEC)`: a server started with `--chaos SPEC`, stopped at the end
+    whatever happens."""
+    started: list[ServerProcess] = []
+
+    async def start(spec: str) -> ServerProcess:
+        started.append(await spawn_server(tmp_path / f"data{len(started)}", "--chaos", spec))
+        return started[-1]
+
+    yield start
+    for server in started:
+        if server.process.returncode is None:
+            await server.stop(signal.SIGTERM)
 
 
 def test_a_spec_is_read_and_a_bad_one_says_what_is_wrong() -> None:
@@ -36,8 +61,10 @@ async def test_a_bad_spec_is_one_line_and_exit_code_2() -> None:
     )
 
 
-async def test_frames_cut_into_pieces_and_delayed_still_make_a_chat(tmp_path: Path) -> None:
-    server = await spawn_server(tmp_path, "--chaos", "split=1,delay=0.01,seed=3")
+async def test_frames_cut_into_pieces_and_delayed_still_make_a_chat(
+    chaotic: Callable[[str], Awaitable[ServerProcess]],
+) -> None:
+    server = await chaotic("split=1,delay=0.01,seed=3")
     raw = await RawConnection.open(server.port)
     await raw.send({"type": "hello", "id": 1, "data": {"version": 1}})
     first = await asyncio.wait_for(raw.reader.read(65536), WAIT)
@@ -59,8 +86,10 @@ async def test_frames_cut_into_pieces_and_delayed_still_make_a_chat(tmp_path: Pa
     assert await server.stop(signal.SIGTERM) == 0
 
 
-async def test_a_dropped_connection_is_cut_where_a_write_would_be(tmp_path: Path) -> None:
-    server = await spawn_server(tmp_path, "--chaos", "drop=1")
+async def test_a_dropped_connection_is_cut_where_a_write_would_be(
+    chaotic: Callable[[str], Awaitable[ServerProcess]],
+) -> None:
+    server = await chaotic("drop=1")
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     writer.write(encode({"type": "hello", "id": 1, "data": {"version": 1}}))
     received = b""
