@@ -399,25 +399,25 @@ async def _online_is(client: ChatClient, users: list[str]) -> bool:
     return sorted(await client.users()) == sorted(users)
 
 
-async def _created(client: ChatClient, room: str) -> bool:
-    """Whether `client` made `room` (false while the database cannot be reached)."""
+async def _done(client: ChatClient, kind: str, not_yet: str, **data: Any) -> bool:
+    """Whether the request succeeded; False if it failed with `not_yet` (try again)."""
     try:
-        await client.request("room_create", room=room)
+        await client.request(kind, **data)
     except ChatError as error:
-        if error.code == "server_error":
+        if error.code == not_yet:
             return False
         raise
     return True
+
+
+async def _created(client: ChatClient, room: str) -> bool:
+    """Whether `client` made `room` (false while the database cannot be reached)."""
+    return await _done(client, "room_create", "server_error", room=room)
 
 
 async def _joined(client: ChatClient, room: str) -> bool:
-    try:
-        await client.request("room_join", room=room)
-    except ChatError as error:
-        if error.code == "no_such_room":
-            return False
-        raise
-    return True
+    """Whether `client` joined `room` (false while its node has not heard of it)."""
+    return await _done(client, "room_join", "no_such_room", room=room)
 
 
 async def test_senders_on_every_node_at_once_number_a_room_without_gap(

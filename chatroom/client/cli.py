@@ -20,6 +20,7 @@ import os
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import NoReturn
 
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
@@ -43,7 +44,7 @@ from chatroom.common.limits import (
     SEARCH_DEFAULT,
     SEARCH_MAX,
 )
-from chatroom.utils.args import OneLineParser
+from chatroom.utils.args import EXIT_USAGE, OneLineParser
 from chatroom.utils.paths import default_downloads_dir
 from chatroom.utils.tracing import TO_STDERR, trace_writer
 
@@ -140,15 +141,17 @@ def _trace_to(where: str | None, tui: bool) -> Callable[[str], None] | None:
     if where is None:
         return None
     if where == TO_STDERR and tui:
-        print(
-            "chatroom: --trace -: the terminal app uses the terminal: give a file", file=sys.stderr
-        )
-        sys.exit(2)
+        _usage_error("--trace -: the terminal app uses the terminal: give a file")
     try:
         return trace_writer(where)
     except OSError as error:
-        print(f"chatroom: cannot write the trace to {where}: {error.strerror}", file=sys.stderr)
-        sys.exit(2)
+        _usage_error(f"cannot write the trace to {where}: {error.strerror}")
+
+
+def _usage_error(message: str) -> NoReturn:
+    """Say `message` in one line and exit as for bad usage."""
+    print(f"chatroom: {message}", file=sys.stderr)
+    sys.exit(EXIT_USAGE)
 
 
 def _positive(text: str) -> int:
@@ -266,8 +269,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         args.servers = parse_servers(args.host, args.port)
     except ValueError as error:  # the settings file's host (a flag's was checked)
-        print(f"chatroom: {path}: host: {error}", file=sys.stderr)
-        sys.exit(2)
+        _usage_error(f"{path}: host: {error}")
     args.trace_to = _trace_to(args.trace, tui=args.command is None)
     if args.command is None:
         from chatroom.client.tui.app import ChatApp  # Textual loads only for the TUI

@@ -129,17 +129,9 @@ class ChatServer:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         address = (writer.get_extra_info("peername") or ("?",))[0]
-        refusal = self._refusal(address)
+        refusal = await self._refusal(address)
         if refusal is not None:
             log.info("refused %s: %s", address, refusal.message)
-            writer.write(encode(error(None, refusal)))
-            writer.close()
-            return
-        if not await self.services.shared.connection_opened(address):
-            refusal = ChatError(
-                ErrorCode.TOO_MANY_CONNECTIONS, f"too many connections from {address}"
-            )
-            log.info("refused %s: %s (on all nodes)", address, refusal.message)
             writer.write(encode(error(None, refusal)))
             writer.close()
             return
@@ -152,11 +144,14 @@ class ChatServer:
                 del self._per_address[address]
             self.services.shared.connection_closed(address)
 
-    def _refusal(self, address: str) -> ChatError | None:
-        """Why a new connection from `address` is refused, if it is."""
+    async def _refusal(self, address: str) -> ChatError | None:
+        """Why a new connection from `address` is refused, if it is; if not, it is
+        counted on every node (`connection_closed` when it ends)."""
         if len(self._sessions) >= self.limits.max_connections:
             return ChatError(ErrorCode.TOO_MANY_CONNECTIONS, "the server is full; try later")
-        if self._per_address[address] >= self.limits.max_connections_per_ip:
+        if self._per_address[address] >= self.limits.max_connections_per_ip or not (
+            await self.services.shared.connection_opened(address)
+        ):
             return ChatError(ErrorCode.TOO_MANY_CONNECTIONS, f"too many connections from {address}")
         return None
 

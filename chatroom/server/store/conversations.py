@@ -65,10 +65,10 @@ class SqlConversations:
         self._room_keys = {username_key(r.name): r for r in rooms.by_conv.values()}
         self._sorted: list[Room] | None = None
         self._pairs: dict[tuple[str, str], int] = {}
+        """Private conversations by their two users (pairs are never deleted)."""
         self._pairs_coming: dict[tuple[str, str], asyncio.Future[int | None]] = {}
         """The pairs being looked up or made now: asked for again meanwhile (a client's
         first hundred pipelined messages to someone), each is looked up or made once."""
-        """Private conversations by their two users (pairs are never deleted)."""
 
     @staticmethod
     async def load_rooms(db: Database) -> list[Room]:
