@@ -210,3 +210,28 @@ async def test_a_hundred_first_messages_at_once_make_one_conversation(
     numbered = await server.rows("SELECT mid, seq FROM messages WHERE conv = ? ORDER BY mid", conv)
     assert [mid for mid, _ in numbered] == sorted(reply["mid"] for reply in replies)
     assert [seq for _, seq in numbered] == list(range(1, 121))
+
+
+async def test_first_messages_from_a_client_that_vanishes_make_one_conversation(
+    make_server: Callable[..., Awaitable[RunningServer]],
+) -> None:
+    """The first asker of a new conversation leaving mid-request does not stop it being
+    made for the others asking, nor make a second one."""
+    server = await make_server(message_burst=1000)
+    bob = await server.login("bob")
+    raw = await server.raw()
+    login = {"type": "login", "id": 1, "data": {"username": "alice", "password": PASSWORD}}
+    await server.register("alice")
+    assert (await raw.request(login))["type"] == "ok"
+    for n in range(50):  # sent, and the connection gone before any reply is read
+        await raw.send({"type": "private", "id": n + 2, "data": {"to": "bob", "text": f"{n}"}})
+    raw.close()
+    reply = await bob.request("private", to="alice", text="are you there?")
+    pairs = await server.rows(
+        "SELECT conv FROM conversations WHERE user_a = ? AND user_b = ?", "alice", "bob"
+    )
+    assert len(pairs) == 1
+    (conv,) = pairs[0]
+    seqs = await server.rows("SELECT seq FROM messages WHERE conv = ? ORDER BY mid", conv)
+    assert [seq for (seq,) in seqs] == list(range(1, len(seqs) + 1))  # numbered once each
+    assert reply["mid"] in [mid for (mid,) in await server.rows("SELECT mid FROM messages")]
