@@ -50,7 +50,7 @@ TRIALS = [
 ]  # fmt: skip
 
 
-def script(host: str, port: int, first: str, second: str) -> str:
+def script(host: str, port: int) -> str:
     return f"""\
 The referee is listening on {host}:{port}. Connect your client there and:
   1. Log in as "{STUDENT}" with the password "{PASSWORD}" (the account exists).
@@ -60,8 +60,7 @@ The referee is listening on {host}:{port}. Connect your client there and:
   4. Send the second word to the group. Then the connection drops: connect and log
      in again.
   5. Send "done" to the group. The referee then says which trials your client survived.
-(Words expected: step 2 "{first}", step 4 "{second}" - for you to check, not to type
-blind.)"""
+"""
 
 
 class Referee:
@@ -118,8 +117,6 @@ class Referee:
             self.passed("coalesce")
         elif said == self.second and self.tried.get("interleave") == link.number:
             self.passed("interleave")
-        elif said == "done":
-            self.finished.set()
 
     async def answer_privately(self) -> None:
         assert self.bot is not None
@@ -195,6 +192,8 @@ class Link:
             await self.write(raw)
             if asked == "broadcast" and said == referee.second and referee.tries("drop", self):
                 raise ConnectionAbortedError("the drop trial")
+            if asked == "broadcast" and said == "done":
+                referee.finished.set()  # once its reply is on its way
 
     async def logged_in(self, data: dict[Any, Any], raw: bytes) -> None:
         """The first login's reply goes one byte at a time; a login after the drop
@@ -226,7 +225,8 @@ async def serve(
     referee: Referee, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 ) -> None:
     link = Link(referee, writer)
-    referee.say(f"  connection {link.number} from {writer.get_extra_info('peername')}")
+    host, port, *_ = writer.get_extra_info("peername")
+    referee.say(f"  connection {link.number} from {host}:{port}")
     up_reader, up_writer = await asyncio.open_connection("127.0.0.1", referee.upstream)
     both = [asyncio.ensure_future(link.from_client(reader, up_writer)),
             asyncio.ensure_future(link.from_server(up_reader))]  # fmt: skip
@@ -254,7 +254,7 @@ async def referee(
             listener = await asyncio.start_server(lambda r, w: serve(judge, r, w), host, port)
             started = time.monotonic()
             async with listener:
-                say(script(host, listener.sockets[0].getsockname()[1], judge.first, judge.second))
+                say(script(host, listener.sockets[0].getsockname()[1]))
                 try:
                     await asyncio.wait_for(judge.finished.wait(), timeout)
                 except TimeoutError:
