@@ -6,6 +6,7 @@ which meets levels 1 to 5 as it is, started with one fault switched on.
 """
 
 import asyncio
+import contextlib
 import json
 import signal
 import sys
@@ -13,8 +14,10 @@ import xml.etree.ElementTree as ElementTree
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import msgpack
 import pytest
 
+from chatroom.common.codec import encode
 from chatroom.conformance import checks
 from chatroom.conformance.requirements import Outcome, check_all
 from tests.conftest import WAIT, RunningServer, spawn_server
@@ -150,3 +153,26 @@ async def test_a_server_that_is_not_there_is_one_line_and_exit_2(tmp_path: Path)
     assert len(err.splitlines()) == 1
     code, _, err = await conformance("server", "127.0.0.1:99999")
     assert code == 2 and len(err.splitlines()) == 1 and "port" in err
+
+
+async def test_a_server_that_says_ok_to_everything_fails_without_breaking_the_checker() -> None:
+    """Replies without the fields a requirement reads are failures, not a traceback."""
+
+    async def yes(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            while True:
+                length = int.from_bytes(await reader.readexactly(4), "big")
+                request = msgpack.unpackb(await reader.readexactly(length))
+                writer.write(encode({"type": "ok", "id": request.get("id"), "data": {}}))
+        writer.close()
+
+    listener = await asyncio.start_server(yes, "127.0.0.1", 0)
+    async with listener:
+        outcomes: list[Outcome] = []
+        port = listener.sockets[0].getsockname()[1]
+        await check_all("127.0.0.1", port, 2, 0.3, outcomes.append)
+    met = {outcome.requirement.key for outcome in outcomes if outcome.met}
+    assert met <= {"framing.reply", "envelope.id", "envelope.no_id", "register.ok"}
+    crashed = [outcome for outcome in outcomes if outcome.got.startswith(("KeyError", "TypeError"))]
+    assert crashed, "no requirement read a field the server left out"
+    assert all(outcome.expected for outcome in crashed)
