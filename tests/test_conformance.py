@@ -18,7 +18,7 @@ import msgpack
 import pytest
 
 from chatroom.common.codec import encode
-from chatroom.conformance import checks
+from chatroom.conformance import checks, requirements
 from chatroom.conformance.requirements import Outcome, check_all
 from tests.conftest import WAIT, RunningServer, spawn_server
 
@@ -176,3 +176,25 @@ async def test_a_server_that_says_ok_to_everything_fails_without_breaking_the_ch
     crashed = [outcome for outcome in outcomes if outcome.got.startswith(("KeyError", "TypeError"))]
     assert crashed, "no requirement read a field the server left out"
     assert all(outcome.expected for outcome in crashed)
+
+
+async def test_checking_one_server_again_and_again_is_not_locked_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """chatroom-server locks an address out after 5 failed logins; each run fails some on
+    purpose. On loopback each run connects from an address of its own; elsewhere (here:
+    forced onto 127.0.0.1) the checker waits as long as the server's retry_after says."""
+    server = await spawn_server(tmp_path / "data")
+    try:
+        for _ in range(3):
+            assert await unmet(server.port, level=6) == set()
+        monkeypatch.setattr(requirements, "is_ipv4_loopback", lambda host: False)
+        waits = []
+        for _ in range(3):
+            outcomes: list[Outcome] = []
+            await check_all("127.0.0.1", server.port, 1, TIMEOUT, outcomes.append)
+            assert [outcome.requirement.key for outcome in outcomes if not outcome.met] == []
+            waits.append(sum(outcome.waited for outcome in outcomes))
+    finally:
+        await server.stop(signal.SIGTERM)
+    assert waits[0] == 0 and waits[-1] > 0  # 2 failures a run: the 6th is locked out

@@ -50,6 +50,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    for report_file in filter(None, (args.json, args.junit)):
+        if not report_file.parent.is_dir():
+            return usage_error(f"{report_file}: no such directory to write the report in")
     try:
         if args.mode == "server":
             return asyncio.run(check_server(args))
@@ -83,6 +86,9 @@ async def check_server(args: argparse.Namespace) -> int:
 
     assert checks.REQUIREMENTS  # importing checks registered them
     outcomes = await check_all(server.host, server.port, args.level, args.timeout, done)
+    waited = sum(outcome.waited for outcome in outcomes)
+    if waited:
+        print(f"\n(waited {waited:.0f} s in all for the server's lockouts and rate limits)")
     print(f"\n{report.summary(outcomes)}")
     write_reports(args, target, outcomes)
     return 0 if all(outcome.met for outcome in outcomes) else EXIT_UNMET
@@ -110,10 +116,13 @@ def write_reports(
     outcomes: list[Outcome],
     suite: Callable[[int], str] = report.heading,
 ) -> None:
-    if args.json:
-        args.json.write_text(report.as_json(target, outcomes))
-    if args.junit:
-        args.junit.write_text(report.as_junit(target, outcomes, suite))
+    try:
+        if args.json:
+            args.json.write_text(report.as_json(target, outcomes))
+        if args.junit:
+            args.junit.write_text(report.as_junit(target, outcomes, suite))
+    except OSError as exc:
+        usage_error(f"cannot write the report: {exc.strerror or exc}: {exc.filename}")
 
 
 def usage_error(message: str) -> int:

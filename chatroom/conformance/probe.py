@@ -19,6 +19,10 @@ from chatroom.common.limits import HEADER_SIZE
 from chatroom.common.trace import TO_CLIENT, TO_SERVER, describe
 
 REPLIES = ("ok", "error")
+PATIENT = ("register", "login", "resume")
+"""Requests sent again when the server says when (`retry_after`)."""
+WAIT_MOST = 40.0
+"""Seconds one requirement waits for the server's lockouts and rate limits, in all."""
 LONGEST_FRAME = 64 * 1024 * 1024
 """A length over this from a server is taken for garbage, not waited for."""
 
@@ -37,6 +41,8 @@ class Wire:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
+        self.waited = 0.0
+        """Seconds spent waiting for the server's `retry_after`."""
 
     def record(self, who: str, arrow: str, frame: bytes) -> None:
         self.lines.append(f"{who} {arrow} {describe(frame)}")
@@ -154,10 +160,25 @@ class Probe:
             return envelope
 
     async def request(self, kind: str, data: dict[str, Any] | None = None) -> dict[Any, Any]:
-        """Send a request and return its reply, `ok` or `error`."""
-        request = self.envelope(kind, data)
-        await self.send(request)
-        return await self.reply(request["id"])
+        """Send a request and return its reply, `ok` or `error`. An account request the
+        server asks to wait (a lockout, the pace of registrations) is sent again after
+        `retry_after`, up to WAIT_MOST seconds, so that checking a server twice in a row
+        is not refused for the failures the first run made on purpose."""
+        while True:
+            request = self.envelope(kind, data)
+            await self.send(request)
+            reply = await self.reply(request["id"])
+            error = reply.get("data") or {}
+            retry = error.get("retry_after")
+            if (
+                kind not in PATIENT
+                or error.get("code") not in ("too_many_attempts", "rate_limited")
+                or not isinstance(retry, int | float)
+                or self.wire.waited + retry > WAIT_MOST
+            ):
+                return reply
+            self.wire.waited += retry
+            await asyncio.sleep(retry)
 
     async def ok(self, kind: str, data: dict[str, Any] | None = None) -> dict[Any, Any]:
         """The `data` of the `ok` to this request; Unmet if it is refused."""
