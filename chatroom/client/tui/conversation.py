@@ -119,11 +119,21 @@ class ConversationLog(RichLog):
                 self._show_unseen()
             elif getattr(content, "mid", 0):
                 self.post_message(self.CaughtUp(self))  # a message in view is read
-            scroll_end = self._following if scroll_end is None else scroll_end
+            if scroll_end is None:
+                # Follow once the line is laid out, if the reader is still at the end
+                # then: a PageUp pressed meanwhile is not undone by a line that came
+                # before it.
+                scroll_end = False
+                if self._following:
+                    self.call_after_refresh(self._follow)
         super().write(content, width, expand, shrink, scroll_end, animate)
         if len(self._entries) > WINDOW + TRIM:
             self._let_go_oldest(len(self._entries) - WINDOW)
         return self
+
+    def _follow(self) -> None:
+        if self._following:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     def _let_go_oldest(self, count: int) -> None:
         cut = self._starts[count]
