@@ -5,10 +5,13 @@ Timings are not asserted (the benchmark is the check); counts and shapes are.
 
 import asyncio
 import json
+import shutil
 import sys
 from pathlib import Path
 
+from chatroom.bench import targets
 from tests.conftest import WAIT
+from tests.engines import Redis, missing
 
 
 async def test_every_scenario_runs_and_reports(tmp_path: Path) -> None:
@@ -57,3 +60,61 @@ async def test_conversations_at_a_tiny_size_reports_every_figure(tmp_path: Path)
     assert "SQL alone, history page of 100: p50" in report
     assert "SQL alone, read states of 5 conversations" in report
     assert "query plan of search in a room: " in report
+
+
+async def test_fan_out_through_redis_pub_sub_counts_every_delivery(tmp_path: Path) -> None:
+    """The floor for fan-out (issue 17): the same scenario through a real redis-server."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        missing("redis-server", "redis-server")
+    redis = Redis(binary)  # type: ignore[arg-type]
+    report = tmp_path / "redis.json"
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "chatroom.bench", "--protocol", "redis",
+            "--port", str(redis.port), "--server-pid", str(redis.process.pid),  # type: ignore[union-attr]
+            "--receivers", "5,20", "--messages", "7", "--senders", "2", "--json", str(report),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _, err = await asyncio.wait_for(process.communicate(), WAIT * 4)
+    finally:
+        redis.close()
+    assert process.returncode == 0, err.decode()[-2000:]
+    results = {r["scenario"]: r for r in json.loads(report.read_text())["results"]}
+    assert list(results) == ["fanout N=5", "fanout N=20"]  # Redis has no other scenario
+    assert results["fanout N=20"]["deliveries"] == 20 * 2 * 7
+
+
+def test_the_targets_table_judges_each_figure_against_the_same_run(tmp_path: Path) -> None:
+    def write(name: str, results: object) -> None:
+        (tmp_path / name).write_text(json.dumps({"results": results}))
+
+    write("chatroom.json", [
+        {"scenario": "fanout N=1000", "deliveries_per_s": 2_000_000},
+        {"scenario": "latency 2000/s", "p50_ms": 0.5, "p99_ms": 1.0},
+        {"scenario": "connections K=10000", "clients": 10000, "seconds": 4.0,
+         "kib_per_connection": 2.5},
+        {"scenario": "store", "stored_per_s": 120_000},
+    ])  # fmt: skip
+    write("irc.json", [
+        {"scenario": "fanout N=1000", "deliveries_per_s": 1_000_000},
+        {"scenario": "latency 2000/s", "p50_ms": 0.2, "p99_ms": 0.5},
+        {"scenario": "connections K=10000", "clients": 10000, "seconds": 1.5},
+    ])  # fmt: skip
+    write("redis.json", [{"scenario": "fanout N=1000", "deliveries_per_s": 2_200_000}])
+    write("files.json", [{"size_mib": 100, "upload_mb_s": 310.0, "download_mb_s": 250.0,
+                          "idle_rss_mib": 40.0, "peak_rss_mib": 60.0}])  # fmt: skip
+    (tmp_path / "fsync.json").write_text(json.dumps({"p50_ms": 0.2, "p99_ms": 0.4}))
+    verdicts = {row.figure: row.met for row in targets.judge(tmp_path)}
+    assert verdicts == {
+        "private latency at 2,000/s, p50 (ms)": False,  # 0.5 > twice 0.2
+        "private latency at 2,000/s, p99 (ms)": False,  # 1.0 > 0.5 + 0.4
+        "fan-out into 1,000 members (deliveries/s)": False,  # 2.0 M < Redis's 2.2 M
+        "10,000 connect + login (s)": False,  # 4.0 > twice 1.5
+        "server memory per idle logged-in connection (KiB)": False,
+        "stored messages/s": True,
+        "100 MiB file upload (MB/s)": True,
+        "100 MiB file download (MB/s)": False,
+        "100 MiB file: server memory over idle (MiB)": True,
+    }
+    assert targets.table(targets.judge(tmp_path)).endswith("3/9 targets met")

@@ -29,11 +29,12 @@ from typing import Any
 from chatroom.bench import scenarios
 from chatroom.bench.scenarios import Figures, Target
 from chatroom.bench.spawn import BENCH_FLAGS, start_server
+from chatroom.bench.wire import PROTOCOLS
 from chatroom.utils.args import OneLineParser
 from chatroom.utils.engines import Postgres, Redis, postgres_bin
 
 ALL = ["fanout", "latency", "connections", "store", "store-cid", "logins", "resumes"]
-IRC_CAN = {"fanout", "latency", "connections"}
+OTHERS_CAN = {"irc": {"fanout", "latency", "connections"}, "redis": {"fanout"}}
 
 
 def numbers(text: str) -> list[int]:
@@ -42,7 +43,7 @@ def numbers(text: str) -> list[int]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="chatroom-bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--protocol", choices=["chatroom", "irc"], default="chatroom")
+    parser.add_argument("--protocol", choices=sorted(PROTOCOLS), default="chatroom")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, help="a running server (default: spawn one)")
     parser.add_argument("--server-pid", type=int, help="its process, to report its memory")
@@ -69,7 +70,9 @@ async def target_for(args: argparse.Namespace) -> AsyncIterator[Target]:
         yield Target(args.protocol, args.host, args.port, args.server_pid)
         return
     if args.protocol != "chatroom":
-        raise SystemExit("chatroom-bench: error: --protocol irc needs --port of a running server")
+        raise SystemExit(
+            f"chatroom-bench: error: --protocol {args.protocol} needs --port of a running server"
+        )
     with tempfile.TemporaryDirectory() as data, contextlib.ExitStack() as engines:
         flags = list(BENCH_FLAGS)
         if args.nodes > 1 or args.store or args.hub:
@@ -109,8 +112,8 @@ def plan(
     unknown = set(chosen) - set(ALL)
     if unknown:
         raise SystemExit(f"chatroom-bench: error: unknown scenarios {sorted(unknown)}")
-    if args.protocol == "irc":
-        chosen = [name for name in chosen if name in IRC_CAN]
+    if args.protocol in OTHERS_CAN:
+        chosen = [name for name in chosen if name in OTHERS_CAN[args.protocol]]
     runs: list[tuple[str, Callable[[], Awaitable[Figures]]]] = []
     for name in chosen:
         if name == "fanout":

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Run chatroom and ngircd (a C IRC server) through the same scenarios in one run, on
-# loopback, and print chatroom/ngircd ratios. Installs ngircd from Debian's packages if it
-# is missing. Extra arguments go to both chatroom-bench runs, e.g.
-#   chatroom/bench/compare.sh --receivers 1000 --clients 5000
+# Run chatroom, ngircd (a C IRC server) and Redis pub/sub through the same scenarios in
+# one run, on loopback, measure this disk's fdatasync, and print every figure against its
+# target (chatroom.bench.targets) with ✔ or ✘. Installs ngircd and redis-server from
+# Debian's packages if they are missing. Extra arguments go to every chatroom-bench run,
+# e.g. `chatroom/bench/compare.sh --clients 5000`; COMPARE_NO_FILES=1 skips the 100 MiB
+# file transfer.
 set -euo pipefail
 # From the directory that holds this chatroom package (the checkout, or site-packages),
 # so that `python3 -m chatroom.bench` measures the code next to this script.
 cd "$(dirname "$0")/../.."
 
-if ! command -v ngircd >/dev/null; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ngircd >/dev/null
+if ! command -v ngircd >/dev/null || ! command -v redis-server >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ngircd redis-server >/dev/null
 fi
 ngircd_bin=$(command -v ngircd || echo /usr/sbin/ngircd)
 
@@ -45,20 +48,31 @@ for _ in $(seq 50); do
     sleep 0.1
 done
 
-scenarios=fanout,latency,connections
+# Redis pub/sub, the floor for fan-out: a C server doing nothing else.
+redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
+    --daemonize no >"$work/redis.log" 2>&1 &
+redis_pid=$!
+trap 'kill $ngircd_pid $redis_pid 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 50); do
+    python3 -c "import socket; socket.create_connection(('127.0.0.1', $redis_port), 1)" 2>/dev/null && break
+    sleep 0.1
+done
+
+echo "== fdatasync on this disk" >&2
+python3 -m chatroom.bench.fsync --json "$work/fsync.json"
 echo "== chatroom" >&2
-python3 -m chatroom.bench --scenarios "$scenarios" --json "$work/chatroom.json" "$@"
+python3 -m chatroom.bench --scenarios fanout,latency,connections,store --receivers 1000 \
+    --json "$work/chatroom.json" "$@"
 echo "== ngircd $("$ngircd_bin" --version | head -1 | cut -d- -f1)" >&2
 python3 -m chatroom.bench --protocol irc --port "$port" --server-pid "$ngircd_pid" \
-    --scenarios "$scenarios" --json "$work/irc.json" "$@"
-
-python3 - "$work/chatroom.json" "$work/irc.json" <<'PY'
-import json, sys
-chat, irc = (json.load(open(path))["results"] for path in sys.argv[1:])
-print("\n| scenario | figure | chatroom | ngircd | chatroom/ngircd |")
-print("|----------|--------|---------:|-------:|----------------:|")
-for ours, theirs in zip(chat, irc):
-    for key in ("deliveries_per_s", "p50_ms", "p99_ms", "seconds", "kib_per_connection"):
-        if key in ours and key in theirs and theirs[key]:
-            print(f"| {ours['scenario']} | {key} | {ours[key]} | {theirs[key]} | {ours[key] / theirs[key]:.2f} |")
-PY
+    --scenarios fanout,latency,connections --receivers 1000 --json "$work/irc.json" "$@"
+echo "== redis-server $(redis-server --version | cut -d' ' -f3)" >&2
+python3 -m chatroom.bench --protocol redis --port "$redis_port" --server-pid "$redis_pid" \
+    --scenarios fanout --receivers 1000 --json "$work/redis.json" "$@"
+if [ -z "${COMPARE_NO_FILES:-}" ]; then
+    echo "== files" >&2
+    python3 -m chatroom.bench.file_transfer --sizes 100 --repeat 1 --json "$work/files.json"
+fi
+echo
+python3 -m chatroom.bench.targets "$work"

@@ -1,6 +1,6 @@
 """Measure file upload and download throughput over loopback, and the server's peak RSS.
 
-    python -m chatroom.bench.file_transfer [--sizes 10 100] [--window 16]
+    python -m chatroom.bench.file_transfer [--sizes 10 100] [--window 16] [--json FILE]
 
 For each size (MiB) it starts a fresh `chatroom-server` process on a free loopback port
 with a temporary data dir, uploads a file of random bytes from one client and downloads
@@ -12,6 +12,7 @@ fsync before its last `ok`; the download includes writing and checking the copy.
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import tempfile
@@ -70,16 +71,21 @@ async def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100], help="MiB")
     parser.add_argument("--window", type=int, default=16, help="chunks in flight")
     parser.add_argument("--repeat", type=int, default=3, help="runs per size; medians shown")
+    parser.add_argument("--json", type=Path, help="also write the medians here")
     args = parser.parse_args()
+    results = []
     print("| file | upload | download | server RSS idle | server RSS peak |")
     print("|-----:|-------:|---------:|---------------:|----------------:|")
     for size in args.sizes:
         runs = [await measure(size, args.window) for _ in range(args.repeat)]
         r = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+        results.append(r)
         print(
             f"| {size} MiB | {r['upload_mb_s']:.0f} MB/s | {r['download_mb_s']:.0f} MB/s"
             f" | {r['idle_rss_mib']:.1f} MiB | {r['peak_rss_mib']:.1f} MiB |"
         )
+    if args.json:
+        args.json.write_text(json.dumps({"results": results}, indent=2))
 
 
 if __name__ == "__main__":

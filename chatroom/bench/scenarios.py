@@ -14,7 +14,7 @@ from typing import Any
 
 from chatroom.bench.accounts import PASSWORD
 from chatroom.bench.spawn import cpu_seconds, rss_kib
-from chatroom.bench.wire import ChatroomLink, Link, open_link, stamp
+from chatroom.bench.wire import PROTOCOLS, ChatroomLink, Link, open_link, stamp
 
 TIMEOUT = 120.0
 """Longest any scenario waits for its last delivery."""
@@ -83,10 +83,10 @@ class Target:
 
         await asyncio.gather(*(one(name) for name in names))
 
-    async def users(self, prefix: str, count: int, node: int = 0) -> list[Link]:
+    async def users(self, prefix: str, count: int, node: int = 0, join: bool = True) -> list[Link]:
         """`count` new users, each connected and logged in (for IRC: in the channel), the
         first on node `node`, the next on the next node, and so on."""
-        return await self.connect_all(self.names(prefix, count), node=node)
+        return await self.connect_all(self.names(prefix, count), join=join, node=node)
 
     async def connect_all(self, names: list[str], join: bool = True, node: int = 0) -> list[Link]:
         """A connection per name, logged in. A connection refused or reset while logging in
@@ -127,7 +127,7 @@ def close_all(links: list[Link]) -> None:
 async def fanout(target: Target, receivers: int, senders: int, messages: int) -> Figures:
     """S senders broadcast M messages of 100 bytes each to N receivers."""
     rx = await target.users("rx", receivers)
-    tx = await target.users("tx", senders)
+    tx = await target.users("tx", senders, join=PROTOCOLS[target.protocol].SENDERS_JOIN)
     await asyncio.sleep(0.2)  # let presence news of the joins pass before the clock starts
     baseline = sum(link.deliveries for link in rx)
     expected = baseline + receivers * senders * messages

@@ -42,6 +42,10 @@ class Link(asyncio.Protocol):
     """One benchmark connection. `deliveries` counts messages received; `on_text`, if
     set, is called with the text of each (which costs a decode)."""
 
+    SENDERS_JOIN = True
+    """Whether a fan-out's senders are in the group too (IRC: a channel takes messages
+    from its members only)."""
+
     def __init__(self) -> None:
         self.name = ""
         """The user this connection is logged in as."""
@@ -224,7 +228,52 @@ class IrcLink(Link):
         self._write(f"PRIVMSG {to} :{text}".encode())
 
 
-PROTOCOLS: dict[str, type[Link]] = {"chatroom": ChatroomLink, "irc": IrcLink}
+class RedisLink(Link):
+    """Redis pub/sub (RESP2), the floor for fan-out: a C server that does nothing else.
+    Joining the group is SUBSCRIBE to a channel; saying something is PUBLISH to it. A
+    subscribed connection cannot publish, so senders stay out of the group."""
+
+    CHANNEL = b"bench"
+    SENDERS_JOIN = False
+    DELIVERY = b"$7\r\nmessage\r\n"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._tail = b""
+        self._subscribed: asyncio.Future[None] | None = None
+
+    def data_received(self, data: bytes) -> None:
+        self.last_words = data[-200:]
+        seen = self._tail + data
+        self.deliveries += seen.count(self.DELIVERY)  # a pattern no payload here contains
+        self._tail = seen[-(len(self.DELIVERY) - 1) :]
+        if self._subscribed and not self._subscribed.done() and b"subscribe" in seen:
+            self._subscribed.set_result(None)
+
+    async def log_in(
+        self, name: str, password: str, *, join: bool = True, features: tuple[str, ...] = ()
+    ) -> None:
+        self.name = name
+        if join:
+            self._subscribed = asyncio.get_running_loop().create_future()
+            self._replies.append(self._subscribed)
+            self._command(b"SUBSCRIBE", self.CHANNEL)
+            await self._subscribed
+
+    def group(self, text: str) -> None:
+        self._command(b"PUBLISH", self.CHANNEL, text.encode())
+
+    def private(self, to: str, text: str) -> None:
+        raise NotImplementedError("Redis pub/sub has no private messages")
+
+    def _command(self, *words: bytes) -> None:
+        assert self.transport is not None
+        parts = [b"*%d\r\n" % len(words)]
+        parts += [b"$%d\r\n%s\r\n" % (len(word), word) for word in words]
+        self.transport.write(b"".join(parts))
+
+
+PROTOCOLS: dict[str, type[Link]] = {"chatroom": ChatroomLink, "irc": IrcLink, "redis": RedisLink}
 
 
 async def open_link(protocol: str, host: str, port: int) -> Link:

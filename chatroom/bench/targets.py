@@ -1,0 +1,143 @@
+"""The performance targets, judged from one run of compare.sh: each figure, what it is
+measured against (in the same run), the target, and ✔ or ✘.
+
+    python -m chatroom.bench.targets WORK_DIR
+
+WORK_DIR holds the runs' JSON: chatroom.json and irc.json (chatroom-bench against
+chatroom and ngircd), redis.json (fan-out through Redis pub/sub), fsync.json
+(chatroom.bench.fsync) and files.json (chatroom.bench.file_transfer).
+"""
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FLAT_MIB = 64
+"""A file transfer keeps server memory flat if its peak is at most this much over idle."""
+
+
+@dataclass(frozen=True)
+class Row:
+    figure: str
+    ours: float
+    reference: str
+    target: str
+    met: bool
+
+
+def scenario(results: list[dict[str, Any]], prefix: str) -> dict[str, Any]:
+    return next((r for r in results if r["scenario"].startswith(prefix)), {})
+
+
+def judge(work: Path) -> list[Row]:
+    def results(name: str) -> list[dict[str, Any]]:
+        path = work / name
+        return json.loads(path.read_text())["results"] if path.exists() else []
+
+    chat, irc, redis = results("chatroom.json"), results("irc.json"), results("redis.json")
+    fsync = json.loads((work / "fsync.json").read_text())
+    rows = []
+    ours, theirs = scenario(chat, "latency"), scenario(irc, "latency")
+    if ours and theirs:
+        most = 2 * theirs["p50_ms"]
+        rows.append(
+            Row(
+                "private latency at 2,000/s, p50 (ms)",
+                ours["p50_ms"],
+                f"ngircd {theirs['p50_ms']}",
+                f"≤ {most:.2f} (twice ngircd)",
+                ours["p50_ms"] <= most,
+            )
+        )
+        most = theirs["p99_ms"] + fsync["p99_ms"]
+        rows.append(
+            Row(
+                "private latency at 2,000/s, p99 (ms)",
+                ours["p99_ms"],
+                f"ngircd {theirs['p99_ms']}, fsync p99 {fsync['p99_ms']}",
+                f"≤ {most:.2f} (ngircd + one fsync)",
+                ours["p99_ms"] <= most,
+            )
+        )
+    ours, theirs = scenario(chat, "fanout N=1000"), scenario(redis, "fanout N=1000")
+    if ours and theirs:
+        irc_fanout = scenario(irc, "fanout N=1000").get("deliveries_per_s", "-")
+        rows.append(
+            Row(
+                "fan-out into 1,000 members (deliveries/s)",
+                ours["deliveries_per_s"],
+                f"Redis {theirs['deliveries_per_s']:,}, ngircd {irc_fanout:,}",
+                "≥ Redis pub/sub",
+                ours["deliveries_per_s"] >= theirs["deliveries_per_s"],
+            )
+        )
+    ours, theirs = scenario(chat, "connections"), scenario(irc, "connections")
+    if ours and theirs:
+        most = 2 * theirs["seconds"]
+        rows.append(
+            Row(
+                f"{ours['clients']:,} connect + login (s)",
+                ours["seconds"],
+                f"ngircd {theirs['seconds']}",
+                f"≤ {most:.2f} (twice ngircd)",
+                ours["seconds"] <= most,
+            )
+        )
+        if "kib_per_connection" in ours:
+            rows.append(
+                Row(
+                    "server memory per idle logged-in connection (KiB)",
+                    ours["kib_per_connection"],
+                    f"ngircd {theirs.get('kib_per_connection', '-')}",
+                    "≤ 2",
+                    ours["kib_per_connection"] <= 2,
+                )
+            )
+    ours = scenario(chat, "store")
+    if ours:
+        rows.append(
+            Row(
+                "stored messages/s",
+                ours["stored_per_s"],
+                "-",
+                "≥ 100,000",
+                ours["stored_per_s"] >= 100_000,
+            )
+        )
+    for transfer in results("files.json"):
+        size = f"{transfer['size_mib']:g} MiB"
+        for way in ("upload", "download"):
+            speed = round(transfer[f"{way}_mb_s"])
+            rows.append(Row(f"{size} file {way} (MB/s)", speed, "-", "≥ 300", speed >= 300))
+        growth = round(transfer["peak_rss_mib"] - transfer["idle_rss_mib"], 1)
+        rows.append(
+            Row(
+                f"{size} file: server memory over idle (MiB)",
+                growth,
+                "-",
+                f"≤ {FLAT_MIB} (flat)",
+                growth <= FLAT_MIB,
+            )
+        )
+    return rows
+
+
+def table(rows: list[Row]) -> str:
+    lines = [
+        "| figure | chatroom | measured against | target | |",
+        "|--------|---------:|------------------|--------|-|",
+    ]
+    for row in rows:
+        ours = f"{row.ours:,}" if isinstance(row.ours, int) else f"{row.ours:g}"
+        lines.append(
+            f"| {row.figure} | {ours} | {row.reference} | {row.target} | "
+            f"{'✔' if row.met else '✘'} |"
+        )
+    met = sum(row.met for row in rows)
+    return "\n".join(lines) + f"\n\n{met}/{len(rows)} targets met"
+
+
+if __name__ == "__main__":
+    print(table(judge(Path(sys.argv[1]))))
