@@ -10,8 +10,10 @@ The hub also knows who is in each room (the lobby holds everyone), to send a roo
 messages to its members only. A message goes to every session of its recipients and to
 the sender's other sessions too (carbons), but never back to the session it came from.
 
-Presence changes are gathered for PRESENCE_DELAY seconds and sent together: one change
-as a `presence` push, several as one `presence_batch`. What others see of a user is their
+Presence changes are gathered for a window and sent together: one change as a
+`presence` push, several as one `presence_batch`. The window is PRESENCE_DELAY, longer
+with more sessions to write to (`presence_window`), so that a login storm costs about
+the same number of writes a second however many are online. What others see of a user is their
 status (`online`, `away`, `busy`, with a text) while they have a session, and `offline`
 when they have none or are `invisible`: an invisible user is sent everything, but is
 listed and announced as offline. When thousands of users log in at
@@ -20,6 +22,7 @@ login, which would grow with the square of the number of users.
 """
 
 import asyncio
+import bisect
 from collections.abc import Iterable
 from typing import Protocol
 
@@ -30,6 +33,18 @@ from chatroom.server.shared_limits import SharedLimits
 from chatroom.server.throttle import LoginThrottle
 
 PRESENCE_DELAY = 0.05
+"""Seconds presence changes are gathered before they are told, with few online."""
+PRESENCE_SESSIONS_PER_SECOND = 20_000
+"""With more sessions than this many times PRESENCE_DELAY, the window grows with them."""
+PRESENCE_LONGEST = 1.0
+
+
+def presence_window(sessions: int) -> float:
+    """How long to gather presence changes when `sessions` will be told of them: 50 ms,
+    or 1 ms per 20 sessions (so at most 20,000 presence frames a second), up to 1 s."""
+    return min(PRESENCE_LONGEST, max(PRESENCE_DELAY, sessions / PRESENCE_SESSIONS_PER_SECOND))
+
+
 LOBBY_CONV = 1
 ROOMS = "rooms"
 """The feature a session asks for to be sent rooms other than the lobby, and their news."""
@@ -69,6 +84,9 @@ class Hub:
         self._announced: dict[str, Shown] = {}
         """What the others were last told of each user they were told is online."""
         self._changes: set[str] = set()
+        self._visible: list[str] = []
+        """Who others see online, sorted: the login reply's list, kept as it changes
+        rather than sorted again for every login."""
         self._flush: asyncio.TimerHandle | None = None
         self._snapshot_in_window = False
         """Whether someone was given the online list while changes were being gathered."""
@@ -110,11 +128,7 @@ class Hub:
         """Usernames that others see online (a session, and not invisible), sorted."""
         if self._flush is not None:
             self._snapshot_in_window = True
-        return sorted(u for u in self._present() if self.shown(u) != OFFLINE)
-
-    def _present(self) -> Iterable[str]:
-        """The users with a session (here: this process is all there is)."""
-        return self._sessions
+        return list(self._visible)
 
     def is_online(self, username: str) -> bool:
         """Whether others see `username` online."""
@@ -252,11 +266,24 @@ class Hub:
                         session.send_frame(frame)
 
     def _announce(self, username: str) -> None:
+        """What others see of `username` may have changed: keep the online list, and tell
+        them at the end of the window."""
+        self._index(username)
         if not self.announce_presence:
             return
         self._changes.add(username)
         if self._flush is None:
-            self._flush = asyncio.get_running_loop().call_later(PRESENCE_DELAY, self._send_presence)
+            window = presence_window(len(self._sessions))
+            self._flush = asyncio.get_running_loop().call_later(window, self._send_presence)
+
+    def _index(self, username: str) -> None:
+        visible = self.shown(username) != OFFLINE
+        at = bisect.bisect_left(self._visible, username)
+        listed = at < len(self._visible) and self._visible[at] == username
+        if visible and not listed:
+            self._visible.insert(at, username)
+        elif listed and not visible:
+            del self._visible[at]
 
     def _send_presence(self) -> None:
         self._flush = None

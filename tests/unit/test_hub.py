@@ -1,10 +1,11 @@
 """The hub alone, with fake recipients: who hears of whom, and when."""
 
 import asyncio
+import random
 
 from chatroom.common.codec import FrameDecoder
 from chatroom.common.messages import MessagePush
-from chatroom.server.hub import LOBBY_CONV, Hub
+from chatroom.server.hub import LOBBY_CONV, Hub, presence_window
 from tests.conftest import WAIT
 
 
@@ -123,3 +124,30 @@ def test_a_rooms_listeners_follow_sessions_and_membership_in_any_order() -> None
     hub.to_room(7, MessagePush(2, "x", None, "two", 0.0, room="seven"))
     assert (texts(first), texts(second), texts(bob)) == (["one"], ["two"], ["one"])
     assert hub.member_count(7) == 1 and hub.is_member(7, "amy") and not hub.is_member(7, "bob")
+
+
+async def test_the_online_list_kept_as_users_come_go_and_hide_is_the_sorted_truth() -> None:
+    """The login reply's list is kept in order as it changes (not sorted per login):
+    after any mix of joins, leaves and statuses it is what sorting everyone would give."""
+    hub = Hub()
+    rng = random.Random(7)
+    sessions: list[Listener] = []
+    for _ in range(2000):
+        roll = rng.random()
+        if roll < 0.5 or not sessions:
+            sessions.append(Listener(f"user{rng.randrange(300)}"))
+            hub.join(sessions[-1])
+        elif roll < 0.85:
+            hub.leave(sessions.pop(rng.randrange(len(sessions))))
+        else:
+            who = rng.choice(sessions).user
+            assert who is not None
+            hub.set_status(who, rng.choice(["online", "away", "invisible"]))
+        assert hub.online() == sorted(u for u in {s.user for s in sessions} if hub.is_online(u))
+    hub.close()
+
+
+def test_the_presence_window_grows_with_the_sessions_to_tell() -> None:
+    assert presence_window(0) == presence_window(1000) == 0.05
+    assert presence_window(10_000) == 0.5
+    assert presence_window(1_000_000) == 1.0

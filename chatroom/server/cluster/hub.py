@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Iterable
 from typing import Any
 
 import msgpack
@@ -203,9 +202,6 @@ class RedisHub(Hub):
         if here != OFFLINE:
             return here
         return self._remote.shown(username)
-
-    def _present(self) -> Iterable[str]:
-        return self._sessions.keys() | self._remote.users()
 
     def _announce(self, username: str) -> None:
         """A change here: tell this node's sessions (after PRESENCE_DELAY) and the others."""
