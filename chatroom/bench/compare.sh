@@ -62,14 +62,14 @@ done
 echo "== fdatasync on this disk" >&2
 python3 -m chatroom.bench.fsync --json "$work/fsync.json"
 echo "== chatroom" >&2
-python3 -m chatroom.bench --scenarios fanout,latency,connections,store --receivers 1000 \
+python3 -m chatroom.bench --scenarios fanout,latency,connections,store --receivers 1000 --messages 1000 \
     --json "$work/chatroom.json" "$@"
 echo "== ngircd $("$ngircd_bin" --version | head -1 | cut -d- -f1)" >&2
 python3 -m chatroom.bench --protocol irc --port "$port" --server-pid "$ngircd_pid" \
-    --scenarios fanout,latency,connections --receivers 1000 --json "$work/irc.json" "$@"
+    --scenarios fanout,latency,connections --receivers 1000 --messages 1000 --json "$work/irc.json" "$@"
 echo "== redis-server $(redis-server --version | cut -d' ' -f3)" >&2
 python3 -m chatroom.bench --protocol redis --port "$redis_port" --server-pid "$redis_pid" \
-    --scenarios fanout --receivers 1000 --json "$work/redis.json" "$@"
+    --scenarios fanout --receivers 1000 --messages 1000 --json "$work/redis.json" "$@"
 if [ -z "${COMPARE_NO_FILES:-}" ]; then
     echo "== files" >&2
     python3 -m chatroom.bench.file_transfer --sizes 100 --repeat 1 --json "$work/files.json"

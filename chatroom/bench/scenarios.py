@@ -132,6 +132,7 @@ async def fanout(target: Target, receivers: int, senders: int, messages: int) ->
     baseline = sum(link.deliveries for link in rx)
     expected = baseline + receivers * senders * messages
     text = "x" * 100
+    cpu_before = target.cpu_seconds()
     started = time.perf_counter()
     for _ in range(messages):
         for link in tx:
@@ -139,12 +140,18 @@ async def fanout(target: Target, receivers: int, senders: int, messages: int) ->
     await until(lambda: sum(link.deliveries for link in rx) >= expected)
     elapsed = time.perf_counter() - started
     close_all(rx + tx)
-    return {
+    deliveries = receivers * senders * messages
+    result: Figures = {
         "receivers": receivers,
-        "deliveries": receivers * senders * messages,
+        "deliveries": deliveries,
         "seconds": round(elapsed, 3),
-        "deliveries_per_s": round(receivers * senders * messages / elapsed),
+        "deliveries_per_s": round(deliveries / elapsed),
     }
+    if cpu_before is not None:
+        # What the server spent, apart from the load generator on the same cores.
+        cpu = target.cpu_seconds() - cpu_before  # type: ignore[operator]
+        result["server_cpu_ns_per_delivery"] = round(cpu / deliveries * 1e9)
+    return result
 
 
 async def latency(target: Target, pairs: int, rate: float, seconds: float) -> Figures:
