@@ -88,7 +88,9 @@ class Target:
         first on node `node`, the next on the next node, and so on."""
         return await self.connect_all(self.names(prefix, count), join=join, node=node)
 
-    async def connect_all(self, names: list[str], join: bool = True, node: int = 0) -> list[Link]:
+    async def connect_all(
+        self, names: list[str], join: bool = True, node: int = 0, registered: bool = False
+    ) -> list[Link]:
         """A connection per name, logged in. A connection refused or reset while logging in
         is tried again (up to 5 times): a busy listener may drop some connects, which the
         client only learns of later."""
@@ -100,7 +102,9 @@ class Target:
                     link = None
                     try:
                         link = await self.open(node + number)
-                        await link.log_in(name, PASSWORD, join=join, features=self.features)
+                        await link.log_in(
+                            name, PASSWORD, join=join, features=self.features, registered=registered
+                        )
                         return link
                     except OSError:
                         if link is not None:
@@ -203,12 +207,16 @@ async def connections(target: Target, count: int) -> Figures:
     # IRC clients stay out of the channel: there, every JOIN is announced to every
     # member, n² lines for n clients. (chatroom users are all in the group; presence is
     # batched.)
-    links = await target.connect_all(names, join=False)
+    cpu_before = target.cpu_seconds()
+    links = await target.connect_all(names, join=False, registered=True)
     elapsed = time.perf_counter() - started
+    cpu = target.cpu_seconds()
     await asyncio.sleep(0.5)  # presence news settles
     after = target.rss_kib()
     close_all(links)
     result: Figures = {"clients": count, "seconds": round(elapsed, 2)}
+    if cpu is not None and cpu_before is not None:
+        result["server_cpu_ms_per_login"] = round((cpu - cpu_before) / count * 1000, 3)
     if before is not None and after is not None:
         result["server_rss_mib"] = round(after / 1024, 1)
         result["kib_per_connection"] = round((after - before) / count, 2)

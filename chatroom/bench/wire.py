@@ -76,9 +76,16 @@ class Link(asyncio.Protocol):
 
     # What every protocol implements:
     async def log_in(
-        self, name: str, password: str, *, join: bool = True, features: tuple[str, ...] = ()
+        self,
+        name: str,
+        password: str,
+        *,
+        join: bool = True,
+        features: tuple[str, ...] = (),
+        registered: bool = False,
     ) -> None:
-        """Log in as `name`; with `join`, also enter the group (IRC: the channel)."""
+        """Log in as `name` (creating the account first, unless `registered`); with
+        `join`, also enter the group (IRC: the channel)."""
         raise NotImplementedError
 
     def group(self, text: str) -> None:
@@ -151,16 +158,23 @@ class ChatroomLink(Link):
             self._replies.remove(reply)
 
     async def log_in(
-        self, name: str, password: str, *, join: bool = True, features: tuple[str, ...] = ()
+        self,
+        name: str,
+        password: str,
+        *,
+        join: bool = True,
+        features: tuple[str, ...] = (),
+        registered: bool = False,
     ) -> None:
         self.name = name  # a chatroom user is always in the group
         if features:  # e.g. "rooms", to be sent the messages of rooms other than the lobby
             await self.call("hello", version=1, features=list(features))
-        try:
-            await self.call("register", username=name, password=password)
-        except RuntimeError as error:
-            if "username_taken" not in str(error):
-                raise
+        if not registered:
+            try:
+                await self.call("register", username=name, password=password)
+            except RuntimeError as error:
+                if "username_taken" not in str(error):
+                    raise
         await self.call("login", username=name, password=password)
 
     def group(self, text: str) -> None:
@@ -208,7 +222,13 @@ class IrcLink(Link):
         self.transport.write(line + b"\r\n")
 
     async def log_in(
-        self, name: str, password: str, *, join: bool = True, features: tuple[str, ...] = ()
+        self,
+        name: str,
+        password: str,
+        *,
+        join: bool = True,
+        features: tuple[str, ...] = (),
+        registered: bool = False,
     ) -> None:
         self.name = name
         loop = asyncio.get_running_loop()
@@ -251,7 +271,13 @@ class RedisLink(Link):
             self._subscribed.set_result(None)
 
     async def log_in(
-        self, name: str, password: str, *, join: bool = True, features: tuple[str, ...] = ()
+        self,
+        name: str,
+        password: str,
+        *,
+        join: bool = True,
+        features: tuple[str, ...] = (),
+        registered: bool = False,
     ) -> None:
         self.name = name
         if join:
