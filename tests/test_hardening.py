@@ -1,6 +1,7 @@
 """Hostile and unlucky clients: slow readers, idlers, floods, guessers, too many sockets."""
 
 import asyncio
+import re
 import signal
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from tests.conftest import (
     next_presence,
     next_push,
     presence_news,
+    run_server,
     spawn_server,
 )
 
@@ -253,3 +255,37 @@ async def test_unknown_tokens_count_as_failed_attempts(make_server) -> None:
     with pytest.raises(ChatError) as caught:
         await client.resume("another guess")
     assert caught.value.code == ErrorCode.TOO_MANY_ATTEMPTS
+
+
+async def test_a_server_whose_log_nobody_reads_keeps_answering(tmp_path: Path) -> None:
+    """Standard error is a pipe that fills up (64 KiB) when nobody reads it: the log lines
+    wait in a queue for their thread, and the event loop answers on. (Writing them from
+    the loop, it stopped answering at the first line that did not fit.)"""
+    process = await run_server(
+        "--port", "0", "--data-dir", str(tmp_path / "data"), "--bcrypt-cost", "4",
+        "--register-burst", "100000", "--register-rate", "100000",
+    )  # fmt: skip
+    try:
+        assert process.stderr is not None
+        async with asyncio.timeout(WAIT):
+            while not (
+                match := re.search(rb"listening on [\d.]+:(\d+)", await process.stderr.readline())
+            ):
+                pass
+        # From here on nobody reads the server's standard error.
+        client = await RawConnection.open(int(match.group(1)))
+        # A log line each, some 130 bytes: 390 KB, more than the pipe and the reader's
+        # buffer on this side hold (64 + 128 KiB).
+        for n in range(COUNT := 3000):
+            name = f"user{n:04d}_with_a_long_long_name"
+            await client.send(
+                {"type": "register", "id": n, "data": {"username": name, "password": PASSWORD}}
+            )
+        async with asyncio.timeout(WAIT * 4):
+            for n in range(COUNT):
+                assert (await client.receive())["id"] == n
+        reply = await client.request({"type": "ping", "id": 99999, "data": {}})
+        assert (reply["type"], reply["id"]) == ("ok", 99999)
+    finally:
+        process.kill()
+        await process.communicate()  # (wait() would wait for ever on the paused pipe)

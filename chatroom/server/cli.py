@@ -226,7 +226,7 @@ GC_YOUNG_THRESHOLD = 10_000
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    setup_logging(args.log_level)
+    setup_logging(args.log_level, background=True)
     # Every request allocates a few dozen objects (a task, its coroutine, dicts) that die
     # within milliseconds. At the default threshold the collector ran every few dozen
     # requests and, under load, kept promoting the thousands still in flight to older
