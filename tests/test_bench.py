@@ -91,7 +91,7 @@ def test_the_targets_table_judges_each_figure_against_the_same_run(tmp_path: Pat
 
     write("chatroom.json", [
         {"scenario": "fanout N=1000", "deliveries_per_s": 2_000_000},
-        {"scenario": "latency 2000/s", "p50_ms": 0.5, "p99_ms": 1.0},
+        {"scenario": "latency 2000/s", "rate": 2000, "p50_ms": 0.5, "p99_ms": 1.0},
         {"scenario": "connections K=10000", "clients": 10000, "seconds": 4.0,
          "kib_per_connection": 2.5},
         {"scenario": "store", "stored_per_s": 120_000},

@@ -40,13 +40,17 @@ DNS = no
 Ident = no
 PAM = no
 CONF
+wait_for_port() {
+    for _ in $(seq 50); do
+        python3 -c "import socket; socket.create_connection(('127.0.0.1', $1), 1)" 2>/dev/null && return
+        sleep 0.1
+    done
+}
+
 "$ngircd_bin" --nodaemon --config "$work/ngircd.conf" >"$work/ngircd.log" 2>&1 &
 ngircd_pid=$!
 trap 'kill $ngircd_pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 50); do
-    python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null && break
-    sleep 0.1
-done
+wait_for_port "$port"
 
 # Redis pub/sub, the floor for fan-out: a C server doing nothing else.
 redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -54,10 +58,7 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
     --daemonize no >"$work/redis.log" 2>&1 &
 redis_pid=$!
 trap 'kill $ngircd_pid $redis_pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 50); do
-    python3 -c "import socket; socket.create_connection(('127.0.0.1', $redis_port), 1)" 2>/dev/null && break
-    sleep 0.1
-done
+wait_for_port "$redis_port"
 
 echo "== fdatasync on this disk" >&2
 python3 -m chatroom.bench.fsync --json "$work/fsync.json"

@@ -6,24 +6,15 @@ from chatroom.conformance.probe import Probe, Unmet
 from chatroom.conformance.requirements import Run, requirement
 
 
-def came_online(name: str) -> Any:
-    """Matches a `presence` or `presence_batch` push saying `name` came online."""
+def presence_of(name: str, online: bool) -> Any:
+    """Matches a `presence` push, or a `presence_batch` (in its `online` or `offline`
+    list), saying `name` came online (or went offline)."""
 
     def matching(data: dict[Any, Any]) -> bool:
         if data.get("username") == name:
-            return data.get("online") is True
-        online = data.get("online")
-        return isinstance(online, list) and name in online
-
-    return matching
-
-
-def went_offline(name: str) -> Any:
-    def matching(data: dict[Any, Any]) -> bool:
-        if data.get("username") == name:
-            return data.get("online") is False
-        offline = data.get("offline")
-        return isinstance(offline, list) and name in offline
+            return data.get("online") is online
+        names = data.get("online" if online else "offline")
+        return isinstance(names, list) and name in names
 
     return matching
 
@@ -64,7 +55,9 @@ async def presence_online(run: Run) -> None:
     alice = await run.user("alice")
     dora = await run.register("dora")
     await run.login(dora)
-    await alice.push(("presence", "presence_batch"), came_online(dora), what=f"with {dora} online")
+    await alice.push(
+        ("presence", "presence_batch"), presence_of(dora, online=True), what=f"with {dora} online"
+    )
 
 
 @requirement(2, "presence.offline", "§5 presence", "others are told when a user goes offline")
@@ -72,9 +65,13 @@ async def presence_offline(run: Run) -> None:
     alice = await run.user("alice")
     eve = await run.register("eve")
     probe, _ = await run.login(eve)
-    await alice.push(("presence", "presence_batch"), came_online(eve), what=f"with {eve} online")
+    await alice.push(
+        ("presence", "presence_batch"), presence_of(eve, online=True), what=f"with {eve} online"
+    )
     await probe.close()
-    await alice.push(("presence", "presence_batch"), went_offline(eve), what=f"with {eve} offline")
+    await alice.push(
+        ("presence", "presence_batch"), presence_of(eve, online=False), what=f"with {eve} offline"
+    )
 
 
 @requirement(2, "broadcast.ok", "§4 broadcast", "broadcast is answered with its mid and ts")
