@@ -40,7 +40,10 @@ def parser() -> argparse.ArgumentParser:
     client.add_argument("--host", default=DEFAULT_HOST, help="address to listen on")
     client.add_argument("--port", type=int, default=DEFAULT_PORT + 1, help="port to listen on")
     client.add_argument(
-        "--timeout", type=float, default=300.0, help="seconds to wait for each step (default: 300)"
+        "--timeout",
+        type=float,
+        default=300.0,
+        help="seconds the client has to finish the script (default: 300)",
     )
     for mode in (server, client):
         mode.add_argument("--json", type=Path, metavar="FILE", help="write the results as JSON")
