@@ -23,6 +23,13 @@ def said(mid: Any) -> Any:
     return lambda data: data.get("mid") == mid
 
 
+def has_fields(kind: str, push: dict[Any, Any], want: dict[str, Any]) -> None:
+    """Unmet unless the `kind` push holds every field of `want`, with that value."""
+    got = {key: push.get(key) for key in want}
+    if got != want:
+        raise Unmet(f"a {kind} push {want}", repr(got)[:200])
+
+
 async def after_marker(sender: Probe, *readers: Probe, text: str) -> None:
     """`sender` says `text` to the group and every reader waits for it: whatever the
     server sent a reader before that push has then been read (kept in its `pushes`)."""
@@ -96,9 +103,7 @@ async def broadcast_delivered(run: Run) -> None:
     push = await bob.push("message", said(mid), what=f"with mid {mid}")
     want = {"from": await run.account("alice"), "to": None, "room": "lobby", "text": text,
             "offline": False}  # fmt: skip
-    got = {key: push.get(key) for key in want}
-    if got != want:
-        raise Unmet(f"a message push {want}", repr(got))
+    has_fields("message", push, want)
 
 
 @requirement(
@@ -149,8 +154,7 @@ async def private_delivered(run: Run) -> None:
         raise Unmet("ok with a mid and delivered: true", repr(data))
     push = await bob.push("message", said(data["mid"]))
     want = {"from": await run.account("alice"), "to": bob_name, "room": None, "text": text}
-    if {key: push.get(key) for key in want} != want:
-        raise Unmet(f"a message push {want}", repr(push)[:160])
+    has_fields("message", push, want)
 
 
 @requirement(

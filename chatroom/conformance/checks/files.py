@@ -8,7 +8,7 @@ import hashlib
 import os
 from typing import Any
 
-from chatroom.conformance.checks.chat import said
+from chatroom.conformance.checks.chat import has_fields, said
 from chatroom.conformance.checks.mail import replay
 from chatroom.conformance.probe import Probe, Unmet
 from chatroom.conformance.requirements import Run, requirement
@@ -67,8 +67,7 @@ async def file_push(run: Run) -> None:
     push = await bob.push("file", said(done["mid"]))
     want = announce(await run.account("bob"), content) | {
         "fid": done["fid"], "from": await run.account("alice"), "mid": done["mid"]}  # fmt: skip
-    if {key: push.get(key) for key in want} != want:
-        raise Unmet(f"a file push {want}", repr(push)[:200])
+    has_fields("file", push, want)
 
 
 @requirement(
