@@ -96,6 +96,8 @@ def expand(envelope: dict[Any, Any], most: int) -> dict[Any, Any]:
 class FrameDecoder:
     """Splits a byte stream into envelopes, whatever the chunk boundaries ("sticky packets")."""
 
+    __slots__ = ("_buffer", "max_frame")  # one per connection
+
     def __init__(self, max_frame: int) -> None:
         self.max_frame = max_frame
         self._buffer = bytearray()

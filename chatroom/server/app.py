@@ -9,18 +9,17 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from chatroom.common.codec import encode
-from chatroom.common.envelope import error
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.limits import Limits
 from chatroom.common.messages import ByeReason
 from chatroom.server.auth import PasswordHasher
 from chatroom.server.chaos import Chaos
 from chatroom.server.cluster import RedisHub
-from chatroom.server.connection import Session, WriteScheduler
+from chatroom.server.connection import Session
 from chatroom.server.datadir import DataDirLock, claim
 from chatroom.server.files import FileVault
 from chatroom.server.hub import Hub
+from chatroom.server.scheduling import Sweeper, WriteScheduler
 from chatroom.server.services import Services
 from chatroom.server.storage_health import StorageHealth
 from chatroom.server.store import SqlStore, Store
@@ -68,7 +67,10 @@ class ChatServer:
         self.limits = limits
         self.writes = WriteScheduler()
         self._per_address: Counter[str] = Counter()
-        self._sessions: dict[Session, asyncio.Task[None]] = {}
+        self._sessions: set[Session] = set()
+        self._sweeper: Sweeper | None = None
+        self._all_closed: asyncio.Event | None = None
+        """Set when the last session has closed, once shutdown has begun."""
         self._server: asyncio.Server | None = None
         self._upkeep: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
@@ -117,7 +119,14 @@ class ChatServer:
         """Start listening (with TLS if given); raises OSError if the address cannot be bound."""
         self.services.hub.set_rooms(await self.services.store.memberships())
         await self.services.hub.start()
-        self._server = await asyncio.start_server(self._accept, host, port, ssl=tls)
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: Session(self.services, self.writes, self), host, port, ssl=tls
+        )
+        limits = self.limits
+        timeouts = (limits.idle_timeout, limits.login_timeout, limits.frame_timeout)
+        self._sweeper = Sweeper(self._sessions, min(timeouts))
+        self._sweeper.start()
         self._upkeep = asyncio.create_task(self._keep_up())
 
     @property
@@ -127,22 +136,25 @@ class ChatServer:
         port: int = self._server.sockets[0].getsockname()[1]
         return port
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        address = (writer.get_extra_info("peername") or ("?",))[0]
+    async def admit(self, session: Session) -> ChatError | None:
+        """Count a new connection in, or say why it is refused."""
+        address = session.address
         refusal = await self._refusal(address)
-        if refusal is not None:
-            log.info("refused %s: %s", address, refusal.message)
-            writer.write(encode(error(None, refusal)))
-            writer.close()
-            return
-        self._per_address[address] += 1
-        try:
-            await self._serve(reader, writer)
-        finally:
-            self._per_address[address] -= 1
-            if not self._per_address[address]:
-                del self._per_address[address]
-            self.services.shared.connection_closed(address)
+        if refusal is None:
+            self._per_address[address] += 1
+            self._sessions.add(session)
+        return refusal
+
+    def closed(self, session: Session) -> None:
+        """Count a connection that was let in out again."""
+        address = session.address
+        self._sessions.discard(session)
+        self._per_address[address] -= 1
+        if not self._per_address[address]:
+            del self._per_address[address]
+        self.services.shared.connection_closed(address)
+        if self._all_closed is not None and not self._sessions:
+            self._all_closed.set()
 
     async def _refusal(self, address: str) -> ChatError | None:
         """Why a new connection from `address` is refused, if it is; if not, it is
@@ -154,16 +166,6 @@ class ChatServer:
         ):
             return ChatError(ErrorCode.TOO_MANY_CONNECTIONS, f"too many connections from {address}")
         return None
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        session = Session(reader, writer, self.services, self.writes)
-        task = asyncio.current_task()
-        assert task is not None
-        self._sessions[session] = task
-        try:
-            await session.run()
-        finally:
-            del self._sessions[session]
 
     async def _keep_up(self) -> None:
         """Now and then: delete uploads that stopped arriving (freeing their quota), and
@@ -212,13 +214,17 @@ class ChatServer:
             self._upkeep.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._upkeep
+        if self._sweeper is not None:
+            self._sweeper.stop()
+        self._all_closed = asyncio.Event()
         for session in list(self._sessions):
             session.say_bye(ByeReason.SHUTDOWN)
-        tasks = list(self._sessions.values())
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)
-            for task in pending:
-                task.cancel()
+        if self._sessions:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(SHUTDOWN_GRACE):
+                    await self._all_closed.wait()
+        for session in list(self._sessions):
+            session.abort()
         await self.services.hub.stop()
         self.services.vault.close()
         await self.services.store.close()

@@ -93,9 +93,9 @@ class Mischief:
             self._at(start + number * PIECE_GAP, transport, transport.write, piece)
         self._free_at = start + len(pieces) * PIECE_GAP
 
-    def close(self, writer: asyncio.StreamWriter) -> None:
+    def close(self, transport: asyncio.BaseTransport) -> None:
         """Close once what is on its way has been written (as TCP would deliver it)."""
-        self._at(self._free_at, writer.transport, writer.close)
+        self._at(self._free_at, transport, transport.close)
 
     def _at(self, when: float, transport: asyncio.BaseTransport, action: Any, *args: Any) -> None:
         def act() -> None:

@@ -1,19 +1,26 @@
-"""One client connection: its read loop, its writes, and the state of its session.
+"""One client connection: the protocol object the event loop feeds, and its session.
 
-The read loop is the only place that turns a `ChatError` into an `error` frame, and
+A connection has no task of its own while it is idle. The event loop hands its bytes to
+`data_received`, which starts a task to answer the requests they complete; the task ends
+once they are answered (bytes that arrive meanwhile wait for it). So ten thousand idle
+connections hold ten thousand sessions, not ten thousand coroutines waiting on reads.
+Their timeouts are kept by one `Sweeper` for all (scheduling.py), their writes made by one
+`WriteScheduler` callback per turn of the loop.
+
+The answering task is the only place that turns a `ChatError` into an `error` frame, and
 anything unexpected into `server_error` with one logged traceback.
 
 Nothing here buffers without bound. Replies and pushes wait in the socket's write buffer;
-once it is half full (of `max_write_buffer`) the session stops reading that client's
-requests until the client has read its replies, and a login's backlog is sent a page at
-a time as the client reads it. A client that stops reading altogether is dropped as a
-slow consumer when the buffer is full.
+once it is half full (of `max_write_buffer`) the session stops answering that client's
+requests until the client has read its replies (and stops reading them once 64 KiB
+wait), and a login's backlog is sent a page at a time as the client reads it. A client
+that stops reading altogether is dropped as a slow consumer when the buffer is full.
 """
 
 import asyncio
-import contextlib
 import logging
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, Protocol
 
 from chatroom.common.codec import FrameDecoder, compress, encode
 from chatroom.common.envelope import Request, error, ok, reply_id
@@ -21,95 +28,93 @@ from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.limits import COMPRESS_MIN
 from chatroom.common.messages import ByePush, ByeReason
 from chatroom.common.trace import FrameTrace
+from chatroom.server.channel import Channel
 from chatroom.server.fields import Fields
 from chatroom.server.handlers import HANDLERS
 from chatroom.server.hub import ROOMS
-from chatroom.server.rules import Deadlines, Outbox
+from chatroom.server.rules import Deadlines
+from chatroom.server.scheduling import WriteScheduler
 from chatroom.server.services import Services
 from chatroom.server.store import FileRecord
 from chatroom.server.store.base import Backlog
 from chatroom.server.throttle import TokenBucket
 
-READ_SIZE = 256 * 1024
+UNREAD_MAX = 64 * 1024
+"""Bytes that may arrive while requests are being answered before the socket stops being
+read until they are (asyncio's StreamReader stops at about as much). More, and a flood
+of pipelined requests is decoded in bigger bites: more in flight, more memory."""
 REPLAY_PAGE = 50
 """Backlog messages read from the store at a time during a login's replay."""
 PIPELINE_MAX = 256
 """Requests of one connection running at once; the next waits for those to be answered."""
-SLOW_CONSUMER_GRACE = 5.0
-"""Seconds a dropped slow consumer gets to read its `bye` before the socket is cut."""
 
 log = logging.getLogger("chatroom.server")
 
 
-class WriteScheduler:
-    """Writes out, once per turn of the event loop, every session that queued frames in it.
-
-    One callback for all of them, rather than one per session: a broadcast to 5,000 users
-    would otherwise schedule 5,000 callbacks, each a new object on the event loop.
-    """
-
-    def __init__(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._due: list[Session] = []
-
-    def flush_soon(self, session: "Session") -> None:
-        if not self._due:
-            self._loop.call_soon(self._flush_due)
-        self._due.append(session)
-
-    def _flush_due(self) -> None:
-        due, self._due = self._due, []
-        for session in due:
-            try:
-                session.flush()
-            except Exception:  # one broken socket must not hold back the others' frames
-                log.exception("writing to %s failed", session.peer)
+INFINITY = float("inf")
+NO_FEATURES: frozenset[str] = frozenset()
+"""What a session has before `hello` (one for all: a frozenset is 216 bytes)."""
 
 
-class Session:
+class Gate(Protocol):
+    """Who lets connections in and counts them (the server)."""
+
+    async def admit(self, session: "Session") -> ChatError | None:
+        """Why the connection is refused, or None once it is counted in."""
+
+    def closed(self, session: "Session") -> None:
+        """An admitted connection has ended."""
+
+
+class Session(Channel):
     """The server's side of one socket: who is logged in on it, and how to reach them."""
 
+    # Ten thousand at once: no per-instance dict (this is most of an idle connection).
+    __slots__ = (
+        "_closing", "_deadlines", "_decoder", "_eof", "_expiry", "_finished", "_reading_paused",
+        "_replay", "_task", "_unread", "_unread_bytes", "_user", "expires", "features", "gate",
+        "hub", "messages", "readable_files", "resume_token_hash", "services", "store",
+    )  # fmt: skip
     log = log
 
-    def __init__(
-        self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        services: Services,
-        writes: WriteScheduler,
-    ) -> None:
-        self.reader = reader
-        self.writer = writer
+    def __init__(self, services: Services, writes: WriteScheduler, gate: Gate) -> None:
+        chaos = services.chaos.for_connection() if services.chaos else None
+        super().__init__(services.limits, writes, chaos)
         self.services = services
         self.store = services.store
         self.hub = services.hub
-        self.limits = limits = services.limits
-        self.writes = writes
+        limits = services.limits
+        self.gate = gate
         self.messages = TokenBucket(limits.message_rate, limits.message_burst, services.clock)
         self.readable_files: dict[int, FileRecord] = {}
         """Files this session may download, remembered to spare a lookup per chunk."""
-        host, port, *_ = writer.get_extra_info("peername") or ("?", 0)
-        self.address = host
-        self.address_key = f"ip:{host}"
-        """The key of this client's address in the login throttle."""
-        self.peer = f"{host}:{port}"
-        self._trace = FrameTrace(services.trace, self.peer) if services.trace else None
-        self._chaos = services.chaos.for_connection() if services.chaos else None
         self.resume_token_hash: str | None = None
         """The resume token this session was given or used; logout revokes it."""
-        self.features: frozenset[str] = frozenset()
+        self.features = NO_FEATURES
         """What the client asked for in `hello`: `pull` (no login replay), `compress`,
         `rooms` (pushes of rooms other than the lobby), `carbons`, `read`."""
         self._user: str | None = None
         self._decoder = FrameDecoder(limits.max_frame)
-        self._outbox = Outbox(most_held=limits.max_write_buffer)
         self._replay: Backlog | None = None
         """The backlog to send after the login reply, page by page."""
-        self._high_water = limits.max_write_buffer // 2
-        writer.transport.set_write_buffer_limits(self._high_water, self._high_water // 4)
         self._closing: ByeReason | None = None
-        self._loop = asyncio.get_running_loop()
-        """Kept: asking asyncio for the running loop costs a getpid() system call."""
+        self._deadlines = Deadlines.starting(limits, self._loop.time())
+        self.expires = INFINITY
+        """Loop time at which the sweeper closes it (infinite while a request runs)."""
+        self._expiry = ByeReason.LOGIN_TIMEOUT
+        """What the `bye` says then."""
+        self._task: asyncio.Task[None] | None = None
+        """The task answering requests, while there are any."""
+        self._unread: list[bytes] | None = None
+        """Bytes that arrived while the task was answering earlier ones."""
+        self._unread_bytes = 0
+        self._reading_paused = False
+        self._eof = self._finished = False
+
+    @property
+    def address_key(self) -> str:
+        """The key of this client's address in the login throttle."""
+        return f"ip:{self.address}"
 
     # -- what handlers use ------------------------------------------------------------
 
@@ -160,143 +165,120 @@ class Session:
     def close_after_reply(self, reason: ByeReason) -> None:
         self._closing = reason
 
-    # -- writing ----------------------------------------------------------------------
+    # -- the protocol: what the event loop calls ------------------------------------
 
-    def send_frame(self, frame: bytes) -> None:
-        """Queue one encoded frame for this socket (held back while a login is replying)."""
-        # The hot path of every fan-out (this is _write, inlined): one attribute, one call.
-        outbox = self._outbox
-        if not outbox.holding:
-            if outbox.reply(frame):
-                self.writes.flush_soon(self)
-        elif not self.writer.is_closing() and not self._outbox.push(frame):
-            self._drop_slow_consumer()  # live traffic piles up behind a backlog not read
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        if self.services.trace:
+            self._trace = FrameTrace(self.services.trace, self.peer)
+        self._start(self._open())
 
-    def _write(self, frame: bytes) -> None:
-        """Queue a frame; everything queued in one turn of the event loop goes out in one
-        write (one system call), however many pushes and replies it holds."""
-        if self._outbox.reply(frame):
-            self.writes.flush_soon(self)
-
-    def flush(self) -> None:
-        """Write out what is queued, in one system call."""
-        data = self._outbox.take()
-        if not data or self.writer.is_closing():
+    def data_received(self, data: bytes) -> None:
+        if self._task is None:
+            self._start(self._answer(data))
             return
-        self._write_now(data)
-        if self.writer.transport.get_write_buffer_size() > self.limits.max_write_buffer:
-            self._drop_slow_consumer()
+        if self._unread is None:
+            self._unread = []
+        self._unread.append(data)
+        self._unread_bytes += len(data)
+        if self._unread_bytes > UNREAD_MAX and not self._reading_paused:
+            self._reading_paused = True  # until the task has caught up
+            self._transport.pause_reading()
 
-    def _drop_slow_consumer(self) -> None:
-        """The client is not reading: stop queueing for it (what it misses stays in its
-        mailbox until it acks), say why, and cut the socket if even that is not read."""
-        log.warning(
-            "slow consumer %s (%s): over %d bytes unread",
-            self.peer,
-            self._user,
-            self.limits.max_write_buffer,
-        )
-        self._write_now(encode(ByePush(ByeReason.SLOW_CONSUMER).envelope()))
-        self._close()
-        if self._user is not None:
-            # Route nothing more to it, now; but not while the hub may be mid fan-out.
-            self._loop.call_soon(self.hub.leave, self)
-        self._loop.call_later(SLOW_CONSUMER_GRACE, self.writer.transport.abort)
+    def eof_received(self) -> bool:
+        self._eof = True
+        if self._task is None:
+            self._end()
+        # Half closed: its replies still go out. (Over TLS the transport closes anyway,
+        # and warns if told otherwise.)
+        return self._transport.get_extra_info("sslcontext") is None
 
-    def _write_now(self, data: bytes) -> None:
-        if self._trace is not None:
-            self._trace.sent(data)
-        if self._chaos is not None:
-            self._chaos.write(self.writer.transport, data)
-        else:
-            self.writer.write(data)
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._wake_writer()
+        if self._task is None:
+            self._finish()
 
-    def _close(self) -> None:
-        if self._chaos is not None:
-            self._chaos.close(self.writer)  # once what it delays is written
-        else:
-            self.writer.close()
+    def _closed_by_server(self) -> None:
+        self._wake_writer()  # a reply waiting for the client to read gives up
+        self._loop.call_soon(self._route_nothing_more)  # not while the hub may be mid fan-out
 
-    def _unsent(self) -> int:
-        """Bytes written for this client that it has not read yet."""
-        return self.writer.transport.get_write_buffer_size() + self._outbox.queued_bytes
-
-    async def _drain(self) -> None:
-        """Write out what is queued and wait until the client has read most of it."""
-        self.flush()
-        if self.writer.is_closing():
-            raise ConnectionResetError("the connection is closing")
-        try:
-            async with asyncio.timeout(self.limits.idle_timeout):
-                await self.writer.drain()
-        except TimeoutError:
-            self._drop_slow_consumer()
-            raise ConnectionResetError("the client stopped reading") from None
-
-    async def _send_backlog(self, backlog: Backlog) -> None:
-        """Send the backlog a page at a time, never much more than the client has read."""
-        assert self._user is not None
-        after = backlog.after
-        while after < backlog.upto:
-            page = await self.store.backlog_page(
-                self._user, after, backlog.upto, REPLAY_PAGE, backlog.all_rooms
-            )
-            if not page:
-                break
-            for message in page:
-                self._write(encode(message.as_push(offline=True).envelope()))
-                if self._unsent() > self._high_water:
-                    await self._drain()
-            after = page[-1].mid
-
-    def send(self, envelope: dict[str, Any]) -> None:
-        self.send_frame(encode(envelope))
+    def _route_nothing_more(self) -> None:
+        if self._task is None:
+            self._finish()
+        elif self._user is not None:
+            self.hub.leave(self)  # now; the rest once its request is answered
 
     def say_bye(self, reason: ByeReason) -> None:
         """Send `bye` and close the socket once what is queued has been written."""
+        self.expires = INFINITY  # said once
         self._release_held()
         self.send(ByePush(reason).envelope())
         self.flush()
         self._close()
+        self._closed_by_server()
 
-    def _release_held(self) -> None:
-        if self._outbox.holding:
-            self.writes.flush_soon(self)  # at most one extra, empty flush: harmless
-            self._outbox.release()
+    # -- answering requests -----------------------------------------------------------
 
-    # -- the read loop ----------------------------------------------------------------
+    def _start(self, work: Coroutine[Any, Any, None]) -> None:
+        self.expires = INFINITY  # no timeout while a request is being answered
+        self._task = self._loop.create_task(work)
 
-    async def run(self) -> None:
-        """Read and answer requests until the client leaves or is sent away."""
+    async def _open(self) -> None:
+        """Let the connection in (or refuse it, with an `error`), then answer what came."""
+        refusal = await self.gate.admit(self)
+        if refusal is not None:
+            log.info("refused %s: %s", self.address, refusal.message)
+            self._finished = True  # never counted in: nothing to undo
+            self._transport.write(encode(error(None, refusal)))
+            self._transport.close()
+            self._task = None
+            return
         log.info("connect %s", self.peer)
+        self._deadlines = Deadlines.starting(self.limits, self._loop.time())
+        await self._answer(self._next_unread())
+
+    async def _answer(self, chunk: bytes | None) -> None:
+        """Answer the requests `chunk` completes and those in what arrives meanwhile;
+        then end, and leave the connection to wait for bytes (and the sweeper)."""
         try:
-            await self._read_loop()
+            while chunk is not None and self._closing is None:
+                if self._trace is not None:
+                    self._trace.received(chunk)
+                arrived = self._loop.time()
+                buffered = self._decoder.buffered + len(chunk)
+                await self._answer_all(chunk)
+                self._deadlines.read(arrived, buffered, self._decoder.buffered)
+                chunk = self._next_unread()
         except ChatError as err:  # the decoder's: the stream can no longer be trusted
             self.send(error(None, err))
+            self._eof = True
         except ConnectionError:
-            pass
+            self._eof = True
         finally:
-            await self._finish()
-
-    async def _read_loop(self) -> None:
-        deadlines = Deadlines.starting(self.limits, self._loop.time())
-        while self._closing is None:
+            self._task = None
+        if self._closing is not None:
+            self.say_bye(self._closing)
+        elif self._eof or self._transport.is_closing():
+            self._end()
+        else:
             now = self._loop.time()
-            wait, reason = deadlines.next_wait(now, logged_in=self._user is not None)
-            try:
-                async with asyncio.timeout(wait):
-                    chunk = await self.reader.read(READ_SIZE)
-            except TimeoutError:
-                self._closing = reason
-                break
-            if not chunk:
-                return
-            if self._trace is not None:
-                self._trace.received(chunk)
-            buffered = self._decoder.buffered + len(chunk)
-            await self._answer_all(chunk)
-            deadlines.read(now, buffered, self._decoder.buffered)
-        self.say_bye(self._closing)
+            wait, self._expiry = self._deadlines.next_wait(now, self._user is not None)
+            self.expires = now + wait
+
+    def _next_unread(self) -> bytes | None:
+        """What arrived while requests were being answered, as one chunk (None if nothing)."""
+        unread, self._unread, self._unread_bytes = self._unread, None, 0
+        if self._reading_paused:
+            self._reading_paused = False
+            self._transport.resume_reading()
+        if not unread:
+            return None
+        return unread[0] if len(unread) == 1 else b"".join(unread)
+
+    def expire(self) -> None:
+        """Its deadline has passed with no request (the sweeper calls this)."""
+        self._closing = self._expiry
+        self.say_bye(self._expiry)
 
     async def _answer_all(self, chunk: bytes) -> None:
         """Answer every request `chunk` completes, replies in order of arrival.
@@ -309,7 +291,10 @@ class Session:
         running: list[asyncio.Task[dict[str, Any]]] = []
         try:
             for envelope in self._decoder.feed(chunk):
-                if self._unsent() > self._high_water or len(running) >= PIPELINE_MAX:
+                if (
+                    self._unsent() > self.limits.max_write_buffer // 2
+                    or len(running) >= PIPELINE_MAX
+                ):
                     # The client is not reading its replies as fast as it sends requests:
                     # stop taking requests until it has (it fills its own socket instead).
                     await self._send_replies(running)
@@ -339,6 +324,23 @@ class Session:
             await self._send_backlog(backlog)
         self._release_held()
 
+    async def _send_backlog(self, backlog: Backlog) -> None:
+        """Send the backlog a page at a time, never much more than the client has read."""
+        assert self._user is not None
+        high_water = self.limits.max_write_buffer // 2
+        after = backlog.after
+        while after < backlog.upto:
+            page = await self.store.backlog_page(
+                self._user, after, backlog.upto, REPLAY_PAGE, backlog.all_rooms
+            )
+            if not page:
+                break
+            for message in page:
+                self._write(encode(message.as_push(offline=True).envelope()))
+                if self._unsent() > high_water:
+                    await self._drain()
+            after = page[-1].mid
+
     async def _reply_to(self, envelope: dict[Any, Any]) -> dict[str, Any]:
         """The reply to one request: `ok` with the handler's data, or `error`."""
         request_id = reply_id(envelope)
@@ -362,7 +364,19 @@ class Session:
             log.exception("request %r from %s failed", envelope.get("type"), self.peer)
             return error(request_id, ChatError(ErrorCode.SERVER_ERROR, "internal server error"))
 
-    async def _finish(self) -> None:
+    def _end(self) -> None:
+        """The client has finished (or broke the protocol): write what is queued, close."""
+        self.flush()
+        self._close()
+        self._finish()
+
+    def _finish(self) -> None:
+        """Once the socket is closing and no request is running: leave the hub, let go of
+        uploads, and stop counting the connection."""
+        if self._finished:
+            return
+        self._finished = True
+        self.expires = INFINITY
         self.services.vault.release_all(owner=self)
         if self._user is not None:
             self.hub.leave(self)
@@ -370,6 +384,12 @@ class Session:
                 log.info("logout %s from %s", self._user, self.peer)
         self.flush()
         self._close()
-        with contextlib.suppress(OSError):  # the peer may have vanished: nothing to flush
-            await self.writer.wait_closed()
+        self.gate.closed(self)
         log.info("disconnect %s", self.peer)
+
+    def abort(self) -> None:
+        """Stop whatever it is doing and cut the socket (shutdown, after its grace)."""
+        if self._task is not None:
+            self._task.cancel()
+        self._transport.abort()
+        self._finish()

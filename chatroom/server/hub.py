@@ -23,7 +23,7 @@ login, which would grow with the square of the number of users.
 
 import asyncio
 import bisect
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Protocol
 
 from chatroom.common.codec import encode
@@ -77,7 +77,8 @@ class Hub:
     """In-process routing: a map from username to that user's logged-in connections."""
 
     def __init__(self) -> None:
-        self._sessions: dict[str, set[Recipient]] = {}
+        self._sessions: dict[str, tuple[Recipient, ...]] = {}
+        """Each online user's sessions (a tuple: most have one, and a set is 216 bytes)."""
         self.announce_presence = True
         self._statuses: dict[str, Shown] = {}
         """The status each user with a session chose (`invisible` among them)."""
@@ -102,8 +103,7 @@ class Hub:
     def join(self, session: Recipient) -> None:
         """Route the user's pushes to `session` too; announce them if it is their first."""
         assert session.user is not None
-        sessions = self._sessions.setdefault(session.user, set())
-        sessions.add(session)
+        sessions = self._sessions[session.user] = (*self._sessions.get(session.user, ()), session)
         if ROOMS in session.features:
             for conv in self._rooms_of.get(session.user, ()):
                 self._listening.setdefault(conv, set()).add(session)
@@ -113,13 +113,15 @@ class Hub:
     def leave(self, session: Recipient) -> None:
         """Stop routing to `session`; announce the user gone if it was their last."""
         assert session.user is not None
-        sessions = self._sessions.get(session.user)
-        if sessions is None or session not in sessions:
+        sessions = self._sessions.get(session.user, ())
+        if session not in sessions:
             return
-        sessions.discard(session)
+        rest = tuple(s for s in sessions if s is not session)
         for conv in self._rooms_of.get(session.user, ()):
             self._listening.get(conv, set()).discard(session)
-        if not sessions:
+        if rest:
+            self._sessions[session.user] = rest
+        else:
             del self._sessions[session.user]
             self._statuses.pop(session.user, None)
             self._announce(session.user)
@@ -193,7 +195,7 @@ class Hub:
         listening = self._listening.get(conv)
         if not listening:
             return
-        excluded = self._sessions.get(exclude, set()) if exclude is not None else set()
+        excluded = self._sessions.get(exclude, ()) if exclude is not None else ()
         frame = encode(push.envelope())
         for session in listening:
             if session is not skip and session not in excluded:
@@ -218,11 +220,11 @@ class Hub:
         sessions = self._sessions.get(sender)
         if sessions and len(sessions) > 1:
             wanted = [s for s in sessions if CARBONS in s.features]
-            self._send([set(wanted)], push, origin, ROOMS if in_room else None)
+            self._send([wanted], push, origin, ROOMS if in_room else None)
 
     def _send(
         self,
-        groups: Iterable[set[Recipient]],
+        groups: Iterable[Collection[Recipient]],
         push: Push,
         skip: Recipient | None,
         feature: str | None = None,

@@ -19,6 +19,8 @@ Clock = Callable[[], float]
 class TokenBucket:
     """`rate` actions a second on average, with bursts of up to `burst` at once."""
 
+    __slots__ = ("_clock", "_tokens", "_updated", "burst", "rate")  # one per connection
+
     def __init__(self, rate: float, burst: float, clock: Clock = time.monotonic) -> None:
         self.rate = rate
         self.burst = burst

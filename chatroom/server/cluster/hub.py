@@ -272,8 +272,8 @@ class RedisHub(Hub):
             case ["users", usernames, envelope, feature]:
                 Hub.to_users(self, usernames, Relayed(self._marks.seen(envelope)), None, feature)
             case ["carbons", sender, envelope, in_room]:
-                sessions = self._sessions.get(sender, set())
-                wanted = {s for s in sessions if CARBONS in s.features}
+                sessions = self._sessions.get(sender, ())
+                wanted = [s for s in sessions if CARBONS in s.features]
                 self._send([wanted], Relayed(envelope), None, ROOMS if in_room else None)
             case ["all", envelope, exclude]:
                 self._broadcast_here(Relayed(envelope), exclude)

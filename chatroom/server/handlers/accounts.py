@@ -23,6 +23,11 @@ A client names in `hello` those it wants: the ones that change what the server s
 (rooms, read, carbons, pull, compress) are off for a client that does not."""
 
 
+_CHOICES: dict[frozenset[str], frozenset[str]] = {}
+"""Each set of features clients have chosen, once (at most 2⁸), shared by every session
+that chose it: a frozenset is 216 bytes, and thousands of sessions choose the same."""
+
+
 async def hello(server: Services, peer: Peer, data: Fields) -> Reply:
     version = data.integer("version")
     if version != PROTOCOL_VERSION:
@@ -32,7 +37,7 @@ async def hello(server: Services, peer: Peer, data: Fields) -> Reply:
         )
     asked = frozenset(data.strings("features")) & frozenset(FEATURES)
     if peer.user is None:  # chosen before login: what the session is sent depends on them
-        peer.features = asked
+        peer.features = _CHOICES.setdefault(asked, asked)
     return {
         "version": PROTOCOL_VERSION,
         "server": f"chatroom/{chatroom.__version__}",

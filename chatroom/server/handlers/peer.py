@@ -18,18 +18,22 @@ Reply = dict[str, Any]
 class Peer(Protocol):
     """The client on the other end of one connection."""
 
-    peer: str
-    """Its address and port, for the log."""
     address: str
     """Its address: what per-address limits count."""
-    address_key: str
-    """The key of its address in the login throttle."""
     resume_token_hash: str | None
     """The resume token this connection was given or used; logout revokes it."""
     readable_files: dict[int, FileRecord]
     """Files it may download, remembered to spare a lookup per chunk."""
     features: frozenset[str]
     """What the client asked for in `hello` (`pull`, `compress`, `rooms`, ...)."""
+
+    @property
+    def peer(self) -> str:
+        """Its address and port, for the log."""
+
+    @property
+    def address_key(self) -> str:
+        """The key of its address in the login throttle."""
 
     @property
     def user(self) -> str | None:

@@ -1,0 +1,116 @@
+"""A connection has a task only while it has requests to answer (connection.py).
+
+Idle sessions are protocol objects the event loop feeds; one sweeper keeps all their
+timeouts. These tests hold the server to that, and to what the read loop it replaced
+did: answer everything in order however it arrives, reply to a client that has stopped
+writing, time out thousands at once, and lose nothing while a request is in progress.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from chatroom.common.codec import encode
+from tests.conftest import PASSWORD, WAIT, RawConnection, RunningServer
+
+MakeServer = Callable[..., Awaitable[RunningServer]]
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(WAIT):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+async def logged_in(server: RunningServer, name: str) -> RawConnection:
+    await server.register(name)
+    raw = await server.raw()
+    reply = await raw.request(
+        {"type": "login", "id": 1, "data": {"username": name, "password": PASSWORD}}
+    )
+    assert reply["type"] == "ok", reply
+    return raw
+
+
+async def test_idle_logged_in_connections_hold_no_task(server: RunningServer) -> None:
+    """Counted over the whole event loop (server, and the test's raw sockets, which have
+    none): a task per connection would be 30 more, for as long as they stay."""
+    assert server.server is not None
+    tasks_before = len(asyncio.all_tasks())
+    raws = [await logged_in(server, f"idle{n}") for n in range(30)]
+    # A connection's task ends once its replies are written (and the `register`
+    # clients' own tasks once they are closed).
+    await until(lambda: len(asyncio.all_tasks()) <= tasks_before)
+    assert len(server.server._sessions) == 30
+    reply = await raws[7].request({"type": "ping", "id": 2, "data": {}})
+    assert reply == {"type": "ok", "id": 2, "data": {}}  # and each still answers
+    for raw in raws:
+        raw.close()
+    await until(lambda: not server.server._sessions)  # type: ignore[union-attr]
+
+
+async def test_a_client_that_stops_writing_still_gets_every_reply(server: RunningServer) -> None:
+    raw = await server.raw()
+    raw.writer.write(b"".join(_ping(n) for n in range(1, 201)))
+    raw.writer.write_eof()  # half closed: it will send nothing more, but reads on
+    assert await raw.closed_by_server()
+    assert [frame["id"] for frame in raw.received] == list(range(1, 201))
+
+
+async def test_requests_that_arrive_while_replies_wait_are_all_answered_in_order(
+    make_server: MakeServer,
+) -> None:
+    """20,000 pings sent without reading: the replies fill the socket, the server stops
+    answering, then stops reading (over 256 KiB waiting); then the client reads."""
+    server = await make_server(max_write_buffer=64 * 1024)
+    raw = await server.raw()
+    count = 20_000
+    requests = b"".join(_ping(n) for n in range(1, count + 1))
+    assert len(requests) > 2 * 256 * 1024
+    sending = asyncio.create_task(raw.send_bytes(requests))
+    ids = []
+    async with asyncio.timeout(WAIT * 4):
+        while len(ids) < count:
+            frame = await raw.receive()
+            assert frame["type"] == "ok", frame
+            ids.append(frame["id"])
+    await sending
+    assert ids == list(range(1, count + 1))
+    reply = await raw.request({"type": "ping", "id": 0, "data": {}})
+    assert reply["id"] == 0  # still open: a client that reads in the end is no slow consumer
+
+
+async def test_hundreds_of_silent_connections_time_out_together(make_server: MakeServer) -> None:
+    server = await make_server(login_timeout=0.5, idle_timeout=60, max_connections_per_ip=500)
+    assert server.server is not None
+    raws = [await server.raw() for _ in range(300)]
+    for raw in raws:
+        assert await raw.closed_by_server()
+        assert raw.received[-1] == {"type": "bye", "data": {"reason": "login_timeout"}}
+    await until(lambda: not server.server._sessions)  # type: ignore[union-attr]
+
+
+async def test_a_client_gone_while_its_request_runs_is_forgotten_once_it_ends(
+    server: RunningServer,
+) -> None:
+    """A client logs in, pipelines 5,000 pings behind it and closes its socket without
+    reading: the server's replies meet a closed socket while it is still answering. The
+    session still leaves the hub, and the same user logs in again."""
+    assert server.server is not None
+    await server.register("gone")
+    raw = await server.raw()
+    login = {"type": "login", "id": 1, "data": {"username": "gone", "password": PASSWORD}}
+    await raw.send_bytes(encode(login) + b"".join(_ping(n) for n in range(2, 5002)))
+    raw.writer.close()
+    await until(lambda: not server.server._sessions)  # type: ignore[union-attr]
+    assert not server.server.services.hub.is_online("gone")
+    again = await logged_in(server, "gone2")
+    back = await server.raw()
+    reply = await back.request(login)
+    assert reply["type"] == "ok"
+    assert "gone" in server.server.services.hub.online()
+    again.close()
+    back.close()
+
+
+def _ping(request_id: int) -> bytes:
+    return encode({"type": "ping", "id": request_id, "data": {}})
