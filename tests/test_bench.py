@@ -105,6 +105,10 @@ def test_the_targets_table_judges_each_figure_against_the_same_run(tmp_path: Pat
     write("files.json", [{"size_mib": 100, "upload_mb_s": 310.0, "download_mb_s": 250.0,
                           "idle_rss_mib": 40.0, "peak_rss_mib": 60.0}])  # fmt: skip
     (tmp_path / "fsync.json").write_text(json.dumps({"p50_ms": 0.2, "p99_ms": 0.4}))
+    (tmp_path / "floor.json").write_text(json.dumps({"kib_per_connection": 1.66}))
+    rows = {row.figure: row for row in targets.judge(tmp_path)}
+    memory = rows["server memory per idle logged-in connection (KiB)"]
+    assert memory.reference.endswith("asyncio floor 1.66")
     verdicts = {row.figure: row.met for row in targets.judge(tmp_path)}
     assert verdicts == {
         "private latency at 2,000/s, p50 (ms)": False,  # 0.5 > twice 0.2
@@ -118,3 +122,16 @@ def test_the_targets_table_judges_each_figure_against_the_same_run(tmp_path: Pat
         "100 MiB file: server memory over idle (MiB)": True,
     }
     assert targets.table(targets.judge(tmp_path)).endswith("3/9 targets met")
+
+
+async def test_the_connection_floor_is_measured_on_a_server_of_its_own(tmp_path: Path) -> None:
+    output = tmp_path / "floor.json"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "chatroom.bench.connection_floor", "--clients", "300",
+        "--json", str(output), stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    stdout, _ = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0
+    assert b"KiB of server memory per idle connection (300 connections)" in stdout
+    figure = json.loads(output.read_text())
+    assert figure["clients"] == 300 and isinstance(figure["kib_per_connection"], float)

@@ -62,6 +62,8 @@ wait_for_port "$redis_port"
 
 echo "== fdatasync on this disk" >&2
 python3 -m chatroom.bench.fsync --json "$work/fsync.json"
+echo "== memory per connection of an asyncio server that does nothing" >&2
+python3 -m chatroom.bench.connection_floor --json "$work/floor.json"
 echo "== chatroom" >&2
 python3 -m chatroom.bench --scenarios fanout,latency,connections,store --receivers 1000 --messages 1000 \
     --json "$work/chatroom.json" "$@"

@@ -1,6 +1,6 @@
 """The floor for memory per idle connection in an asyncio server, whatever it does.
 
-    python -m chatroom.bench.connection_floor [--clients 10000]
+    python -m chatroom.bench.connection_floor [--clients 10000] [--json FILE]
 
 Starts a server process whose protocol object holds nothing (`asyncio.Protocol` with
 empty `__slots__`), connects CLIENTS sockets to it from this process, and prints how
@@ -11,6 +11,7 @@ connection on this Python; what it holds above this is its sessions.
 
 import argparse
 import asyncio
+import json
 import socket
 import subprocess
 import sys
@@ -60,9 +61,13 @@ async def measure(count: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m chatroom.bench.connection_floor")
     parser.add_argument("--clients", type=int, default=10_000)
+    parser.add_argument("--json", help="also write the figure to this file")
     args = parser.parse_args()
     kib = asyncio.run(measure(args.clients))
     print(f"{kib:.2f} KiB of server memory per idle connection ({args.clients} connections)")
+    if args.json:
+        with open(args.json, "w") as file:
+            json.dump({"clients": args.clients, "kib_per_connection": round(kib, 2)}, file)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@ measured against (in the same run), the target, and ✔ or ✘.
 
 WORK_DIR holds the runs' JSON: chatroom.json and irc.json (chatroom-bench against
 chatroom and ngircd), redis.json (fan-out through Redis pub/sub), fsync.json
-(chatroom.bench.fsync) and files.json (chatroom.bench.file_transfer).
+(chatroom.bench.fsync), files.json (chatroom.bench.file_transfer) and floor.json
+(chatroom.bench.connection_floor: what an asyncio server that does nothing holds per
+connection).
 """
 
 import json
@@ -87,11 +89,14 @@ def judge(work: Path) -> list[Row]:
             )
         )
         if "kib_per_connection" in ours:
+            floor_path = work / "floor.json"
+            floor = json.loads(floor_path.read_text()) if floor_path.exists() else {}
             rows.append(
                 Row(
                     "server memory per idle logged-in connection (KiB)",
                     ours["kib_per_connection"],
-                    f"ngircd {theirs.get('kib_per_connection', '-')}",
+                    f"ngircd {theirs.get('kib_per_connection', '-')}, "
+                    f"asyncio floor {floor.get('kib_per_connection', '-')}",
                     "≤ 2",
                     ours["kib_per_connection"] <= 2,
                 )
