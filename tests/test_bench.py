@@ -9,7 +9,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from chatroom.bench import targets
+from chatroom.bench import fsync, targets
 from tests.conftest import WAIT
 from tests.engines import Redis, missing
 
@@ -104,11 +104,14 @@ def test_the_targets_table_judges_each_figure_against_the_same_run(tmp_path: Pat
     write("redis.json", [{"scenario": "fanout N=1000", "deliveries_per_s": 2_200_000}])
     write("files.json", [{"size_mib": 100, "upload_mb_s": 310.0, "download_mb_s": 250.0,
                           "idle_rss_mib": 40.0, "peak_rss_mib": 60.0}])  # fmt: skip
-    (tmp_path / "fsync.json").write_text(json.dumps({"p50_ms": 0.2, "p99_ms": 0.4}))
+    (tmp_path / "fsync.json").write_text(
+        json.dumps({"p50_ms": 0.2, "p99_ms": 0.4, "commit_p50_ms": 0.3, "commit_p99_ms": 0.6})
+    )
     (tmp_path / "floor.json").write_text(json.dumps({"kib_per_connection": 1.66}))
     rows = {row.figure: row for row in targets.judge(tmp_path)}
     memory = rows["server memory per idle logged-in connection (KiB)"]
     assert memory.reference.endswith("asyncio floor 1.66")
+    assert rows["private latency at 2,000/s, p50 (ms)"].reference.endswith("a commit alone 0.3")
     verdicts = {row.figure: row.met for row in targets.judge(tmp_path)}
     assert verdicts == {
         "private latency at 2,000/s, p50 (ms)": False,  # 0.5 > twice 0.2
@@ -135,3 +138,13 @@ async def test_the_connection_floor_is_measured_on_a_server_of_its_own(tmp_path:
     assert b"KiB of server memory per idle connection (300 connections)" in stdout
     figure = json.loads(output.read_text())
     assert figure["clients"] == 300 and isinstance(figure["kib_per_connection"], float)
+
+
+def test_the_durability_floors_are_measured_on_this_disk(tmp_path: Path) -> None:
+    """An fdatasync, and one message committed into the server's own schema (whose
+    triggers would fail the INSERT if the schema and the statement disagreed)."""
+    figures = fsync.measure(tmp_path, count=20)
+    assert figures["count"] == 20
+    for key in ("p50_ms", "p99_ms", "commit_p50_ms", "commit_p99_ms"):
+        assert figures[key] > 0, key
+    assert figures["commit_p99_ms"] >= figures["commit_p50_ms"]

@@ -3,32 +3,76 @@ message's latency (the server answers `ok` only after its commit's fsync).
 
     python -m chatroom.bench.fsync [--dir DIR] [--count 500] [--json FILE]
 
-Appends 200 bytes and calls fdatasync, COUNT times, in a file under DIR (default: the
-temporary directory, where chatroom-bench's server keeps its data), as SQLite's WAL does
-at each commit.
+Two floors, each COUNT times, under DIR (default: the temporary directory, where
+chatroom-bench's server keeps its data):
+
+- an fdatasync: append 200 bytes and make them durable, as SQLite's WAL does at each
+  commit;
+- a stored message's commit: one private message INSERTed, alone, into a database with
+  the server's own schema (its full-text index and read-marker triggers fire), with the
+  server's settings (WAL, `synchronous = FULL`), by `sqlite3` on this thread: no event
+  loop, no thread hop, no Python around it but the call.
 """
 
 import argparse
+import asyncio
 import json
 import os
+import sqlite3
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+import aiosqlite
+
+from chatroom.server.store.schema import migrate
 
 
 def measure(directory: Path, count: int) -> dict[str, float]:
-    samples = []
     with tempfile.NamedTemporaryFile(dir=directory) as scratch:
-        for _ in range(count):
+
+        def append() -> None:
             scratch.write(b"x" * 200)
             scratch.flush()
-            started = time.perf_counter()
             os.fdatasync(scratch.fileno())
-            samples.append((time.perf_counter() - started) * 1000)
+
+        fsync = _timed(append, count)
+    with tempfile.TemporaryDirectory(dir=directory) as scratch_dir:
+        path = Path(scratch_dir) / "floor.db"
+        asyncio.run(_create(path))
+        with sqlite3.connect(path, isolation_level=None) as db:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = FULL")
+            seq = iter(range(1, count + 1))
+
+            def commit() -> None:
+                db.execute(
+                    """INSERT INTO messages (sender, recipient, text, ts, conv, seq)
+                       VALUES ('alice', 'bob', ?, ?, 2, ?)""",
+                    ("stored message " + "x" * 80, time.time(), next(seq)),
+                )
+
+            stored = _timed(commit, count)
+    return {"count": count} | fsync | {f"commit_{key}": value for key, value in stored.items()}
+
+
+async def _create(path: Path) -> None:
+    """A database as the server makes it (every migration)."""
+    async with aiosqlite.connect(path, isolation_level=None) as db:
+        await db.execute("PRAGMA journal_mode = WAL")
+        await migrate(db)
+
+
+def _timed(action: Callable[[], None], count: int) -> dict[str, float]:
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        action()
+        samples.append((time.perf_counter() - started) * 1000)
     samples.sort()
     return {
-        "count": count,
         "p50_ms": round(statistics.median(samples), 3),
         "p99_ms": round(samples[max(0, int(count * 0.99) - 1)], 3),
     }
@@ -42,6 +86,10 @@ def main() -> None:
     args = parser.parse_args()
     result = measure(args.dir, args.count)
     print(f"fdatasync of 200 bytes: p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms")
+    print(
+        f"one stored message's commit: p50 {result['commit_p50_ms']} ms, "
+        f"p99 {result['commit_p99_ms']} ms"
+    )
     if args.json:
         args.json.write_text(json.dumps(result))
 

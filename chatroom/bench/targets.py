@@ -49,7 +49,7 @@ def judge(work: Path) -> list[Row]:
             Row(
                 f"{at}, p50 (ms)",
                 ours["p50_ms"],
-                f"ngircd {theirs['p50_ms']}",
+                f"ngircd {theirs['p50_ms']}, a commit alone {fsync.get('commit_p50_ms', '-')}",
                 f"≤ {most:.2f} (twice ngircd)",
                 ours["p50_ms"] <= most,
             )
@@ -59,7 +59,8 @@ def judge(work: Path) -> list[Row]:
             Row(
                 f"{at}, p99 (ms)",
                 ours["p99_ms"],
-                f"ngircd {theirs['p99_ms']}, fsync p99 {fsync['p99_ms']}",
+                f"ngircd {theirs['p99_ms']}, fsync p99 {fsync['p99_ms']}, "
+                f"a commit alone {fsync.get('commit_p99_ms', '-')}",
                 f"≤ {most:.2f} (ngircd + one fsync)",
                 ours["p99_ms"] <= most,
             )
