@@ -17,14 +17,22 @@ class Outbox:
     """Frames waiting to be written to one client, in the order it must receive them."""
 
     # One per connection, thousands at once: no per-instance dict for the collector to scan.
-    __slots__ = ("_held", "_held_bytes", "_queued", "holding", "most_held", "queued_bytes")
+    __slots__ = (
+        "_counted",
+        "_counted_bytes",
+        "_held",
+        "_held_bytes",
+        "_queued",
+        "holding",
+        "most_held",
+    )
 
     def __init__(self, most_held: int) -> None:
         self.most_held = most_held  # bytes of pushes that may wait behind a reply
         # None, not an empty list, while there is nothing: an empty list is 56 bytes, and
         # most of thousands of connections have nothing queued most of the time.
         self._queued: list[bytes] | None = None
-        self.queued_bytes = 0
+        self._counted = self._counted_bytes = 0  # how many of them were measured, and their size
         self._held: list[bytes] | None = None
         self._held_bytes = 0
         self.holding = False  # a plain attribute: read once per delivery
@@ -47,7 +55,8 @@ class Outbox:
     def reply(self, frame: bytes) -> bool:
         """Queue a frame now, ahead of any held pushes; whether the queue was empty (so
         a write must be scheduled)."""
-        self.queued_bytes += len(frame)
+        # The hot path of every fan-out: nothing more than the append (the bytes waiting
+        # are counted when asked for, which is once per request, not per delivery).
         if self._queued is None:
             self._queued = [frame]
             return True
@@ -66,8 +75,20 @@ class Outbox:
         if self._queued is None:
             return b""
         data = b"".join(self._queued)
-        self._queued, self.queued_bytes = None, 0
+        self._queued = None
+        self._counted = self._counted_bytes = 0
         return data
+
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes queued and not yet taken (measured here, the frames not measured yet)."""
+        queued = self._queued
+        if queued is None:
+            return 0
+        if self._counted < len(queued):
+            self._counted_bytes += sum(map(len, queued[self._counted :]))
+            self._counted = len(queued)
+        return self._counted_bytes
 
 
 @dataclass(slots=True)

@@ -28,6 +28,12 @@ def test_queued_bytes_count_what_waits() -> None:
     outbox.reply(b"abc")
     outbox.push(b"de")
     assert outbox.queued_bytes == 5
+    outbox.reply(b"fghi")  # counted from where the last count stopped
+    assert outbox.queued_bytes == 9 and outbox.queued_bytes == 9
+    outbox.take()
+    assert outbox.queued_bytes == 0
+    outbox.reply(b"j")
+    assert outbox.queued_bytes == 1
 
 
 LIMITS = Limits(login_timeout=30, idle_timeout=90, frame_timeout=10)
