@@ -7,6 +7,7 @@ writing, time out thousands at once, and lose nothing while a request is in prog
 """
 
 import asyncio
+import socket
 from collections.abc import Awaitable, Callable
 
 from chatroom.common.codec import encode
@@ -59,12 +60,13 @@ async def test_a_client_that_stops_writing_still_gets_every_reply(server: Runnin
 async def test_requests_that_arrive_while_replies_wait_are_all_answered_in_order(
     make_server: MakeServer,
 ) -> None:
-    """20,000 pings sent without reading: the replies fill the socket, the server stops
-    answering, then stops reading (over 256 KiB waiting); then the client reads."""
+    """20,000 `hello`s sent without reading: their replies (half a kilobyte each) fill the
+    socket, the server stops answering, then stops reading (over 64 KiB waiting); then
+    the client reads."""
     server = await make_server(max_write_buffer=64 * 1024)
     raw = await server.raw()
     count = 20_000
-    requests = b"".join(_ping(n) for n in range(1, count + 1))
+    requests = b"".join(_hello(n) for n in range(1, count + 1))
     assert len(requests) > 2 * 256 * 1024
     sending = asyncio.create_task(raw.send_bytes(requests))
     ids = []
@@ -112,5 +114,74 @@ async def test_a_client_gone_while_its_request_runs_is_forgotten_once_it_ends(
     back.close()
 
 
+def _hello(request_id: int) -> bytes:
+    return encode({"type": "hello", "id": request_id, "data": {"version": 1}})
+
+
 def _ping(request_id: int) -> bytes:
     return encode({"type": "ping", "id": request_id, "data": {}})
+
+
+async def test_many_logins_at_once_some_vanishing_leave_exactly_the_rest_online(
+    server: RunningServer,
+) -> None:
+    """Sixty clients log in at once; a third cut the connection (RST) right after asking,
+    a third close it without reading the reply. Whatever point each had reached, the
+    online list (the hub's, and what `users` says) ends up exactly the third that stayed;
+    and those that vanished come back."""
+    assert server.server is not None
+    names = [f"crowd{n}" for n in range(60)]
+    for name in names:
+        await server.register(name)
+
+    async def arrive(name: str, how: int) -> RawConnection:
+        raw = await server.raw()
+        login = {"type": "login", "id": 1, "data": {"username": name, "password": PASSWORD}}
+        if how == 0:
+            await raw.send(login)
+            raw.writer.transport.abort()
+        elif how == 1:
+            await raw.send_bytes(encode(login) + _ping(2))
+            raw.writer.close()
+        else:
+            assert (await raw.request(login))["type"] == "ok"
+        return raw
+
+    raws = await asyncio.gather(*(arrive(name, n % 3) for n, name in enumerate(names)))
+    stayed = sorted(name for n, name in enumerate(names) if n % 3 == 2)
+    await until(lambda: len(server.server._sessions) == len(stayed))  # type: ignore[union-attr]
+    await until(lambda: server.server.services.hub.online() == stayed)  # type: ignore[union-attr]
+    watcher = await logged_in(server, "watcher")
+    reply = await watcher.request({"type": "users", "id": 2, "data": {}})
+    assert reply["data"]["online"] == sorted([*stayed, "watcher"])
+
+    back = await asyncio.gather(*(arrive(name, 2) for n, name in enumerate(names) if n % 3 < 2))
+    reply = await watcher.request({"type": "users", "id": 3, "data": {}})
+    assert reply["data"]["online"] == sorted([*names, "watcher"])
+    for raw in [*raws, *back, watcher]:
+        raw.close()
+
+
+async def test_a_client_gone_while_its_replies_wait_to_be_read_is_let_go_at_once(
+    make_server: MakeServer,
+) -> None:
+    """The session's task waits for the client to read (its buffer is full of replies);
+    the client is cut off meanwhile. The wait ends then, not after `idle_timeout`."""
+    server = await make_server(max_write_buffer=64 * 1024, idle_timeout=60)
+    assert server.server is not None
+    await server.register("stuck")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the kernel keeps little
+    sock.connect(("127.0.0.1", server.port))
+    raw = RawConnection(*await asyncio.open_connection(sock=sock))
+    login = {"type": "login", "id": 1, "data": {"username": "stuck", "password": PASSWORD}}
+    assert (await raw.request(login))["type"] == "ok"
+    raw.writer.write(b"".join(_hello(n) for n in range(2, 20_002)))  # and reads nothing
+
+    def waiting_for_the_client() -> bool:
+        return any(s._drain_waiter is not None for s in server.server._sessions)  # type: ignore[union-attr]
+
+    await until(waiting_for_the_client)
+    raw.writer.transport.abort()
+    await until(lambda: not server.server._sessions)  # type: ignore[union-attr]
+    assert not server.server.services.hub.is_online("stuck")
