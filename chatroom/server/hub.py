@@ -4,7 +4,11 @@ Every push goes through the hub, so routing can move elsewhere (`cluster.RedisHu
 several server nodes) without the handlers changing.
 
 The hub encodes a push once, and only if someone is online to receive it, and writes the
-same bytes to every recipient's connection.
+same bytes to every recipient's connection. Pushes to the lobby (everyone) are gathered
+for the rest of the turn of the event loop and written together, one `send_frame` per
+session for all of them (a group commit of 500 messages is then 1 call per session, not
+500); anything sent to anyone else, or a reply, first writes out what is gathered, so
+that no session is sent anything ahead of a lobby push that came before it.
 
 The hub also knows who is in each room (the lobby holds everyone), to send a room's
 messages to its members only. A message goes to every session of its recipients and to
@@ -95,6 +99,8 @@ class Hub:
         """The members of each room but the lobby, by conversation number."""
         self._rooms_of: dict[str, set[int]] = {}
         """The rooms (but the lobby) of each user: the same, the other way round."""
+        self._lobby: list[tuple[bytes, str | None, Recipient | None]] = []
+        """Lobby pushes not written yet (each with the user and session it skips)."""
         self._listening: dict[int, set[Recipient]] = {}
         """The sessions online in each room but the lobby that asked for rooms: what a
         room's message is written to, kept as they come and go, so that a fan-out is
@@ -103,6 +109,7 @@ class Hub:
     def join(self, session: Recipient) -> None:
         """Route the user's pushes to `session` too; announce them if it is their first."""
         assert session.user is not None
+        self.write_lobby()  # a session is sent what comes after it joins, not before
         sessions = self._sessions[session.user] = (*self._sessions.get(session.user, ()), session)
         if ROOMS in session.features:
             for conv in self._rooms_of.get(session.user, ()):
@@ -116,6 +123,7 @@ class Hub:
         sessions = self._sessions.get(session.user, ())
         if session not in sessions:
             return
+        self.write_lobby()  # and everything said while it was there
         rest = tuple(s for s in sessions if s is not session)
         for conv in self._rooms_of.get(session.user, ()):
             self._listening.get(conv, set()).discard(session)
@@ -195,6 +203,7 @@ class Hub:
         listening = self._listening.get(conv)
         if not listening:
             return
+        self.write_lobby()
         excluded = self._sessions.get(exclude, ()) if exclude is not None else ()
         frame = encode(push.envelope())
         for session in listening:
@@ -236,11 +245,13 @@ class Hub:
             for session in sessions:
                 if session is not skip and (feature is None or feature in session.features):
                     if not frame:
+                        self.write_lobby()
                         frame = encode(push.envelope())
                     session.send_frame(frame)
 
     def send_away(self, username: str, reason: ByeReason) -> int:
         """Close every session of `username` (kicked, banned); how many there were."""
+        self.write_lobby()
         sessions = list(self._sessions.get(username, ()))
         for session in sessions:
             session.say_bye(reason)
@@ -260,12 +271,29 @@ class Hub:
         excluded_online = 1 if exclude in self._sessions else 0
         if len(self._sessions) == excluded_online:
             return  # nobody else is online: stored for them; nothing to encode
-        frame = encode(push.envelope())
+        if not self._lobby:
+            asyncio.get_running_loop().call_soon(self.write_lobby)
+        self._lobby.append((encode(push.envelope()), exclude, skip))
+
+    def write_lobby(self) -> None:
+        """Write the lobby pushes gathered so far: to each session, all those meant for
+        it, in one `send_frame`."""
+        pending, self._lobby = self._lobby, []
+        if not pending:
+            return
+        everything = b"".join(frame for frame, _, _ in pending)
+        excluded = {user for _, user, _ in pending if user is not None}
+        skipped = {session for _, _, session in pending if session is not None}
         for username, sessions in self._sessions.items():
-            if username != exclude:
-                for session in sessions:
-                    if session is not skip:
-                        session.send_frame(frame)
+            for session in sessions:
+                if username in excluded or session in skipped:
+                    some = [
+                        f for f, user, skip in pending if user != username and skip is not session
+                    ]
+                    if some:
+                        session.send_frame(b"".join(some))
+                else:
+                    session.send_frame(everything)
 
     def _announce(self, username: str) -> None:
         """What others see of `username` may have changed: keep the online list, and tell

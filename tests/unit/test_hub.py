@@ -66,7 +66,7 @@ def texts(listener: Listener) -> list[str]:
     return [e["data"]["text"] for e in listener.envelopes if e["type"] == "message"]
 
 
-def test_a_room_reaches_its_members_sessions_that_know_rooms_and_no_one_else() -> None:
+async def test_a_room_reaches_its_members_sessions_that_know_rooms_and_no_one_else() -> None:
     hub = Hub()
     hub.announce_presence = False
     rooms = frozenset({"rooms"})
@@ -86,6 +86,7 @@ def test_a_room_reaches_its_members_sessions_that_know_rooms_and_no_one_else() -
     hub.to_room(7, MessagePush(2, "carol", None, "after", 0.0, room="seven"))
     assert texts(amy) == ["in room 7"] and texts(bob) == ["after"]
     hub.to_room(LOBBY_CONV, MessagePush(3, "amy", None, "lobby", 0.0, room="lobby"), exclude="amy")
+    await asyncio.sleep(0)  # lobby pushes are written at the end of this turn of the loop
     assert (texts(amy_old), texts(bob)[-1], texts(carol)) == ([], "lobby", ["lobby"])
 
 
@@ -151,3 +152,56 @@ def test_the_presence_window_grows_with_the_sessions_to_tell() -> None:
     assert presence_window(0) == presence_window(1000) == 0.05
     assert presence_window(10_000) == 0.5
     assert presence_window(1_000_000) == 1.0
+
+
+class Counting(Listener):
+    """A listener that also counts the hub's calls to it."""
+
+    def __init__(self, user: str) -> None:
+        super().__init__(user)
+        self.calls = 0
+
+    def send_frame(self, frame: bytes) -> None:
+        self.calls += 1
+        super().send_frame(frame)
+
+
+def lobby(mid: int, sender: str) -> MessagePush:
+    return MessagePush(mid, sender, None, f"m{mid}", 0.0, room="lobby")
+
+
+async def test_lobby_pushes_of_one_turn_reach_each_session_in_one_call_in_order() -> None:
+    hub = Hub()
+    hub.announce_presence = False
+    amy, bob, carol = Counting("amy"), Counting("bob"), Counting("carol")
+    for listener in (amy, bob, carol):
+        hub.join(listener)
+    for mid in range(1, 301):
+        hub.to_room(
+            LOBBY_CONV, lobby(mid, "amy" if mid % 3 else "bob"), exclude="amy" if mid % 3 else "bob"
+        )
+    await asyncio.sleep(0)  # the end of this turn of the event loop
+    assert texts(carol) == [f"m{mid}" for mid in range(1, 301)] and carol.calls == 1
+    assert texts(bob) == [f"m{mid}" for mid in range(1, 301) if mid % 3] and bob.calls == 1
+    assert texts(amy) == [f"m{mid}" for mid in range(1, 301) if not mid % 3] and amy.calls == 1
+
+
+async def test_nothing_overtakes_a_lobby_push_and_a_late_joiner_is_not_sent_earlier_ones() -> None:
+    """A private push, a room's and a kick written in the same turn come after the lobby
+    pushes before them; a session that joins in the turn gets only what comes after."""
+    hub = Hub()
+    hub.announce_presence = False
+    amy, bob = Listener("amy", frozenset({"rooms"})), Listener("bob", frozenset({"rooms"}))
+    hub.join(amy)
+    hub.join(bob)
+    hub.set_rooms({7: {"amy", "bob"}})
+    hub.to_room(LOBBY_CONV, lobby(1, "carol"))
+    hub.to_users(["amy"], MessagePush(2, "carol", "amy", "private", 0.0))
+    late = Listener("dave")
+    hub.join(late)
+    hub.to_room(LOBBY_CONV, lobby(3, "carol"))
+    hub.to_room(7, MessagePush(4, "carol", None, "room", 0.0, room="seven"))
+    await asyncio.sleep(0)
+    assert texts(amy) == ["m1", "private", "m3", "room"]
+    assert texts(bob) == ["m1", "m3", "room"]
+    assert texts(late) == ["m3"]
