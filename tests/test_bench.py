@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from chatroom.bench import fsync, targets
+from chatroom.bench.spawn import BENCH_FLAGS, start_server
 from tests.conftest import WAIT
 from tests.engines import Redis, missing
 
@@ -148,3 +149,22 @@ def test_the_durability_floors_are_measured_on_this_disk(tmp_path: Path) -> None
     for key in ("p50_ms", "p99_ms", "commit_p50_ms", "commit_p99_ms"):
         assert figures[key] > 0, key
     assert figures["commit_p99_ms"] >= figures["commit_p50_ms"]
+
+
+async def test_runs_against_the_same_server_do_not_collide(tmp_path: Path) -> None:
+    """Each run makes its own accounts: a second run against a server the first one
+    used registers none of the first's names (which it would be refused)."""
+    process, port = await start_server(tmp_path, *BENCH_FLAGS)
+    try:
+        for _ in range(2):
+            bench = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "chatroom.bench", "--port", str(port),
+                "--scenarios", "connections", "--clients", "20",
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            out, err = await asyncio.wait_for(bench.communicate(), WAIT * 6)
+            assert bench.returncode == 0, err.decode()[-2000:]
+            assert "clients=20" in out.decode()
+    finally:
+        process.terminate()
+        await process.wait()

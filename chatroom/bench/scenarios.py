@@ -6,6 +6,7 @@ dict of figures for the report.
 
 import asyncio
 import itertools
+import secrets
 import statistics
 import time
 from collections.abc import Iterator
@@ -35,6 +36,8 @@ class Target:
     """Every node of a cluster, (port, pid), when several share the load (`--nodes`):
     users are spread over them in turn. Empty: the one server at `port`."""
     _batches: Iterator[int] = field(default_factory=itertools.count)
+    _run: str = field(default_factory=lambda: secrets.token_hex(2))
+    """Part of every name: another run against the same server (`--port`) makes others."""
 
     @property
     def ports(self) -> list[int]:
@@ -65,7 +68,7 @@ class Target:
     def names(self, prefix: str, count: int) -> list[str]:
         """`count` user names no earlier run has used."""
         batch = next(self._batches)
-        return [f"{prefix}{batch}_{number}" for number in range(count)]
+        return [f"{prefix}{self._run}{batch}_{number}" for number in range(count)]
 
     async def register(self, names: list[str]) -> None:
         """Create the accounts beforehand (chatroom; IRC has none), so that timing
