@@ -52,8 +52,12 @@ class Channel(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         self.address, self._port, *_ = transport.get_extra_info("peername") or ("?", 0)
-        high_water = self.limits.max_write_buffer // 2
-        transport.set_write_buffer_limits(high_water, high_water // 4)
+        transport.set_write_buffer_limits(self._high_water, self._high_water // 4)
+
+    @property
+    def _high_water(self) -> int:
+        """Bytes unread by the client past which no more is written until it reads."""
+        return self.limits.max_write_buffer // 2
 
     @property
     def peer(self) -> str:

@@ -188,7 +188,7 @@ class Session(Channel):
     def eof_received(self) -> bool:
         self._eof = True
         if self._task is None:
-            self._end()
+            self._finish()
         # Half closed: its replies still go out. (Over TLS the transport closes anyway,
         # and warns if told otherwise.)
         return self._transport.get_extra_info("sslcontext") is None
@@ -234,7 +234,6 @@ class Session(Channel):
             self._task = None
             return
         log.info("connect %s", self.peer)
-        self._deadlines = Deadlines.starting(self.limits, self._loop.time())
         await self._answer(self._next_unread())
 
     async def _answer(self, chunk: bytes | None) -> None:
@@ -259,7 +258,7 @@ class Session(Channel):
         if self._closing is not None:
             self.say_bye(self._closing)
         elif self._eof or self._transport.is_closing():
-            self._end()
+            self._finish()
         else:
             now = self._loop.time()
             wait, self._expiry = self._deadlines.next_wait(now, self._user is not None)
@@ -291,10 +290,7 @@ class Session(Channel):
         running: list[asyncio.Task[dict[str, Any]]] = []
         try:
             for envelope in self._decoder.feed(chunk):
-                if (
-                    self._unsent() > self.limits.max_write_buffer // 2
-                    or len(running) >= PIPELINE_MAX
-                ):
+                if self._unsent() > self._high_water or len(running) >= PIPELINE_MAX:
                     # The client is not reading its replies as fast as it sends requests:
                     # stop taking requests until it has (it fills its own socket instead).
                     await self._send_replies(running)
@@ -328,7 +324,6 @@ class Session(Channel):
     async def _send_backlog(self, backlog: Backlog) -> None:
         """Send the backlog a page at a time, never much more than the client has read."""
         assert self._user is not None
-        high_water = self.limits.max_write_buffer // 2
         after = backlog.after
         while after < backlog.upto:
             page = await self.store.backlog_page(
@@ -338,7 +333,7 @@ class Session(Channel):
                 break
             for message in page:
                 self._write(encode(message.as_push(offline=True).envelope()))
-                if self._unsent() > high_water:
+                if self._unsent() > self._high_water:
                     await self._drain()
             after = page[-1].mid
 
@@ -365,15 +360,10 @@ class Session(Channel):
             log.exception("request %r from %s failed", envelope.get("type"), self.peer)
             return error(request_id, ChatError(ErrorCode.SERVER_ERROR, "internal server error"))
 
-    def _end(self) -> None:
-        """The client has finished (or broke the protocol): write what is queued, close."""
-        self.flush()
-        self._close()
-        self._finish()
-
     def _finish(self) -> None:
-        """Once the socket is closing and no request is running: leave the hub, let go of
-        uploads, and stop counting the connection."""
+        """The connection is over (the client finished, broke the protocol or vanished, or
+        was sent away) and no request is running: leave the hub, let go of uploads, write
+        what is queued and close, and stop counting the connection. Once."""
         if self._finished:
             return
         self._finished = True
