@@ -5,9 +5,10 @@ measured against (in the same run), the target, and ✔ or ✘.
 
 WORK_DIR holds the runs' JSON: chatroom.json and irc.json (chatroom-bench against
 chatroom and ngircd), redis.json (fan-out through Redis pub/sub), fsync.json
-(chatroom.bench.fsync), files.json (chatroom.bench.file_transfer) and floor.json
+(chatroom.bench.fsync), files.json (chatroom.bench.file_transfer), floor.json
 (chatroom.bench.connection_floor: what an asyncio server that does nothing holds per
-connection).
+connection) and store_floor.json (chatroom.bench.store_floor: how many messages this
+machine could store per second at most, and why).
 """
 
 import json
@@ -35,8 +36,12 @@ def scenario(results: list[dict[str, Any]], prefix: str) -> dict[str, Any]:
 
 def judge(work: Path) -> list[Row]:
     def results(name: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = read(name).get("results", [])
+        return found
+
+    def read(name: str) -> dict[str, Any]:
         path = work / name
-        return json.loads(path.read_text())["results"] if path.exists() else []
+        return json.loads(path.read_text()) if path.exists() else {}
 
     chat, irc, redis = results("chatroom.json"), results("irc.json"), results("redis.json")
     fsync = json.loads((work / "fsync.json").read_text())
@@ -90,14 +95,12 @@ def judge(work: Path) -> list[Row]:
             )
         )
         if "kib_per_connection" in ours:
-            floor_path = work / "floor.json"
-            floor = json.loads(floor_path.read_text()) if floor_path.exists() else {}
             rows.append(
                 Row(
                     "server memory per idle logged-in connection (KiB)",
                     ours["kib_per_connection"],
                     f"ngircd {theirs.get('kib_per_connection', '-')}, "
-                    f"asyncio floor {floor.get('kib_per_connection', '-')}",
+                    f"asyncio floor {read('floor.json').get('kib_per_connection', '-')}",
                     "≤ 2",
                     ours["kib_per_connection"] <= 2,
                 )
@@ -108,7 +111,7 @@ def judge(work: Path) -> list[Row]:
             Row(
                 "stored messages/s",
                 ours["stored_per_s"],
-                "-",
+                store_floor(read("store_floor.json")),
                 "≥ 100,000",
                 ours["stored_per_s"] >= 100_000,
             )
@@ -129,6 +132,17 @@ def judge(work: Path) -> list[Row]:
             )
         )
     return rows
+
+
+def store_floor(figures: dict[str, Any]) -> str:
+    """The most this machine could store per second, from the CPU each message needs."""
+    if not figures:
+        return "-"
+    return (
+        f"floor {figures['floor_per_s']:,} on {figures['cores']} cores (CPU µs a message: "
+        f"generator {figures['generator_cpu_us']}, answering {figures['answering_cpu_us']}, "
+        f"SQLite {figures['storing_cpu_us']})"
+    )
 
 
 def table(rows: list[Row]) -> str:
