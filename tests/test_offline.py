@@ -1,8 +1,14 @@
 """Mail kept for users who are away: offline delivery, acks, the replay cap, restarts."""
 
+import asyncio
+from collections.abc import Awaitable, Callable
+
 from chatroom.client import ChatClient
+from chatroom.common.codec import encode
 from chatroom.common.messages import MessagePush
-from tests.conftest import RunningServer, next_push
+from tests.conftest import PASSWORD, RawConnection, RunningServer, next_push
+
+MakeServer = Callable[..., Awaitable[RunningServer]]
 
 
 async def drain_backlog(client: ChatClient, count: int) -> list[MessagePush]:
@@ -129,3 +135,85 @@ async def test_an_ok_means_the_message_is_committed(server: RunningServer) -> No
     # A second, independent connection to the database sees the row as soon as the ok arrives.
     row = await server.rows("SELECT sender, text FROM messages WHERE mid = ?", sent.mid)
     assert row == [("alice", "durable")]
+
+
+async def test_broadcasts_from_many_senders_reach_each_receiver_once_though_some_vanish(
+    make_server: MakeServer,
+) -> None:
+    """Eight senders each pipeline 40 broadcasts at once. Of twelve receivers, six read
+    everything live; six are cut off (RST) after a few, at different points, while the
+    broadcasts still come, and log in again once every sender has its `ok`s. The six
+    that stayed got every broadcast that got an `ok`, once each, in mid order, and
+    nothing else; those that came back get all of them as offline mail (they never
+    acked), and what they got live before was some of them, in order."""
+    server = await make_server(message_rate=10_000, message_burst=10_000)
+    senders = [await _logged_in_raw(server, f"sender{n}") for n in range(8)]
+    receivers = [await _logged_in_raw(server, f"receiver{n}") for n in range(12)]
+    stayers, vanishers = receivers[:6], receivers[6:]
+
+    async def send_all(number: int, raw: RawConnection) -> list[int]:
+        await raw.send_bytes(
+            b"".join(
+                encode(_broadcast(request_id, f"{number}.{request_id}"))
+                for request_id in range(1, 41)
+            )
+        )
+        replies = []  # among the others' broadcasts and presence news
+        while len(replies) < 40:
+            if (frame := await raw.receive())["type"] in ("ok", "error"):
+                replies.append(frame)
+        assert [r["type"] for r in replies] == ["ok"] * 40, replies
+        return [r["data"]["mid"] for r in replies]
+
+    async def read_live(raw: RawConnection, count: int) -> list[int]:
+        mids = []
+        while len(mids) < count:
+            frame = await raw.receive()
+            if frame["type"] == "message":
+                mids.append(frame["data"]["mid"])
+        return mids
+
+    async def vanish_after(raw: RawConnection, count: int) -> list[int]:
+        mids = await read_live(raw, count)
+        raw.writer.transport.abort()
+        return mids
+
+    sent, live, cut_off = await asyncio.gather(
+        asyncio.gather(*(send_all(n, raw) for n, raw in enumerate(senders))),
+        asyncio.gather(*(read_live(raw, 8 * 40) for raw in stayers)),
+        asyncio.gather(*(vanish_after(raw, 1 + 9 * n) for n, raw in enumerate(vanishers))),
+    )
+    stored = sorted(mid for mids in sent for mid in mids)
+    assert len(set(stored)) == 8 * 40
+    for mids in live:
+        assert mids == stored
+    for n, mids in enumerate(cut_off):
+        assert len(mids) == 1 + 9 * n and mids == sorted(mids) and set(mids) <= set(stored)
+
+    for n in range(6, 12):
+        raw = await server.raw()
+        login = {
+            "type": "login",
+            "id": 1,
+            "data": {"username": f"receiver{n}", "password": PASSWORD},
+        }
+        reply = await raw.request(login)
+        assert reply["type"] == "ok" and reply["data"]["offline"] == 8 * 40, reply
+        backlog = [await raw.receive() for _ in range(8 * 40)]
+        assert all(frame["data"]["offline"] for frame in backlog)
+        assert [frame["data"]["mid"] for frame in backlog] == stored
+        raw.close()
+    for raw in senders + stayers:
+        raw.close()
+
+
+async def _logged_in_raw(server: RunningServer, name: str) -> RawConnection:
+    await server.register(name)
+    raw = await server.raw()
+    login = {"type": "login", "id": 0, "data": {"username": name, "password": PASSWORD}}
+    assert (await raw.request(login))["type"] == "ok"
+    return raw
+
+
+def _broadcast(request_id: int, text: str) -> dict[str, object]:
+    return {"type": "broadcast", "id": request_id, "data": {"text": text}}

@@ -205,3 +205,19 @@ async def test_nothing_overtakes_a_lobby_push_and_a_late_joiner_is_not_sent_earl
     assert texts(amy) == ["m1", "private", "m3", "room"]
     assert texts(bob) == ["m1", "m3", "room"]
     assert texts(late) == ["m3"]
+
+
+async def test_a_session_leaving_in_the_turn_takes_nothing_from_those_who_stay() -> None:
+    """What was said while it was there is written out as it leaves: to it, and still
+    to everyone else; what is said after goes to the others only."""
+    hub = Hub()
+    hub.announce_presence = False
+    amy, bob, carol = Listener("amy"), Listener("bob"), Listener("carol")
+    for listener in (amy, bob, carol):
+        hub.join(listener)
+    hub.to_room(LOBBY_CONV, lobby(1, "dave"))
+    hub.leave(carol)
+    hub.to_room(LOBBY_CONV, lobby(2, "dave"))
+    await asyncio.sleep(0)
+    assert texts(amy) == texts(bob) == ["m1", "m2"]
+    assert texts(carol) == ["m1"]
