@@ -41,7 +41,7 @@ def measure(directory: Path, count: int) -> dict[str, float]:
         fsync = _timed(append, count)
     with tempfile.TemporaryDirectory(dir=directory) as scratch_dir:
         path = Path(scratch_dir) / "floor.db"
-        asyncio.run(_create(path))
+        asyncio.run(create_database(path))
         with sqlite3.connect(path, isolation_level=None) as db:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = FULL")
@@ -58,7 +58,7 @@ def measure(directory: Path, count: int) -> dict[str, float]:
     return {"count": count} | fsync | {f"commit_{key}": value for key, value in stored.items()}
 
 
-async def _create(path: Path) -> None:
+async def create_database(path: Path) -> None:
     """A database as the server makes it (every migration)."""
     async with aiosqlite.connect(path, isolation_level=None) as db:
         await db.execute("PRAGMA journal_mode = WAL")

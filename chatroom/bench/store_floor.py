@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from chatroom.bench.fsync import _create
+from chatroom.bench.fsync import create_database
 from chatroom.bench.scenarios import Target, store
 
 SERVER = """
@@ -96,7 +96,7 @@ def storing(count: int) -> float:
     """SQLite's CPU per message stored into the server's schema (µs)."""
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "floor.db"
-        asyncio.run(_create(path))
+        asyncio.run(create_database(path))
         with sqlite3.connect(path, isolation_level=None) as db:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = FULL")

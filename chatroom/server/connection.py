@@ -35,6 +35,7 @@ from chatroom.server.hub import ROOMS
 from chatroom.server.rules import Deadlines
 from chatroom.server.scheduling import WriteScheduler
 from chatroom.server.services import Services
+from chatroom.server.started import Started
 from chatroom.server.store import FileRecord
 from chatroom.server.store.base import Backlog
 from chatroom.server.throttle import TokenBucket
@@ -283,11 +284,12 @@ class Session(Channel):
         """Answer every request `chunk` completes, replies in order of arrival.
 
         A run of requests that may overlap (messages, acks, pings from a logged-in
-        session) is started at once, so a client that pipelines 100 broadcasts gets them
+        session) is started at once, each up to where it waits for its commit (without a
+        task each: started.py), so a client that pipelines 100 broadcasts gets them
         stored in one group commit; any other request waits for those before it, and
         those after it wait for it.
         """
-        running: list[asyncio.Task[dict[str, Any]]] = []
+        running: list[Started[dict[str, Any]]] = []
         try:
             for envelope in self._decoder.feed(chunk):
                 if self._unsent() > self._high_water or len(running) >= PIPELINE_MAX:
@@ -299,7 +301,7 @@ class Session(Channel):
                 kind = envelope.get("type")
                 handler = HANDLERS.get(kind) if isinstance(kind, str) else None
                 if handler is not None and handler.pipelined and self._user is not None:
-                    running.append(self._loop.create_task(self._reply_to(envelope)))
+                    running.append(Started(self._reply_to(envelope)))
                     continue
                 await self._send_replies(running)
                 running = []
@@ -309,9 +311,9 @@ class Session(Channel):
         finally:
             await self._send_replies(running)
 
-    async def _send_replies(self, running: list[asyncio.Task[dict[str, Any]]]) -> None:
+    async def _send_replies(self, running: list[Started[dict[str, Any]]]) -> None:
         for reply in running:
-            await self._send_reply(await reply)
+            await self._send_reply(await reply.result())
 
     async def _send_reply(self, reply: dict[str, Any]) -> None:
         self.hub.write_lobby()  # after the lobby pushes that came before it
