@@ -236,6 +236,19 @@ async def test_resume_tokens_survive_a_restart_but_not_their_expiry(make_server)
     assert caught.value.code == ErrorCode.INVALID_TOKEN
 
 
+async def test_expired_tokens_are_deleted_by_the_upkeep_not_by_each_login(make_server) -> None:
+    """A login only adds its token; the server's upkeep (every half `upload_ttl` here)
+    deletes those that have expired."""
+    server = await make_server(resume_ttl=1, upload_ttl=0.2)
+    await server.register("alice")
+    client = await server.connect()
+    await client.login("alice", PASSWORD)
+    assert await server.rows("SELECT COUNT(*) FROM resume_tokens") == [(1,)]
+    async with asyncio.timeout(WAIT):
+        while await server.rows("SELECT COUNT(*) FROM resume_tokens") != [(0,)]:
+            await asyncio.sleep(0.05)
+
+
 async def test_tokens_are_stored_only_as_hashes(server: RunningServer) -> None:
     await server.register("alice")
     client = await server.connect()

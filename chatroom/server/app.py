@@ -31,7 +31,7 @@ log = logging.getLogger("chatroom.server")
 SHUTDOWN_GRACE = 10.0
 """Seconds shutdown waits for requests in progress (a commit, a bcrypt) to finish."""
 UPKEEP_INTERVAL = 60.0
-"""Seconds between sweeps for expired uploads and forgotten request ids (at most)."""
+"""Seconds between sweeps for expired uploads, request ids and resume tokens (at most)."""
 
 
 class ChatServer:
@@ -168,15 +168,16 @@ class ChatServer:
         return None
 
     async def _keep_up(self) -> None:
-        """Now and then: delete uploads that stopped arriving (freeing their quota), and
-        forget request ids older than the window in which a repeat is recognised."""
+        """Now and then: delete uploads that stopped arriving (freeing their quota),
+        forget request ids older than the window in which a repeat is recognised, and
+        resume tokens that have expired."""
         interval = min(UPKEEP_INTERVAL, self.limits.upload_ttl / 2)
         while True:
             try:
                 await self.expire_uploads()
-                await self.services.store.forget_request_ids(
-                    before=time.time() - self.limits.cid_window
-                )
+                now = time.time()
+                await self.services.store.forget_request_ids(before=now - self.limits.cid_window)
+                await self.services.store.forget_resume_tokens(expired_by=now)
             except Exception:  # a full disk, say: try again at the next sweep
                 log.exception("upkeep failed")
             await asyncio.sleep(interval)

@@ -112,6 +112,10 @@ class Store(Protocol):
 
     async def revoke_resume_token(self, token_hash: str) -> None: ...
 
+    async def forget_resume_tokens(self, expired_by: float) -> None:
+        """Delete the tokens that expired before `expired_by` (unix time): housekeeping,
+        since an expired token is never found anyway."""
+
     # -- people -------------------------------------------------------------------------
 
     async def arrival(self, username: str, now: float) -> Arrival | None:

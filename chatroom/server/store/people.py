@@ -169,13 +169,18 @@ class SqlPeople:
 
     async def add_resume_token(self, token_hash: str, username: str, expires_at: float) -> None:
         async def insert(db: Database) -> None:
-            await db.execute("DELETE FROM resume_tokens WHERE expires_at < ?", (time.time(),))
             await db.execute(
                 "INSERT INTO resume_tokens (token_hash, username, expires_at) VALUES (?, ?, ?)",
                 (token_hash, username, expires_at),
             )
 
         await self._writer.write(insert)
+
+    async def forget_resume_tokens(self, expired_by: float) -> None:
+        async def delete(db: Database) -> None:
+            await db.execute("DELETE FROM resume_tokens WHERE expires_at < ?", (expired_by,))
+
+        await self._writer.write(delete)
 
     async def find_resume_token(self, token_hash: str) -> str | None:
         rows = await self._lookups.execute_fetchall(
