@@ -5,9 +5,12 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from chatroom.common.codec import encode
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.messages import MessagePush, PresenceBatchPush, PresencePush
 from tests.conftest import PASSWORD, RunningServer, next_presence, next_push, presence_news
+
+MakeServer = Callable[..., Awaitable[RunningServer]]
 
 
 async def test_broadcast_reaches_every_other_online_user(server: RunningServer) -> None:
@@ -137,6 +140,42 @@ async def test_messages_committed_together_each_get_their_own_mid(server: Runnin
     assert {reply.mid: text for reply, text in zip(sent, texts, strict=True)} == stored
 
 
+async def test_broadcasts_committed_together_go_out_together(make_server: MakeServer) -> None:
+    """A client pipelines 100 broadcasts; they are stored in one or two commits, and
+    the hub writes each receiver everything they routed at once, not one at a time."""
+    server = await make_server(message_rate=1000, message_burst=1000)
+    assert server.server is not None
+    hub = server.server.services.hub
+    receiver = await server.login("bob")
+    sender = await server.raw()
+    login = {"type": "login", "id": 0, "data": {"username": "alice", "password": PASSWORD}}
+    await server.register("alice")
+    assert (await sender.request(login))["type"] == "ok"
+    await next_presence(receiver, "alice")
+    writes: list[int] = []  # the lobby pushes written together, each time some are
+    write_lobby = hub.write_lobby
+
+    def counted() -> None:
+        if hub._lobby:
+            writes.append(len(hub._lobby))
+        write_lobby()
+
+    hub.write_lobby = counted  # type: ignore[method-assign]
+    await sender.send_bytes(
+        b"".join(
+            encode({"type": "broadcast", "id": n, "data": {"text": f"m{n}"}}) for n in range(1, 101)
+        )
+    )
+    replies: list[int] = []
+    while len(replies) < 100:
+        if (frame := await sender.receive())["type"] == "ok":
+            replies.append(frame["id"])
+    assert replies == list(range(1, 101))
+    texts = [(await next_push(receiver, MessagePush)).text for _ in range(100)]
+    assert texts == [f"m{n}" for n in range(1, 101)]
+    assert sum(writes) == 100 and len(writes) <= 4, writes
+
+
 async def test_users_lists_who_is_online_sorted(server: RunningServer) -> None:
     carol = await server.login("carol")
     await server.login("alice")
@@ -192,7 +231,7 @@ async def test_a_login_storm_is_announced_in_batches(server: RunningServer) -> N
 
 
 async def test_a_hundred_first_messages_at_once_make_one_conversation(
-    make_server: Callable[..., Awaitable[RunningServer]],
+    make_server: MakeServer,
 ) -> None:
     """The first messages between two users make their conversation: sent together (a
     client pipelining them, and another user writing back), it is made once."""
@@ -213,7 +252,7 @@ async def test_a_hundred_first_messages_at_once_make_one_conversation(
 
 
 async def test_first_messages_from_a_client_that_vanishes_make_one_conversation(
-    make_server: Callable[..., Awaitable[RunningServer]],
+    make_server: MakeServer,
 ) -> None:
     """The first asker of a new conversation leaving mid-request does not stop it being
     made for the others asking, nor make a second one."""

@@ -312,8 +312,15 @@ class Session(Channel):
             await self._send_replies(running)
 
     async def _send_replies(self, running: list[Started[dict[str, Any]]]) -> None:
-        for reply in running:
-            await self._send_reply(await reply.result())
+        """Each reply once its request is done. The requests after it whose commit is
+        done too carry on first, so their pushes go out with this one's, gathered."""
+        carried = 0
+        for number, started in enumerate(running):
+            reply = await started.result()
+            carried = max(carried, number + 1)
+            while carried < len(running) and running[carried].carry_on():
+                carried += 1
+            await self._send_reply(reply)
 
     async def _send_reply(self, reply: dict[str, Any]) -> None:
         self.hub.write_lobby()  # after the lobby pushes that came before it

@@ -44,6 +44,13 @@ class Started(Generic[T]):
             waiting_for._asyncio_future_blocking = False
         self._waiting_for = waiting_for
 
+    def carry_on(self) -> bool:
+        """Resume it, if what it waits for is done, as far as it goes without waiting
+        again; whether it has finished."""
+        while not self._done and self._waiting_for is not None and self._waiting_for.done():
+            self._advance()
+        return self._done
+
     async def result(self) -> T:
         """What the coroutine returns; it is resumed each time what it waits for is done."""
         while not self._done:

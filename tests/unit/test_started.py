@@ -83,3 +83,24 @@ async def test_it_may_wait_several_times_or_never() -> None:
 
     assert await Started(twice()).result() == 2.5
     assert await Started(never()).result() == "at once"
+
+
+async def test_carry_on_resumes_only_what_no_longer_waits() -> None:
+    loop = asyncio.get_running_loop()
+    first: asyncio.Future[None] = loop.create_future()
+    second: asyncio.Future[None] = loop.create_future()
+    steps: list[str] = []
+
+    async def request() -> None:
+        await first
+        steps.append("after the first")
+        await second
+        steps.append("after the second")
+
+    started = Started(request())
+    assert not started.carry_on() and steps == []  # still waiting: nothing happens
+    first.set_result(None)
+    assert not started.carry_on() and steps == ["after the first"]  # up to the next wait
+    second.set_result(None)
+    assert started.carry_on() and steps == ["after the first", "after the second"]
+    assert await started.result() is None
