@@ -2,15 +2,19 @@
 
 A client may pipeline a hundred messages, and each must reach the store's writer before
 the first is committed, so that one group commit carries them all. A task per request
-would do that, at the price of scheduling each one onto the event loop, twice: that was
-a quarter of the event loop's time per stored message. Instead the connection starts
-each request's coroutine at once, runs it to the point where it waits (for its commit,
-almost always), and later, in order, resumes it until it is done. This is what a task
-does for a coroutine, less the scheduling: the coroutine runs on the connection's own
-task, which waits for whatever the request waits for.
+does that, at the price of creating it and scheduling its steps onto the event loop:
+about a quarter of the loop's profile samples per stored message. Instead the
+connection starts each request's coroutine at once, runs it to the point where it waits
+(for its commit, almost always), and later, in order, resumes it until it is done
+(`result`); once one is done, those after it whose commit is done too are resumed at
+once (`carry_on`), as their tasks would all have run in the same turn. This is what a
+task does for a coroutine, less the scheduling: the coroutine runs on the connection's
+own task, which waits for whatever the request waits for. A stored message costs about
+15% less server CPU for it (docs/performance.md).
 """
 
 import asyncio
+import contextlib
 from collections.abc import Coroutine
 from typing import Any, Generic, TypeVar
 
@@ -57,9 +61,9 @@ class Started(Generic[T]):
             if self._waiting_for is None:  # a bare yield (asyncio.sleep(0)): a turn
                 await asyncio.sleep(0)
             elif not self._waiting_for.done():
-                # Until it is done, not for its outcome: that is the coroutine's to take.
-                # (If this wait is cancelled, the coroutine stays where it is, and a later
-                # `result()` carries on from there.)
-                await asyncio.wait((self._waiting_for,))
+                # Its outcome is the coroutine's: it takes it when resumed. (Cancelling
+                # this wait cancels what it waits for, as for a task.)
+                with contextlib.suppress(Exception):
+                    await self._waiting_for
             self._advance()
         return self._result
