@@ -185,3 +185,36 @@ async def test_a_client_gone_while_its_replies_wait_to_be_read_is_let_go_at_once
     raw.writer.transport.abort()
     await until(lambda: not server.server._sessions)  # type: ignore[union-attr]
     assert not server.server.services.hub.is_online("stuck")
+
+
+async def test_a_sender_cut_off_mid_pipeline_loses_nothing_it_stored(
+    make_server: MakeServer,
+) -> None:
+    """A client pipelines 50 broadcasts and cuts the connection (RST) at once, before
+    any reply. However many the server had read and stored by then (here, all of them:
+    they arrive before the reset), each reaches the receiver live, once, in order,
+    though nobody is left to reply to; and the sender is let go and can log in again."""
+    server = await make_server(message_rate=1000, message_burst=1000)
+    assert server.server is not None
+    receiver = await logged_in(server, "receiver")
+    sender = await logged_in(server, "sender")
+    await sender.send_bytes(
+        b"".join(
+            encode({"type": "broadcast", "id": n, "data": {"text": f"m{n}"}}) for n in range(1, 51)
+        )
+    )
+    sender.writer.transport.abort()
+    await until(lambda: not server.server.services.hub.is_online("sender"))  # type: ignore[union-attr]
+    stored = await server.rows("SELECT text FROM messages WHERE sender = 'sender' ORDER BY mid")
+    texts = [text for (text,) in stored]
+    assert texts == [f"m{n}" for n in range(1, len(texts) + 1)]  # a prefix, in order
+    heard = []
+    while len(heard) < len(texts):
+        if (frame := await receiver.receive())["type"] == "message":
+            heard.append(frame["data"]["text"])
+    assert heard == texts
+    again = await server.raw()
+    login = {"type": "login", "id": 1, "data": {"username": "sender", "password": PASSWORD}}
+    assert (await again.request(login))["type"] == "ok"
+    for raw in (receiver, again):
+        raw.close()
