@@ -1,9 +1,10 @@
 """The Textual client driven through Pilot against a real server on loopback."""
 
 import asyncio
+import contextlib
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,19 @@ async def log_in(pilot: Pilot, username: str, password: str = PASSWORD) -> None:
     await type_in(pilot, "#password", password)
     await pilot.click(".form-submit")
     await until(pilot, lambda: isinstance(pilot.app.screen, ChatScreen), "the chat screen")
+
+
+@contextlib.asynccontextmanager
+async def chatting(
+    app: ChatApp, username: str = "alice", size: tuple[int, int] = (80, 24)
+) -> AsyncIterator[tuple[Pilot, ChatScreen]]:
+    """Run `app` in a terminal of `size`, log `username` in through the form, and give
+    the pilot and the chat screen."""
+    async with app.run_test(size=size) as pilot:
+        await log_in(pilot, username)
+        screen = app.screen
+        assert isinstance(screen, ChatScreen)
+        yield pilot, screen
 
 
 async def send(pilot: Pilot, text: str) -> None:
@@ -539,10 +553,7 @@ async def rooms_and_news_for_alice(server: RunningServer) -> ChatClient:
 async def test_chat_snapshot(server: RunningServer) -> None:
     bob = await rooms_and_news_for_alice(server)
     app = make_app(server.port)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await log_in(pilot, "alice")
-        screen = app.screen
-        assert isinstance(screen, ChatScreen)
+    async with chatting(app) as (pilot, screen):
         await until(pilot, lambda: screen.unread.get("dm3") == 1, "the private badge")
         await bob.broadcast("alice: your move", room="games")
         await until(pilot, lambda: screen.tabs.mentioned == {"r1"}, "the mention")
@@ -556,10 +567,7 @@ async def test_chat_snapshot_at_60x20_folds_the_sidebar_and_keeps_quit(
 ) -> None:
     await rooms_and_news_for_alice(server)
     app = make_app(server.port)
-    async with app.run_test(size=(60, 20)) as pilot:
-        await log_in(pilot, "alice")
-        screen = app.screen
-        assert isinstance(screen, ChatScreen)
+    async with chatting(app, size=(60, 20)) as (pilot, screen):
         await until(pilot, lambda: screen.unread.get("dm3") == 1, "the private badge")
         assert not app.screen.query_one("#sidebar").display
         await pilot.pause()

@@ -11,7 +11,7 @@ from chatroom.client.tui.conversation import REFLOW_CHUNK, ConversationLog
 from chatroom.client.tui.screens.chat import ChatScreen
 from chatroom.client.tui.screens.login import LoginScreen
 from tests.conftest import PASSWORD, RunningServer
-from tests.test_tui import log_in, log_text, make_app, type_in, until
+from tests.test_tui import chatting, log_text, make_app, type_in, until
 
 LONG = " ".join(f"word{n}" for n in range(60))  # about 400 characters
 
@@ -30,10 +30,7 @@ async def test_a_hidden_tab_wraps_to_the_width_it_gets_and_reflows_on_resize(
     await server.register("alice")
     bob = await server.login("bob")
     app = make_app(server.port)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await log_in(pilot, "alice")
-        screen = app.screen
-        assert isinstance(screen, ChatScreen)
+    async with chatting(app) as (pilot, screen):
         await bob.private("alice", LONG)  # its tab opens, hidden behind the group's
         await until(pilot, lambda: screen.partners, "the private tab")
         pane = next(iter(screen.partners))
@@ -56,10 +53,7 @@ async def test_a_resize_wraps_every_entry_again_in_chunks_keeping_the_view(
 ) -> None:
     await server.register("alice")
     app = make_app(server.port)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await log_in(pilot, "alice")
-        screen = app.screen
-        assert isinstance(screen, ChatScreen)
+    async with chatting(app) as (pilot, screen):
         log = screen.logs["room"]
         entries = 3 * REFLOW_CHUNK + 10
         for n in range(entries):
@@ -83,10 +77,7 @@ async def test_reading_further_up_holds_the_view_and_counts_what_comes_below(
     await server.register("alice")
     bob = await server.login("bob")
     app = make_app(server.port)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await log_in(pilot, "alice")
-        screen = app.screen
-        assert isinstance(screen, ChatScreen)
+    async with chatting(app) as (pilot, screen):
         log = screen.logs["room"]
         for n in range(40):
             await bob.broadcast(f"filler {n}")
@@ -116,10 +107,7 @@ async def test_a_private_message_or_a_mention_rings_and_every_tab_counts(
     app = make_app(server.port)
     rings: list[None] = []
     app.bell = lambda: rings.append(None)  # type: ignore[method-assign]
-    async with app.run_test(size=(100, 30)) as pilot:
-        await log_in(pilot, "alice")
-        screen = app.screen
-        assert isinstance(screen, ChatScreen)
+    async with chatting(app, size=(100, 30)) as (pilot, screen):
         await bob.broadcast("nothing for alice here")
         await until(pilot, lambda: "nothing for alice" in log_text(app), "a plain message")
         assert rings == [None]  # "alice" is in it: a mention
@@ -190,10 +178,7 @@ async def test_pageup_while_lines_are_still_coming_is_not_undone(server: Running
     must stay where PageUp took it (seen in CI as a flake of the test above)."""
     await server.register("alice")
     app = make_app(server.port)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await log_in(pilot, "alice")
-        screen = app.screen
-        assert isinstance(screen, ChatScreen)
+    async with chatting(app) as (pilot, screen):
         log = screen.logs["room"]
         for n in range(60):
             log.write(f"line {n}")
