@@ -9,7 +9,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from chatroom.bench import fsync, store_floor, targets
+from chatroom.bench import fsync, python_floor, targets
 from chatroom.bench.spawn import BENCH_FLAGS, start_server
 from tests.conftest import WAIT
 from tests.engines import Redis, missing
@@ -109,13 +109,16 @@ def test_the_targets_table_judges_each_figure_against_the_same_run(tmp_path: Pat
         json.dumps({"p50_ms": 0.2, "p99_ms": 0.4, "commit_p50_ms": 0.3, "commit_p99_ms": 0.6})
     )
     (tmp_path / "floor.json").write_text(json.dumps({"kib_per_connection": 1.66}))
-    store_floor = {"floor_per_s": 75_188, "cores": 2, "generator_cpu_us": 10.3,
-                   "answering_cpu_us": 9.1, "storing_cpu_us": 7.2}  # fmt: skip
-    (tmp_path / "store_floor.json").write_text(json.dumps(store_floor))
+    bare = {"stored_floor_per_s": 75_188, "cores": 2, "generator_cpu_us": 10.3,
+            "answering_cpu_us": 9.1, "storing_cpu_us": 7.2, "latency_p50_ms": 0.24,
+            "latency_p99_ms": 0.68}  # fmt: skip
+    (tmp_path / "python_floor.json").write_text(json.dumps(bare))
     rows = {row.figure: row for row in targets.judge(tmp_path)}
     assert rows["stored messages/s"].reference == (
-        "floor 75,188 on 2 cores (CPU µs a message: generator 10.3, answering 9.1, SQLite 7.2)"
+        "floor 75,188 on 2 cores (CPU µs a message: generator 10.3, a bare Python server 9.1, "
+        "SQLite 7.2)"
     )
+    assert "a bare Python relay 0.68" in rows["private latency at 2,000/s, p99 (ms)"].reference
     memory = rows["server memory per idle logged-in connection (KiB)"]
     assert memory.reference.endswith("asyncio floor 1.66")
     assert rows["private latency at 2,000/s, p50 (ms)"].reference.endswith("a commit alone 0.3")
@@ -147,14 +150,16 @@ async def test_the_connection_floor_is_measured_on_a_server_of_its_own(tmp_path:
     assert figure["clients"] == 300 and isinstance(figure["kib_per_connection"], float)
 
 
-async def test_the_store_floor_runs_the_generator_against_a_server_that_stores_nothing() -> None:
-    figures = await store_floor.answering(seconds=0.3)
-    assert figures["answered_per_s"] > 0  # the scenario counts only the `ok`s it got
+async def test_the_python_floor_runs_the_scenarios_through_a_bare_server() -> None:
+    figures = await python_floor.bare(seconds=0.3)
+    # The latency scenario fails unless every message is relayed to its recipient.
+    assert 0 < figures["latency_p50_ms"] <= figures["latency_p99_ms"]
+    assert figures["answered_per_s"] > 0  # the store scenario counts only the `ok`s it got
     assert figures["answering_cpu_us"] > 0 and figures["generator_cpu_us"] > 0
 
 
-def test_the_store_floor_times_sqlite_storing_into_the_real_schema() -> None:
-    assert store_floor.storing(count=300) > 0  # the triggers fail a mismatched INSERT
+def test_the_python_floor_times_sqlite_storing_into_the_real_schema() -> None:
+    assert python_floor.storing(count=300) > 0  # the triggers fail a mismatched INSERT
 
 
 def test_the_durability_floors_are_measured_on_this_disk(tmp_path: Path) -> None:

@@ -64,8 +64,8 @@ echo "== fdatasync on this disk" >&2
 python3 -m chatroom.bench.fsync --json "$work/fsync.json"
 echo "== memory per connection of an asyncio server that does nothing" >&2
 python3 -m chatroom.bench.connection_floor --json "$work/floor.json"
-echo "== stored messages/s this machine could reach: generator, answering, SQLite" >&2
-python3 -m chatroom.bench.store_floor --json "$work/store_floor.json"
+echo "== a bare Python server: latency, and stored messages/s this machine could reach" >&2
+python3 -m chatroom.bench.python_floor --json "$work/python_floor.json"
 echo "== chatroom" >&2
 python3 -m chatroom.bench --scenarios fanout,latency,connections,store --receivers 1000 --messages 1000 \
     --json "$work/chatroom.json" "$@"

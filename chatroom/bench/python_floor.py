@@ -1,0 +1,171 @@
+"""The floors for a chat server written in Python on this machine, measured now: how
+fast a private message can go from one client to another, and how many messages can be
+stored per second.
+
+    python -m chatroom.bench.python_floor [--seconds 5] [--json FILE]
+
+Both run chatroom-bench's own scenarios against a bare server: an `asyncio.Protocol` of
+thirty lines that decodes each request and answers `ok` at once, and passes a private
+message on to its recipient, if logged in, as a `message` push. It checks nothing,
+stores nothing and keeps no history: what is left is what any Python server on asyncio
+does per message here.
+
+- latency: the `latency` scenario (50 pairs, 2,000 messages/s in all) through the bare
+  server: p50 and p99. A durable message adds its commit to this (chatroom.bench.fsync
+  times one alone).
+- stored messages/s: the `store` scenario (50 senders, 100 requests in flight each)
+  against the bare server, for the CPU per message of the load generator and of the bare
+  server; and SQLite storing the scenario's message into the server's own schema (both
+  triggers, 100 rows per INSERT and per commit, as a group commit makes them), for its
+  CPU per message (the fsyncs' waiting is not CPU). Every stored message costs at least
+  the three on this machine's cores together, so no Python server with this schema
+  stores more per second, measured with this generator, than the cores divided by their
+  sum.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from chatroom.bench.fsync import create_database
+from chatroom.bench.scenarios import Target, latency, store
+
+SERVER = """
+import asyncio, struct, sys
+import msgpack
+
+HEADER = struct.Struct(">I")
+online = {}
+
+def frame(envelope):
+    body = msgpack.packb(envelope)
+    return HEADER.pack(len(body)) + body
+
+class Bare(asyncio.Protocol):
+    def connection_made(self, transport):
+        self.transport, self.buffer, self.name = transport, b"", None
+
+    def connection_lost(self, exc):
+        online.pop(self.name, None)
+
+    def data_received(self, data):
+        buffer = self.buffer + data if self.buffer else data
+        position, replies = 0, []
+        while len(buffer) - position >= 4:
+            (length,) = HEADER.unpack_from(buffer, position)
+            if position + 4 + length > len(buffer):
+                break
+            request = msgpack.unpackb(buffer[position + 4 : position + 4 + length])
+            position += 4 + length
+            data = request.get("data", {})
+            if request["type"] == "login":
+                self.name = data["username"]
+                online[self.name] = self.transport
+            elif request["type"] == "private" and data["to"] in online:
+                push = {"mid": 1, "from": self.name, "to": data["to"], "text": data["text"]}
+                online[data["to"]].write(frame({"type": "message", "data": push}))
+            reply = {"mid": 1, "ts": 1.0, "delivered": False}
+            replies.append(frame({"type": "ok", "id": request.get("id"), "data": reply}))
+        self.buffer = buffer[position:]
+        self.transport.write(b"".join(replies))
+
+async def main():
+    server = await asyncio.get_running_loop().create_server(Bare, "127.0.0.1", 0)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+
+asyncio.run(main())
+"""
+
+ROWS = 100
+"""Messages per INSERT and per commit, as the server's group commit makes them under load."""
+
+
+async def bare(seconds: float) -> dict[str, Any]:
+    """Both scenarios through the bare server: latency, and the CPU per message of the
+    server and of the generator (this process) with many requests in flight."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        target = Target("chatroom", "127.0.0.1", int(process.stdout.readline()), process.pid)
+        relayed = await latency(target, 50, 2000, seconds)
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        answered = await store(target, 50, 100, seconds)
+        after = resource.getrusage(resource.RUSAGE_SELF)
+    finally:
+        process.stdin.write(b"\n")
+        process.stdin.close()
+        process.wait(timeout=10)
+    generator = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return {
+        "latency_p50_ms": relayed["p50_ms"],
+        "latency_p99_ms": relayed["p99_ms"],
+        "answered_per_s": answered["stored_per_s"],
+        "answering_cpu_us": answered["server_cpu_us_per_message"],
+        "generator_cpu_us": round(generator / answered["stored"] * 1e6, 1),
+    }
+
+
+def storing(count: int) -> float:
+    """SQLite's CPU per message stored into the server's schema (µs)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "floor.db"
+        asyncio.run(create_database(path))
+        with sqlite3.connect(path, isolation_level=None) as db:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = FULL")
+            row = "('alice', 'bob', ?, ?, 2, ?)"
+            sql = f"""INSERT INTO messages (sender, recipient, text, ts, conv, seq)
+                      VALUES {", ".join([row] * ROWS)}"""
+            text = "stored message " + "x" * 80
+            started = time.process_time()
+            for batch in range(count // ROWS):
+                values = []
+                for seq in range(batch * ROWS + 1, (batch + 1) * ROWS + 1):
+                    values += [text, time.time(), seq]
+                db.execute(sql, values)
+            return (time.process_time() - started) / (count // ROWS * ROWS) * 1e6
+
+
+def measure(seconds: float, count: int) -> dict[str, Any]:
+    figures = asyncio.run(bare(seconds))
+    figures["storing_cpu_us"] = round(storing(count), 1)
+    per_message = sum(figures[key] for key in ("generator_cpu_us", "answering_cpu_us"))
+    per_message += figures["storing_cpu_us"]
+    figures["cores"] = os.cpu_count() or 1
+    figures["stored_floor_per_s"] = round(figures["cores"] / per_message * 1e6)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m chatroom.bench.python_floor")
+    parser.add_argument("--seconds", type=float, default=5, help="each scenario's length")
+    parser.add_argument("--rows", type=int, default=100_000, help="messages SQLite stores")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    figures = measure(args.seconds, args.rows)
+    print(
+        f"through a bare Python server: latency p50 {figures['latency_p50_ms']} ms, p99 "
+        f"{figures['latency_p99_ms']} ms; answered {figures['answered_per_s']:,}/s. CPU per "
+        f"message: generator {figures['generator_cpu_us']} µs, bare server "
+        f"{figures['answering_cpu_us']} µs, SQLite storing {figures['storing_cpu_us']} µs; "
+        f"at most {figures['stored_floor_per_s']:,} stored/s on {figures['cores']} cores"
+    )
+    if args.json:
+        with open(args.json, "w") as file:
+            json.dump(figures, file)
+
+
+if __name__ == "__main__":
+    main()
