@@ -218,3 +218,29 @@ async def test_a_sender_cut_off_mid_pipeline_loses_nothing_it_stored(
     assert (await again.request(login))["type"] == "ok"
     for raw in (receiver, again):
         raw.close()
+
+
+async def test_an_idle_logged_in_user_leaves_no_user_cached_status_or_file_table(
+    server: RunningServer,
+) -> None:
+    """What a logged-in user costs while idle is their session. A login reads the user
+    fresh (for the password) and caches nothing; a plain `online` status is the default,
+    not an entry; the table of files a session may download is made at its first. Those
+    a message is sent to are cached, to spare a database read per message."""
+    assert server.server is not None
+    store, hub = server.server.services.store, server.server.services.hub
+    raws = [await logged_in(server, f"quiet{n}") for n in range(5)]
+    assert not store._users  # type: ignore[attr-defined]
+    assert not hub._statuses
+    assert all(session.readable_files is None for session in server.server._sessions)
+    private = {"type": "private", "id": 2, "data": {"to": "quiet1", "text": "hello"}}
+    assert (await raws[0].request(private))["type"] == "ok"
+    assert list(store._users) == ["quiet1"]  # type: ignore[attr-defined]
+    away = {"type": "status_set", "id": 3, "data": {"status": "away", "status_text": ""}}
+    assert (await raws[2].request(away))["type"] == "ok"
+    assert list(hub._statuses) == ["quiet2"]
+    back = {"type": "status_set", "id": 4, "data": {"status": "online", "status_text": ""}}
+    assert (await raws[2].request(back))["type"] == "ok"
+    assert not hub._statuses
+    for raw in raws:
+        raw.close()

@@ -1,15 +1,19 @@
 """The floors for a chat server written in Python on this machine, measured now: how
-fast a private message can go from one client to another, and how many messages can be
-stored per second.
+much memory a logged-in connection needs, how fast a private message can go from one
+client to another, and how many messages can be stored per second.
 
-    python -m chatroom.bench.python_floor [--seconds 5] [--json FILE]
+    python -m chatroom.bench.python_floor [--clients 10000] [--seconds 5] [--json FILE]
 
 Both run chatroom-bench's own scenarios against a bare server: an `asyncio.Protocol` of
 thirty lines that decodes each request and answers `ok` at once, and passes a private
 message on to its recipient, if logged in, as a `message` push. It checks nothing,
 stores nothing and keeps no history: what is left is what any Python server on asyncio
-does per message here.
+does per message here, and holds per connection: the socket and asyncio's transport,
+the protocol object (three slots: transport, unread bytes, name) and its entry in the
+table of who is online.
 
+- memory: the `connections` scenario (CLIENTS log in and stay): the bare server's
+  growth per connection, as chatroom's is measured.
 - latency: the `latency` scenario (50 pairs, 2,000 messages/s in all) through the bare
   server: p50 and p99. A durable message adds its commit to this (chatroom.bench.fsync
   times one alone).
@@ -37,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from chatroom.bench.fsync import create_database
-from chatroom.bench.scenarios import Target, latency, store
+from chatroom.bench.scenarios import Target, connections, latency, store
 
 SERVER = """
 import asyncio, struct, sys
@@ -51,6 +55,8 @@ def frame(envelope):
     return HEADER.pack(len(body)) + body
 
 class Bare(asyncio.Protocol):
+    __slots__ = ("transport", "buffer", "name")
+
     def connection_made(self, transport):
         self.transport, self.buffer, self.name = transport, b"", None
 
@@ -90,15 +96,17 @@ ROWS = 100
 """Messages per INSERT and per commit, as the server's group commit makes them under load."""
 
 
-async def bare(seconds: float) -> dict[str, Any]:
-    """Both scenarios through the bare server: latency, and the CPU per message of the
-    server and of the generator (this process) with many requests in flight."""
+async def bare(seconds: float, clients: int) -> dict[str, Any]:
+    """The scenarios through the bare server: its memory per logged-in connection, its
+    latency, and the CPU per message of the server and of the generator (this process)
+    with many requests in flight."""
     process = subprocess.Popen(
         [sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE
     )
     assert process.stdin is not None and process.stdout is not None
     try:
         target = Target("chatroom", "127.0.0.1", int(process.stdout.readline()), process.pid)
+        idle = await connections(target, clients)
         relayed = await latency(target, 50, 2000, seconds)
         before = resource.getrusage(resource.RUSAGE_SELF)
         answered = await store(target, 50, 100, seconds)
@@ -109,6 +117,7 @@ async def bare(seconds: float) -> dict[str, Any]:
         process.wait(timeout=10)
     generator = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     return {
+        "kib_per_connection": idle["kib_per_connection"],
         "latency_p50_ms": relayed["p50_ms"],
         "latency_p99_ms": relayed["p99_ms"],
         "answered_per_s": answered["stored_per_s"],
@@ -138,8 +147,8 @@ def storing(count: int) -> float:
             return (time.process_time() - started) / (count // ROWS * ROWS) * 1e6
 
 
-def measure(seconds: float, count: int) -> dict[str, Any]:
-    figures = asyncio.run(bare(seconds))
+def measure(seconds: float, clients: int, count: int) -> dict[str, Any]:
+    figures = asyncio.run(bare(seconds, clients))
     figures["storing_cpu_us"] = round(storing(count), 1)
     per_message = sum(figures[key] for key in ("generator_cpu_us", "answering_cpu_us"))
     per_message += figures["storing_cpu_us"]
@@ -150,13 +159,15 @@ def measure(seconds: float, count: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m chatroom.bench.python_floor")
+    parser.add_argument("--clients", type=int, default=10_000, help="connections: K")
     parser.add_argument("--seconds", type=float, default=5, help="each scenario's length")
     parser.add_argument("--rows", type=int, default=100_000, help="messages SQLite stores")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
-    figures = measure(args.seconds, args.rows)
+    figures = measure(args.seconds, args.clients, args.rows)
     print(
-        f"through a bare Python server: latency p50 {figures['latency_p50_ms']} ms, p99 "
+        f"through a bare Python server: {figures['kib_per_connection']} KiB per logged-in "
+        f"connection ({args.clients:,}); latency p50 {figures['latency_p50_ms']} ms, p99 "
         f"{figures['latency_p99_ms']} ms; answered {figures['answered_per_s']:,}/s. CPU per "
         f"message: generator {figures['generator_cpu_us']} µs, bare server "
         f"{figures['answering_cpu_us']} µs, SQLite storing {figures['storing_cpu_us']} µs; "

@@ -38,7 +38,7 @@ async def hold(port: int, count: int, prefix: str) -> None:
     target = Target("chatroom", "127.0.0.1", port, None)
     names = [f"{prefix}{n}" for n in range(count)]
     await target.register(names)
-    links = await target.connect_all(names, join=False)
+    links = await target.connect_all(names, join=False, registered=True)
     print("connected", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     for link in links:

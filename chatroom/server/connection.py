@@ -87,8 +87,9 @@ class Session(Channel):
         limits = services.limits
         self.gate = gate
         self.messages = TokenBucket(limits.message_rate, limits.message_burst, services.clock)
-        self.readable_files: dict[int, FileRecord] = {}
-        """Files this session may download, remembered to spare a lookup per chunk."""
+        self.readable_files: dict[int, FileRecord] | None = None
+        """Files this session may download, remembered to spare a lookup per chunk
+        (None until it downloads one)."""
         self.resume_token_hash: str | None = None
         """The resume token this session was given or used; logout revokes it."""
         self.features = NO_FEATURES

@@ -154,7 +154,10 @@ class Hub:
     def set_status(self, username: str, status: str, text: str = "") -> None:
         """`username` chose a status (before their first session joins, or while on)."""
         before = self.shown(username)
-        self._statuses[username] = (status, text)
+        if (status, text) == ONLINE:  # what everyone has unless they chose otherwise
+            self._statuses.pop(username, None)
+        else:
+            self._statuses[username] = (status, text)
         if username in self._sessions and self.shown(username) != before:
             self._announce(username)
 

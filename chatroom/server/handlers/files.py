@@ -100,7 +100,7 @@ async def _complete(server: Services, peer: Peer, fid: int) -> dict[str, Any]:
 
 
 async def _readable(server: Services, peer: Peer, fid: int) -> FileRecord:
-    file = peer.readable_files.get(fid)
+    file = peer.readable_files.get(fid) if peer.readable_files else None
     if file is None:
         file = await server.store.find_file(fid)
         # Once complete, by those who may see it.
@@ -108,6 +108,8 @@ async def _readable(server: Services, peer: Peer, fid: int) -> FileRecord:
             if file is not None and file.mid is not None:
                 raise ChatError(ErrorCode.FORBIDDEN, f"file {fid} was not sent to you")
             raise ChatError(ErrorCode.NO_SUCH_FILE, f"there is no file {fid}")
+        if peer.readable_files is None:
+            peer.readable_files = {}
         peer.readable_files[fid] = file
     return file
 

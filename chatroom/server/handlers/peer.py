@@ -22,8 +22,8 @@ class Peer(Protocol):
     """Its address: what per-address limits count."""
     resume_token_hash: str | None
     """The resume token this connection was given or used; logout revokes it."""
-    readable_files: dict[int, FileRecord]
-    """Files it may download, remembered to spare a lookup per chunk."""
+    readable_files: dict[int, FileRecord] | None
+    """Files it may download, remembered to spare a lookup per chunk (None: none yet)."""
     features: frozenset[str]
     """What the client asked for in `hello` (`pull`, `compress`, `rooms`, ...)."""
 

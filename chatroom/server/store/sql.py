@@ -174,15 +174,18 @@ class SqlStore(SqlPeople, SqlModeration, SqlConversations):
         return int(newest)
 
     async def find_user(self, username: str, fresh: bool = False) -> UserRecord | None:
+        # A fresh lookup (a login checking the password) reads the database and leaves
+        # the cache alone: it holds the users messages are sent to, not everyone who
+        # logs in (some 400 bytes each, for as long as they stay).
         name, key = user_lookup(username)
-        user = None if fresh else self._users.get(name)
-        if user is None:
-            rows = await self._lookups.execute_fetchall(FIND_USER_SQL, {"name": name, "key": key})
-            user = next((UserRecord(*row) for row in rows), None)
-            if user is not None:
-                if len(self._users) >= USER_CACHE:
-                    self._users.clear()
-                self._users[name] = user
+        if not fresh and (cached := self._users.get(name)) is not None:
+            return cached
+        rows = await self._lookups.execute_fetchall(FIND_USER_SQL, {"name": name, "key": key})
+        user = next((UserRecord(*row) for row in rows), None)
+        if user is not None and not fresh:
+            if len(self._users) >= USER_CACHE:
+                self._users.clear()
+            self._users[name] = user
         return user
 
     # -- messages and mailboxes -------------------------------------------------------
