@@ -111,7 +111,7 @@ def test_the_targets_table_judges_each_figure_against_the_same_run(tmp_path: Pat
     (tmp_path / "floor.json").write_text(json.dumps({"kib_per_connection": 1.66}))
     bare = {"stored_floor_per_s": 75_188, "cores": 2, "generator_cpu_us": 10.3,
             "answering_cpu_us": 9.1, "storing_cpu_us": 7.2, "latency_p50_ms": 0.24,
-            "latency_p99_ms": 0.68}  # fmt: skip
+            "latency_p99_ms": 0.68, "kib_per_connection": 1.64}  # fmt: skip
     (tmp_path / "python_floor.json").write_text(json.dumps(bare))
     rows = {row.figure: row for row in targets.judge(tmp_path)}
     assert rows["stored messages/s"].reference == (
@@ -120,7 +120,7 @@ def test_the_targets_table_judges_each_figure_against_the_same_run(tmp_path: Pat
     )
     assert "a bare Python relay 0.68" in rows["private latency at 2,000/s, p99 (ms)"].reference
     memory = rows["server memory per idle logged-in connection (KiB)"]
-    assert memory.reference.endswith("asyncio floor 1.66")
+    assert memory.reference.endswith("asyncio floor 1.66, a bare Python chat server 1.64")
     assert rows["private latency at 2,000/s, p50 (ms)"].reference.endswith("a commit alone 0.3")
     verdicts = {row.figure: row.met for row in targets.judge(tmp_path)}
     assert verdicts == {
@@ -151,7 +151,8 @@ async def test_the_connection_floor_is_measured_on_a_server_of_its_own(tmp_path:
 
 
 async def test_the_python_floor_runs_the_scenarios_through_a_bare_server() -> None:
-    figures = await python_floor.bare(seconds=0.3)
+    figures = await python_floor.bare(seconds=0.3, clients=50)
+    assert isinstance(figures["kib_per_connection"], float)
     # The latency scenario fails unless every message is relayed to its recipient.
     assert 0 < figures["latency_p50_ms"] <= figures["latency_p99_ms"]
     assert figures["answered_per_s"] > 0  # the store scenario counts only the `ok`s it got

@@ -104,7 +104,8 @@ def judge(work: Path) -> list[Row]:
                     "server memory per idle logged-in connection (KiB)",
                     ours["kib_per_connection"],
                     f"ngircd {theirs.get('kib_per_connection', '-')}, "
-                    f"asyncio floor {read('floor.json').get('kib_per_connection', '-')}",
+                    f"asyncio floor {read('floor.json').get('kib_per_connection', '-')}, "
+                    f"a bare Python chat server {bare.get('kib_per_connection', '-')}",
                     "≤ 2",
                     ours["kib_per_connection"] <= 2,
                 )
