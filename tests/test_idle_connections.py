@@ -225,14 +225,16 @@ async def test_an_idle_logged_in_user_leaves_no_user_cached_status_or_file_table
 ) -> None:
     """What a logged-in user costs while idle is their session. A login reads the user
     fresh (for the password) and caches nothing; a plain `online` status is the default,
-    not an entry; the table of files a session may download is made at its first. Those
-    a message is sent to are cached, to spare a database read per message."""
+    not an entry; the table of files a session may download is made at its first, and
+    its message rate's bucket at its first message. Those a message is sent to are
+    cached, to spare a database read per message."""
     assert server.server is not None
     store, hub = server.server.services.store, server.server.services.hub
     raws = [await logged_in(server, f"quiet{n}") for n in range(5)]
     assert not store._users  # type: ignore[attr-defined]
     assert not hub._statuses
     assert all(session.readable_files is None for session in server.server._sessions)
+    assert all(session.messages is None for session in server.server._sessions)
     private = {"type": "private", "id": 2, "data": {"to": "quiet1", "text": "hello"}}
     assert (await raws[0].request(private))["type"] == "ok"
     assert list(store._users) == ["quiet1"]  # type: ignore[attr-defined]

@@ -86,7 +86,8 @@ class Session(Channel):
         self.hub = services.hub
         limits = services.limits
         self.gate = gate
-        self.messages = TokenBucket(limits.message_rate, limits.message_burst, services.clock)
+        self.messages: TokenBucket | None = None
+        """Its message rate: a full bucket until its first rate-limited request, made then."""
         self.readable_files: dict[int, FileRecord] | None = None
         """Files this session may download, remembered to spare a lookup per chunk
         (None until it downloads one)."""
@@ -358,6 +359,9 @@ class Session(Channel):
             if self._user is None and not handler.before_login:
                 raise ChatError(ErrorCode.NOT_LOGGED_IN, f"log in before {request.type!r}")
             if handler.rate_limited:
+                if self.messages is None:
+                    rate, burst = self.limits.message_rate, self.limits.message_burst
+                    self.messages = TokenBucket(rate, burst, self.services.clock)
                 self.messages.take()
             fields = Fields(request.data, self.limits.max_text)
             reply = ok(request_id, await handler.function(self.services, self, fields))
