@@ -131,6 +131,15 @@ class RunningServer:
     async def raw(self) -> "RawConnection":
         return await RawConnection.open(self.port)
 
+    async def raw_login(self, username: str) -> "RawConnection":
+        """A raw connection of `username`, registered and logged in (the reply read)."""
+        await self.register(username)
+        raw = await self.raw()
+        login = {"type": "login", "id": 1, "data": {"username": username, "password": PASSWORD}}
+        reply = await raw.request(login)
+        assert reply["type"] == "ok", reply
+        return raw
+
 
 class RawConnection:
     """A bare socket that sends arbitrary bytes and reads replies as decoded envelopes."""

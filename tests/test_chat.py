@@ -147,10 +147,7 @@ async def test_broadcasts_committed_together_go_out_together(make_server: MakeSe
     assert server.server is not None
     hub = server.server.services.hub
     receiver = await server.login("bob")
-    sender = await server.raw()
-    login = {"type": "login", "id": 0, "data": {"username": "alice", "password": PASSWORD}}
-    await server.register("alice")
-    assert (await sender.request(login))["type"] == "ok"
+    sender = await server.raw_login("alice")
     await next_presence(receiver, "alice")
     writes: list[int] = []  # the lobby pushes written together, each time some are
     write_lobby = hub.write_lobby
@@ -258,10 +255,7 @@ async def test_first_messages_from_a_client_that_vanishes_make_one_conversation(
     made for the others asking, nor make a second one."""
     server = await make_server(message_burst=1000)
     bob = await server.login("bob")
-    raw = await server.raw()
-    login = {"type": "login", "id": 1, "data": {"username": "alice", "password": PASSWORD}}
-    await server.register("alice")
-    assert (await raw.request(login))["type"] == "ok"
+    raw = await server.raw_login("alice")
     for n in range(50):  # sent, and the connection gone before any reply is read
         await raw.send({"type": "private", "id": n + 2, "data": {"to": "bob", "text": f"{n}"}})
     raw.close()

@@ -22,22 +22,12 @@ async def until(condition: Callable[[], bool]) -> None:
             await asyncio.sleep(0.01)
 
 
-async def logged_in(server: RunningServer, name: str) -> RawConnection:
-    await server.register(name)
-    raw = await server.raw()
-    reply = await raw.request(
-        {"type": "login", "id": 1, "data": {"username": name, "password": PASSWORD}}
-    )
-    assert reply["type"] == "ok", reply
-    return raw
-
-
 async def test_idle_logged_in_connections_hold_no_task(server: RunningServer) -> None:
     """Counted over the whole event loop (server, and the test's raw sockets, which have
     none): a task per connection would be 30 more, for as long as they stay."""
     assert server.server is not None
     tasks_before = len(asyncio.all_tasks())
-    raws = [await logged_in(server, f"idle{n}") for n in range(30)]
+    raws = [await server.raw_login(f"idle{n}") for n in range(30)]
     # A connection's task ends once its replies are written (and the `register`
     # clients' own tasks once they are closed).
     await until(lambda: len(asyncio.all_tasks()) <= tasks_before)
@@ -105,7 +95,7 @@ async def test_a_client_gone_while_its_request_runs_is_forgotten_once_it_ends(
     raw.writer.close()
     await until(lambda: not server.server._sessions)  # type: ignore[union-attr]
     assert not server.server.services.hub.is_online("gone")
-    again = await logged_in(server, "gone2")
+    again = await server.raw_login("gone2")
     back = await server.raw()
     reply = await back.request(login)
     assert reply["type"] == "ok"
@@ -151,7 +141,7 @@ async def test_many_logins_at_once_some_vanishing_leave_exactly_the_rest_online(
     stayed = sorted(name for n, name in enumerate(names) if n % 3 == 2)
     await until(lambda: len(server.server._sessions) == len(stayed))  # type: ignore[union-attr]
     await until(lambda: server.server.services.hub.online() == stayed)  # type: ignore[union-attr]
-    watcher = await logged_in(server, "watcher")
+    watcher = await server.raw_login("watcher")
     reply = await watcher.request({"type": "users", "id": 2, "data": {}})
     assert reply["data"]["online"] == sorted([*stayed, "watcher"])
 
@@ -196,8 +186,8 @@ async def test_a_sender_cut_off_mid_pipeline_loses_nothing_it_stored(
     though nobody is left to reply to; and the sender is let go and can log in again."""
     server = await make_server(message_rate=1000, message_burst=1000)
     assert server.server is not None
-    receiver = await logged_in(server, "receiver")
-    sender = await logged_in(server, "sender")
+    receiver = await server.raw_login("receiver")
+    sender = await server.raw_login("sender")
     await sender.send_bytes(
         b"".join(
             encode({"type": "broadcast", "id": n, "data": {"text": f"m{n}"}}) for n in range(1, 51)
@@ -230,7 +220,7 @@ async def test_an_idle_logged_in_user_leaves_no_user_cached_status_or_file_table
     cached, to spare a database read per message."""
     assert server.server is not None
     store, hub = server.server.services.store, server.server.services.hub
-    raws = [await logged_in(server, f"quiet{n}") for n in range(5)]
+    raws = [await server.raw_login(f"quiet{n}") for n in range(5)]
     assert not store._users  # type: ignore[attr-defined]
     assert not hub._statuses
     assert all(session.readable_files is None for session in server.server._sessions)

@@ -147,8 +147,8 @@ async def test_broadcasts_from_many_senders_reach_each_receiver_once_though_some
     nothing else; those that came back get all of them as offline mail (they never
     acked), and what they got live before was some of them, in order."""
     server = await make_server(message_rate=10_000, message_burst=10_000)
-    senders = [await _logged_in_raw(server, f"sender{n}") for n in range(8)]
-    receivers = [await _logged_in_raw(server, f"receiver{n}") for n in range(12)]
+    senders = [await server.raw_login(f"sender{n}") for n in range(8)]
+    receivers = [await server.raw_login(f"receiver{n}") for n in range(12)]
     stayers, vanishers = receivers[:6], receivers[6:]
 
     async def send_all(number: int, raw: RawConnection) -> list[int]:
@@ -205,14 +205,6 @@ async def test_broadcasts_from_many_senders_reach_each_receiver_once_though_some
         raw.close()
     for raw in senders + stayers:
         raw.close()
-
-
-async def _logged_in_raw(server: RunningServer, name: str) -> RawConnection:
-    await server.register(name)
-    raw = await server.raw()
-    login = {"type": "login", "id": 0, "data": {"username": name, "password": PASSWORD}}
-    assert (await raw.request(login))["type"] == "ok"
-    return raw
 
 
 def _broadcast(request_id: int, text: str) -> dict[str, object]:
