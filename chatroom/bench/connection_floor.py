@@ -13,10 +13,8 @@ import argparse
 import asyncio
 import json
 import socket
-import subprocess
-import sys
 
-from chatroom.bench.spawn import rss_kib
+from chatroom.bench.spawn import rss_kib, script_server
 
 SERVER = """
 import asyncio, sys
@@ -35,27 +33,18 @@ asyncio.run(main())
 
 async def measure(count: int) -> float:
     """KiB of server memory per idle connection, over `count` connections."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE
-    )
-    assert process.stdin is not None and process.stdout is not None
-    try:
-        port = int(process.stdout.readline())
-        before = rss_kib(process.pid)
+    with script_server(SERVER) as (pid, port):
+        before = rss_kib(pid)
         sockets = []
         for number in range(count):
             sockets.append(socket.create_connection(("127.0.0.1", port)))
             if number % 500 == 499:
                 await asyncio.sleep(0.05)  # let the server accept them
         await asyncio.sleep(1)
-        after = rss_kib(process.pid)
+        after = rss_kib(pid)
         for sock in sockets:
             sock.close()
         return (after - before) / count
-    finally:
-        process.stdin.write(b"\n")
-        process.stdin.close()
-        process.wait(timeout=10)
 
 
 def main() -> None:

@@ -16,17 +16,19 @@ chatroom-bench's server keeps its data):
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sqlite3
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import aiosqlite
 
+from chatroom.bench.scenarios import STORED_TEXT
 from chatroom.server.store.schema import migrate
 
 
@@ -39,27 +41,38 @@ def measure(directory: Path, count: int) -> dict[str, float]:
             os.fdatasync(scratch.fileno())
 
         fsync = _timed(append, count)
-    with tempfile.TemporaryDirectory(dir=directory) as scratch_dir:
-        path = Path(scratch_dir) / "floor.db"
-        asyncio.run(create_database(path))
-        with sqlite3.connect(path, isolation_level=None) as db:
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA synchronous = FULL")
-            seq = iter(range(1, count + 1))
+    with server_database(directory) as db:
+        seq = iter(range(1, count + 1))
 
-            def commit() -> None:
-                db.execute(
-                    """INSERT INTO messages (sender, recipient, text, ts, conv, seq)
-                       VALUES ('alice', 'bob', ?, ?, 2, ?)""",
-                    ("stored message " + "x" * 80, time.time(), next(seq)),
-                )
+        def commit() -> None:
+            db.execute(insert_sql(1), (STORED_TEXT, time.time(), next(seq)))
 
-            stored = _timed(commit, count)
+        stored = _timed(commit, count)
     return {"count": count} | fsync | {f"commit_{key}": value for key, value in stored.items()}
 
 
-async def create_database(path: Path) -> None:
-    """A database as the server makes it (every migration)."""
+@contextlib.contextmanager
+def server_database(directory: Path | None = None) -> Iterator[sqlite3.Connection]:
+    """A database in a temporary directory under `directory`, made as the server makes
+    it (every migration) and opened with its settings (WAL, `synchronous = FULL`)."""
+    with tempfile.TemporaryDirectory(dir=directory) as scratch:
+        path = Path(scratch) / "floor.db"
+        asyncio.run(_migrate(path))
+        with sqlite3.connect(path, isolation_level=None) as db:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = FULL")
+            yield db
+
+
+def insert_sql(rows: int) -> str:
+    """An INSERT of `rows` private messages from alice to bob, each given its text, ts
+    and seq."""
+    row = "('alice', 'bob', ?, ?, 2, ?)"
+    return f"""INSERT INTO messages (sender, recipient, text, ts, conv, seq)
+               VALUES {", ".join([row] * rows)}"""
+
+
+async def _migrate(path: Path) -> None:
     async with aiosqlite.connect(path, isolation_level=None) as db:
         await db.execute("PRAGMA journal_mode = WAL")
         await migrate(db)

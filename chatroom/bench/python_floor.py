@@ -32,16 +32,12 @@ import asyncio
 import json
 import os
 import resource
-import sqlite3
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-from chatroom.bench.fsync import create_database
-from chatroom.bench.scenarios import Target, connections, latency, store
+from chatroom.bench.fsync import insert_sql, server_database
+from chatroom.bench.scenarios import STORED_TEXT, Target, connections, latency, store
+from chatroom.bench.spawn import script_server
 
 SERVER = """
 import asyncio, struct, sys
@@ -100,21 +96,13 @@ async def bare(seconds: float, clients: int) -> dict[str, Any]:
     """The scenarios through the bare server: its memory per logged-in connection, its
     latency, and the CPU per message of the server and of the generator (this process)
     with many requests in flight."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE
-    )
-    assert process.stdin is not None and process.stdout is not None
-    try:
-        target = Target("chatroom", "127.0.0.1", int(process.stdout.readline()), process.pid)
+    with script_server(SERVER) as (pid, port):
+        target = Target("chatroom", "127.0.0.1", port, pid)
         idle = await connections(target, clients)
         relayed = await latency(target, 50, 2000, seconds)
         before = resource.getrusage(resource.RUSAGE_SELF)
         answered = await store(target, 50, 100, seconds)
         after = resource.getrusage(resource.RUSAGE_SELF)
-    finally:
-        process.stdin.write(b"\n")
-        process.stdin.close()
-        process.wait(timeout=10)
     generator = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     return {
         "kib_per_connection": idle["kib_per_connection"],
@@ -128,23 +116,15 @@ async def bare(seconds: float, clients: int) -> dict[str, Any]:
 
 def storing(count: int) -> float:
     """SQLite's CPU per message stored into the server's schema (µs)."""
-    with tempfile.TemporaryDirectory() as scratch:
-        path = Path(scratch) / "floor.db"
-        asyncio.run(create_database(path))
-        with sqlite3.connect(path, isolation_level=None) as db:
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA synchronous = FULL")
-            row = "('alice', 'bob', ?, ?, 2, ?)"
-            sql = f"""INSERT INTO messages (sender, recipient, text, ts, conv, seq)
-                      VALUES {", ".join([row] * ROWS)}"""
-            text = "stored message " + "x" * 80
-            started = time.process_time()
-            for batch in range(count // ROWS):
-                values = []
-                for seq in range(batch * ROWS + 1, (batch + 1) * ROWS + 1):
-                    values += [text, time.time(), seq]
-                db.execute(sql, values)
-            return (time.process_time() - started) / (count // ROWS * ROWS) * 1e6
+    with server_database() as db:
+        sql = insert_sql(ROWS)
+        started = time.process_time()
+        for batch in range(count // ROWS):
+            values: list[object] = []
+            for seq in range(batch * ROWS + 1, (batch + 1) * ROWS + 1):
+                values += [STORED_TEXT, time.time(), seq]
+            db.execute(sql, values)
+        return (time.process_time() - started) / (count // ROWS * ROWS) * 1e6
 
 
 def measure(seconds: float, clients: int, count: int) -> dict[str, Any]:

@@ -21,6 +21,8 @@ TIMEOUT = 120.0
 """Longest any scenario waits for its last delivery."""
 Figures = dict[str, Any]
 """What one scenario measured, by name: the report's row."""
+STORED_TEXT = "stored message " + "x" * 80
+"""The text of every message the store scenario sends (and the floors store)."""
 
 
 @dataclass
@@ -247,7 +249,7 @@ async def store(
         while time.perf_counter() < end:
             while sent[number] - link.sent_ok - link.sent_errors < window:
                 cid = f"{number}-{sent[number]}" if cids else None
-                link.private(sink.name, "stored message " + "x" * 80, cid)
+                link.private(sink.name, STORED_TEXT, cid)
                 sent[number] += 1
             await asyncio.sleep(0.001)
 

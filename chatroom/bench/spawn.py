@@ -1,9 +1,12 @@
 """A chatroom server in its own process, for the benchmarks: start it, find its port."""
 
 import asyncio
+import contextlib
 import os
 import re
+import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 BENCH_FLAGS = (
@@ -40,6 +43,23 @@ async def start_server(
     # Keep reading its log so the pipe never fills up and blocks the server.
     asyncio.get_running_loop().create_task(process.stderr.read())
     return process, int(match.group(1))
+
+
+@contextlib.contextmanager
+def script_server(code: str) -> Iterator[tuple[int, int]]:
+    """Run `code` in a Python process of its own: a server that prints the port it
+    listens on, then serves until its standard input has a line. Gives its pid and
+    port, and stops it at the end."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        yield process.pid, int(process.stdout.readline())
+    finally:
+        process.stdin.write(b"\n")
+        process.stdin.close()
+        process.wait(timeout=10)
 
 
 def rss_kib(pid: int) -> int:
