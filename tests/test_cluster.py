@@ -291,9 +291,16 @@ async def test_the_tui_given_several_nodes_carries_on_when_its_node_dies(
         await log_in(pilot, "alice")
         assert app.link.servers.current.port == a.port
         status = app.screen.query_one("#status", Static)
-        a.process.send_signal(signal.SIGKILL)
-        await until(pilot, lambda: "disconnected" in text_of(status), "the status to change")
-        await send(pilot, "typed while moving")
+        # Node B is paused, so the TUI stays disconnected (not reconnected already) until
+        # the test has typed; it then goes on to B.
+        b.process.send_signal(signal.SIGSTOP)
+        try:
+            a.process.send_signal(signal.SIGKILL)
+            await until(pilot, lambda: "disconnected" in text_of(status), "the status to change")
+            await send(pilot, "typed while moving")
+            await until(pilot, lambda: "1 waiting to send" in text_of(status), "the outbox")
+        finally:
+            b.process.send_signal(signal.SIGCONT)
         await until(pilot, lambda: "connected as alice" in text_of(status), "reconnection")
         assert app.link.servers.current.port == b.port
         assert f"Reconnected to 127.0.0.1:{b.port}." in log_text(app)
