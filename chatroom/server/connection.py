@@ -7,8 +7,8 @@ connections hold ten thousand sessions, not ten thousand coroutines waiting on r
 Their timeouts are kept by one `Sweeper` for all (scheduling.py), their writes made by one
 `WriteScheduler` callback per turn of the loop.
 
-The answering task is the only place that turns a `ChatError` into an `error` frame, and
-anything unexpected into `server_error` with one logged traceback.
+Each request's reply is made by `handlers.reply_to`: `ok`, or an `error` frame, whatever
+the handler raised.
 
 Nothing here buffers without bound. Replies and pushes wait in the socket's write buffer;
 once it is half full (of `max_write_buffer`) the session stops answering that client's
@@ -22,15 +22,13 @@ import logging
 from collections.abc import Coroutine
 from typing import Any, Protocol
 
-from chatroom.common.codec import FrameDecoder, compress, encode
-from chatroom.common.envelope import Request, error, ok, reply_id
+from chatroom.common.codec import FrameDecoder, encode
+from chatroom.common.envelope import error
 from chatroom.common.errors import ChatError, ErrorCode
-from chatroom.common.limits import COMPRESS_MIN
 from chatroom.common.messages import ByePush, ByeReason
 from chatroom.common.trace import FrameTrace
 from chatroom.server.channel import Channel
-from chatroom.server.fields import Fields
-from chatroom.server.handlers import HANDLERS
+from chatroom.server.handlers import HANDLERS, reply_to
 from chatroom.server.hub import ROOMS
 from chatroom.server.rules import Deadlines
 from chatroom.server.scheduling import WriteScheduler
@@ -136,6 +134,14 @@ class Session(Channel):
     def require_logged_out(self) -> None:
         if self._user is not None:
             raise ChatError(ErrorCode.ALREADY_LOGGED_IN, f"already logged in as {self._user}")
+
+    def spend_message(self) -> None:
+        if self.messages is None:
+            limits = self.limits
+            self.messages = TokenBucket(
+                limits.message_rate, limits.message_burst, self.services.clock
+            )
+        self.messages.take()
 
     async def log_in(self, username: str, how: str = "login") -> Backlog:
         """Make this session `username`'s and find their unacknowledged mail.
@@ -303,11 +309,11 @@ class Session(Channel):
                 kind = envelope.get("type")
                 handler = HANDLERS.get(kind) if isinstance(kind, str) else None
                 if handler is not None and handler.pipelined and self._user is not None:
-                    running.append(Started(self._reply_to(envelope)))
+                    running.append(Started(reply_to(self.services, self, envelope)))
                     continue
                 await self._send_replies(running)
                 running = []
-                await self._send_reply(await self._reply_to(envelope))
+                await self._send_reply(await reply_to(self.services, self, envelope))
                 if self._closing is not None:
                     break
         finally:
@@ -347,32 +353,6 @@ class Session(Channel):
                 if self._unsent() > self._high_water:
                     await self._drain()
             after = page[-1].mid
-
-    async def _reply_to(self, envelope: dict[Any, Any]) -> dict[str, Any]:
-        """The reply to one request: `ok` with the handler's data, or `error`."""
-        request_id = reply_id(envelope)
-        try:
-            request = Request.from_envelope(envelope)
-            handler = HANDLERS.get(request.type)
-            if handler is None:
-                raise ChatError(ErrorCode.UNKNOWN_TYPE, f"unknown request type {request.type!r}")
-            if self._user is None and not handler.before_login:
-                raise ChatError(ErrorCode.NOT_LOGGED_IN, f"log in before {request.type!r}")
-            if handler.rate_limited:
-                if self.messages is None:
-                    rate, burst = self.limits.message_rate, self.limits.message_burst
-                    self.messages = TokenBucket(rate, burst, self.services.clock)
-                self.messages.take()
-            fields = Fields(request.data, self.limits.max_text)
-            reply = ok(request_id, await handler.function(self.services, self, fields))
-            if handler.compressible and "compress" in self.features:
-                return compress(reply, least=COMPRESS_MIN)
-            return reply
-        except ChatError as err:
-            return error(request_id, err)
-        except Exception:
-            log.exception("request %r from %s failed", envelope.get("type"), self.peer)
-            return error(request_id, ChatError(ErrorCode.SERVER_ERROR, "internal server error"))
 
     def _finish(self) -> None:
         """The connection is over (the client finished, broke the protocol or vanished, or

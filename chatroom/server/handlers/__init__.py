@@ -2,14 +2,20 @@
 
 A handler gets the server's `Services`, the `Peer` that asked and the request's checked
 `Fields`, and returns the `data` of its `ok` reply. It signals failure by raising
-`ChatError`; the connection turns that into the `error` reply, so no handler builds
-frames for errors. The table is written out here, whole: nothing registers itself by
-being imported.
+`ChatError`; `reply_to` turns that into the `error` reply, so no handler builds frames
+for errors. The table is written out here, whole: nothing registers itself by being
+imported.
 """
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
+from chatroom.common.codec import compress
+from chatroom.common.envelope import Request, error, ok, reply_id
+from chatroom.common.errors import ChatError, ErrorCode
+from chatroom.common.limits import COMPRESS_MIN
 from chatroom.common.messages import RequestType
 from chatroom.server.fields import Fields
 from chatroom.server.handlers import (
@@ -92,4 +98,33 @@ HANDLERS: dict[str, Handler] = {
 }
 """Every request type the server answers, by its wire name."""
 
-__all__ = ["HANDLERS", "Handler", "Peer", "Reply"]
+log = logging.getLogger("chatroom.server")
+
+
+async def reply_to(server: Services, peer: Peer, envelope: dict[Any, Any]) -> dict[str, Any]:
+    """The reply to one request: `ok` with its handler's data, or `error`. The one place
+    that turns a `ChatError` into an `error` frame, and anything unexpected into
+    `server_error` with one logged traceback."""
+    request_id = reply_id(envelope)
+    try:
+        request = Request.from_envelope(envelope)
+        handler = HANDLERS.get(request.type)
+        if handler is None:
+            raise ChatError(ErrorCode.UNKNOWN_TYPE, f"unknown request type {request.type!r}")
+        if peer.user is None and not handler.before_login:
+            raise ChatError(ErrorCode.NOT_LOGGED_IN, f"log in before {request.type!r}")
+        if handler.rate_limited:
+            peer.spend_message()
+        fields = Fields(request.data, server.limits.max_text)
+        reply = ok(request_id, await handler.function(server, peer, fields))
+        if handler.compressible and "compress" in peer.features:
+            return compress(reply, least=COMPRESS_MIN)
+        return reply
+    except ChatError as err:
+        return error(request_id, err)
+    except Exception:
+        log.exception("request %r from %s failed", envelope.get("type"), peer.peer)
+        return error(request_id, ChatError(ErrorCode.SERVER_ERROR, "internal server error"))
+
+
+__all__ = ["HANDLERS", "Handler", "Peer", "Reply", "reply_to"]

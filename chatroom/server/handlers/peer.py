@@ -46,6 +46,10 @@ class Peer(Protocol):
     def require_logged_out(self) -> None:
         """Raise `already_logged_in` if it is logged in."""
 
+    def spend_message(self) -> None:
+        """Take one token of its message rate; `rate_limited` (with `retry_after`) if none
+        is left."""
+
     async def log_in(self, username: str, how: str) -> Backlog:
         """Make the connection `username`'s; where their unacknowledged mail is."""
 
