@@ -100,7 +100,9 @@ class FrameDecoder:
 
     def __init__(self, max_frame: int) -> None:
         self.max_frame = max_frame
-        self._buffer = bytearray()
+        self._buffer: bytearray | None = None
+        """The start of a frame not complete yet (None, not an empty buffer, between
+        frames: most connections are between frames, and an empty bytearray is 57 bytes)."""
 
     def feed(self, chunk: bytes) -> Iterator[dict[Any, Any]]:
         """Add `chunk` and yield every envelope it completes (zero, one or many).
@@ -108,8 +110,11 @@ class FrameDecoder:
         Raises a fatal `ChatError` for an oversized length, checked as soon as the header
         is complete and before any of the body is kept, or for a body that is not a map.
         """
-        buffer = self._buffer
-        buffer += chunk
+        held = self._buffer
+        buffer: bytes | bytearray = chunk
+        if held is not None:
+            held += chunk
+            buffer = held
         start = 0
         try:
             while len(buffer) - start >= HEADER_SIZE:
@@ -126,9 +131,19 @@ class FrameDecoder:
                 start = end
                 yield decode_body(body)
         finally:
-            del buffer[:start]
+            self._keep(buffer, start)
+
+    def _keep(self, buffer: bytes | bytearray, used: int) -> None:
+        """Keep what is left of `buffer` once its first `used` bytes are decoded."""
+        if used == len(buffer):
+            self._buffer = None
+        elif isinstance(buffer, bytearray):
+            del buffer[:used]
+            self._buffer = buffer
+        else:
+            self._buffer = bytearray(memoryview(buffer)[used:])
 
     @property
     def buffered(self) -> int:
         """Bytes received but not yet part of a complete frame."""
-        return len(self._buffer)
+        return 0 if self._buffer is None else len(self._buffer)
