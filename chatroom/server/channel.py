@@ -9,6 +9,7 @@ client to read; a client that does not read within `idle_timeout`, or lets more 
 """
 
 import asyncio
+import functools
 import logging
 from typing import Any
 
@@ -24,6 +25,15 @@ SLOW_CONSUMER_GRACE = 5.0
 """Seconds a dropped slow consumer gets to read its `bye` before the socket is cut."""
 
 log = logging.getLogger("chatroom.server")
+
+
+@functools.cache
+def water_marks(max_write_buffer: int) -> tuple[int, int]:
+    """The socket's high-water mark, past which no more is written until the client has
+    read down to the low one. One pair of ints for every socket: the transport keeps
+    them, and two ints of their own would be 56 bytes a connection."""
+    high = max_write_buffer // 2
+    return high, high // 4
 
 
 class Channel(asyncio.Protocol):
@@ -52,12 +62,12 @@ class Channel(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         self.address, self._port, *_ = transport.get_extra_info("peername") or ("?", 0)
-        transport.set_write_buffer_limits(self._high_water, self._high_water // 4)
+        transport.set_write_buffer_limits(*water_marks(self.limits.max_write_buffer))
 
     @property
     def _high_water(self) -> int:
         """Bytes unread by the client past which no more is written until it reads."""
-        return self.limits.max_write_buffer // 2
+        return water_marks(self.limits.max_write_buffer)[0]
 
     @property
     def peer(self) -> str:
