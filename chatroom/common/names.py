@@ -51,7 +51,7 @@ def _normalize(raw: str, what: str, code: ErrorCode) -> str:
     return name
 
 
-@functools.lru_cache(maxsize=4096)  # every login and private message looks a name up
+@functools.lru_cache(maxsize=256)  # private messages look the same few names up
 def username_key(name: str) -> str:
     """The form two usernames are compared in: the confusable skeleton of the casefolded name.
 
