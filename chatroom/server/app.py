@@ -67,7 +67,9 @@ class ChatServer:
         self.limits = limits
         self.writes = WriteScheduler()
         self._per_address: Counter[str] = Counter()
-        self._sessions: set[Session] = set()
+        self._sessions: dict[Session, None] = {}
+        """Every session let in. A dict used as a set: at 10,000 sessions its table is
+        30 bytes a session, a set's (which grows fourfold) 50 to 100."""
         self._sweeper: Sweeper | None = None
         self._all_closed: asyncio.Event | None = None
         """Set when the last session has closed, once shutdown has begun."""
@@ -142,13 +144,13 @@ class ChatServer:
         refusal = await self._refusal(address)
         if refusal is None:
             self._per_address[address] += 1
-            self._sessions.add(session)
+            self._sessions[session] = None
         return refusal
 
     def closed(self, session: Session) -> None:
         """Count a connection that was let in out again."""
         address = session.address
-        self._sessions.discard(session)
+        self._sessions.pop(session, None)
         self._per_address[address] -= 1
         if not self._per_address[address]:
             del self._per_address[address]
