@@ -30,7 +30,7 @@ from chatroom.common.trace import FrameTrace
 from chatroom.server.channel import Channel
 from chatroom.server.handlers import HANDLERS, reply_to
 from chatroom.server.hub import ROOMS
-from chatroom.server.rules import Deadlines
+from chatroom.server.rules import frame_deadline, next_wait
 from chatroom.server.scheduling import WriteScheduler
 from chatroom.server.services import Services
 from chatroom.server.started import Started
@@ -70,9 +70,9 @@ class Session(Channel):
 
     # Ten thousand at once: no per-instance dict (this is most of an idle connection).
     __slots__ = (
-        "_closing", "_deadlines", "_decoder", "_eof", "_expiry", "_finished", "_reading_paused",
-        "_replay", "_task", "_unread", "_unread_bytes", "_user", "expires", "features", "gate",
-        "hub", "messages", "readable_files", "resume_token_hash", "services", "store",
+        "_closing", "_decoder", "_eof", "_expiry", "_finished", "_frame_by", "_login_by",
+        "_reading_paused", "_replay", "_resume_digest", "_task", "_unread", "_unread_bytes",
+        "_user", "expires", "features", "gate", "messages", "readable_files", "services",
     )  # fmt: skip
     log = log
 
@@ -80,8 +80,6 @@ class Session(Channel):
         chaos = services.chaos.for_connection() if services.chaos else None
         super().__init__(services.limits, writes, chaos)
         self.services = services
-        self.store = services.store
-        self.hub = services.hub
         limits = services.limits
         self.gate = gate
         self.messages: TokenBucket | None = None
@@ -89,8 +87,7 @@ class Session(Channel):
         self.readable_files: dict[int, FileRecord] | None = None
         """Files this session may download, remembered to spare a lookup per chunk
         (None until it downloads one)."""
-        self.resume_token_hash: str | None = None
-        """The resume token this session was given or used; logout revokes it."""
+        self._resume_digest: bytes | None = None
         self.features = NO_FEATURES
         """What the client asked for in `hello`: `pull` (no login replay), `compress`,
         `rooms` (pushes of rooms other than the lobby), `carbons`, `read`."""
@@ -99,7 +96,10 @@ class Session(Channel):
         self._replay: Backlog | None = None
         """The backlog to send after the login reply, page by page."""
         self._closing: ByeReason | None = None
-        self._deadlines = Deadlines.starting(limits, self._loop.time())
+        self._login_by = self._loop.time() + limits.login_timeout
+        """When it is closed if it has not logged in (infinite once it has)."""
+        self._frame_by: float | None = None
+        """When the frame that has begun to arrive must be complete."""
         self.expires = INFINITY
         """Loop time at which the sweeper closes it (infinite while a request runs)."""
         self._expiry = ByeReason.LOGIN_TIMEOUT
@@ -131,6 +131,17 @@ class Session(Channel):
             raise ChatError(ErrorCode.NOT_LOGGED_IN, "log in first")
         return self._user
 
+    @property
+    def resume_token_hash(self) -> str | None:
+        """The resume token this session was given or used; logout revokes it."""
+        digest = self._resume_digest
+        return None if digest is None else digest.hex()
+
+    @resume_token_hash.setter
+    def resume_token_hash(self, token_hash: str | None) -> None:
+        # Kept as its 32 bytes, not as 64 hex digits: 48 bytes less a connection.
+        self._resume_digest = None if token_hash is None else bytes.fromhex(token_hash)
+
     def require_logged_out(self) -> None:
         if self._user is not None:
             raise ChatError(ErrorCode.ALREADY_LOGGED_IN, f"already logged in as {self._user}")
@@ -154,12 +165,13 @@ class Session(Channel):
         """
         self._outbox.hold()
         self._user = username
-        self.hub.join(self)
+        self._login_by = INFINITY
+        self.services.hub.join(self)
         if "pull" in self.features:
             backlog = Backlog(0, 0, 0, 0)
         else:
-            all_rooms = ROOMS in self.features
-            backlog = await self.store.backlog(username, self.limits.replay_limit, all_rooms)
+            store, all_rooms = self.services.store, ROOMS in self.features
+            backlog = await store.backlog(username, self.limits.replay_limit, all_rooms)
         self._replay = backlog if backlog.count else None
         log.info(
             "%s %s from %s (%d offline, %d left out)",
@@ -215,7 +227,7 @@ class Session(Channel):
         if self._task is None:
             self._finish()
         elif self._user is not None:
-            self.hub.leave(self)  # now; the rest once its request is answered
+            self.services.hub.leave(self)  # now; the rest once its request is answered
 
     def say_bye(self, reason: ByeReason) -> None:
         """Send `bye` and close the socket once what is queued has been written."""
@@ -255,7 +267,9 @@ class Session(Channel):
                 arrived = self._loop.time()
                 buffered = self._decoder.buffered + len(chunk)
                 await self._answer_all(chunk)
-                self._deadlines.read(arrived, buffered, self._decoder.buffered)
+                self._frame_by = frame_deadline(
+                    self.limits, arrived, self._frame_by, buffered, self._decoder.buffered
+                )
                 chunk = self._next_unread()
         except ChatError as err:  # the decoder's: the stream can no longer be trusted
             self.send(error(None, err))
@@ -270,7 +284,7 @@ class Session(Channel):
             self._finish()
         else:
             now = self._loop.time()
-            wait, self._expiry = self._deadlines.next_wait(now, self._user is not None)
+            wait, self._expiry = next_wait(self.limits, now, self._login_by, self._frame_by)
             self.expires = now + wait
 
     def _next_unread(self) -> bytes | None:
@@ -331,7 +345,7 @@ class Session(Channel):
             await self._send_reply(reply)
 
     async def _send_reply(self, reply: dict[str, Any]) -> None:
-        self.hub.write_lobby()  # after the lobby pushes that came before it
+        self.services.hub.write_lobby()  # after the lobby pushes that came before it
         self._write(encode(reply))  # ahead of any pushes held back during the request
         if self._replay is not None:
             backlog, self._replay = self._replay, None
@@ -343,7 +357,7 @@ class Session(Channel):
         assert self._user is not None
         after = backlog.after
         while after < backlog.upto:
-            page = await self.store.backlog_page(
+            page = await self.services.store.backlog_page(
                 self._user, after, backlog.upto, REPLAY_PAGE, backlog.all_rooms
             )
             if not page:
@@ -364,7 +378,7 @@ class Session(Channel):
         self.expires = INFINITY
         self.services.vault.release_all(owner=self)
         if self._user is not None:
-            self.hub.leave(self)
+            self.services.hub.leave(self)
             if self._closing == ByeReason.LOGOUT:
                 log.info("logout %s from %s", self._user, self.peer)
         self.flush()

@@ -3,11 +3,9 @@ when the connection has waited too long. (The sans-I/O part, in the websockets s
 `connection.py` feeds these bytes and times, and does the reading and writing.)
 
 `Outbox` keeps the order a client sees: a request's reply before the pushes that arrived
-while it ran (a login's reply before the live traffic behind it). `Deadlines` says how
+while it ran (a login's reply before the live traffic behind it). `next_wait` says how
 long the next read may wait and what it means if nothing comes.
 """
-
-from dataclasses import dataclass
 
 from chatroom.common.limits import Limits
 from chatroom.common.messages import ByeReason
@@ -91,36 +89,35 @@ class Outbox:
         return self._counted_bytes
 
 
-@dataclass(slots=True)
-class Deadlines:
-    """How long a connection may stay silent, in the loop's seconds (monotonic)."""
+def next_wait(
+    limits: Limits, now: float, login_by: float, frame_by: float | None
+) -> tuple[float, ByeReason]:
+    """How long a connection's next read may wait, and why it ends if nothing comes.
 
-    limits: Limits
-    login_by: float
-    """When a connection that has not logged in is closed, however it dribbles."""
-    frame_by: float | None = None
-    """When the frame that has begun to arrive must be complete."""
+    Times are the loop's seconds (monotonic). `login_by` is when a connection that has
+    not logged in is closed, however it dribbles (infinite once it has logged in);
+    `frame_by` is when the frame that has begun to arrive must be complete (None if no
+    frame has begun). A session keeps just these two floats, not an object: ten
+    thousand idle ones would hold 80 bytes each more.
+    """
+    wait, reason = limits.idle_timeout, ByeReason.IDLE
+    if login_by - now < wait:
+        wait, reason = max(login_by - now, 0), ByeReason.LOGIN_TIMEOUT
+    if frame_by is not None and frame_by - now < wait:
+        # A frame once begun must arrive in full in time: dribbling a 1 MiB frame a
+        # byte a second would otherwise hold its buffer for days.
+        wait, reason = max(frame_by - now, 0), ByeReason.FRAME_TIMEOUT
+    return wait, reason
 
-    @classmethod
-    def starting(cls, limits: Limits, now: float) -> "Deadlines":
-        return cls(limits, now + limits.login_timeout)
 
-    def next_wait(self, now: float, logged_in: bool) -> tuple[float, ByeReason]:
-        """How long the next read may wait, and why the connection ends if it times out."""
-        wait, reason = self.limits.idle_timeout, ByeReason.IDLE
-        if not logged_in and self.login_by - now < wait:
-            wait, reason = max(self.login_by - now, 0), ByeReason.LOGIN_TIMEOUT
-        if self.frame_by is not None and self.frame_by - now < wait:
-            # A frame once begun must arrive in full in time: dribbling a 1 MiB frame a
-            # byte a second would otherwise hold its buffer for days.
-            wait, reason = max(self.frame_by - now, 0), ByeReason.FRAME_TIMEOUT
-        return wait, reason
-
-    def read(self, now: float, buffered_before: int, buffered_after: int) -> None:
-        """Bytes arrived at `now`: the decoder held `buffered_before` bytes with them, and
-        `buffered_after` once it had taken every complete frame out."""
-        if not buffered_after:
-            self.frame_by = None
-        elif self.frame_by is None or buffered_after < buffered_before:
-            # Bytes were used up, so a frame ended and the bytes left begin a new one.
-            self.frame_by = now + self.limits.frame_timeout
+def frame_deadline(
+    limits: Limits, now: float, frame_by: float | None, buffered_before: int, buffered_after: int
+) -> float | None:
+    """The new `frame_by` once bytes arrived at `now`: the decoder held `buffered_before`
+    bytes with them, and `buffered_after` once it had taken every complete frame out."""
+    if not buffered_after:
+        return None
+    if frame_by is None or buffered_after < buffered_before:
+        # Bytes were used up, so a frame ended and the bytes left begin a new one.
+        return now + limits.frame_timeout
+    return frame_by

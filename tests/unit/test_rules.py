@@ -2,7 +2,7 @@
 
 from chatroom.common.limits import Limits
 from chatroom.common.messages import ByeReason
-from chatroom.server.rules import Deadlines, Outbox
+from chatroom.server.rules import Outbox, frame_deadline, next_wait
 
 
 def test_a_reply_goes_ahead_of_the_pushes_held_while_it_ran() -> None:
@@ -37,27 +37,27 @@ def test_queued_bytes_count_what_waits() -> None:
 
 
 LIMITS = Limits(login_timeout=30, idle_timeout=90, frame_timeout=10)
+INFINITY = float("inf")
 
 
 def test_before_login_the_login_deadline_wins() -> None:
-    deadlines = Deadlines.starting(LIMITS, now=100)
-    assert deadlines.next_wait(100, logged_in=False) == (30, ByeReason.LOGIN_TIMEOUT)
-    assert deadlines.next_wait(125, logged_in=False) == (5, ByeReason.LOGIN_TIMEOUT)
-    assert deadlines.next_wait(125, logged_in=True) == (90, ByeReason.IDLE)
+    login_by = 100 + LIMITS.login_timeout
+    assert next_wait(LIMITS, 100, login_by, None) == (30, ByeReason.LOGIN_TIMEOUT)
+    assert next_wait(LIMITS, 125, login_by, None) == (5, ByeReason.LOGIN_TIMEOUT)
+    assert next_wait(LIMITS, 125, INFINITY, None) == (90, ByeReason.IDLE)  # logged in
 
 
 def test_a_begun_frame_must_finish_however_it_dribbles() -> None:
-    deadlines = Deadlines.starting(LIMITS, now=0)
-    deadlines.read(now=50, buffered_before=3, buffered_after=3)  # half a frame
-    assert deadlines.next_wait(55, logged_in=True) == (5, ByeReason.FRAME_TIMEOUT)
-    deadlines.read(now=58, buffered_before=4, buffered_after=4)  # one more byte: no reprieve
-    assert deadlines.next_wait(59, logged_in=True) == (1, ByeReason.FRAME_TIMEOUT)
+    frame_by = frame_deadline(LIMITS, 50, None, buffered_before=3, buffered_after=3)  # half
+    assert next_wait(LIMITS, 55, INFINITY, frame_by) == (5, ByeReason.FRAME_TIMEOUT)
+    frame_by = frame_deadline(LIMITS, 58, frame_by, 4, 4)  # one more byte: no reprieve
+    assert next_wait(LIMITS, 59, INFINITY, frame_by) == (1, ByeReason.FRAME_TIMEOUT)
 
 
 def test_a_finished_frame_starts_the_next_ones_clock() -> None:
-    deadlines = Deadlines.starting(LIMITS, now=0)
-    deadlines.read(now=50, buffered_before=3, buffered_after=3)
-    deadlines.read(now=58, buffered_before=20, buffered_after=2)  # a frame ended, one began
-    assert deadlines.next_wait(58, logged_in=True) == (10, ByeReason.FRAME_TIMEOUT)
-    deadlines.read(now=59, buffered_before=12, buffered_after=0)  # nothing pending
-    assert deadlines.next_wait(59, logged_in=True) == (90, ByeReason.IDLE)
+    frame_by = frame_deadline(LIMITS, 50, None, buffered_before=3, buffered_after=3)
+    frame_by = frame_deadline(LIMITS, 58, frame_by, 20, 2)  # a frame ended, one began
+    assert next_wait(LIMITS, 58, INFINITY, frame_by) == (10, ByeReason.FRAME_TIMEOUT)
+    frame_by = frame_deadline(LIMITS, 59, frame_by, 12, 0)  # nothing pending
+    assert frame_by is None
+    assert next_wait(LIMITS, 59, INFINITY, frame_by) == (90, ByeReason.IDLE)
