@@ -40,7 +40,7 @@ class Channel(asyncio.Protocol):
     """The server's writing end of one socket."""
 
     __slots__ = (
-        "_chaos", "_drain_waiter", "_loop", "_outbox", "_port", "_trace", "_writing_paused",
+        "_chaos", "_drain_waiter", "_outbox", "_trace", "_writing_paused",
         "address", "limits", "transport", "writes",
     )  # fmt: skip
 
@@ -49,19 +49,16 @@ class Channel(asyncio.Protocol):
         self.writes = writes
         self.transport: asyncio.Transport | None = None
         self.address = "?"
-        self._port = 0
         self._outbox = Outbox(most_held=limits.max_write_buffer)
         self._trace: FrameTrace | None = None
         self._chaos = chaos
         self._writing_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
-        self._loop = asyncio.get_running_loop()
-        """Kept: asking asyncio for the running loop costs a getpid() system call."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
-        self.address, self._port, *_ = transport.get_extra_info("peername") or ("?", 0)
+        self.address, *_ = transport.get_extra_info("peername") or ("?",)
         transport.set_write_buffer_limits(*water_marks(self.limits.max_write_buffer))
 
     @property
@@ -72,7 +69,12 @@ class Channel(asyncio.Protocol):
     @property
     def peer(self) -> str:
         """Its address and port, for the log."""
-        return f"{self.address}:{self._port}"
+        peername = self.transport.get_extra_info("peername") if self.transport else None
+        return f"{self.address}:{peername[1] if peername else 0}"
+
+    @property
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        return self.writes.loop  # asking asyncio for the running loop costs a getpid()
 
     @property
     def user(self) -> str | None:

@@ -71,7 +71,7 @@ class Session(Channel):
     # Ten thousand at once: no per-instance dict (this is most of an idle connection).
     __slots__ = (
         "_closing", "_decoder", "_eof", "_expiry", "_finished", "_frame_by", "_login_by",
-        "_reading_paused", "_replay", "_resume_digest", "_task", "_unread", "_unread_bytes",
+        "_replay", "_resume_digest", "_task", "_unread", "_unread_bytes",
         "_user", "expires", "features", "gate", "messages", "readable_files", "services",
     )  # fmt: skip
     log = log
@@ -109,7 +109,6 @@ class Session(Channel):
         self._unread: list[bytes] | None = None
         """Bytes that arrived while the task was answering earlier ones."""
         self._unread_bytes = 0
-        self._reading_paused = False
         self._eof = self._finished = False
 
     @property
@@ -202,9 +201,8 @@ class Session(Channel):
             self._unread = []
         self._unread.append(data)
         self._unread_bytes += len(data)
-        if self._unread_bytes > UNREAD_MAX and not self._reading_paused:
-            self._reading_paused = True  # until the task has caught up
-            self._transport.pause_reading()
+        if self._unread_bytes > UNREAD_MAX and self._transport.is_reading():
+            self._transport.pause_reading()  # until the task has caught up
 
     def eof_received(self) -> bool:
         self._eof = True
@@ -290,9 +288,8 @@ class Session(Channel):
     def _next_unread(self) -> bytes | None:
         """What arrived while requests were being answered, as one chunk (None if nothing)."""
         unread, self._unread, self._unread_bytes = self._unread, None, 0
-        if self._reading_paused:
-            self._reading_paused = False
-            self._transport.resume_reading()
+        if not self._transport.is_reading():
+            self._transport.resume_reading()  # (nothing, if it is closing)
         if not unread:
             return None
         return unread[0] if len(unread) == 1 else b"".join(unread)

@@ -43,12 +43,12 @@ class WriteScheduler:
     """Writes out, once per turn of the event loop, every session that queued frames in it."""
 
     def __init__(self) -> None:
-        self._loop = asyncio.get_running_loop()
+        self.loop = asyncio.get_running_loop()
         self._due: list[Flushable] = []
 
     def flush_soon(self, session: Flushable) -> None:
         if not self._due:
-            self._loop.call_soon(self._flush_due)
+            self.loop.call_soon(self._flush_due)
         self._due.append(session)
 
     def _flush_due(self) -> None:
