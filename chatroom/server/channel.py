@@ -49,7 +49,7 @@ class Channel(asyncio.Protocol):
         self.writes = writes
         self.transport: asyncio.Transport | None = None
         self.address = "?"
-        self._outbox = Outbox(most_held=limits.max_write_buffer)
+        self._outbox = Outbox()
         self._trace: FrameTrace | None = None
         self._chaos = chaos
         self._writing_paused = False
@@ -103,8 +103,9 @@ class Channel(asyncio.Protocol):
         if not outbox.holding:
             if outbox.reply(frame):
                 self.writes.flush_soon(self)
-        elif not self._transport.is_closing() and not self._outbox.push(frame):
-            self._drop_slow_consumer()  # live traffic piles up behind a backlog not read
+        elif not self._transport.is_closing():
+            if not outbox.push(frame, most_held=self.limits.max_write_buffer):
+                self._drop_slow_consumer()  # live traffic piles up behind a backlog not read
 
     def _write(self, frame: bytes) -> None:
         """Queue a frame; everything queued in one turn of the event loop goes out in one

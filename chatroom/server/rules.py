@@ -22,11 +22,9 @@ class Outbox:
         "_held_bytes",
         "_queued",
         "holding",
-        "most_held",
     )
 
-    def __init__(self, most_held: int) -> None:
-        self.most_held = most_held  # bytes of pushes that may wait behind a reply
+    def __init__(self) -> None:
         # None, not an empty list, while there is nothing: an empty list is 56 bytes, and
         # most of thousands of connections have nothing queued most of the time.
         self._queued: list[bytes] | None = None
@@ -41,14 +39,15 @@ class Outbox:
         if self._held is None:
             self._held = []
 
-    def push(self, frame: bytes) -> bool:
-        """Queue a push, or hold it back; False if that makes too much held back."""
+    def push(self, frame: bytes, most_held: int) -> bool:
+        """Queue a push, or hold it back; False if that makes more than `most_held` bytes
+        held back."""
         if self._held is None:  # not holding
             self.reply(frame)
             return True
         self._held.append(frame)
         self._held_bytes += len(frame)
-        return self._held_bytes <= self.most_held
+        return self._held_bytes <= most_held
 
     def reply(self, frame: bytes) -> bool:
         """Queue a frame now, ahead of any held pushes; whether the queue was empty (so

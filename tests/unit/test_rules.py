@@ -6,10 +6,10 @@ from chatroom.server.rules import Outbox, frame_deadline, next_wait
 
 
 def test_a_reply_goes_ahead_of_the_pushes_held_while_it_ran() -> None:
-    outbox = Outbox(most_held=100)
-    outbox.push(b"before")
+    outbox = Outbox()
+    outbox.push(b"before", most_held=100)
     outbox.hold()
-    assert outbox.push(b"live-1") and outbox.push(b"live-2")
+    assert outbox.push(b"live-1", most_held=100) and outbox.push(b"live-2", most_held=100)
     outbox.reply(b"reply")
     outbox.release()
     assert outbox.take() == b"before" + b"reply" + b"live-1" + b"live-2"
@@ -17,16 +17,16 @@ def test_a_reply_goes_ahead_of_the_pushes_held_while_it_ran() -> None:
 
 
 def test_too_much_held_back_is_reported() -> None:
-    outbox = Outbox(most_held=10)
+    outbox = Outbox()
     outbox.hold()
-    assert outbox.push(b"x" * 10)
-    assert not outbox.push(b"y")  # the caller drops the client as a slow consumer
+    assert outbox.push(b"x" * 10, most_held=10)
+    assert not outbox.push(b"y", most_held=10)  # the caller drops the client as a slow consumer
 
 
 def test_queued_bytes_count_what_waits() -> None:
-    outbox = Outbox(most_held=10)
+    outbox = Outbox()
     outbox.reply(b"abc")
-    outbox.push(b"de")
+    outbox.push(b"de", most_held=10)
     assert outbox.queued_bytes == 5
     outbox.reply(b"fghi")  # counted from where the last count stopped
     assert outbox.queued_bytes == 9 and outbox.queued_bytes == 9
