@@ -73,6 +73,11 @@ class Channel(asyncio.Protocol):
         return f"{self.address}:{peername[1] if peername else 0}"
 
     @property
+    def _most_held(self) -> int:
+        """Bytes of pushes that may wait behind a login's reply and backlog."""
+        return self.limits.max_write_buffer
+
+    @property
     def _loop(self) -> asyncio.AbstractEventLoop:
         return self.writes.loop  # asking asyncio for the running loop costs a getpid()
 
@@ -103,9 +108,8 @@ class Channel(asyncio.Protocol):
         if not outbox.holding:
             if outbox.reply(frame):
                 self.writes.flush_soon(self)
-        elif not self._transport.is_closing():
-            if not outbox.push(frame, most_held=self.limits.max_write_buffer):
-                self._drop_slow_consumer()  # live traffic piles up behind a backlog not read
+        elif not self._transport.is_closing() and not outbox.push(frame, self._most_held):
+            self._drop_slow_consumer()  # live traffic piles up behind a backlog not read
 
     def _write(self, frame: bytes) -> None:
         """Queue a frame; everything queued in one turn of the event loop goes out in one
