@@ -27,7 +27,8 @@ login, which would grow with the square of the number of users.
 
 import asyncio
 import bisect
-from collections.abc import Collection, Iterable
+import itertools
+from collections.abc import Collection, Iterable, Iterator
 from typing import Protocol
 
 from chatroom.common.codec import encode
@@ -81,8 +82,11 @@ class Hub:
     """In-process routing: a map from username to that user's logged-in connections."""
 
     def __init__(self) -> None:
-        self._sessions: dict[str, tuple[Recipient, ...]] = {}
-        """Each online user's sessions (a tuple: most have one, and a set is 216 bytes)."""
+        self._sessions: dict[str, Recipient] = {}
+        """Each online user's first session: most have only the one, and a tuple of one
+        would be 48 bytes more for each."""
+        self._more: dict[str, tuple[Recipient, ...]] = {}
+        """The other sessions of those who have several."""
         self.announce_presence = True
         self._statuses: dict[str, Shown] = {}
         """The status each user with a session chose (`invisible` among them)."""
@@ -110,29 +114,49 @@ class Hub:
         """Route the user's pushes to `session` too; announce them if it is their first."""
         assert session.user is not None
         self.write_lobby()  # a session is sent what comes after it joins, not before
-        sessions = self._sessions[session.user] = (*self._sessions.get(session.user, ()), session)
+        username = session.user
         if ROOMS in session.features:
-            for conv in self._rooms_of.get(session.user, ()):
+            for conv in self._rooms_of.get(username, ()):
                 self._listening.setdefault(conv, set()).add(session)
-        if len(sessions) == 1:
-            self._announce(session.user)
+        if username in self._sessions:
+            self._more[username] = (*self._more.get(username, ()), session)
+        else:
+            self._sessions[username] = session
+            self._announce(username)
 
     def leave(self, session: Recipient) -> None:
         """Stop routing to `session`; announce the user gone if it was their last."""
         assert session.user is not None
-        sessions = self._sessions.get(session.user, ())
+        username = session.user
+        sessions = self.sessions_of(username)
         if session not in sessions:
             return
         self.write_lobby()  # and everything said while it was there
-        rest = tuple(s for s in sessions if s is not session)
-        for conv in self._rooms_of.get(session.user, ()):
+        for conv in self._rooms_of.get(username, ()):
             self._listening.get(conv, set()).discard(session)
-        if rest:
-            self._sessions[session.user] = rest
+        rest = [s for s in sessions if s is not session]
+        if not rest:
+            del self._sessions[username]
+            self._statuses.pop(username, None)
+            self._announce(username)
+            return
+        self._sessions[username] = rest[0]
+        if len(rest) > 1:
+            self._more[username] = tuple(rest[1:])
         else:
-            del self._sessions[session.user]
-            self._statuses.pop(session.user, None)
-            self._announce(session.user)
+            self._more.pop(username, None)
+
+    def sessions_of(self, username: str | None) -> tuple[Recipient, ...]:
+        """The sessions of `username` (none if they are offline)."""
+        if username is None or (first := self._sessions.get(username)) is None:
+            return ()
+        more = self._more.get(username)
+        return (first, *more) if more else (first,)
+
+    def _everyone(self) -> Iterator[tuple[str, Recipient]]:
+        """Every session, with its user."""
+        others = ((u, s) for u, more in self._more.items() for s in more)
+        return itertools.chain(self._sessions.items(), others)
 
     def online(self) -> list[str]:
         """Usernames that others see online (a session, and not invisible), sorted."""
@@ -178,12 +202,12 @@ class Hub:
         self._rooms.setdefault(conv, set()).add(username)
         self._rooms_of.setdefault(username, set()).add(conv)
         listening = self._listening.setdefault(conv, set())
-        listening.update(s for s in self._sessions.get(username, ()) if ROOMS in s.features)
+        listening.update(s for s in self.sessions_of(username) if ROOMS in s.features)
 
     def remove_member(self, conv: int, username: str) -> None:
         self._rooms.get(conv, set()).discard(username)
         self._rooms_of.get(username, set()).discard(conv)
-        self._listening.get(conv, set()).difference_update(self._sessions.get(username, ()))
+        self._listening.get(conv, set()).difference_update(self.sessions_of(username))
 
     def member_count(self, conv: int) -> int:
         """How many members a room other than the lobby has."""
@@ -207,7 +231,7 @@ class Hub:
         if not listening:
             return
         self.write_lobby()
-        excluded = self._sessions.get(exclude, ()) if exclude is not None else ()
+        excluded = self.sessions_of(exclude)
         frame = encode(push.envelope())
         for session in listening:
             if session is not skip and session not in excluded:
@@ -222,15 +246,15 @@ class Hub:
     ) -> bool:
         """Send `push` to every session of these users but `skip` (only to those that
         asked for `feature`, if given); whether the first of them had any session."""
-        online = [sessions for u in usernames if (sessions := self._sessions.get(u))]
+        online = [sessions for u in usernames if (sessions := self.sessions_of(u))]
         self._send(online, push, skip, feature)
         return bool(usernames) and self.is_online(usernames[0])
 
     def carbons(self, sender: str, push: Push, origin: Recipient, in_room: bool) -> None:
         """Send what `sender` sent from `origin` to their other sessions that asked for
         carbons (and for rooms, if it was said in one other than the lobby)."""
-        sessions = self._sessions.get(sender)
-        if sessions and len(sessions) > 1:
+        sessions = self.sessions_of(sender)
+        if len(sessions) > 1:
             wanted = [s for s in sessions if CARBONS in s.features]
             self._send([wanted], push, origin, ROOMS if in_room else None)
 
@@ -255,7 +279,7 @@ class Hub:
     def send_away(self, username: str, reason: ByeReason) -> int:
         """Close every session of `username` (kicked, banned); how many there were."""
         self.write_lobby()
-        sessions = list(self._sessions.get(username, ()))
+        sessions = self.sessions_of(username)
         for session in sessions:
             session.say_bye(reason)
         return len(sessions)
@@ -287,16 +311,13 @@ class Hub:
         everything = b"".join(frame for frame, _, _ in pending)
         excluded = {user for _, user, _ in pending if user is not None}
         skipped = {session for _, _, session in pending if session is not None}
-        for username, sessions in self._sessions.items():
-            for session in sessions:
-                if username in excluded or session in skipped:
-                    some = [
-                        f for f, user, skip in pending if user != username and skip is not session
-                    ]
-                    if some:
-                        session.send_frame(b"".join(some))
-                else:
-                    session.send_frame(everything)
+        for username, session in self._everyone():
+            if username in excluded or session in skipped:
+                some = [f for f, user, skip in pending if user != username and skip is not session]
+                if some:
+                    session.send_frame(b"".join(some))
+            else:
+                session.send_frame(everything)
 
     def _announce(self, username: str) -> None:
         """What others see of `username` may have changed: keep the online list, and tell

@@ -272,7 +272,7 @@ class RedisHub(Hub):
             case ["users", usernames, envelope, feature]:
                 Hub.to_users(self, usernames, Relayed(self._marks.seen(envelope)), None, feature)
             case ["carbons", sender, envelope, in_room]:
-                sessions = self._sessions.get(sender, ())
+                sessions = self.sessions_of(sender)
                 wanted = [s for s in sessions if CARBONS in s.features]
                 self._send([wanted], Relayed(envelope), None, ROOMS if in_room else None)
             case ["all", envelope, exclude]:
