@@ -221,3 +221,25 @@ async def test_a_session_leaving_in_the_turn_takes_nothing_from_those_who_stay()
     await asyncio.sleep(0)
     assert texts(amy) == texts(bob) == ["m1", "m2"]
     assert texts(carol) == ["m1"]
+
+
+async def test_a_user_with_several_sessions_stays_reachable_whichever_leaves_first() -> None:
+    hub = Hub()
+    hub.announce_presence = False
+    first, second, third, bob = (Listener("amy"), Listener("amy"), Listener("amy"),
+                                 Listener("bob"))  # fmt: skip
+    for session in (first, second, third, bob):
+        hub.join(session)
+    hub.leave(first)  # the one the hub met first
+    hub.to_room(LOBBY_CONV, MessagePush(1, "bob", None, "one", 1.0), skip=bob)
+    hub.leave(third)
+    hub.to_room(LOBBY_CONV, MessagePush(2, "bob", None, "two", 2.0), skip=bob)
+    hub.write_lobby()
+    assert (texts(first), texts(second), texts(third)) == ([], ["one", "two"], ["one"])
+    assert hub.is_online("amy") and hub.sessions_of("amy") == (second,)
+    assert hub.to_users(["amy"], MessagePush(3, "bob", "amy", "to amy", 3.0))
+    assert texts(second) == ["one", "two", "to amy"]
+    hub.leave(second)
+    assert not hub.is_online("amy") and hub.sessions_of("amy") == ()
+    hub.leave(second)  # twice is once
+    assert hub.online() == ["bob"]
