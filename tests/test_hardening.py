@@ -3,6 +3,7 @@
 import asyncio
 import re
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -247,6 +248,53 @@ async def test_expired_tokens_are_deleted_by_the_upkeep_not_by_each_login(make_s
     async with asyncio.timeout(WAIT):
         while await server.rows("SELECT COUNT(*) FROM resume_tokens") != [(0,)]:
             await asyncio.sleep(0.05)
+
+
+async def test_the_upkeeps_token_delete_racing_many_logins_keeps_every_live_token(
+    server: RunningServer,
+) -> None:
+    """The resume-token table under both at once: 40 logins (10 of them cut off right
+    after sending their request) while the upkeep's DELETE runs again and again. Every
+    token handed out still resumes; the vanished come back; the DELETE takes only what
+    has expired."""
+    assert server.server is not None
+    store = server.server.services.store
+    names = [f"racer{n}" for n in range(40)]
+    await asyncio.gather(*(server.register(name) for name in names))
+
+    async def log_in(name: str) -> str:
+        client = await server.connect()
+        token = (await client.login(name, PASSWORD)).resume_token
+        await client.close()
+        return token
+
+    async def vanish(name: str) -> None:
+        raw = await server.raw()
+        login = {"type": "login", "id": 1, "data": {"username": name, "password": PASSWORD}}
+        await raw.send(login)
+        raw.writer.transport.abort()  # gone before the reply
+
+    async def upkeep() -> None:
+        for _ in range(30):
+            await store.forget_resume_tokens(expired_by=time.time())
+
+    results = await asyncio.gather(
+        *(log_in(name) for name in names[:30]), *(vanish(name) for name in names[30:]), upkeep()
+    )
+    tokens = [*results[:30], *await asyncio.gather(*(log_in(name) for name in names[30:]))]
+    for name, token in zip(names, tokens, strict=True):
+        client = await server.connect()
+        assert (await client.resume(token)).username == name
+        await client.close()
+    (rows,) = await server.rows("SELECT COUNT(*) FROM resume_tokens")
+    assert rows[0] >= len(tokens)  # the vanished logins' tokens may have been stored too
+    await store.forget_resume_tokens(expired_by=time.time() + server.limits.resume_ttl + 60)
+    assert await server.rows("SELECT COUNT(*) FROM resume_tokens") == [(0,)]
+    client = await server.connect()
+    with pytest.raises(ChatError) as caught:
+        await client.resume(tokens[0])
+    assert caught.value.code == ErrorCode.INVALID_TOKEN
+    await client.close()
 
 
 async def test_tokens_are_stored_only_as_hashes(server: RunningServer) -> None:
