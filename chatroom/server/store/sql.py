@@ -65,9 +65,14 @@ FIND_USER_SQL = """
 accounts older than look-alike checking may share a key, and each must find itself."""
 
 
+def lookup_name(username: str) -> str:
+    """The name that `FIND_USER_SQL`, and the store's cache of users, look `username` up by."""
+    return unicodedata.normalize("NFKC", username)
+
+
 def user_lookup(username: str) -> tuple[str, str]:
     """The name and key that `FIND_USER_SQL` looks `username` up by."""
-    name = unicodedata.normalize("NFKC", username)
+    name = lookup_name(username)
     return name, username_key(name)
 
 
@@ -177,9 +182,10 @@ class SqlStore(SqlPeople, SqlModeration, SqlConversations):
         # A fresh lookup (a login checking the password) reads the database and leaves
         # the cache alone: it holds the users messages are sent to, not everyone who
         # logs in (some 400 bytes each, for as long as they stay).
-        name, key = user_lookup(username)
-        if not fresh and (cached := self._users.get(name)) is not None:
+        # The key (ICU's skeleton, 0.7 µs when not cached) only for the database.
+        if not fresh and (cached := self._users.get(lookup_name(username))) is not None:
             return cached
+        name, key = user_lookup(username)
         rows = await self._lookups.execute_fetchall(FIND_USER_SQL, {"name": name, "key": key})
         user = next((UserRecord(*row) for row in rows), None)
         if user is not None and not fresh:
