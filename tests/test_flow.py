@@ -285,6 +285,7 @@ async def test_a_full_disk_is_logged_once_and_loses_nothing(
     await server.start()
     try:
         alice = await server.login("alice")
+        await server.register("bob")
         acked = [(await alice.broadcast(f"before {n}")).mid for n in range(10)]
         filler = fill(small_disk)
         codes = []
@@ -294,11 +295,17 @@ async def test_a_full_disk_is_logged_once_and_loses_nothing(
             except ChatError as err:
                 codes.append(err.code)
         assert codes and set(codes) == {"storage_full"}
+        bob = await server.connect()
+        with pytest.raises(ChatError) as refused:  # no token it could not store
+            await bob.login("bob", PASSWORD)
+        assert refused.value.code == "storage_full"
         full_lines = [r for r in caplog.records if "storage full" in r.getMessage()]
         assert len(full_lines) == 1
         assert not any(r.exc_info for r in caplog.records)  # no traceback per refusal
         filler.unlink()
         acked.append((await alice.broadcast("after")).mid)
+        token = (await bob.login("bob", PASSWORD)).resume_token
+        assert (await (await server.connect()).resume(token)).username == "bob"
         assert any("room again" in r.getMessage() for r in caplog.records)
         await server.restart()
         again = await server.connect()

@@ -297,6 +297,74 @@ async def test_the_upkeeps_token_delete_racing_many_logins_keeps_every_live_toke
     await client.close()
 
 
+async def test_tokens_messages_and_accounts_written_at_once_each_keep_their_own(
+    server: RunningServer,
+) -> None:
+    """A batch's resume tokens go in by one INSERT of their own, beside its messages
+    (another INSERT) and other writes (each in a savepoint): 20 logins, 20 messages and
+    10 registrations at once. Every token resumes, every message is stored once, every
+    new account logs in."""
+    names = [f"login{n}" for n in range(20)]
+    await asyncio.gather(*(server.register(name) for name in names))
+    alice = await server.login("alice")
+
+    async def log_in(name: str) -> str:
+        client = await server.connect()
+        token = (await client.login(name, PASSWORD)).resume_token
+        await client.close()
+        return token
+
+    async def register(name: str) -> None:
+        client = await server.connect()
+        await client.register(name, PASSWORD)
+        await client.close()
+
+    newcomers = [f"new{n}" for n in range(10)]
+    tokens, sent, _ = await asyncio.gather(
+        asyncio.gather(*(log_in(name) for name in names)),
+        asyncio.gather(*(alice.broadcast(f"m{n}") for n in range(20))),
+        asyncio.gather(*(register(name) for name in newcomers)),
+    )
+    for name, token in zip(names, tokens, strict=True):
+        client = await server.connect()
+        assert (await client.resume(token)).username == name
+        await client.close()
+    mids = [message.mid for message in sent]
+    assert len(set(mids)) == 20
+    stored = await server.rows("SELECT text FROM messages WHERE sender = 'alice'")
+    assert sorted(text for (text,) in stored) == sorted(f"m{n}" for n in range(20))
+    for name in newcomers:
+        await (await server.login(name)).close()
+
+
+async def test_one_batch_of_tokens_messages_and_a_failing_write_keeps_all_but_that(
+    server: RunningServer,
+) -> None:
+    """Queued in one turn of the loop, so committed as one batch: five resume tokens (one
+    INSERT), five messages (another) and two accounts, one of them taken (each in a
+    savepoint). Only the taken name fails; the rest is stored."""
+    assert server.server is not None
+    store = server.server.services.store
+    await server.register("alice")
+    expires = time.time() + 60
+    outcomes = await asyncio.gather(
+        *(store.add_resume_token(f"{n:064x}", "alice", expires) for n in range(5)),
+        *(store.add_message("alice", None, f"batch {n}", mailbox_limit=100) for n in range(5)),
+        store.create_user("alice", b"taken"),
+        store.create_user("carol", b"new"),
+        return_exceptions=True,
+    )
+    failed = [o for o in outcomes if isinstance(o, BaseException)]
+    assert len(failed) == 1 and isinstance(failed[0], ChatError)
+    assert failed[0].code == ErrorCode.USERNAME_TAKEN
+    assert await server.rows("SELECT COUNT(*) FROM resume_tokens") == [(5,)]
+    stored = await server.rows("SELECT text FROM messages WHERE text LIKE 'batch %'")
+    assert sorted(text for (text,) in stored) == [f"batch {n}" for n in range(5)]
+    assert await server.rows("SELECT username FROM users WHERE username = 'carol'") == [
+        ("carol",)
+    ]
+
+
 async def test_tokens_are_stored_only_as_hashes(server: RunningServer) -> None:
     await server.register("alice")
     client = await server.connect()

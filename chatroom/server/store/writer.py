@@ -8,7 +8,8 @@ its own, so a write that fails (a taken username, a full quota) undoes its own r
 nobody else's. Messages, the hot path, skip the savepoints: a batch of them is checked
 first (a repeated `cid`, a full mailbox) and then stored by one multi-row INSERT, which on
 its own (no other writes, no cids) is a transaction by itself: one trip to the database
-thread and one fsync.
+thread and one fsync. Rows no constraint can refuse (a resume token: a random key) take
+the same road: all those queued for a table go in by one INSERT.
 
 Nothing is answered before its commit, so no one ever sees a mid that is not on disk,
 and AUTOINCREMENT never hands out a committed mid twice, even after a crash.
@@ -33,9 +34,11 @@ log = logging.getLogger("chatroom.server")
 T = TypeVar("T")
 Job = Callable[[Database], Awaitable[T]]
 """A write: statements run on the write connection, inside the writer's transaction."""
+Table = tuple[str, tuple[str, ...]]
+"""A table and the columns a row for it gives."""
 
 GROUP_COMMIT_MAX = 4000
-"""Most messages in one INSERT (6 parameters each, under SQLite's 32,766)."""
+"""Most messages (or rows) in one INSERT (6 parameters each, under SQLite's 32,766)."""
 MESSAGE_INSERT = ("sender", "recipient", "text", "ts", "conv", "seq")
 SEQ_CACHE = 100_000
 """Conversations whose newest `seq` is remembered (the cache starts over when full)."""
@@ -71,6 +74,7 @@ class Writer:
         self._rooms = rooms
         self._jobs: list[tuple[Job[Any], asyncio.Future[Any]]] = []
         self._posts: list[Post] = []
+        self._rows: dict[Table, list[tuple[tuple[Any, ...], asyncio.Future[None]]]] = {}
         self._task: asyncio.Task[None] | None = None
         self._loop = asyncio.get_running_loop()
         self.newest_mid = newest_mid
@@ -91,6 +95,14 @@ class Writer:
         self._jobs.append((job, done))
         self._wake()
         return await done
+
+    async def insert(self, table: str, columns: tuple[str, ...], values: tuple[Any, ...]) -> None:
+        """Add a row no constraint can refuse in the next transaction (with every other
+        queued for the table, by one INSERT, and no savepoint); returns once committed."""
+        done: asyncio.Future[None] = self._loop.create_future()
+        self._rows.setdefault((table, columns), []).append((values, done))
+        self._wake()
+        await done
 
     def post(
         self,
@@ -149,37 +161,54 @@ class Writer:
             self._task = self._loop.create_task(self._write_queued())
 
     async def _write_queued(self) -> None:
-        while self._jobs or self._posts:
+        while self._jobs or self._posts or self._rows:
             jobs, self._jobs = self._jobs, []
+            rows, self._rows = self._rows, {}
             posts = self._posts[:GROUP_COMMIT_MAX]
             del self._posts[:GROUP_COMMIT_MAX]
-            await self._write_batch(jobs, posts)
+            await self._write_batch(jobs, rows, posts)
 
     async def _write_batch(
-        self, jobs: list[tuple[Job[Any], asyncio.Future[Any]]], posts: list[Post]
+        self,
+        jobs: list[tuple[Job[Any], asyncio.Future[Any]]],
+        rows: dict[Table, list[tuple[tuple[Any, ...], asyncio.Future[None]]]],
+        posts: list[Post],
     ) -> None:
         db = self._db
         self._batch_newest_mid = self.newest_mid
-        # Plain messages alone are stored by one INSERT, and one statement is a
-        # transaction of its own: one trip to the database thread, one fsync. Anything
-        # more (a job, a cid to remember with its message, a database other servers
-        # write to: its lock) needs BEGIN and COMMIT.
-        whole = bool(jobs) or any(post.cid is not None for post in posts) or db.shared
+        # Plain messages alone, or rows for one table alone, are stored by one INSERT, and
+        # one statement is a transaction of its own: one trip to the database thread, one
+        # fsync. Anything more (a job, a second INSERT, a cid to remember with its
+        # message, a database other servers write to: its lock) needs BEGIN and COMMIT.
+        whole = (
+            bool(jobs)
+            or len(rows) + bool(posts) > 1
+            or any(post.cid is not None for post in posts)
+            or db.shared
+        )
+        added = [done for queued in rows.values() for _, done in queued]
         try:
             if whole and await db.begin():  # another server wrote: count afresh, in the lock
                 self._unread.clear()
                 self._last_seq.clear()
             outcomes = [await self._run_isolated(job) for job, _ in jobs]
+            for (table, columns), queued in rows.items():
+                for start in range(0, len(queued), GROUP_COMMIT_MAX):
+                    chunk = queued[start : start + GROUP_COMMIT_MAX]
+                    await db.insert_rows(table, columns, [values for values, _ in chunk])
             stored = await self._store_posts(posts) if posts else []
             if whole:
                 await db.execute("COMMIT")
         except Exception as exc:
-            await self._abandon(exc, [done for _, done in jobs] + [p.done for p in posts])
+            waiters = [done for _, done in jobs] + added + [p.done for p in posts]
+            await self._abandon(exc, waiters)
             return
         self._health.wrote()
         self.newest_mid = self._batch_newest_mid
         for (_, done), outcome in zip(jobs, outcomes, strict=True):
             _settle(done, outcome)
+        for done in added:
+            _settle(done, None)
         for post, outcome in zip(posts, stored, strict=True):
             _settle(post.done, outcome)
 
