@@ -300,9 +300,9 @@ async def test_the_upkeeps_token_delete_racing_many_logins_keeps_every_live_toke
 async def test_tokens_messages_and_accounts_written_at_once_each_keep_their_own(
     server: RunningServer,
 ) -> None:
-    """A batch's resume tokens go in by one INSERT of their own, beside its messages
-    (another INSERT) and other writes (each in a savepoint): 20 logins, 20 messages and
-    10 registrations at once. Every token resumes, every message is stored once, every
+    """A batch's resume tokens go in together without savepoints, beside its messages
+    (one INSERT) and other writes (each in a savepoint): 20 logins, 20 messages and 10
+    registrations at once. Every token resumes, every message is stored once, every
     new account logs in."""
     names = [f"login{n}" for n in range(20)]
     await asyncio.gather(*(server.register(name) for name in names))
@@ -340,8 +340,8 @@ async def test_tokens_messages_and_accounts_written_at_once_each_keep_their_own(
 async def test_one_batch_of_tokens_messages_and_a_failing_write_keeps_all_but_that(
     server: RunningServer,
 ) -> None:
-    """Queued in one turn of the loop, so committed as one batch: five resume tokens (one
-    INSERT), five messages (another) and two accounts, one of them taken (each in a
+    """Queued in one turn of the loop, so committed as one batch: five resume tokens (in one
+    trip), five messages (one INSERT) and two accounts, one of them taken (each in a
     savepoint). Only the taken name fails; the rest is stored."""
     assert server.server is not None
     store = server.server.services.store
@@ -360,9 +360,7 @@ async def test_one_batch_of_tokens_messages_and_a_failing_write_keeps_all_but_th
     assert await server.rows("SELECT COUNT(*) FROM resume_tokens") == [(5,)]
     stored = await server.rows("SELECT text FROM messages WHERE text LIKE 'batch %'")
     assert sorted(text for (text,) in stored) == [f"batch {n}" for n in range(5)]
-    assert await server.rows("SELECT username FROM users WHERE username = 'carol'") == [
-        ("carol",)
-    ]
+    assert await server.rows("SELECT username FROM users WHERE username = 'carol'") == [("carol",)]
 
 
 async def test_tokens_are_stored_only_as_hashes(server: RunningServer) -> None:

@@ -8,8 +8,9 @@ its own, so a write that fails (a taken username, a full quota) undoes its own r
 nobody else's. Messages, the hot path, skip the savepoints: a batch of them is checked
 first (a repeated `cid`, a full mailbox) and then stored by one multi-row INSERT, which on
 its own (no other writes, no cids) is a transaction by itself: one trip to the database
-thread and one fsync. Rows no constraint can refuse (a resume token: a random key) take
-the same road: all those queued for a table go in by one INSERT.
+thread and one fsync. Rows no constraint can refuse (a resume token: a random key) skip
+the savepoints too: all those queued for a table go in by one `executemany` (one trip,
+and one statement that SQLite prepares once, whatever the number of rows).
 
 Nothing is answered before its commit, so no one ever sees a mid that is not on disk,
 and AUTOINCREMENT never hands out a committed mid twice, even after a crash.
@@ -38,7 +39,7 @@ Table = tuple[str, tuple[str, ...]]
 """A table and the columns a row for it gives."""
 
 GROUP_COMMIT_MAX = 4000
-"""Most messages (or rows) in one INSERT (6 parameters each, under SQLite's 32,766)."""
+"""Most messages in one INSERT (6 parameters each, under SQLite's 32,766)."""
 MESSAGE_INSERT = ("sender", "recipient", "text", "ts", "conv", "seq")
 SEQ_CACHE = 100_000
 """Conversations whose newest `seq` is remembered (the cache starts over when full)."""
@@ -98,7 +99,7 @@ class Writer:
 
     async def insert(self, table: str, columns: tuple[str, ...], values: tuple[Any, ...]) -> None:
         """Add a row no constraint can refuse in the next transaction (with every other
-        queued for the table, by one INSERT, and no savepoint); returns once committed."""
+        queued for the table, in one trip, and no savepoint); returns once committed."""
         done: asyncio.Future[None] = self._loop.create_future()
         self._rows.setdefault((table, columns), []).append((values, done))
         self._wake()
@@ -176,16 +177,11 @@ class Writer:
     ) -> None:
         db = self._db
         self._batch_newest_mid = self.newest_mid
-        # Plain messages alone, or rows for one table alone, are stored by one INSERT, and
-        # one statement is a transaction of its own: one trip to the database thread, one
-        # fsync. Anything more (a job, a second INSERT, a cid to remember with its
-        # message, a database other servers write to: its lock) needs BEGIN and COMMIT.
-        whole = (
-            bool(jobs)
-            or len(rows) + bool(posts) > 1
-            or any(post.cid is not None for post in posts)
-            or db.shared
-        )
+        # Plain messages alone are stored by one INSERT, and one statement is a
+        # transaction of its own: one trip to the database thread, one fsync. Anything
+        # more (a job, rows, a cid to remember with its message, a database other servers
+        # write to: its lock) needs BEGIN and COMMIT.
+        whole = bool(jobs or rows) or any(post.cid is not None for post in posts) or db.shared
         added = [done for queued in rows.values() for _, done in queued]
         try:
             if whole and await db.begin():  # another server wrote: count afresh, in the lock
@@ -193,9 +189,9 @@ class Writer:
                 self._last_seq.clear()
             outcomes = [await self._run_isolated(job) for job, _ in jobs]
             for (table, columns), queued in rows.items():
-                for start in range(0, len(queued), GROUP_COMMIT_MAX):
-                    chunk = queued[start : start + GROUP_COMMIT_MAX]
-                    await db.insert_rows(table, columns, [values for values, _ in chunk])
+                row = ", ".join("?" * len(columns))
+                sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({row})"
+                await db.executemany(sql, [values for values, _ in queued])
             stored = await self._store_posts(posts) if posts else []
             if whole:
                 await db.execute("COMMIT")
