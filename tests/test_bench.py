@@ -9,9 +9,12 @@ import shutil
 import sys
 from pathlib import Path
 
+import pytest
+
 from chatroom.bench import fsync, python_floor, targets
 from chatroom.bench.spawn import BENCH_FLAGS, start_server
-from tests.conftest import WAIT
+from chatroom.bench.wire import ChatroomLink, open_link
+from tests.conftest import PASSWORD, WAIT, RunningServer
 from tests.engines import Redis, missing
 
 
@@ -37,6 +40,22 @@ async def test_every_scenario_runs_and_reports(tmp_path: Path) -> None:
     assert results["store-cid"]["stored"] > 0 and results["store-cid"]["errors"] == 0
     assert results["logins"]["count"] > 0 and results["resumes"]["count"] > 0
     assert "| fanout N=20 |" in out.decode()
+
+
+async def test_a_reply_left_unread_still_matches_its_request_and_errors_still_say_why(
+    server: RunningServer,
+) -> None:
+    """The generator steps over a login's data (everyone online) without decoding it:
+    the `ok` still ends the call, an error still says why, and the replies after it
+    still reach their own requests."""
+    await server.register("alice")
+    link = await open_link("chatroom", "127.0.0.1", server.port)
+    assert isinstance(link, ChatroomLink)
+    with pytest.raises(RuntimeError, match="bad_credentials"):
+        await link.call_unread("login", username="alice", password="wrong password")
+    assert await link.call_unread("login", username="alice", password=PASSWORD) is None
+    assert "online" in await link.call("users")
+    link.close()
 
 
 async def test_conversations_at_a_tiny_size_reports_every_figure(tmp_path: Path) -> None:

@@ -295,9 +295,9 @@ async def logins(target: Target, concurrency: int, seconds: float, resume: bool)
             link = await target.open(number)
             assert isinstance(link, ChatroomLink)
             if resume:
-                await link.call("resume", token=tokens[number])
+                await link.call_unread("resume", token=tokens[number])
             else:
-                await link.call("login", username=names[number], password=PASSWORD)
+                await link.call_unread("login", username=names[number], password=PASSWORD)
             done += 1
             link.close()
 

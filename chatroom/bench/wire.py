@@ -125,6 +125,10 @@ class ChatroomLink(Link):
         self.sent_errors = 0
         self._waiting: dict[int | None, asyncio.Future[dict[str, Any]]] = {}
         """Replies awaited, by request id (an `error` whose id is nil matches none)."""
+        self._unread: set[int] = set()
+        """Requests whose `ok` is awaited but whose data is not read (a login's: the
+        list of everyone online, which the generator would spend more time decoding
+        than the server does encoding)."""
 
     def data_received(self, data: bytes) -> None:
         buffer = self._buffer + data if self._buffer else data
@@ -140,13 +144,31 @@ class ChatroomLink(Link):
                 if self.on_text is not None:
                     self.on_text(msgpack.unpackb(buffer[body:stop])["data"]["text"])
             elif self._waiting:  # someone awaits a reply: decode to match its id
-                self._reply(msgpack.unpackb(buffer[body:stop]))
+                self._reply(self._envelope(buffer[body:stop]))
             elif buffer.startswith(OK_REPLY, body):
                 self.sent_ok += 1  # the reply to a fire-and-forget request
             elif buffer.startswith(ERROR_REPLY, body):
                 self.sent_errors += 1
             position = stop
         self._buffer = buffer[position:]
+
+    def _envelope(self, body: bytes) -> dict[str, Any]:
+        """The envelope in `body`; an `ok` to a request in `_unread` without its data
+        (stepped over, not decoded: the server puts `type` and `id` first)."""
+        if not self._unread:
+            return msgpack.unpackb(body)  # type: ignore[no-any-return]
+        unpacker = msgpack.Unpacker()
+        unpacker.feed(body)
+        envelope: dict[str, Any] = {}
+        for _ in range(unpacker.read_map_header()):
+            key = unpacker.unpack()
+            unread = envelope.get("type") == "ok" and envelope.get("id") in self._unread
+            if key == "data" and unread:
+                unpacker.skip()
+                envelope[key] = {}
+            else:
+                envelope[key] = unpacker.unpack()
+        return envelope
 
     def _reply(self, envelope: dict[str, Any]) -> None:
         waiting = self._waiting.pop(envelope.get("id"), None)
@@ -176,6 +198,19 @@ class ChatroomLink(Link):
         finally:
             self._replies.remove(reply)
 
+    async def call_unread(self, kind: str, **data: Any) -> None:
+        """`call`, for a request whose `ok` is awaited but whose data is not read."""
+        reply: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        number = self.send(kind, **data)
+        self._waiting[number] = reply
+        self._unread.add(number)
+        self._replies.append(reply)
+        try:
+            await reply
+        finally:
+            self._replies.remove(reply)
+            self._unread.discard(number)
+
     async def log_in(
         self,
         name: str,
@@ -194,7 +229,7 @@ class ChatroomLink(Link):
             except RuntimeError as error:
                 if "username_taken" not in str(error):
                     raise
-        await self.call("login", username=name, password=password)
+        await self.call_unread("login", username=name, password=password)
 
     def group(self, text: str) -> None:
         self.send("broadcast", text=text)
