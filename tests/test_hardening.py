@@ -250,6 +250,21 @@ async def test_expired_tokens_are_deleted_by_the_upkeep_not_by_each_login(make_s
             await asyncio.sleep(0.05)
 
 
+async def token_of(server: RunningServer, name: str) -> str:
+    """Log `name` in on a connection of its own; the resume token it was given."""
+    client = await server.connect()
+    token = (await client.login(name, PASSWORD)).resume_token
+    await client.close()
+    return token
+
+
+async def each_resumes(server: RunningServer, names: list[str], tokens: list[str]) -> None:
+    for name, token in zip(names, tokens, strict=True):
+        client = await server.connect()
+        assert (await client.resume(token)).username == name
+        await client.close()
+
+
 async def test_the_upkeeps_token_delete_racing_many_logins_keeps_every_live_token(
     server: RunningServer,
 ) -> None:
@@ -262,12 +277,6 @@ async def test_the_upkeeps_token_delete_racing_many_logins_keeps_every_live_toke
     names = [f"racer{n}" for n in range(40)]
     await asyncio.gather(*(server.register(name) for name in names))
 
-    async def log_in(name: str) -> str:
-        client = await server.connect()
-        token = (await client.login(name, PASSWORD)).resume_token
-        await client.close()
-        return token
-
     async def vanish(name: str) -> None:
         raw = await server.raw()
         login = {"type": "login", "id": 1, "data": {"username": name, "password": PASSWORD}}
@@ -278,14 +287,12 @@ async def test_the_upkeeps_token_delete_racing_many_logins_keeps_every_live_toke
         for _ in range(30):
             await store.forget_resume_tokens(expired_by=time.time())
 
+    staying, gone = names[:30], names[30:]
     results = await asyncio.gather(
-        *(log_in(name) for name in names[:30]), *(vanish(name) for name in names[30:]), upkeep()
+        *(token_of(server, name) for name in staying), *(vanish(name) for name in gone), upkeep()
     )
-    tokens = [*results[:30], *await asyncio.gather(*(log_in(name) for name in names[30:]))]
-    for name, token in zip(names, tokens, strict=True):
-        client = await server.connect()
-        assert (await client.resume(token)).username == name
-        await client.close()
+    tokens = [*results[:30], *await asyncio.gather(*(token_of(server, name) for name in gone))]
+    await each_resumes(server, names, tokens)
     (rows,) = await server.rows("SELECT COUNT(*) FROM resume_tokens")
     assert rows[0] >= len(tokens)  # the vanished logins' tokens may have been stored too
     await store.forget_resume_tokens(expired_by=time.time() + server.limits.resume_ttl + 60)
@@ -308,12 +315,6 @@ async def test_tokens_messages_and_accounts_written_at_once_each_keep_their_own(
     await asyncio.gather(*(server.register(name) for name in names))
     alice = await server.login("alice")
 
-    async def log_in(name: str) -> str:
-        client = await server.connect()
-        token = (await client.login(name, PASSWORD)).resume_token
-        await client.close()
-        return token
-
     async def register(name: str) -> None:
         client = await server.connect()
         await client.register(name, PASSWORD)
@@ -321,14 +322,11 @@ async def test_tokens_messages_and_accounts_written_at_once_each_keep_their_own(
 
     newcomers = [f"new{n}" for n in range(10)]
     tokens, sent, _ = await asyncio.gather(
-        asyncio.gather(*(log_in(name) for name in names)),
+        asyncio.gather(*(token_of(server, name) for name in names)),
         asyncio.gather(*(alice.broadcast(f"m{n}") for n in range(20))),
         asyncio.gather(*(register(name) for name in newcomers)),
     )
-    for name, token in zip(names, tokens, strict=True):
-        client = await server.connect()
-        assert (await client.resume(token)).username == name
-        await client.close()
+    await each_resumes(server, names, tokens)
     mids = [message.mid for message in sent]
     assert len(set(mids)) == 20
     stored = await server.rows("SELECT text FROM messages WHERE sender = 'alice'")
