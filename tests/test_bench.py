@@ -130,7 +130,9 @@ def test_the_targets_table_judges_each_figure_against_the_same_run(tmp_path: Pat
     (tmp_path / "floor.json").write_text(json.dumps({"kib_per_connection": 1.66}))
     bare = {"stored_floor_per_s": 75_188, "cores": 2, "generator_cpu_us": 10.3,
             "answering_cpu_us": 9.1, "storing_cpu_us": 7.2, "latency_p50_ms": 0.24,
-            "latency_p99_ms": 0.68, "kib_per_connection": 1.64}  # fmt: skip
+            "latency_p99_ms": 0.68, "kib_per_connection": 1.64, "login_floor_s": 9.5,
+            "login_generator_cpu_ms": 0.3, "login_server_cpu_ms": 0.2, "bcrypt_cost": 4,
+            "bcrypt_cpu_ms": 0.95}  # fmt: skip
     (tmp_path / "python_floor.json").write_text(json.dumps(bare))
     rows = {row.figure: row for row in targets.judge(tmp_path)}
     assert rows["stored messages/s"].reference == (
@@ -138,6 +140,10 @@ def test_the_targets_table_judges_each_figure_against_the_same_run(tmp_path: Pat
         "SQLite 7.2)"
     )
     assert "a bare Python relay 0.68" in rows["private latency at 2,000/s, p99 (ms)"].reference
+    assert rows["10,000 connect + login (s)"].reference == (
+        "ngircd 1.5, floor 9.5 on 2 cores (CPU ms a login: generator 0.3, a bare Python "
+        "server 0.2, bcrypt at cost 4 0.95 on 1 thread)"
+    )
     memory = rows["server memory per idle logged-in connection (KiB)"]
     assert memory.reference.endswith("asyncio floor 1.66, a bare Python chat server 1.64")
     assert rows["private latency at 2,000/s, p50 (ms)"].reference.endswith("a commit alone 0.3")
@@ -176,6 +182,19 @@ async def test_the_python_floor_runs_the_scenarios_through_a_bare_server() -> No
     assert 0 < figures["latency_p50_ms"] <= figures["latency_p99_ms"]
     assert figures["answered_per_s"] > 0  # the store scenario counts only the `ok`s it got
     assert figures["answering_cpu_us"] > 0 and figures["generator_cpu_us"] > 0
+    # The server's CPU is read in clock ticks (10 ms): 50 logins may take less than one.
+    assert figures["login_server_cpu_ms"] >= 0 and figures["login_generator_cpu_ms"] > 0
+
+
+def test_the_login_floor_is_bcrypts_thread_or_every_cores_share_whichever_is_longer() -> None:
+    """bcrypt runs on (cores - 1) threads; everything else of a login shares the cores."""
+    assert python_floor.checking(cost=4, count=5) > 0
+    figures = {"cores": 2, "bcrypt_cpu_ms": 1.0, "login_server_cpu_ms": 0.3,
+               "login_generator_cpu_ms": 0.5}  # fmt: skip
+    assert python_floor.login_floor(figures, 10_000) == 10.0  # bcrypt's one thread
+    figures |= {"login_server_cpu_ms": 1.5}
+    assert python_floor.login_floor(figures, 10_000) == 15.0  # (1 + 1.5 + 0.5) / 2 cores
+    assert python_floor.login_floor(figures | {"cores": 4}, 10_000) == 7.5
 
 
 def test_the_python_floor_times_sqlite_storing_into_the_real_schema() -> None:

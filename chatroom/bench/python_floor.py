@@ -17,6 +17,10 @@ table of who is online.
 - latency: the `latency` scenario (50 pairs, 2,000 messages/s in all) through the bare
   server: p50 and p99. A durable message adds its commit to this (chatroom.bench.fsync
   times one alone).
+- logins: the same `connections` run, for the CPU each login costs the generator and
+  the bare server; and bcrypt checking a password at the bench's cost, for its CPU. A
+  chatroom login needs at least the three, and its bcrypt runs on (cores - 1) threads, so
+  K logins take at least K * bcrypt / (cores - 1), and at least K * the three / cores.
 - stored messages/s: the `store` scenario (50 senders, 100 requests in flight each)
   against the bare server, for the CPU per message of the load generator and of the bare
   server; and SQLite storing the scenario's message into the server's own schema (both
@@ -35,9 +39,11 @@ import resource
 import time
 from typing import Any
 
+import bcrypt
+
 from chatroom.bench.fsync import insert_sql, server_database
 from chatroom.bench.scenarios import STORED_TEXT, Target, connections, latency, store
-from chatroom.bench.spawn import script_server
+from chatroom.bench.spawn import BENCH_FLAGS, script_server
 
 SERVER = """
 import asyncio, struct, sys
@@ -88,6 +94,8 @@ async def main():
 asyncio.run(main())
 """
 
+BCRYPT_COST = int(BENCH_FLAGS[BENCH_FLAGS.index("--bcrypt-cost") + 1])
+"""The cost chatroom-bench's server checks passwords at."""
 ROWS = 100
 """Messages per INSERT and per commit, as the server's group commit makes them under load."""
 
@@ -106,12 +114,35 @@ async def bare(seconds: float, clients: int) -> dict[str, Any]:
     generator = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     return {
         "kib_per_connection": idle["kib_per_connection"],
+        "login_server_cpu_ms": idle["server_cpu_ms_per_login"],
+        "login_generator_cpu_ms": idle["generator_cpu_ms_per_login"],
         "latency_p50_ms": relayed["p50_ms"],
         "latency_p99_ms": relayed["p99_ms"],
         "answered_per_s": answered["stored_per_s"],
         "answering_cpu_us": answered["server_cpu_us_per_message"],
         "generator_cpu_us": round(generator / answered["stored"] * 1e6, 1),
     }
+
+
+def checking(cost: int, count: int = 200) -> float:
+    """bcrypt's CPU per password checked at `cost` (ms), as the server checks one: a
+    44-byte digest of the password against its hash."""
+    password = b"x" * 44
+    hashed = bcrypt.hashpw(password, bcrypt.gensalt(cost))
+    started = time.process_time()
+    for _ in range(count):
+        bcrypt.checkpw(password, hashed)
+    return (time.process_time() - started) / count * 1000
+
+
+def login_floor(figures: dict[str, Any], clients: int) -> float:
+    """The fewest seconds `clients` logins can take here (see the module's docstring)."""
+    cores: int = figures["cores"]
+    checked: float = figures["bcrypt_cpu_ms"]
+    others: float = figures["login_server_cpu_ms"] + figures["login_generator_cpu_ms"]
+    bcrypt_threads = max(1, cores - 1)  # as chatroom.server.auth.PasswordHasher
+    fewest_ms = clients * max(checked / bcrypt_threads, (checked + others) / cores)
+    return round(fewest_ms / 1000, 2)
 
 
 def storing(count: int) -> float:
@@ -134,6 +165,10 @@ def measure(seconds: float, clients: int, count: int) -> dict[str, Any]:
     per_message += figures["storing_cpu_us"]
     figures["cores"] = os.cpu_count() or 1
     figures["stored_floor_per_s"] = round(figures["cores"] / per_message * 1e6)
+    figures["bcrypt_cost"] = BCRYPT_COST
+    figures["bcrypt_cpu_ms"] = round(checking(BCRYPT_COST), 3)
+    figures["clients"] = clients
+    figures["login_floor_s"] = login_floor(figures, clients)
     return figures
 
 
@@ -151,7 +186,11 @@ def main() -> None:
         f"{figures['latency_p99_ms']} ms; answered {figures['answered_per_s']:,}/s. CPU per "
         f"message: generator {figures['generator_cpu_us']} µs, bare server "
         f"{figures['answering_cpu_us']} µs, SQLite storing {figures['storing_cpu_us']} µs; "
-        f"at most {figures['stored_floor_per_s']:,} stored/s on {figures['cores']} cores"
+        f"at most {figures['stored_floor_per_s']:,} stored/s on {figures['cores']} cores. "
+        f"CPU per login: generator {figures['login_generator_cpu_ms']} ms, bare server "
+        f"{figures['login_server_cpu_ms']} ms, bcrypt at cost {BCRYPT_COST} "
+        f"{figures['bcrypt_cpu_ms']} ms; {args.clients:,} logins take at least "
+        f"{figures['login_floor_s']} s"
     )
     if args.json:
         with open(args.json, "w") as file:

@@ -214,14 +214,18 @@ async def connections(target: Target, count: int) -> Figures:
     # IRC clients stay out of the channel: there, every JOIN is announced to every
     # member, n² lines for n clients. (chatroom users are all in the group; presence is
     # batched.)
-    cpu_before = target.cpu_seconds()
+    cpu_before, generator_before = target.cpu_seconds(), time.process_time()
     links = await target.connect_all(names, join=False, registered=True)
     elapsed = time.perf_counter() - started
-    cpu = target.cpu_seconds()
+    cpu, generator = target.cpu_seconds(), time.process_time() - generator_before
     await asyncio.sleep(0.5)  # presence news settles
     after = target.rss_kib()
     close_all(links)
-    result: Figures = {"clients": count, "seconds": round(elapsed, 2)}
+    result: Figures = {
+        "clients": count,
+        "seconds": round(elapsed, 2),
+        "generator_cpu_ms_per_login": round(generator / count * 1000, 3),
+    }
     if cpu is not None and cpu_before is not None:
         result["server_cpu_ms_per_login"] = round((cpu - cpu_before) / count * 1000, 3)
     if before is not None and after is not None:

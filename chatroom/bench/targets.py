@@ -93,7 +93,7 @@ def judge(work: Path) -> list[Row]:
             Row(
                 f"{ours['clients']:,} connect + login (s)",
                 ours["seconds"],
-                f"ngircd {theirs['seconds']}",
+                f"ngircd {theirs['seconds']}, {login_floor(bare)}",
                 f"≤ {most:.2f} (twice ngircd)",
                 ours["seconds"] <= most,
             )
@@ -147,6 +147,18 @@ def store_floor(figures: dict[str, Any]) -> str:
         f"floor {figures['stored_floor_per_s']:,} on {figures['cores']} cores (CPU µs a "
         f"message: generator {figures['generator_cpu_us']}, a bare Python server "
         f"{figures['answering_cpu_us']}, SQLite {figures['storing_cpu_us']})"
+    )
+
+
+def login_floor(figures: dict[str, Any]) -> str:
+    """The fewest seconds the logins could take here, from the CPU each one needs."""
+    if "login_floor_s" not in figures:
+        return "floor -"
+    return (
+        f"floor {figures['login_floor_s']} on {figures['cores']} cores (CPU ms a login: "
+        f"generator {figures['login_generator_cpu_ms']}, a bare Python server "
+        f"{figures['login_server_cpu_ms']}, bcrypt at cost {figures['bcrypt_cost']} "
+        f"{figures['bcrypt_cpu_ms']} on {max(1, figures['cores'] - 1)} thread)"
     )
 
 
