@@ -142,7 +142,7 @@ def test_the_targets_table_judges_each_figure_against_the_same_run(tmp_path: Pat
     assert "a bare Python relay 0.68" in rows["private latency at 2,000/s, p99 (ms)"].reference
     assert rows["10,000 connect + login (s)"].reference == (
         "ngircd 1.5, floor 9.5 on 2 cores (CPU ms a login: generator 0.3, a bare Python "
-        "server 0.2, bcrypt at cost 4 0.95 on 1 thread)"
+        "server 0.2, bcrypt 0.95 at cost 4, on 1 thread)"
     )
     memory = rows["server memory per idle logged-in connection (KiB)"]
     assert memory.reference.endswith("asyncio floor 1.66, a bare Python chat server 1.64")
