@@ -132,7 +132,7 @@ def test_the_targets_table_judges_each_figure_against_the_same_run(tmp_path: Pat
             "answering_cpu_us": 9.1, "storing_cpu_us": 7.2, "latency_p50_ms": 0.24,
             "latency_p99_ms": 0.68, "kib_per_connection": 1.64, "login_floor_s": 9.5,
             "login_generator_cpu_ms": 0.3, "login_server_cpu_ms": 0.2, "bcrypt_cost": 4,
-            "bcrypt_cpu_ms": 0.95}  # fmt: skip
+            "bcrypt_cpu_ms": 0.95, "bcrypt_threads": 1}  # fmt: skip
     (tmp_path / "python_floor.json").write_text(json.dumps(bare))
     rows = {row.figure: row for row in targets.judge(tmp_path)}
     assert rows["stored messages/s"].reference == (
@@ -189,12 +189,13 @@ async def test_the_python_floor_runs_the_scenarios_through_a_bare_server() -> No
 def test_the_login_floor_is_bcrypts_thread_or_every_cores_share_whichever_is_longer() -> None:
     """bcrypt runs on (cores - 1) threads; everything else of a login shares the cores."""
     assert python_floor.checking(cost=4, count=5) > 0
-    figures = {"cores": 2, "bcrypt_cpu_ms": 1.0, "login_server_cpu_ms": 0.3,
-               "login_generator_cpu_ms": 0.5}  # fmt: skip
+    figures = {"cores": 2, "bcrypt_threads": 1, "bcrypt_cpu_ms": 1.0,
+               "login_server_cpu_ms": 0.3, "login_generator_cpu_ms": 0.5}  # fmt: skip
     assert python_floor.login_floor(figures, 10_000) == 10.0  # bcrypt's one thread
     figures |= {"login_server_cpu_ms": 1.5}
     assert python_floor.login_floor(figures, 10_000) == 15.0  # (1 + 1.5 + 0.5) / 2 cores
-    assert python_floor.login_floor(figures | {"cores": 4}, 10_000) == 7.5
+    four = figures | {"cores": 4, "bcrypt_threads": 3}
+    assert python_floor.login_floor(four, 10_000) == 7.5
 
 
 def test_the_python_floor_times_sqlite_storing_into_the_real_schema() -> None:

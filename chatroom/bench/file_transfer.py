@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from chatroom.bench.accounts import user
-from chatroom.bench.spawn import peak_rss_kib, start_server
+from chatroom.bench.spawn import BCRYPT_COST, peak_rss_kib, start_server
 
 MiB = 1024 * 1024
 
@@ -35,7 +35,7 @@ async def measure(size_mib: int, window: int) -> dict[str, float]:
         os.sync()  # let the payload reach the disk now, not during the measurement
         process, port = await start_server(
             scratch / "data",
-            "--bcrypt-cost", "4",
+            "--bcrypt-cost", str(BCRYPT_COST),
             "--max-file-size", str(size_mib * MiB),
             "--file-quota", str(4 * size_mib * MiB),
         )  # fmt: skip

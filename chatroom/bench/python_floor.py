@@ -43,7 +43,7 @@ import bcrypt
 
 from chatroom.bench.fsync import insert_sql, server_database
 from chatroom.bench.scenarios import STORED_TEXT, Target, connections, latency, store
-from chatroom.bench.spawn import BENCH_FLAGS, script_server
+from chatroom.bench.spawn import BCRYPT_COST, script_server
 
 SERVER = """
 import asyncio, struct, sys
@@ -94,8 +94,6 @@ async def main():
 asyncio.run(main())
 """
 
-BCRYPT_COST = int(BENCH_FLAGS[BENCH_FLAGS.index("--bcrypt-cost") + 1])
-"""The cost chatroom-bench's server checks passwords at."""
 ROWS = 100
 """Messages per INSERT and per commit, as the server's group commit makes them under load."""
 
@@ -138,10 +136,10 @@ def checking(cost: int, count: int = 200) -> float:
 def login_floor(figures: dict[str, Any], clients: int) -> float:
     """The fewest seconds `clients` logins can take here (see the module's docstring)."""
     cores: int = figures["cores"]
+    threads: int = figures["bcrypt_threads"]
     checked: float = figures["bcrypt_cpu_ms"]
     others: float = figures["login_server_cpu_ms"] + figures["login_generator_cpu_ms"]
-    bcrypt_threads = max(1, cores - 1)  # as chatroom.server.auth.PasswordHasher
-    fewest_ms = clients * max(checked / bcrypt_threads, (checked + others) / cores)
+    fewest_ms = clients * max(checked / threads, (checked + others) / cores)
     return round(fewest_ms / 1000, 2)
 
 
@@ -166,6 +164,7 @@ def measure(seconds: float, clients: int, count: int) -> dict[str, Any]:
     figures["cores"] = os.cpu_count() or 1
     figures["stored_floor_per_s"] = round(figures["cores"] / per_message * 1e6)
     figures["bcrypt_cost"] = BCRYPT_COST
+    figures["bcrypt_threads"] = max(1, figures["cores"] - 1)  # as auth.PasswordHasher
     figures["bcrypt_cpu_ms"] = round(checking(BCRYPT_COST), 3)
     figures["clients"] = clients
     figures["login_floor_s"] = login_floor(figures, clients)
