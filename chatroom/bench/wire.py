@@ -190,26 +190,26 @@ class ChatroomLink(Link):
         return self._id
 
     async def call(self, kind: str, **data: Any) -> dict[str, Any]:
+        return await self._await_reply(self.send(kind, **data))
+
+    async def call_unread(self, kind: str, **data: Any) -> None:
+        """`call`, for a request whose `ok` is awaited but whose data is not read."""
+        number = self.send(kind, **data)
+        self._unread.add(number)  # before its reply can arrive: that needs an await
+        try:
+            await self._await_reply(number)
+        finally:
+            self._unread.discard(number)
+
+    async def _await_reply(self, number: int) -> dict[str, Any]:
+        """The data of the `ok` to request `number` (its `error` is raised)."""
         reply: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._waiting[self.send(kind, **data)] = reply
+        self._waiting[number] = reply
         self._replies.append(reply)
         try:
             return await reply
         finally:
             self._replies.remove(reply)
-
-    async def call_unread(self, kind: str, **data: Any) -> None:
-        """`call`, for a request whose `ok` is awaited but whose data is not read."""
-        reply: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        number = self.send(kind, **data)
-        self._waiting[number] = reply
-        self._unread.add(number)
-        self._replies.append(reply)
-        try:
-            await reply
-        finally:
-            self._replies.remove(reply)
-            self._unread.discard(number)
 
     async def log_in(
         self,
