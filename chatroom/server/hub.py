@@ -39,14 +39,14 @@ from chatroom.server.throttle import LoginThrottle
 
 PRESENCE_DELAY = 0.05
 """Seconds presence changes are gathered before they are told, with few online."""
-PRESENCE_SESSIONS_PER_SECOND = 20_000
+PRESENCE_SESSIONS_PER_SECOND = 10_000
 """With more sessions than this many times PRESENCE_DELAY, the window grows with them."""
 PRESENCE_LONGEST = 1.0
 
 
 def presence_window(sessions: int) -> float:
     """How long to gather presence changes when `sessions` will be told of them: 50 ms,
-    or 1 ms per 20 sessions (so at most 20,000 presence frames a second), up to 1 s."""
+    or 1 ms per 10 sessions (so at most 10,000 presence frames a second), up to 1 s."""
     return min(PRESENCE_LONGEST, max(PRESENCE_DELAY, sessions / PRESENCE_SESSIONS_PER_SECOND))
 
 
