@@ -115,6 +115,36 @@ async def test_acking_beyond_the_newest_message_does_not_swallow_later_mail(
     assert (await next_push(bob, MessagePush)).mid == later.mid
 
 
+async def test_logins_while_another_session_acks_lose_nothing_after_its_last_ack(
+    server: RunningServer,
+) -> None:
+    """A login reads where the user acknowledged up to before it joins; another session
+    acking meanwhile may make its backlog start earlier, never later: each backlog is a
+    tail of the mail, holding everything after the last ack."""
+    await server.register("bob")
+    alice = await server.login("alice")
+    mids = [(await alice.private("bob", f"m{n}")).mid for n in range(10)]
+    reader = await server.login("bob")
+    assert [m.mid for m in await drain_backlog(reader, 10)] == mids
+
+    async def acks() -> None:
+        for mid in mids[:5]:
+            await reader.ack(mid)
+
+    async def log_in() -> list[int]:
+        client = await server.connect()
+        reply = await client.login("bob", PASSWORD)
+        return [m.mid for m in await drain_backlog(client, reply.offline)]
+
+    # Four at once: a fifth attempt on one name while four are checked is refused.
+    _, *backlogs = await asyncio.gather(acks(), *(log_in() for _ in range(4)))
+    for backlog in backlogs:
+        assert backlog == mids[len(mids) - len(backlog) :]
+        assert set(mids[5:]) <= set(backlog)
+    bob = await server.login("bob")
+    assert [m.mid for m in await drain_backlog(bob, 5)] == mids[5:]
+
+
 async def test_offline_mail_survives_a_server_restart(server: RunningServer) -> None:
     await server.register("bob")
     alice = await server.login("alice")

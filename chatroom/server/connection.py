@@ -153,7 +153,7 @@ class Session(Channel):
             )
         self.messages.take()
 
-    async def log_in(self, username: str, how: str = "login") -> Backlog:
+    async def log_in(self, username: str, acked_upto: int, how: str = "login") -> Backlog:
         """Make this session `username`'s and find their unacknowledged mail.
 
         Live pushes are held until the login reply and then the backlog (in mid order,
@@ -170,7 +170,8 @@ class Session(Channel):
             backlog = Backlog(0, 0, 0, 0)
         else:
             store, all_rooms = self.services.store, ROOMS in self.features
-            backlog = await store.backlog(username, self.limits.replay_limit, all_rooms)
+            limit = self.limits.replay_limit
+            backlog = await store.backlog(username, acked_upto, limit, all_rooms)
         self._replay = backlog if backlog.count else None
         log.info(
             "%s %s from %s (%d offline, %d left out)",

@@ -131,7 +131,7 @@ async def _enter(server: Services, peer: Peer, arrival: Arrival, how: str = "log
     profile = arrival.profile
     username, status, status_text = profile.username, profile.status, profile.status_text
     server.hub.set_status(username, status, status_text)  # before they are announced
-    backlog = await peer.log_in(username, how)
+    backlog = await peer.log_in(username, arrival.acked_upto, how)
     for asker in arrival.waiting:  # held until after the reply
         peer.send_frame(encode(ContactPush(asker, "request").envelope()))
     states = await server.store.read_states(username)

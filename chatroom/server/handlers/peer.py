@@ -50,8 +50,9 @@ class Peer(Protocol):
         """Take one token of its message rate; `rate_limited` (with `retry_after`) if none
         is left."""
 
-    async def log_in(self, username: str, how: str) -> Backlog:
-        """Make the connection `username`'s; where their unacknowledged mail is."""
+    async def log_in(self, username: str, acked_upto: int, how: str) -> Backlog:
+        """Make the connection `username`'s; where their mail after mid `acked_upto`
+        (what they acknowledged, read with their `Arrival`) is."""
 
     def send_frame(self, frame: bytes) -> None:
         """Send an encoded push to this client (as the hub does)."""

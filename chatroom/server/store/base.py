@@ -116,7 +116,8 @@ class Profile:
 @dataclass(slots=True, frozen=True)
 class Arrival:
     """What a login needs to know of a user, read at once: their profile, whether they
-    are banned from the server (and until when), and who asked to be their contact."""
+    are banned from the server (and until when), who asked to be their contact, and
+    where their mail is acknowledged up to."""
 
     profile: Profile
     banned: bool
@@ -124,6 +125,9 @@ class Arrival:
     """None: until lifted (when `banned`)."""
     waiting: list[str]
     """Who asked to be their contact and waits for an answer."""
+    acked_upto: int
+    """The newest mid they acknowledged (it only moves forward: if it moves while they
+    log in, their backlog starts a little early, and loses nothing)."""
 
 
 @dataclass(slots=True, frozen=True)

@@ -51,9 +51,12 @@ class Store(Protocol):
         already has `mailbox_limit` unread ones raises `ChatError(mailbox_full)`.
         """
 
-    async def backlog(self, username: str, limit: int, all_rooms: bool = True) -> Backlog:
-        """Where the user's unacknowledged messages are: the newest `limit` of them (in
-        private and in every room they are in, or only the lobby if not `all_rooms`)."""
+    async def backlog(
+        self, username: str, acked_upto: int, limit: int, all_rooms: bool = True
+    ) -> Backlog:
+        """Where the user's messages after mid `acked_upto` (`Arrival.acked_upto`) are:
+        the newest `limit` of them (in private and in every room they are in, or only
+        the lobby if not `all_rooms`)."""
 
     async def backlog_page(
         self, username: str, after: int, upto: int, limit: int, all_rooms: bool = True

@@ -36,7 +36,7 @@ class SqlPeople:
         # One statement, one trip to the database thread: every login and resume asks.
         rows = await self._lookups.execute_fetchall(
             f"""SELECT {_PROFILE_COLUMNS.replace("username", "u.username")},
-                       s.username IS NOT NULL, s.until,
+                       s.username IS NOT NULL, s.until, u.acked_upto,
                        (SELECT group_concat(c.username, char(31)) FROM contacts AS c
                         WHERE c.contact = u.username AND c.accepted = 0)
                 FROM users AS u LEFT JOIN sanctions AS s
@@ -46,9 +46,9 @@ class SqlPeople:
             {"me": username, "now": now},
         )
         for row in rows:
-            *profile, banned, until, waiting = row
+            *profile, banned, until, acked_upto, waiting = row
             asking = sorted(waiting.split("\x1f")) if waiting else []
-            return Arrival(Profile(*profile), bool(banned), until, asking)
+            return Arrival(Profile(*profile), bool(banned), until, asking, acked_upto)
         return None
 
     async def profile(self, username: str) -> Profile | None:

@@ -223,17 +223,15 @@ class SqlStore(SqlPeople, SqlModeration, SqlConversations):
             return conv
         return room.conv if room is not None else LOBBY_CONV
 
-    async def backlog(self, username: str, limit: int, all_rooms: bool = True) -> Backlog:
+    async def backlog(
+        self, username: str, acked_upto: int, limit: int, all_rooms: bool = True
+    ) -> Backlog:
         db = self._mailboxes
         mailbox = _MAILBOX if all_rooms else _LOBBY_MAILBOX
-        rows = await db.execute_fetchall(
-            "SELECT acked_upto FROM users WHERE username = ?", (username,)
-        )
-        acked = next((acked for (acked,) in rows), None)
         upto = await self.newest_mid()
-        if acked is None or acked >= upto:
+        if acked_upto >= upto:
             return Backlog(upto, upto, 0, 0, all_rooms)
-        window = {"me": username, "after": acked, "upto": upto}
+        window = {"me": username, "after": acked_upto, "upto": upto}
         rows = await db.execute_fetchall(
             f"SELECT m.mid {mailbox} ORDER BY m.mid DESC LIMIT 1 OFFSET :skip",
             window | {"skip": limit - 1},
@@ -241,7 +239,7 @@ class SqlStore(SqlPeople, SqlModeration, SqlConversations):
         oldest = next((mid for (mid,) in rows), None)
         if oldest is None:  # no more than `limit`: all of it
             ((count,),) = await db.execute_fetchall(f"SELECT COUNT(*) {mailbox}", window)
-            return Backlog(acked, upto, count, 0, all_rooms)
+            return Backlog(acked_upto, upto, count, 0, all_rooms)
         ((skipped,),) = await db.execute_fetchall(
             f"SELECT COUNT(*) {mailbox}", window | {"upto": oldest - 1}
         )
