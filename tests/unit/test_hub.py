@@ -149,10 +149,10 @@ async def test_the_online_list_kept_as_users_come_go_and_hide_is_the_sorted_trut
 
 
 def test_the_presence_window_grows_with_the_sessions_to_tell() -> None:
-    assert presence_window(0) == presence_window(500) == 0.05
-    assert presence_window(5_000) == 0.5
-    assert presence_window(10_000) == 1.0
-    assert presence_window(1_000_000) == 1.0
+    assert presence_window(0) == presence_window(250) == 0.05
+    assert presence_window(1_000) == 0.2
+    assert presence_window(10_000) == 2.0
+    assert presence_window(1_000_000) == 2.0
 
 
 class Counting(Listener):
