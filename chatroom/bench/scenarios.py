@@ -16,6 +16,7 @@ from typing import Any
 from chatroom.bench.accounts import PASSWORD
 from chatroom.bench.spawn import cpu_seconds, rss_kib
 from chatroom.bench.wire import PROTOCOLS, ChatroomLink, Link, open_link, stamp
+from chatroom.server.hub import presence_window
 
 TIMEOUT = 120.0
 """Longest any scenario waits for its last delivery."""
@@ -121,6 +122,13 @@ class Target:
         return list(await asyncio.gather(*(one(n, name) for n, name in enumerate(names))))
 
 
+async def presence_told(sessions: int) -> None:
+    """Wait until a chatroom server with `sessions` online has told everyone of the last
+    arrivals (its presence window, and a margin), so that no presence frame falls into
+    what is measured next."""
+    await asyncio.sleep(presence_window(sessions) + 0.1)
+
+
 async def until(condition: object, timeout: float = TIMEOUT) -> None:
     """Poll `condition()` every 5 ms until it holds."""
     async with asyncio.timeout(timeout):
@@ -137,7 +145,7 @@ async def fanout(target: Target, receivers: int, senders: int, messages: int) ->
     """S senders broadcast M messages of 100 bytes each to N receivers."""
     rx = await target.users("rx", receivers)
     tx = await target.users("tx", senders, join=PROTOCOLS[target.protocol].SENDERS_JOIN)
-    await asyncio.sleep(0.2)  # let presence news of the joins pass before the clock starts
+    await presence_told(receivers + senders)
     for link in rx:
         link.count_only()
     baseline = sum(link.deliveries for link in rx)
@@ -218,7 +226,7 @@ async def connections(target: Target, count: int) -> Figures:
     links = await target.connect_all(names, join=False, registered=True)
     elapsed = time.perf_counter() - started
     cpu, generator = target.cpu_seconds(), time.process_time() - generator_before
-    await asyncio.sleep(0.5)  # presence news settles
+    await presence_told(count)
     after = target.rss_kib()
     close_all(links)
     result: Figures = {
