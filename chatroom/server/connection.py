@@ -154,13 +154,13 @@ class Session(Channel):
         self.messages.take()
 
     async def log_in(self, username: str, acked_upto: int, how: str = "login") -> Backlog:
-        """Make this session `username`'s and find their unacknowledged mail.
+        """Make this session `username`'s and find their mail after mid `acked_upto`.
 
         Live pushes are held until the login reply and then the backlog (in mid order,
         a page at a time as the client reads) are written, so the client always sees
         the reply first, then its backlog, then live traffic. The session joins the hub
-        before the backlog is looked up, so no message can fall between the two (one
-        might arrive both ways; clients drop a mid they have seen).
+        before the backlog's end (the newest mid) is looked up, so no message can fall
+        between the two (one might arrive both ways; clients drop a mid they have seen).
         """
         self._outbox.hold()
         self._user = username

@@ -42,7 +42,7 @@ PRESENCE_DELAY = 0.05
 PRESENCE_SESSIONS_PER_SECOND = 5_000
 """With more sessions than this many times PRESENCE_DELAY, the window grows with them: a
 presence frame costs the server a send system call (about 14 µs of CPU here) and each
-client a read, so at most this many a second (a tenth of a core) however many are told."""
+client a read, so at most this many a second (7 % of a core) however many are told."""
 PRESENCE_LONGEST = 2.0
 
 
