@@ -183,10 +183,15 @@ class RawConnection:
         return frame
 
     async def closed_by_server(self) -> bool:
-        """Whether the server closes the connection (reading to the end) within the wait."""
+        """Whether the server closes the connection (reading to the end) within the wait.
+        A client that was still writing when the server closed may be sent a reset
+        instead of the end (what it wrote arrived at a closed socket): closed too."""
         async with asyncio.timeout(WAIT):
-            while chunk := await self.reader.read(65536):
-                self.received.extend(self.decoder.feed(chunk))
+            try:
+                while chunk := await self.reader.read(65536):
+                    self.received.extend(self.decoder.feed(chunk))
+            except ConnectionResetError:
+                pass
         return True
 
     def close(self) -> None:
