@@ -44,6 +44,7 @@ import bcrypt
 from chatroom.bench.fsync import insert_sql, server_database
 from chatroom.bench.scenarios import STORED_TEXT, Target, connections, latency, store
 from chatroom.bench.spawn import BCRYPT_COST, script_server
+from chatroom.server.auth import bcrypt_threads
 
 SERVER = """
 import asyncio, struct, sys
@@ -164,7 +165,7 @@ def measure(seconds: float, clients: int, count: int) -> dict[str, Any]:
     figures["cores"] = os.cpu_count() or 1
     figures["stored_floor_per_s"] = round(figures["cores"] / per_message * 1e6)
     figures["bcrypt_cost"] = BCRYPT_COST
-    figures["bcrypt_threads"] = max(1, figures["cores"] - 1)  # as auth.PasswordHasher
+    figures["bcrypt_threads"] = bcrypt_threads()
     figures["bcrypt_cpu_ms"] = round(checking(BCRYPT_COST), 3)
     figures["clients"] = clients
     figures["login_floor_s"] = login_floor(figures, clients)

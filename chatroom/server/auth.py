@@ -38,15 +38,20 @@ def _prehash(password: str) -> bytes:
     return base64.b64encode(hashlib.sha256(password.encode()).digest())
 
 
+def bcrypt_threads() -> int:
+    """How many threads hash and check passwords: one core fewer than the machine has,
+    so that the event loop keeps a core to itself and a flood of logins cannot slow the
+    chat down."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
 class PasswordHasher:
     """Hashes and checks passwords in a bounded pool of threads (bcrypt releases the GIL)."""
 
     def __init__(self, cost: int, workers: int | None = None) -> None:
         self.cost = cost
         self._pool = ThreadPoolExecutor(
-            # One core fewer than the machine has: the event loop keeps a core to itself,
-            # so a flood of logins cannot slow the chat down.
-            max_workers=workers or max(1, (os.cpu_count() or 2) - 1),
+            max_workers=workers or bcrypt_threads(),
             thread_name_prefix="bcrypt",
         )
         self._decoy: bytes | None = None
