@@ -145,6 +145,26 @@ async def test_logins_while_another_session_acks_lose_nothing_after_its_last_ack
     assert [m.mid for m in await drain_backlog(bob, 5)] == mids[5:]
 
 
+async def test_a_login_cut_off_mid_request_leaves_the_mail_for_the_next(
+    server: RunningServer,
+) -> None:
+    """A login whose client vanishes before the reply (its arrival read, perhaps its
+    backlog begun) acknowledges nothing: the next login gets all of the mail."""
+    await server.register("bob")
+    alice = await server.login("alice")
+    mids = [(await alice.private("bob", f"m{n}")).mid for n in range(3)]
+    for _ in range(3):
+        raw = await server.raw()
+        await raw.send(
+            {"type": "login", "id": 1, "data": {"username": "bob", "password": PASSWORD}}
+        )
+        raw.writer.transport.abort()  # gone before the reply
+    bob = await server.connect()
+    reply = await bob.login("bob", PASSWORD)
+    assert reply.offline == 3
+    assert [m.mid for m in await drain_backlog(bob, 3)] == mids
+
+
 async def test_offline_mail_survives_a_server_restart(server: RunningServer) -> None:
     await server.register("bob")
     alice = await server.login("alice")
