@@ -84,6 +84,19 @@ def test_a_body_that_is_not_exactly_one_map_is_a_fatal_bad_request(body: bytes) 
     assert caught.value.fatal
 
 
+@pytest.mark.parametrize("body", [b"\xc1", msgpack.packb({"type": "x"})[:-1], msgpack.packb([1])])
+def test_a_bad_body_that_arrived_in_pieces_is_still_a_fatal_bad_request(body: bytes) -> None:
+    # A frame that arrives in pieces is gathered in a buffer of the decoder's own, decoded
+    # where it lies; the decoder must let go of that buffer, even on the way out with an
+    # error, to cut it down afterwards (else a BufferError, not the protocol's error).
+    decoder = FrameDecoder(max_frame=1024)
+    stream = encode({"type": "ping"}) + struct.pack(">I", len(body)) + body
+    assert list(decoder.feed(stream[:7])) == []
+    with pytest.raises(ChatError) as caught:
+        list(decoder.feed(stream[7:]))
+    assert caught.value.code == ErrorCode.BAD_REQUEST
+
+
 def test_a_small_frame_cannot_declare_a_huge_array() -> None:
     # array32 header claiming 2**32-1 elements in a 5-byte body: refused, not allocated
     body = msgpack.packb({"type": "x", "data": {}})[:-1] + b"\xdd\xff\xff\xff\xff"

@@ -36,7 +36,7 @@ def _packer() -> msgpack.Packer:
         return _per_thread.packer
 
 
-def decode_body(body: bytes) -> dict[Any, Any]:
+def decode_body(body: bytes | memoryview) -> dict[Any, Any]:
     """The map inside one frame body; anything else is a fatal `bad_request`."""
     try:
         # unpackb bounds every string, array and map by len(body) on its own, so a small
@@ -127,9 +127,13 @@ class FrameDecoder:
                 end = start + HEADER_SIZE + length
                 if len(buffer) < end:
                     break
-                body = bytes(buffer[start + HEADER_SIZE : end])
+                # Decoded where it lies, not copied out first (a file chunk is 64 KiB).
+                # The view is let go before the envelope is handed on, so the buffer can
+                # be cut down (`_keep`) whatever the caller does meanwhile.
+                with memoryview(buffer)[start + HEADER_SIZE : end] as body:
+                    envelope = decode_body(body)
                 start = end
-                yield decode_body(body)
+                yield envelope
         finally:
             self._keep(buffer, start)
 
