@@ -318,6 +318,32 @@ async def test_a_full_disk_is_logged_once_and_loses_nothing(
     assert set(acked) <= stored
 
 
+async def test_an_upload_cut_short_by_a_full_disk_resumes_once_there_is_room(
+    small_disk: Path, tmp_path: Path
+) -> None:
+    payload = tmp_path / "payload.bin"
+    payload.write_bytes(os.urandom(2 * 1024 * 1024))
+    server = RunningServer(small_disk / "data", TEST_LIMITS)
+    await server.start()
+    try:
+        alice = await server.login("alice")
+        bob = await server.login("bob")
+        filler = fill(small_disk)
+        # Leave room for part of the file, ending inside a chunk: a short write, then none.
+        os.truncate(filler, max(0, filler.stat().st_size - 1024 * 1024 - 1000))
+        with pytest.raises(ChatError) as refused:
+            await alice.send_file(payload, "bob", cid="upload-1")
+        assert refused.value.code == "storage_full"
+        filler.unlink()
+        sent = await alice.send_file(payload, "bob", cid="upload-1")
+        saved = await bob.download(sent.fid, tmp_path / "downloads")
+        assert saved.read_bytes() == payload.read_bytes()
+        stored = (small_disk / "data" / "files" / str(sent.fid)).read_bytes()
+        assert stored == payload.read_bytes()
+    finally:
+        await server.stop()
+
+
 async def test_debug_logs_hold_no_passwords_hashes_tokens_or_texts(tmp_path: Path) -> None:
     server = await spawn_server(tmp_path, "--log-level", "DEBUG")
     secret_password = "swordfish-9F2k"
