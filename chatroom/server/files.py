@@ -202,9 +202,12 @@ class FileVault:
         self._part(fid).unlink(missing_ok=True)
 
     def read(self, fid: int, offset: int, length: int) -> bytes:
-        with open(self.path(fid), "rb") as stored:
-            stored.seek(offset)
-            return stored.read(length)
+        """Up to `length` bytes of file `fid` from `offset` (one system call, no file object)."""
+        fd = os.open(self.path(fid), os.O_RDONLY)
+        try:
+            return os.pread(fd, length, offset)
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
         for fid in list(self._uploads):
