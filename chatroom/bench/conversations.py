@@ -14,6 +14,7 @@ report can say how much of each time is the query and how much the server and th
 
 import argparse
 import asyncio
+import os
 import random
 import sqlite3
 import statistics
@@ -41,6 +42,9 @@ from chatroom.server.store.sql import DATABASE_NAME
 
 PROBE = user_name(0)
 """The user whose requests are timed: a member of the big room and of ~99 others."""
+TICKS_TO_TIME = 10
+"""Clock ticks of server CPU (10 ms each, usually) below which a per-delivery figure is
+mostly rounding: a short fan-out is reported as too little to time."""
 WORDS = {"common": [0, 1, 3, 10, 30], "middling": [300, 1000, 3000], "rare": [10000, 29999]}
 """Search words by their rank in the vocabulary (0: the most used)."""
 
@@ -182,10 +186,15 @@ async def fanout(port: int, pid: int, members: int, messages: int) -> None:
             elapsed = time.perf_counter() - started
             deliveries = len(receivers) * messages
             cpu = cpu_seconds(pid) - cpu
+            ticks = round(cpu * os.sysconf("SC_CLK_TCK"))
+            per_delivery = (
+                f"{cpu / deliveries * 1e6:.2f} µs per delivery"
+                if ticks >= TICKS_TO_TIME
+                else f"too little to time ({ticks} clock ticks in all)"
+            )
             print(
                 f"fan-out into the {where} ({len(receivers)} members online, {messages} "
-                f"messages): {deliveries / elapsed:,.0f} deliveries/s, server CPU "
-                f"{cpu / deliveries * 1e6:.2f} µs per delivery"
+                f"messages): {deliveries / elapsed:,.0f} deliveries/s, server CPU {per_delivery}"
             )
     for link in links:
         link.close()
