@@ -1,5 +1,7 @@
 """`chatroom-server` as a user runs it: a real process, flags, signals and exit codes."""
 
+import importlib.util
+import os
 import re
 import signal
 import socket
@@ -19,6 +21,7 @@ from tests.conftest import (
     run_server,
     spawn_server,
 )
+from tests.engines import REQUIRED
 
 
 @pytest.fixture
@@ -67,6 +70,40 @@ async def test_offline_mail_survives_a_process_restart(tmp_path: Path) -> None:
         await bob.close()
     finally:
         assert await second.stop(signal.SIGTERM) == 0
+
+
+async def test_on_uvloop_the_fast_extra_the_server_serves_chat_and_files(tmp_path: Path) -> None:
+    # `pip install '.[fast]'` adds uvloop, which the server then runs on. uvloop's
+    # transports are not subclasses of asyncio's: once, every connection failed a check
+    # that they were, and the server answered nobody.
+    if importlib.util.find_spec("uvloop") is None:
+        message = "uvloop is not installed (pip install '.[fast]'; the test extra has it)"
+        if REQUIRED:
+            pytest.fail(message)
+        pytest.skip(message)
+    server = await spawn_server(tmp_path / "data")
+    assert "(event loop: uvloop)" in server.log[-1]
+    try:
+        users = []
+        for name in ("alice", "bob"):
+            client = await ChatClient.connect("127.0.0.1", server.port)
+            await client.register(name, PASSWORD)
+            await client.login(name, PASSWORD)
+            users.append(client)
+        alice, bob = users
+        sent = await alice.private("bob", "over uvloop")
+        push = await next_push(bob, MessagePush)
+        assert (push.mid, push.text) == (sent.mid, "over uvloop")
+        payload = tmp_path / "payload.bin"
+        payload.write_bytes(os.urandom(300_000))  # five chunks
+        file = await alice.send_file(payload, "bob")
+        saved = await bob.download(file.fid, tmp_path / "downloads")
+        assert saved.read_bytes() == payload.read_bytes()
+        await alice.close()
+        await bob.close()
+    finally:
+        assert await server.stop(signal.SIGTERM) == 0
+    assert "Traceback" not in "".join(server.log)
 
 
 async def test_connect_login_logout_and_disconnect_are_logged(

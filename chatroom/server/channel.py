@@ -11,7 +11,7 @@ client to read; a client that does not read within `idle_timeout`, or lets more 
 import asyncio
 import functools
 import logging
-from typing import Any
+from typing import Any, cast
 
 from chatroom.common.codec import encode
 from chatroom.common.limits import Limits
@@ -56,10 +56,11 @@ class Channel(asyncio.Protocol):
         self._drain_waiter: asyncio.Future[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        self.address, *_ = transport.get_extra_info("peername") or ("?",)
-        transport.set_write_buffer_limits(*water_marks(self.limits.max_write_buffer))
+        # A stream transport: asyncio's own, or uvloop's (chatroom[fast]), which has the
+        # same methods without being a subclass of asyncio.Transport.
+        self.transport = stream = cast(asyncio.Transport, transport)
+        self.address, *_ = stream.get_extra_info("peername") or ("?",)
+        stream.set_write_buffer_limits(*water_marks(self.limits.max_write_buffer))
 
     @property
     def _high_water(self) -> int:

@@ -75,8 +75,7 @@ class Mischief:
         self._free_at = 0.0
         """Loop time after which the next piece may go (earlier ones are still due)."""
 
-    def write(self, transport: asyncio.BaseTransport, data: bytes) -> None:
-        assert isinstance(transport, asyncio.WriteTransport)
+    def write(self, transport: asyncio.WriteTransport, data: bytes) -> None:
         spec, chance = self._spec, self._chance
         if spec.drop and chance.random() < spec.drop:
             self._at(self._free_at, transport, transport.abort)
