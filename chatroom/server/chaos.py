@@ -18,6 +18,7 @@ Not for a real server: the delays bypass the slow-consumer limits.
 
 import asyncio
 import random
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +75,9 @@ class Mischief:
         self._loop = asyncio.get_running_loop()
         self._free_at = 0.0
         """Loop time after which the next piece may go (earlier ones are still due)."""
+        self._due: deque[tuple[float, asyncio.BaseTransport, Any, tuple[Any, ...]]] = deque()
+        """What is to be written or done to the connection, in order, each with its time."""
+        self._timer: asyncio.TimerHandle | None = None
 
     def write(self, transport: asyncio.WriteTransport, data: bytes) -> None:
         spec, chance = self._spec, self._chance
@@ -97,8 +101,23 @@ class Mischief:
         self._at(self._free_at, transport, transport.close)
 
     def _at(self, when: float, transport: asyncio.BaseTransport, action: Any, *args: Any) -> None:
-        def act() -> None:
+        """Do `action` at loop time `when` (unless the connection is closing by then),
+        after everything queued before it. In that order whatever order the loop's timers
+        fire in: uvloop's, counted in whole milliseconds, may swap two pieces a
+        millisecond apart, and the client would read the bytes out of order."""
+        self._due.append((when, transport, action, args))
+        if self._timer is None:
+            self._timer = self._loop.call_at(when, self._act)
+
+    def _act(self) -> None:
+        """The first action queued, and those after it whose time has come too."""
+        self._timer = None
+        now = self._loop.time()
+        while True:
+            _, transport, action, args = self._due.popleft()
             if not transport.is_closing():
                 action(*args)
-
-        self._loop.call_at(when, act)
+            if not self._due or self._due[0][0] > now:
+                break
+        if self._due:
+            self._timer = self._loop.call_at(self._due[0][0], self._act)
