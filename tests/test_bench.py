@@ -4,6 +4,7 @@ Timings are not asserted (the benchmark is the check); counts and shapes are.
 """
 
 import asyncio
+import importlib.util
 import json
 import shutil
 import sys
@@ -30,6 +31,10 @@ async def test_every_scenario_runs_and_reports(tmp_path: Path) -> None:
     out, err = await asyncio.wait_for(process.communicate(), WAIT * 12)
     assert process.returncode == 0, err.decode()[-2000:]
     results = {r["scenario"]: r for r in json.loads(report.read_text())["results"]}
+    # The server it started runs on uvloop where the fast extra is installed: said, and kept.
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    assert json.loads(report.read_text())["event_loop"] == loop
+    assert f"SQLite, event loop {loop}" in out.decode()
     assert results["fanout N=5"]["deliveries"] == 25
     assert results["fanout N=20"]["deliveries"] == 100
     assert results["latency 40/s"]["messages"] == 20
@@ -162,6 +167,11 @@ def test_the_targets_table_judges_each_figure_against_the_same_run(tmp_path: Pat
         "100 MiB file: server memory over idle (MiB)": True,
     }
     assert targets.table(targets.judge(tmp_path)).endswith("3/9 targets met")
+    assert targets.event_loop(tmp_path) is None  # a bench run on a server it did not start
+    about = json.loads((tmp_path / "chatroom.json").read_text()) | {"event_loop": "uvloop"}
+    (tmp_path / "chatroom.json").write_text(json.dumps(about))
+    summary = targets.table(targets.judge(tmp_path), targets.event_loop(tmp_path))
+    assert summary.endswith("3/9 targets met (chatroom's server on uvloop)")
 
 
 async def test_the_connection_floor_is_measured_on_a_server_of_its_own(tmp_path: Path) -> None:

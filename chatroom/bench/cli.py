@@ -30,6 +30,7 @@ from chatroom.bench import scenarios
 from chatroom.bench.scenarios import Figures, Target
 from chatroom.bench.spawn import BENCH_FLAGS, start_server
 from chatroom.bench.wire import PROTOCOLS
+from chatroom.server.cli import fast_event_loop
 from chatroom.utils.args import OneLineParser
 from chatroom.utils.engines import Postgres, Redis, postgres_bin
 
@@ -184,13 +185,24 @@ def main(argv: list[str] | None = None) -> None:
     results = asyncio.run(run(args))
     shared = args.nodes > 1 or args.store or args.hub
     back_end = "PostgreSQL + Redis" if shared else "SQLite"
+    loop = spawned_event_loop(args)
     print(f"chatroom-bench, {started}, {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores, protocol {args.protocol}, "
-          f"{args.nodes} node{'s' if args.nodes > 1 else ''} on {back_end}")  # fmt: skip
+          f"{args.nodes} node{'s' if args.nodes > 1 else ''} on {back_end}"
+          + (f", event loop {loop}" if loop else ""))  # fmt: skip
     print("| scenario | figures |")
     print("|----------|---------|")
     for result in results:
         figures = {k: v for k, v in result.items() if k not in ("scenario", "protocol")}
         print(f"| {result['scenario']} | {format_figures(figures)} |")
     if args.json:
-        args.json.write_text(json.dumps({"date": started, "results": results}, indent=2))
+        about = {"date": started} | ({"event_loop": loop} if loop else {})
+        args.json.write_text(json.dumps(about | {"results": results}, indent=2))
+
+
+def spawned_event_loop(args: argparse.Namespace) -> str | None:
+    """The event loop of the servers the bench started (None: it started none): uvloop
+    where the extra chatroom[fast] is installed, else asyncio's."""
+    if args.port is not None:
+        return None
+    return "uvloop" if fast_event_loop() is not None else "asyncio"

@@ -162,7 +162,14 @@ def login_floor(figures: dict[str, Any]) -> str:
     )
 
 
-def table(rows: list[Row]) -> str:
+def event_loop(work: Path) -> str | None:
+    """The event loop chatroom's server ran on, as its bench recorded it."""
+    path = work / "chatroom.json"
+    found: str | None = json.loads(path.read_text()).get("event_loop") if path.exists() else None
+    return found
+
+
+def table(rows: list[Row], loop: str | None = None) -> str:
     lines = [
         "| figure | chatroom | measured against | target | |",
         "|--------|---------:|------------------|--------|-|",
@@ -174,8 +181,10 @@ def table(rows: list[Row]) -> str:
             f"{'✔' if row.met else '✘'} |"
         )
     met = sum(row.met for row in rows)
-    return "\n".join(lines) + f"\n\n{met}/{len(rows)} targets met"
+    on = f" (chatroom's server on {loop})" if loop else ""
+    return "\n".join(lines) + f"\n\n{met}/{len(rows)} targets met{on}"
 
 
 if __name__ == "__main__":
-    print(table(judge(Path(sys.argv[1]))))
+    work = Path(sys.argv[1])
+    print(table(judge(work), event_loop(work)))

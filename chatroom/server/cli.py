@@ -220,6 +220,17 @@ async def serve(args: argparse.Namespace) -> None:
     await server.wait_stopped()
 
 
+def fast_event_loop() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop, if the optional extra chatroom[fast] is installed: faster,
+    and the same behaviour. None: asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    new_event_loop: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return new_event_loop
+
+
 GC_YOUNG_THRESHOLD = 10_000
 """Allocations between collections of the youngest generation (Python's default: 700)."""
 
@@ -233,11 +244,5 @@ def main(argv: list[str] | None = None) -> None:
     # generations, which it then scanned again: 1.7 us of the 19 us each stored message
     # cost (see docs/performance.md). Collecting less often lets them die young.
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
-    try:  # the optional extra chatroom[fast]: a faster event loop, same behaviour
-        import uvloop
-
-        loop_factory = uvloop.new_event_loop
-    except ImportError:
-        loop_factory = None
-    with asyncio.Runner(loop_factory=loop_factory) as runner:
+    with asyncio.Runner(loop_factory=fast_event_loop()) as runner:
         runner.run(serve(args))
