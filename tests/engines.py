@@ -16,9 +16,13 @@ __all__ = ["Postgres", "Redis", "free_port", "missing", "postgres_bin"]
 REQUIRED = os.environ.get("CHATROOM_ENGINES") == "required"
 
 
-def missing(what: str, packages: str = "postgresql redis-server") -> None:
-    """Skip the test for lack of `what`, or fail it where the engines are required."""
-    message = f"{what} is not installed (Debian: apt-get install {packages})"
+def missing(
+    what: str, packages: str = "postgresql redis-server", *, install: str | None = None
+) -> None:
+    """Skip the test for lack of `what`, or fail it where the engines are required.
+    `install` says how to get it, where that is not Debian's `packages`."""
+    how = install or f"Debian: apt-get install {packages}"
+    message = f"{what} is not installed ({how})"
     if REQUIRED:
         pytest.fail(message)
     pytest.skip(message)

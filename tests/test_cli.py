@@ -21,7 +21,7 @@ from tests.conftest import (
     run_server,
     spawn_server,
 )
-from tests.engines import REQUIRED
+from tests.engines import missing
 
 
 @pytest.fixture
@@ -77,10 +77,7 @@ async def test_on_uvloop_the_fast_extra_the_server_serves_chat_and_files(tmp_pat
     # transports are not subclasses of asyncio's: once, every connection failed a check
     # that they were, and the server answered nobody.
     if importlib.util.find_spec("uvloop") is None:
-        message = "uvloop is not installed (pip install '.[fast]'; the test extra has it)"
-        if REQUIRED:
-            pytest.fail(message)
-        pytest.skip(message)
+        missing("uvloop", install="pip install '.[fast]'; the test extra has it")
     server = await spawn_server(tmp_path / "data")
     assert "(event loop: uvloop)" in server.log[-1]
     try:
