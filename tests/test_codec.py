@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chatroom.common.codec import FrameDecoder, encode
+from chatroom.common.codec import FrameDecoder, Packed, compress, encode, expand
 from chatroom.common.envelope import Request
 from chatroom.common.errors import ChatError, ErrorCode
 
@@ -23,6 +23,21 @@ def test_binary_payloads_are_msgpack_bin_and_text_is_str() -> None:
     assert msgpack.unpackb(body) == {"data": b"\x00\x01", "text": "é"}
     assert b"\xc4\x02\x00\x01" in body  # bin 8, length 2
     assert b"\xa2\xc3\xa9" in body  # fixstr of 2 UTF-8 bytes
+
+
+def test_a_value_already_packed_is_spliced_in_where_it_stands() -> None:
+    names = Packed(msgpack.packb(["alice", "bob"]))
+    envelope = {"type": "ok", "id": 3, "data": {"online": names, "rooms": [{"who": names}, 1]}}
+    expected = {
+        "type": "ok",
+        "id": 3,
+        "data": {"online": ["alice", "bob"], "rooms": [{"who": ["alice", "bob"]}, 1]},
+    }
+    assert msgpack.unpackb(encode(envelope)[4:]) == expected
+    assert expand(compress(envelope), 1 << 20) == expected  # a compressed reply too
+    assert encode({"type": "ok"}) == encode({"type": "ok"})  # the packer starts over clean
+    with pytest.raises(TypeError):
+        encode({"type": "ok", "data": {"x": object()}})  # anything else is still an error
 
 
 envelopes = st.lists(

@@ -19,10 +19,52 @@ _HEADER = struct.Struct(">I")
 _per_thread = threading.local()
 
 
+class Packed:
+    """A value already in msgpack, written into a frame as it is rather than packed
+    again: for a long value that changes little from one frame to the next (the list of
+    who is online, in every login reply), kept packed as it changes."""
+
+    __slots__ = ("body",)
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+
+class _PackedInside(Exception):
+    """What the packer meets a `Packed` with: its caller packs around it."""
+
+
 def encode(envelope: dict[str, Any]) -> bytes:
     """One complete frame (length prefix and msgpack body) for `envelope`."""
-    body: bytes = _packer().pack(envelope)
+    body = pack(envelope)
     return _HEADER.pack(len(body)) + body
+
+
+def pack(value: Any) -> bytes:
+    """`value` in msgpack, any `Packed` in its maps and arrays spliced in as it is."""
+    try:
+        return _packer().pack(value)  # type: ignore[no-any-return]
+    except _PackedInside:
+        pass
+    if isinstance(value, Packed):
+        return value.body
+    # A map or an array with a Packed somewhere inside: its header, then each item.
+    packer = _packer()
+    if isinstance(value, dict):
+        items = (packer.pack(key) + pack(item) for key, item in value.items())
+        return packer.pack_map_header(len(value)) + b"".join(items)  # type: ignore[no-any-return]
+    return packer.pack_array_header(len(value)) + b"".join(map(pack, value))  # type: ignore[no-any-return]
+
+
+def pack_items(values: list[Any]) -> bytes:
+    """`values` in msgpack one after another: an array without its header, to be joined
+    to others under one header (`array_header`)."""
+    return pack(values)[len(array_header(len(values))) :]
+
+
+def array_header(length: int) -> bytes:
+    """The msgpack header of an array of `length` items."""
+    return _packer().pack_array_header(length)  # type: ignore[no-any-return]
 
 
 def _packer() -> msgpack.Packer:
@@ -32,8 +74,16 @@ def _packer() -> msgpack.Packer:
     try:
         return _per_thread.packer
     except AttributeError:
-        _per_thread.packer = msgpack.Packer(use_bin_type=True)
+        _per_thread.packer = msgpack.Packer(use_bin_type=True, default=_refuse)
         return _per_thread.packer
+
+
+def _refuse(value: object) -> object:
+    """What the packer does with a value msgpack has no type for: a `Packed` is for
+    `pack` to splice in; anything else is an error, as without this hook."""
+    if isinstance(value, Packed):
+        raise _PackedInside
+    raise TypeError(f"can not serialize {type(value).__name__!r} object")
 
 
 def decode_body(body: bytes | memoryview) -> dict[Any, Any]:
@@ -65,7 +115,7 @@ def decode_body(body: bytes | memoryview) -> dict[Any, Any]:
 def compress(envelope: dict[str, Any], least: int = 0) -> dict[str, Any]:
     """The envelope with its `data` map packed and zlib-compressed into `z` (bin); as it
     is if the packed `data` is under `least` bytes (not worth it)."""
-    packed = _packer().pack(envelope["data"])
+    packed = pack(envelope["data"])
     if len(packed) < least:
         return envelope
     return {key: value for key, value in envelope.items() if key != "data"} | {

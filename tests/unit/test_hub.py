@@ -3,7 +3,9 @@
 import asyncio
 import random
 
-from chatroom.common.codec import FrameDecoder
+import msgpack
+
+from chatroom.common.codec import FrameDecoder, pack
 from chatroom.common.messages import MessagePush
 from chatroom.server.hub import LOBBY_CONV, Hub, presence_window
 from tests.conftest import WAIT
@@ -145,6 +147,7 @@ async def test_the_online_list_kept_as_users_come_go_and_hide_is_the_sorted_trut
             assert who is not None
             hub.set_status(who, rng.choice(["online", "away", "invisible"]))
         assert hub.online() == sorted(u for u in {s.user for s in sessions} if hub.is_online(u))
+    assert msgpack.unpackb(pack(hub.online_packed())) == hub.online()  # what a reply carries
     hub.close()
 
 

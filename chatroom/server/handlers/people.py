@@ -52,7 +52,7 @@ def listed(server: Services, peer: Peer, profile: Profile) -> Reply:
 
 async def users(server: Services, peer: Peer, data: Fields) -> Reply:
     """Who is online; with `query`, `limit` or `after`, a page of everyone registered."""
-    reply: Reply = {"online": server.hub.online()}
+    reply: Reply = {"online": server.hub.online_packed()}
     if any(data.has(name) for name in DIRECTORY_FIELDS):
         query = data.short_text("query", QUERY_MAX, default="")
         after = data.short_text("after", 4 * USERNAME_MAX, default="")
