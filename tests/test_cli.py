@@ -47,6 +47,9 @@ async def test_a_signal_says_bye_to_everyone_and_exits_cleanly(
     assert (await next_push(alice, ByePush)).reason == "shutdown"
     assert (await next_push(loitering, ByePush)).reason == "shutdown"
     assert "Traceback" not in "".join(server_process.log)
+    # The log, written a batch at a time, is written to its last line before the exit.
+    assert any(" login alice from " in line for line in server_process.log)
+    assert server_process.log[-1].rstrip().endswith("stopped")
 
 
 async def test_offline_mail_survives_a_process_restart(tmp_path: Path) -> None:
