@@ -43,9 +43,8 @@ class SortedNames:
     def add(self, name: str) -> None:
         if not self._blocks:
             self._blocks, self._lasts, self._packed = [[]], [name], [None]
-        number = min(bisect.bisect_left(self._lasts, name), len(self._blocks) - 1)
+        number, at = self._place(name)
         block = self._blocks[number]
-        at = bisect.bisect_left(block, name)
         if at < len(block) and block[at] == name:
             return
         block.insert(at, name)
@@ -79,9 +78,14 @@ class SortedNames:
 
     def _find(self, name: str) -> tuple[int, int] | None:
         """Which block `name` is in and where in it; None if it is not here."""
-        number = bisect.bisect_left(self._lasts, name)
-        if number == len(self._blocks):
+        if not self._blocks:
             return None
+        number, at = self._place(name)
         block = self._blocks[number]
-        at = bisect.bisect_left(block, name)
-        return (number, at) if block[at] == name else None
+        return (number, at) if at < len(block) and block[at] == name else None
+
+    def _place(self, name: str) -> tuple[int, int]:
+        """Which block `name` is in or belongs in (the last, for a name after them all),
+        and where in it. There is at least one block."""
+        number = min(bisect.bisect_left(self._lasts, name), len(self._blocks) - 1)
+        return number, bisect.bisect_left(self._blocks[number], name)

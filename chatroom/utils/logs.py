@@ -63,7 +63,9 @@ class LogWriter:
                 time.sleep(LINGER)
             while not self.records.empty():
                 batch.append(self.records.get())
-            lines = [self._formatter.format(record) + "\n" for record in batch if record]
+            lines = [
+                self._formatter.format(record) + "\n" for record in batch if record is not None
+            ]
             if lines:
                 self._stream.write("".join(lines))
                 self._stream.flush()
