@@ -130,7 +130,8 @@ def test_the_targets_table_judges_each_figure_against_the_same_run(tmp_path: Pat
     ])  # fmt: skip
     write("redis.json", [{"scenario": "fanout N=1000", "deliveries_per_s": 2_200_000}])
     write("files.json", [{"size_mib": 100, "upload_mb_s": 310.0, "download_mb_s": 250.0,
-                          "idle_rss_mib": 40.0, "peak_rss_mib": 60.0}])  # fmt: skip
+                          "write_alone_mb_s": 402.4, "idle_rss_mib": 40.0,
+                          "peak_rss_mib": 60.0}])  # fmt: skip
     (tmp_path / "fsync.json").write_text(
         json.dumps({"p50_ms": 0.2, "p99_ms": 0.4, "commit_p50_ms": 0.3, "commit_p99_ms": 0.6})
     )
@@ -151,6 +152,7 @@ def test_the_targets_table_judges_each_figure_against_the_same_run(tmp_path: Pat
         "ngircd 1.5, floor 9.5 on 2 cores (CPU ms a login: generator 0.3, a bare Python "
         "server 0.2, bcrypt 0.95 at cost 4, on 1 thread)"
     )
+    assert rows["100 MiB file download (MB/s)"].reference == "a new 100 MiB file written alone 402"
     memory = rows["server memory per idle logged-in connection (KiB)"]
     assert memory.reference.endswith("asyncio floor 1.66, a bare Python chat server 1.64")
     assert rows["private latency at 2,000/s, p50 (ms)"].reference.endswith("a commit alone 0.3")

@@ -77,7 +77,7 @@ python3 -m chatroom.bench --protocol redis --port "$redis_port" --server-pid "$r
     --scenarios fanout --receivers 1000 --messages 1000 --json "$work/redis.json" "$@"
 if [ -z "${COMPARE_NO_FILES:-}" ]; then
     echo "== files" >&2
-    python3 -m chatroom.bench.file_transfer --sizes 100 --repeat 1 --json "$work/files.json"
+    python3 -m chatroom.bench.file_transfer --sizes 100 --repeat 3 --json "$work/files.json"
 fi
 echo
 python3 -m chatroom.bench.targets "$work"

@@ -8,6 +8,12 @@ it with another, and reads the server's VmHWM (peak resident set) from /proc. A 
 process per run shows whether the peak grows with the file. Each transfer is timed as a
 user waits for it: the upload includes the sender hashing the file and the server's
 fsync before its last `ok`; the download includes writing and checking the copy.
+
+After each download it writes a new file of the same size alone, in chunks of the same
+size, with nothing else running: the floor under both ways (the server writes each upload
+to a new file, the client each download). On a virtual machine whose host backs memory
+only when it is touched, copying into pages the kernel has not used lately is far slower
+than into pages it has, and a new file is all new pages.
 """
 
 import argparse
@@ -21,6 +27,7 @@ from pathlib import Path
 
 from chatroom.bench.accounts import user
 from chatroom.bench.spawn import BCRYPT_COST, peak_rss_kib, start_server
+from chatroom.common.limits import MAX_CHUNK
 
 MiB = 1024 * 1024
 
@@ -52,6 +59,7 @@ async def measure(size_mib: int, window: int) -> dict[str, float]:
             download = time.perf_counter() - started
             assert saved.stat().st_size == size_mib * MiB
             peak = peak_rss_kib(process.pid)
+            write_alone = _write_new_file(scratch / "alone.bin", size_mib * MiB)
             await alice.close()
             await bob.close()
         finally:
@@ -61,9 +69,20 @@ async def measure(size_mib: int, window: int) -> dict[str, float]:
         "size_mib": size_mib,
         "upload_mb_s": size_mib * MiB / upload / 1e6,
         "download_mb_s": size_mib * MiB / download / 1e6,
+        "write_alone_mb_s": size_mib * MiB / write_alone / 1e6,
         "idle_rss_mib": idle_rss / 1024,
         "peak_rss_mib": peak / 1024,
     }
+
+
+def _write_new_file(path: Path, size: int) -> float:
+    """Seconds to write `size` bytes into a new file in chunk-sized writes (no fsync)."""
+    chunk = os.urandom(MAX_CHUNK)
+    started = time.perf_counter()
+    with open(path, "wb") as out:
+        for _ in range(size // MAX_CHUNK):
+            out.write(chunk)
+    return time.perf_counter() - started
 
 
 async def main() -> None:
@@ -74,14 +93,15 @@ async def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the medians here")
     args = parser.parse_args()
     results = []
-    print("| file | upload | download | server RSS idle | server RSS peak |")
-    print("|-----:|-------:|---------:|---------------:|----------------:|")
+    print("| file | upload | download | new file alone | server RSS idle | server RSS peak |")
+    print("|-----:|-------:|---------:|---------------:|---------------:|----------------:|")
     for size in args.sizes:
         runs = [await measure(size, args.window) for _ in range(args.repeat)]
         r = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
         results.append(r)
         print(
             f"| {size} MiB | {r['upload_mb_s']:.0f} MB/s | {r['download_mb_s']:.0f} MB/s"
+            f" | {r['write_alone_mb_s']:.0f} MB/s"
             f" | {r['idle_rss_mib']:.1f} MiB | {r['peak_rss_mib']:.1f} MiB |"
         )
     if args.json:

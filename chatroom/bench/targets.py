@@ -125,7 +125,9 @@ def judge(work: Path) -> list[Row]:
         size = f"{transfer['size_mib']:g} MiB"
         for way in ("upload", "download"):
             speed = round(transfer[f"{way}_mb_s"])
-            rows.append(Row(f"{size} file {way} (MB/s)", speed, "-", "≥ 300", speed >= 300))
+            alone = transfer.get("write_alone_mb_s")
+            against = f"a new {size} file written alone {alone:,.0f}" if alone else "-"
+            rows.append(Row(f"{size} file {way} (MB/s)", speed, against, "≥ 300", speed >= 300))
         growth = round(transfer["peak_rss_mib"] - transfer["idle_rss_mib"], 1)
         rows.append(
             Row(
