@@ -2,7 +2,6 @@
 
 import atexit
 import logging
-import logging.handlers
 import queue
 import sys
 import threading
@@ -24,14 +23,39 @@ def setup_logging(level: str, background: bool = False) -> None:
     """
     logging.basicConfig(level=level.upper(), format=FORMAT)
     if background:
+        # What FORMAT does not show is not looked up for every record (the logging HOWTO's
+        # "Optimization"): the calling function's file and line (a walk up the stack), the
+        # thread, and the process (a system call).
+        logging._srcfile = None
+        logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
         root = logging.getLogger()
         writer = LogWriter(sys.stderr, logging.Formatter(FORMAT))
-        root.handlers = [logging.handlers.QueueHandler(writer.records)]
+        root.handlers = [QueueToWriter(writer.records)]
         writer.start()
         atexit.register(writer.stop)
     # aiosqlite logs every statement with its parameters at DEBUG: password hashes, token
     # hashes, private texts. Nothing secret goes into the logs at any level.
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+
+
+class QueueToWriter(logging.Handler):
+    """Puts each record on a `LogWriter`'s queue with its message filled in, and does
+    nothing else on the caller's thread: the timestamp and the line are made by the
+    writer's thread. (logging's own QueueHandler formats the whole line and copies the
+    record first, for queues to other processes.)"""
+
+    def __init__(self, records: queue.SimpleQueue[logging.LogRecord | None]) -> None:
+        super().__init__()
+        self._records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            # Now, not later: an argument changed after the call must not change the line.
+            record.msg, record.args = record.getMessage(), None
+        except Exception:  # as logging's own handlers do: say so on stderr, carry on
+            self.handleError(record)
+            return
+        self._records.put(record)
 
 
 class LogWriter:

@@ -5,7 +5,7 @@ import logging
 import logging.handlers
 import threading
 
-from chatroom.utils.logs import LogWriter
+from chatroom.utils.logs import LogWriter, QueueToWriter
 
 
 class CountedWrites(io.StringIO):
@@ -46,3 +46,20 @@ def test_lines_logged_at_once_from_many_threads_are_all_written_in_order_in_few_
             f"t{n} line {number}" for number in range(500)
         ]
     assert stream.writes < 100  # batched: 2,001 lines, one write per batch
+
+
+def test_a_line_says_what_its_arguments_were_when_it_was_logged_not_when_written() -> None:
+    stream = CountedWrites()
+    writer = LogWriter(stream, logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logger = logging.Logger("queued")
+    logger.addHandler(QueueToWriter(writer.records))
+    who = ["alice"]
+    logger.warning("online: %s", who)  # queued, not yet written
+    who.append("bob")
+    logger.error("%d online", len(who))
+    writer.start()
+    writer.stop()
+    assert stream.getvalue().splitlines() == [
+        "WARNING queued: online: ['alice']",
+        "ERROR queued: 2 online",
+    ]
