@@ -140,7 +140,7 @@ def test_the_targets_table_judges_each_figure_against_the_same_run(tmp_path: Pat
             "answering_cpu_us": 9.1, "storing_cpu_us": 7.2, "latency_p50_ms": 0.24,
             "latency_p99_ms": 0.68, "kib_per_connection": 1.64, "login_floor_s": 9.5,
             "login_generator_cpu_ms": 0.3, "login_server_cpu_ms": 0.2, "bcrypt_cost": 4,
-            "bcrypt_cpu_ms": 0.95, "bcrypt_threads": 1}  # fmt: skip
+            "bcrypt_cpu_ms": 0.95, "bcrypt_workers": 1}  # fmt: skip
     (tmp_path / "python_floor.json").write_text(json.dumps(bare))
     rows = {row.figure: row for row in targets.judge(tmp_path)}
     assert rows["stored messages/s"].reference == (
@@ -150,7 +150,7 @@ def test_the_targets_table_judges_each_figure_against_the_same_run(tmp_path: Pat
     assert "a bare Python relay 0.68" in rows["private latency at 2,000/s, p99 (ms)"].reference
     assert rows["10,000 connect + login (s)"].reference == (
         "ngircd 1.5, floor 9.5 on 2 cores (CPU ms a login: generator 0.3, a bare Python "
-        "server 0.2, bcrypt 0.95 at cost 4, on 1 thread)"
+        "server 0.2, bcrypt 0.95 at cost 4, on 1 process)"
     )
     assert rows["100 MiB file download (MB/s)"].reference == "a new 100 MiB file written alone 402"
     memory = rows["server memory per idle logged-in connection (KiB)"]
@@ -200,15 +200,15 @@ async def test_the_python_floor_runs_the_scenarios_through_a_bare_server() -> No
     assert figures["login_server_cpu_ms"] >= 0 and figures["login_generator_cpu_ms"] > 0
 
 
-def test_the_login_floor_is_bcrypts_thread_or_every_cores_share_whichever_is_longer() -> None:
-    """bcrypt runs on (cores - 1) threads; everything else of a login shares the cores."""
+def test_the_login_floor_is_bcrypts_process_or_every_cores_share_whichever_is_longer() -> None:
+    """bcrypt runs in (cores - 1) processes; everything else of a login shares the cores."""
     assert python_floor.checking(cost=4, count=5) > 0
-    figures = {"cores": 2, "bcrypt_threads": 1, "bcrypt_cpu_ms": 1.0,
+    figures = {"cores": 2, "bcrypt_workers": 1, "bcrypt_cpu_ms": 1.0,
                "login_server_cpu_ms": 0.3, "login_generator_cpu_ms": 0.5}  # fmt: skip
-    assert python_floor.login_floor(figures, 10_000) == 10.0  # bcrypt's one thread
+    assert python_floor.login_floor(figures, 10_000) == 10.0  # bcrypt's one process
     figures |= {"login_server_cpu_ms": 1.5}
     assert python_floor.login_floor(figures, 10_000) == 15.0  # (1 + 1.5 + 0.5) / 2 cores
-    four = figures | {"cores": 4, "bcrypt_threads": 3}
+    four = figures | {"cores": 4, "bcrypt_workers": 3}
     assert python_floor.login_floor(four, 10_000) == 7.5
 
 

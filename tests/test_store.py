@@ -52,7 +52,7 @@ async def test_a_slow_login_does_not_stall_other_clients(make_server) -> None:
 async def test_a_version_1_database_is_migrated_and_keeps_its_data(tmp_path: Path) -> None:
     hasher = PasswordHasher(cost=4)
     password_hash = await hasher.hash(PASSWORD)
-    hasher.close()
+    await hasher.close()
     with sqlite3.connect(tmp_path / DATABASE_NAME) as db:
         db.executescript(MIGRATIONS[0])
         db.execute(
@@ -85,7 +85,7 @@ async def test_look_alike_accounts_from_before_the_skeleton_both_keep_working(
     can register."""
     hasher = PasswordHasher(cost=4)
     hashes = [await hasher.hash(f"password {n}") for n in range(2)]
-    hasher.close()
+    await hasher.close()
     cyrillic = "\u0430lice"
     with sqlite3.connect(tmp_path / DATABASE_NAME) as db:
         for number, script in enumerate(MIGRATIONS[:3], start=1):

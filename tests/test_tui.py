@@ -482,6 +482,7 @@ async def test_typing_after_a_click_anywhere_goes_into_the_input(server: Running
 
 async def test_connection_loss_shows_status_and_recovers(server: RunningServer) -> None:
     await server.register("alice")
+    await server.register("bob")  # before alice can send: she resends the moment she is back
     app = make_app(server.port)
     async with app.run_test() as pilot:
         await log_in(pilot, "alice")

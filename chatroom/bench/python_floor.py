@@ -19,7 +19,7 @@ table of who is online.
   times one alone).
 - logins: the same `connections` run, for the CPU each login costs the generator and
   the bare server; and bcrypt checking a password at the bench's cost, for its CPU. A
-  chatroom login needs at least the three, and its bcrypt runs on (cores - 1) threads, so
+  chatroom login needs at least the three, and its bcrypt runs in (cores - 1) processes, so
   K logins take at least K * bcrypt / (cores - 1), and at least K * the three / cores.
 - stored messages/s: the `store` scenario (50 senders, 100 requests in flight each)
   against the bare server, for the CPU per message of the load generator and of the bare
@@ -44,7 +44,7 @@ import bcrypt
 from chatroom.bench.fsync import insert_sql, server_database
 from chatroom.bench.scenarios import STORED_TEXT, Target, connections, latency, store
 from chatroom.bench.spawn import BCRYPT_COST, script_server
-from chatroom.server.auth import bcrypt_threads
+from chatroom.server.auth import bcrypt_workers
 
 SERVER = """
 import asyncio, struct, sys
@@ -137,10 +137,10 @@ def checking(cost: int, count: int = 200) -> float:
 def login_floor(figures: dict[str, Any], clients: int) -> float:
     """The fewest seconds `clients` logins can take here (see the module's docstring)."""
     cores: int = figures["cores"]
-    threads: int = figures["bcrypt_threads"]
+    workers: int = figures["bcrypt_workers"]
     checked: float = figures["bcrypt_cpu_ms"]
     others: float = figures["login_server_cpu_ms"] + figures["login_generator_cpu_ms"]
-    fewest_ms = clients * max(checked / threads, (checked + others) / cores)
+    fewest_ms = clients * max(checked / workers, (checked + others) / cores)
     return round(fewest_ms / 1000, 2)
 
 
@@ -165,7 +165,7 @@ def measure(seconds: float, clients: int, count: int) -> dict[str, Any]:
     figures["cores"] = os.cpu_count() or 1
     figures["stored_floor_per_s"] = round(figures["cores"] / per_message * 1e6)
     figures["bcrypt_cost"] = BCRYPT_COST
-    figures["bcrypt_threads"] = bcrypt_threads()
+    figures["bcrypt_workers"] = bcrypt_workers()
     figures["bcrypt_cpu_ms"] = round(checking(BCRYPT_COST), 3)
     figures["clients"] = clients
     figures["login_floor_s"] = login_floor(figures, clients)

@@ -5,6 +5,7 @@ Follow one message in: `app` (listen, accept, shut down; builds one `services.Se
 client reads; its rules without I/O are in `rules`) → `handlers` (one function per
 request type, given the `Services` and a narrow `Peer`) → `store` (the interface, and
 SQLite: one writer owns every transaction) → `hub` (who is online, and fan-out of pushes
-to their connections). Beside them: `auth` (bcrypt), `throttle` (rate limits, lockouts),
-`files` (bytes on disk), `datadir` (the data dir's lock and checks at start), `cli`.
+to their connections). Beside them: `auth` (bcrypt, in `password_worker` processes),
+`throttle` (rate limits, lockouts), `files` (bytes on disk), `datadir` (the data dir's
+lock and checks at start), `cli`.
 """

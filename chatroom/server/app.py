@@ -121,6 +121,7 @@ class ChatServer:
         """Start listening (with TLS if given); raises OSError if the address cannot be bound."""
         self.services.hub.set_rooms(await self.services.store.memberships())
         await self.services.hub.start()
+        await self.services.passwords.start()  # not at the first login: it would wait
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
             lambda: Session(self.services, self.writes, self), host, port, ssl=tls
@@ -231,7 +232,7 @@ class ChatServer:
         await self.services.hub.stop()
         self.services.vault.close()
         await self.services.store.close()
-        self.services.passwords.close()
+        await self.services.passwords.close()
         if self._data_dir_lock is not None:
             self._data_dir_lock.release()  # after the store is closed: the next server may start
         self._stopped.set()

@@ -1,4 +1,4 @@
-"""Password hashing with bcrypt, run off the event loop in a small thread pool.
+"""Password hashing with bcrypt, run off the event loop in a few worker processes.
 
 bcrypt costs ~270 ms at cost 12, so hashing on the loop would stall every chat for that
 long. bcrypt only reads the first 72 bytes of a password (and bcrypt 5 refuses longer
@@ -9,16 +9,16 @@ of their strength instead of being cut.
 import asyncio
 import base64
 import hashlib
+import logging
 import os
 import secrets
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any
 
 import bcrypt
 
-T = TypeVar("T")
+from chatroom.server.password_worker import PasswordWorker, WorkerGone
+
+log = logging.getLogger("chatroom.server")
 
 
 def new_resume_token() -> tuple[str, str]:
@@ -38,29 +38,33 @@ def _prehash(password: str) -> bytes:
     return base64.b64encode(hashlib.sha256(password.encode()).digest())
 
 
-def bcrypt_threads() -> int:
-    """How many threads hash and check passwords: one core fewer than the machine has,
+def bcrypt_workers() -> int:
+    """How many processes hash and check passwords: one core fewer than the machine has,
     so that the event loop keeps a core to itself and a flood of logins cannot slow the
     chat down."""
     return max(1, (os.cpu_count() or 2) - 1)
 
 
 class PasswordHasher:
-    """Hashes and checks passwords in a bounded pool of threads (bcrypt releases the GIL)."""
+    """Hashes and checks passwords in a few worker processes (`password_worker`), started
+    with the server (or when first needed) and again if one dies."""
 
     def __init__(self, cost: int, workers: int | None = None) -> None:
         self.cost = cost
-        self._pool = ThreadPoolExecutor(
-            max_workers=workers or bcrypt_threads(),
-            thread_name_prefix="bcrypt",
-        )
+        self._size = workers or bcrypt_workers()
+        self._workers: list[PasswordWorker] = []
+        self._starting = asyncio.Lock()
         self._decoy: bytes | None = None
         self._new_hashes = asyncio.Semaphore(1)
-        """One new-password hash in the pool at a time: a flood of registrations waits
-        here, not in the pool's queue, so a login waits behind at most one of them."""
+        """One new-password hash with the workers at a time: a flood of registrations
+        waits here, not in a worker's queue, so a login waits behind at most one of them."""
         self.running = 0
-        self._running_lock = threading.Lock()
-        """How many hashes are being computed right now (for tests and monitoring)."""
+        """How many hashes are with the workers now (for tests and monitoring)."""
+
+    @property
+    def pids(self) -> list[int]:
+        """The worker processes running now (for tests and monitoring)."""
+        return [worker.pid for worker in self._workers if worker.alive]
 
     async def hash(self, password: str) -> bytes:
         """A new salted bcrypt hash of `password` (for a new account)."""
@@ -68,7 +72,8 @@ class PasswordHasher:
             return await self._hash(password)
 
     async def _hash(self, password: str) -> bytes:
-        return await self._run(bcrypt.hashpw, _prehash(password), bcrypt.gensalt(self.cost))
+        hashed: bytes = await self._ask("hash", _prehash(password), bcrypt.gensalt(self.cost))
+        return hashed
 
     async def verify(self, password: str, hashed: bytes | None) -> bool:
         """Whether `password` matches `hashed`.
@@ -79,23 +84,36 @@ class PasswordHasher:
         if hashed is None:
             if self._decoy is None:
                 self._decoy = await self._hash(os.urandom(16).hex())
-            await self._run(bcrypt.checkpw, _prehash(password), self._decoy)
+            await self._ask("check", _prehash(password), self._decoy)
             return False
-        return await self._run(bcrypt.checkpw, _prehash(password), hashed)
+        matches: bool = await self._ask("check", _prehash(password), hashed)
+        return matches
 
-    async def _run(self, function: Callable[..., T], *args: object) -> T:
-        return await asyncio.get_running_loop().run_in_executor(
-            self._pool, self._counted, function, *args
-        )
-
-    def _counted(self, function: Callable[..., T], *args: object) -> T:
-        with self._running_lock:
-            self.running += 1
+    async def _ask(self, *request: object) -> Any:
+        self.running += 1
         try:
-            return function(*args)
+            try:
+                return await (await self._least_busy()).ask(*request)
+            except WorkerGone:
+                log.error("a password worker exited; starting another")
+                return await (await self._least_busy()).ask(*request)
         finally:
-            with self._running_lock:
-                self.running -= 1
+            self.running -= 1
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    async def start(self) -> None:
+        """Start the workers not running: all of them at first, then any that died."""
+        async with self._starting:
+            self._workers = [worker for worker in self._workers if worker.alive]
+            while len(self._workers) < self._size:
+                self._workers.append(await PasswordWorker.start())
+
+    async def _least_busy(self) -> PasswordWorker:
+        """The worker with the fewest requests waiting, once all of them are running."""
+        if len(self._workers) < self._size or not all(w.alive for w in self._workers):
+            await self.start()
+        return min(self._workers, key=lambda worker: worker.load)
+
+    async def close(self) -> None:
+        """Let the workers answer what they were asked, and exit."""
+        workers, self._workers = self._workers, []
+        await asyncio.gather(*(worker.close() for worker in workers))

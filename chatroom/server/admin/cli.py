@@ -91,7 +91,7 @@ async def create_users(args: argparse.Namespace) -> None:
                 await store.set_profile(name, student.display_name, None)
     finally:
         await store.close()
-        hasher.close()
+        await hasher.close()
     kept = len(students) - len(made)
     print(f"{len(made)} users created, {kept} already there")
     handed = [(s.username, s.password) for s in made if s.generated]
@@ -124,7 +124,7 @@ async def reset_password(args: argparse.Namespace) -> None:
         await store.note(actor(), "reset_password", name)
     finally:
         await store.close()
-        hasher.close()
+        await hasher.close()
     shown = "" if args.password else f": {password}"
     print(f"the password of {name} is reset{shown} (their other devices must log in again)")
 

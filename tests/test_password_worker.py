@@ -1,0 +1,78 @@
+"""bcrypt in worker processes: answers matched to their requests however many ask at
+once, a worker killed mid-check, a server killed with its worker running."""
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from chatroom.client import ChatClient
+from chatroom.common.errors import ChatError, ErrorCode
+from chatroom.server.auth import PasswordHasher
+from tests.conftest import PASSWORD, WAIT, RunningServer, spawn_server
+
+
+async def test_each_answer_goes_to_its_own_request_when_many_ask_at_once() -> None:
+    hasher = PasswordHasher(cost=4, workers=2)
+    try:
+        hashes = [await hasher.hash(f"password {n}") for n in range(2)]
+        # 60 checks at once, right and wrong in a pattern, over both workers; every
+        # fifth given up while waiting (as when a client hangs up mid-login).
+        asked = [(n % 3 == 0, n % 2) for n in range(60)]
+        checks = [
+            asyncio.create_task(hasher.verify(f"password {w if right else 1 - w}", hashes[w]))
+            for right, w in asked
+        ]
+        async with asyncio.timeout(WAIT):
+            while hasher.running < len(checks):
+                await asyncio.sleep(0)  # until every check is with a worker
+        for check in checks[::5]:
+            check.cancel()
+        answers = await asyncio.gather(*checks, return_exceptions=True)
+        for n, ((right, _), answer) in enumerate(zip(asked, answers, strict=True)):
+            if n % 5 == 0:
+                assert isinstance(answer, asyncio.CancelledError)
+            else:
+                assert answer is right, n
+        assert len(hasher.pids) == 2
+        assert await hasher.verify("password 0", hashes[0])  # and it goes on answering
+    finally:
+        await hasher.close()
+
+
+async def test_a_login_is_answered_when_its_password_worker_is_killed(make_server) -> None:
+    server: RunningServer = await make_server(bcrypt_cost=12)  # ~270 ms a check here
+    await server.register("slow")
+    passwords = server.server.services.passwords
+    (killed,) = passwords.pids
+    slow = await server.connect()
+    login = asyncio.create_task(slow.login("slow", PASSWORD))
+    async with asyncio.timeout(WAIT):
+        while not passwords.running:
+            await asyncio.sleep(0.001)  # until the check is with the worker
+    os.kill(killed, signal.SIGKILL)
+    assert (await asyncio.wait_for(login, WAIT)).username == "slow"
+    (started,) = passwords.pids
+    assert started != killed
+    wrong = await server.connect()  # and the new worker tells a wrong password apart
+    with pytest.raises(ChatError) as caught:
+        await wrong.login("slow", "not the password")
+    assert caught.value.code == ErrorCode.BAD_CREDENTIALS
+
+
+async def test_a_server_killed_outright_leaves_no_password_worker(tmp_path: Path) -> None:
+    server = await spawn_server(tmp_path)
+    client = await ChatClient.connect("127.0.0.1", server.port)
+    await client.register("alice", PASSWORD)
+    await client.login("alice", PASSWORD)  # the worker is running now
+    pid = server.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    assert len(children) == 1
+    server.process.kill()
+    assert await server.process.wait() == -signal.SIGKILL
+    # The worker shared the server's standard error: it ends only once the worker is gone.
+    assert server.process.stderr is not None
+    await asyncio.wait_for(server.process.stderr.read(), WAIT)
+    await client.close()
