@@ -76,3 +76,21 @@ async def test_a_server_killed_outright_leaves_no_password_worker(tmp_path: Path
     assert server.process.stderr is not None
     await asyncio.wait_for(server.process.stderr.read(), WAIT)
     await client.close()
+
+
+async def test_new_hashes_wait_their_turn_unless_more_at_once_are_allowed() -> None:
+    """The server lets one new-password hash at a time through (a registration flood must
+    not queue ahead of logins); chatroom-admin, creating a class, hashes on every core."""
+    for at_once in (1, 2):
+        hasher = PasswordHasher(cost=10, workers=2, new_at_once=at_once)  # ~70 ms a hash
+        try:
+            hashing = [asyncio.create_task(hasher.hash(f"password {n}")) for n in range(2)]
+            most = 0
+            async with asyncio.timeout(WAIT):
+                while not all(task.done() for task in hashing):
+                    most = max(most, hasher.running)
+                    await asyncio.sleep(0)  # a turn of the loop: look again
+            assert most == at_once
+            assert await hasher.verify("password 1", hashing[1].result())
+        finally:
+            await hasher.close()

@@ -49,15 +49,16 @@ class PasswordHasher:
     """Hashes and checks passwords in a few worker processes (`password_worker`), started
     with the server (or when first needed) and again if one dies."""
 
-    def __init__(self, cost: int, workers: int | None = None) -> None:
+    def __init__(self, cost: int, workers: int | None = None, new_at_once: int = 1) -> None:
         self.cost = cost
         self._size = workers or bcrypt_workers()
         self._workers: list[PasswordWorker] = []
         self._starting = asyncio.Lock()
         self._decoy: bytes | None = None
-        self._new_hashes = asyncio.Semaphore(1)
-        """One new-password hash with the workers at a time: a flood of registrations
-        waits here, not in a worker's queue, so a login waits behind at most one of them."""
+        self._new_hashes = asyncio.Semaphore(new_at_once)
+        """New-password hashes with the workers at once (in the server, one: a flood of
+        registrations waits here, not in a worker's queue, so a login waits behind at
+        most one of them)."""
         self.running = 0
         """How many hashes are with the workers now (for tests and monitoring)."""
 

@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import contextlib
 import getpass
+import os
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -66,7 +67,8 @@ async def user_of(store: SqlStore, username: str) -> str:
 
 async def create_users(args: argparse.Namespace) -> None:
     students = read_roster(args.roster)
-    hasher = PasswordHasher(args.bcrypt_cost)
+    cores = os.cpu_count() or 1  # no logins to keep a core for
+    hasher = PasswordHasher(args.bcrypt_cost, workers=cores, new_at_once=cores)
     store = await opened(args.data_dir, create=True)
     try:
         new = [s for s in students if await store.find_user(s.username, fresh=True) is None]
