@@ -68,12 +68,20 @@ async def test_conversations_at_a_tiny_size_reports_every_figure(tmp_path: Path)
         sys.executable, "-m", "chatroom.bench.conversations", "--data-dir", str(tmp_path),
         "--messages", "3000", "--users", "40", "--rooms", "12", "--rooms-per-user", "4",
         "--big-room", "20", "--pages", "30", "--logins", "5", "--searches", "3",
-        "--fanout-messages", "3",
+        "--fanout-messages", "3", "--json", str(tmp_path / "conversations.json"),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, err = await asyncio.wait_for(process.communicate(), WAIT * 4)
     assert process.returncode == 0, err.decode()[-2000:]
     report = out.decode()
+    figures = json.loads((tmp_path / "conversations.json").read_text())
+    assert figures["messages"] == 3000 and figures["resume_conversations"] == 5
+    assert figures["rooms_listed"] == 13 and figures["fanout_members_online"] == 19
+    for name in ("resume", "rooms", "history", "search", "sql_history", "sql_search"):
+        assert 0 < figures[f"{name}_p50_ms"] <= figures[f"{name}_p99_ms"]
+    assert figures["room_fanout_per_s"] > 0 and figures["lobby_fanout_per_s"] > 0
+    # The printed line and the figure are the same measurement.
+    assert f"p99 {figures['history_p99_ms']:.2f} ms (30 pages)" in report
     assert "database: 3,000 messages, 12 rooms, 40 users, built in" in report
     assert "bytes per message (the full-text index" in report
     assert "login reply (5 conversations with unread counts" in report  # lobby + 4 rooms
@@ -174,6 +182,79 @@ def test_the_targets_table_judges_each_figure_against_the_same_run(tmp_path: Pat
     (tmp_path / "chatroom.json").write_text(json.dumps(about))
     summary = targets.table(targets.judge(tmp_path), targets.event_loop(tmp_path))
     assert summary.endswith("3/9 targets met (chatroom's server on uvloop)")
+
+
+def test_the_earlier_issues_targets_are_judged_and_the_figures_without_one_are_not_counted(
+    tmp_path: Path,
+) -> None:
+    def write(name: str, results: object) -> None:
+        (tmp_path / name).write_text(json.dumps({"results": results}))
+
+    write("chatroom.json", [
+        {"scenario": "fanout N=1000", "deliveries_per_s": 2_000_000},
+        {"scenario": "latency 2000/s", "rate": 2000, "p50_ms": 0.5, "p99_ms": 1.0},
+        {"scenario": "connections K=10000", "clients": 10000, "seconds": 4.0,
+         "kib_per_connection": 1.9},
+        {"scenario": "store", "stored_per_s": 40_000},
+    ])  # fmt: skip
+    (tmp_path / "fsync.json").write_text(json.dumps({"p50_ms": 0.2, "p99_ms": 0.4}))
+    write("cluster1.json", [
+        {"scenario": "connections K=10000", "clients": 10000, "seconds": 9.0,
+         "kib_per_connection": 2.4},
+        {"scenario": "store", "stored_per_s": 21_000},
+    ])  # fmt: skip
+    write("cluster3.json", [
+        {"scenario": "fanout N=1000", "deliveries_per_s": 1_500_000},
+        {"scenario": "latency 2000/s", "rate": 2000, "p50_ms": 9.5, "p99_ms": 40.0},
+        {"scenario": "store", "stored_per_s": 15_000},
+    ])  # fmt: skip
+    conversations = {
+        "messages": 10_000_000, "bytes_per_message": 163, "resume_conversations": 101,
+        "resume_p50_ms": 1.5, "resume_p99_ms": 5.2, "rooms_listed": 1001, "rooms_p50_ms": 2.6,
+        "rooms_p99_ms": 5.9, "history_p50_ms": 1.2, "history_p99_ms": 1.7,
+        "search_p50_ms": 1.3, "search_p99_ms": 10.4, "sql_history_p50_ms": 0.4,
+        "sql_history_p99_ms": 0.6, "sql_read_states_p50_ms": 0.3,
+        "sql_read_states_p99_ms": 0.4, "sql_search_p50_ms": 0.8, "sql_search_p99_ms": 9.6,
+        "room_fanout_per_s": 880_000, "lobby_fanout_per_s": 960_000,
+        "fanout_members_online": 999,
+    }  # fmt: skip
+    (tmp_path / "conversations.json").write_text(json.dumps(conversations))
+    rows = {row.figure: row for row in targets.judge(tmp_path)}
+    verdicts = {figure: row.met for figure, row in rows.items() if figure != "stored messages/s"}
+    assert verdicts == {
+        "stored messages/s, one node on PostgreSQL + Redis": True,  # 21,000 >= 20,000
+        "server memory per idle logged-in connection, one node on PostgreSQL + Redis (KiB)":
+            False,  # 2.4 > 2
+        "private latency across 3 nodes at 2,000/s, p50 (ms)": None,
+        "private latency across 3 nodes at 2,000/s, p99 (ms)": None,
+        "fan-out into 1,000 members on 3 nodes (deliveries/s)": None,
+        "stored messages/s, 3 nodes on PostgreSQL + Redis": None,
+        "history page of 100, p99 (ms), 10,000,000 messages": True,
+        "unread counts of 101 conversations (the resume reply), p99 (ms), 10,000,000 messages":
+            False,  # 5.2 is not under 5
+        "search, p99 (ms), 10,000,000 messages": True,
+        "fan-out into a 1,000-member room, 999 online (deliveries/s)": True,  # 880k >= 864k
+        "`rooms` listing 1,001 rooms with unread counts, p99 (ms)": None,
+        "bytes on disk per message, 10,000,000 messages": None,
+    }  # fmt: skip
+    assert rows["stored messages/s, 3 nodes on PostgreSQL + Redis"].reference == (
+        "one node on PostgreSQL 21,000"
+    )
+    assert rows["private latency across 3 nodes at 2,000/s, p99 (ms)"].reference == (
+        "one node on SQLite 1.0"
+    )
+    assert rows["search, p99 (ms), 10,000,000 messages"].reference == (
+        "p50 1.3; the SQL alone p99 9.6"
+    )
+    # Judged: stored/s on SQLite (no ngircd or Redis run here, so nothing else of the
+    # first table), 2 cluster and 4 conversation targets; met: 1 + 3.
+    table = targets.table(list(rows.values()))
+    assert table.endswith("4/7 targets met")
+    assert "| bytes on disk per message, 10,000,000 messages | 163 | - | shown |  |" in table
+    lower = conversations | {"room_fanout_per_s": 860_000}  # under 90 % of the lobby's
+    (tmp_path / "conversations.json").write_text(json.dumps(lower))
+    room = next(row for row in targets.judge(tmp_path) if row.figure.startswith("fan-out into a"))
+    assert room.met is False
 
 
 async def test_the_connection_floor_is_measured_on_a_server_of_its_own(tmp_path: Path) -> None:

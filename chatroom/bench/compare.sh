@@ -3,16 +3,22 @@
 # one run, on loopback, measure this disk's fdatasync, and print every figure against its
 # target (chatroom.bench.targets) with ✔ or ✘. Installs ngircd and redis-server from
 # Debian's packages if they are missing. Extra arguments go to every chatroom-bench run,
-# e.g. `chatroom/bench/compare.sh --clients 5000`; COMPARE_NO_FILES=1 skips the 100 MiB
-# file transfer.
+# e.g. `chatroom/bench/compare.sh --clients 5000`. The earlier issues' own targets run
+# last: one node and then three on PostgreSQL and Redis (issue 15; installs PostgreSQL
+# too), and history, unread counts and search on ten million messages (issue 12: the
+# database, 1.6 GB, is built once into $TMPDIR/chatroom-bench-conversations, about three
+# minutes, and reused). COMPARE_NO_FILES=1, COMPARE_NO_CLUSTER=1 and
+# COMPARE_NO_CONVERSATIONS=1 skip the 100 MiB file transfer, the cluster and the
+# conversations.
 set -euo pipefail
 # From the directory that holds this chatroom package (the checkout, or site-packages),
 # so that `python3 -m chatroom.bench` measures the code next to this script.
 cd "$(dirname "$0")/../.."
 
-if ! command -v ngircd >/dev/null || ! command -v redis-server >/dev/null; then
+if ! command -v ngircd >/dev/null || ! command -v redis-server >/dev/null \
+    || ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ngircd redis-server >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ngircd redis-server postgresql >/dev/null
 fi
 ngircd_bin=$(command -v ngircd || echo /usr/sbin/ngircd)
 
@@ -78,6 +84,18 @@ python3 -m chatroom.bench --protocol redis --port "$redis_port" --server-pid "$r
 if [ -z "${COMPARE_NO_FILES:-}" ]; then
     echo "== files" >&2
     python3 -m chatroom.bench.file_transfer --sizes 100 --repeat 3 --json "$work/files.json"
+fi
+if [ -z "${COMPARE_NO_CLUSTER:-}" ]; then
+    echo "== chatroom, one node on PostgreSQL and Redis" >&2
+    python3 -m chatroom.bench --store auto --scenarios connections,store \
+        --json "$work/cluster1.json" "$@"
+    echo "== chatroom, three nodes on PostgreSQL and Redis" >&2
+    python3 -m chatroom.bench --nodes 3 --scenarios fanout,latency,store --receivers 1000 \
+        --messages 1000 --json "$work/cluster3.json" "$@"
+fi
+if [ -z "${COMPARE_NO_CONVERSATIONS:-}" ]; then
+    echo "== conversations at size" >&2
+    python3 -m chatroom.bench.conversations --json "$work/conversations.json"
 fi
 echo
 python3 -m chatroom.bench.targets "$work"

@@ -14,6 +14,7 @@ report can say how much of each time is the query and how much the server and th
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import sqlite3
@@ -65,6 +66,16 @@ def verdict(seconds: float, target_ms: float) -> str:
     return f"{'✔' if seconds * 1000 < target_ms else '✘'} target < {target_ms:g} ms"
 
 
+Figures = dict[str, float]
+"""What `--json` writes: each timed request's p50 and p99 in ms (`history_p99_ms`, …),
+and the fan-outs' deliveries per second."""
+
+
+def keep(figures: Figures, name: str, seconds: list[float]) -> None:
+    figures[f"{name}_p50_ms"] = round(statistics.median(seconds) * 1000, 2)
+    figures[f"{name}_p99_ms"] = round(p99(seconds) * 1000, 2)
+
+
 async def timed(times: list[float], request: Awaitable[Any]) -> Any:
     began = time.perf_counter()
     reply = await request
@@ -101,7 +112,7 @@ class Plan:
             self.searches.append(("two words", query, None))
 
 
-async def over_the_wire(port: int, plan: Plan, args: argparse.Namespace) -> None:
+async def over_the_wire(port: int, plan: Plan, args: argparse.Namespace, figures: Figures) -> None:
     logins: list[float] = []
     for _ in range(args.logins):
         link = await open_link("chatroom", "127.0.0.1", port)
@@ -123,6 +134,8 @@ async def over_the_wire(port: int, plan: Plan, args: argparse.Namespace) -> None
         f"resume reply ({len(reply['conversations'])} conversations with unread counts, "
         f"no bcrypt): {ms(resumes)} ({len(resumes)} resumes) {verdict(p99(resumes), 5)}"
     )
+    keep(figures, "resume", resumes)
+    figures["resume_conversations"] = len(reply["conversations"])
     link = await open_link("chatroom", "127.0.0.1", port)
     assert isinstance(link, ChatroomLink)
     await link.call("login", username=PROBE, password=PASSWORD)
@@ -134,6 +147,8 @@ async def over_the_wire(port: int, plan: Plan, args: argparse.Namespace) -> None
         f"rooms ({len(listed['rooms'])} rooms listed, {joined} joined, unread for each): "
         f"{ms(times)} ({len(times)} requests) {verdict(p99(times), 5)}"
     )
+    keep(figures, "rooms", times)
+    figures["rooms_listed"] = len(listed["rooms"])
     times = []
     for conv, before in plan.pages:
         page = await timed(
@@ -141,19 +156,22 @@ async def over_the_wire(port: int, plan: Plan, args: argparse.Namespace) -> None
         )
         assert len(page["messages"]) <= 100
     print(f"history page of 100: {ms(times)} ({len(times)} pages) {verdict(p99(times), 5)}")
-    await search_times(
+    keep(figures, "history", times)
+    searched = await search_times(
         lambda query, conv: link.call(
             "search", query=query, **({"room": room_name(conv - 2)} if conv else {})
         ),
         plan,
         "search",
     )
+    keep(figures, "search", searched)
     link.close()
 
 
 async def search_times(
     ask: Callable[[str, int | None], Awaitable[Any]], plan: Plan, label: str
-) -> None:
+) -> list[float]:
+    """Time every search of the plan, print them by kind, and return all the times."""
     by_kind: dict[str, list[float]] = {}
     for kind, query, conv in plan.searches:
         await timed(by_kind.setdefault(kind, []), ask(query, conv))
@@ -161,17 +179,20 @@ async def search_times(
     print(f"{label}, all {len(everything)}: {ms(everything)} {verdict(p99(everything), 50)}")
     for kind, times in by_kind.items():
         print(f"  {label}, {kind}: {ms(times)}")
+    return everything
 
 
-async def fanout(port: int, pid: int, members: int, messages: int) -> None:
+async def fanout(port: int, pid: int, members: int, messages: int, figures: Figures) -> None:
     """The big room's members all online; one writes MESSAGES into the room, then as
-    many into the lobby (where the same members are the ones online), twice over."""
+    many into the lobby (where the same members are the ones online), twice over. The
+    figures are each place's deliveries over its time in both rounds."""
     target = Target("chatroom", "127.0.0.1", port, pid, features=("rooms",))
     links = await target.connect_all([user_name(n) for n in range(members)])
     sender, receivers = links[0], links[1:]
     assert isinstance(sender, ChatroomLink)
     await asyncio.sleep(0.5)
     text = "x" * 100
+    totals = {"room": [0, 0.0], "lobby": [0, 0.0]}
     for _ in range(2):
         for where, room in (("room", room_name(0)), ("lobby", None)):
             expected = sum(link.deliveries for link in receivers) + len(receivers) * messages
@@ -186,6 +207,8 @@ async def fanout(port: int, pid: int, members: int, messages: int) -> None:
             elapsed = time.perf_counter() - started
             deliveries = len(receivers) * messages
             cpu = cpu_seconds(pid) - cpu
+            totals[where][0] += deliveries
+            totals[where][1] += elapsed
             ticks = round(cpu * os.sysconf("SC_CLK_TCK"))
             per_delivery = (
                 f"{cpu / deliveries * 1e6:.2f} µs per delivery"
@@ -198,9 +221,12 @@ async def fanout(port: int, pid: int, members: int, messages: int) -> None:
             )
     for link in links:
         link.close()
+    for where, (deliveries, elapsed) in totals.items():
+        figures[f"{where}_fanout_per_s"] = round(deliveries / elapsed)
+    figures["fanout_members_online"] = len(receivers)
 
 
-def in_sql(path: Path, plan: Plan) -> None:
+def in_sql(path: Path, plan: Plan, figures: Figures) -> None:
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     times: list[float] = []
     for conv, before in plan.pages:
@@ -208,12 +234,14 @@ def in_sql(path: Path, plan: Plan) -> None:
         db.execute(HISTORY_SQL, (conv, before, 101)).fetchall()
         times.append(time.perf_counter() - began)
     print(f"SQL alone, history page of 100: {ms(times)}")
+    keep(figures, "sql_history", times)
     times = []
     for _ in range(200):
         began = time.perf_counter()
         rows = db.execute(READ_STATES_SQL, {"me": PROBE}).fetchall()
         times.append(time.perf_counter() - began)
     print(f"SQL alone, read states of {len(rows)} conversations: {ms(times)}")
+    keep(figures, "sql_read_states", times)
 
     async def ask(query: str, conv: int | None) -> None:
         db.execute(
@@ -221,7 +249,7 @@ def in_sql(path: Path, plan: Plan) -> None:
             {"query": search_match(query, conv), "me": PROBE, "conv": conv, "limit": 20},
         ).fetchall()
 
-    asyncio.run(search_times(ask, plan, "SQL alone, search"))
+    keep(figures, "sql_search", asyncio.run(search_times(ask, plan, "SQL alone, search")))
     for in_room in (False, True):
         plan_rows = db.execute("EXPLAIN QUERY PLAN " + search_sql(in_room), {
             "query": "x", "me": PROBE, "conv": 2, "limit": 20,
@@ -231,13 +259,15 @@ def in_sql(path: Path, plan: Plan) -> None:
     db.close()
 
 
-async def serve_and_measure(data_dir: Path, plan: Plan, args: argparse.Namespace) -> None:
+async def serve_and_measure(
+    data_dir: Path, plan: Plan, args: argparse.Namespace, figures: Figures
+) -> None:
     began = time.perf_counter()
     process, port = await start_server(data_dir, *BENCH_FLAGS, timeout=3600)
     print(f"server up in {time.perf_counter() - began:.1f} s (it checks every page first)")
     try:
-        await over_the_wire(port, plan, args)
-        await fanout(port, process.pid, args.big_room, args.fanout_messages)
+        await over_the_wire(port, plan, args, figures)
+        await fanout(port, process.pid, args.big_room, args.fanout_messages, figures)
     finally:
         process.terminate()
         await process.wait()
@@ -257,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--logins", type=int, default=200, help="logins and `rooms` timed")
     parser.add_argument("--searches", type=int, default=100, help="per kind of word")
     parser.add_argument("--fanout-messages", type=int, default=50)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
     return parser
 
 
@@ -279,8 +310,11 @@ def main() -> None:
         print(f"  {kind} words: each is this share of all words: {shares}")
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
         plan = Plan(db, args)
-    asyncio.run(serve_and_measure(args.data_dir, plan, args))
-    in_sql(path, plan)
+    figures: Figures = {"messages": args.messages, "bytes_per_message": round(per)}
+    asyncio.run(serve_and_measure(args.data_dir, plan, args, figures))
+    in_sql(path, plan, figures)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
 
 
 if __name__ == "__main__":
