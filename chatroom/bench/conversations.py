@@ -192,7 +192,7 @@ async def fanout(port: int, pid: int, members: int, messages: int, figures: Figu
     assert isinstance(sender, ChatroomLink)
     await asyncio.sleep(0.5)
     text = "x" * 100
-    totals = {"room": [0, 0.0], "lobby": [0, 0.0]}
+    totals: dict[str, list[float]] = {"room": [0, 0.0], "lobby": [0, 0.0]}
     for _ in range(2):
         for where, room in (("room", room_name(0)), ("lobby", None)):
             expected = sum(link.deliveries for link in receivers) + len(receivers) * messages
@@ -221,8 +221,8 @@ async def fanout(port: int, pid: int, members: int, messages: int, figures: Figu
             )
     for link in links:
         link.close()
-    for where, (deliveries, elapsed) in totals.items():
-        figures[f"{where}_fanout_per_s"] = round(deliveries / elapsed)
+    for where, (delivered, took) in totals.items():
+        figures[f"{where}_fanout_per_s"] = round(delivered / took)
     figures["fanout_members_online"] = len(receivers)
 
 
