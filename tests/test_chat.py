@@ -150,14 +150,14 @@ async def test_broadcasts_committed_together_go_out_together(make_server: MakeSe
     sender = await server.raw_login("alice")
     await next_presence(receiver, "alice")
     writes: list[int] = []  # the lobby pushes written together, each time some are
-    write_lobby = hub.write_lobby
+    write_gathered = hub.write_gathered
 
     def counted() -> None:
-        if hub._lobby:
-            writes.append(len(hub._lobby))
-        write_lobby()
+        if hub._gathered:
+            writes.append(len(hub._gathered))
+        write_gathered()
 
-    hub.write_lobby = counted  # type: ignore[method-assign]
+    hub.write_gathered = counted  # type: ignore[method-assign]
     await sender.send_bytes(
         b"".join(
             encode({"type": "broadcast", "id": n, "data": {"text": f"m{n}"}}) for n in range(1, 101)

@@ -343,7 +343,7 @@ class Session(Channel):
             await self._send_reply(reply)
 
     async def _send_reply(self, reply: dict[str, Any]) -> None:
-        self.services.hub.write_lobby()  # after the lobby pushes that came before it
+        self.services.hub.write_gathered()  # after the pushes that came before it
         self._write(encode(reply))  # ahead of any pushes held back during the request
         if self._replay is not None:
             backlog, self._replay = self._replay, None

@@ -4,11 +4,12 @@ Every push goes through the hub, so routing can move elsewhere (`cluster.RedisHu
 several server nodes) without the handlers changing.
 
 The hub encodes a push once, and only if someone is online to receive it, and writes the
-same bytes to every recipient's connection. Pushes to the lobby (everyone) are gathered
-for the rest of the turn of the event loop and written together, one `send_frame` per
-session for all of them (a group commit of 500 messages is then 1 call per session, not
-500); anything sent to anyone else, or a reply, first writes out what is gathered, so
-that no session is sent anything ahead of a lobby push that came before it.
+same bytes to every recipient's connection. Pushes to a room (the lobby is everyone) are
+gathered for the rest of the turn of the event loop and written together, one
+`send_frame` per session for all of them (a group commit of 500 messages is then 1 call
+per session, not 500); anything sent to anyone else, to another room, or a reply, first
+writes out what is gathered, so that no session is sent anything ahead of a push that
+came before it.
 
 The hub also knows who is in each room (the lobby holds everyone), to send a room's
 messages to its members only. A message goes to every session of its recipients and to
@@ -105,8 +106,10 @@ class Hub:
         """The members of each room but the lobby, by conversation number."""
         self._rooms_of: dict[str, set[int]] = {}
         """The rooms (but the lobby) of each user: the same, the other way round."""
-        self._lobby: list[tuple[bytes, str | None, Recipient | None]] = []
-        """Lobby pushes not written yet (each with the user and session it skips)."""
+        self._gathered: list[tuple[bytes, str | None, Recipient | None]] = []
+        """Pushes to one room not written yet (each with the user and session it skips)."""
+        self._gathered_conv = LOBBY_CONV
+        """Their room (a push to another writes them out first)."""
         self._listening: dict[int, set[Recipient]] = {}
         """The sessions online in each room but the lobby that asked for rooms: what a
         room's message is written to, kept as they come and go, so that a fan-out is
@@ -115,7 +118,7 @@ class Hub:
     def join(self, session: Recipient) -> None:
         """Route the user's pushes to `session` too; announce them if it is their first."""
         assert session.user is not None
-        self.write_lobby()  # a session is sent what comes after it joins, not before
+        self.write_gathered()  # a session is sent what comes after it joins, not before
         username = session.user
         if ROOMS in session.features:
             for conv in self._rooms_of.get(username, ()):
@@ -133,7 +136,7 @@ class Hub:
         sessions = self.sessions_of(username)
         if session not in sessions:
             return
-        self.write_lobby()  # and everything said while it was there
+        self.write_gathered()  # and everything said while it was there
         for conv in self._rooms_of.get(username, ()):
             self._listening.get(conv, set()).discard(session)
         rest = [s for s in sessions if s is not session]
@@ -209,12 +212,14 @@ class Hub:
     def add_member(self, conv: int, username: str) -> None:
         if conv == LOBBY_CONV:
             return
+        self.write_gathered()  # sent what is said after they join
         self._rooms.setdefault(conv, set()).add(username)
         self._rooms_of.setdefault(username, set()).add(conv)
         listening = self._listening.setdefault(conv, set())
         listening.update(s for s in self.sessions_of(username) if ROOMS in s.features)
 
     def remove_member(self, conv: int, username: str) -> None:
+        self.write_gathered()
         self._rooms.get(conv, set()).discard(username)
         self._rooms_of.get(username, set()).discard(conv)
         self._listening.get(conv, set()).difference_update(self.sessions_of(username))
@@ -236,16 +241,8 @@ class Hub:
         `skip`. Rooms other than the lobby reach only sessions that know of rooms."""
         if conv == LOBBY_CONV:
             self._broadcast_here(push, exclude, skip)
-            return
-        listening = self._listening.get(conv)
-        if not listening:
-            return
-        self.write_lobby()
-        excluded = self.sessions_of(exclude)
-        frame = encode(push.envelope())
-        for session in listening:
-            if session is not skip and session not in excluded:
-                session.send_frame(frame)
+        elif self._listening.get(conv):
+            self._gather(conv, push, exclude, skip)
 
     def to_users(
         self,
@@ -282,13 +279,13 @@ class Hub:
             for session in sessions:
                 if session is not skip and (feature is None or feature in session.features):
                     if not frame:
-                        self.write_lobby()
+                        self.write_gathered()
                         frame = encode(push.envelope())
                     session.send_frame(frame)
 
     def send_away(self, username: str, reason: ByeReason) -> int:
         """Close every session of `username` (kicked, banned); how many there were."""
-        self.write_lobby()
+        self.write_gathered()
         sessions = self.sessions_of(username)
         for session in sessions:
             session.say_bye(reason)
@@ -306,22 +303,30 @@ class Hub:
         """`broadcast` to this process's sessions only: what a hub that also tells other
         nodes does for their news, and for the lobby and presence it sends itself."""
         excluded_online = 1 if exclude in self._sessions else 0
-        if len(self._sessions) == excluded_online:
-            return  # nobody else is online: stored for them; nothing to encode
-        if not self._lobby:
-            asyncio.get_running_loop().call_soon(self.write_lobby)
-        self._lobby.append((encode(push.envelope()), exclude, skip))
+        if len(self._sessions) > excluded_online:  # else it is stored for them, no more
+            self._gather(LOBBY_CONV, push, exclude, skip)
 
-    def write_lobby(self) -> None:
-        """Write the lobby pushes gathered so far: to each session, all those meant for
+    def _gather(self, conv: int, push: Push, exclude: str | None, skip: Recipient | None) -> None:
+        if self._gathered_conv != conv:
+            self.write_gathered()
+            self._gathered_conv = conv
+        if not self._gathered:
+            asyncio.get_running_loop().call_soon(self.write_gathered)
+        self._gathered.append((encode(push.envelope()), exclude, skip))
+
+    def write_gathered(self) -> None:
+        """Write the room's pushes gathered so far: to each session, all those meant for
         it, in one `send_frame`."""
-        pending, self._lobby = self._lobby, []
-        if not pending:
+        if not self._gathered:
             return
+        pending, self._gathered = self._gathered, []
         everything = b"".join(frame for frame, _, _ in pending)
         excluded = {user for _, user, _ in pending if user is not None}
         skipped = {session for _, _, session in pending if session is not None}
-        for username, session in self._everyone():
+        conv = self._gathered_conv
+        listening = self._listening.get(conv, ())
+        sessions = self._everyone() if conv == LOBBY_CONV else [(s.user, s) for s in listening]
+        for username, session in sessions:
             if username in excluded or session in skipped:
                 some = [f for f, user, skip in pending if user != username and skip is not session]
                 if some:

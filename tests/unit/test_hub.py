@@ -83,12 +83,14 @@ async def test_a_room_reaches_its_members_sessions_that_know_rooms_and_no_one_el
     hub.set_rooms({7: {"amy", "bob"}})
     push = MessagePush(1, "bob", None, "in room 7", 0.0, room="seven")
     hub.to_room(7, push, exclude="bob")
+    await asyncio.sleep(0)  # a room's pushes are written at the end of this turn of the loop
     assert (texts(amy), texts(amy_old), texts(bob), texts(carol)) == (["in room 7"], [], [], [])
     hub.remove_member(7, "amy")
     hub.to_room(7, MessagePush(2, "carol", None, "after", 0.0, room="seven"))
+    await asyncio.sleep(0)
     assert texts(amy) == ["in room 7"] and texts(bob) == ["after"]
     hub.to_room(LOBBY_CONV, MessagePush(3, "amy", None, "lobby", 0.0, room="lobby"), exclude="amy")
-    await asyncio.sleep(0)  # lobby pushes are written at the end of this turn of the loop
+    await asyncio.sleep(0)  # the lobby's too
     assert (texts(amy_old), texts(bob)[-1], texts(carol)) == ([], "lobby", ["lobby"])
 
 
@@ -109,7 +111,7 @@ def test_carbons_go_to_the_senders_other_sessions_that_asked() -> None:
     assert texts(phone) == []
 
 
-def test_a_rooms_listeners_follow_sessions_and_membership_in_any_order() -> None:
+async def test_a_rooms_listeners_follow_sessions_and_membership_in_any_order() -> None:
     hub = Hub()
     hub.announce_presence = False
     rooms = frozenset({"rooms"})
@@ -125,6 +127,7 @@ def test_a_rooms_listeners_follow_sessions_and_membership_in_any_order() -> None
     hub.join(second)
     hub.remove_member(7, "bob")
     hub.to_room(7, MessagePush(2, "x", None, "two", 0.0, room="seven"))
+    await asyncio.sleep(0)
     assert (texts(first), texts(second), texts(bob)) == (["one"], ["two"], ["one"])
     assert hub.member_count(7) == 1 and hub.is_member(7, "amy") and not hub.is_member(7, "bob")
 
@@ -161,8 +164,8 @@ def test_the_presence_window_grows_with_the_sessions_to_tell() -> None:
 class Counting(Listener):
     """A listener that also counts the hub's calls to it."""
 
-    def __init__(self, user: str) -> None:
-        super().__init__(user)
+    def __init__(self, user: str, features: frozenset[str] = frozenset()) -> None:
+        super().__init__(user, features)
         self.calls = 0
 
     def send_frame(self, frame: bytes) -> None:
@@ -188,6 +191,34 @@ async def test_lobby_pushes_of_one_turn_reach_each_session_in_one_call_in_order(
     assert texts(carol) == [f"m{mid}" for mid in range(1, 301)] and carol.calls == 1
     assert texts(bob) == [f"m{mid}" for mid in range(1, 301) if mid % 3] and bob.calls == 1
     assert texts(amy) == [f"m{mid}" for mid in range(1, 301) if not mid % 3] and amy.calls == 1
+
+
+async def test_a_rooms_pushes_of_one_turn_reach_each_member_in_one_call_in_order() -> None:
+    """As the lobby's; and pushes to the lobby and a room in turn keep their order."""
+    hub = Hub()
+    hub.announce_presence = False
+    rooms = frozenset({"rooms"})
+    amy, bob, carol = Counting("amy", rooms), Counting("bob", rooms), Counting("carol", rooms)
+    for listener in (amy, bob, carol):
+        hub.join(listener)
+    hub.set_rooms({7: {"amy", "bob"}})
+
+    def in_room(mid: int) -> MessagePush:
+        return MessagePush(mid, "amy", None, f"m{mid}", 0.0, room="seven")
+
+    for mid in range(1, 101):
+        hub.to_room(7, in_room(mid), exclude="amy")
+    await asyncio.sleep(0)
+    assert texts(bob) == [f"m{mid}" for mid in range(1, 101)] and bob.calls == 1
+    assert amy.calls == carol.calls == 0
+    for mid in range(101, 105):  # the lobby, the room, the lobby, the room
+        if mid % 2:
+            hub.to_room(LOBBY_CONV, lobby(mid, "carol"))
+        else:
+            hub.to_room(7, in_room(mid))
+    await asyncio.sleep(0)
+    assert texts(bob)[100:] == texts(amy) == ["m101", "m102", "m103", "m104"]
+    assert texts(carol) == ["m101", "m103"]
 
 
 async def test_nothing_overtakes_a_lobby_push_and_a_late_joiner_is_not_sent_earlier_ones() -> None:
@@ -238,7 +269,7 @@ async def test_a_user_with_several_sessions_stays_reachable_whichever_leaves_fir
     hub.to_room(LOBBY_CONV, MessagePush(1, "bob", None, "one", 1.0), skip=bob)
     hub.leave(third)
     hub.to_room(LOBBY_CONV, MessagePush(2, "bob", None, "two", 2.0), skip=bob)
-    hub.write_lobby()
+    hub.write_gathered()
     assert (texts(first), texts(second), texts(third)) == ([], ["one", "two"], ["one"])
     assert hub.is_online("amy") and hub.sessions_of("amy") == (second,)
     assert hub.to_users(["amy"], MessagePush(3, "bob", "amy", "to amy", 3.0))
