@@ -90,6 +90,9 @@ class RedisHub(Hub):
         self._marks = Marks()
         self._subscribed = False
         self.node = uuid.uuid4().hex[:12]
+        self._own = msgpack.packb([self.node, []])[:-1]
+        """How this node's own events begin on the channel, where it hears them too: the
+        array's header and the node's name (then the events: `[]` is one byte)."""
         self._prefix = f"chatroom:{cluster}:"
         self._channel = self._prefix + "events"
         self._nodes = self._prefix + "nodes"
@@ -255,9 +258,9 @@ class RedisHub(Hub):
                 await asyncio.sleep(RETRY)
 
     def _receive(self, data: bytes) -> None:
+        if data.startswith(self._own):
+            return  # sent by this node (not unpacked: half of all it hears, if two)
         node, events = msgpack.unpackb(data)
-        if node == self.node:
-            return
         for event in events:
             try:
                 self._apply(node, event)
