@@ -140,6 +140,32 @@ async def test_messages_and_presence_cross_every_node(nodes: list[ServerProcess]
         await client.close()
 
 
+async def test_a_node_hears_its_own_events_back_from_redis_and_delivers_nothing_twice(
+    nodes: list[ServerProcess],
+) -> None:
+    """Every node hears the channel it publishes on: it must skip its own events, or its
+    users would be sent each message twice (a raw client sees every frame; the library
+    would hide a repeat by its mid). The channel keeps its order: once bob has carol's
+    message, node A has heard back what it published before it."""
+    a, b = nodes[0], nodes[1]
+    await (await on(a, "bob")).close()  # registered
+    bob = await RawConnection.open(a.port)
+    login = {"type": "login", "id": 1, "data": {"username": "bob", "password": PASSWORD}}
+    assert (await bob.request(login))["type"] == "ok"
+    alice, carol = await on(a, "alice"), await on(b, "carol")
+    await alice.request("private", to="bob", text="one")
+    await alice.request("private", to="carol", text="two")  # published after "one"
+    await next_push(carol, MessagePush, text="two")
+    await carol.request("private", to="bob", text="three")  # published after both
+    texts = []
+    while not texts or texts[-1] != "three":
+        if (frame := await bob.receive())["type"] == "message":
+            texts.append(frame["data"]["text"])
+    assert texts == ["one", "three"]
+    for client in (alice, carol):
+        await client.close()
+
+
 async def test_a_killed_node_is_noticed_and_its_users_resume_elsewhere(
     nodes: list[ServerProcess],
 ) -> None:
