@@ -120,24 +120,26 @@ async def test_fan_out_through_redis_pub_sub_counts_every_delivery(tmp_path: Pat
     assert results["fanout N=20"]["deliveries"] == 20 * 2 * 7
 
 
-def test_the_targets_table_judges_each_figure_against_the_same_run(tmp_path: Path) -> None:
-    def write(name: str, results: object) -> None:
-        (tmp_path / name).write_text(json.dumps({"results": results}))
+def write(work: Path, name: str, results: object) -> None:
+    """A bench run's JSON, as compare.sh leaves it in its work directory."""
+    (work / name).write_text(json.dumps({"results": results}))
 
-    write("chatroom.json", [
+
+def test_the_targets_table_judges_each_figure_against_the_same_run(tmp_path: Path) -> None:
+    write(tmp_path, "chatroom.json", [
         {"scenario": "fanout N=1000", "deliveries_per_s": 2_000_000},
         {"scenario": "latency 2000/s", "rate": 2000, "p50_ms": 0.5, "p99_ms": 1.0},
         {"scenario": "connections K=10000", "clients": 10000, "seconds": 4.0,
          "kib_per_connection": 2.5},
         {"scenario": "store", "stored_per_s": 120_000},
     ])  # fmt: skip
-    write("irc.json", [
+    write(tmp_path, "irc.json", [
         {"scenario": "fanout N=1000", "deliveries_per_s": 1_000_000},
         {"scenario": "latency 2000/s", "p50_ms": 0.2, "p99_ms": 0.5},
         {"scenario": "connections K=10000", "clients": 10000, "seconds": 1.5},
     ])  # fmt: skip
-    write("redis.json", [{"scenario": "fanout N=1000", "deliveries_per_s": 2_200_000}])
-    write("files.json", [{"size_mib": 100, "upload_mb_s": 310.0, "download_mb_s": 250.0,
+    write(tmp_path, "redis.json", [{"scenario": "fanout N=1000", "deliveries_per_s": 2_200_000}])
+    write(tmp_path, "files.json", [{"size_mib": 100, "upload_mb_s": 310.0, "download_mb_s": 250.0,
                           "write_alone_mb_s": 402.4, "idle_rss_mib": 40.0,
                           "peak_rss_mib": 60.0}])  # fmt: skip
     (tmp_path / "fsync.json").write_text(
@@ -187,10 +189,7 @@ def test_the_targets_table_judges_each_figure_against_the_same_run(tmp_path: Pat
 def test_the_earlier_issues_targets_are_judged_and_the_figures_without_one_are_not_counted(
     tmp_path: Path,
 ) -> None:
-    def write(name: str, results: object) -> None:
-        (tmp_path / name).write_text(json.dumps({"results": results}))
-
-    write("chatroom.json", [
+    write(tmp_path, "chatroom.json", [
         {"scenario": "fanout N=1000", "deliveries_per_s": 2_000_000},
         {"scenario": "latency 2000/s", "rate": 2000, "p50_ms": 0.5, "p99_ms": 1.0},
         {"scenario": "connections K=10000", "clients": 10000, "seconds": 4.0,
@@ -198,12 +197,12 @@ def test_the_earlier_issues_targets_are_judged_and_the_figures_without_one_are_n
         {"scenario": "store", "stored_per_s": 40_000},
     ])  # fmt: skip
     (tmp_path / "fsync.json").write_text(json.dumps({"p50_ms": 0.2, "p99_ms": 0.4}))
-    write("cluster1.json", [
+    write(tmp_path, "cluster1.json", [
         {"scenario": "connections K=10000", "clients": 10000, "seconds": 9.0,
          "kib_per_connection": 2.4},
         {"scenario": "store", "stored_per_s": 21_000},
     ])  # fmt: skip
-    write("cluster3.json", [
+    write(tmp_path, "cluster3.json", [
         {"scenario": "fanout N=1000", "deliveries_per_s": 1_500_000},
         {"scenario": "latency 2000/s", "rate": 2000, "p50_ms": 9.5, "p99_ms": 40.0},
         {"scenario": "store", "stored_per_s": 15_000},
