@@ -258,6 +258,30 @@ async def test_a_session_leaving_in_the_turn_takes_nothing_from_those_who_stay()
     assert texts(carol) == ["m1"]
 
 
+async def test_in_a_room_too_who_leaves_in_the_turn_gets_what_was_said_before_only() -> None:
+    """A room's pushes wait for the end of the turn: a session that closes and a member
+    who leaves the room meanwhile are written what was said while they were there, and
+    nothing after; the others get everything."""
+    hub = Hub()
+    hub.announce_presence = False
+    rooms = frozenset({"rooms"})
+    amy, bob, carol = Listener("amy", rooms), Listener("bob", rooms), Listener("carol", rooms)
+    for listener in (amy, bob, carol):
+        hub.join(listener)
+    hub.set_rooms({7: {"amy", "bob", "carol"}})
+
+    def said(mid: int) -> None:
+        hub.to_room(7, MessagePush(mid, "dave", None, f"m{mid}", 0.0, room="seven"))
+
+    said(1)
+    hub.leave(carol)  # her connection closed
+    said(2)
+    hub.remove_member(7, "bob")  # he left the room
+    said(3)
+    await asyncio.sleep(0)
+    assert (texts(amy), texts(bob), texts(carol)) == (["m1", "m2", "m3"], ["m1", "m2"], ["m1"])
+
+
 async def test_a_user_with_several_sessions_stays_reachable_whichever_leaves_first() -> None:
     hub = Hub()
     hub.announce_presence = False
