@@ -231,18 +231,21 @@ def fast_event_loop() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return new_event_loop
 
 
-GC_YOUNG_THRESHOLD = 10_000
-"""Allocations between collections of the youngest generation (Python's default: 700)."""
+GC_YOUNG_THRESHOLD = 50_000
+"""Objects (allocated less freed) between collections of the youngest generation
+(Python's default: 700)."""
 
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     setup_logging(args.log_level, background=True)
-    # Every request allocates a few dozen objects (a task, its coroutine, dicts) that die
-    # within milliseconds. At the default threshold the collector ran every few dozen
-    # requests and, under load, kept promoting the thousands still in flight to older
-    # generations, which it then scanned again: 1.7 us of the 19 us each stored message
-    # cost (see docs/performance.md). Collecting less often lets them die young.
+    # Every request allocates objects (its coroutine, futures, dicts) that die within
+    # milliseconds, but thousands are in flight at once under load. The collector runs
+    # when the young objects alive outnumber the threshold: at the default it ran every
+    # few dozen requests, at 10,000 still a few times a second under load, each time
+    # scanning the ones in flight and promoting them to older generations to be scanned
+    # again: about a ninth of the event loop's time storing messages (docs/performance.md).
+    # 50,000 young objects is a few megabytes at most before a collection.
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     with asyncio.Runner(loop_factory=fast_event_loop()) as runner:
         runner.run(serve(args))
