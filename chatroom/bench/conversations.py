@@ -190,7 +190,9 @@ async def fanout(port: int, pid: int, members: int, messages: int, figures: Figu
     # would still be streaming to them during the first round).
     target = Target("chatroom", "127.0.0.1", port, pid, features=("rooms", "pull"))
     links = await target.connect_all([user_name(n) for n in range(members)])
-    sender, receivers = links[0], links[1:]
+    # Not PROBE: a database used again would have its messages at the top of PROBE's
+    # lobby, where every later run's login and resume would look past them.
+    sender, receivers = links[-1], links[:-1]
     assert isinstance(sender, ChatroomLink)
     await asyncio.sleep(0.5)
     text = "x" * 100
