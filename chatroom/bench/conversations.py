@@ -53,9 +53,7 @@ WORDS = {"common": [0, 1, 3, 10, 30], "middling": [300, 1000, 3000], "rare": [10
 
 def ms(seconds: list[float]) -> str:
     """p50 and p99 of `seconds`, in milliseconds."""
-    values = sorted(seconds)
-    p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
-    return f"p50 {statistics.median(values) * 1000:.2f} ms, p99 {p99 * 1000:.2f} ms"
+    return f"p50 {statistics.median(seconds) * 1000:.2f} ms, p99 {p99(seconds) * 1000:.2f} ms"
 
 
 def p99(seconds: list[float]) -> float:

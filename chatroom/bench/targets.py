@@ -24,6 +24,8 @@ from typing import Any
 
 FLAT_MIB = 64
 """A file transfer keeps server memory flat if its peak is at most this much over idle."""
+KIB_PER_CONNECTION = 2
+"""Server memory per idle logged-in connection, at most (on SQLite, and on PostgreSQL)."""
 POSTGRES_STORED_PER_S = 20_000
 """Issue 15: stored messages/s of one node on PostgreSQL (group commit)."""
 HISTORY_P99_MS = 5
@@ -122,8 +124,8 @@ def judge(work: Path) -> list[Row]:
                     f"ngircd {theirs.get('kib_per_connection', '-')}, "
                     f"asyncio floor {read('floor.json').get('kib_per_connection', '-')}, "
                     f"a bare Python chat server {bare.get('kib_per_connection', '-')}",
-                    "≤ 2",
-                    ours["kib_per_connection"] <= 2,
+                    f"≤ {KIB_PER_CONNECTION}",
+                    ours["kib_per_connection"] <= KIB_PER_CONNECTION,
                 )
             )
     ours = scenario(chat, "store")
@@ -183,8 +185,8 @@ def cluster_rows(
                 "server memory per idle logged-in connection, one node on PostgreSQL + Redis (KiB)",
                 ours["kib_per_connection"],
                 f"one node on SQLite {on_sqlite}",
-                "≤ 2 (as on SQLite)",
-                ours["kib_per_connection"] <= 2,
+                f"≤ {KIB_PER_CONNECTION} (as on SQLite)",
+                ours["kib_per_connection"] <= KIB_PER_CONNECTION,
             )
         )
     ours, alone = scenario(three, "latency"), scenario(chat, "latency")
