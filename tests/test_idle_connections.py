@@ -236,3 +236,15 @@ async def test_an_idle_logged_in_user_leaves_no_user_cached_status_or_file_table
     assert not hub._statuses
     for raw in raws:
         raw.close()
+
+
+async def test_connections_from_one_address_share_its_string(server: RunningServer) -> None:
+    """An idle connection is counted in bytes (docs/performance.md): its address, kept
+    for the per-address limits and the log, is one string for all from the same host."""
+    assert server.server is not None
+    raws = [await server.raw_login(f"same{n}") for n in range(3)]
+    addresses = [session.address for session in server.server._sessions]
+    assert addresses == ["127.0.0.1"] * 3
+    assert all(address is addresses[0] for address in addresses)
+    for raw in raws:
+        raw.close()
