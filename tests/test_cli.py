@@ -1,10 +1,12 @@
 """`chatroom-server` as a user runs it: a real process, flags, signals and exit codes."""
 
+import asyncio
 import importlib.util
 import os
 import re
 import signal
 import socket
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from chatroom.common.messages import ByePush, MessagePush
 from chatroom.server.cli import build_parser
 from tests.conftest import (
     PASSWORD,
+    WAIT,
     ServerProcess,
     cli_failure,
     next_push,
@@ -128,6 +131,28 @@ async def test_a_port_in_use_is_one_line_and_exit_code_2(tmp_path: Path) -> None
     assert code == 2
     assert lines == [
         f"chatroom-server: error: cannot listen on 127.0.0.1:{port}: address already in use"
+    ]
+
+
+async def test_a_password_worker_that_cannot_start_is_one_line_and_exit_code_2(
+    tmp_path: Path,
+) -> None:
+    """The workers are started with the server's own interpreter; here it is gone (as
+    after an upgrade that removed it), so starting one fails before the server listens."""
+    gone = tmp_path / "removed" / "python3"
+    start = (
+        f"import sys; sys.executable = {str(gone)!r}; "
+        "from chatroom.server.cli import main; main(sys.argv[1:])"
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", start, "--port", "0", "--data-dir", str(tmp_path / "data"),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(process.communicate(), WAIT)
+    assert process.returncode == 2
+    assert err.decode().splitlines() == [
+        f"chatroom-server: error: cannot start a password worker ({gone}): "
+        "no such file or directory"
     ]
 
 

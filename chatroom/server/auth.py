@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import secrets
+import sys
 from typing import Any
 
 import bcrypt
@@ -43,6 +44,11 @@ def bcrypt_workers() -> int:
     so that the event loop keeps a core to itself and a flood of logins cannot slow the
     chat down."""
     return max(1, (os.cpu_count() or 2) - 1)
+
+
+class NoPasswordWorker(Exception):
+    """A worker process could not be started (the interpreter gone, no processes or file
+    descriptors left): logins and registrations cannot be checked."""
 
 
 class PasswordHasher:
@@ -106,7 +112,13 @@ class PasswordHasher:
         async with self._starting:
             self._workers = [worker for worker in self._workers if worker.alive]
             while len(self._workers) < self._size:
-                self._workers.append(await PasswordWorker.start())
+                try:
+                    self._workers.append(await PasswordWorker.start())
+                except OSError as exc:
+                    reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+                    raise NoPasswordWorker(
+                        f"cannot start a password worker ({sys.executable}): {reason}"
+                    ) from exc
 
     async def _least_busy(self) -> PasswordWorker:
         """The worker with the fewest requests waiting, once all of them are running."""

@@ -29,6 +29,7 @@ from chatroom.common.limits import (
     Limits,
 )
 from chatroom.server.app import ChatServer
+from chatroom.server.auth import NoPasswordWorker
 from chatroom.server.chaos import Chaos, ChaosSpec
 from chatroom.server.datadir import DataDirError
 from chatroom.server.handlers.permissions import DM_POLICIES
@@ -202,6 +203,9 @@ async def serve(args: argparse.Namespace) -> None:
     except RedisError as exc:
         await server.shutdown()
         fail(f"cannot use the hub {shown_url(args.hub)}: {exc}")
+    except NoPasswordWorker as exc:
+        await server.shutdown()
+        fail(str(exc))
     except OSError as exc:
         await server.shutdown()
         reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
