@@ -95,7 +95,7 @@ if [ -z "${COMPARE_NO_CLUSTER:-}" ]; then
 fi
 if [ -z "${COMPARE_NO_CONVERSATIONS:-}" ]; then
     echo "== conversations at size" >&2
-    python3 -m chatroom.bench.conversations --fanout-messages 500 --json "$work/conversations.json"
+    python3 -m chatroom.bench.conversations --fanout-messages 2000 --json "$work/conversations.json"
 fi
 echo
 python3 -m chatroom.bench.targets "$work"
