@@ -250,6 +250,51 @@ async def test_a_redis_restart_during_traffic_loses_no_acknowledged_message(
     await bob.close()
 
 
+async def test_after_a_redis_restart_the_senders_other_session_has_all_it_sent(
+    nodes: list[ServerProcess], redis_server: Redis
+) -> None:
+    """Carbons are caught up too: what the user said from node a while the nodes could
+    not reach each other comes to their session on node b (which asked for carbons)."""
+    a, b, c = nodes
+    phone = await on(a, "carol")
+    laptop = await on(b, "carol")
+    dave = await on(c, "dave")
+    await eventually(lambda: _online_is(phone, ["carol", "dave"]))
+    seen: set[int] = set()
+
+    async def receive() -> None:
+        while True:
+            push = await laptop.next_push()
+            if isinstance(push, MessagePush) and push.sender == "carol":
+                seen.add(push.mid)
+
+    receiving = asyncio.create_task(receive())
+    sent: list[int] = []
+
+    async def send(count: int) -> None:
+        for n in range(count):  # in private and in the lobby: carbons of both
+            reply = await (
+                phone.request("private", to="dave", text=f"p{n}")
+                if n % 2
+                else phone.request("broadcast", text=f"b{n}")
+            )
+            sent.append(reply["mid"])
+
+    await send(10)
+    await asyncio.to_thread(redis_server.stop)
+    await send(10)
+    await asyncio.to_thread(redis_server.start)
+    await send(10)
+
+    async def all_came() -> bool:
+        return seen >= set(sent)
+
+    assert await eventually(all_came, within=RETRY + 2 * HEARTBEAT + WAIT)
+    receiving.cancel()
+    for client in (phone, laptop, dave):
+        await client.close()
+
+
 async def test_two_clusters_on_one_redis_do_not_hear_each_other(
     nodes: list[ServerProcess],
     postgres: Postgres,

@@ -257,11 +257,11 @@ class Hub:
         self._send(online, push, skip, feature)
         return bool(usernames) and self.is_online(usernames[0])
 
-    def carbons(self, sender: str, push: Push, origin: Recipient, in_room: bool) -> None:
-        """Send what `sender` sent from `origin` to their other sessions that asked for
-        carbons (and for rooms, if it was said in one other than the lobby)."""
+    def carbons(self, sender: str, push: Push, origin: Recipient | None, in_room: bool) -> None:
+        """Send what `sender` sent from `origin` (None: another node) to their other
+        sessions that asked for carbons (and for rooms, if said in one but the lobby)."""
         sessions = self.sessions_of(sender)
-        if len(sessions) > 1:
+        if len(sessions) > (origin is not None):
             wanted = [s for s in sessions if CARBONS in s.features]
             self._send([wanted], push, origin, ROOMS if in_room else None)
 

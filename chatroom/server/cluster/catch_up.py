@@ -12,7 +12,7 @@ would lose a message, so the mark only ever moves back while the trouble lasts.
 import logging
 from typing import Any, Protocol
 
-from chatroom.server.hub import Hub
+from chatroom.server.hub import LOBBY_CONV, Hub
 from chatroom.server.store import StoredMessage
 
 log = logging.getLogger("chatroom.server")
@@ -69,12 +69,14 @@ async def send_again(messages: MessageLog, after: int, hub: Hub) -> None:
     except Exception as exc:  # the store is down too: the next login catches up
         log.warning("could not catch up after mid %d: %s", after, exc)
         return
-    for message in stored:
+    for message in stored:  # as `route_once` sends them, carbons included
         push = message.as_push()
         if message.recipient is None:
             Hub.to_room(hub, message.conv, push, exclude=message.sender)
+            Hub.carbons(hub, message.sender, push, None, in_room=message.conv != LOBBY_CONV)
         elif message.recipient != message.sender:
             Hub.to_users(hub, [message.recipient], push)
+            Hub.carbons(hub, message.sender, push, None, in_room=False)
     log.info("caught up %d messages after mid %d", len(stored), after)
     if len(stored) == CATCH_UP_MOST:
         log.warning("more than %d messages to catch up: the rest at next login", CATCH_UP_MOST)

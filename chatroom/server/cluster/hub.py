@@ -33,7 +33,7 @@ from chatroom.common.messages import ByeReason, Push
 from chatroom.server.cluster.catch_up import Marks, MessageLog, send_again
 from chatroom.server.cluster.limits import RedisLimits
 from chatroom.server.cluster.presence import RemotePresence
-from chatroom.server.hub import CARBONS, OFFLINE, ROOMS, Hub, Recipient, Shown
+from chatroom.server.hub import OFFLINE, Hub, Recipient, Shown
 from chatroom.server.throttle import LoginThrottle
 
 log = logging.getLogger("chatroom.server")
@@ -175,7 +175,7 @@ class RedisHub(Hub):
         self._relay("users", usernames, self._marks.seen(push.envelope()), feature)
         return online
 
-    def carbons(self, sender: str, push: Push, origin: Recipient, in_room: bool) -> None:
+    def carbons(self, sender: str, push: Push, origin: Recipient | None, in_room: bool) -> None:
         super().carbons(sender, push, origin, in_room)
         self._relay("carbons", sender, push.envelope(), in_room)
 
@@ -275,9 +275,7 @@ class RedisHub(Hub):
             case ["users", usernames, envelope, feature]:
                 Hub.to_users(self, usernames, Relayed(self._marks.seen(envelope)), None, feature)
             case ["carbons", sender, envelope, in_room]:
-                sessions = self.sessions_of(sender)
-                wanted = [s for s in sessions if CARBONS in s.features]
-                self._send([wanted], Relayed(envelope), None, ROOMS if in_room else None)
+                Hub.carbons(self, sender, Relayed(envelope), None, in_room)
             case ["all", envelope, exclude]:
                 self._broadcast_here(Relayed(envelope), exclude)
             case ["away", username, reason]:
