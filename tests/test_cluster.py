@@ -95,6 +95,20 @@ async def on(node: ServerProcess, username: str, features: list[str] = ALL) -> C
     return client
 
 
+async def say(client: ChatClient, to: str, count: int) -> list[int]:
+    """`count` messages from `client`, in the lobby and in private to `to` by turns, each
+    acknowledged: their mids."""
+    mids = []
+    for n in range(count):
+        reply = await (
+            client.request("private", to=to, text=f"p{n}")
+            if n % 2
+            else client.request("broadcast", text=f"b{n}")
+        )
+        mids.append(reply["mid"])
+    return mids
+
+
 async def eventually(check: Callable[[], Awaitable[Any]], within: float = WAIT) -> Any:
     """Ask `check` until it answers something true (bounded); that answer."""
     async with asyncio.timeout(within):
@@ -222,22 +236,11 @@ async def test_a_redis_restart_during_traffic_loses_no_acknowledged_message(
                 received.add(push.mid)
 
     receiving = asyncio.create_task(receive())
-    acked: list[int] = []
-
-    async def send(count: int) -> None:
-        for n in range(count):  # in the lobby and in private, each acknowledged
-            reply = await (
-                alice.request("private", to="bob", text=f"p{n}")
-                if n % 2
-                else alice.request("broadcast", text=f"b{n}")
-            )
-            acked.append(reply["mid"])
-
-    await send(40)
+    acked = await say(alice, "bob", 40)
     await asyncio.to_thread(redis_server.stop)
-    await send(40)  # stored and acknowledged while the nodes cannot reach each other
+    acked += await say(alice, "bob", 40)  # acknowledged while the nodes cannot meet
     await asyncio.to_thread(redis_server.start)
-    await send(40)
+    acked += await say(alice, "bob", 40)
 
     async def all_came() -> bool:
         return received >= set(acked)
@@ -269,22 +272,11 @@ async def test_after_a_redis_restart_the_senders_other_session_has_all_it_sent(
                 seen.add(push.mid)
 
     receiving = asyncio.create_task(receive())
-    sent: list[int] = []
-
-    async def send(count: int) -> None:
-        for n in range(count):  # in private and in the lobby: carbons of both
-            reply = await (
-                phone.request("private", to="dave", text=f"p{n}")
-                if n % 2
-                else phone.request("broadcast", text=f"b{n}")
-            )
-            sent.append(reply["mid"])
-
-    await send(10)
+    sent = await say(phone, "dave", 10)  # in private and in the lobby: carbons of both
     await asyncio.to_thread(redis_server.stop)
-    await send(10)
+    sent += await say(phone, "dave", 10)
     await asyncio.to_thread(redis_server.start)
-    await send(10)
+    sent += await say(phone, "dave", 10)
 
     async def all_came() -> bool:
         return seen >= set(sent)
