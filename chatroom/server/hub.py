@@ -261,7 +261,7 @@ class Hub:
         """Send what `sender` sent from `origin` (None: another node) to their other
         sessions that asked for carbons (and for rooms, if said in one but the lobby)."""
         sessions = self.sessions_of(sender)
-        if len(sessions) > (origin is not None):
+        if len(sessions) > (0 if origin is None else 1):  # someone besides `origin`
             wanted = [s for s in sessions if CARBONS in s.features]
             self._send([wanted], push, origin, ROOMS if in_room else None)
 
