@@ -109,6 +109,15 @@ async def say(client: ChatClient, to: str, count: int) -> list[int]:
     return mids
 
 
+async def collect_mids(client: ChatClient, mids: set[int], sender: str | None = None) -> None:
+    """Add to `mids` each message pushed to `client` (from `sender`, if given), until
+    cancelled."""
+    while True:
+        push = await client.next_push()
+        if isinstance(push, MessagePush) and sender in (None, push.sender):
+            mids.add(push.mid)
+
+
 async def eventually(check: Callable[[], Awaitable[Any]], within: float = WAIT) -> Any:
     """Ask `check` until it answers something true (bounded); that answer."""
     async with asyncio.timeout(within):
@@ -228,14 +237,7 @@ async def test_a_redis_restart_during_traffic_loses_no_acknowledged_message(
     bob = await on(b, "bob")
     await eventually(lambda: _online_is(alice, ["alice", "bob"]))
     received: set[int] = set()
-
-    async def receive() -> None:
-        while True:
-            push = await bob.next_push()
-            if isinstance(push, MessagePush):
-                received.add(push.mid)
-
-    receiving = asyncio.create_task(receive())
+    receiving = asyncio.create_task(collect_mids(bob, received))
     acked = await say(alice, "bob", 40)
     await asyncio.to_thread(redis_server.stop)
     acked += await say(alice, "bob", 40)  # acknowledged while the nodes cannot meet
@@ -264,14 +266,7 @@ async def test_after_a_redis_restart_the_senders_other_session_has_all_it_sent(
     dave = await on(c, "dave")
     await eventually(lambda: _online_is(phone, ["carol", "dave"]))
     seen: set[int] = set()
-
-    async def receive() -> None:
-        while True:
-            push = await laptop.next_push()
-            if isinstance(push, MessagePush) and push.sender == "carol":
-                seen.add(push.mid)
-
-    receiving = asyncio.create_task(receive())
+    receiving = asyncio.create_task(collect_mids(laptop, seen, sender="carol"))
     sent = await say(phone, "dave", 10)  # in private and in the lobby: carbons of both
     await asyncio.to_thread(redis_server.stop)
     sent += await say(phone, "dave", 10)

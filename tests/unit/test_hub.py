@@ -177,6 +177,20 @@ def lobby(mid: int, sender: str) -> MessagePush:
     return MessagePush(mid, sender, None, f"m{mid}", 0.0, room="lobby")
 
 
+def in_seven(mid: int, sender: str) -> MessagePush:
+    return MessagePush(mid, sender, None, f"m{mid}", 0.0, room="seven")
+
+
+def hub_with_room_seven(sessions: tuple[Listener, ...], members: set[str]) -> Hub:
+    """A hub (presence off) with `sessions` online and room 7 of `members`."""
+    hub = Hub()
+    hub.announce_presence = False
+    for session in sessions:
+        hub.join(session)
+    hub.set_rooms({7: members})
+    return hub
+
+
 async def test_lobby_pushes_of_one_turn_reach_each_session_in_one_call_in_order() -> None:
     hub = Hub()
     hub.announce_presence = False
@@ -195,19 +209,11 @@ async def test_lobby_pushes_of_one_turn_reach_each_session_in_one_call_in_order(
 
 async def test_a_rooms_pushes_of_one_turn_reach_each_member_in_one_call_in_order() -> None:
     """As the lobby's; and pushes to the lobby and a room in turn keep their order."""
-    hub = Hub()
-    hub.announce_presence = False
     rooms = frozenset({"rooms"})
     amy, bob, carol = Counting("amy", rooms), Counting("bob", rooms), Counting("carol", rooms)
-    for listener in (amy, bob, carol):
-        hub.join(listener)
-    hub.set_rooms({7: {"amy", "bob"}})
-
-    def in_room(mid: int) -> MessagePush:
-        return MessagePush(mid, "amy", None, f"m{mid}", 0.0, room="seven")
-
+    hub = hub_with_room_seven((amy, bob, carol), {"amy", "bob"})
     for mid in range(1, 101):
-        hub.to_room(7, in_room(mid), exclude="amy")
+        hub.to_room(7, in_seven(mid, "amy"), exclude="amy")
     await asyncio.sleep(0)
     assert texts(bob) == [f"m{mid}" for mid in range(1, 101)] and bob.calls == 1
     assert amy.calls == carol.calls == 0
@@ -215,7 +221,7 @@ async def test_a_rooms_pushes_of_one_turn_reach_each_member_in_one_call_in_order
         if mid % 2:
             hub.to_room(LOBBY_CONV, lobby(mid, "carol"))
         else:
-            hub.to_room(7, in_room(mid))
+            hub.to_room(7, in_seven(mid, "amy"))
     await asyncio.sleep(0)
     assert texts(bob)[100:] == texts(amy) == ["m101", "m102", "m103", "m104"]
     assert texts(carol) == ["m101", "m103"]
@@ -262,22 +268,14 @@ async def test_in_a_room_too_who_leaves_in_the_turn_gets_what_was_said_before_on
     """A room's pushes wait for the end of the turn: a session that closes and a member
     who leaves the room meanwhile are written what was said while they were there, and
     nothing after; the others get everything."""
-    hub = Hub()
-    hub.announce_presence = False
     rooms = frozenset({"rooms"})
     amy, bob, carol = Listener("amy", rooms), Listener("bob", rooms), Listener("carol", rooms)
-    for listener in (amy, bob, carol):
-        hub.join(listener)
-    hub.set_rooms({7: {"amy", "bob", "carol"}})
-
-    def said(mid: int) -> None:
-        hub.to_room(7, MessagePush(mid, "dave", None, f"m{mid}", 0.0, room="seven"))
-
-    said(1)
+    hub = hub_with_room_seven((amy, bob, carol), {"amy", "bob", "carol"})
+    hub.to_room(7, in_seven(1, "dave"))
     hub.leave(carol)  # her connection closed
-    said(2)
+    hub.to_room(7, in_seven(2, "dave"))
     hub.remove_member(7, "bob")  # he left the room
-    said(3)
+    hub.to_room(7, in_seven(3, "dave"))
     await asyncio.sleep(0)
     assert (texts(amy), texts(bob), texts(carol)) == (["m1", "m2", "m3"], ["m1", "m2"], ["m1"])
 
