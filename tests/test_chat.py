@@ -2,13 +2,15 @@
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 
+from chatroom.client import ChatClient
 from chatroom.common.codec import encode
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.messages import MessagePush, PresenceBatchPush, PresencePush
-from tests.conftest import PASSWORD, RunningServer, next_presence, next_push, presence_news
+from tests.conftest import PASSWORD, WAIT, RunningServer, next_presence, next_push, presence_news
 
 MakeServer = Callable[..., Awaitable[RunningServer]]
 
@@ -246,6 +248,37 @@ async def test_a_hundred_first_messages_at_once_make_one_conversation(
     numbered = await server.rows("SELECT mid, seq FROM messages WHERE conv = ? ORDER BY mid", conv)
     assert [mid for mid, _ in numbered] == sorted(reply["mid"] for reply in replies)
     assert [seq for _, seq in numbered] == list(range(1, 121))
+
+
+async def test_many_clients_pipelining_lookups_at_once_are_all_answered(
+    make_server: MakeServer,
+) -> None:
+    """Thirty senders pipeline private messages in waves, all at once: half to a user
+    that does not exist (looked up every time), half to users the server has not looked
+    up yet. Every request is answered. (On PostgreSQL each lookup waits for one of the
+    read pool's few connections, while requests are started out of turn: see
+    tests/test_postgres_reads.py.)"""
+    server = await make_server(message_burst=100_000, message_rate=100_000)
+    for n in range(30):
+        await server.register(f"away{n}")
+    senders = [await server.login(f"sender{n}") for n in range(30)]
+
+    async def waves(number: int, sender: ChatClient) -> list[Any]:
+        sends = []
+        for _ in range(10):
+            for to in ("nobody", f"away{number}") * 5:
+                sends.append(asyncio.ensure_future(sender.request("private", to=to, text="hi")))
+            await asyncio.sleep(0)  # the next wave in another segment
+        return await asyncio.gather(*sends, return_exceptions=True)
+
+    async with asyncio.timeout(WAIT * 2):
+        answered = await asyncio.gather(*(waves(n, s) for n, s in enumerate(senders)))
+    for replies in answered:
+        refused = [r for r in replies if isinstance(r, ChatError)]
+        assert len(refused) == 50 and {e.code for e in refused} == {ErrorCode.NO_SUCH_USER}
+        assert len({r["mid"] for r in replies if isinstance(r, dict)}) == 50
+    (stored,) = await server.rows("SELECT COUNT(*) FROM messages WHERE recipient LIKE 'away%'")
+    assert stored == (1500,)
 
 
 async def test_first_messages_from_a_client_that_vanishes_make_one_conversation(

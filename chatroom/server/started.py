@@ -11,6 +11,11 @@ once (`carry_on`), as their tasks would all have run in the same turn. This is w
 task does for a coroutine, less the scheduling: the coroutine runs on the connection's
 own task, which waits for whatever the request waits for. A stored message costs about
 15% less server CPU for it (docs/performance.md).
+
+The price: a request after the first runs again only once those before it are done. So
+what it waits for must come without it running: a commit, a task's result. Not a lock's
+or a pool's turn, which is handed to a waiter that must run to take it; the read pool on
+PostgreSQL runs each call in a task of its own for that reason (postgres.ReadPool).
 """
 
 import asyncio

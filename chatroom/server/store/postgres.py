@@ -137,13 +137,41 @@ class Outcome:
     lastrowid: int | None
 
 
+class ReadPool:
+    """An asyncpg pool whose every call runs in a task of its own.
+
+    A pool hands a freed connection to the first call waiting for one, which must then
+    run to take it; until it does, the connection sits unused. A request started out of
+    turn (started.py) runs only once the requests before it on its connection are
+    answered: waiting for a connection itself, it could hold one handed to it while
+    those before it wait for connections handed to others like it, and none would run
+    again. A task always runs when woken, and frees its connection as soon as its
+    statement is done; the request waits only for the task, which needs nothing of it.
+    """
+
+    def __init__(self, pool: "asyncpg.Pool") -> None:
+        self._pool = pool
+
+    def fetch(self, sql: str, *arguments: Any) -> "asyncio.Task[list[Any]]":
+        return asyncio.ensure_future(self._pool.fetch(sql, *arguments))
+
+    def execute(self, sql: str, *arguments: Any) -> "asyncio.Task[str]":
+        return asyncio.ensure_future(self._pool.execute(sql, *arguments))
+
+    def executemany(self, sql: str, arguments: list[Any]) -> "asyncio.Task[None]":
+        return asyncio.ensure_future(self._pool.executemany(sql, arguments))
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+
 class PostgresDatabase:
     """`Database` on PostgreSQL: one connection (for the writer, which owns its
     transactions), or a pool (for reads, which need none)."""
 
     shared = True
 
-    def __init__(self, connection: "asyncpg.Connection | asyncpg.Pool", url: str = "") -> None:
+    def __init__(self, connection: "asyncpg.Connection | ReadPool", url: str = "") -> None:
         self._db = connection
         self._url = url
         """Where to connect again, for a connection PostgreSQL closed (a restart)."""
@@ -151,6 +179,11 @@ class PostgresDatabase:
         """The `write_generation` this connection's last batch made (see `begin`)."""
         self._types: dict[str, dict[str, str]] = {}
         """Each table's columns' types, for `insert_rows`."""
+
+    def _writer(self) -> "asyncpg.Connection":
+        """The connection, for what only the writer does (never on the read pool)."""
+        assert isinstance(self._db, asyncpg.Connection)
+        return self._db
 
     @property
     def in_transaction(self) -> bool:
@@ -178,7 +211,7 @@ class PostgresDatabase:
 
     def server_pid(self) -> int:
         """The PostgreSQL process of this connection (it changes when it connects again)."""
-        return int(self._db.get_server_pid())
+        return int(self._writer().get_server_pid())
 
     async def insert_rows(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
@@ -208,11 +241,12 @@ class PostgresDatabase:
     async def begin(self) -> bool:
         """BEGIN, take the write lock, and count this batch in `write_generation`: if the
         count moved by more than this one, another server wrote meanwhile."""
-        if self._url and self._db.is_closed():
-            self._db = await asyncpg.connect(self._url)
+        db = self._writer()
+        if self._url and db.is_closed():
+            self._db = db = await asyncpg.connect(self._url)
             log.info("connected to PostgreSQL again")
-        await self._db.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
-        generation = await self._db.fetchval("UPDATE write_generation SET n = n + 1 RETURNING n")
+        await db.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+        generation = await db.fetchval("UPDATE write_generation SET n = n + 1 RETURNING n")
         others = self._generation is None or generation != self._generation + 1
         self._generation = generation
         return others
@@ -304,7 +338,7 @@ async def open_postgres(url: str, health: StorageHealth | None = None) -> Postgr
     except BaseException:
         await writer.close()
         raise
-    pool = PostgresDatabase(reads)
+    pool = PostgresDatabase(ReadPool(reads))
     writes = PostgresDatabase(writer, url)
     try:
         store = await PostgresStore.assemble(writes, pool, pool, health)
