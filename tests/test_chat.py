@@ -281,6 +281,35 @@ async def test_many_clients_pipelining_lookups_at_once_are_all_answered(
     assert stored == (1500,)
 
 
+async def test_clients_that_vanish_mid_lookup_leave_the_lookups_working(
+    make_server: MakeServer,
+) -> None:
+    """Twenty clients each pipeline 50 lookups (messages to nobody) and cut the
+    connection (RST) before any reply; they come back, and every lookup they make then
+    is answered: none of the first ones kept what lookups share (on PostgreSQL, the read
+    pool's ten connections)."""
+    server = await make_server(message_burst=100_000, message_rate=100_000)
+    lookups = b"".join(
+        encode({"type": "private", "id": i, "data": {"to": "nobody", "text": "?"}})
+        for i in range(2, 52)
+    )
+    async with asyncio.timeout(WAIT * 4):
+        for n in range(20):
+            raw = await server.raw_login(f"gone{n}")
+            await raw.send_bytes(lookups)
+            raw.writer.transport.abort()
+        back = [await server.login(f"gone{n}") for n in range(20)]
+        for _ in range(3):
+            for client in back:
+                with pytest.raises(ChatError) as refused:
+                    await client.request("private", to="nobody", text="again?")
+                assert refused.value.code == ErrorCode.NO_SUCH_USER
+        replies = await asyncio.gather(
+            *(client.request("private", to="gone0", text="hi") for client in back)
+        )
+    assert len({reply["mid"] for reply in replies}) == 20
+
+
 async def test_first_messages_from_a_client_that_vanishes_make_one_conversation(
     make_server: MakeServer,
 ) -> None:
