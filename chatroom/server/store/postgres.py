@@ -180,7 +180,7 @@ class PostgresDatabase:
         self._types: dict[str, dict[str, str]] = {}
         """Each table's columns' types, for `insert_rows`."""
 
-    def _writer(self) -> "asyncpg.Connection":
+    def _write_connection(self) -> "asyncpg.Connection":
         """The connection, for what only the writer does (never on the read pool)."""
         assert isinstance(self._db, asyncpg.Connection)
         return self._db
@@ -211,7 +211,7 @@ class PostgresDatabase:
 
     def server_pid(self) -> int:
         """The PostgreSQL process of this connection (it changes when it connects again)."""
-        return int(self._writer().get_server_pid())
+        return int(self._write_connection().get_server_pid())
 
     async def insert_rows(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
@@ -241,7 +241,7 @@ class PostgresDatabase:
     async def begin(self) -> bool:
         """BEGIN, take the write lock, and count this batch in `write_generation`: if the
         count moved by more than this one, another server wrote meanwhile."""
-        db = self._writer()
+        db = self._write_connection()
         if self._url and db.is_closed():
             self._db = db = await asyncpg.connect(self._url)
             log.info("connected to PostgreSQL again")
