@@ -18,6 +18,7 @@ from typing import Any
 import bcrypt
 
 from chatroom.server.password_worker import PasswordWorker, WorkerGone
+from chatroom.utils.args import os_reason
 
 log = logging.getLogger("chatroom.server")
 
@@ -115,9 +116,8 @@ class PasswordHasher:
                 try:
                     self._workers.append(await PasswordWorker.start())
                 except OSError as exc:
-                    reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
                     raise NoPasswordWorker(
-                        f"cannot start a password worker ({sys.executable}): {reason}"
+                        f"cannot start a password worker ({sys.executable}): {os_reason(exc)}"
                     ) from exc
 
     async def _least_busy(self) -> PasswordWorker:

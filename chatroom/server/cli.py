@@ -9,7 +9,6 @@ import argparse
 import asyncio
 import gc
 import logging
-import os
 import signal
 import sqlite3
 import ssl
@@ -33,7 +32,7 @@ from chatroom.server.auth import NoPasswordWorker
 from chatroom.server.chaos import Chaos, ChaosSpec
 from chatroom.server.datadir import DataDirError
 from chatroom.server.handlers.permissions import DM_POLICIES
-from chatroom.utils.args import EXIT_USAGE, OneLineParser
+from chatroom.utils.args import EXIT_USAGE, OneLineParser, os_reason
 from chatroom.utils.logs import setup_logging
 from chatroom.utils.paths import DATA_DIR_VARIABLE, default_data_dir
 from chatroom.utils.tracing import TO_STDERR, trace_writer
@@ -208,8 +207,7 @@ async def serve(args: argparse.Namespace) -> None:
         fail(str(exc))
     except OSError as exc:
         await server.shutdown()
-        reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
-        fail(f"cannot listen on {args.host}:{args.port}: {reason}")
+        fail(f"cannot listen on {args.host}:{args.port}: {os_reason(exc)}")
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, lambda: asyncio.ensure_future(server.shutdown()))

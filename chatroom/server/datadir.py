@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from chatroom.server.store.sql import DATABASE_NAME
+from chatroom.utils.args import os_reason
 
 LOCK_NAME = "lock"
 """The file in the data directory that a running server holds locked; it holds its pid."""
@@ -87,7 +88,7 @@ def _lock(data_dir: Path) -> DataDirLock:
         ) from None
     except OSError as exc:  # e.g. a file system without locks
         os.close(fd)
-        raise DataDirError(f"cannot lock {path}: {_reason(exc)}") from None
+        raise DataDirError(f"cannot lock {path}: {os_reason(exc)}") from None
     # Only now that the lock is ours: truncating earlier could erase the holder's pid.
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
@@ -100,7 +101,7 @@ def _check_directory_writable(data_dir: Path) -> None:
         with tempfile.TemporaryFile(dir=data_dir):
             pass
     except OSError as exc:
-        raise DataDirError(f"cannot write to data directory {data_dir}: {_reason(exc)}") from None
+        raise DataDirError(f"cannot write to data directory {data_dir}: {os_reason(exc)}") from None
 
 
 def _check_writable(path: Path) -> None:
@@ -138,9 +139,4 @@ def _check_integrity(database: Path) -> None:
 
 
 def _unwritable(path: Path, exc: OSError) -> DataDirError:
-    return DataDirError(f"cannot write to {path}: {_reason(exc)}")
-
-
-def _reason(exc: OSError) -> str:
-    """`permission denied`, not `[Errno 13] Permission denied: '/the/path'`."""
-    return os.strerror(exc.errno).lower() if exc.errno else str(exc)
+    return DataDirError(f"cannot write to {path}: {os_reason(exc)}")

@@ -1,6 +1,7 @@
 """Command-line parsing shared by the programs: errors as one line, exit code 2."""
 
 import argparse
+import os
 from typing import NoReturn
 
 EXIT_USAGE = 2
@@ -11,3 +12,9 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def os_reason(exc: OSError) -> str:
+    """Why an operation failed, for such a line: `permission denied`, not `[Errno 13]
+    Permission denied: '/the/path'`."""
+    return os.strerror(exc.errno).lower() if exc.errno else str(exc)
