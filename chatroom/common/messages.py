@@ -5,6 +5,7 @@ every frame is in `envelope`).
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Self
 
+from chatroom.common.codec import encode
 from chatroom.common.kinds import (
     CHOSEN_STATUSES,
     ByeReason,
@@ -45,6 +46,35 @@ class Push:
     def envelope(self) -> dict[str, Any]:
         return {"type": self.TYPE.value, "data": self.as_data()}
 
+    def frame(self) -> bytes:
+        """Its frame on the wire, made anew each time (`Framed` makes it once)."""
+        return encode(self.envelope())
+
+    def message_mid(self) -> int | None:
+        """The mid of the chat message it is, if it is one."""
+        return None
+
+
+class Framed(Push):
+    """`push`, encoded once however many sessions and nodes it goes to."""
+
+    __slots__ = ("_frame", "push")
+
+    def __init__(self, push: Push) -> None:
+        self.push = push
+        self._frame = b""
+
+    def envelope(self) -> dict[str, Any]:
+        return self.push.envelope()
+
+    def frame(self) -> bytes:
+        if not self._frame:
+            self._frame = self.push.frame()
+        return self._frame
+
+    def message_mid(self) -> int | None:
+        return self.push.message_mid()
+
 
 @dataclass(slots=True)
 class MessagePush(Push):
@@ -79,6 +109,9 @@ class MessagePush(Push):
         if self.announcement:
             data["announcement"] = True
         return data
+
+    def message_mid(self) -> int | None:
+        return self.mid
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Self:

@@ -31,7 +31,7 @@ import itertools
 from collections.abc import Collection, Iterable, Iterator
 from typing import Protocol
 
-from chatroom.common.codec import Packed, encode
+from chatroom.common.codec import Packed
 from chatroom.common.limits import Limits
 from chatroom.common.messages import ByeReason, PresenceBatchPush, PresencePush, Push, Status
 from chatroom.server.online import SortedNames
@@ -280,7 +280,7 @@ class Hub:
                 if session is not skip and (feature is None or feature in session.features):
                     if not frame:
                         self.write_gathered()
-                        frame = encode(push.envelope())
+                        frame = push.frame()
                     session.send_frame(frame)
 
     def send_away(self, username: str, reason: ByeReason) -> int:
@@ -312,7 +312,7 @@ class Hub:
             self._gathered_conv = conv
         if not self._gathered:
             asyncio.get_running_loop().call_soon(self.write_gathered)
-        self._gathered.append((encode(push.envelope()), exclude, skip))
+        self._gathered.append((push.frame(), exclude, skip))
 
     def write_gathered(self) -> None:
         """Write the room's pushes gathered so far: to each session, all those meant for

@@ -6,7 +6,7 @@ import random
 import msgpack
 
 from chatroom.common.codec import FrameDecoder, pack
-from chatroom.common.messages import MessagePush
+from chatroom.common.messages import Framed, MessagePush
 from chatroom.server.hub import LOBBY_CONV, Hub, presence_window
 from tests.conftest import WAIT
 
@@ -109,6 +109,27 @@ def test_carbons_go_to_the_senders_other_sessions_that_asked() -> None:
     assert (texts(phone), texts(laptop), texts(old)) == ([], ["psst"], [])
     hub.carbons("amy", push, origin=laptop, in_room=True)  # the phone knows no rooms
     assert texts(phone) == []
+
+
+def test_a_message_to_its_recipient_and_the_senders_other_sessions_is_encoded_once() -> None:
+    encoded: list[int] = []
+
+    class Counted(MessagePush):
+        def frame(self) -> bytes:
+            encoded.append(self.mid)
+            return super().frame()
+
+    hub = Hub()
+    hub.announce_presence = False
+    phone, laptop = Listener("amy", frozenset({"carbons"})), Listener("amy", frozenset({"carbons"}))
+    bob = Listener("bob")
+    for listener in (phone, laptop, bob):
+        hub.join(listener)
+    push = Framed(Counted(7, "amy", "bob", "psst", 0.0))
+    assert hub.to_users(["bob"], push, skip=phone)
+    hub.carbons("amy", push, origin=phone, in_room=False)
+    assert encoded == [7]
+    assert (texts(phone), texts(laptop), texts(bob)) == ([], ["psst"], ["psst"])
 
 
 async def test_a_rooms_listeners_follow_sessions_and_membership_in_any_order() -> None:

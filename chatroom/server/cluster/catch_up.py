@@ -10,8 +10,9 @@ would lose a message, so the mark only ever moves back while the trouble lasts.
 """
 
 import logging
-from typing import Any, Protocol
+from typing import Protocol
 
+from chatroom.common.messages import Framed
 from chatroom.server.hub import LOBBY_CONV, Hub
 from chatroom.server.store import StoredMessage
 
@@ -38,11 +39,11 @@ class Marks:
         self._missed_after: int | None = None
         """Set while messages after this mid may not have reached or left this node."""
 
-    def seen(self, envelope: dict[str, Any]) -> dict[str, Any]:
-        """`envelope`, its mid noted if it is a message."""
-        if envelope.get("type") == "message":
-            self._newest = max(self._newest, envelope["data"]["mid"])
-        return envelope
+    def seen(self, mid: int | None) -> int | None:
+        """`mid` (of a message sent or heard of; None: not a message), noted."""
+        if mid is not None and mid > self._newest:
+            self._newest = mid
+        return mid
 
     def beat(self) -> None:
         self._marks = (self._marks[1], self._newest)
@@ -70,7 +71,7 @@ async def send_again(messages: MessageLog, after: int, hub: Hub) -> None:
         log.warning("could not catch up after mid %d: %s", after, exc)
         return
     for message in stored:  # as `route_once` sends them, carbons included
-        push = message.as_push()
+        push = Framed(message.as_push())
         if message.recipient is None:
             Hub.to_room(hub, message.conv, push, exclude=message.sender)
             Hub.carbons(hub, message.sender, push, None, in_room=message.conv != LOBBY_CONV)

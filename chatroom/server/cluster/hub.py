@@ -2,9 +2,10 @@
 
 Each node keeps the in-process `Hub` for its own connections and tells the other nodes,
 through one Redis pub/sub channel, what it sent: "this push to these users", "to this
-room", "to everyone". Every node delivers to its own connections, encoding each push
-once. A message is stored (in the shared PostgreSQL) before it is sent, so what travels
-through Redis is only ever a copy of what the store has.
+room", "to everyone". A push is encoded once, by the node that sends it: what travels is
+its frame, which every node writes to its own connections as it is. A message is stored
+(in the shared PostgreSQL) before it is sent, so what travels through Redis is only ever
+a copy of what the store has.
 
 Presence is global. Each node keeps, in a Redis hash of its own, what others see of its
 users, announces every change on the channel, and renews a key that expires NODE_TTL
@@ -28,7 +29,8 @@ import msgpack
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from chatroom.common.limits import Limits
+from chatroom.common.codec import decode_body
+from chatroom.common.limits import HEADER_SIZE, Limits
 from chatroom.common.messages import ByeReason, Push
 from chatroom.server.cluster.catch_up import Marks, MessageLog, send_again
 from chatroom.server.cluster.limits import RedisLimits
@@ -44,6 +46,10 @@ NODE_TTL = 3.0
 """Seconds after its last heartbeat that a node counts as gone."""
 RETRY = 0.5
 """Seconds between attempts to reach Redis again."""
+EVENTS = "events:2"
+"""The channel's name, with the version of the events on it: nodes that would misread
+each other's events (since version 2 a push travels as its frame, not its envelope) do
+not hear each other at all. Every node of a cluster runs the same version."""
 REDIS_CONNECTIONS = 32
 """Connections to Redis a node uses at most (one of them listening)."""
 REDIS_WAIT = 5.0
@@ -66,15 +72,22 @@ def connect_redis(url: str) -> aioredis.Redis:
 
 
 class Relayed(Push):
-    """A push as another node sent it: its envelope, ready to encode again here."""
+    """A push as another node sent it: its frame, as it goes to every session."""
 
-    __slots__ = ("_envelope",)
+    __slots__ = ("_frame", "_mid")
 
-    def __init__(self, envelope: dict[str, Any]) -> None:
-        self._envelope = envelope
+    def __init__(self, frame: bytes, mid: int | None = None) -> None:
+        self._frame = frame
+        self._mid = mid
 
     def envelope(self) -> dict[str, Any]:
-        return self._envelope
+        return decode_body(self._frame[HEADER_SIZE:])
+
+    def frame(self) -> bytes:
+        return self._frame
+
+    def message_mid(self) -> int | None:
+        return self._mid
 
 
 class RedisHub(Hub):
@@ -94,7 +107,7 @@ class RedisHub(Hub):
         """How this node's own events begin on the channel, where it hears them too: the
         array's header and the node's name (then the events: `[]` is one byte)."""
         self._prefix = f"chatroom:{cluster}:"
-        self._channel = self._prefix + "events"
+        self._channel = self._prefix + EVENTS
         self._nodes = self._prefix + "nodes"
         """The set of the nodes that have said they are up."""
         self._redis = connect_redis(url)
@@ -162,7 +175,7 @@ class RedisHub(Hub):
         self, conv: int, push: Push, exclude: str | None = None, skip: Recipient | None = None
     ) -> None:
         super().to_room(conv, push, exclude, skip)
-        self._relay("room", conv, self._marks.seen(push.envelope()), exclude)
+        self._relay("room", conv, push.frame(), self._marks.seen(push.message_mid()), exclude)
 
     def to_users(
         self,
@@ -172,18 +185,19 @@ class RedisHub(Hub):
         feature: str | None = None,
     ) -> bool:
         online = super().to_users(usernames, push, skip, feature)
-        self._relay("users", usernames, self._marks.seen(push.envelope()), feature)
+        mid = self._marks.seen(push.message_mid())
+        self._relay("users", usernames, push.frame(), mid, feature)
         return online
 
     def carbons(self, sender: str, push: Push, origin: Recipient | None, in_room: bool) -> None:
         super().carbons(sender, push, origin, in_room)
-        self._relay("carbons", sender, push.envelope(), in_room)
+        self._relay("carbons", sender, push.frame(), in_room)
 
     def broadcast(
         self, push: Push, exclude: str | None = None, skip: Recipient | None = None
     ) -> None:
         super().broadcast(push, exclude, skip)
-        self._relay("all", push.envelope(), exclude)
+        self._relay("all", push.frame(), exclude)
 
     def send_away(self, username: str, reason: ByeReason) -> int:
         here = super().send_away(username, reason)
@@ -270,14 +284,14 @@ class RedisHub(Hub):
     def _apply(self, node: str, event: list[Any]) -> None:
         """Do here what `node` did there (its own sessions have had it)."""
         match event:
-            case ["room", conv, envelope, exclude]:
-                Hub.to_room(self, conv, Relayed(self._marks.seen(envelope)), exclude)
-            case ["users", usernames, envelope, feature]:
-                Hub.to_users(self, usernames, Relayed(self._marks.seen(envelope)), None, feature)
-            case ["carbons", sender, envelope, in_room]:
-                Hub.carbons(self, sender, Relayed(envelope), None, in_room)
-            case ["all", envelope, exclude]:
-                self._broadcast_here(Relayed(envelope), exclude)
+            case ["room", conv, frame, mid, exclude]:
+                Hub.to_room(self, conv, Relayed(frame, self._marks.seen(mid)), exclude)
+            case ["users", usernames, frame, mid, feature]:
+                Hub.to_users(self, usernames, Relayed(frame, self._marks.seen(mid)), None, feature)
+            case ["carbons", sender, frame, in_room]:
+                Hub.carbons(self, sender, Relayed(frame), None, in_room)
+            case ["all", frame, exclude]:
+                self._broadcast_here(Relayed(frame), exclude)
             case ["away", username, reason]:
                 Hub.send_away(self, username, ByeReason(reason))
             case ["member", conv, username, joined]:

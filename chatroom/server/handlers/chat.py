@@ -1,6 +1,7 @@
 """Talking: who is online, messages to a room or to one user, acks, pings."""
 
 from chatroom.common.errors import ChatError, ErrorCode
+from chatroom.common.messages import Framed
 from chatroom.server.fields import Fields
 from chatroom.server.handlers.peer import Peer, Reply
 from chatroom.server.handlers.permissions import check_not_muted, check_private_allowed
@@ -99,11 +100,11 @@ def route_once(hub: Hub, message: StoredMessage, origin: Recipient) -> Reply:
         reply["duplicate"] = True
         delivered = False
     elif message.recipient is None:
-        push = message.as_push()
+        push = Framed(message.as_push())
         hub.to_room(message.conv, push, exclude=message.sender)
         hub.carbons(message.sender, push, origin, in_room=message.conv != LOBBY_CONV)
     else:
-        push = message.as_push()
+        push = Framed(message.as_push())
         delivered = hub.to_users([message.recipient], push, skip=origin)
         if message.recipient != message.sender:
             hub.carbons(message.sender, push, origin, in_room=False)
