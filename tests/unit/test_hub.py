@@ -7,6 +7,7 @@ import msgpack
 
 from chatroom.common.codec import FrameDecoder, pack
 from chatroom.common.messages import Framed, MessagePush
+from chatroom.server.cluster.hub import Relayed
 from chatroom.server.hub import LOBBY_CONV, Hub, presence_window
 from tests.conftest import WAIT
 
@@ -130,6 +131,18 @@ def test_a_message_to_its_recipient_and_the_senders_other_sessions_is_encoded_on
     hub.carbons("amy", push, origin=phone, in_room=False)
     assert encoded == [7]
     assert (texts(phone), texts(laptop), texts(bob)) == ([], ["psst"], ["psst"])
+
+
+def test_a_push_relayed_by_another_node_is_written_as_it_came() -> None:
+    push = MessagePush(9, "amy", "bob", "hi", 1.0)
+    relayed = Relayed(push.frame(), push.message_mid())
+    hub = Hub()
+    hub.announce_presence = False
+    bob = Listener("bob")
+    hub.join(bob)
+    assert hub.to_users(["bob"], relayed)
+    assert bob.envelopes == [push.envelope()]
+    assert (relayed.envelope(), relayed.message_mid()) == (push.envelope(), 9)
 
 
 async def test_a_rooms_listeners_follow_sessions_and_membership_in_any_order() -> None:
