@@ -16,7 +16,14 @@ from chatroom.client.api import LoginReply, ServerList, backoff, parse_servers, 
 from chatroom.client.tui.app import ChatApp
 from chatroom.common.errors import ChatError
 from chatroom.common.limits import Limits
-from chatroom.common.messages import MessagePush, ReadPush
+from chatroom.common.messages import (
+    ContactPush,
+    DeletedPush,
+    JoinedPush,
+    MessagePush,
+    ReadPush,
+    TopicPush,
+)
 from chatroom.server.cluster import HEARTBEAT, NODE_TTL, RETRY
 from chatroom.server.cluster.hub import connect_redis
 from chatroom.server.cluster.limits import RedisLimits
@@ -160,6 +167,37 @@ async def test_messages_and_presence_cross_every_node(nodes: list[ServerProcess]
     assert await eventually(lambda: _online_is(alice, ["alice", "carol"]))
     assert await eventually(lambda: _online_is(carol, ["alice", "carol"]))
     for client in (alice, carol, alice_too):
+        await client.close()
+
+
+async def test_every_kind_of_push_crosses_nodes_as_it_was_sent(
+    nodes: list[ServerProcess],
+) -> None:
+    """A node relays each push as its frame, encoded once where it was sent: what a user
+    on another node gets is that push, whatever its kind (rooms', contacts', deletions',
+    not only messages)."""
+    a, b, _ = nodes
+    alice = await on(a, "alice")
+    bob = await on(b, "bob")
+    await alice.request("room_create", room="den")
+    await eventually(lambda: _joined(bob, "den"))  # once node B has heard of the room
+    joined = await next_push(alice, JoinedPush)
+    assert (joined.room, joined.username) == ("den", "bob")
+
+    await alice.request("room_topic", room="den", topic="plans")
+    topic = await next_push(bob, TopicPush)
+    assert (topic.room, topic.topic, topic.by) == ("den", "plans", "alice")
+    await alice.request("contact_add", username="bob")
+    asked = await next_push(bob, ContactPush)
+    assert (asked.username, asked.event) == ("alice", "request")
+    said = await alice.request("private", to="bob", text="oops")
+    await next_push(bob, MessagePush, mid=said["mid"])
+    await alice.request("delete", mid=said["mid"])
+    deleted = await next_push(bob, DeletedPush)
+    assert (deleted.mid, deleted.author, deleted.to, deleted.by) == (
+        said["mid"], "alice", "bob", "alice",
+    )  # fmt: skip
+    for client in (alice, bob):
         await client.close()
 
 
