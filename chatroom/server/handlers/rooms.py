@@ -7,7 +7,7 @@ committed, so that a room's messages reach exactly its members. What happens in 
 
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.limits import TOPIC_MAX
-from chatroom.common.messages import InvitedPush, JoinedPush, LeftPush, TopicPush
+from chatroom.common.messages import Framed, InvitedPush, JoinedPush, LeftPush, TopicPush
 from chatroom.server.fields import Fields
 from chatroom.server.handlers.chat import find_room, member_room, registered_name
 from chatroom.server.handlers.peer import Peer, Reply
@@ -73,7 +73,7 @@ async def remove_member(
     left = await server.store.leave_room(room, username)
     if left:
         server.hub.remove_member(room.conv, username)
-        push = LeftPush(room.name, username)
+        push = Framed(LeftPush(room.name, username))  # to the room and to them: encoded once
         server.hub.to_room(room.conv, push)
         server.hub.to_users([username], push, skip=skip, feature=ROOMS)
     return left
