@@ -566,6 +566,56 @@ async def test_a_private_resent_on_another_node_after_its_node_died_is_stored_on
     await bob.close()
 
 
+async def test_postgresql_stopped_under_a_stream_of_batches_loses_no_acknowledged_message(
+    node: Callable[..., Awaitable[ServerProcess]],
+) -> None:
+    """A node alone begins each batch's transaction before answering the last one: when
+    PostgreSQL stops mid-stream, requests fail clearly, and once it is back every message
+    acknowledged, before or after, is stored once."""
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        missing("PostgreSQL (pg_ctl, initdb)")
+    assert bin_dir is not None
+    cluster = await asyncio.to_thread(Postgres, bin_dir)  # its own: this test stops it
+    try:
+        database = await new_schema(cluster)
+        first = await node("--store", database, *FAST)
+        alice = await on(first, "alice")
+        acked: list[int] = []
+        failures: list[str] = []
+
+        async def stream() -> None:
+            for round_ in range(400):
+                waves = [alice.submit("broadcast", text=f"{round_}.{n}") for n in range(50)]
+                for reply in await asyncio.gather(*waves, return_exceptions=True):
+                    if isinstance(reply, ChatError):
+                        failures.append(reply.code)
+                    else:
+                        acked.append(reply["mid"])
+
+        streaming = asyncio.create_task(stream())
+        await eventually(lambda: _at_least(acked, 500))
+        await asyncio.to_thread(cluster.stop)
+        await eventually(lambda: _at_least(failures, 1))
+        await asyncio.to_thread(cluster.start)
+        before_restart = len(acked)
+        await eventually(lambda: _at_least(acked, before_restart + 500))
+        streaming.cancel()
+        assert set(failures) == {"server_error"}
+        stored = await postgres_rows(database, "SELECT mid FROM messages WHERE sender = ?", "alice")
+        mids = [mid for (mid,) in stored]
+        assert len(mids) == len(set(mids))
+        assert set(acked) <= set(mids)
+        assert first.process.returncode is None
+        await alice.close()
+    finally:
+        cluster.close()
+
+
+async def _at_least(items: list[Any], count: int) -> bool:
+    return len(items) >= count
+
+
 async def test_while_postgresql_restarts_requests_fail_clearly_and_the_node_recovers(
     node: Callable[..., Awaitable[ServerProcess]],
 ) -> None:

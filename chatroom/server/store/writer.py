@@ -84,6 +84,8 @@ class Writer:
         self._unread: dict[str, int] = {}
         """Unread private messages per recipient, for the users looked up since their
         last ack. Exact: every message and every ack passes through this writer."""
+        self._begun: bool | None = None
+        """Set when the next transaction is begun (`_begin_next`): what `begin` said."""
         self._last_seq: dict[int, int] = {}
         """The `seq` of the newest message of each conversation looked up (exact, for the
         same reason; it may run ahead of the commit, and is forgotten if that fails)."""
@@ -177,14 +179,14 @@ class Writer:
     ) -> None:
         db = self._db
         self._batch_newest_mid = self.newest_mid
-        # Plain messages alone are stored by one INSERT, and one statement is a
-        # transaction of its own: one trip to the database thread, one fsync. Anything
-        # more (a job, rows, a cid to remember with its message, a database other servers
-        # write to: its lock) needs BEGIN and COMMIT.
+        # Plain messages alone are one INSERT, its own transaction (one trip, one fsync);
+        # a job, rows, a cid to remember, a database others write to need BEGIN, COMMIT.
         whole = bool(jobs or rows) or any(post.cid is not None for post in posts) or db.shared
         added = [done for queued in rows.values() for _, done in queued]
+        begun, self._begun = self._begun, None
         try:
-            if whole and await db.begin():  # another server wrote: count afresh, in the lock
+            others = whole and (await db.begin() if begun is None else begun)
+            if others:  # another server wrote: count afresh, in the lock
                 self._unread.clear()
                 self._last_seq.clear()
             outcomes = [await self._run_isolated(job) for job, _ in jobs]
@@ -201,12 +203,23 @@ class Writer:
             return
         self._health.wrote()
         self.newest_mid = self._batch_newest_mid
+        if db.shared and not others and (self._jobs or self._rows or self._posts):
+            await self._begin_next()
         for (_, done), outcome in zip(jobs, outcomes, strict=True):
             _settle(done, outcome)
         for done in added:
             _settle(done, None)
         for post, outcome in zip(posts, stored, strict=True):
             _settle(post.done, outcome)
+
+    async def _begin_next(self) -> None:
+        """Begin the next transaction before this batch is answered, so that its INSERT
+        is stored meanwhile (begun after, each trip waits a turn of the loop behind them).
+        Only while no other server writes: it would wait for their lock to answer this."""
+        try:
+            self._begun = await self._db.begin()
+        except Exception as exc:  # the next batch begins anew
+            await self._abandon(exc, [])
 
     async def _run_isolated(self, job: Job[Any]) -> Any:
         """Run one job in its own savepoint: its result, or the exception it raised
