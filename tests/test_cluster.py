@@ -56,6 +56,20 @@ async def database(postgres: Postgres) -> str:
 
 
 @pytest.fixture
+async def stoppable_postgres() -> AsyncIterator[Postgres]:
+    """A PostgreSQL of the test's own, which it may stop and start."""
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        missing("PostgreSQL (pg_ctl, initdb)")
+    assert bin_dir is not None
+    cluster = await asyncio.to_thread(Postgres, bin_dir)
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+
+
+@pytest.fixture
 async def node(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[ServerProcess]]]:
     """`await node(*flags)`: a server process, stopped at the end whatever happens."""
     started: list[ServerProcess] = []
@@ -568,48 +582,41 @@ async def test_a_private_resent_on_another_node_after_its_node_died_is_stored_on
 
 async def test_postgresql_stopped_under_a_stream_of_batches_loses_no_acknowledged_message(
     node: Callable[..., Awaitable[ServerProcess]],
+    stoppable_postgres: Postgres,
 ) -> None:
     """A node alone begins each batch's transaction before answering the last one: when
     PostgreSQL stops mid-stream, requests fail clearly, and once it is back every message
     acknowledged, before or after, is stored once."""
-    bin_dir = postgres_bin()
-    if bin_dir is None:
-        missing("PostgreSQL (pg_ctl, initdb)")
-    assert bin_dir is not None
-    cluster = await asyncio.to_thread(Postgres, bin_dir)  # its own: this test stops it
-    try:
-        database = await new_schema(cluster)
-        first = await node("--store", database, *FAST)
-        alice = await on(first, "alice")
-        acked: list[int] = []
-        failures: list[str] = []
+    database = await new_schema(stoppable_postgres)
+    first = await node("--store", database, *FAST)
+    alice = await on(first, "alice")
+    acked: list[int] = []
+    failures: list[str] = []
 
-        async def stream() -> None:
-            for round_ in range(400):
-                waves = [alice.submit("broadcast", text=f"{round_}.{n}") for n in range(50)]
-                for reply in await asyncio.gather(*waves, return_exceptions=True):
-                    if isinstance(reply, ChatError):
-                        failures.append(reply.code)
-                    else:
-                        acked.append(reply["mid"])
+    async def stream() -> None:
+        for round_ in range(400):
+            waves = [alice.submit("broadcast", text=f"{round_}.{n}") for n in range(50)]
+            for reply in await asyncio.gather(*waves, return_exceptions=True):
+                if isinstance(reply, ChatError):
+                    failures.append(reply.code)
+                else:
+                    acked.append(reply["mid"])
 
-        streaming = asyncio.create_task(stream())
-        await eventually(lambda: _at_least(acked, 500))
-        await asyncio.to_thread(cluster.stop)
-        await eventually(lambda: _at_least(failures, 1))
-        await asyncio.to_thread(cluster.start)
-        before_restart = len(acked)
-        await eventually(lambda: _at_least(acked, before_restart + 500))
-        streaming.cancel()
-        assert set(failures) == {"server_error"}
-        stored = await postgres_rows(database, "SELECT mid FROM messages WHERE sender = ?", "alice")
-        mids = [mid for (mid,) in stored]
-        assert len(mids) == len(set(mids))
-        assert set(acked) <= set(mids)
-        assert first.process.returncode is None
-        await alice.close()
-    finally:
-        cluster.close()
+    streaming = asyncio.create_task(stream())
+    await eventually(lambda: _at_least(acked, 500))
+    await asyncio.to_thread(stoppable_postgres.stop)
+    await eventually(lambda: _at_least(failures, 1))
+    await asyncio.to_thread(stoppable_postgres.start)
+    before_restart = len(acked)
+    await eventually(lambda: _at_least(acked, before_restart + 500))
+    streaming.cancel()
+    assert set(failures) == {"server_error"}
+    stored = await postgres_rows(database, "SELECT mid FROM messages WHERE sender = ?", "alice")
+    mids = [mid for (mid,) in stored]
+    assert len(mids) == len(set(mids))
+    assert set(acked) <= set(mids)
+    assert first.process.returncode is None
+    await alice.close()
 
 
 async def _at_least(items: list[Any], count: int) -> bool:
@@ -618,33 +625,26 @@ async def _at_least(items: list[Any], count: int) -> bool:
 
 async def test_while_postgresql_restarts_requests_fail_clearly_and_the_node_recovers(
     node: Callable[..., Awaitable[ServerProcess]],
+    stoppable_postgres: Postgres,
 ) -> None:
-    bin_dir = postgres_bin()
-    if bin_dir is None:
-        missing("PostgreSQL (pg_ctl, initdb)")
-    assert bin_dir is not None
-    cluster = await asyncio.to_thread(Postgres, bin_dir)  # its own: this test stops it
-    try:
-        database = await new_schema(cluster)
-        first = await node("--store", database)
-        other = await node("--store", database)  # shares the database
-        alice = await on(first, "alice")
-        bob = await on(other, "bob")
-        before = await alice.request("broadcast", text="before")
-        await asyncio.to_thread(cluster.stop)
-        assert await refused(alice, "broadcast", text="while down") == "server_error"
-        await asyncio.to_thread(cluster.start)
-        after = await alice.request("broadcast", text="after")
-        history = await alice.request("history", room="lobby", limit=10)
-        assert [m["text"] for m in history["messages"]] == ["before", "after"]
-        assert before["mid"] < after["mid"]
-        assert first.process.returncode is None
-        # The node hears the other's changes again (its listening connection was lost).
-        await eventually(lambda: _created(bob, "later"))
-        assert await eventually(lambda: _joined(alice, "later"))
-        for client in (alice, bob):
-            await client.close()
-        for server in (first, other):
-            assert await server.stop(signal.SIGTERM) == 0
-    finally:
-        cluster.close()
+    database = await new_schema(stoppable_postgres)
+    first = await node("--store", database)
+    other = await node("--store", database)  # shares the database
+    alice = await on(first, "alice")
+    bob = await on(other, "bob")
+    before = await alice.request("broadcast", text="before")
+    await asyncio.to_thread(stoppable_postgres.stop)
+    assert await refused(alice, "broadcast", text="while down") == "server_error"
+    await asyncio.to_thread(stoppable_postgres.start)
+    after = await alice.request("broadcast", text="after")
+    history = await alice.request("history", room="lobby", limit=10)
+    assert [m["text"] for m in history["messages"]] == ["before", "after"]
+    assert before["mid"] < after["mid"]
+    assert first.process.returncode is None
+    # The node hears the other's changes again (its listening connection was lost).
+    await eventually(lambda: _created(bob, "later"))
+    assert await eventually(lambda: _joined(alice, "later"))
+    for client in (alice, bob):
+        await client.close()
+    for server in (first, other):
+        assert await server.stop(signal.SIGTERM) == 0
