@@ -142,7 +142,7 @@ class Channel(asyncio.Protocol):
             self.user,
             self.limits.max_write_buffer,
         )
-        self._write_now(encode(ByePush(ByeReason.SLOW_CONSUMER).envelope()))
+        self._write_now(ByePush(ByeReason.SLOW_CONSUMER).frame())
         self._close()
         self._closed_by_server()
 

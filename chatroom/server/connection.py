@@ -361,7 +361,7 @@ class Session(Channel):
             if not page:
                 break
             for message in page:
-                self._write(encode(message.as_push(offline=True).envelope()))
+                self._write(message.as_push(offline=True).frame())
                 if self._unsent() > self._high_water:
                     await self._drain()
             after = page[-1].mid

@@ -3,7 +3,6 @@
 import logging
 
 import chatroom
-from chatroom.common.codec import encode
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.limits import PASSWORD_MIN, PROTOCOL_VERSION
 from chatroom.common.messages import ByeReason, ContactPush
@@ -133,7 +132,7 @@ async def _enter(server: Services, peer: Peer, arrival: Arrival, how: str = "log
     server.hub.set_status(username, status, status_text)  # before they are announced
     backlog = await peer.log_in(username, arrival.acked_upto, how)
     for asker in arrival.waiting:  # held until after the reply
-        peer.send_frame(encode(ContactPush(asker, "request").envelope()))
+        peer.send_frame(ContactPush(asker, "request").frame())
     states = await server.store.read_states(username)
     return {
         "username": username,
