@@ -5,8 +5,9 @@ meaning. A later migration is added to both.
 `schema_version` records the version. Nodes that start together take an advisory lock
 to migrate, so only one builds the tables.
 
-`write_generation` counts the write batches of every node: a node whose batch finds it
-moved by more than one knows another wrote meanwhile (see `PostgresDatabase.begin`).
+`write_generation` holds the stamp of the write connection whose batch wrote last (each
+node's is random, 63 bits): a node whose batch finds another stamp there knows another
+wrote meanwhile (see `PostgresDatabase.begin`).
 
 `cluster` holds one random name, made with the tables: the nodes that share this database
 are one cluster, and they find each other in Redis under that name (several clusters may

@@ -19,6 +19,7 @@ import asyncio
 import functools
 import logging
 import re
+import secrets
 from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -175,8 +176,8 @@ class PostgresDatabase:
         self._db = connection
         self._url = url
         """Where to connect again, for a connection PostgreSQL closed (a restart)."""
-        self._generation: int | None = None
-        """The `write_generation` this connection's last batch made (see `begin`)."""
+        self._stamp = secrets.randbits(63)
+        """What this connection's batches leave in `write_generation` (see `begin`)."""
         self._types: dict[str, dict[str, str]] = {}
         """Each table's columns' types, for `insert_rows`."""
 
@@ -239,17 +240,19 @@ class PostgresDatabase:
         return self._types[table]
 
     async def begin(self) -> bool:
-        """BEGIN, take the write lock, and count this batch in `write_generation`: if the
-        count moved by more than this one, another server wrote meanwhile."""
+        """BEGIN, take the write lock, and leave this connection's stamp in
+        `write_generation`: if another stamp was there, another server wrote since this
+        connection's last batch. One round trip (the simple protocol runs the three
+        statements in turn); the UPDATE's status tells whether the stamp changed."""
         db = self._write_connection()
         if self._url and db.is_closed():
             self._db = db = await asyncpg.connect(self._url)
             log.info("connected to PostgreSQL again")
-        await db.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
-        generation = await db.fetchval("UPDATE write_generation SET n = n + 1 RETURNING n")
-        others = self._generation is None or generation != self._generation + 1
-        self._generation = generation
-        return others
+        status = await db.execute(
+            f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK});"
+            f" UPDATE write_generation SET n = {self._stamp} WHERE n <> {self._stamp}"
+        )
+        return bool(status == "UPDATE 1")
 
     def search_sql(self, one_conversation: bool) -> str:
         return pg_search_sql(one_conversation)
