@@ -320,6 +320,33 @@ async def test_clients_that_vanish_mid_lookup_leave_the_lookups_working(
     assert len({reply["mid"] for reply in replies}) == 20
 
 
+async def test_messages_to_more_conversations_than_the_writer_remembers_are_numbered(
+    make_server: MakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer remembers the newest `seq` of so many conversations, then starts over:
+    a batch that mixes conversations it remembers and others, when it is full, still
+    numbers each conversation's messages 1, 2, 3, ... and every message is stored."""
+    monkeypatch.setattr("chatroom.server.store.writer.SEQ_CACHE", 3)
+    server = await make_server(message_burst=1000)
+    others = [f"friend{n}" for n in range(5)]
+    for name in others:
+        await server.login(name)
+    alice = await server.login("alice")
+    for name in others:  # each conversation made, and its first message numbered
+        await alice.request("private", to=name, text="hello")
+    replies = await asyncio.gather(
+        *(alice.submit("private", to=name, text=f"{n}") for n in range(20) for name in others)
+    )
+    assert len({reply["mid"] for reply in replies}) == 100
+    for name in others:
+        numbered = await server.rows(
+            """SELECT m.seq FROM messages AS m JOIN conversations AS c ON c.conv = m.conv
+               WHERE c.user_a = 'alice' AND c.user_b = ? ORDER BY m.mid""",
+            name,
+        )
+        assert [seq for (seq,) in numbered] == list(range(1, 22))
+
+
 async def test_first_messages_from_a_client_that_vanishes_make_one_conversation(
     make_server: MakeServer,
 ) -> None:

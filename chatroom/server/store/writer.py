@@ -132,13 +132,13 @@ class Writer:
     async def unread(self, db: Database, username: str) -> int:
         """Unread private messages of `username` (for a job that checks the mailbox limit)."""
         if username not in self._unread:
-            await self._count_unread(db, [username])
+            await self._load(db, [username], [])
         return self._unread[username]
 
     async def last_seq(self, db: Database, conv: int) -> int:
         """The `seq` of the conversation's newest message (0 if it has none), for a job."""
         if conv not in self._last_seq:
-            await self._load_seq(db, [conv])
+            await self._load(db, [], [conv])
         return self._last_seq[conv]
 
     async def next_seq(self, db: Database, conv: int) -> int:
@@ -264,8 +264,9 @@ class Writer:
         first_of: dict[tuple[str, str], int] = {}
         """Index of the post that carries each (sender, cid) new in this batch."""
         unknown = {p.recipient for p in posts if p.recipient and p.recipient not in self._unread}
-        await self._count_unread(db, list(unknown))
-        await self._load_seq(db, list({p.conv for p in posts if p.conv not in self._last_seq}))
+        if len(self._last_seq) + len(posts) > SEQ_CACHE:  # full: start over here, so that
+            self._last_seq.clear()  # every conversation of this batch is loaded below
+        await self._load(db, list(unknown), list({p.conv for p in posts} - self._last_seq.keys()))
         last_seq = self._last_seq
         fresh: list[int] = []
         for index, post in enumerate(posts):
@@ -356,34 +357,33 @@ class Writer:
         if rows:
             await self._db.insert_rows("request_ids", ("sender", "cid", "mid", "created_at"), rows)
 
-    async def _load_seq(self, db: Database, convs: list[int]) -> None:
-        """Load the newest `seq` of each conversation in `convs` into the cache."""
-        if not convs:
+    async def _load(self, db: Database, usernames: list[str], convs: list[int]) -> None:
+        """Load the unread private counts of `usernames` and the newest `seq` of each
+        conversation in `convs` into the caches: one query (one round trip in the lock)."""
+        selects, parameters = [], [*usernames, *convs]
+        if usernames:
+            selects.append(
+                f"""SELECT u.username, NULL, (SELECT COUNT(*) FROM messages AS m
+                                             WHERE m.recipient = u.username
+                                               AND m.mid > u.acked_upto)
+                    FROM users AS u WHERE u.username IN ({", ".join("?" * len(usernames))})"""
+            )
+        if convs:
+            selects.append(
+                f"""SELECT NULL, c.conv, (SELECT seq FROM messages AS m WHERE m.conv = c.conv
+                                         ORDER BY m.mid DESC LIMIT 1)
+                    FROM conversations AS c WHERE c.conv IN ({", ".join("?" * len(convs))})"""
+            )
+        if not selects:
             return
-        if len(self._last_seq) + len(convs) > SEQ_CACHE:
-            self._last_seq.clear()
-        rows = await db.execute_fetchall(
-            "WITH wanted (conv) AS (VALUES "
-            + ", ".join(["(CAST(? AS INTEGER))"] * len(convs))
-            + """) SELECT conv, (SELECT seq FROM messages AS m WHERE m.conv = wanted.conv
-                                 ORDER BY m.mid DESC LIMIT 1)
-                   FROM wanted""",
-            convs,
-        )
-        self._last_seq.update({conv: seq or 0 for conv, seq in rows})
-
-    async def _count_unread(self, db: Database, usernames: list[str]) -> None:
-        """Load the unread private counts of `usernames` into the cache."""
-        if not usernames:
-            return
-        rows = await db.execute_fetchall(
-            f"""SELECT u.username, (SELECT COUNT(*) FROM messages AS m
-                                    WHERE m.recipient = u.username AND m.mid > u.acked_upto)
-                FROM users AS u WHERE u.username IN ({", ".join("?" * len(usernames))})""",
-            usernames,
-        )
+        rows = await db.execute_fetchall(" UNION ALL ".join(selects), parameters)
         self._unread.update(dict.fromkeys(usernames, 0))  # a vanished user has none
-        self._unread.update({username: count for username, count in rows})
+        self._last_seq.update(dict.fromkeys(convs, 0))
+        for username, conv, number in rows:
+            if username is not None:
+                self._unread[username] = number
+            else:
+                self._last_seq[conv] = number or 0
 
 
 def _repeat(message: StoredMessage) -> StoredMessage:
