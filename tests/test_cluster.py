@@ -307,6 +307,35 @@ async def test_a_redis_restart_during_traffic_loses_no_acknowledged_message(
     await bob.close()
 
 
+async def test_messages_a_node_heard_from_another_move_its_catch_up_mark(
+    nodes: list[ServerProcess], redis_server: Redis
+) -> None:
+    """A node marks the messages it relayed from the others as it marks those it sent:
+    after losing Redis it sends again what was stored after its mark of two heartbeats
+    before, not every message since it started."""
+    a, b, _ = nodes
+    alice = await on(a, "alice")
+    bob = await on(b, "bob")  # node b itself sends nothing: its mark moves by what it hears
+    await eventually(lambda: _online_is(alice, ["alice", "bob"]))
+    received: set[int] = set()
+    receiving = asyncio.create_task(collect_mids(bob, received))
+    heard = [(await alice.request("private", to="bob", text=f"{n}"))["mid"] for n in range(10)]
+
+    async def all_came() -> bool:
+        return received >= set(heard)
+
+    assert await eventually(all_came)
+    await asyncio.sleep(2.5 * HEARTBEAT)  # the mark moves at heartbeats, which the test is about
+    await asyncio.to_thread(redis_server.stop)
+    await b.wait_for_log("Redis is unreachable")
+    await asyncio.to_thread(redis_server.start)
+    caught_up = await b.wait_for_log(r"sending again what was stored after mid (\d+)")
+    assert int(caught_up.group(1)) >= max(heard)
+    receiving.cancel()
+    await alice.close()
+    await bob.close()
+
+
 async def test_after_a_redis_restart_the_senders_other_session_has_all_it_sent(
     nodes: list[ServerProcess], redis_server: Redis
 ) -> None:

@@ -387,6 +387,7 @@ class RedisHub(Hub):
         after = self._marks.take()
         if after is None:
             return
+        log.info("in touch again: sending again what was stored after mid %d", after)
         self._relay("missed", after)
         self._start_catch_up(after)
 
