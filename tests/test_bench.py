@@ -165,7 +165,14 @@ def test_the_targets_table_judges_each_figure_against_the_same_run(tmp_path: Pat
             "login_generator_cpu_ms": 0.3, "login_server_cpu_ms": 0.2, "bcrypt_cost": 4,
             "bcrypt_cpu_ms": 0.95, "bcrypt_workers": 1}  # fmt: skip
     (tmp_path / "python_floor.json").write_text(json.dumps(bare))
+    write(tmp_path, "fresh.json", [
+        {"scenario": "connections K=10000", "clients": 10000, "seconds": 4.1,
+         "kib_per_connection": 2.9},
+    ])  # fmt: skip
     rows = {row.figure: row for row in targets.judge(tmp_path)}
+    fresh = rows["the same on a fresh server (KiB)"]
+    assert (fresh.ours, fresh.met) == (2.9, None)  # shown, not judged
+    assert fresh.reference == "after fan-out and latency (above, as ngircd's) 2.5"
     assert rows["stored messages/s"].reference == (
         "floor 75,188 on 2 cores (CPU µs a message: generator 10.3, a bare Python server 9.1, "
         "SQLite 7.2)"
@@ -186,6 +193,7 @@ def test_the_targets_table_judges_each_figure_against_the_same_run(tmp_path: Pat
         "fan-out into 1,000 members (deliveries/s)": False,  # 2.0 M < Redis's 2.2 M
         "10,000 connect + login (s)": False,  # 4.0 > twice 1.5
         "server memory per idle logged-in connection (KiB)": False,
+        "the same on a fresh server (KiB)": None,
         "stored messages/s": True,
         "100 MiB file upload (MB/s)": True,
         "100 MiB file download (MB/s)": False,

@@ -4,7 +4,8 @@ measured against (in the same run), the target, and ✔ or ✘.
     python -m chatroom.bench.targets WORK_DIR
 
 WORK_DIR holds the runs' JSON: chatroom.json and irc.json (chatroom-bench against
-chatroom and ngircd), redis.json (fan-out through Redis pub/sub), fsync.json
+chatroom and ngircd), fresh.json (chatroom's `connections` on a server that has run
+nothing before), redis.json (fan-out through Redis pub/sub), fsync.json
 (chatroom.bench.fsync), files.json (chatroom.bench.file_transfer), floor.json
 (chatroom.bench.connection_floor: what an asyncio server that does nothing holds per
 connection) and python_floor.json (chatroom.bench.python_floor: a bare Python server's
@@ -126,6 +127,17 @@ def judge(work: Path) -> list[Row]:
                     f"a bare Python chat server {bare.get('kib_per_connection', '-')}",
                     f"≤ {KIB_PER_CONNECTION}",
                     ours["kib_per_connection"] <= KIB_PER_CONNECTION,
+                )
+            )
+        fresh = scenario(results("fresh.json"), "connections")
+        if "kib_per_connection" in fresh:
+            rows.append(
+                Row(
+                    "the same on a fresh server (KiB)",
+                    fresh["kib_per_connection"],
+                    f"after fan-out and latency (above, as ngircd's) {ours['kib_per_connection']}",
+                    "shown (nothing freed before to use again)",
+                    None,
                 )
             )
     ours = scenario(chat, "store")
