@@ -69,6 +69,38 @@ async def test_a_roster_of_40_becomes_accounts_on_a_running_server(
     assert "42 users" in listed and "Ms Lee" in listed
 
 
+async def test_a_handout_file_that_cannot_be_written_is_refused_before_any_account(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    """Generated passwords exist only in the handout: an account made before finding it
+    cannot be written would be one nobody can log in to."""
+    roster = tmp_path / "class.csv"
+    roster.write_text(
+        "username,password,role,display_name\npupil1,generate,user,\npupil2,generate,user,\n"
+    )
+    taken = tmp_path / "passwords.csv"
+    taken.write_text("someone else's\n")
+    code, _, err = await admin(
+        server.data_dir, "create-users", str(roster), "-o", str(taken), ok=False
+    )
+    assert (code, err.strip()) == (2, f"chatroom-admin: error: cannot write {taken}: file exists")
+    assert taken.read_text() == "someone else's\n"
+    _, listed, _ = await admin(server.data_dir, "list-users")
+    assert "pupil1" not in listed and "pupil2" not in listed
+    # Into a new file, then again with nobody new: no empty handout is left behind.
+    handed = tmp_path / "new.csv"
+    _, out, _ = await admin(
+        server.data_dir, "create-users", str(roster), "-o", str(handed), "--bcrypt-cost", "4"
+    )
+    assert f"the 2 generated passwords are in {handed}" in out
+    assert sorted(dict(csv.reader(io.StringIO(handed.read_text())))) == [
+        "pupil1", "pupil2", "username"
+    ]  # fmt: skip
+    again = tmp_path / "again.csv"
+    _, out, _ = await admin(server.data_dir, "create-users", str(roster), "-o", str(again))
+    assert "0 users created, 2 already there" in out and not again.exists()
+
+
 async def test_resets_roles_and_bans_take_effect_on_the_running_server(
     server: RunningServer,
 ) -> None:

@@ -44,7 +44,7 @@ from chatroom.common.limits import (
     SEARCH_DEFAULT,
     SEARCH_MAX,
 )
-from chatroom.utils.args import EXIT_USAGE, OneLineParser
+from chatroom.utils.args import EXIT_USAGE, OneLineParser, os_reason
 from chatroom.utils.paths import default_downloads_dir
 from chatroom.utils.tracing import TO_STDERR, trace_writer
 
@@ -145,7 +145,7 @@ def _trace_to(where: str | None, tui: bool) -> Callable[[str], None] | None:
     try:
         return trace_writer(where)
     except OSError as error:
-        _usage_error(f"cannot write the trace to {where}: {error.strerror}")
+        _usage_error(f"cannot write the trace to {where}: {os_reason(error)}")
 
 
 def _usage_error(message: str) -> NoReturn:

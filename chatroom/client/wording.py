@@ -3,6 +3,8 @@ shared by the command line and the TUI."""
 
 import ssl
 
+from chatroom.utils.args import os_reason
+
 
 def describe_os_error(error: BaseException) -> str:
     """A short reason for a connection failure, without Python's decorations."""
@@ -15,5 +17,5 @@ def describe_os_error(error: BaseException) -> str:
     if isinstance(error, ConnectionRefusedError):
         return "connection refused"
     if isinstance(error, OSError) and error.strerror:
-        return error.strerror.lower()
+        return os_reason(error)
     return str(error) or type(error).__name__

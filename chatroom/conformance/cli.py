@@ -18,7 +18,7 @@ from chatroom.client.servers import parse_servers
 from chatroom.common.limits import DEFAULT_HOST, DEFAULT_PORT
 from chatroom.conformance import checks, referee, report
 from chatroom.conformance.requirements import LEVELS, Outcome, check_all
-from chatroom.utils.args import EXIT_USAGE, OneLineParser
+from chatroom.utils.args import EXIT_USAGE, OneLineParser, os_reason
 
 EXIT_UNMET = 1
 PROG = "chatroom-conformance"
@@ -76,7 +76,7 @@ async def check_server(args: argparse.Namespace) -> int:
     except TimeoutError:
         return usage_error(f"cannot connect to {target}: no answer within 10 s")
     except OSError as exc:
-        return usage_error(f"cannot connect to {target}: {exc.strerror or exc}")
+        return usage_error(f"cannot connect to {target}: {os_reason(exc)}")
     print(f"{PROG}: checking {target}, levels 1 to {args.level}", flush=True)
     shown_level = 0
 
@@ -104,7 +104,7 @@ async def referee_client(args: argparse.Namespace) -> int:
     try:
         outcomes = await referee.referee(args.host, args.port, args.timeout, say)
     except OSError as exc:
-        return usage_error(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+        return usage_error(f"cannot listen on {args.host}:{args.port}: {os_reason(exc)}")
     print("\nTrials")
     for outcome in outcomes:
         print("\n".join(report.outcome_lines(outcome)))
@@ -125,7 +125,7 @@ def write_reports(
         if args.junit:
             args.junit.write_text(report.as_junit(target, outcomes, suite))
     except OSError as exc:
-        usage_error(f"cannot write the report: {exc.strerror or exc}: {exc.filename}")
+        usage_error(f"cannot write the report to {exc.filename}: {os_reason(exc)}")
 
 
 def usage_error(message: str) -> int:

@@ -185,7 +185,7 @@ async def serve(args: argparse.Namespace) -> None:
     try:
         trace = trace_writer(args.trace) if args.trace else None
     except OSError as exc:
-        fail(f"cannot write the trace to {args.trace}: {exc.strerror or exc}")
+        fail(f"cannot write the trace to {args.trace}: {os_reason(exc)}")
     try:
         chaos = Chaos(args.chaos) if args.chaos else None
         server = await ChatServer.open(

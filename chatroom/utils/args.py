@@ -15,6 +15,10 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def os_reason(exc: OSError) -> str:
-    """Why an operation failed, for such a line: `permission denied`, not `[Errno 13]
-    Permission denied: '/the/path'`."""
-    return os.strerror(exc.errno).lower() if exc.errno else str(exc)
+    """Why an operation failed, for such a line: the system's words for its number,
+    `permission denied`, not `[Errno 13] Permission denied: '/the/path'` (asyncio's
+    messages add more still). A failed name lookup's number is the resolver's, not the
+    system's: its own words, then."""
+    if exc.errno and exc.errno > 0:
+        return os.strerror(exc.errno).lower()
+    return exc.strerror.lower() if exc.strerror else str(exc)

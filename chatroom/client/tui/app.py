@@ -35,6 +35,7 @@ from chatroom.client.tui.screens.menu import MenuScreen
 from chatroom.client.tui.screens.pick_file import FilePickScreen
 from chatroom.client.tui.screens.register import RegisterScreen
 from chatroom.client.tui.session import ChatSession
+from chatroom.utils.args import os_reason
 from chatroom.utils.paths import default_downloads_dir
 
 
@@ -126,7 +127,7 @@ class ChatApp(App[None]):
             save_settings(self.settings, self.settings_file)
         except OSError as error:
             self.notify(
-                f"Could not save {self.settings_file}: {error.strerror}", severity="warning"
+                f"Could not save {self.settings_file}: {os_reason(error)}", severity="warning"
             )
 
     def on_file_wanted(self, event: FileWanted) -> None:

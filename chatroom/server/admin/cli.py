@@ -35,7 +35,7 @@ from chatroom.server.datadir import DataDirError
 from chatroom.server.store import SqlStore
 from chatroom.server.store.moderation import BAN
 from chatroom.server.store.sql import DATABASE_NAME
-from chatroom.utils.args import EXIT_USAGE, OneLineParser
+from chatroom.utils.args import EXIT_USAGE, OneLineParser, os_reason
 from chatroom.utils.paths import DATA_DIR_VARIABLE, default_data_dir
 
 PROG = "chatroom-admin"
@@ -67,51 +67,71 @@ async def user_of(store: SqlStore, username: str) -> str:
 
 async def create_users(args: argparse.Namespace) -> None:
     students = read_roster(args.roster)
+    # Made before any account: a file that cannot be written would lose the passwords.
+    if args.output is not None:
+        claim_handout(args.output)
     cores = os.cpu_count() or 1  # no logins to keep a core for
     hasher = PasswordHasher(args.bcrypt_cost, workers=cores, new_at_once=cores)
-    store = await opened(args.data_dir, create=True)
+    made: list[Student] = []
     try:
-        new = [s for s in students if await store.find_user(s.username, fresh=True) is None]
-        # Hashed on every core at once: bcrypt is most of the time a roster takes.
-        hashed = await asyncio.gather(*(hasher.hash(s.password) for s in new))
-        hashes = dict(zip(new, hashed, strict=True))
-        made: list[Student] = []
-        for student in students:
-            name = student.username
-            if student in hashes:
-                try:
-                    await store.create_user(name, hashes[student])
-                except ChatError as exc:  # a look-alike of someone registered
-                    print(f"{name}: {exc.message}", file=sys.stderr)
-                    continue
-                made.append(student)
-            else:
-                name = await user_of(store, name)
-            await store.set_role(name, student.role, actor())
-            profile = await store.profile(name)
-            if profile is not None and profile.display_name != student.display_name:
-                await store.set_profile(name, student.display_name, None)
-    finally:
-        await store.close()
-        await hasher.close()
-    kept = len(students) - len(made)
-    print(f"{len(made)} users created, {kept} already there")
-    handed = [(s.username, s.password) for s in made if s.generated]
-    if handed and args.output is not None:
-        write_passwords(args.output, handed)
-        print(f"their generated passwords are in {args.output}")
-    elif handed:
-        table(handed, ("USER", "PASSWORD"))
+        store = await opened(args.data_dir, create=True)
+        try:
+            new = [s for s in students if await store.find_user(s.username, fresh=True) is None]
+            # Hashed on every core at once: bcrypt is most of the time a roster takes.
+            hashed = await asyncio.gather(*(hasher.hash(s.password) for s in new))
+            hashes = dict(zip(new, hashed, strict=True))
+            for student in students:
+                name = student.username
+                if student in hashes:
+                    try:
+                        await store.create_user(name, hashes[student])
+                    except ChatError as exc:  # a look-alike of someone registered
+                        print(f"{name}: {exc.message}", file=sys.stderr)
+                        continue
+                    made.append(student)
+                else:
+                    name = await user_of(store, name)
+                await store.set_role(name, student.role, actor())
+                profile = await store.profile(name)
+                if profile is not None and profile.display_name != student.display_name:
+                    await store.set_profile(name, student.display_name, None)
+        finally:
+            await store.close()
+            await hasher.close()
+    finally:  # what was made is handed out, even if a later student failed
+        hand_out([(s.username, s.password) for s in made if s.generated], args.output)
+    print(f"{len(made)} users created, {len(students) - len(made)} already there")
+
+
+def hand_out(passwords: list[tuple[str, str]], path: Path | None) -> None:
+    """Give the generated passwords: into the claimed file, or as a table."""
+    if path is not None:
+        write_passwords(path, passwords)
+        if passwords:
+            print(f"the {len(passwords)} generated passwords are in {path}")
+    elif passwords:
+        table(passwords, ("USER", "PASSWORD"))
+
+
+def claim_handout(path: Path) -> None:
+    """Make the new, empty file for generated passwords, readable by its owner only."""
+    try:
+        path.touch(mode=0o600, exist_ok=False)  # never over another
+    except OSError as exc:
+        raise AdminError(f"cannot write {path}: {os_reason(exc)}") from None
 
 
 def write_passwords(path: Path, rows: list[tuple[str, str]]) -> None:
+    """Write `rows` into the claimed handout; with none, it is removed again."""
     try:
-        with open(path, "x", encoding="utf-8", newline="") as out:  # never over another
-            path.chmod(0o600)
+        if not rows:
+            path.unlink()
+            return
+        with open(path, "w", encoding="utf-8", newline="") as out:
             out.write("username,password\n")
             out.writelines(f"{name},{password}\n" for name, password in rows)
     except OSError as exc:
-        raise AdminError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise AdminError(f"cannot write {path}: {os_reason(exc)}") from None
 
 
 async def reset_password(args: argparse.Namespace) -> None:

@@ -14,6 +14,7 @@ from chatroom.common.files import human_size
 from chatroom.common.names import username_key
 from chatroom.server.admin.export import WRITERS, room_lines, user_lines
 from chatroom.server.store.sql import DATABASE_NAME, FIND_USER_SQL, user_lookup
+from chatroom.utils.args import os_reason
 
 
 class AdminError(Exception):
@@ -135,7 +136,7 @@ def export(args: argparse.Namespace) -> None:
             with open(args.output, "w", encoding="utf-8", newline="") as out:
                 count = write(lines, out, title)
         except OSError as exc:
-            raise AdminError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+            raise AdminError(f"cannot write {args.output}: {os_reason(exc)}") from None
     print(f"{count} messages written to {args.output}", file=sys.stderr)
 
 
