@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from textual.widgets import Static
 
@@ -27,6 +28,7 @@ from chatroom.common.messages import (
 from chatroom.server.cluster import HEARTBEAT, NODE_TTL, RETRY
 from chatroom.server.cluster.hub import connect_redis
 from chatroom.server.cluster.limits import RedisLimits
+from chatroom.server.store.postgres import WRITE_LOCK
 from chatroom.server.throttle import LoginThrottle
 from tests.conftest import (
     PASSWORD,
@@ -646,6 +648,66 @@ async def test_postgresql_stopped_under_a_stream_of_batches_loses_no_acknowledge
     assert set(acked) <= set(mids)
     assert first.process.returncode is None
     await alice.close()
+
+
+async def test_a_write_connection_killed_while_it_waits_for_the_lock_loses_nothing(
+    node: Callable[..., Awaitable[ServerProcess]], database: str
+) -> None:
+    """A node alone begins its next transaction before it answers the batch just
+    committed. If that begin fails (here: its connection ends while it waits for the
+    write lock, which the test holds), the committed batch is still acknowledged, the
+    next batch connects again, and a message is stored exactly when it was
+    acknowledged. Which begin the lock catches is up to timing: the test tries until
+    it has caught the early one (no writes in it), and checks every try."""
+    first = await node("--store", database, *FAST)
+    senders = [await on(first, f"sender{n}") for n in range(10)]
+    acked: list[int] = []
+    failures: list[str] = []
+    enough = asyncio.Event()
+
+    async def send(client: ChatClient) -> None:
+        """One after another: ten such, out of step, keep more queued at each commit."""
+        while not enough.is_set():
+            try:
+                acked.append((await client.request("broadcast", text="."))["mid"])
+            except ChatError as error:
+                failures.append(error.code)
+
+    streaming = asyncio.gather(*(send(client) for client in senders))
+    holder = await asyncpg.connect(database)
+    caught: list[int] = []  # the writes of each transaction the test made fail
+    try:
+        while 0 not in caught and len(caught) < 10:
+            await eventually(lambda: _at_least(acked, 100 * (len(caught) + 1)))
+            await holder.execute("SELECT pg_advisory_lock($1)", WRITE_LOCK)  # after a commit
+            waiting = await eventually(lambda: _waiting_for_the_lock(holder))
+            await holder.execute("SELECT pg_terminate_backend($1)", waiting)
+            failed = await first.wait_for_log(r"a transaction of (\d+) writes failed")
+            caught.append(int(failed.group(1)))
+            await first.wait_for_log("connected to PostgreSQL again")
+            await holder.execute("SELECT pg_advisory_unlock($1)", WRITE_LOCK)
+    finally:
+        await holder.close()
+        enough.set()
+        async with asyncio.timeout(WAIT):
+            await streaming
+    assert 0 in caught  # the begin made early, with nothing written yet, was caught
+    assert len(failures) == sum(caught) and set(failures) <= {"server_error"}
+    stored = await postgres_rows(database, "SELECT mid FROM messages WHERE sender <> ''")
+    assert sorted(mid for (mid,) in stored) == sorted(acked)
+    assert (await senders[0].request("broadcast", text="still here"))["mid"] > max(acked)
+    for client in senders:
+        await client.close()
+
+
+async def _waiting_for_the_lock(db: "asyncpg.Connection") -> int | None:
+    """The server process of a connection waiting for an advisory lock (a node's write
+    connection, blocked in its BEGIN by the lock the test holds), if one is."""
+    pid = await db.fetchval(
+        """SELECT pid FROM pg_stat_activity
+           WHERE wait_event_type = 'Lock' AND wait_event = 'advisory' AND pid <> pg_backend_pid()"""
+    )
+    return int(pid) if pid is not None else None
 
 
 async def _at_least(items: list[Any], count: int) -> bool:
