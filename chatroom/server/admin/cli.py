@@ -70,37 +70,45 @@ async def create_users(args: argparse.Namespace) -> None:
     # Made before any account: a file that cannot be written would lose the passwords.
     if args.output is not None:
         claim_handout(args.output)
-    cores = os.cpu_count() or 1  # no logins to keep a core for
-    hasher = PasswordHasher(args.bcrypt_cost, workers=cores, new_at_once=cores)
     made: list[Student] = []
     try:
-        store = await opened(args.data_dir, create=True)
-        try:
-            new = [s for s in students if await store.find_user(s.username, fresh=True) is None]
-            # Hashed on every core at once: bcrypt is most of the time a roster takes.
-            hashed = await asyncio.gather(*(hasher.hash(s.password) for s in new))
-            hashes = dict(zip(new, hashed, strict=True))
-            for student in students:
-                name = student.username
-                if student in hashes:
-                    try:
-                        await store.create_user(name, hashes[student])
-                    except ChatError as exc:  # a look-alike of someone registered
-                        print(f"{name}: {exc.message}", file=sys.stderr)
-                        continue
-                    made.append(student)
-                else:
-                    name = await user_of(store, name)
-                await store.set_role(name, student.role, actor())
-                profile = await store.profile(name)
-                if profile is not None and profile.display_name != student.display_name:
-                    await store.set_profile(name, student.display_name, None)
-        finally:
-            await store.close()
-            await hasher.close()
+        await make_accounts(args, students, made)
     finally:  # what was made is handed out, even if a later student failed
         hand_out([(s.username, s.password) for s in made if s.generated], args.output)
     print(f"{len(made)} users created, {len(students) - len(made)} already there")
+
+
+async def make_accounts(
+    args: argparse.Namespace, students: list[Student], made: list[Student]
+) -> None:
+    """Create the roster's new accounts, each added to `made` as it is, and set every
+    student's role and display name."""
+    cores = os.cpu_count() or 1  # no logins to keep a core for
+    hasher = PasswordHasher(args.bcrypt_cost, workers=cores, new_at_once=cores)
+    store = await opened(args.data_dir, create=True)
+    try:
+        new = [s for s in students if await store.find_user(s.username, fresh=True) is None]
+        # Hashed on every core at once: bcrypt is most of the time a roster takes.
+        hashed = await asyncio.gather(*(hasher.hash(s.password) for s in new))
+        hashes = dict(zip(new, hashed, strict=True))
+        for student in students:
+            name = student.username
+            if student in hashes:
+                try:
+                    await store.create_user(name, hashes[student])
+                except ChatError as exc:  # a look-alike of someone registered
+                    print(f"{name}: {exc.message}", file=sys.stderr)
+                    continue
+                made.append(student)
+            else:
+                name = await user_of(store, name)
+            await store.set_role(name, student.role, actor())
+            profile = await store.profile(name)
+            if profile is not None and profile.display_name != student.display_name:
+                await store.set_profile(name, student.display_name, None)
+    finally:
+        await store.close()
+        await hasher.close()
 
 
 def hand_out(passwords: list[tuple[str, str]], path: Path | None) -> None:
