@@ -101,6 +101,89 @@ async def test_a_handout_file_that_cannot_be_written_is_refused_before_any_accou
     assert "0 users created, 2 already there" in out and not again.exists()
 
 
+def write_roster(path: Path, names: list[str]) -> None:
+    rows = [f"{name},generate,user,{name.title()}" for name in names]
+    path.write_text("\n".join(["username,password,role,display_name", *rows]) + "\n")
+
+
+def handed_out(*files: Path) -> list[tuple[str, str]]:
+    """The (user, password) rows of handout files, header left out, in order."""
+    rows: list[tuple[str, str]] = []
+    for file in files:
+        if file.exists():
+            rows += [(r[0], r[1]) for r in csv.reader(io.StringIO(file.read_text()))][1:]
+    return rows
+
+
+async def listed_users(data_dir: Path) -> set[str]:
+    _, out, _ = await admin(data_dir, "list-users")
+    return {line.split()[0] for line in out.splitlines()[1:-1]}
+
+
+async def test_two_runs_at_once_make_each_account_once_and_hand_it_out_once(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    """Two teachers run the same roster at the same time: every account is made by one
+    of them, its password handed out by that one only, and it logs in with it."""
+    names = [f"pair{n:02}" for n in range(30)]
+    roster = tmp_path / "class.csv"
+    write_roster(roster, names)
+    mine, theirs, shared = (tmp_path / f"{who}.csv" for who in ("mine", "theirs", "shared"))
+    runs = await asyncio.gather(
+        *(admin(server.data_dir, "create-users", str(roster), "-o", str(out), "--bcrypt-cost",
+                "4", ok=False) for out in (mine, theirs, shared, shared))
+    )  # fmt: skip
+    # Of the two given the same file, one claimed it and the other was refused at once.
+    refused = [err.strip() for code, _, err in runs if code == 2]
+    assert refused == [f"chatroom-admin: error: cannot write {shared}: file exists"]
+    assert all(code in (0, 2) for code, _, _ in runs)
+    rows = handed_out(mine, theirs, shared)
+    assert sorted(name for name, _ in rows) == names  # each once, whoever made it
+    assert names == sorted((await listed_users(server.data_dir)) & set(names))
+    for name, password in rows[::7]:
+        client = await server.connect()
+        await client.login(name, password)
+
+
+async def test_a_run_killed_half_way_has_handed_out_every_account_it_made(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    """The handout is written as each account is made: a run killed half-way leaves the
+    passwords of what it made, and a second run makes the rest."""
+    names = [f"kill{n:03}" for n in range(300)]
+    roster = tmp_path / "class.csv"
+    write_roster(roster, names)
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "chatroom.server.admin.cli", "--data-dir", str(server.data_dir),
+        "create-users", str(roster), "-o", str(first), "--bcrypt-cost", "4",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    async with asyncio.timeout(60):  # until it has handed out a few
+        while len(handed_out(first)) < 3:
+            await asyncio.sleep(0.01)
+    process.kill()
+    await process.wait()
+    made = (await listed_users(server.data_dir)) & set(names)
+    before = handed_out(first)
+    assert 3 <= len(made) < len(names), "killed after the first accounts, before the last"
+    # Every account made has its password in the file, but the one that may have been
+    # made between its commit and its line.
+    assert {name for name, _ in before} <= made and len(made - {n for n, _ in before}) <= 1
+    for name, password in before[:3]:
+        client = await server.connect()
+        await client.login(name, password)
+    _, out, _ = await admin(
+        server.data_dir, "create-users", str(roster), "-o", str(second), "--bcrypt-cost", "4"
+    )
+    assert f"{len(names) - len(made)} users created, {len(made)} already there" in out
+    after = handed_out(second)
+    assert not {name for name, _ in after} & made
+    assert len(before) + len(after) >= len(names) - 1
+    client = await server.connect()
+    await client.login(*after[-1])
+
+
 async def test_resets_roles_and_bans_take_effect_on_the_running_server(
     server: RunningServer,
 ) -> None:

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 from chatroom.common.errors import ChatError
 from chatroom.common.files import human_size
@@ -28,7 +28,7 @@ from chatroom.common.limits import BCRYPT_COST_MAX, BCRYPT_COST_MIN, PASSWORD_MI
 from chatroom.server.admin import reports
 from chatroom.server.admin.backup import BackupError, backup, restore
 from chatroom.server.admin.export import FORMATS
-from chatroom.server.admin.reports import AdminError, table, when
+from chatroom.server.admin.reports import AdminError, when
 from chatroom.server.admin.roster import ROLES, RosterError, Student, generate_password, read_roster
 from chatroom.server.auth import PasswordHasher
 from chatroom.server.datadir import DataDirError
@@ -67,22 +67,21 @@ async def user_of(store: SqlStore, username: str) -> str:
 
 async def create_users(args: argparse.Namespace) -> None:
     students = read_roster(args.roster)
-    # Made before any account: a file that cannot be written would lose the passwords.
-    if args.output is not None:
-        claim_handout(args.output)
+    # Claimed before any account: a file that cannot be written would lose the passwords.
+    handout = Handout(args.output, [s.username for s in students if s.generated])
     made: list[Student] = []
     try:
-        await make_accounts(args, students, made)
-    finally:  # what was made is handed out, even if a later student failed
-        hand_out([(s.username, s.password) for s in made if s.generated], args.output)
+        await make_accounts(args, students, made, handout)
+    finally:
+        handout.close()
     print(f"{len(made)} users created, {len(students) - len(made)} already there")
 
 
 async def make_accounts(
-    args: argparse.Namespace, students: list[Student], made: list[Student]
+    args: argparse.Namespace, students: list[Student], made: list[Student], handout: "Handout"
 ) -> None:
-    """Create the roster's new accounts, each added to `made` as it is, and set every
-    student's role and display name."""
+    """Create the roster's new accounts, each added to `made` (and its generated password
+    handed out) as soon as it is, and set every student's role and display name."""
     cores = os.cpu_count() or 1  # no logins to keep a core for
     hasher = PasswordHasher(args.bcrypt_cost, workers=cores, new_at_once=cores)
     store = await opened(args.data_dir, create=True)
@@ -100,6 +99,8 @@ async def make_accounts(
                     print(f"{name}: {exc.message}", file=sys.stderr)
                     continue
                 made.append(student)
+                if student.generated:
+                    handout.add(name, student.password)
             else:
                 name = await user_of(store, name)
             await store.set_role(name, student.role, actor())
@@ -111,35 +112,57 @@ async def make_accounts(
         await hasher.close()
 
 
-def hand_out(passwords: list[tuple[str, str]], path: Path | None) -> None:
-    """Give the generated passwords: into the claimed file, or as a table."""
-    if path is not None:
-        write_passwords(path, passwords)
-        if passwords:
-            print(f"the {len(passwords)} generated passwords are in {path}")
-    elif passwords:
-        table(passwords, ("USER", "PASSWORD"))
+class Handout:
+    """Where generated passwords go: a new file (`-o`), or standard output as a table.
 
+    Each is written, and on disk, as soon as its account is made, so that a run stopped
+    half-way (killed, a power cut) still hands out every account it made; an account
+    whose password nobody has can only be given a new one (`reset-password`).
+    """
 
-def claim_handout(path: Path) -> None:
-    """Make the new, empty file for generated passwords, readable by its owner only."""
-    try:
-        path.touch(mode=0o600, exist_ok=False)  # never over another
-    except OSError as exc:
-        raise AdminError(f"cannot write {path}: {os_reason(exc)}") from None
+    def __init__(self, path: Path | None, names: list[str]) -> None:
+        self.path = path
+        self.count = 0
+        self._file: TextIO | None = None
+        self._width = max([len("USER"), *map(len, names)])
+        """The user column's width on standard output: the widest name that may come."""
+        if path is not None:
+            try:  # new, readable by its owner only, and never over another file
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except OSError as exc:
+                raise AdminError(f"cannot write {path}: {os_reason(exc)}") from None
+            self._file = os.fdopen(fd, "w", encoding="utf-8", newline="")
+            self._write("username,password")
 
+    def add(self, name: str, password: str) -> None:
+        if self._file is None and self.count == 0:
+            self._write(f"{'USER'.ljust(self._width)}  PASSWORD")
+        self.count += 1
+        if self._file is None:
+            self._write(f"{name.ljust(self._width)}  {password}")
+        else:
+            self._write(f"{name},{password}")
 
-def write_passwords(path: Path, rows: list[tuple[str, str]]) -> None:
-    """Write `rows` into the claimed handout; with none, it is removed again."""
-    try:
-        if not rows:
-            path.unlink()
+    def close(self) -> None:
+        """Close the file, or remove it if no password went into it."""
+        if self._file is None or self.path is None:
             return
-        with open(path, "w", encoding="utf-8", newline="") as out:
-            out.write("username,password\n")
-            out.writelines(f"{name},{password}\n" for name, password in rows)
-    except OSError as exc:
-        raise AdminError(f"cannot write {path}: {os_reason(exc)}") from None
+        self._file.close()
+        if self.count == 0:
+            self.path.unlink()
+        else:
+            print(f"the {self.count} generated passwords are in {self.path}")
+
+    def _write(self, line: str) -> None:
+        out = self._file or sys.stdout
+        try:
+            out.write(line + "\n")
+            out.flush()
+            if self._file is not None:
+                os.fsync(self._file.fileno())
+        except OSError as exc:
+            where = self.path or "the passwords"
+            raise AdminError(f"cannot write {where}: {os_reason(exc)}") from None
 
 
 async def reset_password(args: argparse.Namespace) -> None:
