@@ -7,6 +7,7 @@ import csv
 import hashlib
 import io
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -182,6 +183,31 @@ async def test_a_run_killed_half_way_has_handed_out_every_account_it_made(
     assert len(before) + len(after) >= len(names) - 1
     client = await server.connect()
     await client.login(*after[-1])
+
+
+async def test_ctrl_c_half_way_is_one_line_and_hands_out_what_was_made(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    """Ctrl+C while the roster's passwords are hashed (bcrypt's real cost: seconds): one
+    line, and the handout holds exactly the accounts made (none: it is removed)."""
+    names = [f"intr{n:02}" for n in range(40)]
+    roster = tmp_path / "class.csv"
+    write_roster(roster, names)
+    handout = tmp_path / "passwords.csv"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "from chatroom.utils.programs import admin; admin()",
+        "--data-dir", str(server.data_dir), "create-users", str(roster), "-o", str(handout),
+        "--bcrypt-cost", "12", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    async with asyncio.timeout(30):  # until the handout is claimed: hashing has begun
+        while not handout.exists():
+            await asyncio.sleep(0.01)
+        process.send_signal(signal.SIGINT)
+        _, err = await process.communicate()
+    assert (process.returncode, err.decode()) == (1, "chatroom-admin: interrupted\n")
+    made = (await listed_users(server.data_dir)) & set(names)
+    assert made == {name for name, _ in handed_out(handout)}
+    assert handout.exists() == bool(made)
 
 
 async def test_resets_roles_and_bans_take_effect_on_the_running_server(

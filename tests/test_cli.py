@@ -55,6 +55,27 @@ async def test_a_signal_says_bye_to_everyone_and_exits_cleanly(
     assert server_process.log[-1].rstrip().endswith("stopped")
 
 
+async def test_ctrl_c_while_the_server_is_still_loading_is_one_line(tmp_path: Path) -> None:
+    """The console script's way in (pyproject.toml): Ctrl+C while Python is still
+    importing the server, a tenth of a second and more, is a line, not a traceback."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "from chatroom.utils.programs import server; server()",
+        "--port", "0", "--data-dir", str(tmp_path),
+        stderr=asyncio.subprocess.PIPE, env=os.environ | {"PYTHONPROFILEIMPORTTIME": "1"},
+    )  # fmt: skip
+    assert process.stderr is not None
+    seen: list[bytes] = []
+    async with asyncio.timeout(WAIT * 4):  # each import's line as it is done
+        while not seen or not seen[-1].rstrip().endswith(b"chatroom.utils.programs"):
+            seen.append(await process.stderr.readline())
+        process.send_signal(signal.SIGINT)  # in the server's own imports, now under way
+        _, err = await process.communicate()
+    lines = (b"".join(seen) + err).decode().splitlines()
+    assert "Traceback" not in "\n".join(lines)
+    assert (process.returncode, lines[-1]) == (1, "chatroom-server: interrupted")
+    assert not any(line.rstrip().endswith("chatroom.server.app") for line in lines)
+
+
 async def test_offline_mail_survives_a_process_restart(tmp_path: Path) -> None:
     args = ("--port", "0", "--data-dir", str(tmp_path), "--bcrypt-cost", "4")
     first = ServerProcess(await run_server(*args))

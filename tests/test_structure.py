@@ -233,3 +233,20 @@ def test_private_names_and_modules_imported_from_outside_are_found(tmp_path: Pat
 def test_long_modules_are_counted_by_lines(tmp_path: Path) -> None:
     modules = make_package(tmp_path, {"pkg/__init__.py": "", "pkg/a.py": "x = 1\n" * 401})
     assert long_modules(modules, 400) == {"pkg.a": 401}
+
+
+def test_every_program_is_started_through_programs_py() -> None:
+    """pyproject.toml's console scripts go through chatroom/utils/programs.py (Ctrl+C
+    while loading is one line there), each to a module that has a `main`."""
+    import importlib
+    import tomllib
+
+    from chatroom.utils import programs
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert sorted(scripts) == sorted(programs.PROGRAMS)
+    for name, target in scripts.items():
+        module, _, function = target.partition(":")
+        assert module == "chatroom.utils.programs"
+        assert callable(importlib.import_module(programs.PROGRAMS[name]).main)
+        assert getattr(programs, function).args == (name,)

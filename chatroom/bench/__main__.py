@@ -1,5 +1,5 @@
 """`python -m chatroom.bench`: the same as `chatroom-bench`."""
 
-from chatroom.bench.cli import main
+from chatroom.utils.programs import bench
 
-main()
+bench()

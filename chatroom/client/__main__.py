@@ -1,5 +1,5 @@
 """`python -m chatroom.client`: the same as `chatroom`."""
 
-from chatroom.client.cli import main
+from chatroom.utils.programs import client
 
-main()
+client()

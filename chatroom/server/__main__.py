@@ -1,6 +1,6 @@
 """`python -m chatroom.server`: the same as `chatroom-server`."""
 
-from chatroom.server.cli import main
+from chatroom.utils.programs import server
 
 if __name__ == "__main__":
-    main()
+    server()
