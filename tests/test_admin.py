@@ -377,6 +377,21 @@ async def test_mistakes_are_one_line_and_exit_code_2(
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    "args", [["list-users"], ["stats"], ["rooms"], ["export", "--room", "lobby"],
+             ["set-role", "alice", "admin"], ["reset-password", "alice"]],
+)  # fmt: skip
+async def test_a_damaged_database_is_one_line_and_exit_code_2(
+    tmp_path: Path, args: list[str]
+) -> None:
+    """The reports read the file themselves, the changes through the store: either way,
+    a database that is not one any more is a line saying so, not a traceback."""
+    (tmp_path / "chatroom.db").write_bytes(b"not a database, " * 512)
+    code, _, err = await admin(tmp_path, *args, ok=False)
+    assert (code, err) == (2, f"chatroom-admin: error: cannot use the database in {tmp_path}: "
+                              "file is not a database; restore it from a backup\n")  # fmt: skip
+
+
 async def test_unknown_names_are_one_line(server: RunningServer) -> None:
     await server.login("alice")
     for args in (["set-role", "nobody", "admin"], ["export", "--user", "nobody"]):

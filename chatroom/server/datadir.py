@@ -126,8 +126,7 @@ def _check_integrity(database: Path) -> None:
         with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
             verdict = db.execute("PRAGMA quick_check(1)").fetchone()[0]
     except sqlite3.DatabaseError as exc:
-        # An extended result code (SQLITE_CORRUPT_INDEX...) keeps its primary in the low byte.
-        if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        if not is_damage(exc):
             raise
         verdict = str(exc)  # too damaged to check: "file is not a database"
     if verdict != "ok":
@@ -136,6 +135,12 @@ def _check_integrity(database: Path) -> None:
         raise DataDirError(
             f"database {database} is damaged: {first_line}; restore it from a backup"
         )
+
+
+def is_damage(exc: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite failed because the database file is damaged (or not one at all)."""
+    # An extended result code (SQLITE_CORRUPT_INDEX...) keeps its primary in the low byte.
+    return exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 
 
 def _unwritable(path: Path, exc: OSError) -> DataDirError:

@@ -31,7 +31,7 @@ from chatroom.server.admin.export import FORMATS
 from chatroom.server.admin.reports import AdminError, when
 from chatroom.server.admin.roster import ROLES, RosterError, Student, generate_password, read_roster
 from chatroom.server.auth import PasswordHasher
-from chatroom.server.datadir import DataDirError
+from chatroom.server.datadir import DataDirError, is_damage
 from chatroom.server.store import SqlStore
 from chatroom.server.store.moderation import BAN
 from chatroom.server.store.sql import DATABASE_NAME
@@ -316,8 +316,9 @@ def main(argv: list[str] | None = None) -> None:
         fail(str(exc))
     except ChatError as exc:
         fail(exc.message)
-    except sqlite3.OperationalError as exc:
-        fail(f"cannot use the database in {args.data_dir}: {exc}")
+    except sqlite3.DatabaseError as exc:  # locked, read-only, damaged...
+        advice = "; restore it from a backup" if is_damage(exc) else ""
+        fail(f"cannot use the database in {args.data_dir}: {exc}{advice}")
     except BrokenPipeError:  # `| head`
         sys.stderr.close()
 
