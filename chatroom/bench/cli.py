@@ -31,7 +31,7 @@ from chatroom.bench.scenarios import Figures, Target
 from chatroom.bench.spawn import BENCH_FLAGS, start_server
 from chatroom.bench.wire import PROTOCOLS
 from chatroom.server.cli import fast_event_loop
-from chatroom.utils.args import OneLineParser
+from chatroom.utils.args import OneLineParser, port
 from chatroom.utils.engines import Postgres, Redis, postgres_bin
 
 ALL = ["fanout", "latency", "connections", "store", "store-cid", "logins", "resumes"]
@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="chatroom-bench", description=__doc__.splitlines()[0])
     parser.add_argument("--protocol", choices=sorted(PROTOCOLS), default="chatroom")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, help="a running server (default: spawn one)")
+    parser.add_argument("--port", type=port, help="a running server (default: spawn one)")
     parser.add_argument("--server-pid", type=int, help="its process, to report its memory")
     parser.add_argument("--scenarios", default=",".join(ALL), help="comma-separated")
     parser.add_argument("--receivers", type=numbers, default=[100, 1000, 5000], help="fan-out N")

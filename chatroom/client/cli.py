@@ -44,7 +44,7 @@ from chatroom.common.limits import (
     SEARCH_DEFAULT,
     SEARCH_MAX,
 )
-from chatroom.utils.args import EXIT_USAGE, OneLineParser, os_reason
+from chatroom.utils.args import EXIT_USAGE, OneLineParser, os_reason, port
 from chatroom.utils.paths import default_downloads_dir
 from chatroom.utils.tracing import TO_STDERR, trace_writer
 
@@ -106,7 +106,7 @@ def _connection_flags(parser: argparse.ArgumentParser, after_command: bool = Fal
     )
     parser.add_argument(
         "--port",
-        type=int,
+        type=port,
         default=default(None),
         help=f"server port (default: the settings file's, else {DEFAULT_PORT})",
     )

@@ -22,6 +22,7 @@ from pathlib import Path
 import platformdirs
 
 from chatroom.common.limits import DEFAULT_HOST, DEFAULT_PORT
+from chatroom.utils.args import PORT_MAX
 
 SETTINGS_VARIABLE = "CHATROOM_SETTINGS"
 KINDS = {str: "a string in quotes", int: "a whole number", bool: "true or false"}
@@ -63,6 +64,9 @@ def load(path: Path) -> tuple[Settings, str | None]:
         value, kind = values[field.name], type(getattr(settings, field.name))
         if type(value) is not kind:
             problems.append(f"{field.name} must be {KINDS[kind]}")
+            continue
+        if field.name == "port" and not 0 < value <= PORT_MAX:
+            problems.append(f"port must be from 1 to {PORT_MAX}, not {value}")
             continue
         setattr(settings, field.name, value)
     unknown = sorted(values.keys() - {f.name for f in fields(Settings)})

@@ -18,7 +18,7 @@ from chatroom.client.servers import parse_servers
 from chatroom.common.limits import DEFAULT_HOST, DEFAULT_PORT
 from chatroom.conformance import checks, referee, report
 from chatroom.conformance.requirements import LEVELS, Outcome, check_all
-from chatroom.utils.args import EXIT_USAGE, OneLineParser, os_reason
+from chatroom.utils.args import EXIT_USAGE, OneLineParser, os_reason, port
 
 EXIT_UNMET = 1
 PROG = "chatroom-conformance"
@@ -38,7 +38,7 @@ def parser() -> argparse.ArgumentParser:
                         help="seconds to wait for each answer (default: 5)")  # fmt: skip
     client = modes.add_parser("client", help="serve a client through a hard network, and judge it")
     client.add_argument("--host", default=DEFAULT_HOST, help="address to listen on")
-    client.add_argument("--port", type=int, default=DEFAULT_PORT + 1, help="port to listen on")
+    client.add_argument("--port", type=port, default=DEFAULT_PORT + 1, help="port to listen on")
     client.add_argument(
         "--timeout",
         type=float,

@@ -32,7 +32,7 @@ from chatroom.server.auth import NoPasswordWorker
 from chatroom.server.chaos import Chaos, ChaosSpec
 from chatroom.server.datadir import DataDirError
 from chatroom.server.handlers.permissions import DM_POLICIES
-from chatroom.utils.args import EXIT_USAGE, OneLineParser, os_reason
+from chatroom.utils.args import EXIT_USAGE, OneLineParser, listening_port, os_reason
 from chatroom.utils.logs import setup_logging
 from chatroom.utils.paths import DATA_DIR_VARIABLE, default_data_dir
 from chatroom.utils.tracing import TO_STDERR, trace_writer
@@ -65,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="chatroom-server", description="Run the chatroom server until SIGINT or SIGTERM."
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help="address to listen on")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="TCP port (0: any free)")
+    parser.add_argument(
+        "--port", type=listening_port, default=DEFAULT_PORT, help="TCP port (0: any free)"
+    )
     parser.add_argument(
         "--data-dir",
         type=Path,

@@ -5,6 +5,7 @@ import os
 from typing import NoReturn
 
 EXIT_USAGE = 2
+PORT_MAX = 65_535
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -22,3 +23,20 @@ def os_reason(exc: OSError) -> str:
     if exc.errno and exc.errno > 0:
         return os.strerror(exc.errno).lower()
     return exc.strerror.lower() if exc.strerror else str(exc)
+
+
+def port(text: str) -> int:
+    """An argparse type: a TCP port to connect to, 1 to 65535 (a bigger number must not
+    wrap around to another port)."""
+    return _port(text, 1)
+
+
+def listening_port(text: str) -> int:
+    """An argparse type: a TCP port to listen on, 0 (any free one) to 65535."""
+    return _port(text, 0)
+
+
+def _port(text: str, least: int) -> int:
+    if not text.strip().isdigit() or not least <= int(text) <= PORT_MAX:
+        raise argparse.ArgumentTypeError(f"must be from {least} to {PORT_MAX}, not {text}")
+    return int(text)

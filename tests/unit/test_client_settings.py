@@ -25,3 +25,11 @@ def test_a_broken_file_is_one_line_and_the_good_keys_still_count(tmp_path: Path)
     path.write_text("port = = 1\n")
     settings, problem = load(path)
     assert settings == Settings() and problem is not None and "\n" not in problem
+
+
+def test_a_port_out_of_range_is_a_problem_and_the_default_stands(tmp_path: Path) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text('port = 70000\nhost = "chat.example.org"\n')
+    settings, problem = load(path)
+    assert settings == Settings(host="chat.example.org")
+    assert problem == f"{path}: port must be from 1 to 65535, not 70000"
