@@ -392,6 +392,17 @@ async def test_a_damaged_database_is_one_line_and_exit_code_2(
                               "file is not a database; restore it from a backup\n")  # fmt: skip
 
 
+async def test_a_data_dir_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    roster = tmp_path / "class.csv"
+    write_roster(roster, ["pupil1"])
+    for data_dir, says in [
+        (roster, f"data directory {roster} is a file, not a directory"),
+        (roster / "data", f"cannot make data directory {roster / 'data'}: not a directory"),
+    ]:
+        code, _, err = await admin(data_dir, "create-users", str(roster), ok=False)
+        assert (code, err) == (2, f"chatroom-admin: error: {says}\n")
+
+
 async def test_unknown_names_are_one_line(server: RunningServer) -> None:
     await server.login("alice")
     for args in (["set-role", "nobody", "admin"], ["export", "--user", "nobody"]):

@@ -180,10 +180,12 @@ async def test_a_password_worker_that_cannot_start_is_one_line_and_exit_code_2(
 async def test_an_unusable_data_dir_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("I am a file")
-    code, lines = await cli_failure("--port", "0", "--data-dir", str(not_a_dir / "data"))
-    assert code == 2
-    assert len(lines) == 1
-    assert lines[0].startswith(f"chatroom-server: error: cannot use data directory {not_a_dir}")
+    for data_dir, says in [
+        (not_a_dir / "data", f"cannot make data directory {not_a_dir / 'data'}: not a directory"),
+        (not_a_dir, f"data directory {not_a_dir} is a file, not a directory"),
+    ]:
+        code, lines = await cli_failure("--port", "0", "--data-dir", str(data_dir))
+        assert (code, lines) == (2, [f"chatroom-server: error: {says}"])
 
 
 @pytest.mark.parametrize(

@@ -196,9 +196,10 @@ async def serve(args: argparse.Namespace) -> None:
     except DataDirError as exc:
         fail(str(exc))
     except (OSError, sqlite3.Error, RuntimeError, asyncpg.PostgresError) as exc:
+        reason = os_reason(exc) if isinstance(exc, OSError) else str(exc)
         if args.store:
-            fail(f"cannot use the database {shown_url(args.store)}: {exc}")
-        fail(f"cannot use data directory {data_dir}: {exc}")
+            fail(f"cannot use the database {shown_url(args.store)}: {reason}")
+        fail(f"cannot use data directory {data_dir}: {reason}")
     try:
         await server.start(args.host, args.port, tls)
     except RedisError as exc:

@@ -47,7 +47,7 @@ class DataDirLock:
 
 def claim(data_dir: Path) -> DataDirLock:
     """Lock `data_dir` (creating it if need be) and check its files; raises `DataDirError`."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make(data_dir)
     _check_directory_writable(data_dir)
     lock = _lock(data_dir)
     try:
@@ -66,8 +66,18 @@ def claim(data_dir: Path) -> DataDirLock:
 def lock(data_dir: Path) -> DataDirLock:
     """Lock `data_dir` (creating it if need be) without checking its files: for taking it
     from the server while its database is replaced (`chatroom-admin restore`)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make(data_dir)
     return _lock(data_dir)
+
+
+def make(data_dir: Path) -> None:
+    """Make `data_dir` and its parents if need be; raises `DataDirError` saying why not."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise DataDirError(f"data directory {data_dir} is a file, not a directory") from None
+    except OSError as exc:
+        raise DataDirError(f"cannot make data directory {data_dir}: {os_reason(exc)}") from None
 
 
 def _lock(data_dir: Path) -> DataDirLock:

@@ -31,7 +31,7 @@ from chatroom.server.admin.export import FORMATS
 from chatroom.server.admin.reports import AdminError, when
 from chatroom.server.admin.roster import ROLES, RosterError, Student, generate_password, read_roster
 from chatroom.server.auth import PasswordHasher
-from chatroom.server.datadir import DataDirError, is_damage
+from chatroom.server.datadir import DataDirError, is_damage, make
 from chatroom.server.store import SqlStore
 from chatroom.server.store.moderation import BAN
 from chatroom.server.store.sql import DATABASE_NAME
@@ -55,6 +55,7 @@ def actor() -> str:
 async def opened(data_dir: Path, create: bool = False) -> SqlStore:
     if not create and not (data_dir / DATABASE_NAME).exists():
         raise AdminError(f"there is no chatroom database in {data_dir}")
+    make(data_dir)
     return await SqlStore.open(data_dir)
 
 
