@@ -115,3 +115,29 @@ async def test_bad_tls_flags_are_one_line(tmp_path: Path, args: list[str], messa
     _, err = await asyncio.wait_for(process.communicate(), WAIT)
     lines = err.decode().splitlines()
     assert process.returncode == 2 and len(lines) == 1 and message in lines[0], lines
+
+
+@pytest.mark.parametrize(
+    ("cert", "key", "why"),
+    [
+        ("cert.pem", "other-key.pem", "the key is not the certificate's"),
+        ("key.pem", "cert.pem", "give a certificate and its private key, each in PEM (-----BEGIN"),
+        ("cert.pem", "missing.pem", "no such file or directory"),
+    ],
+)
+async def test_a_certificate_and_key_that_do_not_go_together_say_why(
+    ca: trustme.CA, tmp_path: Path, cert: str, key: str, why: str
+) -> None:
+    """In words, not OpenSSL's "[SSL] PEM lib (_ssl.c:3905)"."""
+    issued, other = ca.issue_cert("localhost"), ca.issue_cert("other")
+    issued.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    issued.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
+    other.private_key_pem.write_to_path(str(tmp_path / "other-key.pem"))
+    process = await run_server(
+        "--port", "0", "--data-dir", str(tmp_path), "--tls-cert", cert, "--tls-key", key,
+        cwd=tmp_path,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(process.communicate(), WAIT)
+    said = f"chatroom-server: error: cannot use the TLS certificate {cert} and key {key}: {why}"
+    assert process.returncode == 2 and err.decode().startswith(said), err
+    assert len(err.decode().splitlines()) == 1

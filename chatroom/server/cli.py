@@ -168,8 +168,13 @@ def tls_context(cert: Path | None, key: Path | None) -> ssl.SSLContext | None:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     try:
         context.load_cert_chain(cert, key)
-    except (OSError, ssl.SSLError) as exc:
-        fail(f"cannot use the TLS certificate {cert} and key {key}: {exc}")
+    except ssl.SSLError as exc:  # OpenSSL's words: "[SSL] PEM lib (_ssl.c:3905)"
+        why = "give a certificate and its private key, each in PEM (-----BEGIN ...)"
+        if exc.reason == "KEY_VALUES_MISMATCH":
+            why = "the key is not the certificate's"
+        fail(f"cannot use the TLS certificate {cert} and key {key}: {why}")
+    except OSError as exc:
+        fail(f"cannot use the TLS certificate {cert} and key {key}: {os_reason(exc)}")
     return context
 
 
