@@ -76,3 +76,21 @@ async def test_file_chunks_are_64_kib_when_hello_was_not_called(
         await alice.login("alice", PASSWORD)
         await alice.send_file(source)
     assert [len(data["data"]) for data in relay.sent("file_chunk")] == [MAX_CHUNK, 500]
+
+
+async def test_a_value_msgpack_cannot_carry_is_a_value_error_and_nothing_is_sent(
+    server: RunningServer,
+) -> None:
+    """2**64 has no msgpack form: the caller is told so at once (it was a TypeError,
+    and a reply awaited for ever, logged at exit as "never retrieved")."""
+    await server.register("alice")
+    async with (
+        Relay(server.port) as relay,
+        await ChatClient.connect("127.0.0.1", relay.port) as alice,
+    ):
+        await alice.login("alice", PASSWORD)
+        with pytest.raises(ValueError, match=r"file_info cannot be sent: .*msgpack"):
+            await alice.request("file_info", fid=2**64)
+        assert not alice._pending  # nothing waits for a reply that cannot come
+        assert await alice.request("ping") == {}
+    assert relay.sent("file_info") == []

@@ -99,6 +99,11 @@ async def test_several_servers_are_tried_in_turn(server: RunningServer) -> None:
     assert code == 2
     expected = "'b:port': give HOST or HOST:PORT, the port from 1 to 65535"
     assert err.strip().splitlines()[-1] == f"chatroom: error: argument --host: {expected}"
+    code, _, err = await chatroom("get-file", "--user", "a", str(2**64))
+    assert (code, err.splitlines()) == (
+        2,
+        [f"chatroom get-file: error: argument FID: must be from 1 to {2**63 - 1}, not {2**64}"],
+    )
     code, _, err = await chatroom("--port", "70000", "history")  # not wrapped to 4464
     assert (code, err) == (
         2,

@@ -40,6 +40,7 @@ from chatroom.common.errors import ChatError
 from chatroom.common.limits import (
     DEFAULT_HOST,
     DEFAULT_PORT,
+    INTEGER_MAX,
     LOBBY,
     SEARCH_DEFAULT,
     SEARCH_MAX,
@@ -67,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("path", type=Path, metavar="PATH")
     send.add_argument("--to", default=None, help="recipient (default: the group)")
     get = commands.add_parser("get-file", help="download a file by its id")
-    get.add_argument("fid", type=int, metavar="FID")
+    get.add_argument("fid", type=_positive, metavar="FID")
     get.add_argument("--dest", type=Path, default=None, help="folder to save into")
     history = commands.add_parser("history", help="print a conversation, one message a line")
     count = history.add_mutually_exclusive_group()
@@ -155,10 +156,11 @@ def _usage_error(message: str) -> NoReturn:
 
 
 def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+    """A whole number the protocol can carry, from 1 (msgpack's, and the server's, largest
+    is INTEGER_MAX)."""
+    if not text.strip().isdigit() or not 1 <= int(text) <= INTEGER_MAX:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {INTEGER_MAX}, not {text}")
+    return int(text)
 
 
 async def _logged_in(args: argparse.Namespace) -> ChatClient:

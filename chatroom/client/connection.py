@@ -193,10 +193,13 @@ class ChatClient(ConversationRequests):
         if self.closed.is_set():
             raise ConnectionClosed(self.closed_reason)
         request_id = next(self._ids)
+        try:  # before its reply is awaited: what cannot be sent is not waited for
+            frame = encode(request(kind, request_id, **data))
+        except (TypeError, ValueError, OverflowError) as exc:  # 2**64, an object, ...
+            raise ValueError(f"{kind} cannot be sent: {exc} (msgpack has no such value)") from exc
         reply: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = reply
         reply.add_done_callback(lambda _: self._pending.pop(request_id, None))
-        frame = encode(request(kind, request_id, **data))
         if self.trace is not None:
             self.trace.sent(frame)
         self._writer.write(frame)
