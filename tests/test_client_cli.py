@@ -67,6 +67,15 @@ async def test_file_commands_fail_in_one_line(server: RunningServer, tmp_path: P
     assert (code, err.strip()) == (1, "chatroom: bad_credentials: wrong username or password")
     code, _, err = await chatroom("--port", "1", "get-file", "--user", "alice", "1")
     assert (code, err.strip()) == (1, "chatroom: 127.0.0.1:1: connection refused")
+    # A folder here that cannot be used is this machine's problem, not the server's.
+    notes = tmp_path / "notes.txt"
+    notes.write_text("the notes")
+    code, out, err = await chatroom("--port", port, "send-file", "--user", "alice", str(notes))
+    assert code == 0, err
+    fid = out.split()[-1]
+    code, _, err = await chatroom("--port", port, "get-file", "--user", "alice", fid,
+                                  "--dest", str(notes))  # fmt: skip
+    assert (code, err.splitlines()[-1]) == (1, f"chatroom: cannot save into {notes}: file exists")
 
 
 async def test_connection_flags_may_follow_the_command(

@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import getpass
 import os
+import ssl
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -196,16 +197,29 @@ def _label(name: str) -> str:
     return escape(visible(name))
 
 
+class LocalFileError(Exception):
+    """A file or folder on this machine, not the server, is what failed."""
+
+
+NETWORK_ERRORS = (ConnectionError, TimeoutError, ssl.SSLError)
+"""The OSErrors of the connection; any other during a transfer is a local file's."""
+
+
 async def send_file(args: argparse.Namespace) -> str:
     if not args.path.is_file():
-        raise FileNotFoundError(f"{args.path} is not a file")
+        raise LocalFileError(f"{args.path} is not a file")
     client = await _logged_in(args)
     try:
         with _progress_bar() as bar:
             task = bar.add_task(f"sending {_label(args.path.name)}", total=args.path.stat().st_size)
-            sent = await client.send_file(
-                args.path, args.to, progress=lambda done, _: bar.update(task, completed=done)
-            )
+            try:
+                sent = await client.send_file(
+                    args.path, args.to, progress=lambda done, _: bar.update(task, completed=done)
+                )
+            except NETWORK_ERRORS:
+                raise
+            except OSError as exc:
+                raise LocalFileError(f"cannot read {args.path}: {os_reason(exc)}") from None
         await client.logout()
     finally:
         await client.close()
@@ -213,16 +227,20 @@ async def send_file(args: argparse.Namespace) -> str:
 
 
 async def get_file(args: argparse.Namespace) -> str:
+    folder = args.dest or args.downloads or default_downloads_dir()
     client = await _logged_in(args)
     try:
         info = await client.file_info(args.fid)
         with _progress_bar() as bar:
             task = bar.add_task(f"receiving {_label(info.name)}", total=info.size)
-            saved = await client.download(
-                args.fid,
-                args.dest or args.downloads or default_downloads_dir(),
-                progress=lambda done, _: bar.update(task, completed=done),
-            )
+            try:
+                saved = await client.download(
+                    args.fid, folder, progress=lambda done, _: bar.update(task, completed=done)
+                )
+            except NETWORK_ERRORS:
+                raise
+            except OSError as exc:
+                raise LocalFileError(f"cannot save into {folder}: {os_reason(exc)}") from None
         await client.logout()
     finally:
         await client.close()
@@ -290,7 +308,7 @@ def main(argv: list[str] | None = None) -> None:
         output = asyncio.run(COMMANDS[args.command](args))
     except ChatError as error:
         sys.exit(f"chatroom: {error.code}: {error.message}")
-    except FileNotFoundError as error:
+    except LocalFileError as error:
         sys.exit(f"chatroom: {error}")
     except OSError as error:
         servers = ", ".join(map(str, args.servers))
