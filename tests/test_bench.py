@@ -50,6 +50,31 @@ async def test_every_scenario_runs_and_reports(tmp_path: Path) -> None:
     assert "| fanout N=20 |" in out.decode()
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--seconds", "0"], "error: argument --seconds: must be a number more than 0, not 0"),
+        (["--clients", "0"], "error: argument --clients: must be a whole number from 1, not 0"),
+        (["--receivers", "10,0"], "error: argument --receivers: must be a whole number from 1"),
+        (["--scenarios", "store,bogus"], "error: unknown scenarios bogus (known: fanout, "),
+        (["--json", "/nonexistent/x.json"], "error: --json: there is no folder /nonexistent"),
+        (["--protocol", "irc"], "error: --protocol irc needs --port of a running server"),
+        (["--nodes", "2", "--store", "sqlite", "--hub", "redis://127.0.0.1:1"],
+         "the server did not start: chatroom-server: error: argument --store: 'sqlite': "),
+    ],
+)  # fmt: skip
+async def test_a_mistake_is_one_line(args: list[str], said: str) -> None:
+    """Each was a traceback (a division by zero, the server's own words lost)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "chatroom.bench", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(process.communicate(), WAIT * 4)
+    lines = err.decode().splitlines()
+    assert process.returncode in (1, 2) and len(lines) == 1, lines
+    assert lines[0].startswith(f"chatroom-bench: {said}"), lines
+
+
 async def test_a_reply_left_unread_still_matches_its_request_and_errors_still_say_why(
     server: RunningServer,
 ) -> None:

@@ -28,18 +28,36 @@ from typing import Any
 
 from chatroom.bench import scenarios
 from chatroom.bench.scenarios import Figures, Target
-from chatroom.bench.spawn import BENCH_FLAGS, start_server
+from chatroom.bench.spawn import BENCH_FLAGS, ServerDidNotStart, start_server
 from chatroom.bench.wire import PROTOCOLS
 from chatroom.server.cli import fast_event_loop
-from chatroom.utils.args import OneLineParser, port
+from chatroom.utils.args import OneLineParser, os_reason, port
 from chatroom.utils.engines import Postgres, Redis, postgres_bin
 
 ALL = ["fanout", "latency", "connections", "store", "store-cid", "logins", "resumes"]
 OTHERS_CAN = {"irc": {"fanout", "latency", "connections"}, "redis": {"fanout"}}
 
 
-def numbers(text: str) -> list[int]:
-    return [int(part) for part in text.split(",")]
+def count(text: str) -> int:
+    """An argparse type: how many of something, at least one."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1, not {text}")
+    return int(text)
+
+
+def counts(text: str) -> list[int]:
+    return [count(part) for part in text.split(",")]
+
+
+def more_than_zero(text: str) -> float:
+    """An argparse type: a time or a rate, more than zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number more than 0, not {text}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,16 +67,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=port, help="a running server (default: spawn one)")
     parser.add_argument("--server-pid", type=int, help="its process, to report its memory")
     parser.add_argument("--scenarios", default=",".join(ALL), help="comma-separated")
-    parser.add_argument("--receivers", type=numbers, default=[100, 1000, 5000], help="fan-out N")
-    parser.add_argument("--senders", type=int, default=1, help="fan-out S")
-    parser.add_argument("--messages", type=int, default=100, help="fan-out M per sender")
-    parser.add_argument("--pairs", type=int, default=50, help="latency: sender/receiver pairs")
-    parser.add_argument("--rate", type=float, default=2000, help="latency: messages/s in all")
-    parser.add_argument("--seconds", type=float, default=5, help="latency, store, logins: T")
-    parser.add_argument("--clients", type=int, default=10_000, help="connections: K")
-    parser.add_argument("--store-senders", type=int, default=50)
-    parser.add_argument("--window", type=int, default=100, help="store: requests in flight")
-    parser.add_argument("--nodes", type=int, default=1, help="server nodes to spawn")
+    parser.add_argument("--receivers", type=counts, default=[100, 1000, 5000], help="fan-out N")
+    parser.add_argument("--senders", type=count, default=1, help="fan-out S")
+    parser.add_argument("--messages", type=count, default=100, help="fan-out M per sender")
+    parser.add_argument("--pairs", type=count, default=50, help="latency: sender/receiver pairs")
+    parser.add_argument(
+        "--rate", type=more_than_zero, default=2000, help="latency: messages/s in all"
+    )
+    parser.add_argument(
+        "--seconds", type=more_than_zero, default=5, help="latency, store, logins: T"
+    )
+    parser.add_argument("--clients", type=count, default=10_000, help="connections: K")
+    parser.add_argument("--store-senders", type=count, default=50)
+    parser.add_argument("--window", type=count, default=100, help="store: requests in flight")
+    parser.add_argument("--nodes", type=count, default=1, help="server nodes to spawn")
     parser.add_argument("--store", help="the nodes' PostgreSQL URL, or auto (with --nodes)")
     parser.add_argument("--hub", help="the nodes' Redis URL, or auto (with --nodes)")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -70,10 +92,6 @@ async def target_for(args: argparse.Namespace) -> AsyncIterator[Target]:
     if args.port is not None:
         yield Target(args.protocol, args.host, args.port, args.server_pid)
         return
-    if args.protocol != "chatroom":
-        raise SystemExit(
-            f"chatroom-bench: error: --protocol {args.protocol} needs --port of a running server"
-        )
     with tempfile.TemporaryDirectory() as data, contextlib.ExitStack() as engines:
         flags = list(BENCH_FLAGS)
         if args.nodes > 1 or args.store or args.hub:
@@ -109,10 +127,7 @@ def plan(
     args: argparse.Namespace, target: Target
 ) -> list[tuple[str, Callable[[], Awaitable[Figures]]]]:
     """The runs to make, in order: (label, coroutine function)."""
-    chosen = args.scenarios.split(",")
-    unknown = set(chosen) - set(ALL)
-    if unknown:
-        raise SystemExit(f"chatroom-bench: error: unknown scenarios {sorted(unknown)}")
+    chosen = args.scenarios.split(",")  # known ones (`main` checked)
     if args.protocol in OTHERS_CAN:
         chosen = [name for name in chosen if name in OTHERS_CAN[args.protocol]]
     runs: list[tuple[str, Callable[[], Awaitable[Figures]]]] = []
@@ -180,9 +195,20 @@ def format_figures(figures: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.scenarios.split(",")) - set(ALL))
+    if unknown:
+        parser.error(f"unknown scenarios {', '.join(unknown)} (known: {', '.join(ALL)})")
+    if args.protocol != "chatroom" and args.port is None:
+        parser.error(f"--protocol {args.protocol} needs --port of a running server")
+    if args.json and not args.json.parent.is_dir():
+        parser.error(f"--json: there is no folder {args.json.parent} to write it in")
     started = time.strftime("%Y-%m-%d %H:%M")
-    results = asyncio.run(run(args))
+    try:
+        results = asyncio.run(run(args))
+    except ServerDidNotStart as exc:  # e.g. a --store URL it refused
+        sys.exit(f"chatroom-bench: the server did not start: {exc}")
     shared = args.nodes > 1 or args.store or args.hub
     back_end = "PostgreSQL + Redis" if shared else "SQLite"
     loop = spawned_event_loop(args)
@@ -197,7 +223,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"| {result['scenario']} | {format_figures(figures)} |")
     if args.json:
         about = {"date": started} | ({"event_loop": loop} if loop else {})
-        args.json.write_text(json.dumps(about | {"results": results}, indent=2))
+        try:
+            args.json.write_text(json.dumps(about | {"results": results}, indent=2))
+        except OSError as exc:  # the figures are printed above all the same
+            sys.exit(f"chatroom-bench: cannot write {args.json}: {os_reason(exc)}")
 
 
 def spawned_event_loop(args: argparse.Namespace) -> str | None:

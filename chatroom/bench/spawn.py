@@ -25,6 +25,10 @@ BENCH_FLAGS = (
 """Limits that would otherwise throttle the load generator (one address, many users)."""
 
 
+class ServerDidNotStart(RuntimeError):
+    """The server exited before it listened; the message is its last line."""
+
+
 async def start_server(
     data_dir: Path, *flags: str, timeout: float = 30
 ) -> tuple[asyncio.subprocess.Process, int]:
@@ -35,13 +39,15 @@ async def start_server(
         *flags, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert process.stderr is not None
+    said = ""
     async with asyncio.timeout(timeout):
         while True:
             line = (await process.stderr.readline()).decode()
-            if not line:
-                raise RuntimeError("the server exited before it listened")
+            if not line:  # its last line says why (chatroom-server: error: ...)
+                raise ServerDidNotStart(said.strip() or "the server exited before it listened")
             if match := re.search(r"listening on [\d.]+:(\d+)", line):
                 break
+            said = line
     # Keep reading its log so the pipe never fills up and blocks the server.
     asyncio.get_running_loop().create_task(process.stderr.read())
     return process, int(match.group(1))
