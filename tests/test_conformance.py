@@ -153,6 +153,25 @@ async def test_a_server_that_is_not_there_is_one_line_and_exit_2(tmp_path: Path)
     assert len(err.splitlines()) == 1
     code, _, err = await conformance("server", "127.0.0.1:99999")
     assert code == 2 and len(err.splitlines()) == 1 and "port" in err
+    code, _, err = await conformance("server", f"127.0.0.1:{port}", "--timeout", "-1")
+    assert (code, err) == (
+        2,
+        "chatroom-conformance server: error: argument --timeout: "
+        "must be a number more than 0, not -1\n",
+    )  # was a traceback
+
+
+async def test_a_report_that_cannot_be_written_is_exit_2_after_the_results(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    unwritable = tmp_path / "report.json"
+    unwritable.mkdir()  # a folder where the file should go
+    code, out, err = await conformance(
+        "server", f"127.0.0.1:{server.port}", "--level", "1", "--json", str(unwritable)
+    )
+    assert "requirements met" in out  # the results are shown all the same
+    assert (code, err) == (2, f"chatroom-conformance: error: cannot write the report to "
+                              f"{unwritable}: is a directory\n")  # fmt: skip
 
 
 async def test_a_server_that_says_ok_to_everything_fails_without_breaking_the_checker() -> None:

@@ -31,33 +31,15 @@ from chatroom.bench.scenarios import Figures, Target
 from chatroom.bench.spawn import BENCH_FLAGS, ServerDidNotStart, start_server
 from chatroom.bench.wire import PROTOCOLS
 from chatroom.server.cli import fast_event_loop
-from chatroom.utils.args import OneLineParser, os_reason, port
+from chatroom.utils.args import OneLineParser, count, more_than_zero, os_reason, port
 from chatroom.utils.engines import Postgres, Redis, postgres_bin
 
 ALL = ["fanout", "latency", "connections", "store", "store-cid", "logins", "resumes"]
 OTHERS_CAN = {"irc": {"fanout", "latency", "connections"}, "redis": {"fanout"}}
 
 
-def count(text: str) -> int:
-    """An argparse type: how many of something, at least one."""
-    if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 1, not {text}")
-    return int(text)
-
-
 def counts(text: str) -> list[int]:
     return [count(part) for part in text.split(",")]
-
-
-def more_than_zero(text: str) -> float:
-    """An argparse type: a time or a rate, more than zero."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number more than 0, not {text}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,7 +18,7 @@ from chatroom.client.servers import parse_servers
 from chatroom.common.limits import DEFAULT_HOST, DEFAULT_PORT
 from chatroom.conformance import checks, referee, report
 from chatroom.conformance.requirements import LEVELS, Outcome, check_all
-from chatroom.utils.args import EXIT_USAGE, OneLineParser, os_reason, port
+from chatroom.utils.args import EXIT_USAGE, OneLineParser, more_than_zero, os_reason, port
 
 EXIT_UNMET = 1
 PROG = "chatroom-conformance"
@@ -34,14 +34,14 @@ def parser() -> argparse.ArgumentParser:
     server.add_argument("--level", type=int, choices=sorted(LEVELS), default=max(LEVELS),
                         help="check levels 1 to N (default: all): " + "; ".join(
                             f"{n} {what}" for n, what in LEVELS.items()))  # fmt: skip
-    server.add_argument("--timeout", type=float, default=5.0,
+    server.add_argument("--timeout", type=more_than_zero, default=5.0,
                         help="seconds to wait for each answer (default: 5)")  # fmt: skip
     client = modes.add_parser("client", help="serve a client through a hard network, and judge it")
     client.add_argument("--host", default=DEFAULT_HOST, help="address to listen on")
     client.add_argument("--port", type=port, default=DEFAULT_PORT + 1, help="port to listen on")
     client.add_argument(
         "--timeout",
-        type=float,
+        type=more_than_zero,
         default=300.0,
         help="seconds the client has to finish the script (default: 300)",
     )
@@ -93,7 +93,8 @@ async def check_server(args: argparse.Namespace) -> int:
     if waited:
         print(f"\n(waited {waited:.0f} s in all for the server's lockouts and rate limits)")
     print(f"\n{report.summary(outcomes)}")
-    write_reports(args, target, outcomes)
+    if not write_reports(args, target, outcomes):
+        return EXIT_USAGE
     return 0 if all(outcome.met for outcome in outcomes) else EXIT_UNMET
 
 
@@ -109,7 +110,8 @@ async def referee_client(args: argparse.Namespace) -> int:
     for outcome in outcomes:
         print("\n".join(report.outcome_lines(outcome)))
     print(f"\n{report.summary(outcomes, 'trials survived')}")
-    write_reports(args, "client", outcomes, lambda level: "client trials")
+    if not write_reports(args, "client", outcomes, lambda level: "client trials"):
+        return EXIT_USAGE
     return 0 if all(outcome.met for outcome in outcomes) else EXIT_UNMET
 
 
@@ -118,7 +120,8 @@ def write_reports(
     target: str,
     outcomes: list[Outcome],
     suite: Callable[[int], str] = report.heading,
-) -> None:
+) -> bool:
+    """Write the reports asked for; False (and a line saying why) if one cannot be."""
     try:
         if args.json:
             args.json.write_text(report.as_json(target, outcomes))
@@ -126,6 +129,8 @@ def write_reports(
             args.junit.write_text(report.as_junit(target, outcomes, suite))
     except OSError as exc:
         usage_error(f"cannot write the report to {exc.filename}: {os_reason(exc)}")
+        return False
+    return True
 
 
 def usage_error(message: str) -> int:

@@ -40,3 +40,21 @@ def _port(text: str, least: int) -> int:
     if not text.strip().isdigit() or not least <= int(text) <= PORT_MAX:
         raise argparse.ArgumentTypeError(f"must be from {least} to {PORT_MAX}, not {text}")
     return int(text)
+
+
+def count(text: str) -> int:
+    """An argparse type: how many of something, at least one."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1, not {text}")
+    return int(text)
+
+
+def more_than_zero(text: str) -> float:
+    """An argparse type: a time or a rate, more than zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number more than 0, not {text}")
+    return value
