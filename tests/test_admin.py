@@ -364,6 +364,13 @@ async def test_restore_refuses_a_running_servers_data_dir(
         (["reset-password", "alice", "--password", "short"], "at least 8 characters"),
         (["create-users", "missing.csv"], "cannot read missing.csv"),
         (["restore", "nowhere"], "holds no chatroom backup"),
+        (["audit", "--limit", "0"], "argument --limit: must be a whole number from 1 to"),
+        (["stats", "--days", "0"], "argument --days: must be a whole number from 1 to 36500"),
+        # Each was a traceback (an int too large for SQLite, a time_t overflow):
+        (["audit", "--limit", str(2**64)], "argument --limit: must be a whole number from 1"),
+        (["ban", "alice", "--seconds", str(2**64)], "--seconds: must be a whole number from 1"),
+        (["ban", "alice", "--seconds", "-5"], "argument --seconds: must be a whole number from"),
+        (["backup", "/etc/hostname"], "/etc/hostname is not an empty folder: give a new one"),
         ([], "the following arguments are required: COMMAND"),
     ],
 )

@@ -41,12 +41,11 @@ from chatroom.common.errors import ChatError
 from chatroom.common.limits import (
     DEFAULT_HOST,
     DEFAULT_PORT,
-    INTEGER_MAX,
     LOBBY,
     SEARCH_DEFAULT,
     SEARCH_MAX,
 )
-from chatroom.utils.args import EXIT_USAGE, OneLineParser, os_reason, port
+from chatroom.utils.args import EXIT_USAGE, OneLineParser, count, os_reason, port
 from chatroom.utils.paths import default_downloads_dir
 from chatroom.utils.tracing import TO_STDERR, trace_writer
 
@@ -69,18 +68,18 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("path", type=Path, metavar="PATH")
     send.add_argument("--to", default=None, help="recipient (default: the group)")
     get = commands.add_parser("get-file", help="download a file by its id")
-    get.add_argument("fid", type=_positive, metavar="FID")
+    get.add_argument("fid", type=count, metavar="FID")
     get.add_argument("--dest", type=Path, default=None, help="folder to save into")
     history = commands.add_parser("history", help="print a conversation, one message a line")
-    count = history.add_mutually_exclusive_group()
-    count.add_argument(
-        "--limit", type=_positive, default=HISTORY_DEFAULT, help="the newest N (default: 50)"
+    how_many = history.add_mutually_exclusive_group()
+    how_many.add_argument(
+        "--limit", type=count, default=HISTORY_DEFAULT, help="the newest N (default: 50)"
     )
-    count.add_argument("--all", action="store_true", help="every message, back to the first")
+    how_many.add_argument("--all", action="store_true", help="every message, back to the first")
     search = commands.add_parser("search", help="print the messages with every word, newest first")
     search.add_argument("words", nargs="+", metavar="WORD")
     search.add_argument(
-        "--limit", type=_positive, default=SEARCH_DEFAULT, help=f"at most N (up to {SEARCH_MAX})"
+        "--limit", type=count, default=SEARCH_DEFAULT, help=f"at most N (up to {SEARCH_MAX})"
     )
     for command in (history, search):
         named = command.add_mutually_exclusive_group()
@@ -154,14 +153,6 @@ def _usage_error(message: str) -> NoReturn:
     """Say `message` in one line and exit as for bad usage."""
     print(f"chatroom: {message}", file=sys.stderr)
     sys.exit(EXIT_USAGE)
-
-
-def _positive(text: str) -> int:
-    """A whole number the protocol can carry, from 1 (msgpack's, and the server's, largest
-    is INTEGER_MAX)."""
-    if not text.strip().isdigit() or not 1 <= int(text) <= INTEGER_MAX:
-        raise argparse.ArgumentTypeError(f"must be from 1 to {INTEGER_MAX}, not {text}")
-    return int(text)
 
 
 async def _logged_in(args: argparse.Namespace) -> ChatClient:

@@ -2,7 +2,10 @@
 
 import argparse
 import os
+from collections.abc import Callable
 from typing import NoReturn
+
+from chatroom.common.limits import INTEGER_MAX
 
 EXIT_USAGE = 2
 PORT_MAX = 65_535
@@ -42,11 +45,22 @@ def _port(text: str, least: int) -> int:
     return int(text)
 
 
-def count(text: str) -> int:
-    """An argparse type: how many of something, at least one."""
-    if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 1, not {text}")
-    return int(text)
+def whole_number(least: int = 1, most: int = INTEGER_MAX) -> Callable[[str], int]:
+    """An argparse type: a whole number from `least` to `most` (by default, how many of
+    something: from 1 to the largest the protocol and SQLite carry)."""
+
+    def whole(text: str) -> int:
+        if not text.strip().isdigit() or not least <= int(text) <= most:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number from {least} to {most}, not {text}"
+            )
+        return int(text)
+
+    return whole
+
+
+count = whole_number()
+"""An argparse type: how many of something, from 1."""
 
 
 def more_than_zero(text: str) -> float:

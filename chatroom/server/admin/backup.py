@@ -17,6 +17,7 @@ from pathlib import Path
 
 from chatroom.server.datadir import DATABASE_FILES, lock
 from chatroom.server.store.sql import DATABASE_NAME
+from chatroom.utils.args import os_reason
 
 FILES = "files"
 
@@ -40,8 +41,8 @@ def backup(data_dir: Path, dest: Path) -> Copied:
     database = data_dir / DATABASE_NAME
     if not database.exists():
         raise BackupError(f"there is no chatroom database in {data_dir}")
-    if dest.exists() and any(dest.iterdir()):
-        raise BackupError(f"{dest} is not empty: give a new folder")
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise BackupError(f"{dest} is not an empty folder: give a new one")
     try:
         (dest / FILES).mkdir(parents=True, exist_ok=True)
         with (
@@ -64,7 +65,8 @@ def backup(data_dir: Path, dest: Path) -> Copied:
             size += (dest / FILES / str(fid)).stat().st_size
         return Copied(messages, copied, missing, size)
     except (OSError, sqlite3.Error) as exc:
-        raise BackupError(f"cannot back up {data_dir} to {dest}: {exc}") from None
+        reason = os_reason(exc) if isinstance(exc, OSError) else str(exc)
+        raise BackupError(f"cannot back up {data_dir} to {dest}: {reason}") from None
 
 
 def restore(source: Path, data_dir: Path, replace: bool) -> Path | None:

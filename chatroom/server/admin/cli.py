@@ -24,7 +24,7 @@ from typing import NoReturn, TextIO
 
 from chatroom.common.errors import ChatError
 from chatroom.common.files import human_size
-from chatroom.common.limits import BCRYPT_COST_MAX, BCRYPT_COST_MIN, PASSWORD_MIN
+from chatroom.common.limits import BCRYPT_COST_MAX, BCRYPT_COST_MIN, PASSWORD_MIN, SANCTION_MAX
 from chatroom.server.admin import reports
 from chatroom.server.admin.backup import BackupError, backup, restore
 from chatroom.server.admin.export import FORMATS
@@ -35,7 +35,7 @@ from chatroom.server.datadir import DataDirError, is_damage, make
 from chatroom.server.store import SqlStore
 from chatroom.server.store.moderation import BAN
 from chatroom.server.store.sql import DATABASE_NAME
-from chatroom.utils.args import EXIT_USAGE, OneLineParser, os_reason
+from chatroom.utils.args import EXIT_USAGE, OneLineParser, count, os_reason, whole_number
 from chatroom.utils.paths import DATA_DIR_VARIABLE, default_data_dir
 
 PROG = "chatroom-admin"
@@ -276,14 +276,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("role", choices=ROLES)
     sub = command("ban", ban, "ban a user from the server")
     sub.add_argument("user")
-    sub.add_argument("--seconds", type=int, help="for this long (default: until unbanned)")
+    sub.add_argument(
+        "--seconds",
+        type=whole_number(1, SANCTION_MAX),
+        help="for this long (default: until unbanned)",
+    )
     sub.add_argument("--reason", default="", help="said in the audit log")
     sub = command("unban", unban, "lift a user's ban")
     sub.add_argument("user")
     command("list-users", reports.list_users, "list every user, with role and ban")
     command("rooms", reports.rooms, "list the rooms, with owner, members and messages")
     sub = command("audit", reports.audit, "print the audit log: action, who, whom, when")
-    sub.add_argument("--limit", type=int, default=100, help="the newest N entries (default: 100)")
+    sub.add_argument("--limit", type=count, default=100, help="the newest N entries (default: 100)")
     sub = command("export", reports.export, "write a transcript of a room or of a user")
     which = sub.add_mutually_exclusive_group(required=True)
     which.add_argument("--room", help="everything said in this room")
@@ -297,7 +301,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("source", type=Path)
     sub.add_argument("--replace", action="store_true", help="move the data there now aside")
     sub = command("stats", reports.stats, "users, messages per day, storage")
-    sub.add_argument("--days", type=int, default=14, help="days of messages per day (default: 14)")
+    sub.add_argument(
+        "--days",
+        type=whole_number(1, 36_500),
+        default=14,
+        help="days of messages per day (default: 14)",
+    )
     return parser
 
 
