@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import gc
 import logging
+import math
 import signal
 import sqlite3
 import ssl
@@ -47,8 +48,10 @@ def _bounded(spec: Field[Any]) -> Callable[[str], float]:
 
     def parse(text: str) -> float:
         value = kind(text)
+        span = f"from {low} to {high}" if high is not None else f"at least {low}"
+        if not math.isfinite(value):  # nan compares as neither smaller nor larger
+            raise argparse.ArgumentTypeError(f"must be a number {span}, not {text}")
         if (low is not None and value < low) or (high is not None and value > high):
-            span = f"from {low} to {high}" if high is not None else f"at least {low}"
             raise argparse.ArgumentTypeError(f"must be {span}, not {text}")
         return value
 
