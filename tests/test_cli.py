@@ -199,8 +199,14 @@ async def test_an_unusable_data_dir_is_one_line_and_exit_code_2(tmp_path: Path) 
         (["--idle-timeout", "-1"], "argument --idle-timeout: must be at least 0.01, not -1"),
         (["--idle-timeout", "soon"], "argument --idle-timeout: invalid float value: 'soon'"),
         # nan passed every bound (it is neither smaller nor larger): a traceback at start.
-        (["--idle-timeout", "nan"], "argument --idle-timeout: must be a number at least 0.01"),
-        (["--message-rate", "inf"], "argument --message-rate: must be a number at least"),
+        (
+            ["--idle-timeout", "nan"],
+            "argument --idle-timeout: must be a number at least 0.01, not nan",
+        ),
+        (
+            ["--message-rate", "inf"],
+            "argument --message-rate: must be a number at least 0.01, not inf",
+        ),
         (["--max-frame", "0"], "argument --max-frame: must be at least 1024, not 0"),
         (["--file-quota", "-5"], "argument --file-quota: must be at least 0, not -5"),
         (["--colour", "blue"], "unrecognized arguments: --colour blue"),
