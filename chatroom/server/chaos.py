@@ -17,6 +17,7 @@ Not for a real server: the delays bypass the slow-consumer limits.
 """
 
 import asyncio
+import math
 import random
 from collections import deque
 from dataclasses import dataclass
@@ -50,8 +51,8 @@ class ChaosSpec:
         for name in ("split", "drop"):
             if not 0 <= getattr(spec, name) <= 1:
                 raise ValueError(f"{name} is a probability, from 0 to 1")
-        if spec.delay < 0:
-            raise ValueError("delay is at least 0 seconds")
+        if not 0 <= spec.delay < math.inf:  # not nan either
+            raise ValueError("delay is at least 0 seconds, and finite")
         return spec
 
 

@@ -135,9 +135,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _store_url(url: str) -> str:
-    if not url.startswith(("postgresql://", "postgres://")):
+    if not url.startswith(("postgresql://", "postgres://")) or not _readable_url(url):
         raise argparse.ArgumentTypeError(f"{url!r}: give a postgresql://USER@HOST:PORT/DB URL")
     return url
+
+
+def _readable_url(url: str) -> bool:
+    """Whether `url`'s host and port can be read (an unclosed [ or a port past 65535 not)."""
+    try:
+        port = urllib.parse.urlsplit(url).port
+    except ValueError:
+        return False
+    return port is None or port > 0
 
 
 def _chaos_spec(text: str) -> ChaosSpec:
@@ -148,7 +157,7 @@ def _chaos_spec(text: str) -> ChaosSpec:
 
 
 def _hub_url(url: str) -> str:
-    if not url.startswith(("redis://", "rediss://", "unix://")):
+    if not url.startswith(("redis://", "rediss://", "unix://")) or not _readable_url(url):
         raise argparse.ArgumentTypeError(f"{url!r}: give a redis://HOST:PORT URL")
     return url
 
