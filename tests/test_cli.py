@@ -207,6 +207,11 @@ async def test_an_unusable_data_dir_is_one_line_and_exit_code_2(tmp_path: Path) 
             ["--message-rate", "inf"],
             "argument --message-rate: must be a number at least 0.01, not inf",
         ),
+        (["--chaos", "delay=nan"], "argument --chaos: delay is at least 0 seconds, and finite"),
+        (  # was a traceback (urllib's "Invalid IPv6 URL")
+            ["--store", "postgresql://u@[::1/db"],
+            "argument --store: 'postgresql://u@[::1/db': give a postgresql://USER@HOST:PORT/DB URL",
+        ),
         (["--max-frame", "0"], "argument --max-frame: must be at least 1024, not 0"),
         (["--file-quota", "-5"], "argument --file-quota: must be at least 0, not -5"),
         (["--colour", "blue"], "unrecognized arguments: --colour blue"),
