@@ -13,6 +13,7 @@ from chatroom.client.tui.commands import (
     Say,
     SendFile,
     SendPrivate,
+    ServerRequest,
     ShowHelp,
     Unknown,
     Usage,
@@ -43,8 +44,20 @@ def test_send_takes_a_path_and_an_optional_recipient() -> None:
 
 def test_get_takes_a_file_number() -> None:
     assert parse("/get 42") == SaveFile(fid=42)
-    for line in ["/get", "/get x", "/get -1", "/get 4 2"]:
+    for line in ["/get", "/get x", "/get -1", "/get 4 2", f"/get {2**63}"]:
         assert parse(line) == Usage("Usage: /get FID (the number shown with the file)")
+
+
+def test_a_number_too_big_to_send_is_usage_not_a_crash() -> None:
+    """msgpack carries no integer past 2**64 - 1 (the server none past 2**63 - 1): the
+    app stopped with a traceback on `/delete 99999999999999999999`."""
+    huge = "9" * 20
+    assert isinstance(parse(f"/delete {huge}"), Usage)
+    assert isinstance(parse(f"/ban pupil {huge} spam"), Usage)
+    assert isinstance(parse(f"/mute pupil {huge}"), Usage)
+    assert parse(f"/delete {2**63 - 1}") == ServerRequest(
+        "delete", {"mid": 2**63 - 1}, f"Message {2**63 - 1} deleted."
+    )
 
 
 def test_commands_without_arguments() -> None:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chatroom.common.limits import INTEGER_MAX
+
 COMMANDS = [
     ("/msg NAME TEXT", "send TEXT to NAME privately (opens a tab for the conversation)"),
     ("/send PATH [NAME]", "send a file to this conversation, or to NAME (also Ctrl+O)"),
@@ -237,10 +239,17 @@ def send_file(rest: str) -> Command:
     return SendFile(path=Path(path).expanduser(), to=name.strip() or None)
 
 
+def whole_number(text: str) -> int | None:
+    """`text` as a number the protocol can carry (0 to INTEGER_MAX), or None."""
+    text = text.strip()
+    return int(text) if text.isdecimal() and int(text) <= INTEGER_MAX else None
+
+
 def save_file(rest: str) -> Command:
-    if not rest.strip().isdecimal():
+    fid = whole_number(rest)
+    if fid is None:
         return Usage("Usage: /get FID (the number shown with the file)")
-    return SaveFile(fid=int(rest))
+    return SaveFile(fid=fid)
 
 
 STATUSES = ("online", "away", "busy", "invisible")
@@ -277,7 +286,9 @@ def moderate(kind: str, usage: str, done: str, seconds: str) -> Callable[[str], 
         data: dict[str, Any] = {"username": name}
         first, _, after = more.strip().partition(" ")
         if seconds != "none" and first.isdecimal():
-            data["seconds"], more = int(first), after
+            data["seconds"], more = whole_number(first), after
+            if data["seconds"] is None:  # too many digits to send
+                return Usage(usage)
         elif seconds == "needed":
             return Usage(usage)
         if more.strip() and kind in ("kick", "mute", "ban"):
@@ -288,9 +299,10 @@ def moderate(kind: str, usage: str, done: str, seconds: str) -> Callable[[str], 
 
 
 def delete(rest: str) -> Command:
-    if not rest.strip().isdecimal():
+    mid = whole_number(rest)
+    if mid is None:
         return Usage("Usage: /delete MID (the number /search or the export shows)")
-    return ServerRequest("delete", {"mid": int(rest)}, f"Message {int(rest)} deleted.")
+    return ServerRequest("delete", {"mid": mid}, f"Message {mid} deleted.")
 
 
 def announce(rest: str) -> Command:
