@@ -284,6 +284,9 @@ def main(argv: list[str] | None = None) -> None:
     args.trace_to = _trace_to(args.trace, tui=args.command is None)
     if args.command is None:
         from chatroom.client.tui.app import ChatApp  # Textual loads only for the TUI
+        from chatroom.client.tui.keyboard import tolerate_invalid_utf8
+
+        tolerate_invalid_utf8()
 
         ChatApp(
             args.host,
