@@ -33,7 +33,7 @@ from chatroom.server.auth import NoPasswordWorker
 from chatroom.server.chaos import Chaos, ChaosSpec
 from chatroom.server.datadir import DataDirError
 from chatroom.server.handlers.permissions import DM_POLICIES
-from chatroom.utils.args import EXIT_USAGE, OneLineParser, listening_port, os_reason
+from chatroom.utils.args import EXIT_USAGE, OneLineParser, failure_reason, listening_port, os_reason
 from chatroom.utils.logs import setup_logging
 from chatroom.utils.paths import DATA_DIR_VARIABLE, default_data_dir
 from chatroom.utils.tracing import TO_STDERR, trace_writer
@@ -213,7 +213,7 @@ async def serve(args: argparse.Namespace) -> None:
     except DataDirError as exc:
         fail(str(exc))
     except (OSError, sqlite3.Error, RuntimeError, asyncpg.PostgresError) as exc:
-        reason = os_reason(exc) if isinstance(exc, OSError) else str(exc)
+        reason = failure_reason(exc)
         if args.store:
             fail(f"cannot use the database {shown_url(args.store)}: {reason}")
         fail(f"cannot use data directory {data_dir}: {reason}")

@@ -28,6 +28,11 @@ def os_reason(exc: OSError) -> str:
     return exc.strerror.lower() if exc.strerror else str(exc)
 
 
+def failure_reason(exc: BaseException) -> str:
+    """`os_reason` for an OSError; any other exception's own message."""
+    return os_reason(exc) if isinstance(exc, OSError) else str(exc)
+
+
 def port(text: str) -> int:
     """An argparse type: a TCP port to connect to, 1 to 65535 (a bigger number must not
     wrap around to another port)."""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from chatroom.server.datadir import DATABASE_FILES, lock
 from chatroom.server.store.sql import DATABASE_NAME
-from chatroom.utils.args import os_reason
+from chatroom.utils.args import failure_reason
 
 FILES = "files"
 
@@ -65,7 +65,7 @@ def backup(data_dir: Path, dest: Path) -> Copied:
             size += (dest / FILES / str(fid)).stat().st_size
         return Copied(messages, copied, missing, size)
     except (OSError, sqlite3.Error) as exc:
-        reason = os_reason(exc) if isinstance(exc, OSError) else str(exc)
+        reason = failure_reason(exc)
         raise BackupError(f"cannot back up {data_dir} to {dest}: {reason}") from None
 
 
@@ -99,6 +99,7 @@ def restore(source: Path, data_dir: Path, replace: bool) -> Path | None:
         return aside
     except (OSError, sqlite3.Error) as exc:
         kept = f" (what was there is in {aside})" if aside else ""
-        raise BackupError(f"cannot restore {source} into {data_dir}: {exc}{kept}") from None
+        reason = failure_reason(exc)
+        raise BackupError(f"cannot restore {source} into {data_dir}: {reason}{kept}") from None
     finally:
         held.release()
