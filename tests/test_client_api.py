@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from chatroom.client import ChatClient
+from chatroom.common.errors import ChatError
 from chatroom.common.limits import MAX_CHUNK, Limits
 from tests.conftest import PASSWORD, RunningServer
 from tests.relay import Relay
@@ -94,3 +95,27 @@ async def test_a_value_msgpack_cannot_carry_is_a_value_error_and_nothing_is_sent
         assert not alice._pending  # nothing waits for a reply that cannot come
         assert await alice.request("ping") == {}
     assert relay.sent("file_info") == []
+
+
+async def test_a_file_over_the_servers_limit_is_refused_before_it_is_hashed(
+    make_server, tmp_path: Path
+) -> None:
+    """`hello` told the limit: a file over it is refused at once, in the server's words,
+    where the client hashed all of it first (a 50 GB file: minutes) to be refused."""
+    server = await make_server(max_file_size=1000)
+    await server.register("alice")
+    sparse = tmp_path / "huge.img"
+    with open(sparse, "wb") as out:
+        out.truncate(2 * 1024**3)  # 2 GiB, none of it on disk
+    async with (
+        Relay(server.port) as relay,
+        await ChatClient.connect("127.0.0.1", relay.port) as alice,
+    ):
+        await alice.hello()
+        await alice.login("alice", PASSWORD)
+        with pytest.raises(ChatError) as refused:
+            await alice.send_file(sparse)
+        assert refused.value.code == "file_too_large"
+        assert refused.value.message == "2.1 GB is over the limit of 1.0 KB"
+        assert refused.value.extra == {"max_file_size": 1000}
+    assert relay.sent("file_put") == []

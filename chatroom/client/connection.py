@@ -132,6 +132,8 @@ class ChatClient(ConversationRequests):
         self.closed = asyncio.Event()
         self.chunk_size = MAX_CHUNK
         """Bytes of file data per request: the server's `max_chunk` once `hello` told it."""
+        self.max_file_size: int | None = None
+        """The largest file the server takes, once `hello` told it."""
         self._reading: asyncio.Task[None] | None = None
         self.pull = pull
         """Whether `hello` asks the server to skip the login's mailbox replay."""
@@ -225,6 +227,7 @@ class ChatClient(ConversationRequests):
         # Never more than this client's own limit, and at least one byte so uploads advance.
         self.chunk_size = max(1, min(MAX_CHUNK, limits.get("max_chunk", MAX_CHUNK)))
         self._expand_most = EXPAND_FACTOR * limits.get("max_frame", Limits().max_frame)
+        self.max_file_size = limits.get("max_file_size")
         self.enabled = frozenset(reply.get("enabled", ()))
         return reply
 

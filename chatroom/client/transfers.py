@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from chatroom.common.errors import ChatError, ErrorCode
-from chatroom.common.files import display_name
+from chatroom.common.files import display_name, too_large
 from chatroom.common.messages import FileInfo, RequestType
 
 FILE_WINDOW = 16
@@ -33,6 +33,8 @@ class Link(Protocol):
 
     chunk_size: int
     """Bytes of file data per request."""
+    max_file_size: int | None
+    """The largest file the server takes (None: not told)."""
 
     async def request(self, kind: str, **data: Any) -> dict[str, Any]: ...
 
@@ -103,6 +105,8 @@ async def upload_file(
 ) -> FileSent:
     """Upload `path` to `to` (None: the group), from where an earlier upload of it stopped."""
     size = path.stat().st_size
+    if link.max_file_size is not None and size > link.max_file_size:
+        raise too_large(size, link.max_file_size)  # before hashing what is refused anyway
     digest = await asyncio.to_thread(sha256_of_file, path)
     reply = await link.request(
         RequestType.FILE_PUT, to=to, name=path.name, size=size, sha256=digest, cid=cid

@@ -6,6 +6,7 @@ client uses it, once more sanitised, as the name of a download inside its folder
 
 import unicodedata
 
+from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.limits import FILE_NAME_MAX
 
 FALLBACK_NAME = "file"
@@ -39,3 +40,13 @@ def human_size(size: float) -> str:
         size /= 1000
         step += 1
     return f"{size:.0f} B" if step == 0 else f"{size:.1f} {units[step]}"
+
+
+def too_large(size: int, most: int) -> ChatError:
+    """`file_too_large` for a file of `size` bytes where `most` is the limit: the server's
+    refusal, and the client's own before it hashes a file the server would refuse."""
+    return ChatError(
+        ErrorCode.FILE_TOO_LARGE,
+        f"{human_size(size)} is over the limit of {human_size(most)}",
+        max_file_size=most,
+    )

@@ -25,6 +25,7 @@ class FakeLink:
     def __init__(self, content: bytes = b"", chunk_size: int = 4) -> None:
         self.content = content
         self.chunk_size = chunk_size
+        self.max_file_size: int | None = None
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.received = 0
 

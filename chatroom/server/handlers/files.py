@@ -8,7 +8,7 @@ login through the same acks.
 from typing import Any
 
 from chatroom.common.errors import ChatError, ErrorCode
-from chatroom.common.files import display_name, human_size
+from chatroom.common.files import display_name, too_large
 from chatroom.server.fields import Fields
 from chatroom.server.handlers.chat import private_recipient, room_to_write_in, route_once
 from chatroom.server.handlers.peer import Peer, Reply
@@ -25,11 +25,7 @@ async def file_put(server: Services, peer: Peer, data: Fields) -> Reply:
     cid = data.optional_cid()
     limits = server.limits
     if size > limits.max_file_size:
-        raise ChatError(
-            ErrorCode.FILE_TOO_LARGE,
-            f"{human_size(size)} is over the limit of {human_size(limits.max_file_size)}",
-            max_file_size=limits.max_file_size,
-        )
+        raise too_large(size, limits.max_file_size)
     if to is not None and data.has("room"):
         raise ChatError(ErrorCode.BAD_REQUEST, "give 'to' or 'room', not both")
     recipient = None if to is None else await private_recipient(server, peer, to)
