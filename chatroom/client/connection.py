@@ -132,8 +132,7 @@ class ChatClient(ConversationRequests):
         self.closed = asyncio.Event()
         self.chunk_size = MAX_CHUNK
         """Bytes of file data per request: the server's `max_chunk` once `hello` told it."""
-        self.max_file_size: int | None = None
-        """The largest file the server takes, once `hello` told it."""
+        self.max_file_size: int | None = None  # the largest file it takes, once `hello` told
         self._reading: asyncio.Task[None] | None = None
         self.pull = pull
         """Whether `hello` asks the server to skip the login's mailbox replay."""
