@@ -191,10 +191,13 @@ async def test_an_unusable_data_dir_is_one_line_and_exit_code_2(tmp_path: Path) 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--port", "eighty"], "argument --port: must be from 0 to 65535, not eighty"),
+        (
+            ["--port", "eighty"],
+            "argument --port: must be a whole number from 0 to 65535, not eighty",
+        ),
         # Not port 4464 (70000 wrapped around 65536), as it once was:
-        (["--port", "70000"], "argument --port: must be from 0 to 65535, not 70000"),
-        (["--port", "-1"], "argument --port: must be from 0 to 65535, not -1"),
+        (["--port", "70000"], "argument --port: must be a whole number from 0 to 65535, not 70000"),
+        (["--port", "-1"], "argument --port: must be a whole number from 0 to 65535, not -1"),
         (["--bcrypt-cost", "3"], "argument --bcrypt-cost: must be from 4 to 31, not 3"),
         (["--idle-timeout", "-1"], "argument --idle-timeout: must be at least 0.01, not -1"),
         (["--idle-timeout", "soon"], "argument --idle-timeout: invalid float value: 'soon'"),

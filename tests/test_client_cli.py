@@ -114,7 +114,7 @@ async def test_several_servers_are_tried_in_turn(server: RunningServer) -> None:
     code, _, err = await chatroom("--port", "70000", "history")  # not wrapped to 4464
     assert (code, err) == (
         2,
-        "chatroom: error: argument --port: must be from 1 to 65535, not 70000\n",
+        "chatroom: error: argument --port: must be a whole number from 1 to 65535, not 70000\n",
     )
 
 

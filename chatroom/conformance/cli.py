@@ -18,7 +18,7 @@ from chatroom.client.servers import parse_servers
 from chatroom.common.limits import DEFAULT_HOST, DEFAULT_PORT
 from chatroom.conformance import checks, referee, report
 from chatroom.conformance.requirements import LEVELS, Outcome, check_all
-from chatroom.utils.args import EXIT_USAGE, OneLineParser, more_than_zero, os_reason, port
+from chatroom.utils.args import EXIT_USAGE, OneLineParser, listening_port, more_than_zero, os_reason
 
 EXIT_UNMET = 1
 PROG = "chatroom-conformance"
@@ -38,7 +38,12 @@ def parser() -> argparse.ArgumentParser:
                         help="seconds to wait for each answer (default: 5)")  # fmt: skip
     client = modes.add_parser("client", help="serve a client through a hard network, and judge it")
     client.add_argument("--host", default=DEFAULT_HOST, help="address to listen on")
-    client.add_argument("--port", type=port, default=DEFAULT_PORT + 1, help="port to listen on")
+    client.add_argument(
+        "--port",
+        type=listening_port,
+        default=DEFAULT_PORT + 1,
+        help="port to listen on (0: any free)",
+    )
     client.add_argument(
         "--timeout",
         type=more_than_zero,

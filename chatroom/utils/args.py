@@ -33,29 +33,12 @@ def failure_reason(exc: BaseException) -> str:
     return os_reason(exc) if isinstance(exc, OSError) else str(exc)
 
 
-def port(text: str) -> int:
-    """An argparse type: a TCP port to connect to, 1 to 65535 (a bigger number must not
-    wrap around to another port)."""
-    return _port(text, 1)
-
-
-def listening_port(text: str) -> int:
-    """An argparse type: a TCP port to listen on, 0 (any free one) to 65535."""
-    return _port(text, 0)
-
-
-def _port(text: str, least: int) -> int:
-    if not text.strip().isdigit() or not least <= int(text) <= PORT_MAX:
-        raise argparse.ArgumentTypeError(f"must be from {least} to {PORT_MAX}, not {text}")
-    return int(text)
-
-
 def whole_number(least: int = 1, most: int = INTEGER_MAX) -> Callable[[str], int]:
     """An argparse type: a whole number from `least` to `most` (by default, how many of
     something: from 1 to the largest the protocol and SQLite carry)."""
 
     def whole(text: str) -> int:
-        if not text.strip().isdigit() or not least <= int(text) <= most:
+        if not text.strip().isdecimal() or not least <= int(text) <= most:
             raise argparse.ArgumentTypeError(
                 f"must be a whole number from {least} to {most}, not {text}"
             )
@@ -66,6 +49,10 @@ def whole_number(least: int = 1, most: int = INTEGER_MAX) -> Callable[[str], int
 
 count = whole_number()
 """An argparse type: how many of something, from 1."""
+port = whole_number(1, PORT_MAX)
+"""An argparse type: a TCP port to connect to (a bigger number must not wrap around)."""
+listening_port = whole_number(0, PORT_MAX)
+"""An argparse type: a TCP port to listen on, 0 for any free one."""
 
 
 def more_than_zero(text: str) -> float:
