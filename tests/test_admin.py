@@ -362,7 +362,8 @@ async def test_restore_refuses_a_running_servers_data_dir(
         (["export", "--room", "lobby", "--user", "x"], "not allowed with argument"),
         (["set-role", "alice", "king"], "invalid choice: 'king'"),
         (["reset-password", "alice", "--password", "short"], "at least 8 characters"),
-        (["create-users", "missing.csv"], "cannot read missing.csv"),
+        (["create-users", "missing.csv"], "cannot read missing.csv: no such file or directory"),
+        (["create-users", "latin1.csv"], "latin1.csv is not UTF-8 text (byte 0xe9 at 37): save it"),
         (["restore", "nowhere"], "holds no chatroom backup"),
         (["audit", "--limit", "0"], "argument --limit: must be a whole number from 1 to"),
         (["stats", "--days", "0"], "argument --days: must be a whole number from 1 to 36500"),
@@ -375,9 +376,16 @@ async def test_restore_refuses_a_running_servers_data_dir(
     ],
 )
 async def test_mistakes_are_one_line_and_exit_code_2(
-    server: RunningServer, tmp_path: Path, args: list[str], message: str
+    server: RunningServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    message: str,
 ) -> None:
     data_dir = server.data_dir if args and args[0] != "list-users" else tmp_path / "empty"
+    monkeypatch.chdir(tmp_path)  # where the relative names above are
+    # A spreadsheet's CSV in Windows-1252: "jérôme" is not UTF-8.
+    Path("latin1.csv").write_bytes(b"username,password,role,display_name\nj\xe9r\xf4me,,user,\n")
     await server.login("alice")
     code, _, err = await admin(data_dir, *args, ok=False)
     assert code == 2 and len(err.splitlines()) == 1 and message in err, err

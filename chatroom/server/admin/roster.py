@@ -14,6 +14,7 @@ from pathlib import Path
 from chatroom.common.errors import ChatError
 from chatroom.common.limits import DISPLAY_NAME_MAX, PASSWORD_MIN
 from chatroom.common.names import normalize_username
+from chatroom.utils.args import os_reason
 
 COLUMNS = ["username", "password", "role", "display_name"]
 ROLES = ("user", "moderator", "admin")
@@ -47,7 +48,12 @@ def read_roster(path: Path) -> list[Student]:
     try:
         with open(path, newline="", encoding="utf-8-sig") as file:  # Excel writes a BOM
             rows = list(csv.reader(file))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+    except OSError as exc:
+        raise RosterError(f"cannot read {path}: {os_reason(exc)}") from None
+    except UnicodeDecodeError as exc:  # a spreadsheet's own CSV, in Windows-1252...
+        byte = f"byte {exc.object[exc.start]:#04x} at {exc.start}"
+        raise RosterError(f"{path} is not UTF-8 text ({byte}): save it as CSV UTF-8") from None
+    except csv.Error as exc:
         raise RosterError(f"cannot read {path}: {exc}") from None
     if not rows or [c.strip().lower() for c in rows[0]] != COLUMNS:
         raise RosterError(f"{path}: the first line must be {','.join(COLUMNS)}")
