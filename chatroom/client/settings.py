@@ -22,7 +22,7 @@ from pathlib import Path
 import platformdirs
 
 from chatroom.common.limits import DEFAULT_HOST, DEFAULT_PORT
-from chatroom.utils.args import PORT_MAX
+from chatroom.utils.args import PORT_MAX, failure_reason
 
 SETTINGS_VARIABLE = "CHATROOM_SETTINGS"
 KINDS = {str: "a string in quotes", int: "a whole number", bool: "true or false"}
@@ -56,7 +56,7 @@ def load(path: Path) -> tuple[Settings, str | None]:
     except FileNotFoundError:
         return settings, None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        return settings, f"{path}: {error}; using the defaults"
+        return settings, f"{path}: {failure_reason(error)}; using the defaults"
     problems = []
     for field in fields(Settings):
         if field.name not in values:

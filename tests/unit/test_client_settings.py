@@ -33,3 +33,9 @@ def test_a_port_out_of_range_is_a_problem_and_the_default_stands(tmp_path: Path)
     settings, problem = load(path)
     assert settings == Settings(host="chat.example.org")
     assert problem == f"{path}: port must be from 1 to 65535, not 70000"
+
+
+def test_a_settings_file_that_cannot_be_read_is_said_in_words(tmp_path: Path) -> None:
+    settings, problem = load(tmp_path)  # a folder where the file should be
+    assert settings == Settings()
+    assert problem == f"{tmp_path}: is a directory; using the defaults"
