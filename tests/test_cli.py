@@ -36,7 +36,7 @@ async def server_process(tmp_path: Path) -> AsyncIterator[ServerProcess]:
         await server.process.wait()
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 async def test_a_signal_says_bye_to_everyone_and_exits_cleanly(
     server_process: ServerProcess, signum: int
 ) -> None:

@@ -1,4 +1,4 @@
-"""`chatroom-server`: parse the flags, open the store, serve until SIGINT or SIGTERM.
+"""`chatroom-server`: parse the flags, open the store, serve until SIGINT, SIGTERM or SIGHUP.
 
 Every failure a user can cause (a bad flag, a port in use, a data directory that another
 server holds or that is damaged or read-only) ends in one line on standard error and exit
@@ -65,7 +65,8 @@ LIMIT_FLAGS = [spec for spec in fields(Limits) if spec.metadata["flag"]]
 
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
-        prog="chatroom-server", description="Run the chatroom server until SIGINT or SIGTERM."
+        prog="chatroom-server",
+        description="Run the chatroom server until SIGINT, SIGTERM or SIGHUP.",
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help="address to listen on")
     parser.add_argument(
@@ -229,7 +230,8 @@ async def serve(args: argparse.Namespace) -> None:
         await server.shutdown()
         fail(f"cannot listen on {args.host}:{args.port}: {os_reason(exc)}")
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    # SIGHUP: the terminal it runs in has gone (an ssh session dropped): stop as cleanly.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(signum, lambda: asyncio.ensure_future(server.shutdown()))
     log.info(
         "listening on %s:%d%s, data in %s (event loop: %s)",
