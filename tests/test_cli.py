@@ -76,6 +76,26 @@ async def test_ctrl_c_while_the_server_is_still_loading_is_one_line(tmp_path: Pa
     assert not any(line.rstrip().endswith("chatroom.server.app") for line in lines)
 
 
+async def test_a_data_dir_it_makes_is_its_owners_alone_and_an_open_one_is_warned_of(
+    tmp_path: Path,
+) -> None:
+    """Every private message and password hash is in the data dir: on a machine the
+    students have accounts on, a 755 one is theirs to read."""
+    made = tmp_path / "made"
+    server = await spawn_server(made)
+    await server.stop(signal.SIGTERM)
+    assert (made.stat().st_mode & 0o777, (made / "files").stat().st_mode & 0o777) == (
+        0o700, 0o700
+    )  # fmt: skip
+    assert not any("WARNING" in line for line in server.log)
+    made.chmod(0o755)  # as one made before, or by hand
+    server = await spawn_server(made)
+    await server.stop(signal.SIGTERM)
+    warned = [line for line in server.log if "WARNING" in line]
+    assert len(warned) == 1 and f"data directory {made} can be read by other users" in warned[0]
+    assert made.stat().st_mode & 0o777 == 0o755  # said, not changed behind the owner's back
+
+
 async def test_offline_mail_survives_a_process_restart(tmp_path: Path) -> None:
     args = ("--port", "0", "--data-dir", str(tmp_path), "--bcrypt-cost", "4")
     first = ServerProcess(await run_server(*args))

@@ -31,7 +31,7 @@ from chatroom.common.limits import (
 from chatroom.server.app import ChatServer
 from chatroom.server.auth import NoPasswordWorker
 from chatroom.server.chaos import Chaos, ChaosSpec
-from chatroom.server.datadir import DataDirError
+from chatroom.server.datadir import DataDirError, open_to_others
 from chatroom.server.handlers.permissions import DM_POLICIES
 from chatroom.utils.args import EXIT_USAGE, OneLineParser, failure_reason, listening_port, os_reason
 from chatroom.utils.logs import setup_logging
@@ -218,6 +218,11 @@ async def serve(args: argparse.Namespace) -> None:
         if args.store:
             fail(f"cannot use the database {shown_url(args.store)}: {reason}")
         fail(f"cannot use data directory {data_dir}: {reason}")
+    if not args.store and open_to_others(data_dir):
+        log.warning(
+            "data directory %s can be read by other users of this machine: every message "
+            "and password hash is in it (chmod 700 %s)", data_dir, data_dir
+        )  # fmt: skip
     try:
         await server.start(args.host, args.port, tls)
     except RedisError as exc:

@@ -22,6 +22,10 @@ LOCK_NAME = "lock"
 DATABASE_FILES = [DATABASE_NAME, f"{DATABASE_NAME}-wal", f"{DATABASE_NAME}-shm"]
 """The database and the two files SQLite keeps beside it in WAL mode."""
 
+PRIVATE = 0o700
+"""The mode of a data directory the server or chatroom-admin makes: its messages, password
+hashes and files are for the user who runs the server alone."""
+
 
 class DataDirError(Exception):
     """Why the server cannot use its data directory, in one line for whoever started it."""
@@ -71,13 +75,19 @@ def lock(data_dir: Path) -> DataDirLock:
 
 
 def make(data_dir: Path) -> None:
-    """Make `data_dir` and its parents if need be; raises `DataDirError` saying why not."""
+    """Make `data_dir` and its parents if need be, `data_dir` itself for its owner's eyes
+    only (it holds every message); raises `DataDirError` saying why not."""
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(mode=PRIVATE, parents=True, exist_ok=True)
     except FileExistsError:
         raise DataDirError(f"data directory {data_dir} is a file, not a directory") from None
     except OSError as exc:
         raise DataDirError(f"cannot make data directory {data_dir}: {os_reason(exc)}") from None
+
+
+def open_to_others(data_dir: Path) -> bool:
+    """Whether users other than its owner may look inside `data_dir` (its mode bits)."""
+    return bool(data_dir.stat().st_mode & ~PRIVATE & 0o777)
 
 
 def _lock(data_dir: Path) -> DataDirLock:

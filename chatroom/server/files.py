@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from chatroom.common.errors import ChatError, ErrorCode
+from chatroom.server.datadir import PRIVATE
 from chatroom.server.storage_health import StorageHealth, is_storage_full
 
 T = TypeVar("T")
@@ -113,7 +114,7 @@ class FileVault:
 
     def __init__(self, data_dir: Path, health: StorageHealth | None = None) -> None:
         self.folder = data_dir / "files"
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(mode=PRIVATE, parents=True, exist_ok=True)
         self.health = health or StorageHealth()
         self._uploads: dict[int, Upload] = {}
         self._finishing: dict[int, asyncio.Future[bool]] = {}

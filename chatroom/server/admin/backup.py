@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from chatroom.server.datadir import DATABASE_FILES, lock
+from chatroom.server.datadir import DATABASE_FILES, PRIVATE, lock
 from chatroom.server.store.sql import DATABASE_NAME
 from chatroom.utils.args import failure_reason
 
@@ -44,7 +44,8 @@ def backup(data_dir: Path, dest: Path) -> Copied:
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise BackupError(f"{dest} is not an empty folder: give a new one")
     try:
-        (dest / FILES).mkdir(parents=True, exist_ok=True)
+        dest.mkdir(mode=PRIVATE, parents=True, exist_ok=True)  # every message is in it
+        (dest / FILES).mkdir(exist_ok=True)
         with (
             contextlib.closing(sqlite3.connect(database, timeout=30)) as source,
             contextlib.closing(sqlite3.connect(dest / DATABASE_NAME)) as copy,
