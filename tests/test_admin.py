@@ -345,6 +345,32 @@ async def test_a_backup_during_a_flood_restores_every_acknowledged_message(
         await copy.stop()
 
 
+async def test_a_restore_that_fails_leaves_the_data_as_it_was(tmp_path: Path) -> None:
+    """The backup is copied and checked beside the data first: a damaged one changes
+    nothing (the data used to be moved aside and the damaged copy put in its place, a
+    server then refusing to start), and what a killed restore left is cleared."""
+    data_dir, roster = tmp_path / "data", tmp_path / "class.csv"
+    write_roster(roster, ["pupil1", "pupil2"])
+    await admin(data_dir, "create-users", str(roster), "--bcrypt-cost", "4")
+    database = (data_dir / "chatroom.db").read_bytes()
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "chatroom.db").write_bytes(b"not a database, " * 512)
+    (data_dir / ".restoring").mkdir()  # as a restore killed half-way leaves it
+    code, _, err = await admin(data_dir, "restore", str(damaged), "--replace", ok=False)
+    assert (code, err) == (2, f"chatroom-admin: error: cannot restore {damaged} into "
+                              f"{data_dir}: file is not a database\n")  # fmt: skip
+    assert (data_dir / "chatroom.db").read_bytes() == database
+    assert sorted(p.name for p in data_dir.iterdir()) == ["chatroom.db", "lock"]
+    assert {"pupil1", "pupil2"} <= await listed_users(data_dir)
+    # A sound backup goes in, and the data it replaces is kept aside.
+    await admin(data_dir, "backup", str(tmp_path / "sound"))
+    _, out, _ = await admin(data_dir, "restore", str(tmp_path / "sound"), "--replace")
+    (aside,) = data_dir.glob("replaced-*")
+    assert f"what was there is in {aside}" in out and (aside / "chatroom.db").exists()
+    assert not (data_dir / ".restoring").exists()
+
+
 async def test_restore_refuses_a_running_servers_data_dir(
     server: RunningServer, tmp_path: Path
 ) -> None:

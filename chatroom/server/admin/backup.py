@@ -20,6 +20,8 @@ from chatroom.server.store.sql import DATABASE_NAME
 from chatroom.utils.args import failure_reason
 
 FILES = "files"
+STAGING = ".restoring"
+"""Where `restore` copies and checks a backup in the data dir before putting it in place."""
 
 
 class BackupError(Exception):
@@ -72,35 +74,48 @@ def backup(data_dir: Path, dest: Path) -> Copied:
 
 def restore(source: Path, data_dir: Path, replace: bool) -> Path | None:
     """Put the backup in `source` into `data_dir`, which no server may be using. What
-    `data_dir` held is moved aside (only with `replace`) into a folder returned."""
+    `data_dir` held is moved aside (only with `replace`) into a folder returned.
+
+    The backup is copied and checked beside the data first (`STAGING`), and only then
+    put in place: a copy that fails (a full disk, a damaged backup) leaves the data as it
+    was, and a restore killed half-way leaves at most the staging folder, which the next
+    one removes."""
     if not (source / DATABASE_NAME).exists():
         raise BackupError(f"{source} holds no chatroom backup (no {DATABASE_NAME})")
     held = lock(data_dir)  # DataDirError if a server has it
-    aside = None
+    staging, aside = data_dir / STAGING, None
     try:
         present = [data_dir / n for n in [*DATABASE_FILES, FILES] if (data_dir / n).exists()]
+        if present and not replace:
+            raise BackupError(f"{data_dir} has data already: add --replace to move it aside first")
+        shutil.rmtree(staging, ignore_errors=True)  # what a killed restore left
+        _copy_checked(source, staging)
         if present:
-            if not replace:
-                raise BackupError(
-                    f"{data_dir} has data already: add --replace to move it aside first"
-                )
             aside = data_dir / time.strftime("replaced-%Y%m%d-%H%M%S")
             aside.mkdir()
             for path in present:
                 path.rename(aside / path.name)
-        shutil.copy2(source / DATABASE_NAME, data_dir / DATABASE_NAME)
-        if (source / FILES).is_dir():
-            shutil.copytree(source / FILES, data_dir / FILES)
-        else:
-            (data_dir / FILES).mkdir()
-        with contextlib.closing(sqlite3.connect(data_dir / DATABASE_NAME)) as db:
-            verdict = db.execute("PRAGMA quick_check(1)").fetchone()[0]
-        if verdict != "ok":
-            raise BackupError(f"the restored database is damaged: {verdict}")
+        for name in (FILES, DATABASE_NAME):  # the database last: it says a restore is whole
+            (staging / name).rename(data_dir / name)
         return aside
     except (OSError, sqlite3.Error) as exc:
         kept = f" (what was there is in {aside})" if aside else ""
         reason = failure_reason(exc)
         raise BackupError(f"cannot restore {source} into {data_dir}: {reason}{kept}") from None
     finally:
+        shutil.rmtree(staging, ignore_errors=True)
         held.release()
+
+
+def _copy_checked(source: Path, staging: Path) -> None:
+    """Copy the backup in `source` into the new folder `staging`, and check its database."""
+    staging.mkdir(mode=PRIVATE)
+    shutil.copy2(source / DATABASE_NAME, staging / DATABASE_NAME)
+    if (source / FILES).is_dir():
+        shutil.copytree(source / FILES, staging / FILES)
+    else:
+        (staging / FILES).mkdir()
+    with contextlib.closing(sqlite3.connect(staging / DATABASE_NAME)) as db:
+        verdict = db.execute("PRAGMA quick_check(1)").fetchone()[0]
+    if verdict != "ok":
+        raise BackupError(f"the backup's database is damaged: {verdict}; nothing was changed")
