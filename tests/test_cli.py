@@ -289,3 +289,4 @@ async def test_trace_writes_every_frame_with_secrets_masked(tmp_path: Path) -> N
     assert PASSWORD not in text and token is not None and token not in text
     assert '"password": "***"' in text and '"resume_token": "***"' in text
     assert '"text": "hello, wire"' in text
+    assert trace.stat().st_mode & 0o777 == 0o600  # every message is in it

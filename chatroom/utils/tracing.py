@@ -1,5 +1,6 @@
 """Where `--trace` writes its lines (see `chatroom.common.trace`): standard error, or a file."""
 
+import os
 import sys
 from collections.abc import Callable
 
@@ -12,5 +13,7 @@ def trace_writer(where: str) -> Callable[[str], None]:
     opened."""
     if where == TO_STDERR:
         return lambda line: print(line, file=sys.stderr, flush=True)
-    stream = open(where, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - open while serving
+    # Made for its owner's eyes only: it holds every message, private ones too.
+    fd = os.open(where, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    stream = open(fd, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - open while serving
     return lambda line: print(line, file=stream)
