@@ -96,6 +96,16 @@ async def test_a_data_dir_it_makes_is_its_owners_alone_and_an_open_one_is_warned
     assert made.stat().st_mode & 0o777 == 0o755  # said, not changed behind the owner's back
 
 
+async def test_a_restore_stopped_half_way_keeps_the_server_from_starting(tmp_path: Path) -> None:
+    """Killed between its last two steps, a restore may have left no database: a server
+    starting then would start empty. The staging folder it leaves says so."""
+    (tmp_path / ".restoring").mkdir()
+    code, lines = await cli_failure("--port", "0", "--data-dir", str(tmp_path))
+    said = f"a restore into {tmp_path} was stopped half-way: run chatroom-admin restore again"
+    assert (code, lines) == (2, [f"chatroom-server: error: {said}"])
+    assert not (tmp_path / "chatroom.db").exists()  # nothing was made
+
+
 async def test_offline_mail_survives_a_process_restart(tmp_path: Path) -> None:
     args = ("--port", "0", "--data-dir", str(tmp_path), "--bcrypt-cost", "4")
     first = ServerProcess(await run_server(*args))

@@ -22,6 +22,10 @@ LOCK_NAME = "lock"
 DATABASE_FILES = [DATABASE_NAME, f"{DATABASE_NAME}-wal", f"{DATABASE_NAME}-shm"]
 """The database and the two files SQLite keeps beside it in WAL mode."""
 
+STAGING = ".restoring"
+"""Where `chatroom-admin restore` copies and checks a backup before putting it in place:
+found at start, it means a restore was stopped half-way."""
+
 PRIVATE = 0o700
 """The mode of a data directory the server or chatroom-admin makes: its messages, password
 hashes and files are for the user who runs the server alone."""
@@ -55,6 +59,10 @@ def claim(data_dir: Path) -> DataDirLock:
     _check_directory_writable(data_dir)
     lock = _lock(data_dir)
     try:
+        if (data_dir / STAGING).exists():  # (a restore under way holds the lock)
+            raise DataDirError(
+                f"a restore into {data_dir} was stopped half-way: run chatroom-admin restore again"
+            )
         # Both checks open the database files and close them again. Closing any descriptor
         # of a file drops every POSIX lock the process holds on it, SQLite's included, so
         # they must run before the store opens the database, never while it has it open.

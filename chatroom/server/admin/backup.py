@@ -15,13 +15,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from chatroom.server.datadir import DATABASE_FILES, PRIVATE, lock
+from chatroom.server.datadir import DATABASE_FILES, PRIVATE, STAGING, lock
 from chatroom.server.store.sql import DATABASE_NAME
 from chatroom.utils.args import failure_reason
 
 FILES = "files"
-STAGING = ".restoring"
-"""Where `restore` copies and checks a backup in the data dir before putting it in place."""
 
 
 class BackupError(Exception):
