@@ -241,6 +241,11 @@ async def test_an_unusable_data_dir_is_one_line_and_exit_code_2(tmp_path: Path) 
             "argument --message-rate: must be a number at least 0.01, not inf",
         ),
         (["--chaos", "delay=nan"], "argument --chaos: delay is at least 0 seconds, and finite"),
+        (  # the password is not shown, even in a URL refused as malformed
+            ["--store", "postgresql://u:hunter2@[::1/db"],
+            "argument --store: 'postgresql://u:***@[::1/db': give a "
+            "postgresql://USER@HOST:PORT/DB URL",
+        ),
         (  # was a traceback (urllib's "Invalid IPv6 URL")
             ["--store", "postgresql://u@[::1/db"],
             "argument --store: 'postgresql://u@[::1/db': give a postgresql://USER@HOST:PORT/DB URL",

@@ -10,6 +10,7 @@ import asyncio
 import gc
 import logging
 import math
+import re
 import signal
 import sqlite3
 import ssl
@@ -137,7 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _store_url(url: str) -> str:
     if not url.startswith(("postgresql://", "postgres://")) or not _readable_url(url):
-        raise argparse.ArgumentTypeError(f"{url!r}: give a postgresql://USER@HOST:PORT/DB URL")
+        raise argparse.ArgumentTypeError(
+            f"{shown_url(url)!r}: give a postgresql://USER@HOST:PORT/DB URL"
+        )
     return url
 
 
@@ -159,17 +162,14 @@ def _chaos_spec(text: str) -> ChaosSpec:
 
 def _hub_url(url: str) -> str:
     if not url.startswith(("redis://", "rediss://", "unix://")) or not _readable_url(url):
-        raise argparse.ArgumentTypeError(f"{url!r}: give a redis://HOST:PORT URL")
+        raise argparse.ArgumentTypeError(f"{shown_url(url)!r}: give a redis://HOST:PORT URL")
     return url
 
 
 def shown_url(url: str) -> str:
-    """`url` with its password, if any, masked: for the log and error messages."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    """`url` with its password, if any, masked: for the log and error messages. Read as
+    text, not parsed, so that a URL refused as malformed is masked too."""
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/@:]*:)[^/]*@", r"\1***@", url)
 
 
 def tls_context(cert: Path | None, key: Path | None) -> ssl.SSLContext | None:
