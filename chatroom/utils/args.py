@@ -33,16 +33,23 @@ def failure_reason(exc: BaseException) -> str:
     return os_reason(exc) if isinstance(exc, OSError) else str(exc)
 
 
+def read_whole_number(text: str, least: int = 1, most: int = INTEGER_MAX) -> int | None:
+    """`text` as a whole number from `least` to `most` (by default, how many of something:
+    from 1 to the largest the protocol and SQLite carry), or None if it is not one."""
+    text = text.strip()
+    return int(text) if text.isdecimal() and least <= int(text) <= most else None
+
+
 def whole_number(least: int = 1, most: int = INTEGER_MAX) -> Callable[[str], int]:
-    """An argparse type: a whole number from `least` to `most` (by default, how many of
-    something: from 1 to the largest the protocol and SQLite carry)."""
+    """An argparse type: `read_whole_number` from `least` to `most`."""
 
     def whole(text: str) -> int:
-        if not text.strip().isdecimal() or not least <= int(text) <= most:
+        value = read_whole_number(text, least, most)
+        if value is None:
             raise argparse.ArgumentTypeError(
                 f"must be a whole number from {least} to {most}, not {text}"
             )
-        return int(text)
+        return value
 
     return whole
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chatroom.common.limits import INTEGER_MAX
+from chatroom.utils.args import read_whole_number
 
 COMMANDS = [
     ("/msg NAME TEXT", "send TEXT to NAME privately (opens a tab for the conversation)"),
@@ -239,14 +239,8 @@ def send_file(rest: str) -> Command:
     return SendFile(path=Path(path).expanduser(), to=name.strip() or None)
 
 
-def whole_number(text: str) -> int | None:
-    """`text` as a number the protocol can carry (0 to INTEGER_MAX), or None."""
-    text = text.strip()
-    return int(text) if text.isdecimal() and int(text) <= INTEGER_MAX else None
-
-
 def save_file(rest: str) -> Command:
-    fid = whole_number(rest)
+    fid = read_whole_number(rest, 0)
     if fid is None:
         return Usage("Usage: /get FID (the number shown with the file)")
     return SaveFile(fid=fid)
@@ -286,7 +280,7 @@ def moderate(kind: str, usage: str, done: str, seconds: str) -> Callable[[str], 
         data: dict[str, Any] = {"username": name}
         first, _, after = more.strip().partition(" ")
         if seconds != "none" and first.isdecimal():
-            data["seconds"], more = whole_number(first), after
+            data["seconds"], more = read_whole_number(first, 0), after
             if data["seconds"] is None:  # too many digits to send
                 return Usage(usage)
         elif seconds == "needed":
@@ -299,7 +293,7 @@ def moderate(kind: str, usage: str, done: str, seconds: str) -> Callable[[str], 
 
 
 def delete(rest: str) -> Command:
-    mid = whole_number(rest)
+    mid = read_whole_number(rest, 0)
     if mid is None:
         return Usage("Usage: /delete MID (the number /search or the export shows)")
     return ServerRequest("delete", {"mid": mid}, f"Message {mid} deleted.")
