@@ -15,11 +15,12 @@ bad usage), never a traceback.
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import os
 import ssl
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -196,6 +197,17 @@ NETWORK_ERRORS = (ConnectionError, TimeoutError, ssl.SSLError)
 """The OSErrors of the connection; any other during a transfer is a local file's."""
 
 
+@contextlib.contextmanager
+def local_files(what: str) -> Iterator[None]:
+    """Make an OSError inside, but the connection's, a `LocalFileError`: "`what`: why"."""
+    try:
+        yield
+    except NETWORK_ERRORS:
+        raise
+    except OSError as exc:
+        raise LocalFileError(f"{what}: {os_reason(exc)}") from None
+
+
 async def send_file(args: argparse.Namespace) -> str:
     if not args.path.is_file():
         raise LocalFileError(f"{args.path} is not a file")
@@ -203,14 +215,10 @@ async def send_file(args: argparse.Namespace) -> str:
     try:
         with _progress_bar() as bar:
             task = bar.add_task(f"sending {_label(args.path.name)}", total=args.path.stat().st_size)
-            try:
+            with local_files(f"cannot read {args.path}"):
                 sent = await client.send_file(
                     args.path, args.to, progress=lambda done, _: bar.update(task, completed=done)
                 )
-            except NETWORK_ERRORS:
-                raise
-            except OSError as exc:
-                raise LocalFileError(f"cannot read {args.path}: {os_reason(exc)}") from None
         await client.logout()
     finally:
         await client.close()
@@ -224,14 +232,10 @@ async def get_file(args: argparse.Namespace) -> str:
         info = await client.file_info(args.fid)
         with _progress_bar() as bar:
             task = bar.add_task(f"receiving {_label(info.name)}", total=info.size)
-            try:
+            with local_files(f"cannot save into {folder}"):
                 saved = await client.download(
                     args.fid, folder, progress=lambda done, _: bar.update(task, completed=done)
                 )
-            except NETWORK_ERRORS:
-                raise
-            except OSError as exc:
-                raise LocalFileError(f"cannot save into {folder}: {os_reason(exc)}") from None
         await client.logout()
     finally:
         await client.close()

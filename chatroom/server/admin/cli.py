@@ -136,13 +136,13 @@ class Handout:
             self._write("username,password")
 
     def add(self, name: str, password: str) -> None:
-        if self._file is None and self.count == 0:
-            self._write(f"{'USER'.ljust(self._width)}  PASSWORD")
-        self.count += 1
-        if self._file is None:
-            self._write(f"{name.ljust(self._width)}  {password}")
-        else:
+        if self._file is not None:
             self._write(f"{name},{password}")
+        else:
+            if self.count == 0:
+                self._write(f"{'USER'.ljust(self._width)}  PASSWORD")
+            self._write(f"{name.ljust(self._width)}  {password}")
+        self.count += 1
 
     def close(self) -> None:
         """Close the file, or remove it if no password went into it."""
