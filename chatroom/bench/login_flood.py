@@ -6,8 +6,8 @@ PAIRS pairs of logged-in clients exchange private messages, each sender RATE a s
 the latency of each is the time from `private` sent to `message` received (one clock,
 one process). First without load, then while LOGINS new connections a second log in with
 a valid password at the server's real bcrypt cost (12 unless --bcrypt-cost says
-otherwise). bcrypt runs in a pool of (cores - 1) threads, so the logins queue up there
-while the event loop keeps its core for the chat.
+otherwise). bcrypt runs in one worker process a core, beside the event loop: the
+scheduler shares the cores between the chat and the logins.
 """
 
 import argparse
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from chatroom.bench.accounts import PASSWORD, user
-from chatroom.bench.spawn import start_server
+from chatroom.bench.spawn import BENCH_FLAGS, start_server
 from chatroom.bench.wire import ChatroomLink, open_link
 from chatroom.client import ChatClient
 from chatroom.common.messages import MessagePush
@@ -94,7 +94,9 @@ async def main() -> None:
     parser.add_argument("--bcrypt-cost", default="12")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        process, port = await start_server(Path(scratch), "--bcrypt-cost", args.bcrypt_cost)
+        process, port = await start_server(
+            Path(scratch), *BENCH_FLAGS, "--bcrypt-cost", args.bcrypt_cost
+        )
         try:
             await (await user(port, "flooder")).close()
             pairs = [
