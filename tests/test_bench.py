@@ -327,7 +327,8 @@ async def test_the_python_floor_runs_the_scenarios_through_a_bare_server() -> No
 
 
 def test_the_login_floor_is_bcrypts_process_or_every_cores_share_whichever_is_longer() -> None:
-    """bcrypt runs in (cores - 1) processes; everything else of a login shares the cores."""
+    """bcrypt runs in the workers (one a core now, one fewer before); everything else of a
+    login shares the cores."""
     assert python_floor.checking(cost=4, count=5) > 0
     figures = {"cores": 2, "bcrypt_workers": 1, "bcrypt_cpu_ms": 1.0,
                "login_server_cpu_ms": 0.3, "login_generator_cpu_ms": 0.5}  # fmt: skip

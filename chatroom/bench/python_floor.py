@@ -19,8 +19,9 @@ table of who is online.
   times one alone).
 - logins: the same `connections` run, for the CPU each login costs the generator and
   the bare server; and bcrypt checking a password at the bench's cost, for its CPU. A
-  chatroom login needs at least the three, and its bcrypt runs in (cores - 1) processes, so
-  K logins take at least K * bcrypt / (cores - 1), and at least K * the three / cores.
+  chatroom login needs at least the three, and its bcrypt runs in the server's worker
+  processes, so K logins take at least K * bcrypt / workers, and at least K * the three
+  / cores.
 - stored messages/s: the `store` scenario (50 senders, 100 requests in flight each)
   against the bare server, for the CPU per message of the load generator and of the bare
   server; and SQLite storing the scenario's message into the server's own schema (both

@@ -41,10 +41,14 @@ def _prehash(password: str) -> bytes:
 
 
 def bcrypt_workers() -> int:
-    """How many processes hash and check passwords: one core fewer than the machine has,
-    so that the event loop keeps a core to itself and a flood of logins cannot slow the
-    chat down."""
-    return max(1, (os.cpu_count() or 2) - 1)
+    """How many processes hash and check passwords: one a core. bcrypt is all CPU, so a
+    storm of logins then uses every core the chat leaves idle. The scheduler shares a
+    core between the event loop and a worker when both are busy: a flood of logins at
+    cost 12 moves private latency's p99 from about 4 to 9 ms (docs/performance.md).
+    Workers at a lower priority (nice 19, or SCHED_IDLE) kept the chat at 6 to 7 ms, but
+    gave the logins of a storm only what the loop left, and a storm went little faster
+    than with one worker."""
+    return os.cpu_count() or 1
 
 
 class NoPasswordWorker(Exception):
@@ -100,11 +104,15 @@ class PasswordHasher:
     async def _ask(self, *request: object) -> Any:
         self.running += 1
         try:
-            try:
-                return await (await self._least_busy()).ask(*request)
-            except WorkerGone:
-                log.error("a password worker exited; starting another")
-                return await (await self._least_busy()).ask(*request)
+            # Each try that fails had a worker of its own die, and that one is replaced: a
+            # worker killed before its end was read may still be the least busy, so a try
+            # for each worker, then one with all of them new.
+            for _ in range(self._size):
+                try:
+                    return await (await self._least_busy()).ask(*request)
+                except WorkerGone:
+                    log.error("a password worker exited; starting another")
+            return await (await self._least_busy()).ask(*request)
         finally:
             self.running -= 1
 

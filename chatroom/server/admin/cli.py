@@ -30,7 +30,7 @@ from chatroom.server.admin.backup import BackupError, backup, restore
 from chatroom.server.admin.export import FORMATS
 from chatroom.server.admin.reports import AdminError, when
 from chatroom.server.admin.roster import ROLES, RosterError, Student, generate_password, read_roster
-from chatroom.server.auth import PasswordHasher
+from chatroom.server.auth import PasswordHasher, bcrypt_workers
 from chatroom.server.datadir import DataDirError, is_damage, make
 from chatroom.server.store import SqlStore
 from chatroom.server.store.moderation import BAN
@@ -83,8 +83,7 @@ async def make_accounts(
 ) -> None:
     """Create the roster's new accounts, each added to `made` (and its generated password
     handed out) as soon as it is, and set every student's role and display name."""
-    cores = os.cpu_count() or 1  # no logins to keep a core for
-    hasher = PasswordHasher(args.bcrypt_cost, workers=cores, new_at_once=cores)
+    hasher = PasswordHasher(args.bcrypt_cost, new_at_once=bcrypt_workers())
     store = await opened(args.data_dir, create=True)
     try:
         new = [s for s in students if await store.find_user(s.username, fresh=True) is None]
