@@ -188,7 +188,7 @@ def test_the_targets_table_judges_each_figure_against_the_same_run(tmp_path: Pat
             "answering_cpu_us": 9.1, "storing_cpu_us": 7.2, "latency_p50_ms": 0.24,
             "latency_p99_ms": 0.68, "kib_per_connection": 1.64, "login_floor_s": 9.5,
             "login_generator_cpu_ms": 0.3, "login_server_cpu_ms": 0.2, "bcrypt_cost": 4,
-            "bcrypt_cpu_ms": 0.95, "bcrypt_workers": 1}  # fmt: skip
+            "bcrypt_cpu_ms": 0.95, "bcrypt_workers": 2}  # fmt: skip
     (tmp_path / "python_floor.json").write_text(json.dumps(bare))
     write(tmp_path, "fresh.json", [
         {"scenario": "connections K=10000", "clients": 10000, "seconds": 4.1,
@@ -205,7 +205,7 @@ def test_the_targets_table_judges_each_figure_against_the_same_run(tmp_path: Pat
     assert "a bare Python relay 0.68" in rows["private latency at 2,000/s, p99 (ms)"].reference
     assert rows["10,000 connect + login (s)"].reference == (
         "ngircd 1.5, floor 9.5 on 2 cores (CPU ms a login: generator 0.3, a bare Python "
-        "server 0.2, bcrypt 0.95 at cost 4, on 1 process)"
+        "server 0.2, bcrypt 0.95 at cost 4, in 2 processes)"
     )
     assert rows["100 MiB file download (MB/s)"].reference == "a new 100 MiB file written alone 402"
     memory = rows["server memory per idle logged-in connection (KiB)"]

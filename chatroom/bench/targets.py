@@ -306,8 +306,12 @@ def login_floor(figures: dict[str, Any]) -> str:
         f"floor {figures['login_floor_s']} on {figures['cores']} cores (CPU ms a login: "
         f"generator {figures['login_generator_cpu_ms']}, a bare Python server "
         f"{figures['login_server_cpu_ms']}, bcrypt {figures['bcrypt_cpu_ms']} at cost "
-        f"{figures['bcrypt_cost']}, on {figures['bcrypt_workers']} process)"
+        f"{figures['bcrypt_cost']}, in {processes(figures['bcrypt_workers'])})"
     )
+
+
+def processes(count: int) -> str:
+    return "1 process" if count == 1 else f"{count} processes"
 
 
 def event_loop(work: Path) -> str | None:

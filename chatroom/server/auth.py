@@ -44,7 +44,7 @@ def bcrypt_workers() -> int:
     """How many processes hash and check passwords: one a core. bcrypt is all CPU, so a
     storm of logins then uses every core the chat leaves idle. The scheduler shares a
     core between the event loop and a worker when both are busy: a flood of logins at
-    cost 12 moves private latency's p99 from about 4 to 9 ms (docs/performance.md).
+    cost 12 moves private latency's p99 from 4 or 5 ms to 9 to 14 (docs/performance.md).
     Workers at a lower priority (nice 19, or SCHED_IDLE) kept the chat at 6 to 7 ms, but
     gave the logins of a storm only what the loop left, and a storm went little faster
     than with one worker."""
