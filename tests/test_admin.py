@@ -7,6 +7,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -379,7 +380,8 @@ async def test_restore_refuses_a_running_servers_data_dir(
     code, _, err = await admin(
         server.data_dir, "restore", str(tmp_path / "b"), "--replace", ok=False
     )
-    assert code == 2 and "in use by another chatroom-server" in err and len(err.splitlines()) == 1
+    in_use = f"{server.data_dir} is in use by chatroom-server (pid {os.getpid()})"
+    assert code == 2 and in_use in err and len(err.splitlines()) == 1
 
 
 @pytest.mark.parametrize(

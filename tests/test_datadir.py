@@ -2,6 +2,7 @@
 
 import asyncio
 import ctypes
+import fcntl
 import os
 import signal
 import sqlite3
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from chatroom.client import ChatClient
+from chatroom.server import datadir
 from chatroom.server.app import ChatServer
 from chatroom.server.datadir import DataDirError
 from tests.conftest import PASSWORD, RunningServer, cli_failure, spawn_server
@@ -40,6 +42,31 @@ async def test_a_second_server_on_the_same_data_dir_exits_and_the_first_keeps_se
         await alice.close()
     finally:
         assert await first.stop(signal.SIGTERM) == 0
+
+
+async def test_a_refused_program_is_told_which_program_holds_the_data_dir(
+    tmp_path: Path,
+) -> None:
+    restoring = datadir.lock(tmp_path)  # as chatroom-admin restore holds it
+    try:
+        code, lines = await cli_failure(*server_args(tmp_path))
+        assert (code, lines) == (2, [
+            f"chatroom-server: error: data directory {tmp_path} is in use by "
+            f"chatroom-admin restore (pid {os.getpid()})"
+        ])  # fmt: skip
+        with pytest.raises(DataDirError) as second:
+            datadir.lock(tmp_path)
+        assert str(second.value).endswith(
+            f"in use by another chatroom-admin restore (pid {os.getpid()})"
+        )
+    finally:
+        restoring.release()
+    # A lock file from before the program was named holds a pid alone: a server's.
+    (tmp_path / datadir.LOCK_NAME).write_text("4242\n")
+    with open(tmp_path / datadir.LOCK_NAME) as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(DataDirError, match=r"in use by chatroom-server \(pid 4242\)$"):
+            datadir.lock(tmp_path)
 
 
 async def test_a_killed_server_leaves_its_data_dir_to_the_next_one(tmp_path: Path) -> None:

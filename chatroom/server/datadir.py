@@ -57,7 +57,7 @@ def claim(data_dir: Path) -> DataDirLock:
     """Lock `data_dir` (creating it if need be) and check its files; raises `DataDirError`."""
     make(data_dir)
     _check_directory_writable(data_dir)
-    lock = _lock(data_dir)
+    lock = _lock(data_dir, SERVER)
     try:
         if (data_dir / STAGING).exists():  # (a restore under way holds the lock)
             raise DataDirError(
@@ -79,7 +79,7 @@ def lock(data_dir: Path) -> DataDirLock:
     """Lock `data_dir` (creating it if need be) without checking its files: for taking it
     from the server while its database is replaced (`chatroom-admin restore`)."""
     make(data_dir)
-    return _lock(data_dir)
+    return _lock(data_dir, RESTORE)
 
 
 def make(data_dir: Path) -> None:
@@ -98,7 +98,12 @@ def open_to_others(data_dir: Path) -> bool:
     return bool(data_dir.stat().st_mode & ~PRIVATE & 0o777)
 
 
-def _lock(data_dir: Path) -> DataDirLock:
+SERVER = "chatroom-server"
+RESTORE = "chatroom-admin restore"
+"""The programs that lock a data directory, as the lock file names its holder."""
+
+
+def _lock(data_dir: Path, program: str) -> DataDirLock:
     path = data_dir / LOCK_NAME
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -107,20 +112,27 @@ def _lock(data_dir: Path) -> DataDirLock:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        holder = os.pread(fd, 20, 0).decode(errors="replace").strip()
+        holder = os.pread(fd, 100, 0).decode(errors="replace")
         os.close(fd)
-        # The holder writes its pid just after locking, so a reader may find none yet.
-        pid = f" (pid {holder})" if holder.isdigit() else ""
-        raise DataDirError(
-            f"data directory {data_dir} is in use by another chatroom-server{pid}"
-        ) from None
+        in_use = f"data directory {data_dir} is in use by {_holder(holder, program)}"
+        raise DataDirError(in_use) from None
     except OSError as exc:  # e.g. a file system without locks
         os.close(fd)
         raise DataDirError(f"cannot lock {path}: {os_reason(exc)}") from None
     # Only now that the lock is ours: truncating earlier could erase the holder's pid.
     os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    os.pwrite(fd, f"{os.getpid()} {program}\n".encode(), 0)
     return DataDirLock(fd)
+
+
+def _holder(line: str, program: str) -> str:
+    """Who holds the lock, from its file's `line` ("PID PROGRAM", or "PID" before the
+    program was named), as `program` refused by it is told."""
+    # The holder writes its line just after locking, so a reader may find none yet.
+    pid, _, holder = line.strip().partition(" ")
+    holder = holder or SERVER
+    who = f"another {holder}" if holder == program else holder
+    return f"{who} (pid {pid})" if pid.isdigit() else who
 
 
 def _check_directory_writable(data_dir: Path) -> None:
