@@ -62,6 +62,27 @@ async def test_a_login_is_answered_when_its_password_worker_is_killed(make_serve
     assert caught.value.code == ErrorCode.BAD_CREDENTIALS
 
 
+async def test_many_checks_are_answered_when_every_worker_is_killed_under_them() -> None:
+    hasher = PasswordHasher(cost=10, workers=2)  # ~70 ms a check: killed mid-queue
+    try:
+        right = await hasher.hash("right")
+        checks = [
+            asyncio.create_task(hasher.verify("right" if n % 2 else "wrong", right))
+            for n in range(20)
+        ]
+        async with asyncio.timeout(WAIT):
+            while hasher.running < len(checks):
+                await asyncio.sleep(0)  # until every check is with a worker
+        killed = hasher.pids
+        for pid in killed:
+            os.kill(pid, signal.SIGKILL)
+        answers = await asyncio.wait_for(asyncio.gather(*checks), WAIT)
+        assert answers == [n % 2 == 1 for n in range(20)]
+        assert len(hasher.pids) == 2 and not set(hasher.pids) & set(killed)
+    finally:
+        await hasher.close()
+
+
 async def test_a_server_killed_outright_leaves_no_password_worker(tmp_path: Path) -> None:
     server = await spawn_server(tmp_path)
     client = await ChatClient.connect("127.0.0.1", server.port)
