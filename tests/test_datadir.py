@@ -61,12 +61,14 @@ async def test_a_refused_program_is_told_which_program_holds_the_data_dir(
         )
     finally:
         restoring.release()
-    # A lock file from before the program was named holds a pid alone: a server's.
-    (tmp_path / datadir.LOCK_NAME).write_text("4242\n")
-    with open(tmp_path / datadir.LOCK_NAME) as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
-        with pytest.raises(DataDirError, match=r"in use by chatroom-server \(pid 4242\)$"):
-            datadir.lock(tmp_path)
+    # A lock file from before the program was named holds a pid alone: a server's. What
+    # is not a program of ours is not repeated (the error stays one line).
+    for text in ("4242\n", "4242 rm -rf /\nmore\n"):
+        (tmp_path / datadir.LOCK_NAME).write_text(text)
+        with open(tmp_path / datadir.LOCK_NAME) as held:
+            fcntl.flock(held, fcntl.LOCK_EX)
+            with pytest.raises(DataDirError, match=r"in use by chatroom-server \(pid 4242\)$"):
+                datadir.lock(tmp_path)
 
 
 async def test_a_killed_server_leaves_its_data_dir_to_the_next_one(tmp_path: Path) -> None:

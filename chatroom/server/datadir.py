@@ -125,12 +125,13 @@ def _lock(data_dir: Path, program: str) -> DataDirLock:
     return DataDirLock(fd)
 
 
-def _holder(line: str, program: str) -> str:
-    """Who holds the lock, from its file's `line` ("PID PROGRAM", or "PID" before the
+def _holder(text: str, program: str) -> str:
+    """Who holds the lock, from its file's `text` ("PID PROGRAM", or "PID" before the
     program was named), as `program` refused by it is told."""
     # The holder writes its line just after locking, so a reader may find none yet.
-    pid, _, holder = line.strip().partition(" ")
-    holder = holder or SERVER
+    pid, _, holder = (text.splitlines() or [""])[0].strip().partition(" ")
+    if holder not in (SERVER, RESTORE):  # none, or not ours to repeat
+        holder = SERVER
     who = f"another {holder}" if holder == program else holder
     return f"{who} (pid {pid})" if pid.isdigit() else who
 
