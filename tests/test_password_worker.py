@@ -10,7 +10,7 @@ import pytest
 
 from chatroom.client import ChatClient
 from chatroom.common.errors import ChatError, ErrorCode
-from chatroom.server.auth import PasswordHasher, bcrypt_workers
+from chatroom.server.auth import MOST_WORKERS, PasswordHasher, bcrypt_workers
 from tests.conftest import PASSWORD, WAIT, RunningServer, spawn_server
 
 
@@ -115,3 +115,18 @@ async def test_new_hashes_wait_their_turn_unless_more_at_once_are_allowed() -> N
             assert await hasher.verify("password 1", hashing[1].result())
         finally:
             await hasher.close()
+
+
+@pytest.mark.parametrize(("cores", "workers"), [(1, 1), (2, 2), (64, MOST_WORKERS)])
+async def test_one_worker_a_core_up_to_a_bound(
+    cores: int, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a big machine, not 64 interpreters of 12 MB each for the passwords."""
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    hasher = PasswordHasher(cost=4)
+    try:
+        await hasher.start()
+        assert len(hasher.pids) == workers
+        assert await hasher.verify("right", await hasher.hash("right"))
+    finally:
+        await hasher.close()

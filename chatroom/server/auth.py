@@ -40,15 +40,20 @@ def _prehash(password: str) -> bytes:
     return base64.b64encode(hashlib.sha256(password.encode()).digest())
 
 
+MOST_WORKERS = 8
+"""Password workers at most, whatever the cores: each holds 12 MB of its own (an
+interpreter), and 8 check 30 passwords a second at cost 12, a class of 40 in 1.4 s."""
+
+
 def bcrypt_workers() -> int:
-    """How many processes hash and check passwords: one a core. bcrypt is all CPU, so a
-    storm of logins then uses every core the chat leaves idle. The scheduler shares a
-    core between the event loop and a worker when both are busy: a flood of logins at
-    cost 12 moves private latency's p99 from 4 or 5 ms to 9 to 14 (docs/performance.md).
-    Workers at a lower priority (nice 19, or SCHED_IDLE) kept the chat at 6 to 7 ms, but
-    gave the logins of a storm only what the loop left, and a storm went little faster
-    than with one worker."""
-    return os.cpu_count() or 1
+    """How many processes hash and check passwords: one a core, up to `MOST_WORKERS`.
+    bcrypt is all CPU, so a storm of logins then uses every core the chat leaves idle.
+    The scheduler shares a core between the event loop and a worker when both are busy:
+    a flood of logins at cost 12 moves private latency's p99 from 4 or 5 ms to 9 to 14
+    (docs/performance.md). Workers at a lower priority (nice 19, or SCHED_IDLE) kept the
+    chat at 6 to 7 ms, but gave the logins of a storm only what the loop left, and a
+    storm went little faster than with one worker."""
+    return min(os.cpu_count() or 1, MOST_WORKERS)
 
 
 class NoPasswordWorker(Exception):
