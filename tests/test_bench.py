@@ -264,6 +264,12 @@ def test_the_earlier_issues_targets_are_judged_and_the_figures_without_one_are_n
         "fanout_members_online": 999,
     }  # fmt: skip
     (tmp_path / "conversations.json").write_text(json.dumps(conversations))
+    flood = {
+        "logins_per_s": 50, "bcrypt_cost": 12, "logins_started": 500, "logins_done": 80,
+        "quiet": {"messages": 500, "p50_ms": 2.9, "p99_ms": 6.2, "max_ms": 7.0},
+        "flood": {"messages": 1000, "p50_ms": 3.9, "p99_ms": 49.9, "max_ms": 60.0},
+    }  # fmt: skip
+    (tmp_path / "login_flood.json").write_text(json.dumps(flood))
     rows = {row.figure: row for row in targets.judge(tmp_path)}
     verdicts = {figure: row.met for figure, row in rows.items() if figure != "stored messages/s"}
     assert verdicts == {
@@ -281,6 +287,7 @@ def test_the_earlier_issues_targets_are_judged_and_the_figures_without_one_are_n
         "fan-out into a 1,000-member room, 999 online (deliveries/s)": True,  # 880k >= 864k
         "`rooms` listing 1,001 rooms with unread counts, p99 (ms)": None,
         "bytes on disk per message, 10,000,000 messages": None,
+        "private latency during 50 logins/s at bcrypt cost 12, p99 (ms)": True,  # < 50
     }  # fmt: skip
     assert rows["stored messages/s, 3 nodes on PostgreSQL + Redis"].reference == (
         "one node on PostgreSQL 21,000"
@@ -291,15 +298,42 @@ def test_the_earlier_issues_targets_are_judged_and_the_figures_without_one_are_n
     assert rows["search, p99 (ms), 10,000,000 messages"].reference == (
         "p50 1.3; the SQL alone p99 9.6"
     )
+    assert rows["private latency during 50 logins/s at bcrypt cost 12, p99 (ms)"].reference == (
+        "no logins 6.2; 80 of 500 logins done"
+    )
     # Judged: stored/s on SQLite (no ngircd or Redis run here, so nothing else of the
-    # first table), 2 cluster and 4 conversation targets; met: 1 + 3.
+    # first table), 2 cluster, 4 conversation targets and the login flood; met: 1 + 3 + 1.
     table = targets.table(list(rows.values()))
-    assert table.endswith("4/7 targets met")
+    assert table.endswith("5/8 targets met")
     assert "| bytes on disk per message, 10,000,000 messages | 163 | - | shown |  |" in table
     lower = conversations | {"room_fanout_per_s": 860_000}  # under 90 % of the lobby's
     (tmp_path / "conversations.json").write_text(json.dumps(lower))
     room = next(row for row in targets.judge(tmp_path) if row.figure.startswith("fan-out into a"))
     assert room.met is False
+    flood["flood"]["p99_ms"] = 50.0
+    (tmp_path / "login_flood.json").write_text(json.dumps(flood))
+    assert targets.judge(tmp_path)[-1].met is False
+
+
+async def test_the_login_flood_reports_the_chats_latency_with_and_without_it(
+    tmp_path: Path,
+) -> None:
+    """Issue 5's bench, as compare.sh runs it, at a tiny size and bcrypt's lowest cost."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "chatroom.bench.login_flood", "--pairs", "2", "--rate", "20",
+        "--seconds", "1", "--logins", "20", "--bcrypt-cost", "4",
+        "--json", str(tmp_path / "login_flood.json"),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), WAIT * 4)
+    assert process.returncode == 0, err.decode()[-2000:]
+    found = json.loads((tmp_path / "login_flood.json").read_text())
+    # Every message sent is received and timed: 2 senders, 20 a second, 0.5 s then 1 s.
+    assert (found["quiet"]["messages"], found["flood"]["messages"]) == (20, 40)
+    for part in ("quiet", "flood"):
+        assert 0 < found[part]["p50_ms"] <= found[part]["p99_ms"] <= found[part]["max_ms"]
+    assert 0 < found["logins_done"] <= found["logins_started"] and found["bcrypt_cost"] == 4
+    assert f"p99 {found['flood']['p99_ms']:.1f} ms" in out.decode()
 
 
 async def test_the_connection_floor_is_measured_on_a_server_of_its_own(tmp_path: Path) -> None:

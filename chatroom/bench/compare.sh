@@ -102,5 +102,7 @@ if [ -z "${COMPARE_NO_CONVERSATIONS:-}" ]; then
     echo "== conversations at size" >&2
     python3 -m chatroom.bench.conversations --fanout-messages 2000 --json "$work/conversations.json"
 fi
+echo "== private latency during a flood of logins at bcrypt cost 12" >&2
+python3 -m chatroom.bench.login_flood --json "$work/login_flood.json"
 echo
 python3 -m chatroom.bench.targets "$work"

@@ -1,6 +1,7 @@
 """Does a flood of logins slow the chat down? Private-message latency with and without one.
 
     python -m chatroom.bench.login_flood [--pairs 10] [--rate 10] [--seconds 10] [--logins 50]
+                                         [--json FILE]
 
 PAIRS pairs of logged-in clients exchange private messages, each sender RATE a second;
 the latency of each is the time from `private` sent to `message` received (one clock,
@@ -12,6 +13,7 @@ scheduler shares the cores between the chat and the logins.
 
 import argparse
 import asyncio
+import json
 import statistics
 import tempfile
 import time
@@ -76,12 +78,20 @@ async def flood(port: int, per_second: float, until: float) -> tuple[int, int]:
     return started, done
 
 
-def summary(latencies: list[float]) -> str:
+def figures(latencies: list[float]) -> dict[str, float]:
     ms = sorted(x * 1000 for x in latencies)
-    p99 = ms[int(len(ms) * 0.99) - 1]
+    return {
+        "messages": len(ms),
+        "p50_ms": round(statistics.median(ms), 2),
+        "p99_ms": round(ms[int(len(ms) * 0.99) - 1], 2),
+        "max_ms": round(ms[-1], 2),
+    }
+
+
+def summary(found: dict[str, float]) -> str:
     return (
-        f"{len(ms)} messages: p50 {statistics.median(ms):.1f} ms, "
-        f"p99 {p99:.1f} ms, max {ms[-1]:.1f} ms"
+        f"{found['messages']} messages: p50 {found['p50_ms']:.1f} ms, "
+        f"p99 {found['p99_ms']:.1f} ms, max {found['max_ms']:.1f} ms"
     )
 
 
@@ -92,6 +102,7 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--logins", type=float, default=50, help="logins/s in the flood")
     parser.add_argument("--bcrypt-cost", default="12")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         process, port = await start_server(
@@ -103,14 +114,21 @@ async def main() -> None:
                 (await user(port, f"alice{n}"), await user(port, f"bob{n}"))
                 for n in range(args.pairs)
             ]
-            quiet = await measure(pairs, args.rate, args.seconds / 2)
+            quiet = figures(await measure(pairs, args.rate, args.seconds / 2))
             print(f"no flood:             {summary(quiet)}")
             deadline = time.perf_counter() + args.seconds
             flooding = asyncio.create_task(flood(port, args.logins, deadline))
-            loaded = await measure(pairs, args.rate, args.seconds)
+            loaded = figures(await measure(pairs, args.rate, args.seconds))
             started, done = await flooding
             print(f"{args.logins:.0f} logins/s flood:   {summary(loaded)}")
             print(f"  ({started} logins started, {done} finished during the flood)")
+            if args.json:
+                found = {
+                    "logins_per_s": args.logins, "bcrypt_cost": int(args.bcrypt_cost),
+                    "quiet": quiet, "flood": loaded,
+                    "logins_started": started, "logins_done": done,
+                }  # fmt: skip
+                args.json.write_text(json.dumps(found, indent=2))
         finally:
             process.terminate()
             await process.wait()
