@@ -10,7 +10,7 @@ import pytest
 
 from chatroom.client import ChatClient
 from chatroom.common.errors import ChatError, ErrorCode
-from chatroom.server.auth import MOST_WORKERS, PasswordHasher, bcrypt_workers
+from chatroom.server.auth import AHEAD, MOST_WORKERS, PasswordHasher, bcrypt_workers
 from tests.conftest import PASSWORD, WAIT, RunningServer, spawn_server
 
 
@@ -27,7 +27,7 @@ async def test_each_answer_goes_to_its_own_request_when_many_ask_at_once() -> No
         ]
         async with asyncio.timeout(WAIT):
             while hasher.running < len(checks):
-                await asyncio.sleep(0)  # until every check is with a worker
+                await asyncio.sleep(0)  # until every check is asked (some still waiting)
         for check in checks[::5]:
             check.cancel()
         answers = await asyncio.gather(*checks, return_exceptions=True)
@@ -79,6 +79,28 @@ async def test_many_checks_are_answered_when_every_worker_is_killed_under_them()
         answers = await asyncio.wait_for(asyncio.gather(*checks), WAIT)
         assert answers == [n % 2 == 1 for n in range(20)]
         assert len(hasher.pids) == 2 and not set(hasher.pids) & set(killed)
+    finally:
+        await hasher.close()
+
+
+async def test_a_check_given_up_before_a_worker_is_free_is_never_hashed() -> None:
+    """A flood of logins whose clients hang up must not keep the workers busy (nor keep a
+    stopping server waiting) with checks nobody waits for."""
+    hasher = PasswordHasher(cost=10, workers=1)  # ~70 ms a check
+    try:
+        right = await hasher.hash("right")
+        handed = hasher.handed
+        checks = [asyncio.create_task(hasher.verify("right", right)) for _ in range(10)]
+        async with asyncio.timeout(WAIT):
+            while hasher.running < len(checks):
+                await asyncio.sleep(0)
+        assert hasher.handed - handed == AHEAD  # the rest wait their turn here
+        for check in checks[AHEAD:]:
+            check.cancel()
+        assert await hasher.verify("wrong", right) is False
+        assert await asyncio.gather(*checks[:AHEAD]) == [True] * AHEAD
+        assert hasher.handed - handed == AHEAD + 1  # the eight given up were never sent
+        assert all(check.cancelled() for check in checks[AHEAD:])
     finally:
         await hasher.close()
 

@@ -40,6 +40,9 @@ def _prehash(password: str) -> bytes:
     return base64.b64encode(hashlib.sha256(password.encode()).digest())
 
 
+AHEAD = 2
+"""Requests a worker is given at once: the next is in its pipe when it answers one, and
+the rest wait here, where a request given up (its client gone) is dropped unhashed."""
 MOST_WORKERS = 8
 """Password workers at most, whatever the cores: each holds 12 MB of its own (an
 interpreter), and 8 check 30 passwords a second at cost 12, a class of 40 in 1.4 s."""
@@ -75,8 +78,12 @@ class PasswordHasher:
         """New-password hashes with the workers at once (in the server, one: a flood of
         registrations waits here, not in a worker's queue, so a login waits behind at
         most one of them)."""
+        self._handing = asyncio.Semaphore(self._size * AHEAD)
         self.running = 0
-        """How many hashes are with the workers now (for tests and monitoring)."""
+        """How many hashes are asked for now, waiting or with a worker (for tests and
+        monitoring)."""
+        self.handed = 0
+        """How many requests were given to a worker, ever (for tests and monitoring)."""
 
     @property
     def pids(self) -> list[int]:
@@ -112,14 +119,20 @@ class PasswordHasher:
             # Each try that fails had a worker of its own die, and that one is replaced: a
             # worker killed before its end was read may still be the least busy, so a try
             # for each worker, then one with all of them new.
-            for _ in range(self._size):
-                try:
-                    return await (await self._least_busy()).ask(*request)
-                except WorkerGone:
-                    log.error("a password worker exited; starting another")
-            return await (await self._least_busy()).ask(*request)
+            async with self._handing:
+                for _ in range(self._size):
+                    try:
+                        return await self._hand(request)
+                    except WorkerGone:
+                        log.error("a password worker exited; starting another")
+                return await self._hand(request)
         finally:
             self.running -= 1
+
+    async def _hand(self, request: tuple[object, ...]) -> Any:
+        worker = await self._least_busy()
+        self.handed += 1
+        return await worker.ask(*request)
 
     async def start(self) -> None:
         """Start the workers not running: all of them at first, then any that died."""
