@@ -3,6 +3,7 @@ cannot use."""
 
 import asyncio
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,38 @@ async def test_look_alike_accounts_from_before_the_skeleton_both_keep_working(
             assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     finally:
         await server.stop()
+
+
+CANCELLED_WHILE_OPENING = """
+import asyncio, sys
+from pathlib import Path
+from chatroom.server.store.sqlite import connect
+
+async def cancelled(path, turns):
+    opening = asyncio.create_task(connect(path))
+    for _ in range(turns):
+        await asyncio.sleep(0)  # a turn of the loop: the opening gets that far
+    opening.cancel()
+    try:
+        await opening
+    except asyncio.CancelledError:
+        pass
+
+for n in range(20):  # each run's loop is closed as soon as its opening is cancelled
+    asyncio.run(cancelled(Path(sys.argv[1]) / f"db{n}", 1 + n % 5))
+"""
+
+
+@pytest.mark.sqlite_only
+async def test_opening_a_database_cancelled_leaves_no_thread_to_fail_after_the_loop(
+    tmp_path: Path,
+) -> None:
+    """Ctrl+C while a program opens its database (chatroom-admin create-users did, at
+    once): aiosqlite's thread handed the connection to a loop already closed, and died
+    with a traceback after the program's one line."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", CANCELLED_WHILE_OPENING, str(tmp_path),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(process.communicate(), WAIT)
+    assert (process.returncode, err.decode()) == (0, "")

@@ -1,6 +1,8 @@
 """The SQL store's `Database` on SQLite, through aiosqlite (one background thread per
 connection): the store's statements are SQLite's already, and go through unchanged."""
 
+import asyncio
+import contextlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -70,8 +72,17 @@ class SqliteDatabase:
 
 
 async def connect(path: Path, read_only: bool = False) -> SqliteDatabase:
-    # isolation_level=None: no implicit transactions; the writer says BEGIN and COMMIT.
-    db = await aiosqlite.connect(path, isolation_level=None)
+    opening = asyncio.ensure_future(_opened(path))
+    try:
+        db = await asyncio.shield(opening)
+    except asyncio.CancelledError:
+        # aiosqlite opens the file in a thread of its own, which hands the connection to
+        # this loop once open: cancelled here (Ctrl+C while a program starts), the loop
+        # could be closed by then, and the thread would die with a traceback. Let it
+        # finish, and close what it opened.
+        with contextlib.suppress(Exception):
+            await (await opening).close()
+        raise
     try:
         await db.execute("PRAGMA busy_timeout = 5000")
         if read_only:
@@ -84,3 +95,8 @@ async def connect(path: Path, read_only: bool = False) -> SqliteDatabase:
         await db.close()
         raise
     return SqliteDatabase(db)
+
+
+async def _opened(path: Path) -> aiosqlite.Connection:
+    # isolation_level=None: no implicit transactions; the writer says BEGIN and COMMIT.
+    return await aiosqlite.connect(path, isolation_level=None)
