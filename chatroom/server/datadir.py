@@ -161,11 +161,8 @@ def _check_integrity(database: Path) -> None:
     checked (not whether each index matches its table; that is `integrity_check`)."""
     if not database.exists():
         return  # a new data directory: the store creates it
-    # Read-only, so that checking changes nothing; it still reads what the WAL holds.
-    uri = f"{database.resolve().as_uri()}?mode=ro"
     try:
-        with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
-            verdict = db.execute("PRAGMA quick_check(1)").fetchone()[0]
+        verdict = quick_check(database)
     except sqlite3.DatabaseError as exc:
         if not is_damage(exc):
             raise
@@ -176,6 +173,16 @@ def _check_integrity(database: Path) -> None:
         raise DataDirError(
             f"database {database} is damaged: {first_line}; restore it from a backup"
         )
+
+
+def quick_check(database: Path) -> str:
+    """`PRAGMA quick_check(1)` on `database`: "ok", or its first problem. Read-only, so
+    that checking changes nothing; it still reads what the WAL holds. Raises
+    sqlite3.DatabaseError for a file too damaged to check (see `is_damage`)."""
+    uri = f"{database.resolve().as_uri()}?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+        verdict: str = db.execute("PRAGMA quick_check(1)").fetchone()[0]
+    return verdict
 
 
 def is_damage(exc: sqlite3.DatabaseError) -> bool:

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from chatroom.server.datadir import DATABASE_FILES, PRIVATE, STAGING, lock
+from chatroom.server.datadir import DATABASE_FILES, PRIVATE, STAGING, lock, quick_check
 from chatroom.server.store.sql import DATABASE_NAME
 from chatroom.utils.args import failure_reason
 
@@ -113,7 +113,6 @@ def _copy_checked(source: Path, staging: Path) -> None:
         shutil.copytree(source / FILES, staging / FILES)
     else:
         (staging / FILES).mkdir()
-    with contextlib.closing(sqlite3.connect(staging / DATABASE_NAME)) as db:
-        verdict = db.execute("PRAGMA quick_check(1)").fetchone()[0]
+    verdict = quick_check(staging / DATABASE_NAME)
     if verdict != "ok":
         raise BackupError(f"the backup's database is damaged: {verdict}; nothing was changed")
