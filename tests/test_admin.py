@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +27,17 @@ SUBCOMMANDS = ["create-users", "reset-password", "set-role", "ban", "unban", "li
                "rooms", "audit", "export", "backup", "restore", "stats"]  # fmt: skip
 
 
-async def admin(data_dir: Path, *args: str, ok: bool = True) -> tuple[int, str, str]:
-    """Run `chatroom-admin --data-dir DATA_DIR ARGS` as its own process."""
-    process = await asyncio.create_subprocess_exec(
+async def spawn_admin(data_dir: Path, *args: str) -> asyncio.subprocess.Process:
+    """Start `chatroom-admin --data-dir DATA_DIR ARGS` as its own process."""
+    return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "chatroom.server.admin.cli", "--data-dir", str(data_dir), *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
+
+
+async def admin(data_dir: Path, *args: str, ok: bool = True) -> tuple[int, str, str]:
+    """Run `chatroom-admin --data-dir DATA_DIR ARGS` and wait for it to end."""
+    process = await spawn_admin(data_dir, *args)
     out, err = await asyncio.wait_for(process.communicate(), 60)
     code = process.returncode
     assert code is not None
@@ -370,6 +376,44 @@ async def test_a_restore_that_fails_leaves_the_data_as_it_was(tmp_path: Path) ->
     (aside,) = data_dir.glob("replaced-*")
     assert f"what was there is in {aside}" in out and (aside / "chatroom.db").exists()
     assert not (data_dir / ".restoring").exists()
+
+
+async def test_restores_in_the_same_second_or_at_once_each_keep_what_they_replace(
+    tmp_path: Path,
+) -> None:
+    """A second `restore --replace` in the same second was refused ("file exists": the
+    folder for what it replaced was named for the second) and said the first one's folder
+    held its data. Two at once: one has the data dir, the other is told so, or they take
+    turns; either way every replaced database is kept, and the data is the backup's."""
+    data_dir, roster = tmp_path / "data", tmp_path / "class.csv"
+    write_roster(roster, ["pupil1"])
+    await admin(data_dir, "create-users", str(roster), "--bcrypt-cost", "4")
+    backup = tmp_path / "backup"
+    await admin(data_dir, "backup", str(backup))
+    (backup / "files" / "1").write_bytes(os.urandom(64 << 20))  # a restore takes a while
+    now = time.time()  # each second this restore may run in is taken already
+    taken = {time.strftime("replaced-%Y%m%d-%H%M%S", time.localtime(now + s)) for s in range(60)}
+    for name in taken:
+        (data_dir / name).mkdir()
+    _, out, _ = await admin(data_dir, "restore", str(backup), "--replace")
+    (aside,) = (p for p in data_dir.glob("replaced-*") if p.name not in taken)
+    assert aside.name.rsplit("-", 1)[0] in taken and aside.name.endswith("-2")
+    assert out.endswith(f"what was there is in {aside}\n") and (aside / "chatroom.db").exists()
+    assert not any(any((data_dir / name).iterdir()) for name in taken)
+
+    restores = [await spawn_admin(data_dir, "restore", str(backup), "--replace") for _ in "ab"]
+    ended = await asyncio.wait_for(asyncio.gather(*(r.communicate() for r in restores)), 60)
+    codes = [r.returncode for r in restores]
+    in_use = f"chatroom-admin: error: data directory {data_dir} is in use by another "
+    for code, (_, err) in zip(codes, ended, strict=True):
+        assert code == 0 or (code == 2 and err.decode().startswith(in_use)), err.decode()
+        assert len(err.splitlines()) == code // 2
+    kept = [p for p in data_dir.glob("replaced-*") if p.name not in taken]
+    assert codes.count(0) >= 1 and len(kept) == 1 + codes.count(0)
+    assert all((p / "chatroom.db").exists() for p in kept)
+    assert not (data_dir / ".restoring").exists()
+    assert (data_dir / "files" / "1").stat().st_size == 64 << 20
+    assert await listed_users(data_dir) >= {"pupil1"}
 
 
 async def test_restore_refuses_a_running_servers_data_dir(

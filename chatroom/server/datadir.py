@@ -11,6 +11,7 @@ import fcntl
 import os
 import sqlite3
 import tempfile
+import time
 from pathlib import Path
 
 from chatroom.server.store.sql import DATABASE_NAME
@@ -112,23 +113,40 @@ def _lock(data_dir: Path, program: str) -> DataDirLock:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        holder = os.pread(fd, 100, 0).decode(errors="replace")
+        holder = _holder_line(fd)
         os.close(fd)
         in_use = f"data directory {data_dir} is in use by {_holder(holder, program)}"
         raise DataDirError(in_use) from None
     except OSError as exc:  # e.g. a file system without locks
         os.close(fd)
         raise DataDirError(f"cannot lock {path}: {os_reason(exc)}") from None
-    # Only now that the lock is ours: truncating earlier could erase the holder's pid.
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()} {program}\n".encode(), 0)
+    # Only now that the lock is ours: writing earlier could erase the holder's line. The
+    # line goes over the last holder's, then what is left of theirs is cut: never empty.
+    line = f"{os.getpid()} {program}\n".encode()
+    os.pwrite(fd, line, 0)
+    os.ftruncate(fd, len(line))
     return DataDirLock(fd)
+
+
+HOLDER_WAIT = 0.1
+"""Seconds a program refused the lock waits for its holder's line, which the holder
+writes just after it locks (a new lock file is empty until then)."""
+
+
+def _holder_line(fd: int) -> str:
+    """The lock file's first line, once the holder has written it (or the wait is over)."""
+    waited_until = time.monotonic() + HOLDER_WAIT
+    while True:
+        text = os.pread(fd, 100, 0).decode(errors="replace")
+        if "\n" in text or time.monotonic() > waited_until:
+            return text
+        time.sleep(0.001)  # another process's write: nothing here to wait on
 
 
 def _holder(text: str, program: str) -> str:
     """Who holds the lock, from its file's `text` ("PID PROGRAM", or "PID" before the
     program was named), as `program` refused by it is told."""
-    # The holder writes its line just after locking, so a reader may find none yet.
+    # A holder stopped between locking and writing its line leaves none to read.
     pid, _, holder = (text.splitlines() or [""])[0].strip().partition(" ")
     if holder not in (SERVER, RESTORE):  # none, or not ours to repeat
         holder = SERVER

@@ -89,8 +89,7 @@ def restore(source: Path, data_dir: Path, replace: bool) -> Path | None:
         shutil.rmtree(staging, ignore_errors=True)  # what a killed restore left
         _copy_checked(source, staging)
         if present:
-            aside = data_dir / time.strftime("replaced-%Y%m%d-%H%M%S")
-            aside.mkdir()
+            aside = _new_aside(data_dir)
             for path in present:
                 path.rename(aside / path.name)
         for name in (FILES, DATABASE_NAME):  # the database last: it says a restore is whole
@@ -103,6 +102,20 @@ def restore(source: Path, data_dir: Path, replace: bool) -> Path | None:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         held.release()
+
+
+def _new_aside(data_dir: Path) -> Path:
+    """A new folder in `data_dir` for what a restore replaces, named for the time:
+    replaced-YYYYMMDD-HHMMSS, then -2, -3... for restores within the same second."""
+    named = time.strftime("replaced-%Y%m%d-%H%M%S")
+    aside, n = data_dir / named, 1
+    while True:
+        try:
+            aside.mkdir(mode=PRIVATE)
+            return aside
+        except FileExistsError:
+            n += 1
+            aside = data_dir / f"{named}-{n}"
 
 
 def _copy_checked(source: Path, staging: Path) -> None:
