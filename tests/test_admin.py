@@ -206,7 +206,7 @@ async def test_ctrl_c_half_way_is_one_line_and_hands_out_what_was_made(
         "--data-dir", str(server.data_dir), "create-users", str(roster), "-o", str(handout),
         "--bcrypt-cost", "12", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    async with asyncio.timeout(30):  # until the handout is claimed: hashing has begun
+    async with asyncio.timeout(30):  # the handout claimed: the store opens, then hashing
         while not handout.exists():
             await asyncio.sleep(0.01)
         process.send_signal(signal.SIGINT)
