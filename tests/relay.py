@@ -1,10 +1,12 @@
 """A TCP relay for tests, between clients and the server: it keeps every request it passes
 on, and can lose the reply to one request and cut that connection, as a network failing
-at the worst moment would (the server did the work; the client never heard).
+at the worst moment would (the server did the work; the client never heard). It can also
+rewrite what the server sends, as a server with mistakes in it would have sent it.
 """
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any, Self
 
 from chatroom.common.codec import FrameDecoder, encode
@@ -23,6 +25,9 @@ class Relay:
         cut on both sides. Reset once used."""
         self.refusing = False
         """While set, a new connection is closed at once, as if the network were down."""
+        self.mangle: Callable[[dict[str, Any]], list[Any]] = lambda envelope: [envelope]
+        """The frames sent to the client in place of each one the server sends: a careless
+        server's, rewritten from a good one."""
         self._listener: asyncio.Server | None = None
         self._links: set[asyncio.Task[None]] = set()
 
@@ -91,7 +96,8 @@ class Relay:
                     is_reply = envelope.get("type") in (ReplyType.OK, ReplyType.ERROR)
                     if is_reply and envelope.get("id") in lost:
                         return
-                    client_writer.write(encode(envelope))
+                    for frame in self.mangle(envelope):
+                        client_writer.write(encode(frame))
 
         directions = [asyncio.create_task(requests()), asyncio.create_task(replies())]
         try:

@@ -2,8 +2,8 @@
 
 Each lives in its own part: the connection (`connection`), rooms and conversations
 (`conversations`), what requests return (`replies`), file transfers (`transfers`),
-reconnection (`reconnect`) to one server or several (`servers`) and the words shown to
-people (`wording`).
+reconnection (`reconnect`) to one server or several, over TLS or not (`servers`), and
+the words shown to people (`wording`).
 """
 
 from chatroom.client.connection import (
@@ -11,7 +11,6 @@ from chatroom.client.connection import (
     ConnectionClosed,
     SeenMids,
     new_cid,
-    tls_context,
 )
 from chatroom.client.reconnect import backoff, sessions
 from chatroom.client.replies import (
@@ -23,7 +22,7 @@ from chatroom.client.replies import (
     RoomInfo,
     Sent,
 )
-from chatroom.client.servers import RETRYABLE, Server, ServerList, parse_servers
+from chatroom.client.servers import RETRYABLE, Server, ServerList, parse_servers, tls_context
 from chatroom.client.transfers import FILE_WINDOW, FileSent, Progress
 from chatroom.client.wording import describe_os_error
 

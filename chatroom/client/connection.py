@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from chatroom.client.conversations import ConversationRequests
-from chatroom.client.replies import LoginReply, Sent
+from chatroom.client.replies import LoginReply, Sent, ServerLimits
 from chatroom.client.transfers import (
     FILE_WINDOW,
     FileSent,
@@ -28,8 +28,8 @@ from chatroom.client.transfers import (
 )
 from chatroom.common.codec import FrameDecoder, encode, expand
 from chatroom.common.envelope import request
-from chatroom.common.errors import ChatError
-from chatroom.common.limits import MAX_CHUNK, PROTOCOL_VERSION, Limits
+from chatroom.common.errors import ChatError, ErrorCode
+from chatroom.common.limits import MAX_CHUNK, PROTOCOL_VERSION
 from chatroom.common.messages import (
     ByePush,
     FileInfo,
@@ -38,8 +38,8 @@ from chatroom.common.messages import (
     Push,
     ReplyType,
     RequestType,
-    parse_push,
 )
+from chatroom.common.readable import Unreadable, parse_push, read, reading, shown
 from chatroom.common.trace import TO_SERVER, FrameTrace
 
 READ_SIZE = 256 * 1024
@@ -61,16 +61,6 @@ def new_cid() -> str:
     connection, gets the first one's `ok` and is not delivered twice.
     """
     return secrets.token_urlsafe(12)
-
-
-def tls_context(
-    enabled: bool, cafile: str | os.PathLike[str] | None = None
-) -> ssl.SSLContext | None:
-    """A client TLS context that verifies the server (against `cafile` if given, else the
-    system's trusted CAs), or None for plain TCP."""
-    if not enabled and cafile is None:
-        return None
-    return ssl.create_default_context(cafile=cafile)
 
 
 class SeenMids:
@@ -130,16 +120,15 @@ class ChatClient(ConversationRequests):
         replayed there is dropped."""
         self.closed_reason: str | None = None
         self.closed = asyncio.Event()
+        self.limits = ServerLimits()
+        """The server's limits, once `hello` has told them (the defaults until then)."""
         self.chunk_size = MAX_CHUNK
         """Bytes of file data per request: the server's `max_chunk` once `hello` told it."""
-        self.max_file_size: int | None = None  # the largest file it takes, once `hello` told
         self._reading: asyncio.Task[None] | None = None
         self.pull = pull
         """Whether `hello` asks the server to skip the login's mailbox replay."""
         self.enabled: frozenset[str] = frozenset()
         """The features the server turned on for this connection (see `hello`)."""
-        """What `hello` agreed for large replies: "zlib", or None for none."""
-        self._expand_most = EXPAND_FACTOR * Limits().max_frame
         self.trace: FrameTrace | None = None
         """What follows this connection's frames, a line each (`--trace`), if anything."""
 
@@ -217,17 +206,23 @@ class ChatClient(ConversationRequests):
 
         Asks for compressed large replies (expanded as they arrive, so callers never see
         the difference) and, if this client was made with `pull`, for no login replay.
+        A server without `hello` (it is optional) answers `unknown_type`: then the reply
+        is empty, the limits are the defaults and no feature is on.
         """
         asked = [*features, "pull"] if self.pull else list(features)
-        reply = await self.request(
-            RequestType.HELLO, version=PROTOCOL_VERSION, client=client, features=asked
-        )
-        limits = reply.get("limits", {})
+        try:
+            reply = await self.request(
+                RequestType.HELLO, version=PROTOCOL_VERSION, client=client, features=asked
+            )
+        except ChatError as refused:
+            if refused.code != ErrorCode.UNKNOWN_TYPE:
+                raise
+            return {}
+        self.limits = read(ServerLimits, reply.get("limits", {}), "the hello reply's limits")
         # Never more than this client's own limit, and at least one byte so uploads advance.
-        self.chunk_size = max(1, min(MAX_CHUNK, limits.get("max_chunk", MAX_CHUNK)))
-        self._expand_most = EXPAND_FACTOR * limits.get("max_frame", Limits().max_frame)
-        self.max_file_size = limits.get("max_file_size")
-        self.enabled = frozenset(reply.get("enabled", ()))
+        self.chunk_size = max(1, min(MAX_CHUNK, self.limits.max_chunk))
+        with reading("the hello reply"):
+            self.enabled = frozenset(reply.get("enabled", ()))
         return reply
 
     async def register(self, username: str, password: str) -> str:
@@ -237,11 +232,13 @@ class ChatClient(ConversationRequests):
 
     async def login(self, username: str, password: str) -> LoginReply:
         reply = await self.request(RequestType.LOGIN, username=username, password=password)
-        return LoginReply.from_data(reply)
+        return read(LoginReply, reply, "the login reply")
 
     async def resume(self, token: str) -> LoginReply:
         """Log in with the `resume_token` of an earlier login (raises `invalid_token`)."""
-        return LoginReply.from_data(await self.request(RequestType.RESUME, token=token))
+        return read(
+            LoginReply, await self.request(RequestType.RESUME, token=token), "the resume reply"
+        )
 
     async def users(self) -> list[str]:
         """Usernames online now, sorted."""
@@ -254,12 +251,12 @@ class ChatClient(ConversationRequests):
         same `cid` to every retry of one message."""
         where = {} if room is None else {"room": room}
         reply = await self.request(RequestType.BROADCAST, text=text, cid=cid or new_cid(), **where)
-        return Sent(reply["mid"], reply["ts"])
+        return read(Sent, reply, "the broadcast reply")
 
     async def private(self, to: str, text: str, cid: str | None = None) -> Sent:
         """Send `text` to `to` alone. Pass the same `cid` to every retry of one message."""
         reply = await self.request(RequestType.PRIVATE, to=to, text=text, cid=cid or new_cid())
-        return Sent(reply["mid"], reply["ts"], reply["delivered"])
+        return read(Sent, reply, "the private reply")
 
     async def ack(self, upto: int) -> None:
         """Tell the server every message up to mid `upto` has been shown."""
@@ -297,7 +294,7 @@ class ChatClient(ConversationRequests):
     async def file_info(self, fid: int) -> FileInfo:
         """What the server knows of file `fid` (as in its `file` push)."""
         info = await self.request(RequestType.FILE_INFO, fid=fid)
-        return FileInfo.from_data(info)
+        return read(FileInfo, info, "the file_info reply")
 
     async def download(
         self,
@@ -380,21 +377,23 @@ class ChatClient(ConversationRequests):
 
     def _reply(self, kind: str, envelope: dict[str, Any]) -> None:
         """Settle the future of the request this `ok` or `error` answers."""
-        reply = self._pending.get(envelope.get("id"))  # type: ignore[arg-type]
+        key = envelope.get("id")
+        reply = self._pending.get(key) if isinstance(key, int) else None
         try:
-            envelope = expand(envelope, self._expand_most)
+            data = expand(envelope, EXPAND_FACTOR * self.limits.max_frame).get("data") or {}
+            if not isinstance(data, dict):
+                raise Unreadable(f"a reply's data is {shown(data)}, not a map")
         except ChatError as error:  # the frame was whole: only this reply is lost
             if reply is not None and not reply.done():
                 reply.set_exception(error)
             return
-        data = envelope.get("data") or {}
-        if envelope.get("id") is None:  # about the stream itself; the server will close
-            self.closed_reason = data.get("code")
+        code, message = data.get("code"), str(data.get("message", ""))
+        if key is None and isinstance(code, str):  # about the stream: the server will close
+            self.closed_reason = code
         if reply is None or reply.done():
             return
         if kind == ReplyType.OK:
             reply.set_result(data)
         else:
-            extra = {k: v for k, v in data.items() if k not in ("code", "message")}
-            code, message = str(data.get("code")), str(data.get("message", ""))
-            reply.set_exception(ChatError(code, message, **extra))
+            extra = {str(k): v for k, v in data.items() if k not in ("code", "message")}
+            reply.set_exception(ChatError(str(code), message, **extra))

@@ -18,6 +18,7 @@ from chatroom.client.replies import (
     conversation_item,
 )
 from chatroom.common.messages import FilePush, MessagePush, RequestType
+from chatroom.common.readable import read, reading
 
 
 def where(room: str | None, with_user: str | None) -> dict[str, str]:
@@ -47,27 +48,30 @@ class ConversationRequests:
     async def room_create(self, room: str, topic: str = "", public: bool = True) -> RoomInfo:
         """Create a room and join it as its owner (`room_taken` if the name is taken)."""
         reply = await self.request(RequestType.ROOM_CREATE, room=room, topic=topic, public=public)
-        return RoomInfo.from_data(reply)
+        return read(RoomInfo, reply, "the room_create reply")
 
     async def room_join(self, room: str) -> RoomInfo:
         """Join a public room, or one you were invited to; `joined` is False if you were
         in it already."""
-        return RoomInfo.from_data(await self.request(RequestType.ROOM_JOIN, room=room))
+        reply = await self.request(RequestType.ROOM_JOIN, room=room)
+        return read(RoomInfo, reply, "the room_join reply")
 
     async def room_leave(self, room: str) -> bool:
         """Leave a room; whether you were in it."""
-        return bool((await self.request(RequestType.ROOM_LEAVE, room=room))["left"])
+        reply = await self.request(RequestType.ROOM_LEAVE, room=room)
+        with reading("the room_leave reply"):
+            return bool(reply["left"])
 
     async def room_invite(self, room: str, username: str) -> bool:
         """Invite `username` into a room you are in; False if they are a member already."""
         reply = await self.request(RequestType.ROOM_INVITE, room=room, username=username)
-        return not reply["member"]
+        with reading("the room_invite reply"):
+            return not reply["member"]
 
     async def room_topic(self, room: str, topic: str) -> RoomInfo:
         """Set the topic of a room you own."""
-        return RoomInfo.from_data(
-            await self.request(RequestType.ROOM_TOPIC, room=room, topic=topic)
-        )
+        reply = await self.request(RequestType.ROOM_TOPIC, room=room, topic=topic)
+        return read(RoomInfo, reply, "the room_topic reply")
 
     async def rooms(self) -> list[RoomInfo]:
         """The rooms you are in and every public room, with member and unread counts
@@ -76,16 +80,19 @@ class ConversationRequests:
         after: dict[str, str] = {}
         while True:
             reply = await self.request(RequestType.ROOMS, **after)
-            listed += [RoomInfo.from_data(entry) for entry in reply["rooms"]]
-            if not reply.get("more") or not reply["rooms"]:
+            with reading("the rooms reply"):
+                page = reply["rooms"]
+                listed += [read(RoomInfo, entry, "a room in the rooms reply") for entry in page]
+            if not reply.get("more") or not page:
                 return listed
             after = {"after": listed[-1].room}
 
     async def room_members(self, room: str) -> Members:
         """Who is in a room (public, or one you are in) and whether each is online."""
         reply = await self.request(RequestType.ROOM_MEMBERS, room=room)
-        members = [Member(m["username"], bool(m["online"])) for m in reply["members"]]
-        return Members(reply["room"], members, bool(reply["more"]))
+        with reading("the room_members reply"):
+            members = [read(Member, m, "a member in the reply") for m in reply["members"]]
+            return Members(reply["room"], members, bool(reply["more"]))
 
     # -- reading ----------------------------------------------------------------------
 
@@ -118,7 +125,7 @@ class ConversationRequests:
     ) -> AsyncGenerator[list[FilePush], None]:
         """The files sent in the conversation, a page at a time like `history`."""
         async for page in self._pages(RequestType.FILES, "files", room, with_user, before, limit):
-            yield [FilePush.from_data(item) for item in page]
+            yield [read(FilePush, item, "a file in the files reply") for item in page]
 
     async def _pages(
         self,
@@ -134,13 +141,15 @@ class ConversationRequests:
         named = where(room, with_user)
         while True:
             reply = await self.request(kind, **named, **_options(before=before, limit=limit))
-            page = reply[key]
+            with reading(f"the {kind} reply"):
+                page, more = list(reply[key]), reply["more"]
+                if page:
+                    before = page[0]["mid"]
             if page:
                 yield page
             # An empty page that claims more could only repeat itself: stop rather than loop.
-            if not reply["more"] or not page:
+            if not more or not page:
                 return
-            before = page[0]["mid"]
 
     async def search(
         self,
@@ -155,7 +164,8 @@ class ConversationRequests:
         reply = await self.request(
             RequestType.SEARCH, query=query, **where(room, with_user), **_options(limit=limit)
         )
-        return [Found(conversation_item(item), item["snippet"]) for item in reply["messages"]]
+        with reading("the search reply"):
+            return [Found(conversation_item(item), item["snippet"]) for item in reply["messages"]]
 
     async def read(
         self, room: str | None = None, *, with_user: str | None = None, upto: int
@@ -163,4 +173,4 @@ class ConversationRequests:
         """Mark a conversation read up to mid `upto` (a marker never moves back); your
         other sessions get a `read` push."""
         reply = await self.request(RequestType.READ, upto=upto, **where(room, with_user))
-        return ConversationState.from_data(reply)
+        return read(ConversationState, reply, "the read reply")

@@ -4,10 +4,14 @@ They live apart from the connection so that `connection` stays about frames and
 futures, and each new request adds a value here rather than parsing inline.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
+from chatroom.common.limits import MAX_CHUNK, Limits
 from chatroom.common.messages import FilePush, MessagePush
+from chatroom.common.readable import read
+
+DEFAULTS = Limits()
 
 
 @dataclass(slots=True, frozen=True)
@@ -66,6 +70,26 @@ class Sent:
     delivered: bool = True
     """For a private message: whether the recipient was online to receive it now."""
 
+    @classmethod
+    def from_data(cls, reply: dict[str, Any]) -> "Sent":
+        return cls(reply["mid"], reply["ts"], reply.get("delivered", True))
+
+
+@dataclass(slots=True, frozen=True)
+class ServerLimits:
+    """The limits from the server's `hello` that this library and its programs use."""
+
+    idle_timeout: float = DEFAULTS.idle_timeout
+    max_frame: int = DEFAULTS.max_frame
+    max_chunk: int = MAX_CHUNK
+    max_text: int = DEFAULTS.max_text
+    max_file_size: int | None = None
+    """The largest file the server takes (None: it does not say)."""
+
+    @classmethod
+    def from_data(cls, limits: dict[str, Any]) -> "ServerLimits":
+        return cls(**{f.name: limits[f.name] for f in fields(cls) if f.name in limits})
+
 
 @dataclass(slots=True, frozen=True)
 class RoomInfo:
@@ -106,6 +130,10 @@ class Member:
     username: str
     online: bool
 
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> "Member":
+        return cls(data["username"], data["online"])
+
 
 @dataclass(slots=True, frozen=True)
 class Members:
@@ -129,5 +157,5 @@ def conversation_item(item: dict[str, Any]) -> MessagePush | FilePush:
     """One entry of a `history` or `search` reply (a push's data plus its `type`), as the
     push it came as."""
     if item.get("type") == "file":
-        return FilePush.from_data(item)
-    return MessagePush.from_data(item)
+        return read(FilePush, item, "a file in the reply")
+    return read(MessagePush, item, "a message in the reply")

@@ -1,10 +1,12 @@
-"""Which servers to talk to: one, or several nodes of one chatroom (`--host a:8888,b:8888`).
+"""Which servers to talk to, and how: one, or several nodes of one chatroom
+(`--host a:8888,b:8888`), over TLS or not (`tls_context`).
 
 A client tries them in the order given, and after losing one starts with the next (the
 node it lost is likely still down); it waits between rounds only once every one of them
 has failed.
 """
 
+import os
 import ssl
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -14,6 +16,16 @@ from chatroom.client.connection import ChatClient, SeenMids
 RETRYABLE = (OSError, TimeoutError)
 """Failures worth another attempt: the server is down or restarting. A `ChatError` (such
 as `bad_credentials`) is not: trying again would fail the same way."""
+
+
+def tls_context(
+    enabled: bool, cafile: str | os.PathLike[str] | None = None
+) -> ssl.SSLContext | None:
+    """A client TLS context that verifies the server (against `cafile` if given, else the
+    system's trusted CAs), or None for plain TCP."""
+    if not enabled and cafile is None:
+        return None
+    return ssl.create_default_context(cafile=cafile)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from chatroom.client.replies import ServerLimits
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.files import display_name, too_large
 from chatroom.common.messages import FileInfo, RequestType
+from chatroom.common.readable import Unreadable, reading, shown
 
 FILE_WINDOW = 16
 """File chunks kept in flight at once (16 x 64 KiB = 1 MiB)."""
@@ -33,8 +35,8 @@ class Link(Protocol):
 
     chunk_size: int
     """Bytes of file data per request."""
-    max_file_size: int | None
-    """The largest file the server takes (None: not told)."""
+    limits: ServerLimits
+    """The server's, from `hello` (its `max_file_size`: the largest file it takes)."""
 
     async def request(self, kind: str, **data: Any) -> dict[str, Any]: ...
 
@@ -105,13 +107,14 @@ async def upload_file(
 ) -> FileSent:
     """Upload `path` to `to` (None: the group), from where an earlier upload of it stopped."""
     size = path.stat().st_size
-    if link.max_file_size is not None and size > link.max_file_size:
-        raise too_large(size, link.max_file_size)  # before hashing what is refused anyway
+    if (most := link.limits.max_file_size) is not None and size > most:
+        raise too_large(size, most)  # before hashing what is refused anyway
     digest = await asyncio.to_thread(sha256_of_file, path)
     reply = await link.request(
         RequestType.FILE_PUT, to=to, name=path.name, size=size, sha256=digest, cid=cid
     )
-    fid, offset = reply["fid"], reply["offset"]
+    with reading("the file_put reply"):
+        fid, offset = int(reply["fid"]), int(reply["offset"])
     if reply.get("complete"):  # a zero-byte file, or a retry of an upload that finished
         offset = size
     replies: deque[asyncio.Future[dict[str, Any]]] = deque()
@@ -129,14 +132,17 @@ async def upload_file(
                 await link.drain()
                 while len(replies) >= window or (replies and offset == size):
                     reply = await replies.popleft()
+                    with reading("the file_chunk reply"):
+                        received = int(reply["received"])
                     if progress is not None:
-                        progress(reply["received"], size)
+                        progress(received, size)
     finally:
         for pending in replies:
             pending.cancel()
     if progress is not None and size == 0:
         progress(0, 0)
-    return FileSent(fid, reply["mid"], size)
+    with reading("the last file_chunk reply"):
+        return FileSent(fid, int(reply["mid"]), size)
 
 
 async def download_file(
@@ -168,7 +174,10 @@ async def download_file(
                     )
                     asked += length
                 await link.drain()
-                data = (await replies.popleft())["data"]
+                with reading("the file_get reply"):
+                    data = (await replies.popleft())["data"]
+                if not isinstance(data, bytes) or not data:
+                    raise Unreadable(f"a file_get reply holds {shown(data)}, not the file's bytes")
                 out.write(data)
                 hasher.update(data)
                 offset += len(data)

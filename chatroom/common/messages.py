@@ -233,8 +233,7 @@ class PresenceBatchPush(Push):
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Self:
-        statuses = data.get("statuses") or {}
-        return cls(list(data["online"]), list(data["offline"]), dict(statuses))
+        return cls(data["online"], data["offline"], data.get("statuses") or {})
 
 
 @dataclass(slots=True, frozen=True)
@@ -375,11 +374,3 @@ PUSH_TYPES: dict[str, type[Push]] = {
         DeletedPush,
     )
 }
-
-
-def parse_push(envelope: dict[str, Any]) -> Push | None:
-    """The push in `envelope`, or None for a push type this version does not know."""
-    push_type = PUSH_TYPES.get(envelope.get("type", ""))
-    if push_type is None:
-        return None
-    return push_type.from_data(envelope.get("data") or {})

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from chatroom.client.replies import ServerLimits
 from chatroom.client.transfers import (
     claim_name,
     download_file,
@@ -25,7 +26,7 @@ class FakeLink:
     def __init__(self, content: bytes = b"", chunk_size: int = 4) -> None:
         self.content = content
         self.chunk_size = chunk_size
-        self.max_file_size: int | None = None
+        self.limits = ServerLimits()
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.received = 0
 

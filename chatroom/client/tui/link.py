@@ -53,9 +53,13 @@ class ServerLink:
         """The connection used to register and log in, opened (again) if need be."""
         if self.client is None or self.client.closed.is_set():
             client = await self.servers.connect(tls=self.tls, timeout=5.0)
-            limits = (await client.hello("chatroom-tui", TUI_FEATURES))["limits"]
-            self.keepalive = limits["idle_timeout"] / 3
-            self.max_text = int(limits.get("max_text", self.max_text))
+            try:
+                await client.hello("chatroom-tui", TUI_FEATURES)
+            except BaseException:
+                await client.close()
+                raise
+            self.keepalive = client.limits.idle_timeout / 3
+            self.max_text = client.limits.max_text
             self.client = client
         return self.client
 

@@ -1,5 +1,5 @@
 """What a push that is not a message says, and in which tab: news of rooms, contacts,
-moderation and the connection, as one line each.
+moderation and the connection, and of a push the client could not read, as one line each.
 
 `notice` is a plain function of the push and what the screen knows (the tabs, the
 people), so the chat screen only writes what it returns.
@@ -22,6 +22,7 @@ from chatroom.common.messages import (
     Push,
     TopicPush,
 )
+from chatroom.common.readable import UnreadablePush
 
 SHOWN = None
 """The tab on screen, as the place of a notice."""
@@ -54,6 +55,8 @@ def notice(push: Push, tabs: ConversationTabs, people: People) -> Notice | None:
         return where, deleted_news(push), "dim"
     if isinstance(push, ByePush) and push.reason in BYE_NEWS:
         return GROUP, BYE_NEWS[push.reason], "red"
+    if isinstance(push, UnreadablePush):  # the server's mistake, not the user's
+        return SHOWN, f"Left out what the server sent: {visible(push.reason)}.", "red"
     return None
 
 

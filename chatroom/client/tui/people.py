@@ -13,6 +13,7 @@ from chatroom.client.tui.session import ChatSession
 from chatroom.client.visible import visible
 from chatroom.common.errors import ChatError
 from chatroom.common.messages import PresenceBatchPush, PresencePush
+from chatroom.common.readable import reading
 
 MARKS = {"online": ("●", "green"), "away": ("◐", "yellow"), "busy": ("⊘", "red")}
 """How a status shows next to a name."""
@@ -62,10 +63,13 @@ class People:
         try:
             listed = await session.request("contacts")
             blocked = await session.request("blocks")
+            with reading("the contacts reply"):
+                contacts = {str(c["username"]): str(c["state"]) for c in listed["contacts"]}
+            with reading("the blocks reply"):
+                self.blocked = {str(name) for name in blocked["blocked"]}
         except (ChatError, OSError):
             return False
-        self.contacts = {c["username"]: c["state"] for c in listed["contacts"]}
-        self.blocked = set(blocked["blocked"])
+        self.contacts = contacts
         return True
 
     def contact_news(self, username: str, event: str) -> str:

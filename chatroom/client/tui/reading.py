@@ -20,6 +20,7 @@ from chatroom.client.tui.session import ChatSession
 from chatroom.client.tui.tabs import GROUP, ConversationTabs
 from chatroom.common.errors import ChatError
 from chatroom.common.limits import LOBBY, PAGE_MAX
+from chatroom.common.readable import reading
 
 PAGE = 50
 """Messages a tab opens with, and loads each time its top is passed."""
@@ -242,7 +243,8 @@ class Reading:
         below = {"before": before} if before else {}
         named = self.conversation(pane_id)
         reply = await self.session.request("history", **named, **below, limit=limit)
-        return [conversation_item(item) for item in reply["messages"]], bool(reply["more"])
+        with reading("the history reply"):
+            return [conversation_item(item) for item in reply["messages"]], bool(reply["more"])
 
     def seen(self, pane_id: str) -> bool:
         """The pane is on screen at its end: True if a `send_reads` should now start."""

@@ -11,6 +11,8 @@ from textual.widgets.option_list import Option
 from chatroom.client.api import describe_os_error
 from chatroom.client.tui.events import LoginWanted, QuitWanted, RegisterWanted
 from chatroom.client.tui.link import ServerLink
+from chatroom.client.visible import visible
+from chatroom.common.errors import ChatError
 
 
 class MenuScreen(Screen[None]):
@@ -60,6 +62,8 @@ class MenuScreen(Screen[None]):
                 f"Cannot reach {address}: {describe_os_error(error)}. Press R to retry.",
                 error=True,
             )
+        except ChatError as error:  # it answered `hello` with an error, or one unreadable
+            self.notice(f"{address} answered: {visible(error.message)}. Press R to retry.", True)
         else:
             self.notice(f"Connected to {self.link.servers.current}.")
 

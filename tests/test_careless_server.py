@@ -1,0 +1,160 @@
+"""A server that gets the fields of its frames wrong, as a student's written in an
+afternoon will: the client library says what is wrong in one line and carries on, and
+the TUI shows that line; nothing ends in a traceback. The frames come from a real server
+on loopback, rewritten on their way by the relay as a careless server would send them."""
+
+import asyncio
+from typing import Any
+
+import pytest
+from textual.widgets import Input, Static
+
+from chatroom.client.api import ChatClient
+from chatroom.client.replies import ServerLimits
+from chatroom.client.tui.screens.menu import MenuScreen
+from chatroom.common.messages import MessagePush
+from chatroom.common.readable import Unreadable, UnreadablePush
+from tests.conftest import PASSWORD, WAIT, RunningServer, next_push
+from tests.relay import Relay
+from tests.test_tui import chatting, log_text, make_app, text_of, until
+
+
+def careless_messages(envelope: dict[str, Any]) -> list[Any]:
+    """A `message` push as a careless server sends it, its mistake named by its text."""
+    data = envelope.get("data") or {}
+    if envelope.get("type") != "message":
+        return [envelope]
+    match data.get("text"):
+        case "no ts":
+            return [{"type": "message", "data": {k: v for k, v in data.items() if k != "ts"}}]
+        case "a number":
+            return [{"type": "message", "data": data | {"text": 7}}]
+        case "a flag for a mid":
+            return [{"type": "message", "data": data | {"mid": True}}]
+        case "not a map":
+            return [{"type": "message", "data": "oops"}]
+    return [envelope]
+
+
+async def test_a_push_it_cannot_read_is_handed_on_as_such_and_the_next_ones_arrive(
+    server: RunningServer,
+) -> None:
+    sender = await server.login("sender")
+    await server.register("reader")
+    async with Relay(server.port) as relay:
+        relay.mangle = careless_messages
+        reader = await ChatClient.connect("127.0.0.1", relay.port)
+        await reader.login("reader", PASSWORD)
+        for text in ("no ts", "a number", "a flag for a mid", "not a map", "fine"):
+            await sender.broadcast(text)
+        async with asyncio.timeout(WAIT):
+            unreadable = [await next_push(reader, UnreadablePush) for _ in range(4)]
+            assert [push.reason for push in unreadable] == [
+                "a message push has no 'ts'",
+                "a message push has 'text' 7, not str",
+                "a message push has 'mid' True, not int",
+                "a message push is 'oops', not a map",
+            ]
+            assert (await next_push(reader, MessagePush)).text == "fine"
+            await reader.ping()  # the connection goes on
+        await reader.close()
+
+
+def careless_replies(envelope: dict[str, Any]) -> list[Any]:
+    """Replies as a careless server sends them: the login's list of who is online as a
+    number, the limits' idle timeout as a word, `users` answered with a list for a map,
+    and an `ok` whose id is a list, for no request."""
+    data = envelope.get("data")
+    if isinstance(data, dict) and "resume_token" in data:
+        return [envelope | {"data": data | {"online": 5}}]
+    if isinstance(data, dict) and "limits" in data:
+        return [envelope | {"data": data | {"limits": data["limits"] | {"idle_timeout": "soon"}}}]
+    if isinstance(data, dict) and "online" in data:  # the reply to `users`
+        return [envelope | {"id": [envelope["id"]]}, envelope | {"data": ["alice"]}]
+    return [envelope]
+
+
+async def test_a_reply_it_cannot_read_is_an_error_naming_the_field(
+    server: RunningServer,
+) -> None:
+    await server.register("reader")
+    async with Relay(server.port) as relay:
+        relay.mangle = careless_replies
+        reader = await ChatClient.connect("127.0.0.1", relay.port)
+        with pytest.raises(Unreadable) as hello:
+            await reader.hello()
+        assert (
+            hello.value.message == "the hello reply's limits has 'idle_timeout' 'soon', not float"
+        )
+        with pytest.raises(Unreadable) as login:
+            await reader.login("reader", PASSWORD)
+        assert login.value.message == "the login reply has 'online' 5, not list[str]"
+        assert login.value.code == "unreadable"
+        await reader.request("logout")  # the server has it logged in, whatever it sent
+        await reader.close()
+
+        reader = await ChatClient.connect("127.0.0.1", relay.port)
+        await reader.request("login", username="reader", password=PASSWORD)
+        with pytest.raises(Unreadable) as users:
+            await reader.users()
+        assert users.value.message == "a reply's data is ['alice'], not a map"
+        await reader.ping()
+        await reader.close()
+
+
+async def test_the_tui_shows_a_push_it_cannot_read_as_a_line_and_goes_on(
+    server: RunningServer,
+) -> None:
+    await server.register("alice")
+    sender = await server.login("sender")
+    async with Relay(server.port) as relay:
+        relay.mangle = careless_messages
+        async with chatting(make_app(relay.port), "alice") as (pilot, _):
+            await sender.broadcast("no ts")
+            await sender.broadcast("fine")
+            await until(pilot, lambda: "sender: fine" in log_text(pilot.app), "the next message")
+            shown = " ".join(log_text(pilot.app).split())  # as one line, not wrapped at 80
+    assert "Left out what the server sent: a message push has no 'ts'." in shown
+    assert shown.index("no 'ts'") < shown.index("sender: fine")
+
+
+def without_hello(envelope: dict[str, Any]) -> list[Any]:
+    """A server of the first version, which has no `hello` (it is optional)."""
+    data = envelope.get("data")
+    if isinstance(data, dict) and "limits" in data:
+        refusal = {"code": "unknown_type", "message": "unknown request type 'hello'"}
+        return [{"type": "error", "id": envelope["id"], "data": refusal}]
+    return [envelope]
+
+
+async def test_a_server_without_hello_is_spoken_to_with_the_default_limits(
+    server: RunningServer,
+) -> None:
+    """The TUI's menu said hello, and ended in a traceback when a server had none."""
+    await server.register("alice")
+    async with Relay(server.port) as relay:
+        relay.mangle = without_hello
+        client = await ChatClient.connect("127.0.0.1", relay.port)
+        assert await client.hello() == {}
+        assert (client.limits, client.enabled) == (ServerLimits(), frozenset())
+        await client.close()
+        async with chatting(make_app(relay.port), "alice") as (pilot, screen):
+            screen.query_one("#entry", Input).value = "hello, first version"
+            await pilot.press("enter")
+            await until(pilot, lambda: "alice: hello, first version" in log_text(pilot.app), "it")
+
+
+async def test_the_menu_says_in_a_line_what_a_careless_hello_got_wrong(
+    server: RunningServer,
+) -> None:
+    async with Relay(server.port) as relay:
+        relay.mangle = careless_replies
+        app = make_app(relay.port)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, MenuScreen), "the menu")
+            notice = app.screen.query_one("#menu-notice", Static)
+            await until(pilot, lambda: "Press R" in text_of(notice), "the notice")
+            assert " ".join(text_of(notice).split()) == (
+                f"127.0.0.1:{relay.port} answered: the hello reply's limits has "
+                "'idle_timeout' 'soon', not float. Press R to retry."
+            )
