@@ -11,6 +11,7 @@ from textual.widgets import Input, Static
 
 from chatroom.client.api import ChatClient
 from chatroom.client.replies import ServerLimits
+from chatroom.client.tui import link
 from chatroom.client.tui.screens.menu import MenuScreen
 from chatroom.common.messages import MessagePush
 from chatroom.common.readable import Unreadable, UnreadablePush
@@ -155,6 +156,24 @@ async def test_the_menu_says_in_a_line_what_a_careless_hello_got_wrong(
             notice = app.screen.query_one("#menu-notice", Static)
             await until(pilot, lambda: "Press R" in text_of(notice), "the notice")
             assert " ".join(text_of(notice).split()) == (
-                f"127.0.0.1:{relay.port} answered: the hello reply's limits has "
+                f"127.0.0.1:{relay.port}: the hello reply's limits has "
                 "'idle_timeout' 'soon', not float. Press R to retry."
+            )
+
+
+async def test_a_server_that_ignores_hello_is_said_not_to_answer(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request a server does not know may go unanswered: the menu said "Connecting..."
+    for ever, and the login form did nothing."""
+    monkeypatch.setattr(link, "HELLO_WAIT", 0.5)
+    async with Relay(server.port) as relay:
+        relay.mangle = lambda envelope: [] if "limits" in envelope.get("data", {}) else [envelope]
+        app = make_app(relay.port)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, MenuScreen), "the menu")
+            notice = app.screen.query_one("#menu-notice", Static)
+            await until(pilot, lambda: "Press R" in text_of(notice), "the notice")
+            assert " ".join(text_of(notice).split()) == (
+                f"127.0.0.1:{relay.port}: no answer to hello in 0.5 s. Press R to retry."
             )

@@ -62,8 +62,8 @@ class MenuScreen(Screen[None]):
                 f"Cannot reach {address}: {describe_os_error(error)}. Press R to retry.",
                 error=True,
             )
-        except ChatError as error:  # it answered `hello` with an error, or one unreadable
-            self.notice(f"{address} answered: {visible(error.message)}. Press R to retry.", True)
+        except ChatError as error:  # `hello` answered with an error, unreadable, or not at all
+            self.notice(f"{address}: {visible(error.message)}. Press R to retry.", error=True)
         else:
             self.notice(f"Connected to {self.link.servers.current}.")
 
