@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from textual.widgets import Input, Static
 
+from chatroom.client import connection
 from chatroom.client.api import ChatClient
 from chatroom.client.replies import ServerLimits
-from chatroom.client.tui import link
 from chatroom.client.tui.screens.menu import MenuScreen
+from chatroom.common.errors import ChatError
 from chatroom.common.messages import MessagePush
 from chatroom.common.readable import Unreadable, UnreadablePush
 from tests.conftest import PASSWORD, WAIT, RunningServer, next_push
@@ -166,9 +167,17 @@ async def test_a_server_that_ignores_hello_is_said_not_to_answer(
 ) -> None:
     """A request a server does not know may go unanswered: the menu said "Connecting..."
     for ever, and the login form did nothing."""
-    monkeypatch.setattr(link, "HELLO_WAIT", 0.5)
+    monkeypatch.setattr(connection, "HELLO_WAIT", 0.5)
     async with Relay(server.port) as relay:
         relay.mangle = lambda envelope: [] if "limits" in envelope.get("data", {}) else [envelope]
+        client = await ChatClient.connect("127.0.0.1", relay.port)
+        with pytest.raises(ChatError) as unanswered:
+            await client.hello(wait=0.1)
+        assert (unanswered.value.code, unanswered.value.message) == (
+            "no_answer", "no answer to hello in 0.1 s"
+        )  # fmt: skip
+        await client.ping()  # the connection is as it was
+        await client.close()
         app = make_app(relay.port)
         async with app.run_test(size=(80, 24)) as pilot:
             await until(pilot, lambda: isinstance(app.screen, MenuScreen), "the menu")

@@ -10,7 +10,6 @@ from chatroom.client.connection import (
     ChatClient,
     ConnectionClosed,
     SeenMids,
-    new_cid,
 )
 from chatroom.client.reconnect import backoff, sessions
 from chatroom.client.replies import (
@@ -25,6 +24,7 @@ from chatroom.client.replies import (
 from chatroom.client.servers import RETRYABLE, Server, ServerList, parse_servers, tls_context
 from chatroom.client.transfers import FILE_WINDOW, FileSent, Progress
 from chatroom.client.wording import describe_os_error
+from chatroom.common.envelope import new_cid
 
 __all__ = [
     "FILE_WINDOW",

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import itertools
 import os
-import secrets
 import ssl
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -27,7 +26,7 @@ from chatroom.client.transfers import (
     upload_file,
 )
 from chatroom.common.codec import FrameDecoder, encode, expand
-from chatroom.common.envelope import request
+from chatroom.common.envelope import new_cid, request
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.limits import MAX_CHUNK, PROTOCOL_VERSION
 from chatroom.common.messages import (
@@ -43,6 +42,9 @@ from chatroom.common.readable import Unreadable, parse_push, read, reading, show
 from chatroom.common.trace import TO_SERVER, FrameTrace
 
 READ_SIZE = 256 * 1024
+HELLO_WAIT = 10.0
+"""Seconds `hello` waits for its answer: a student's server may ignore a request it does
+not know, and a program would wait for ever (the error `no_answer`: the client's)."""
 EXPAND_FACTOR = 4
 """A compressed reply may inflate to EXPAND_FACTOR times the server's `max_frame`. The
 server cuts its pages to half a frame, so what it compresses would have fitted in one;
@@ -52,15 +54,6 @@ FEATURES = ("rooms", "carbons", "read", "compress")
 """What this library asks for in `hello` (docs/protocol.md, section 4 `hello`): it takes
 every room's pushes, its user's messages from their other sessions, read markers moved
 elsewhere, and compressed replies, which it expands as they arrive."""
-
-
-def new_cid() -> str:
-    """A fresh idempotency key for a `broadcast`, `private` or `file_put` (16 characters).
-
-    A request sent again with the same `cid`, because its `ok` was lost with the
-    connection, gets the first one's `ok` and is not delivered twice.
-    """
-    return secrets.token_urlsafe(12)
 
 
 class SeenMids:
@@ -200,20 +193,28 @@ class ChatClient(ConversationRequests):
         await self._writer.drain()
 
     async def hello(
-        self, client: str = "chatroom-client", features: Sequence[str] = FEATURES
+        self,
+        client: str = "chatroom-client",
+        features: Sequence[str] = FEATURES,
+        wait: float | None = None,
     ) -> dict[str, Any]:
         """Introduce ourselves; returns the server's reply (version, server, limits).
 
         Asks for compressed large replies (expanded as they arrive, so callers never see
         the difference) and, if this client was made with `pull`, for no login replay.
         A server without `hello` (it is optional) answers `unknown_type`: then the reply
-        is empty, the limits are the defaults and no feature is on.
+        is empty, the limits are the defaults and no feature is on. One that does not
+        answer within `wait` seconds (`HELLO_WAIT`) gets the error `no_answer`.
         """
         asked = [*features, "pull"] if self.pull else list(features)
+        wait = wait or HELLO_WAIT
+        hello = self.submit(
+            RequestType.HELLO, version=PROTOCOL_VERSION, client=client, features=asked
+        )
         try:
-            reply = await self.request(
-                RequestType.HELLO, version=PROTOCOL_VERSION, client=client, features=asked
-            )
+            reply = await asyncio.wait_for(hello, wait)
+        except TimeoutError:
+            raise ChatError("no_answer", f"no answer to hello in {wait:g} s") from None
         except ChatError as refused:
             if refused.code != ErrorCode.UNKNOWN_TYPE:
                 raise

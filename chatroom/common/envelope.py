@@ -3,6 +3,7 @@
 Requests and replies carry an `id`; pushes (frames the server sends on its own) do not.
 """
 
+import secrets
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -43,6 +44,15 @@ def reply_id(envelope: dict[Any, Any]) -> int | None:
     """The id to echo in the reply to `envelope`: its `id` if that is an integer."""
     request_id = envelope.get("id")
     return request_id if _is_int(request_id) else None
+
+
+def new_cid() -> str:
+    """A fresh idempotency key for a `broadcast`, `private` or `file_put` (16 characters).
+
+    A request sent again with the same `cid`, because its `ok` was lost with the
+    connection, gets the first one's `ok` and is not delivered twice.
+    """
+    return secrets.token_urlsafe(12)
 
 
 def request(kind: str, request_id: int | None = None, **data: Any) -> dict[str, Any]:

@@ -4,7 +4,6 @@ The app builds one `ServerLink` and hands it down to the screens that need it, s
 reaches up into the app for an address or a connection.
 """
 
-import asyncio
 import contextlib
 import ssl
 from collections.abc import Callable, Iterator
@@ -17,11 +16,6 @@ TUI_FEATURES = ("rooms", "carbons", "read", "compress", "pull")
 """What the TUI asks for in `hello`: every room's messages (a tab each), its user's own
 from other sessions, read markers, compressed replies, and no replay at login (each tab
 reads its history instead: `reading`)."""
-HELLO_WAIT = 10.0
-"""Seconds to wait for the answer to `hello`: a student's server may ignore a request it
-does not know, and the menu would say "Connecting..." for ever."""
-NO_ANSWER = "no_answer"
-"""The code of the error for a server that did not answer (the client's, never sent)."""
 
 
 class ServerLink:
@@ -60,11 +54,7 @@ class ServerLink:
         if self.client is None or self.client.closed.is_set():
             client = await self.servers.connect(tls=self.tls, timeout=5.0)
             try:
-                async with asyncio.timeout(HELLO_WAIT):
-                    await client.hello("chatroom-tui", TUI_FEATURES)
-            except TimeoutError:
-                await client.close()
-                raise ChatError(NO_ANSWER, f"no answer to hello in {HELLO_WAIT:g} s") from None
+                await client.hello("chatroom-tui", TUI_FEATURES)
             except BaseException:
                 await client.close()
                 raise
