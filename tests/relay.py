@@ -27,7 +27,7 @@ class Relay:
         """While set, a new connection is closed at once, as if the network were down."""
         self.mangle: Callable[[dict[str, Any]], list[Any]] = lambda envelope: [envelope]
         """The frames sent to the client in place of each one the server sends: a careless
-        server's, rewritten from a good one."""
+        server's, rewritten from a good one (bytes are sent as they are)."""
         self._listener: asyncio.Server | None = None
         self._links: set[asyncio.Task[None]] = set()
 
@@ -97,7 +97,7 @@ class Relay:
                     if is_reply and envelope.get("id") in lost:
                         return
                     for frame in self.mangle(envelope):
-                        client_writer.write(encode(frame))
+                        client_writer.write(frame if isinstance(frame, bytes) else encode(frame))
 
         directions = [asyncio.create_task(requests()), asyncio.create_task(replies())]
         try:

@@ -4,13 +4,16 @@ the TUI shows that line; nothing ends in a traceback. The frames come from a rea
 on loopback, rewritten on their way by the relay as a careless server would send them."""
 
 import asyncio
+import struct
 from typing import Any
 
+import msgpack
 import pytest
 from textual.widgets import Input, Static
 
 from chatroom.client import connection
 from chatroom.client.api import ChatClient
+from chatroom.client.connection import FRAME_MOST, ConnectionClosed
 from chatroom.client.replies import ServerLimits
 from chatroom.client.tui.screens.menu import MenuScreen
 from chatroom.common.errors import ChatError
@@ -186,3 +189,30 @@ async def test_a_server_that_ignores_hello_is_said_not_to_answer(
             assert " ".join(text_of(notice).split()) == (
                 f"127.0.0.1:{relay.port}: no answer to hello in 0.5 s. Press R to retry."
             )
+
+
+async def test_a_length_written_the_wrong_way_round_closes_saying_so(
+    server: RunningServer,
+) -> None:
+    """The client took frames of up to 4 GiB from a server, and waited for the rest of
+    the one a little-endian length claimed, saying nothing."""
+    claimed: list[int] = []
+
+    def little_endian_hello(envelope: dict[str, Any]) -> list[Any]:
+        data = envelope.get("data")
+        if not (isinstance(data, dict) and "limits" in data):
+            return [envelope]
+        body = msgpack.packb(envelope)
+        claimed.append(int.from_bytes(struct.pack("<I", len(body)), "big"))
+        return [struct.pack("<I", len(body)) + body]
+
+    async with Relay(server.port) as relay:
+        relay.mangle = little_endian_hello
+        client = await ChatClient.connect("127.0.0.1", relay.port)
+        with pytest.raises(ConnectionClosed) as closed:
+            await client.hello()
+        assert claimed[0] > FRAME_MOST
+        assert closed.value.reason == (
+            f"frame_too_large: frame of {claimed[0]} bytes is over the limit of {FRAME_MOST}"
+        )
+        await client.close()

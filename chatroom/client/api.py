@@ -6,11 +6,7 @@ reconnection (`reconnect`) to one server or several, over TLS or not (`servers`)
 the words shown to people (`wording`).
 """
 
-from chatroom.client.connection import (
-    ChatClient,
-    ConnectionClosed,
-    SeenMids,
-)
+from chatroom.client.connection import ChatClient, ConnectionClosed
 from chatroom.client.reconnect import backoff, sessions
 from chatroom.client.replies import (
     ConversationState,
@@ -21,6 +17,7 @@ from chatroom.client.replies import (
     RoomInfo,
     Sent,
 )
+from chatroom.client.seen import SeenMids
 from chatroom.client.servers import RETRYABLE, Server, ServerList, parse_servers, tls_context
 from chatroom.client.transfers import FILE_WINDOW, FileSent, Progress
 from chatroom.client.wording import describe_os_error

@@ -11,13 +11,13 @@ import contextlib
 import itertools
 import os
 import ssl
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any, Self
 
 from chatroom.client.conversations import ConversationRequests
 from chatroom.client.replies import LoginReply, Sent, ServerLimits
+from chatroom.client.seen import SeenMids
 from chatroom.client.transfers import (
     FILE_WINDOW,
     FileSent,
@@ -50,31 +50,14 @@ EXPAND_FACTOR = 4
 server cuts its pages to half a frame, so what it compresses would have fitted in one;
 lists it does not cut (`users`, `rooms`) get room to spare. The bound is there so that a
 small frame cannot inflate into gigabytes, not to police an honest server."""
+FRAME_MOST = 64 * 1024 * 1024
+"""The largest frame taken from a server, or EXPAND_FACTOR times the `max_frame` that
+its `hello` gives, if that is more. A length prefix written the wrong way round (little
+endian) claims hundreds of megabytes or more, which the client would otherwise wait for."""
 FEATURES = ("rooms", "carbons", "read", "compress")
 """What this library asks for in `hello` (docs/protocol.md, section 4 `hello`): it takes
 every room's pushes, its user's messages from their other sessions, read markers moved
 elsewhere, and compressed replies, which it expands as they arrive."""
-
-
-class SeenMids:
-    """The mids of recent messages, to drop one delivered twice (delivery is at least once).
-
-    Bounded: only the newest `capacity` are remembered. Share one between the clients of
-    successive reconnections so a message replayed at re-login is not shown again.
-    """
-
-    def __init__(self, capacity: int = 100_000) -> None:
-        self.capacity = capacity
-        self._mids: OrderedDict[int, None] = OrderedDict()
-
-    def add(self, mid: int) -> bool:
-        """Remember `mid`; whether it is new."""
-        if mid in self._mids:
-            return False
-        self._mids[mid] = None
-        if len(self._mids) > self.capacity:
-            self._mids.popitem(last=False)
-        return True
 
 
 class ConnectionClosed(ConnectionError):
@@ -118,6 +101,7 @@ class ChatClient(ConversationRequests):
         self.chunk_size = MAX_CHUNK
         """Bytes of file data per request: the server's `max_chunk` once `hello` told it."""
         self._reading: asyncio.Task[None] | None = None
+        self._frames = FrameDecoder(max_frame=FRAME_MOST)
         self.pull = pull
         """Whether `hello` asks the server to skip the login's mailbox replay."""
         self.enabled: frozenset[str] = frozenset()
@@ -222,6 +206,7 @@ class ChatClient(ConversationRequests):
         self.limits = read(ServerLimits, reply.get("limits", {}), "the hello reply's limits")
         # Never more than this client's own limit, and at least one byte so uploads advance.
         self.chunk_size = max(1, min(MAX_CHUNK, self.limits.max_chunk))
+        self._frames.max_frame = max(FRAME_MOST, EXPAND_FACTOR * self.limits.max_frame)
         with reading("the hello reply"):
             self.enabled = frozenset(reply.get("enabled", ()))
         return reply
@@ -345,15 +330,16 @@ class ChatClient(ConversationRequests):
             await self._reading
 
     async def _read_frames(self) -> None:
-        decoder = FrameDecoder(max_frame=2**32 - 1)  # the server is trusted with frame sizes
         try:
             while chunk := await self._reader.read(READ_SIZE):
                 if self.trace is not None:
                     self.trace.received(chunk)
-                for envelope in decoder.feed(chunk):
+                for envelope in self._frames.feed(chunk):
                     self._dispatch(envelope)
-        except (OSError, ChatError):
+        except OSError:
             pass
+        except ChatError as broken:  # the framing: nothing after it can be read
+            self.closed_reason = f"{broken.code}: {broken.message}"
         finally:
             self.closed.set()
             self._writer.close()

@@ -6,8 +6,9 @@ import asyncio
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
-from chatroom.client.connection import ChatClient, SeenMids
+from chatroom.client.connection import ChatClient
 from chatroom.client.replies import LoginReply
+from chatroom.client.seen import SeenMids
 from chatroom.client.servers import RETRYABLE, ServerList
 from chatroom.common.errors import ChatError
 

@@ -11,7 +11,8 @@ import ssl
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from chatroom.client.connection import ChatClient, SeenMids
+from chatroom.client.connection import ChatClient
+from chatroom.client.seen import SeenMids
 
 RETRYABLE = (OSError, TimeoutError)
 """Failures worth another attempt: the server is down or restarting. A `ChatError` (such

@@ -4,7 +4,8 @@ import asyncio
 
 import pytest
 
-from chatroom.client.connection import ChatClient, ConnectionClosed, SeenMids
+from chatroom.client.connection import ChatClient, ConnectionClosed
+from chatroom.client.seen import SeenMids
 from chatroom.common.codec import FrameDecoder, compress, encode
 from chatroom.common.envelope import error, ok
 from chatroom.common.errors import ChatError, ErrorCode
