@@ -216,3 +216,17 @@ async def test_a_length_written_the_wrong_way_round_closes_saying_so(
             f"frame_too_large: frame of {claimed[0]} bytes is over the limit of {FRAME_MOST}"
         )
         await client.close()
+
+
+async def test_a_server_that_does_not_send_back_the_id_is_told_so(
+    server: RunningServer,
+) -> None:
+    async with Relay(server.port) as relay:
+        relay.mangle = lambda envelope: [envelope | {"id": 0}] if "id" in envelope else [envelope]
+        client = await ChatClient.connect("127.0.0.1", relay.port)
+        with pytest.raises(ChatError) as unanswered:
+            await client.hello(wait=3)  # the stray reply comes in milliseconds
+        assert unanswered.value.message == (
+            "no answer to hello in 3 s; a reply came with id 0, which no request had"
+        )
+        await client.close()

@@ -102,6 +102,8 @@ class ChatClient(ConversationRequests):
         """Bytes of file data per request: the server's `max_chunk` once `hello` told it."""
         self._reading: asyncio.Task[None] | None = None
         self._frames = FrameDecoder(max_frame=FRAME_MOST)
+        self._stray: object = None
+        """The id of the last reply that answered no request waiting, if any."""
         self.pull = pull
         """Whether `hello` asks the server to skip the login's mailbox replay."""
         self.enabled: frozenset[str] = frozenset()
@@ -198,7 +200,10 @@ class ChatClient(ConversationRequests):
         try:
             reply = await asyncio.wait_for(hello, wait)
         except TimeoutError:
-            raise ChatError("no_answer", f"no answer to hello in {wait:g} s") from None
+            why = f"no answer to hello in {wait:g} s"
+            if self._stray is not None:  # a server that does not send back each `id`
+                why += f"; a reply came with id {shown(self._stray)}, which no request had"
+            raise ChatError("no_answer", why) from None
         except ChatError as refused:
             if refused.code != ErrorCode.UNKNOWN_TYPE:
                 raise
@@ -366,6 +371,8 @@ class ChatClient(ConversationRequests):
         """Settle the future of the request this `ok` or `error` answers."""
         key = envelope.get("id")
         reply = self._pending.get(key) if isinstance(key, int) else None
+        if reply is None and (key is not None or kind == ReplyType.OK):
+            self._stray = "nil" if key is None else key
         try:
             data = expand(envelope, EXPAND_FACTOR * self.limits.max_frame).get("data") or {}
             if not isinstance(data, dict):
