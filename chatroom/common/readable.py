@@ -1,11 +1,12 @@
 """What the server sent, read into the dataclasses that describe it, and checked.
 
-The client trusts the server's frames to be whole and well formed, but not their fields:
-a student's server written in an afternoon may send a `message` push with no `ts`, or a
-number where the text belongs. Read with `read`, such a reply or push becomes one line
-saying what is wrong (`Unreadable`, a `ChatError`), not a traceback where the value is
-first used. Every field is checked against its type annotation, so a dataclass states
-once what the protocol promises, and nothing else repeats it.
+A frame the client cannot take apart ends the connection (`connection`), but one that
+decodes may still be wrong: a student's server written in an afternoon may send a
+`message` push with no `ts`, or a number where the text belongs. Read with `read`, such
+a reply or push becomes one line saying what is wrong (`Unreadable`, a `ChatError`), not
+a traceback where the value is first used. Every field is checked against its type
+annotation, so a dataclass states once what the protocol promises, and nothing else
+repeats it.
 """
 
 import contextlib
@@ -140,5 +141,5 @@ def _type_name(hint: Any) -> str:
 
 def shown(value: object) -> str:
     """`value` as a line can show it: its repr, at most 40 characters of it."""
-    shown = repr(value)
-    return shown if len(shown) <= 40 else shown[:39] + "…"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
