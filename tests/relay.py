@@ -30,6 +30,7 @@ class Relay:
         server's, rewritten from a good one (bytes are sent as they are)."""
         self._listener: asyncio.Server | None = None
         self._links: set[asyncio.Task[None]] = set()
+        self._stalled: set[asyncio.Task[None] | None] = set()
 
     async def __aenter__(self) -> Self:
         self._listener = await asyncio.start_server(self._accept, "127.0.0.1", 0)
@@ -58,6 +59,11 @@ class Relay:
         for link in self._links:
             link.cancel()
 
+    def stall(self) -> None:
+        """Stop passing anything on, either way, on every connection open now, and close
+        none: a server whose machine has left the network, without a word."""
+        self._stalled = set(self._links)
+
     def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.refusing:
             writer.close()
@@ -78,10 +84,13 @@ class Relay:
             client_writer.close()
             return
         lost: set[int] = set()  # ids of requests whose reply never reaches the client
+        this = asyncio.current_task()
 
         async def requests() -> None:
             decoder = FrameDecoder(max_frame=2**32 - 1)
             while chunk := await client_reader.read(65536):
+                if this in self._stalled:
+                    continue
                 for envelope in decoder.feed(chunk):
                     self.requests.append(envelope)
                     if envelope.get("type") == self.lose_reply_to:
@@ -92,6 +101,8 @@ class Relay:
         async def replies() -> None:
             decoder = FrameDecoder(max_frame=2**32 - 1)
             while chunk := await server_reader.read(65536):
+                if this in self._stalled:
+                    continue
                 for envelope in decoder.feed(chunk):
                     is_reply = envelope.get("type") in (ReplyType.OK, ReplyType.ERROR)
                     if is_reply and envelope.get("id") in lost:

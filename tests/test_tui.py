@@ -4,7 +4,7 @@ import asyncio
 import contextlib
 import os
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -537,6 +537,26 @@ async def test_a_message_typed_while_disconnected_keeps_its_cid_until_sent(
             await server.restart_on(port)
             await until(pilot, lambda: not screen.session.outbox, "the message to be sent")
     assert [data["cid"] for data in relay.sent("broadcast")] == [cid]
+
+
+async def test_a_server_gone_without_a_word_is_noticed_and_left_for_another_connection(
+    make_server: Callable[..., Awaitable[RunningServer]],
+) -> None:
+    """A server whose machine leaves the network closes nothing: the app went on waiting
+    for the replies of a dead connection, for as long as TCP takes to give up."""
+    server = await make_server(idle_timeout=3.0)  # a ping every second, each given 0.5 s
+    await server.register("alice")
+    async with Relay(server.port) as relay:
+        app = make_app(relay.port)
+        async with app.run_test() as pilot:
+            await log_in(pilot, "alice")
+            relay.stall()
+            await until(pilot, lambda: "no answer to ping" in log_text(app), "the dead link")
+            await send(pilot, "after the silence")
+            await until(pilot, lambda: "alice: after the silence" in log_text(app), "the echo")
+            shown = " ".join(log_text(app).split())  # as one line, not wrapped at 80
+    assert "* Disconnected from the server (no answer to ping in 0.5 s). * Reconnected." in shown
+    assert [data["text"] for data in relay.sent("broadcast")] == ["after the silence"]
 
 
 async def rooms_and_news_for_alice(server: RunningServer) -> ChatClient:

@@ -326,6 +326,12 @@ class ChatClient(ConversationRequests):
     async def wait_closed(self) -> None:
         await self.closed.wait()
 
+    def abandon(self, reason: str) -> None:
+        """Cut the connection now, for `reason` (a server that no longer answers): what
+        waits fails with `ConnectionClosed`, and the pushes end."""
+        self.closed_reason = reason
+        self._writer.transport.abort()
+
     async def close(self) -> None:
         """Close the connection (without logging out) and wait for the reader to stop."""
         self._writer.close()

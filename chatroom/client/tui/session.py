@@ -176,10 +176,20 @@ class ChatSession:
             await self.client.ack(self.ack_upto)
 
     async def ping(self) -> None:
-        """Keep an idle connection open (the server closes one silent for its idle timeout)."""
-        if self.linked.is_set():
-            with contextlib.suppress(ChatError, OSError):
-                await self.client.ping()
+        """Keep an idle connection open (the server closes one silent for its idle timeout),
+        and notice a dead one: a server whose machine left the network says nothing, and
+        TCP would take many minutes to give up. A ping not answered in half the time
+        between pings cuts the connection, and `keep` connects again."""
+        if not self.linked.is_set():
+            return
+        client, wait = self.client, self.link.keepalive / 2
+        try:
+            async with asyncio.timeout(wait):
+                await client.ping()
+        except TimeoutError:
+            client.abandon(f"no answer to ping in {wait:g} s")
+        except (ChatError, OSError):
+            pass
 
     async def upload(self, path: Path, to: str | None, progress: Progress) -> FileSent:
         """Send a file, resuming after each reconnection until it is sent or refused."""
