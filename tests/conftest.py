@@ -403,3 +403,28 @@ async def next_presence(client: ChatClient, username: str) -> bool:
 
 def packb(value: Any) -> bytes:
     return msgpack.packb(value, use_bin_type=True)
+
+
+MINIMAL_SERVER = Path(__file__).parent / "lessons" / "minimal_server.py"
+MinimalServer = Callable[..., Awaitable[int]]
+
+
+@pytest.fixture
+async def minimal_server() -> AsyncIterator[MinimalServer]:
+    """Starts the lessons' minimal server (with a fault, if named); gives its port."""
+    processes: list[asyncio.subprocess.Process] = []
+
+    async def start(fault: str = "") -> int:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, str(MINIMAL_SERVER), "0", *([fault] if fault else []),
+            stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        processes.append(process)
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), WAIT)
+        return int(line.split()[-1])
+
+    yield start
+    for process in processes:
+        process.kill()
+        await process.wait()

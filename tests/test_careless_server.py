@@ -19,9 +19,9 @@ from chatroom.client.tui.screens.menu import MenuScreen
 from chatroom.common.errors import ChatError
 from chatroom.common.messages import MessagePush
 from chatroom.common.readable import Unreadable, UnreadablePush
-from tests.conftest import PASSWORD, WAIT, RunningServer, next_push
+from tests.conftest import PASSWORD, WAIT, MinimalServer, RunningServer, next_push
 from tests.relay import Relay
-from tests.test_tui import chatting, log_text, make_app, text_of, until
+from tests.test_tui import chatting, log_text, make_app, send, text_of, until
 
 
 def careless_messages(envelope: dict[str, Any]) -> list[Any]:
@@ -230,3 +230,29 @@ async def test_a_server_that_does_not_send_back_the_id_is_told_so(
             "no answer to hello in 3 s; a reply came with id 0, which no request had"
         )
         await client.close()
+
+
+async def test_the_tui_chats_on_a_server_of_the_first_version(
+    minimal_server: MinimalServer,
+) -> None:
+    """The lessons' minimal server keeps no history. The TUI asked it for each tab's, was
+    refused, and then showed no message at all: not the mail replayed at login, not
+    what came live, not its own."""
+    port = await minimal_server()
+    bob = await ChatClient.connect("127.0.0.1", port)
+    for name in ("alice", "bob"):
+        await bob.register(name, PASSWORD)
+    await bob.login("bob", PASSWORD)
+    await bob.broadcast("while alice was away")
+    await bob.private("alice", "a private word")
+    async with chatting(make_app(port), "alice") as (pilot, screen):
+        await until(pilot, lambda: "bob: while alice was away" in log_text(pilot.app), "mail")
+        await bob.broadcast("live from bob")
+        await until(pilot, lambda: "bob: live from bob" in log_text(pilot.app), "the push")
+        await send(pilot, "hi from alice")
+        await until(pilot, lambda: "alice: hi from alice" in log_text(pilot.app), "the echo")
+        shown = log_text(pilot.app)
+        screen.tabs.active = private = screen.tabs.private_pane("bob")
+        await until(pilot, lambda: "bob: a private word" in log_text(pilot.app, private), "it")
+    assert "History not loaded" not in shown
+    await bob.close()

@@ -9,9 +9,7 @@ import asyncio
 import contextlib
 import json
 import signal
-import sys
 import xml.etree.ElementTree as ElementTree
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import msgpack
@@ -20,9 +18,8 @@ import pytest
 from chatroom.common.codec import encode
 from chatroom.conformance import checks, requirements
 from chatroom.conformance.requirements import Outcome, check_all
-from tests.conftest import WAIT, RunningServer, spawn_server
+from tests.conftest import MinimalServer, RunningServer, spawn_server
 
-MINIMAL_SERVER = Path(__file__).parent / "lessons" / "minimal_server.py"
 FAULTS = {
     "one-recv": {"framing.split", "framing.coalesced", "framing.large", "pipeline.order",
                  "limits.rate"},
@@ -47,30 +44,6 @@ async def conformance(*args: str) -> tuple[int, str, str]:
     out, err = await asyncio.wait_for(process.communicate(), 240)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
-
-
-MinimalServer = Callable[..., Awaitable[int]]
-
-
-@pytest.fixture
-async def minimal_server() -> AsyncIterator[MinimalServer]:
-    """Starts the lessons' minimal server (with a fault, if named); gives its port."""
-    processes: list[asyncio.subprocess.Process] = []
-
-    async def start(fault: str = "") -> int:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, str(MINIMAL_SERVER), "0", *([fault] if fault else []),
-            stdout=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        processes.append(process)
-        assert process.stdout is not None
-        line = await asyncio.wait_for(process.stdout.readline(), WAIT)
-        return int(line.split()[-1])
-
-    yield start
-    for process in processes:
-        process.kill()
-        await process.wait()
 
 
 async def unmet(port: int, level: int) -> set[str]:

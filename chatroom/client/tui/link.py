@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from chatroom.client.api import ChatClient, ServerList, backoff, parse_servers
 from chatroom.common.errors import ChatError
 from chatroom.common.limits import Limits
+from chatroom.common.readable import reading
 
 TUI_FEATURES = ("rooms", "carbons", "read", "compress", "pull")
 """What the TUI asks for in `hello`: every room's messages (a tab each), its user's own
@@ -37,6 +38,10 @@ class ServerLink:
         """Seconds between pings: a third of the server's idle timeout, learnt from `hello`."""
         self.max_text = Limits().max_text
         """The longest message the server takes, learnt from `hello`."""
+        self.history = True
+        """Whether the server keeps history (its `hello` offers "history"). A server of
+        the first version does not: each tab then shows what comes, from the login's
+        replay of the mail on, and asks for no history."""
         self.client: ChatClient | None = None
 
     @property
@@ -54,14 +59,20 @@ class ServerLink:
         if self.client is None or self.client.closed.is_set():
             client = await self.servers.connect(tls=self.tls, timeout=5.0)
             try:
-                await client.hello("chatroom-tui", TUI_FEATURES)
+                await self.greet(client)
             except BaseException:
                 await client.close()
                 raise
-            self.keepalive = client.limits.idle_timeout / 3
-            self.max_text = client.limits.max_text
             self.client = client
         return self.client
+
+    async def greet(self, client: ChatClient) -> None:
+        """Say `hello` on a new connection, and keep what the TUI needs of the answer."""
+        reply = await client.hello("chatroom-tui", TUI_FEATURES)
+        self.keepalive = client.limits.idle_timeout / 3
+        self.max_text = client.limits.max_text
+        with reading("the hello reply"):
+            self.history = "history" in reply.get("features", ())
 
     def hand_over(self) -> None:
         """Logged in: the chat session owns the connection from now on."""

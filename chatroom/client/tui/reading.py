@@ -88,7 +88,7 @@ class Reading:
     def arrived(self, pane_id: str, item: Item) -> bool:
         """A live message for a pane: whether to write it now. One whose history is on
         its way is held until that comes; one whose tab has no history yet is left to
-        the history it will be in."""
+        the history it will be in (unless the server keeps none)."""
         log = self.tabs.logs[pane_id]
         if pane_id in self.loading:
             self.loading[pane_id].append(item)
@@ -96,7 +96,7 @@ class Reading:
         if log.detached:
             log.missed()  # the newest are fetched again when the view comes back down
             return False
-        return log.loaded
+        return log.loaded or not self.session.link.history
 
     @contextlib.asynccontextmanager
     async def _paging(self, pane_id: str, log: ConversationLog, me: str) -> AsyncIterator[None]:
@@ -121,6 +121,9 @@ class Reading:
             return  # closed meanwhile
         async with self._paging(pane_id, log, me):
             if log.loaded:
+                return
+            if not self.session.link.history:  # a first-version server: no history to ask
+                log.loaded = True
                 return
             try:
                 page, more = await self._page(pane_id, None, PAGE)
@@ -213,7 +216,7 @@ class Reading:
         `CATCH_UP` of them, the tab starts again from the newest page (scrolling up
         brings the rest)."""
         log = self.tabs.logs.get(pane_id)
-        if log is None or not log.loaded or log.detached:
+        if log is None or not log.loaded or log.detached or not self.session.link.history:
             return  # (a detached log fetches the newest when scrolled to its end)
         async with self._paging(pane_id, log, me):
             missed: list[Item] = []

@@ -28,7 +28,7 @@ from chatroom.client.tui.events import (
     SessionLost,
     SessionStarted,
 )
-from chatroom.client.tui.link import TUI_FEATURES, ServerLink
+from chatroom.client.tui.link import ServerLink
 from chatroom.common.errors import ChatError, ErrorCode
 
 Progress = Callable[[int, int], None]
@@ -79,7 +79,7 @@ class ChatSession:
         """After a reconnection: `hello` (a restarted server may have new limits), then the
         resume token if it still works (no bcrypt on the server, so a restart is quick for
         everyone), else the password."""
-        await client.hello("chatroom-tui", TUI_FEATURES)
+        await self.link.greet(client)
         if self.resume_token is not None:
             try:
                 return await client.resume(self.resume_token)
