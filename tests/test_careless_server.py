@@ -4,7 +4,9 @@ the TUI shows that line; nothing ends in a traceback. The frames come from a rea
 on loopback, rewritten on their way by the relay as a careless server would send them."""
 
 import asyncio
+import os
 import struct
+from pathlib import Path
 from typing import Any
 
 import msgpack
@@ -15,6 +17,7 @@ from chatroom.client import connection
 from chatroom.client.api import ChatClient
 from chatroom.client.connection import FRAME_MOST, ConnectionClosed
 from chatroom.client.replies import ServerLimits
+from chatroom.client.tui.app import ChatApp
 from chatroom.client.tui.screens.menu import MenuScreen
 from chatroom.common.errors import ChatError
 from chatroom.common.messages import MessagePush
@@ -233,11 +236,11 @@ async def test_a_server_that_does_not_send_back_the_id_is_told_so(
 
 
 async def test_the_tui_chats_on_a_server_of_the_first_version(
-    minimal_server: MinimalServer,
+    minimal_server: MinimalServer, tmp_path: Path
 ) -> None:
-    """The lessons' minimal server keeps no history. The TUI asked it for each tab's, was
-    refused, and then showed no message at all: not the mail replayed at login, not
-    what came live, not its own."""
+    """The lessons' minimal server keeps no history and has no `file_info`. The TUI asked
+    it for each tab's history, was refused, and then showed no message at all: not the
+    mail replayed at login, not what came live, not its own; and it saved no file."""
     port = await minimal_server()
     bob = await ChatClient.connect("127.0.0.1", port)
     for name in ("alice", "bob"):
@@ -245,14 +248,22 @@ async def test_the_tui_chats_on_a_server_of_the_first_version(
     await bob.login("bob", PASSWORD)
     await bob.broadcast("while alice was away")
     await bob.private("alice", "a private word")
-    async with chatting(make_app(port), "alice") as (pilot, screen):
-        await until(pilot, lambda: "bob: while alice was away" in log_text(pilot.app), "mail")
+    notes = tmp_path / "notes.bin"
+    notes.write_bytes(os.urandom(200_000))
+    await bob.send_file(notes, "alice")
+    app = ChatApp("127.0.0.1", port, downloads=tmp_path / "downloads")
+    async with chatting(app, "alice") as (pilot, screen):
+        await until(pilot, lambda: "bob: while alice was away" in log_text(app), "mail")
         await bob.broadcast("live from bob")
-        await until(pilot, lambda: "bob: live from bob" in log_text(pilot.app), "the push")
+        await until(pilot, lambda: "bob: live from bob" in log_text(app), "the push")
         await send(pilot, "hi from alice")
-        await until(pilot, lambda: "alice: hi from alice" in log_text(pilot.app), "the echo")
-        shown = log_text(pilot.app)
+        await until(pilot, lambda: "alice: hi from alice" in log_text(app), "the echo")
+        shown = log_text(app)
         screen.tabs.active = private = screen.tabs.private_pane("bob")
-        await until(pilot, lambda: "bob: a private word" in log_text(pilot.app, private), "it")
+        await until(pilot, lambda: "bob: a private word" in log_text(app, private), "it")
+        await until(pilot, lambda: "notes.bin" in log_text(app, private), "the file")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "Saved" in log_text(app, private), "the file saved")
     assert "History not loaded" not in shown
+    assert (tmp_path / "downloads" / "notes.bin").read_bytes() == notes.read_bytes()
     await bob.close()

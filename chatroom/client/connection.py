@@ -289,19 +289,20 @@ class ChatClient(ConversationRequests):
 
     async def download(
         self,
-        fid: int,
+        file: int | FileInfo,
         dest_dir: str | os.PathLike[str],
         *,
         progress: Progress | None = None,
         window: int = FILE_WINDOW,
     ) -> Path:
-        """Fetch file `fid` into `dest_dir`, resuming a partial download; returns its path.
+        """Fetch a file (its fid, or the `file` push that told of it) into `dest_dir`,
+        resuming a partial download; returns its path.
 
         The name is the sender's, sanitised so it cannot leave `dest_dir`; an existing
         file is never overwritten (`name (1).ext` instead). The sha256 is checked before
         the file takes its name; on a mismatch it is deleted and `checksum_mismatch` raised.
         """
-        info = await self.file_info(fid)
+        info = file if isinstance(file, FileInfo) else await self.file_info(file)
         return await download_file(self, info, Path(dest_dir), progress=progress, window=window)
 
     # -- pushes -----------------------------------------------------------------------

@@ -30,6 +30,7 @@ from chatroom.client.tui.events import (
 )
 from chatroom.client.tui.link import ServerLink
 from chatroom.common.errors import ChatError, ErrorCode
+from chatroom.common.messages import FileInfo
 
 Progress = Callable[[int, int], None]
 """Told (bytes done, bytes in all) as a transfer goes."""
@@ -201,8 +202,8 @@ class ChatSession:
             except ConnectionError:  # not a local OSError such as a file gone missing
                 self.linked.clear()  # `keep` reconnects and sets it again
 
-    async def download(self, fid: int, folder: Path, progress: Progress) -> Path:
-        return await self.client.download(fid, folder, progress=progress)
+    async def download(self, file: int | FileInfo, folder: Path, progress: Progress) -> Path:
+        return await self.client.download(file, folder, progress=progress)
 
     async def log_out(self) -> None:
         if not self.client.closed.is_set():

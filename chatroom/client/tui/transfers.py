@@ -41,6 +41,9 @@ class Transfers(Vertical):
         """Where received files are saved."""
         self.received: list[int] = []
         """Fids of files received, oldest first; Ctrl+S saves the newest not yet saved."""
+        self.told: dict[int, FilePush] = {}
+        """Each file's `file` push, by fid: what a download needs to know of it (a server
+        of the first version has no `file_info` to ask)."""
 
     def _bar(self, label: str, total: int) -> TransferBar:
         bar = TransferBar(label, total)
@@ -77,7 +80,9 @@ class Transfers(Vertical):
     async def save_file(self, fid: int, log: ConversationLog) -> None:
         bar = self._bar(f"↓ file {fid}", 0)
         try:
-            path = await self.session.download(fid, self.downloads, bar.advance_to)
+            path = await self.session.download(
+                self.told.get(fid, fid), self.downloads, bar.advance_to
+            )
         except (ChatError, OSError) as error:
             reason = error.message if isinstance(error, ChatError) else describe_os_error(error)
             log.write_notice(f"File {fid} not saved: {reason}", style="red")

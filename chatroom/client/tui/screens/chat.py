@@ -224,7 +224,9 @@ class ChatScreen(Screen[None]):
             self.run_worker(self.session.send_ack(), group="ack")  # hidden: you blocked them
             return
         if isinstance(push, FilePush) and not mine:
-            self.query_one(Transfers).received.append(push.fid)
+            transfers = self.query_one(Transfers)
+            transfers.received.append(push.fid)
+            transfers.told[push.fid] = push
         if self.bell and not mine and self.for_me(push):
             self.app.bell()  # someone wrote to you: a terminal in the background hears
         hidden = self.tabs.active != pane_id
