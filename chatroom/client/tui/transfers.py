@@ -69,6 +69,11 @@ class Transfers(Vertical):
         finally:
             await bar.remove()
 
+    def told_of(self, push: FilePush) -> None:
+        """A file came for the user: Ctrl+S saves the newest, as its push describes it."""
+        self.received.append(push.fid)
+        self.told[push.fid] = push
+
     def save_newest(self, log: ConversationLog) -> None:
         """Save the newest file received and not saved yet (Ctrl+S)."""
         if not self.received:

@@ -224,9 +224,7 @@ class ChatScreen(Screen[None]):
             self.run_worker(self.session.send_ack(), group="ack")  # hidden: you blocked them
             return
         if isinstance(push, FilePush) and not mine:
-            transfers = self.query_one(Transfers)
-            transfers.received.append(push.fid)
-            transfers.told[push.fid] = push
+            self.query_one(Transfers).told_of(push)
         if self.bell and not mine and self.for_me(push):
             self.app.bell()  # someone wrote to you: a terminal in the background hears
         hidden = self.tabs.active != pane_id
