@@ -4,8 +4,10 @@ the TUI shows that line; nothing ends in a traceback. The frames come from a rea
 on loopback, rewritten on their way by the relay as a careless server would send them."""
 
 import asyncio
+import contextlib
 import os
 import struct
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,17 @@ from chatroom.common.readable import Unreadable, UnreadablePush
 from tests.conftest import PASSWORD, WAIT, MinimalServer, RunningServer, next_push
 from tests.relay import Relay
 from tests.test_tui import chatting, log_text, make_app, send, text_of, until
+
+
+@contextlib.asynccontextmanager
+async def behind(
+    server: RunningServer, mangle: Callable[[dict[str, Any]], list[Any]]
+) -> AsyncIterator[Relay]:
+    """`server` behind a relay that sends, in place of each of its frames, what `mangle`
+    makes of it: a careless server."""
+    async with Relay(server.port) as relay:
+        relay.mangle = mangle
+        yield relay
 
 
 def careless_messages(envelope: dict[str, Any]) -> list[Any]:
@@ -49,8 +62,7 @@ async def test_a_push_it_cannot_read_is_handed_on_as_such_and_the_next_ones_arri
 ) -> None:
     sender = await server.login("sender")
     await server.register("reader")
-    async with Relay(server.port) as relay:
-        relay.mangle = careless_messages
+    async with behind(server, careless_messages) as relay:
         reader = await ChatClient.connect("127.0.0.1", relay.port)
         await reader.login("reader", PASSWORD)
         for text in ("no ts", "a number", "a flag for a mid", "not a map", "fine"):
@@ -86,8 +98,7 @@ async def test_a_reply_it_cannot_read_is_an_error_naming_the_field(
     server: RunningServer,
 ) -> None:
     await server.register("reader")
-    async with Relay(server.port) as relay:
-        relay.mangle = careless_replies
+    async with behind(server, careless_replies) as relay:
         reader = await ChatClient.connect("127.0.0.1", relay.port)
         with pytest.raises(Unreadable) as hello:
             await reader.hello()
@@ -115,13 +126,14 @@ async def test_the_tui_shows_a_push_it_cannot_read_as_a_line_and_goes_on(
 ) -> None:
     await server.register("alice")
     sender = await server.login("sender")
-    async with Relay(server.port) as relay:
-        relay.mangle = careless_messages
-        async with chatting(make_app(relay.port), "alice") as (pilot, _):
-            await sender.broadcast("no ts")
-            await sender.broadcast("fine")
-            await until(pilot, lambda: "sender: fine" in log_text(pilot.app), "the next message")
-            shown = " ".join(log_text(pilot.app).split())  # as one line, not wrapped at 80
+    async with (
+        behind(server, careless_messages) as relay,
+        chatting(make_app(relay.port), "alice") as (pilot, _),
+    ):
+        await sender.broadcast("no ts")
+        await sender.broadcast("fine")
+        await until(pilot, lambda: "sender: fine" in log_text(pilot.app), "the next message")
+        shown = " ".join(log_text(pilot.app).split())  # as one line, not wrapped at 80
     assert "Left out what the server sent: a message push has no 'ts'." in shown
     assert shown.index("no 'ts'") < shown.index("sender: fine")
 
@@ -140,8 +152,7 @@ async def test_a_server_without_hello_is_spoken_to_with_the_default_limits(
 ) -> None:
     """The TUI's menu said hello, and ended in a traceback when a server had none."""
     await server.register("alice")
-    async with Relay(server.port) as relay:
-        relay.mangle = without_hello
+    async with behind(server, without_hello) as relay:
         client = await ChatClient.connect("127.0.0.1", relay.port)
         assert await client.hello() == {}
         assert (client.limits, client.enabled) == (ServerLimits(), frozenset())
@@ -155,8 +166,7 @@ async def test_a_server_without_hello_is_spoken_to_with_the_default_limits(
 async def test_the_menu_says_in_a_line_what_a_careless_hello_got_wrong(
     server: RunningServer,
 ) -> None:
-    async with Relay(server.port) as relay:
-        relay.mangle = careless_replies
+    async with behind(server, careless_replies) as relay:
         app = make_app(relay.port)
         async with app.run_test(size=(80, 24)) as pilot:
             await until(pilot, lambda: isinstance(app.screen, MenuScreen), "the menu")
@@ -168,14 +178,18 @@ async def test_the_menu_says_in_a_line_what_a_careless_hello_got_wrong(
             )
 
 
+def without_a_hello_reply(envelope: dict[str, Any]) -> list[Any]:
+    """A server that ignores a request it does not know: `hello`, say."""
+    return [] if "limits" in envelope.get("data", {}) else [envelope]
+
+
 async def test_a_server_that_ignores_hello_is_said_not_to_answer(
     server: RunningServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A request a server does not know may go unanswered: the menu said "Connecting..."
     for ever, and the login form did nothing."""
     monkeypatch.setattr(connection, "HELLO_WAIT", 0.5)
-    async with Relay(server.port) as relay:
-        relay.mangle = lambda envelope: [] if "limits" in envelope.get("data", {}) else [envelope]
+    async with behind(server, without_a_hello_reply) as relay:
         client = await ChatClient.connect("127.0.0.1", relay.port)
         with pytest.raises(ChatError) as unanswered:
             await client.hello(wait=0.1)
@@ -209,8 +223,7 @@ async def test_a_length_written_the_wrong_way_round_closes_saying_so(
         claimed.append(int.from_bytes(struct.pack("<I", len(body)), "big"))
         return [struct.pack("<I", len(body)) + body]
 
-    async with Relay(server.port) as relay:
-        relay.mangle = little_endian_hello
+    async with behind(server, little_endian_hello) as relay:
         client = await ChatClient.connect("127.0.0.1", relay.port)
         with pytest.raises(ConnectionClosed) as closed:
             await client.hello()
@@ -221,11 +234,15 @@ async def test_a_length_written_the_wrong_way_round_closes_saying_so(
         await client.close()
 
 
+def with_every_id_0(envelope: dict[str, Any]) -> list[Any]:
+    """A server that does not send back each request's `id`."""
+    return [envelope | {"id": 0}] if "id" in envelope else [envelope]
+
+
 async def test_a_server_that_does_not_send_back_the_id_is_told_so(
     server: RunningServer,
 ) -> None:
-    async with Relay(server.port) as relay:
-        relay.mangle = lambda envelope: [envelope | {"id": 0}] if "id" in envelope else [envelope]
+    async with behind(server, with_every_id_0) as relay:
         client = await ChatClient.connect("127.0.0.1", relay.port)
         with pytest.raises(ChatError) as unanswered:
             await client.hello(wait=3)  # the stray reply comes in milliseconds
