@@ -7,12 +7,13 @@ blocking sockets, one connection per example.
 """
 
 import asyncio
+import contextlib
 import logging
 import re
 import socket
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -80,24 +81,39 @@ def call(sock: socket.socket, kind: str, **data: Any) -> dict[str, Any]:
     return reply
 
 
-@pytest.fixture(scope="module")
-def live(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[ThreadedServer, socket.socket, ErrorLog]]:
-    server = ThreadedServer(tmp_path_factory.mktemp("fuzz"))
+Live = tuple[ThreadedServer, socket.socket, ErrorLog]
+"""A fuzzed server, a connection logged in as "healthy" on it, and what it logged at ERROR."""
+
+
+@contextlib.contextmanager
+def live_server(data_dir: Path, users: Iterable[str], admin: str | None = None) -> Iterator[Live]:
+    """A server in a thread with `users` and "healthy" registered (`admin`, one of them,
+    made an admin), "healthy" logged in, and every ERROR chatroom or asyncio logs kept."""
+    server = ThreadedServer(data_dir)
     errors = ErrorLog()
     # asyncio's logger too: it reports an exception that escapes a whole connection.
     for name in ("chatroom", "asyncio"):
         logging.getLogger(name).addHandler(errors)
     healthy = socket.create_connection(("127.0.0.1", server.server.port), timeout=5)
-    call(healthy, "register", username="healthy", password=PASSWORD)
-    call(healthy, "register", username="hostile", password=PASSWORD)
+    for name in ("healthy", *users):
+        call(healthy, "register", username=name, password=PASSWORD)
+    if admin is not None:
+        making = server.server.services.store.set_role(admin, "admin", "fuzz")
+        assert asyncio.run_coroutine_threadsafe(making, server.loop).result(10)
     assert call(healthy, "login", username="healthy", password=PASSWORD)["type"] == "ok"
-    yield server, healthy, errors
-    healthy.close()
-    for name in ("chatroom", "asyncio"):
-        logging.getLogger(name).removeHandler(errors)
-    server.stop()
+    try:
+        yield server, healthy, errors
+    finally:
+        healthy.close()
+        for name in ("chatroom", "asyncio"):
+            logging.getLogger(name).removeHandler(errors)
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    with live_server(tmp_path_factory.mktemp("fuzz"), ["hostile"]) as running:
+        yield running
 
 
 scalars = (
@@ -151,9 +167,7 @@ payloads = st.one_of(
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(payload=payloads, logged_in=st.booleans())
-def test_hostile_bytes_harm_no_one(
-    live: tuple[ThreadedServer, socket.socket, ErrorLog], payload: bytes, logged_in: bool
-) -> None:
+def test_hostile_bytes_harm_no_one(live: Live, payload: bytes, logged_in: bool) -> None:
     server, healthy, errors = live
     with socket.create_connection(("127.0.0.1", server.server.port), timeout=5) as hostile:
         if logged_in:  # so that the handlers behind the login see the garbage too
@@ -168,7 +182,7 @@ def test_hostile_bytes_harm_no_one(
 
 
 def test_memory_stays_flat_under_fuzzing(
-    live: tuple[ThreadedServer, socket.socket, ErrorLog],
+    live: Live,
 ) -> None:
     assert len(RSS_SAMPLES) >= 300
     warm = max(RSS_SAMPLES[50:100])

@@ -5,8 +5,6 @@ connection stays, and the server logs no traceback. Sent by an admin, so the
 moderation handlers get past their first check too. A server of its own, so that what
 it does (rooms, announcements) does not weigh on test_fuzz.py's memory samples."""
 
-import asyncio
-import logging
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -17,28 +15,14 @@ from hypothesis import strategies as st
 
 from chatroom.common.errors import ErrorCode
 from tests.conftest import PASSWORD
-from tests.test_fuzz import FIELDS, LOGIN, ErrorLog, ThreadedServer, call, frame, receive, scalars
+from tests.test_fuzz import FIELDS, LOGIN, Live, call, frame, live_server, receive, scalars
 
 
 @pytest.fixture(scope="module")
-def live(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[ThreadedServer, socket.socket, ErrorLog]]:
-    server = ThreadedServer(tmp_path_factory.mktemp("fuzz_requests"))
-    errors = ErrorLog()
-    for name in ("chatroom", "asyncio"):
-        logging.getLogger(name).addHandler(errors)
-    healthy = socket.create_connection(("127.0.0.1", server.server.port), timeout=5)
-    for name in ("healthy", "target", "boss"):
-        call(healthy, "register", username=name, password=PASSWORD)
-    making = server.server.services.store.set_role("boss", "admin", "fuzz")
-    assert asyncio.run_coroutine_threadsafe(making, server.loop).result(10)
-    assert call(healthy, "login", username="healthy", password=PASSWORD)["type"] == "ok"
-    yield server, healthy, errors
-    healthy.close()
-    for name in ("chatroom", "asyncio"):
-        logging.getLogger(name).removeHandler(errors)
-    server.stop()
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    data_dir = tmp_path_factory.mktemp("fuzz_requests")
+    with live_server(data_dir, ["target", "boss"], admin="boss") as running:
+        yield running
 
 
 TEMPLATES: dict[str, dict[str, Any]] = {
@@ -86,7 +70,7 @@ gone_wrong = st.sampled_from(sorted(TEMPLATES)).flatmap(gone_wrong_in)
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(request=gone_wrong)
 def test_a_request_with_a_field_gone_wrong_is_answered_in_words(
-    live: tuple[ThreadedServer, socket.socket, ErrorLog], request: dict[str, Any]
+    live: Live, request: dict[str, Any]
 ) -> None:
     server, healthy, errors = live
     with socket.create_connection(("127.0.0.1", server.server.port), timeout=5) as hostile:
