@@ -40,6 +40,12 @@ async def behind(
         yield relay
 
 
+def is_hello_reply(envelope: dict[str, Any]) -> bool:
+    """Whether `envelope` is our server's answer to `hello` (the reply with `limits`)."""
+    data = envelope.get("data")
+    return isinstance(data, dict) and "limits" in data
+
+
 def careless_messages(envelope: dict[str, Any]) -> list[Any]:
     """A `message` push as a careless server sends it, its mistake named by its text."""
     data = envelope.get("data") or {}
@@ -87,7 +93,7 @@ def careless_replies(envelope: dict[str, Any]) -> list[Any]:
     data = envelope.get("data")
     if isinstance(data, dict) and "resume_token" in data:
         return [envelope | {"data": data | {"online": 5}}]
-    if isinstance(data, dict) and "limits" in data:
+    if is_hello_reply(envelope):
         return [envelope | {"data": data | {"limits": data["limits"] | {"idle_timeout": "soon"}}}]
     if isinstance(data, dict) and "online" in data:  # the reply to `users`
         return [envelope | {"id": [envelope["id"]]}, envelope | {"data": ["alice"]}]
@@ -140,8 +146,7 @@ async def test_the_tui_shows_a_push_it_cannot_read_as_a_line_and_goes_on(
 
 def without_hello(envelope: dict[str, Any]) -> list[Any]:
     """A server of the first version, which has no `hello` (it is optional)."""
-    data = envelope.get("data")
-    if isinstance(data, dict) and "limits" in data:
+    if is_hello_reply(envelope):
         refusal = {"code": "unknown_type", "message": "unknown request type 'hello'"}
         return [{"type": "error", "id": envelope["id"], "data": refusal}]
     return [envelope]
@@ -180,7 +185,7 @@ async def test_the_menu_says_in_a_line_what_a_careless_hello_got_wrong(
 
 def without_a_hello_reply(envelope: dict[str, Any]) -> list[Any]:
     """A server that ignores a request it does not know: `hello`, say."""
-    return [] if "limits" in envelope.get("data", {}) else [envelope]
+    return [] if is_hello_reply(envelope) else [envelope]
 
 
 async def test_a_server_that_ignores_hello_is_said_not_to_answer(
@@ -216,8 +221,7 @@ async def test_a_length_written_the_wrong_way_round_closes_saying_so(
     claimed: list[int] = []
 
     def little_endian_hello(envelope: dict[str, Any]) -> list[Any]:
-        data = envelope.get("data")
-        if not (isinstance(data, dict) and "limits" in data):
+        if not is_hello_reply(envelope):
             return [envelope]
         body = msgpack.packb(envelope)
         claimed.append(int.from_bytes(struct.pack("<I", len(body)), "big"))
