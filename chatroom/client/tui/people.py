@@ -66,10 +66,10 @@ class People:
             with reading("the contacts reply"):
                 contacts = {str(c["username"]): str(c["state"]) for c in listed["contacts"]}
             with reading("the blocks reply"):
-                self.blocked = {str(name) for name in blocked["blocked"]}
+                blocks = {str(name) for name in blocked["blocked"]}
         except (ChatError, OSError):
             return False
-        self.contacts = contacts
+        self.contacts, self.blocked = contacts, blocks
         return True
 
     def contact_news(self, username: str, event: str) -> str:
