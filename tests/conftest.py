@@ -329,6 +329,23 @@ class ServerProcess:
                 if match := re.search(pattern, line):
                     return match
 
+    @contextlib.asynccontextmanager
+    async def log_read_meanwhile(self) -> AsyncIterator[None]:
+        """Read the server's log as it comes, for as long as this lasts. (A pipe no one
+        reads fills, and the server then keeps lines waiting, up to its log's backlog.)"""
+
+        async def read_lines() -> None:
+            while line := await self.process.stderr.readline():
+                self.log.append(line.decode())
+
+        reading = asyncio.create_task(read_lines())
+        try:
+            yield
+        finally:
+            reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reading
+
     async def stop(self, signum: int) -> int:
         self.process.send_signal(signum)
         async with asyncio.timeout(WAIT):

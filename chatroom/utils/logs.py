@@ -11,6 +11,9 @@ from typing import TextIO
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 LINGER = 0.05
 """Seconds the server's log writer waits, once a line has come, for more to write with it."""
+BACKLOG = 10_000
+"""Lines the server's log writer keeps waiting at most (some 10 MiB); more are counted and
+left out until standard error takes lines again."""
 
 
 def setup_logging(level: str, background: bool = False) -> None:
@@ -18,8 +21,9 @@ def setup_logging(level: str, background: bool = False) -> None:
 
     With `background` (the server), a thread of its own writes them (`LogWriter`): the
     event loop only puts each record on a queue, so a slow reader of standard error (a
-    full pipe) never stalls every connection. What is queued is written out when the
-    program exits.
+    full pipe) never stalls every connection. Nor does one that never reads fill the
+    memory: past BACKLOG lines waiting, the rest are counted, not kept. What is queued is
+    written out when the program exits.
     """
     logging.basicConfig(level=level.upper(), format=FORMAT)
     if background:
@@ -30,7 +34,7 @@ def setup_logging(level: str, background: bool = False) -> None:
         logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
         root = logging.getLogger()
         writer = LogWriter(sys.stderr, logging.Formatter(FORMAT))
-        root.handlers = [QueueToWriter(writer.records)]
+        root.handlers = [QueueToWriter(writer)]
         writer.start()
         atexit.register(writer.stop)
     # aiosqlite logs every statement with its parameters at DEBUG: password hashes, token
@@ -39,14 +43,14 @@ def setup_logging(level: str, background: bool = False) -> None:
 
 
 class QueueToWriter(logging.Handler):
-    """Puts each record on a `LogWriter`'s queue with its message filled in, and does
-    nothing else on the caller's thread: the timestamp and the line are made by the
-    writer's thread. (logging's own QueueHandler formats the whole line and copies the
-    record first, for queues to other processes.)"""
+    """Hands each record to a `LogWriter` with its message filled in, and does nothing
+    else on the caller's thread: the timestamp and the line are made by the writer's
+    thread. (logging's own QueueHandler formats the whole line and copies the record
+    first, for queues to other processes.)"""
 
-    def __init__(self, records: queue.SimpleQueue[logging.LogRecord | None]) -> None:
+    def __init__(self, writer: "LogWriter") -> None:
         super().__init__()
-        self._records = records
+        self._writer = writer
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -55,7 +59,7 @@ class QueueToWriter(logging.Handler):
         except Exception:  # as logging's own handlers do: say so on stderr, carry on
             self.handleError(record)
             return
-        self._records.put(record)
+        self._writer.put(record)
 
 
 class LogWriter:
@@ -63,30 +67,51 @@ class LogWriter:
     a batch at a time: once a record comes, it waits LINGER for more, then writes them
     all at once. A login storm logs two lines a login; written one by one, each line
     woke the thread and took the interpreter from the event loop and back (a tenth of
-    the server's time a login, measured); now that is once every LINGER."""
+    the server's time a login, measured); now that is once every LINGER.
 
-    def __init__(self, stream: TextIO, formatter: logging.Formatter) -> None:
-        self.records: queue.SimpleQueue[logging.LogRecord | None] = queue.SimpleQueue()
+    A stream that takes nothing (a pipe no one reads) holds the thread in its write. The
+    records then wait, up to `backlog` of them; those that come after are counted, and
+    the count is written as a line of its own once the stream takes lines again."""
+
+    def __init__(
+        self, stream: TextIO, formatter: logging.Formatter, backlog: int = BACKLOG
+    ) -> None:
+        self._records: queue.SimpleQueue[logging.LogRecord | None] = queue.SimpleQueue()
         """What to write; None asks the writer to stop, once it has written the rest."""
         self._stream = stream
         self._formatter = formatter
+        self._backlog = backlog
+        self._left_out = 0
+        self._counting = threading.Lock()
         self._thread = threading.Thread(target=self._write_batches, name="log", daemon=True)
+
+    def put(self, record: logging.LogRecord) -> None:
+        """Queue `record`, or count it as left out if the backlog is full."""
+        if self._records.qsize() < self._backlog:
+            self._records.put(record)
+        else:
+            with self._counting:
+                self._left_out += 1
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
         """Write what is queued, and stop."""
-        self.records.put(None)
+        self._records.put(None)
         self._thread.join()
 
     def _write_batches(self) -> None:
         while True:
-            batch = [self.records.get()]
+            batch = [self._records.get()]
             if batch[0] is not None:
                 time.sleep(LINGER)
-            while not self.records.empty():
-                batch.append(self.records.get())
+            while not self._records.empty():
+                batch.append(self._records.get())
+            with self._counting:
+                left_out, self._left_out = self._left_out, 0
+            if left_out:
+                batch.append(self._left_out_record(left_out))
             lines = [
                 self._formatter.format(record) + "\n" for record in batch if record is not None
             ]
@@ -95,3 +120,14 @@ class LogWriter:
                 self._stream.flush()
             if None in batch:
                 return
+
+    def _left_out_record(self, count: int) -> logging.LogRecord:
+        return logging.makeLogRecord(
+            {
+                "name": "chatroom.log",
+                "levelno": logging.WARNING,
+                "levelname": "WARNING",
+                "msg": f"{count} log lines left out: standard error took nothing while "
+                f"{self._backlog} waited",
+            }
+        )
