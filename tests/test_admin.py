@@ -352,6 +352,21 @@ async def test_a_backup_during_a_flood_restores_every_acknowledged_message(
         await copy.stop()
 
 
+async def test_backups_started_at_once_into_one_folder_leave_one_backup(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    """Each backup checks that its folder is empty, then claims it; six started at once
+    into one new folder: one makes the backup, the others are told in one line."""
+    await server.register("pupil1")
+    folder = tmp_path / "backup"
+    backups = [await spawn_admin(server.data_dir, "backup", str(folder)) for _ in range(6)]
+    ended = await asyncio.wait_for(asyncio.gather(*(b.communicate() for b in backups)), 60)
+    refused = f"chatroom-admin: error: {folder} is not an empty folder: give a new one\n"
+    assert sorted(b.returncode for b in backups) == [0] + [2] * 5, ended
+    assert sorted(err.decode() for _, err in ended) == [""] + [refused] * 5
+    assert await listed_users(folder) >= {"pupil1"}
+
+
 async def test_a_restore_that_fails_leaves_the_data_as_it_was(tmp_path: Path) -> None:
     """The backup is copied and checked beside the data first: a damaged one changes
     nothing (the data used to be moved aside and the damaged copy put in its place, a

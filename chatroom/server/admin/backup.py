@@ -45,7 +45,11 @@ def backup(data_dir: Path, dest: Path) -> Copied:
         raise BackupError(f"{dest} is not an empty folder: give a new one")
     try:
         dest.mkdir(mode=PRIVATE, parents=True, exist_ok=True)  # every message is in it
-        (dest / FILES).mkdir(exist_ok=True)
+        try:
+            # Of backups started at once into one new folder, this lets one go on.
+            (dest / FILES).mkdir()
+        except FileExistsError:
+            raise BackupError(f"{dest} is not an empty folder: give a new one") from None
         with (
             contextlib.closing(sqlite3.connect(database, timeout=30)) as source,
             contextlib.closing(sqlite3.connect(dest / DATABASE_NAME)) as copy,
