@@ -287,6 +287,7 @@ async def test_a_room_is_exported_in_each_format(server: RunningServer, tmp_path
         server.data_dir, "export", "--room", "biology", "--format", "html", "-o", str(page)
     )
     assert "4 messages written" in err
+    assert page.stat().st_mode & 0o777 == 0o600  # a new file, its owner's alone
     html = page.read_text()
     assert html.startswith("<!doctype html>") and "@media print" in html
     assert "Cells &lt;b&gt;divide&lt;/b&gt; &amp; grow" in html and "<b>divide" not in html

@@ -4,6 +4,7 @@ change nothing."""
 
 import argparse
 import contextlib
+import os
 import sqlite3
 import sys
 from collections.abc import Iterator, Sequence
@@ -132,8 +133,9 @@ def export(args: argparse.Namespace) -> None:
         if args.output is None:
             write(lines, sys.stdout, title)
             return
-        try:
-            with open(args.output, "w", encoding="utf-8", newline="") as out:
+        try:  # a new file readable by its owner only: a user's transcript is private
+            fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
                 count = write(lines, out, title)
         except OSError as exc:
             raise AdminError(f"cannot write {args.output}: {os_reason(exc)}") from None
