@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -657,6 +658,30 @@ async def test_the_tui_keeps_an_idle_connection_alive(make_server) -> None:
         assert silent.closed_reason == "idle"
         assert "Disconnected" not in log_text(app)
         assert "connected as alice" in text_of(app.screen.query_one("#status"))
+
+
+async def test_pings_follow_the_idle_timeout_of_the_server_connected_again(
+    make_server: Callable[..., Awaitable[RunningServer]],
+) -> None:
+    """The pings kept the interval learnt at login: a server restarted with a shorter
+    idle timeout then closed the connection as idle, again and again."""
+    server = await make_server(idle_timeout=60.0)
+    await server.register("alice")
+    app = make_app(server.port)
+    async with app.run_test() as pilot:
+        await log_in(pilot, "alice")
+        status = app.screen.query_one("#status", Static)
+        port = server.port
+        await server.stop()
+        server.limits = dataclasses.replace(server.limits, idle_timeout=0.6)
+        await server.restart_on(port)
+        await until(pilot, lambda: "Reconnected." in log_text(app), "reconnection")
+        assert app.link.keepalive == pytest.approx(0.2)
+        silent = await server.login("silent")  # logged in after alice, never speaks
+        await asyncio.wait_for(silent.wait_closed(), WAIT)
+        assert silent.closed_reason == "idle"
+        assert log_text(app).count("Disconnected") == 1  # when the server stopped
+        assert "connected as alice" in text_of(status)
 
 
 async def test_reconnecting_uses_the_resume_token(server: RunningServer) -> None:

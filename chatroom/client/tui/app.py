@@ -110,7 +110,6 @@ class ChatApp(App[None]):
         self.session = ChatSession(self.link, login.client, login.reply, login.password)
         self.chat = ChatScreen(
             self.session,
-            keepalive=self.link.keepalive,
             downloads=self.downloads,
             bell=self.settings.bell,
             title_alerts=self.settings.title,

@@ -176,6 +176,14 @@ class ChatSession:
         with contextlib.suppress(ChatError, OSError):
             await self.client.ack(self.ack_upto)
 
+    async def keep_pinging(self) -> None:
+        """Ping every third of the server's idle timeout, for as long as this lasts (the
+        chat screen starts it again at each login: the server may be another, with
+        another idle timeout)."""
+        while True:
+            await asyncio.sleep(self.link.keepalive)
+            await self.ping()
+
     async def ping(self) -> None:
         """Keep an idle connection open (the server closes one silent for its idle timeout),
         and notice a dead one: a server whose machine left the network says nothing, and

@@ -76,7 +76,6 @@ class ChatScreen(Screen[None]):
         self,
         session: ChatSession,
         *,
-        keepalive: float,
         downloads: Path,
         bell: bool = True,
         title_alerts: bool = True,
@@ -89,7 +88,6 @@ class ChatScreen(Screen[None]):
         self.session = session
         session.listen(self.post_message)
         self.me = session.me
-        self.keepalive = keepalive
         self.downloads = downloads
         """Where received files are saved."""
         self.people = People(self.me)
@@ -118,7 +116,6 @@ class ChatScreen(Screen[None]):
         self.query_one("#entry", Input).focus()
         self.run_worker(self.session.keep(), group="session", exclusive=True)
         self.run_worker(self.session.send_outbox(), group="outbox")
-        self.set_interval(self.keepalive, self.ping)
 
     # -- what the session tells us ---------------------------------------------------
 
@@ -130,6 +127,7 @@ class ChatScreen(Screen[None]):
         self.people_changed()
         self.run_worker(self.load_people(), group="people", exclusive=True)
         self.reading.started(reply.conversations)
+        self.run_worker(self.session.keep_pinging(), group="ping", exclusive=True)
         if self.query_one(StatusLine).reconnected():
             self.logs[GROUP].write_notice(self.session.link.reconnected(), style="green")
         for pane_id in list(self.logs):
@@ -303,9 +301,6 @@ class ChatScreen(Screen[None]):
             self.open_profile()
         elif event.option.id:
             self.open_private(event.option.id)
-
-    def ping(self) -> None:
-        self.run_worker(self.session.ping(), group="ping", exclusive=True)
 
     # -- the keyboard stays with the input ---------------------------------------------
 
