@@ -134,7 +134,7 @@ FIELDS = ["username", "password", "to", "text", "upto", "version", "client", "to
           "offset", "length", "data", "name", "size", "sha256", "cid", "room", "topic",
           "public", "with", "before", "limit", "query", "pull", "compress", "display_name",
           "bio", "status", "status_text", "after", "mid", "seconds", "reason",
-          "role"]  # fmt: skip
+          "role", "new_password"]  # fmt: skip
 envelopes = st.fixed_dictionaries(
     {"type": st.sampled_from([t.value for t in RequestType]) | st.text(max_size=10) | values},
     optional={

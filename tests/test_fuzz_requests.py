@@ -3,7 +3,7 @@ envelopes (test_fuzz.py) are mostly refused at their first field, these reach in
 handlers. Each is answered, `ok` or an error with one of the protocol's codes, the
 connection stays, and the server logs no traceback. Sent by an admin, so the
 moderation handlers get past their first check too. A server of its own, so that what
-it does (rooms, announcements) does not weigh on test_fuzz.py's memory samples."""
+it does (rooms, announcements) stays out of test_fuzz.py's."""
 
 import socket
 from collections.abc import Iterator
@@ -37,6 +37,7 @@ TEMPLATES: dict[str, dict[str, Any]] = {
     "search": {"query": "hi", "room": "lobby", "limit": 5}, "read": {"room": "lobby", "upto": 3},
     "profile_set": {"display_name": "A", "bio": "b"}, "profile_get": {"username": "target"},
     "status_set": {"status": "away", "status_text": "brb"}, "contact_add": {"username": "target"},
+    "password_set": {"password": "not boss's", "new_password": "a new passphrase"},
     "contact_accept": {"username": "target"}, "contact_remove": {"username": "target"},
     "block": {"username": "target"}, "unblock": {"username": "target"},
     "kick": {"username": "target", "room": "r1", "reason": "x"},

@@ -32,6 +32,7 @@ class RequestType(StrEnum):
     PROFILE_SET = "profile_set"
     PROFILE_GET = "profile_get"
     STATUS_SET = "status_set"
+    PASSWORD_SET = "password_set"
     CONTACT_ADD = "contact_add"
     CONTACT_ACCEPT = "contact_accept"
     CONTACT_DECLINE = "contact_decline"
@@ -96,3 +97,4 @@ class ByeReason(StrEnum):
     FRAME_TIMEOUT = "frame_timeout"
     KICKED = "kicked"
     BANNED = "banned"
+    PASSWORD_CHANGED = "password_changed"

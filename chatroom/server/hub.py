@@ -283,10 +283,10 @@ class Hub:
                         frame = push.frame()
                     session.send_frame(frame)
 
-    def send_away(self, username: str, reason: ByeReason) -> int:
-        """Close every session of `username` (kicked, banned); how many there were."""
+    def send_away(self, username: str, reason: ByeReason, keep: Recipient | None = None) -> int:
+        """Close every session of `username` but `keep` (kicked, banned); how many."""
         self.write_gathered()
-        sessions = self.sessions_of(username)
+        sessions = [session for session in self.sessions_of(username) if session is not keep]
         for session in sessions:
             session.say_bye(reason)
         return len(sessions)

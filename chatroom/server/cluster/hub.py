@@ -199,8 +199,8 @@ class RedisHub(Hub):
         super().broadcast(push, exclude, skip)
         self._relay("all", push.frame(), exclude)
 
-    def send_away(self, username: str, reason: ByeReason) -> int:
-        here = super().send_away(username, reason)
+    def send_away(self, username: str, reason: ByeReason, keep: Recipient | None = None) -> int:
+        here = super().send_away(username, reason, keep)  # `keep` is a session here
         self._relay("away", username, reason.value)
         return here + self._remote.nodes_of(username)  # sessions here, nodes elsewhere
 

@@ -76,6 +76,7 @@ HANDLERS: dict[str, Handler] = {
     RequestType.FILES: Handler(conversations.files, compressible=True),
     RequestType.READ: Handler(conversations.read, pipelined=True),
     RequestType.PROFILE_SET: Handler(people.profile_set, rate_limited=True),
+    RequestType.PASSWORD_SET: Handler(accounts.password_set),
     RequestType.PROFILE_GET: Handler(people.profile_get),
     RequestType.STATUS_SET: Handler(people.status_set, rate_limited=True),
     RequestType.CONTACT_ADD: Handler(contacts.contact_add, rate_limited=True),

@@ -1,4 +1,4 @@
-"""Who you are: hello, register, login, resume, logout."""
+"""Who you are: hello, register, login, resume, logout, and a new password."""
 
 import logging
 
@@ -11,7 +11,7 @@ from chatroom.server.auth import new_resume_token, resume_token_hash
 from chatroom.server.fields import Fields
 from chatroom.server.handlers.peer import Peer, Reply
 from chatroom.server.services import Services
-from chatroom.server.store.base import Arrival
+from chatroom.server.store.base import Arrival, UserRecord
 
 log = logging.getLogger("chatroom.server")
 
@@ -50,11 +50,7 @@ async def hello(server: Services, peer: Peer, data: Fields) -> Reply:
 async def register(server: Services, peer: Peer, data: Fields) -> Reply:
     peer.require_logged_out()
     username = data.username("username")
-    password = data.string("password")
-    if len(password) < PASSWORD_MIN:
-        raise ChatError(
-            ErrorCode.WEAK_PASSWORD, f"a password has at least {PASSWORD_MIN} characters"
-        )
+    password = strong_password(data, "password")
     # Checked before hashing so a taken name costs no bcrypt time; create_user checks again.
     if await server.store.find_user(username) is not None:
         raise ChatError(ErrorCode.USERNAME_TAKEN, f"{username!r} is taken")
@@ -65,10 +61,50 @@ async def register(server: Services, peer: Peer, data: Fields) -> Reply:
     return {"username": username}
 
 
+def strong_password(data: Fields, field: str) -> str:
+    password = data.string(field)
+    if len(password) < PASSWORD_MIN:
+        raise ChatError(
+            ErrorCode.WEAK_PASSWORD, f"a password has at least {PASSWORD_MIN} characters"
+        )
+    return password
+
+
 async def login(server: Services, peer: Peer, data: Fields) -> Reply:
     peer.require_logged_out()
-    username = data.string("username")
+    user = await checked(server, peer, data.string("username"), data.string("password"))
+    arrival = await arriving(server, user.username)
+    token = await _new_resume_token(server, peer, user.username)
+    return await _enter(server, peer, arrival) | token
+
+
+async def password_set(server: Services, peer: Peer, data: Fields) -> Reply:
+    """A new password, given the one in use (checked, and counted when wrong, as at a
+    login). The user's other sessions are closed and their resume tokens revoked; this
+    session gets a new one."""
     password = data.string("password")
+    new_password = strong_password(data, "new_password")
+    user = await checked(server, peer, peer.username, password, "wrong password")
+    new_hash = await server.passwords.hash(new_password)
+    # Only if no other change came since the check: of two at once, one is made.
+    if not await server.store.set_password(user.username, new_hash, was=user.password_hash):
+        raise ChatError(ErrorCode.BAD_CREDENTIALS, "your password was changed meanwhile")
+    server.hub.send_away(user.username, ByeReason.PASSWORD_CHANGED, keep=peer)
+    await server.store.note(user.username, "password_set", user.username)
+    log.info("password changed by %s from %s", user.username, peer.peer)
+    return await _new_resume_token(server, peer, user.username)
+
+
+async def checked(
+    server: Services,
+    peer: Peer,
+    username: str,
+    password: str,
+    wrong: str = "wrong username or password",
+) -> UserRecord:
+    """The user `username`, if `password` is theirs: `bad_credentials` (saying `wrong`)
+    if not, each failure counted towards a lockout of the name and of the address, and
+    `too_many_attempts` while locked out."""
     name_key, address_key = f"user:{username_key(username)}", peer.address_key
     # Counted from here, before bcrypt: a lockout, or too many attempts at once, costs
     # nothing.
@@ -82,18 +118,19 @@ async def login(server: Services, peer: Peer, data: Fields) -> Reply:
             # client that waits out the `retry_after` it is given finds neither left.
             await server.shared.login_failed((name_key, address_key))
             attempt.failed()
-            raise ChatError(ErrorCode.BAD_CREDENTIALS, "wrong username or password")
+            raise ChatError(ErrorCode.BAD_CREDENTIALS, wrong)
         attempt.succeeded(name_key)
         await server.shared.login_succeeded(name_key)
-    arrival = await arriving(server, user.username)
+    return user
+
+
+async def _new_resume_token(server: Services, peer: Peer, username: str) -> Reply:
+    """A resume token for `username` on this session, stored; the reply's fields."""
     token, token_hash = new_resume_token()
     expires = server.wall_clock() + server.limits.resume_ttl
-    await server.store.add_resume_token(token_hash, user.username, expires)
+    await server.store.add_resume_token(token_hash, username, expires)
     peer.resume_token_hash = token_hash
-    return await _enter(server, peer, arrival) | {
-        "resume_token": token,
-        "resume_expires": expires,
-    }
+    return {"resume_token": token, "resume_expires": expires}
 
 
 async def resume(server: Services, peer: Peer, data: Fields) -> Reply:

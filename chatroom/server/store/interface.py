@@ -30,8 +30,11 @@ class Store(Protocol):
         """The user whose name matches `username` casefolded, if any (`fresh`: read from
         the database, not from what was remembered of an earlier lookup)."""
 
-    async def set_password(self, username: str, password_hash: bytes) -> bool:
-        """Change the user's password (and end their resume tokens); whether they exist."""
+    async def set_password(
+        self, username: str, password_hash: bytes, was: bytes | None = None
+    ) -> bool:
+        """Change the user's password, and end their resume tokens, if they exist (and,
+        given `was`, if their password's hash is still `was`); whether it changed."""
 
     async def add_message(
         self,

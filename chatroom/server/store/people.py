@@ -2,6 +2,7 @@
 contacts."""
 
 import time
+from typing import Any
 
 from chatroom.server.store.base import Arrival, Profile, UserRecord
 from chatroom.server.store.database import Database
@@ -20,13 +21,19 @@ class SqlPeople:
     _lookups: Database
     _users: dict[str, UserRecord]
 
-    async def set_password(self, username: str, password_hash: bytes) -> bool:
+    async def set_password(
+        self, username: str, password_hash: bytes, was: bytes | None = None
+    ) -> bool:
         async def update(db: Database) -> bool:
-            cursor = await db.execute(
-                "UPDATE users SET password_hash = ? WHERE username = ?", (password_hash, username)
-            )
+            sql = "UPDATE users SET password_hash = ? WHERE username = ?"
+            params: tuple[Any, ...] = (password_hash, username)
+            if was is not None:  # unless another change came first
+                sql, params = f"{sql} AND password_hash = ?", (*params, was)
+            cursor = await db.execute(sql, params)
+            if cursor.rowcount == 0:
+                return False
             await db.execute("DELETE FROM resume_tokens WHERE username = ?", (username,))
-            return cursor.rowcount > 0
+            return True
 
         changed = await self._writer.write(update)
         self._users.clear()
