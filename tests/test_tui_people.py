@@ -1,13 +1,19 @@
 """The TUI's people and moderation features, driven through Pilot against a real server:
-statuses in the sidebar, contact requests, the profile screen, blocking, moderation."""
+statuses in the sidebar, contact requests, the profile screen, blocking, moderation, a
+new password."""
 
-from textual.widgets import Input, OptionList
+import asyncio
+
+from textual.widgets import Input, OptionList, Static
 
 from chatroom.client.tui.screens.chat import ChatScreen
+from chatroom.client.tui.screens.password import PasswordScreen
 from chatroom.client.tui.screens.profile import ProfileScreen
 from chatroom.common.messages import ContactPush, MessagePush, ModeratedPush, PresencePush
-from tests.conftest import RunningServer, next_push
+from tests.conftest import PASSWORD, WAIT, RunningServer, next_push
 from tests.test_tui import log_in, log_text, make_app, send, until
+
+NEW = "a new passphrase"
 
 
 def sidebar_row(app: object, list_id: str, name: str) -> str:
@@ -16,6 +22,10 @@ def sidebar_row(app: object, list_id: str, name: str) -> str:
         if option.id == name:
             return str(option.prompt)
     return ""
+
+
+def form_error(app: object) -> str:
+    return str(app.screen.query_one(".form-error", Static).render())  # type: ignore[attr-defined]
 
 
 async def test_statuses_show_next_to_names_and_follow_presence(server: RunningServer) -> None:
@@ -107,3 +117,55 @@ async def test_moderation_from_the_tui_and_what_the_pupil_sees(server: RunningSe
         await send(pilot, "/mute pupil")
         await until(pilot, lambda: "Usage: /mute NAME SECONDS" in log_text(app), "the usage")
         assert app.screen.query_one("#entry", Input).value == "/mute pupil"  # kept
+
+
+async def test_a_new_password_from_the_form_logs_the_other_sessions_out(
+    server: RunningServer,
+) -> None:
+    await server.register("alice")
+    other = await server.login("alice")
+    app = make_app(server.port)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot, "alice")
+        chat = app.screen
+        assert isinstance(chat, ChatScreen)
+        await send(pilot, "/password")
+        await until(pilot, lambda: isinstance(app.screen, PasswordScreen), "the form")
+        form = app.screen
+        for field, text in [("#password", "not it"), ("#new", NEW), ("#confirm", NEW)]:
+            form.query_one(field, Input).value = text
+        await pilot.click(".form-submit")
+        await until(pilot, lambda: "Wrong password" in form_error(app), "the refusal")
+        assert form.query_one("#password", Input).value == ""  # cleared for another try
+        form.query_one("#password", Input).value = PASSWORD
+        form.query_one("#confirm", Input).value = NEW + "?"
+        await pilot.click(".form-submit")
+        assert form_error(app) == "The passwords do not match."
+        form.query_one("#confirm", Input).value = NEW
+        await pilot.click(".form-submit")
+        await until(pilot, lambda: "Password changed" in log_text(app), "the change")
+        await asyncio.wait_for(other.wait_closed(), WAIT)
+        assert other.closed_reason == "password_changed"
+        # The session logs in again with the new token (with nothing else that works).
+        chat.session.password = "no longer the password"
+        port = server.port
+        await server.stop()
+        await until(pilot, lambda: "Disconnected" in log_text(app), "the server to stop")
+        await server.restart_on(port)
+        await until(pilot, lambda: "Reconnected." in log_text(app), "reconnection")
+    again = await server.connect()
+    assert (await again.login("alice", NEW)).username == "alice"
+
+
+async def test_a_session_whose_password_was_changed_elsewhere_stops_and_says_why(
+    server: RunningServer,
+) -> None:
+    await server.register("alice")
+    app = make_app(server.port)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot, "alice")
+        elsewhere = await server.login("alice")
+        await elsewhere.request("password_set", password=PASSWORD, new_password=NEW)
+        said = "Cannot log in again: your password was changed in another session"
+        await until(pilot, lambda: said in " ".join(log_text(app).split()), "the end")
+        assert "Reconnected" not in log_text(app)

@@ -31,6 +31,7 @@ COMMANDS = [
     ("/users", "list who is online"),
     ("/status STATUS [TEXT]", "online, away, busy or invisible, with a text (F3: profile)"),
     ("/profile [NAME]", "show NAME's profile (yours without a name)"),
+    ("/password", "change your password (your other sessions are logged out)"),
     ("/contact NAME", "ask NAME to be a contact"),
     ("/accept NAME", "accept NAME's contact request (/decline NAME declines it)"),
     ("/decline NAME", "decline NAME's contact request"),
@@ -153,6 +154,11 @@ class ShowProfile:
 
 
 @dataclass(slots=True, frozen=True)
+class ChangePassword:
+    """Open the form for a new password."""
+
+
+@dataclass(slots=True, frozen=True)
 class Quit:
     pass
 
@@ -185,6 +191,7 @@ Command = (
     | ListFiles
     | ServerRequest
     | ShowProfile
+    | ChangePassword
     | Quit
     | Usage
     | Unknown
@@ -330,6 +337,7 @@ PARSERS: dict[str, Callable[[str], Command]] = {
         if rest.strip()
         else ShowProfile()
     ),
+    "/password": lambda rest: ChangePassword(),
     "/contact": about_someone("contact_add", "Usage: /contact NAME", "Asked {name}."),
     "/accept": about_someone("contact_accept", "Usage: /accept NAME", "{name} is your contact."),
     "/decline": about_someone("contact_decline", "Usage: /decline NAME", "Declined {name}."),

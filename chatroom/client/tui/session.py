@@ -37,6 +37,13 @@ Progress = Callable[[int, int], None]
 
 ACK_DELAY = 0.3
 """Seconds to gather shown messages into one `ack`."""
+SENT_AWAY = {
+    "kicked": "you were kicked by a moderator",
+    "banned": "you were banned by a moderator",
+    "password_changed": "your password was changed in another session; log in with the new one",
+}
+"""Why a session was closed for good, by the `bye` reasons after which it does not log in
+again: coming straight back would undo a kick, and a ban or an old password is refused."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -92,6 +99,12 @@ class ChatSession:
         self.resume_token = reply.resume_token
         return reply
 
+    async def change_password(self, password: str, new_password: str) -> None:
+        """`password_set`: from now on the session logs in again with the new password,
+        and the new token (the server revokes the others)."""
+        reply = await self.request("password_set", password=password, new_password=new_password)
+        self.password, self.resume_token = new_password, reply["resume_token"]
+
     async def keep(self) -> None:
         """Relay pushes; when the connection drops, reconnect with backoff and log in again."""
         link = self.link
@@ -110,9 +123,8 @@ class ChatSession:
                 async for push in client:
                     self.post(PushArrived(push))
                 self.linked.clear()
-                if client.closed_reason in ("kicked", "banned"):
-                    # Coming straight back would undo a kick; a ban would refuse it anyway.
-                    self.post(SessionFailed(f"you were {client.closed_reason} by a moderator"))
+                if (why := SENT_AWAY.get(client.closed_reason or "")) is not None:
+                    self.post(SessionFailed(why))
                     return
                 self.post(SessionLost(client.closed_reason))
         except ChatError as error:

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from textual.app import App
 from textual.content import Content
 from textual.message import Message
 
@@ -22,6 +23,7 @@ from chatroom.client.tui.entry import Entry
 from chatroom.client.tui.events import QuitWanted
 from chatroom.client.tui.people import People, profile_lines
 from chatroom.client.tui.screens.panel import Panel
+from chatroom.client.tui.screens.password import PasswordScreen
 from chatroom.client.tui.session import ChatSession
 from chatroom.client.tui.tabs import GROUP, ConversationTabs
 from chatroom.client.tui.transfers import Transfers
@@ -38,6 +40,8 @@ class Chat(Protocol):
     session: ChatSession
     tabs: ConversationTabs
 
+    @property
+    def app(self) -> App[Any]: ...
     @property
     def online(self) -> set[str]: ...
 
@@ -111,6 +115,8 @@ def run(chat: Chat, line: str) -> bool:
             chat.in_background(_server_request(chat, command, log))
         case commands.ShowProfile():
             chat.open_profile()
+        case commands.ChangePassword():
+            chat.in_background(_change_password(chat, log))
         case commands.Say(text):
             chat.queue(*chat.tabs.where(), text)
     return True
@@ -201,6 +207,11 @@ async def _search(chat: Chat, query: str, log: ConversationLog) -> None:
     rows = [_found_row(item, chat.session.me) for item in found]
     title = f"{len(found)} messages with {query} (newest first): Enter shows one, Esc closes"
     chat.show_panel(Panel(title, rows), lambda index: chat.jump_to(found[index].push))
+
+
+async def _change_password(chat: Chat, log: ConversationLog) -> None:
+    if await chat.app.push_screen_wait(PasswordScreen(chat.session)):
+        log.write_notice("Password changed; your other sessions are logged out.", style="green")
 
 
 async def _list_files(chat: Chat, log: ConversationLog) -> None:

@@ -50,6 +50,16 @@ class FormScreen(Screen[Any]):
     def value(self, selector: str) -> str:
         return self.query_one(selector, Input).value
 
+    def confirmed(self, password: str, again: str) -> bool:
+        """Whether the fields `password` and `again` match; if not, the form says so and
+        `again` is cleared for another try."""
+        if self.value(password) == self.value(again):
+            return True
+        self.show_error("The passwords do not match.")
+        self.query_one(again, Input).clear()
+        self.query_one(again, Input).focus()
+        return False
+
     def on_input_changed(self, event: Input.Changed) -> None:
         """The user types again: an error about the last attempt (a server that could not
         be reached, say) no longer holds. (Not when a field is emptied: the form clears

@@ -32,12 +32,8 @@ class RegisterScreen(FormScreen):
         yield Input(placeholder="Password again", password=True, id="confirm")
 
     def submit(self) -> None:
-        if self.value("#password") != self.value("#confirm"):
-            self.show_error("The passwords do not match.")
-            self.query_one("#confirm", Input).clear()
-            self.query_one("#confirm", Input).focus()
-            return
-        self.register(self.value("#username"), self.value("#password"))
+        if self.confirmed("#password", "#confirm"):
+            self.register(self.value("#username"), self.value("#password"))
 
     @work(exclusive=True)
     async def register(self, username: str, password: str) -> None:
