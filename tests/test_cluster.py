@@ -477,6 +477,24 @@ async def test_a_lockout_earned_on_one_node_holds_on_the_others(
         await client.close()
 
 
+async def test_a_new_password_logs_out_the_sessions_on_every_node(
+    nodes: list[ServerProcess],
+) -> None:
+    a, b, c = nodes
+    changing, *others = [await on(node, "alice") for node in (a, a, b, c)]
+    new = "a new passphrase"
+    await changing.request("password_set", password=PASSWORD, new_password=new)
+    for other in others:  # one on the same node, one on each of the others
+        await asyncio.wait_for(other.wait_closed(), WAIT)
+        assert other.closed_reason == "password_changed"
+    assert await changing.request("ping") == {}
+    again = await ChatClient.connect("127.0.0.1", c.port)
+    assert await refused(again, "login", username="alice", password=PASSWORD) == ("bad_credentials")
+    assert (await again.login("alice", new)).username == "alice"
+    for client in (changing, again):
+        await client.close()
+
+
 async def test_registrations_from_one_address_are_counted_on_every_node(
     cluster: Callable[..., Awaitable[list[ServerProcess]]],
 ) -> None:
