@@ -9,8 +9,8 @@ import ssl
 from collections.abc import Callable, Iterator
 
 from chatroom.client.api import ChatClient, ServerList, backoff, parse_servers
+from chatroom.client.replies import ServerLimits
 from chatroom.common.errors import ChatError
-from chatroom.common.limits import Limits
 from chatroom.common.readable import reading
 
 TUI_FEATURES = ("rooms", "carbons", "read", "compress", "pull")
@@ -34,15 +34,23 @@ class ServerLink:
         self.servers = ServerList(parse_servers(host, port), trace)
         self.tls = tls
         self.reconnect_delays = reconnect_delays
-        self.keepalive = 30.0
-        """Seconds between pings: a third of the server's idle timeout, learnt from `hello`."""
-        self.max_text = Limits().max_text
-        """The longest message the server takes, learnt from `hello`."""
+        self.limits = ServerLimits()
+        """The server's limits, learnt from `hello` (the protocol's defaults until then)."""
         self.history = True
         """Whether the server keeps history (its `hello` offers "history"). A server of
         the first version does not: each tab then shows what comes, from the login's
         replay of the mail on, and asks for no history."""
         self.client: ChatClient | None = None
+
+    @property
+    def keepalive(self) -> float:
+        """Seconds between pings: a third of the server's idle timeout."""
+        return self.limits.idle_timeout / 3
+
+    @property
+    def max_text(self) -> int:
+        """The longest message the server takes."""
+        return self.limits.max_text
 
     @property
     def address(self) -> str:
@@ -69,8 +77,7 @@ class ServerLink:
     async def greet(self, client: ChatClient) -> None:
         """Say `hello` on a new connection, and keep what the TUI needs of the answer."""
         reply = await client.hello("chatroom-tui", TUI_FEATURES)
-        self.keepalive = client.limits.idle_timeout / 3
-        self.max_text = client.limits.max_text
+        self.limits = client.limits
         with reading("the hello reply"):
             self.history = "history" in reply.get("features", ())
 
