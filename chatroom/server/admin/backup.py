@@ -41,15 +41,16 @@ def backup(data_dir: Path, dest: Path) -> Copied:
     database = data_dir / DATABASE_NAME
     if not database.exists():
         raise BackupError(f"there is no chatroom database in {data_dir}")
+    taken = BackupError(f"{dest} is not an empty folder: give a new one")
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise BackupError(f"{dest} is not an empty folder: give a new one")
+        raise taken
     try:
         dest.mkdir(mode=PRIVATE, parents=True, exist_ok=True)  # every message is in it
         try:
             # Of backups started at once into one new folder, this lets one go on.
             (dest / FILES).mkdir()
         except FileExistsError:
-            raise BackupError(f"{dest} is not an empty folder: give a new one") from None
+            raise taken from None
         with (
             contextlib.closing(sqlite3.connect(database, timeout=30)) as source,
             contextlib.closing(sqlite3.connect(dest / DATABASE_NAME)) as copy,
