@@ -5,8 +5,10 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from chatroom.client import ChatClient
 from chatroom.common.errors import ChatError, ErrorCode
-from tests.conftest import PASSWORD, WAIT, RunningServer, refused
+from chatroom.common.messages import MessagePush
+from tests.conftest import PASSWORD, WAIT, RunningServer, next_push, refused
 
 NEW = "a new passphrase"
 
@@ -38,7 +40,7 @@ async def test_a_new_password_ends_the_other_sessions_and_every_old_token(
     assert other.closed_reason == "password_changed"
     assert await changing.request("ping") == {}  # the session that changed it goes on
     await changing.broadcast("still here")
-    assert (await bob.next_push()).text == "still here"  # type: ignore[union-attr]
+    assert (await next_push(bob, MessagePush)).text == "still here"
 
     assert not await logs_in(server, "alice", PASSWORD)
     assert await logs_in(server, "alice", NEW)
@@ -132,3 +134,44 @@ async def test_a_change_whose_client_hangs_up_is_made_and_the_new_password_logs_
             await asyncio.sleep(0.01)
     assert await logs_in(server, "alice", NEW)  # back, with the new password
     assert not await logs_in(server, "alice", PASSWORD)
+
+
+async def test_logins_racing_a_change_keep_no_session_and_no_token_of_the_old_password(
+    make_server: Callable[..., Awaitable[RunningServer]],
+) -> None:
+    """Logins with the old password, checked just before the change is stored, finished
+    just after it: the session they open and the token they are given must not outlive
+    the change, or someone who knew the password keeps a way in."""
+    server: RunningServer = await make_server(login_attempts=10**6)
+    owner = await server.login("alice")
+    in_with_old: list[tuple[ChatClient, str]] = []
+    eight_in, changed = asyncio.Event(), asyncio.Event()
+
+    async def keep_logging_in() -> None:
+        while True:
+            client = await server.connect()
+            try:
+                reply = await client.login("alice", PASSWORD)
+            except ChatError as error:
+                await client.close()
+                if error.code == ErrorCode.BAD_CREDENTIALS:
+                    return  # the change is stored: the old password is refused
+                continue  # too many at once: again
+            except ConnectionError:  # in, and sent away by the change before the reply
+                return
+            in_with_old.append((client, reply.resume_token or ""))
+            if len(in_with_old) >= 8:
+                eight_in.set()
+            if changed.is_set():
+                return
+
+    attackers = [asyncio.create_task(keep_logging_in()) for _ in range(8)]
+    await asyncio.wait_for(eight_in.wait(), WAIT)
+    await owner.request("password_set", password=PASSWORD, new_password=NEW)
+    changed.set()
+    await asyncio.wait_for(asyncio.gather(*attackers), WAIT)
+    for client, _ in in_with_old:
+        await asyncio.wait_for(client.wait_closed(), WAIT)
+        assert client.closed_reason == "password_changed"
+    for _, token in in_with_old:
+        assert await refused(await server.connect(), "resume", token=token) == "invalid_token"

@@ -75,7 +75,11 @@ async def login(server: Services, peer: Peer, data: Fields) -> Reply:
     user = await checked(server, peer, data.string("username"), data.string("password"))
     arrival = await arriving(server, user.username)
     token = await _new_resume_token(server, peer, user.username)
-    return await _enter(server, peer, arrival) | token
+    reply = await _enter(server, peer, arrival) | token
+    now = await server.store.find_user(user.username, fresh=True)
+    if now is None or now.password_hash != user.password_hash:
+        raise await _changed_meanwhile(server, peer)
+    return reply
 
 
 async def password_set(server: Services, peer: Peer, data: Fields) -> Reply:
@@ -146,7 +150,21 @@ async def resume(server: Services, peer: Peer, data: Fields) -> Reply:
             raise ChatError(ErrorCode.INVALID_TOKEN, "the resume token is unknown or expired")
     arrival = await arriving(server, username)
     peer.resume_token_hash = token_hash
-    return await _enter(server, peer, arrival, "resume")
+    reply = await _enter(server, peer, arrival, "resume")
+    if await server.store.find_resume_token(token_hash) != username:
+        raise await _changed_meanwhile(server, peer)
+    return reply
+
+
+async def _changed_meanwhile(server: Services, peer: Peer) -> ChatError:
+    """For a login or resume whose password was changed (its tokens revoked, its sessions
+    sent away) between the check of what it gave and its session's joining: the change
+    found neither this session nor, perhaps, its token. Both go, now. (Looking again once
+    the session is in closes the gap: a change stored after that look finds them.)"""
+    if peer.resume_token_hash is not None:
+        await server.store.revoke_resume_token(peer.resume_token_hash)
+    peer.close_after_reply(ByeReason.PASSWORD_CHANGED)
+    return ChatError(ErrorCode.BAD_CREDENTIALS, "the password was changed meanwhile")
 
 
 async def arriving(server: Services, username: str) -> Arrival:
