@@ -139,9 +139,10 @@ async def test_a_change_whose_client_hangs_up_is_made_and_the_new_password_logs_
 async def test_logins_racing_a_change_keep_no_session_and_no_token_of_the_old_password(
     make_server: Callable[..., Awaitable[RunningServer]],
 ) -> None:
-    """Logins with the old password, checked just before the change is stored, finished
-    just after it: the session they open and the token they are given must not outlive
-    the change, or someone who knew the password keeps a way in."""
+    """Logins with the old password (and resumes with a token of before), checked just
+    before the change is stored, finished just after it: the session they open and the
+    token they are given must not outlive the change, or someone who knew the password
+    keeps a way in."""
     server: RunningServer = await make_server(login_attempts=10**6)
     owner = await server.login("alice")
     in_with_old: list[tuple[ChatClient, str]] = []
@@ -165,8 +166,26 @@ async def test_logins_racing_a_change_keep_no_session_and_no_token_of_the_old_pa
             if changed.is_set():
                 return
 
+    async def keep_resuming(token: str) -> None:
+        while True:
+            client = await server.connect()
+            try:
+                await client.resume(token)
+            except ChatError as error:
+                await client.close()
+                if error.code == ErrorCode.INVALID_TOKEN:
+                    return  # the change is stored: the token is revoked
+                continue
+            except ConnectionError:
+                return
+            in_with_old.append((client, token))
+            if changed.is_set():
+                return
+
     attackers = [asyncio.create_task(keep_logging_in()) for _ in range(8)]
     await asyncio.wait_for(eight_in.wait(), WAIT)
+    token = in_with_old[0][1]
+    attackers += [asyncio.create_task(keep_resuming(token)) for _ in range(4)]
     await owner.request("password_set", password=PASSWORD, new_password=NEW)
     changed.set()
     await asyncio.wait_for(asyncio.gather(*attackers), WAIT)

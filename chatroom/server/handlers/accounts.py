@@ -76,9 +76,10 @@ async def login(server: Services, peer: Peer, data: Fields) -> Reply:
     arrival = await arriving(server, user.username)
     token = await _new_resume_token(server, peer, user.username)
     reply = await _enter(server, peer, arrival) | token
-    now = await server.store.find_user(user.username, fresh=True)
+    now = await server.store.find_user(user.username, fresh=True)  # see _changed_meanwhile
     if now is None or now.password_hash != user.password_hash:
-        raise await _changed_meanwhile(server, peer)
+        changed = "the password was changed meanwhile"
+        raise await _changed_meanwhile(server, peer, ErrorCode.BAD_CREDENTIALS, changed)
     return reply
 
 
@@ -152,19 +153,23 @@ async def resume(server: Services, peer: Peer, data: Fields) -> Reply:
     peer.resume_token_hash = token_hash
     reply = await _enter(server, peer, arrival, "resume")
     if await server.store.find_resume_token(token_hash) != username:
-        raise await _changed_meanwhile(server, peer)
+        revoked = "the resume token was revoked meanwhile"
+        raise await _changed_meanwhile(server, peer, ErrorCode.INVALID_TOKEN, revoked)
     return reply
 
 
-async def _changed_meanwhile(server: Services, peer: Peer) -> ChatError:
-    """For a login or resume whose password was changed (its tokens revoked, its sessions
-    sent away) between the check of what it gave and its session's joining: the change
-    found neither this session nor, perhaps, its token. Both go, now. (Looking again once
-    the session is in closes the gap: a change stored after that look finds them.)"""
+async def _changed_meanwhile(
+    server: Services, peer: Peer, code: ErrorCode, message: str
+) -> ChatError:
+    """For a login whose password, or a resume whose token, changed between its check
+    and its session's joining: a password change in that gap (its tokens revoked, its
+    sessions sent away) found neither this session nor, perhaps, its token. Both go,
+    now. (Looking again once the session is in closes the gap: a change stored after
+    that look finds them.)"""
     if peer.resume_token_hash is not None:
         await server.store.revoke_resume_token(peer.resume_token_hash)
     peer.close_after_reply(ByeReason.PASSWORD_CHANGED)
-    return ChatError(ErrorCode.BAD_CREDENTIALS, "the password was changed meanwhile")
+    return ChatError(code, message)
 
 
 async def arriving(server: Services, username: str) -> Arrival:
