@@ -7,7 +7,7 @@ Handlers read their fields through this, so every wrong type or missing field be
 from typing import Any, TypeVar
 
 from chatroom.common.errors import ChatError, ErrorCode
-from chatroom.common.limits import CID_MAX, INTEGER_MAX
+from chatroom.common.limits import CID_MAX, INTEGER_MAX, PASSWORD_MIN
 from chatroom.common.names import normalize_room, normalize_username
 
 T = TypeVar("T")
@@ -126,6 +126,16 @@ class Fields:
     def username(self, name: str) -> str:
         """A username field, NFKC-normalised; `invalid_username` if it breaks the rules."""
         return normalize_username(self.string(name))
+
+    def new_password(self, name: str) -> str:
+        """A password to be set (`register`, `password_set`): `weak_password` if it has
+        fewer than PASSWORD_MIN characters."""
+        password = self.string(name)
+        if len(password) < PASSWORD_MIN:
+            raise ChatError(
+                ErrorCode.WEAK_PASSWORD, f"a password has at least {PASSWORD_MIN} characters"
+            )
+        return password
 
     def text(self, name: str) -> str:
         """A message text: not blank, at most the server's `max_text` characters."""

@@ -4,7 +4,7 @@ import logging
 
 import chatroom
 from chatroom.common.errors import ChatError, ErrorCode
-from chatroom.common.limits import PASSWORD_MIN, PROTOCOL_VERSION
+from chatroom.common.limits import PROTOCOL_VERSION
 from chatroom.common.messages import ByeReason, ContactPush
 from chatroom.common.names import username_key
 from chatroom.server.auth import new_resume_token, resume_token_hash
@@ -50,7 +50,7 @@ async def hello(server: Services, peer: Peer, data: Fields) -> Reply:
 async def register(server: Services, peer: Peer, data: Fields) -> Reply:
     peer.require_logged_out()
     username = data.username("username")
-    password = strong_password(data, "password")
+    password = data.new_password("password")
     # Checked before hashing so a taken name costs no bcrypt time; create_user checks again.
     if await server.store.find_user(username) is not None:
         raise ChatError(ErrorCode.USERNAME_TAKEN, f"{username!r} is taken")
@@ -59,15 +59,6 @@ async def register(server: Services, peer: Peer, data: Fields) -> Reply:
     await server.store.create_user(username, await server.passwords.hash(password))
     log.info("register %s from %s", username, peer.peer)
     return {"username": username}
-
-
-def strong_password(data: Fields, field: str) -> str:
-    password = data.string(field)
-    if len(password) < PASSWORD_MIN:
-        raise ChatError(
-            ErrorCode.WEAK_PASSWORD, f"a password has at least {PASSWORD_MIN} characters"
-        )
-    return password
 
 
 async def login(server: Services, peer: Peer, data: Fields) -> Reply:
@@ -88,7 +79,7 @@ async def password_set(server: Services, peer: Peer, data: Fields) -> Reply:
     login). The user's other sessions are closed and their resume tokens revoked; this
     session gets a new one."""
     password = data.string("password")
-    new_password = strong_password(data, "new_password")
+    new_password = data.new_password("new_password")
     user = await checked(server, peer, peer.username, password, "wrong password")
     new_hash = await server.passwords.hash(new_password)
     # Only if no other change came since the check: of two at once, one is made.
