@@ -31,6 +31,7 @@ from chatroom.client.tui.events import (
 from chatroom.client.tui.link import ServerLink
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.messages import FileInfo
+from chatroom.common.readable import reading
 
 Progress = Callable[[int, int], None]
 """Told (bytes done, bytes in all) as a transfer goes."""
@@ -103,7 +104,9 @@ class ChatSession:
         """`password_set`: from now on the session logs in again with the new password,
         and the new token (the server revokes the others)."""
         reply = await self.request("password_set", password=password, new_password=new_password)
-        self.password, self.resume_token = new_password, reply["resume_token"]
+        with reading("the password_set reply"):
+            token = str(reply["resume_token"])
+        self.password, self.resume_token = new_password, token
 
     async def keep(self) -> None:
         """Relay pushes; when the connection drops, reconnect with backoff and log in again."""
