@@ -211,18 +211,18 @@ async def test_memory_stays_flat_under_fuzzing(tmp_path: Path) -> None:
         assert call(healthy, "ping")["type"] == "ok"
 
     try:
-        healthy = socket.create_connection(("127.0.0.1", server.port), timeout=5)
-        for name in ("healthy", "hostile"):
-            assert call(healthy, "register", username=name, password=PASSWORD)["type"] == "ok"
-        assert call(healthy, "login", username="healthy", password=PASSWORD)["type"] == "ok"
-        rss_mib = []
-        async with server.log_read_meanwhile():
-            for _ in range(10):
-                await asyncio.to_thread(replay)
-                rss_mib.append(rss_kib(server.process.pid) / 1024)
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as healthy:
+            for name in ("healthy", "hostile"):
+                reply = call(healthy, "register", username=name, password=PASSWORD)
+                assert reply["type"] == "ok"
+            assert call(healthy, "login", username="healthy", password=PASSWORD)["type"] == "ok"
+            rss_mib = []
+            async with server.log_read_meanwhile():
+                for _ in range(10):
+                    await asyncio.to_thread(replay)
+                    rss_mib.append(rss_kib(server.process.pid) / 1024)
         growth = rss_mib[-1] - rss_mib[2]
         assert growth < 2, f"the server grew {growth:.1f} MiB from the third round to the tenth"
-        healthy.close()
     finally:
         assert await server.stop(signal.SIGTERM) == 0
     assert not [line for line in server.log if "Traceback" in line or " ERROR " in line], server.log
