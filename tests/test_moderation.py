@@ -12,7 +12,8 @@ from chatroom.common.messages import (
     MessagePush,
     ModeratedPush,
 )
-from tests.conftest import PASSWORD, WAIT, RunningServer, next_push, refusal
+from tests.conftest import PASSWORD, WAIT, RunningServer, next_push, refusal, refused
+from tests.racing import sessions_racing
 
 FAST = {"message_rate": 1e6, "message_burst": 10**6}
 ROOMS = ["rooms", "read", "carbons"]
@@ -300,3 +301,22 @@ async def test_a_moderator_gone_mid_request_leaves_one_mute_and_comes_back(
     assert error.code == "muted" and error.extra["until"] == again["until"]
     log = (await mod.request("audit"))["entries"]
     assert [e["action"] for e in log] == ["mute", "mute", "set_role"]
+
+
+async def test_logins_racing_a_ban_keep_no_session(make_server: Any) -> None:
+    """Logins (and resumes) checked just before a ban is stored, their sessions joined
+    just after the ban sent the user's sessions away: those sessions must go too, or a
+    banned user stays in until they disconnect. Five bans, each lifted after: the moment
+    is short."""
+    server: RunningServer = await make_server(login_attempts=10**6)
+    mod = await server.login("mod")
+    await give_role(server, "mod", "moderator")
+    await server.register("pupil")
+    for _ in range(5):
+        ban = lambda: mod.request("ban", username="pupil")  # noqa: E731
+        opened = await sessions_racing(server, "pupil", ban)
+        for client, _ in opened:
+            await asyncio.wait_for(client.wait_closed(), WAIT)
+            assert client.closed_reason == "banned"
+        assert await refused(await server.connect(), "resume", token=opened[0][1]) == "banned"
+        await mod.request("unban", username="pupil")

@@ -5,10 +5,10 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from chatroom.client import ChatClient
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.messages import MessagePush
 from tests.conftest import PASSWORD, WAIT, RunningServer, next_push, refused
+from tests.racing import sessions_racing
 
 NEW = "a new passphrase"
 
@@ -145,50 +145,10 @@ async def test_logins_racing_a_change_keep_no_session_and_no_token_of_the_old_pa
     keeps a way in."""
     server: RunningServer = await make_server(login_attempts=10**6)
     owner = await server.login("alice")
-    in_with_old: list[tuple[ChatClient, str]] = []
-    eight_in, changed = asyncio.Event(), asyncio.Event()
-
-    async def keep_logging_in() -> None:
-        while True:
-            client = await server.connect()
-            try:
-                reply = await client.login("alice", PASSWORD)
-            except ChatError as error:
-                await client.close()
-                if error.code == ErrorCode.BAD_CREDENTIALS:
-                    return  # the change is stored: the old password is refused
-                continue  # too many at once: again
-            except ConnectionError:  # in, and sent away by the change before the reply
-                return
-            in_with_old.append((client, reply.resume_token or ""))
-            if len(in_with_old) >= 8:
-                eight_in.set()
-            if changed.is_set():
-                return
-
-    async def keep_resuming(token: str) -> None:
-        while True:
-            client = await server.connect()
-            try:
-                await client.resume(token)
-            except ChatError as error:
-                await client.close()
-                if error.code == ErrorCode.INVALID_TOKEN:
-                    return  # the change is stored: the token is revoked
-                continue
-            except ConnectionError:
-                return
-            in_with_old.append((client, token))
-            if changed.is_set():
-                return
-
-    attackers = [asyncio.create_task(keep_logging_in()) for _ in range(8)]
-    await asyncio.wait_for(eight_in.wait(), WAIT)
-    token = in_with_old[0][1]
-    attackers += [asyncio.create_task(keep_resuming(token)) for _ in range(4)]
-    await owner.request("password_set", password=PASSWORD, new_password=NEW)
-    changed.set()
-    await asyncio.wait_for(asyncio.gather(*attackers), WAIT)
+    change = {"password": PASSWORD, "new_password": NEW}
+    in_with_old = await sessions_racing(
+        server, "alice", lambda: owner.request("password_set", **change)
+    )
     for client, _ in in_with_old:
         await asyncio.wait_for(client.wait_closed(), WAIT)
         assert client.closed_reason == "password_changed"

@@ -67,10 +67,7 @@ async def login(server: Services, peer: Peer, data: Fields) -> Reply:
     arrival = await arriving(server, user.username)
     token = await _new_resume_token(server, peer, user.username)
     reply = await _enter(server, peer, arrival) | token
-    now = await server.store.find_user(user.username, fresh=True)  # see _changed_meanwhile
-    if now is None or now.password_hash != user.password_hash:
-        changed = "the password was changed meanwhile"
-        raise await _changed_meanwhile(server, peer, ErrorCode.BAD_CREDENTIALS, changed)
+    await _still_admitted(server, peer, user)
     return reply
 
 
@@ -143,24 +140,32 @@ async def resume(server: Services, peer: Peer, data: Fields) -> Reply:
     arrival = await arriving(server, username)
     peer.resume_token_hash = token_hash
     reply = await _enter(server, peer, arrival, "resume")
-    if await server.store.find_resume_token(token_hash) != username:
-        revoked = "the resume token was revoked meanwhile"
-        raise await _changed_meanwhile(server, peer, ErrorCode.INVALID_TOKEN, revoked)
+    await _still_admitted(server, peer)
     return reply
 
 
-async def _changed_meanwhile(
-    server: Services, peer: Peer, code: ErrorCode, message: str
-) -> ChatError:
-    """For a login whose password, or a resume whose token, changed between its check
-    and its session's joining: a password change in that gap (its tokens revoked, its
-    sessions sent away) found neither this session nor, perhaps, its token. Both go,
-    now. (Looking again once the session is in closes the gap: a change stored after
-    that look finds them.)"""
-    if peer.resume_token_hash is not None:
-        await server.store.revoke_resume_token(peer.resume_token_hash)
+async def _still_admitted(server: Services, peer: Peer, user: UserRecord | None = None) -> None:
+    """Looked at again once a login (of `user`, as checked) or a resume is in. A password
+    change or a ban stored between its check and its session's joining found no session
+    to send away (and a change, perhaps, no token to revoke): that session goes now, with
+    the error its check would have given. (Once the session is in, a later change or ban
+    finds it.)"""
+    username, token_hash = peer.username, peer.resume_token_hash
+    assert token_hash is not None  # a login's new token, or the one resumed with
+    now = await server.store.standing(username, token_hash, server.wall_clock())
+    if now is not None and now.banned:
+        if user is not None:  # the login's new token: never given out
+            await server.store.revoke_resume_token(token_hash)
+        peer.close_after_reply(ByeReason.BANNED)
+        raise banned(now.banned_until)
+    same_password = user is None or (now is not None and now.password_hash == user.password_hash)
+    if now is not None and now.token_valid and same_password:
+        return
+    await server.store.revoke_resume_token(token_hash)
     peer.close_after_reply(ByeReason.PASSWORD_CHANGED)
-    return ChatError(code, message)
+    if user is not None:
+        raise ChatError(ErrorCode.BAD_CREDENTIALS, "the password was changed meanwhile")
+    raise ChatError(ErrorCode.INVALID_TOKEN, "the resume token was revoked meanwhile")
 
 
 async def arriving(server: Services, username: str) -> Arrival:
@@ -169,9 +174,12 @@ async def arriving(server: Services, username: str) -> Arrival:
     if arrival is None:  # a resume token outliving its user: users are never deleted
         raise ChatError(ErrorCode.INVALID_TOKEN, "the resume token is unknown or expired")
     if arrival.banned:
-        until = arrival.banned_until
-        raise ChatError(ErrorCode.BANNED, "you are banned from this server", until=until)
+        raise banned(arrival.banned_until)
     return arrival
+
+
+def banned(until: float | None) -> ChatError:
+    return ChatError(ErrorCode.BANNED, "you are banned from this server", until=until)
 
 
 async def _enter(server: Services, peer: Peer, arrival: Arrival, how: str = "login") -> Reply:

@@ -131,6 +131,17 @@ class Arrival:
 
 
 @dataclass(slots=True, frozen=True)
+class Standing:
+    """What a login or resume looks at again once its session is in: the user's password
+    now, whether the session's resume token is still good, and whether they are banned."""
+
+    password_hash: bytes
+    token_valid: bool
+    banned: bool
+    banned_until: float | None
+
+
+@dataclass(slots=True, frozen=True)
 class AuditEntry:
     """One moderation action, as the audit log keeps it."""
 

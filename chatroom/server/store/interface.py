@@ -14,6 +14,7 @@ from chatroom.server.store.base import (
     Profile,
     ReadState,
     Room,
+    Standing,
     StoredMessage,
     UserRecord,
 )
@@ -128,6 +129,10 @@ class Store(Protocol):
         """What a login or resume of `username` needs (None if there is no such user):
         their profile, whether they are banned from the server at `now`, and the
         contact requests waiting for them."""
+
+    async def standing(self, username: str, token_hash: str, now: float) -> Standing | None:
+        """`username`'s password, whether the resume token with this hash is theirs and
+        unexpired, and whether they are banned from the server, at `now` (one read)."""
 
     async def profile(self, username: str) -> Profile | None:
         """The profile of the user registered as `username` (the exact name)."""

@@ -4,11 +4,16 @@ contacts."""
 import time
 from typing import Any
 
-from chatroom.server.store.base import Arrival, Profile, UserRecord
+from chatroom.server.store.base import Arrival, Profile, Standing, UserRecord
 from chatroom.server.store.database import Database
 from chatroom.server.store.writer import Writer
 
 _PROFILE_COLUMNS = "username, display_name, bio, status, status_text, role"
+_USER_AND_BAN = """FROM users AS u LEFT JOIN sanctions AS s
+                     ON s.username = u.username AND s.conv = 0 AND s.kind = 'ban'
+                        AND (s.until IS NULL OR s.until > :now)
+                   WHERE u.username = :me"""
+"""The user `:me`, and their ban from the server at `:now` (`s.username` is NULL if none)."""
 
 CONTACT = "contact"
 REQUESTED = "requested"
@@ -46,10 +51,7 @@ class SqlPeople:
                        s.username IS NOT NULL, s.until, u.acked_upto,
                        (SELECT group_concat(c.username, char(31)) FROM contacts AS c
                         WHERE c.contact = u.username AND c.accepted = 0)
-                FROM users AS u LEFT JOIN sanctions AS s
-                  ON s.username = u.username AND s.conv = 0 AND s.kind = 'ban'
-                     AND (s.until IS NULL OR s.until > :now)
-                WHERE u.username = :me""",
+                {_USER_AND_BAN}""",
             {"me": username, "now": now},
         )
         for row in rows:
@@ -57,6 +59,20 @@ class SqlPeople:
             asking = sorted(waiting.split("\x1f")) if waiting else []
             return Arrival(Profile(*profile), bool(banned), until, asking, acked_upto)
         return None
+
+    async def standing(self, username: str, token_hash: str, now: float) -> Standing | None:
+        rows = await self._lookups.execute_fetchall(
+            f"""SELECT u.password_hash,
+                       EXISTS (SELECT 1 FROM resume_tokens AS t
+                               WHERE t.token_hash = :token AND t.username = u.username
+                                 AND t.expires_at > :now),
+                       s.username IS NOT NULL, s.until
+                {_USER_AND_BAN}""",
+            {"me": username, "token": token_hash, "now": now},
+        )
+        return next(
+            (Standing(hashed, bool(t), bool(b), until) for hashed, t, b, until in rows), None
+        )
 
     async def profile(self, username: str) -> Profile | None:
         rows = await self._lookups.execute_fetchall(
