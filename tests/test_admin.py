@@ -368,6 +368,62 @@ async def test_backups_started_at_once_into_one_folder_leave_one_backup(
     assert await listed_users(folder) >= {"pupil1"}
 
 
+async def stored_file(server: RunningServer, size: int) -> Path:
+    """Where the server keeps a file just sent, made `size` bytes long (a backup copies
+    what is there)."""
+    alice = await server.login("alice")
+    data = b"notes"
+    reply = await alice.request(
+        "file_put", name="notes.txt", size=len(data), sha256=hashlib.sha256(data).hexdigest()
+    )
+    await alice.request("file_chunk", fid=reply["fid"], offset=0, data=data)
+    stored = server.data_dir / "files" / str(reply["fid"])
+    with stored.open("r+b") as file:
+        file.truncate(size)
+    return stored
+
+
+async def test_a_backup_killed_half_way_is_refused_by_restore(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    """The backup's database gets its name once its files are copied: a backup killed
+    while copying them (its database whole, a file half there) was restored as if whole."""
+    stored = await stored_file(server, 256 << 20)
+    folder = tmp_path / "backup"
+    backup = await spawn_admin(server.data_dir, "backup", str(folder))
+    async with asyncio.timeout(60):
+        while not (folder / "files" / stored.name).exists():  # copying it now
+            assert backup.returncode is None, "the backup ended before it could be killed"
+            await asyncio.sleep(0.001)
+    backup.send_signal(signal.SIGKILL)
+    assert await asyncio.wait_for(backup.wait(), 60) == -signal.SIGKILL
+    code, _, err = await admin(tmp_path / "data", "restore", str(folder), ok=False)
+    says = f"{folder} holds a backup that did not finish: make a new one"
+    assert (code, err) == (2, f"chatroom-admin: error: {says}\n")
+    assert not (tmp_path / "data" / "chatroom.db").exists()
+
+
+async def test_a_backup_that_fails_leaves_its_folder_empty(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    """A file the backup cannot copy: one line, nothing left in the folder, and the same
+    folder takes the backup once the file is mended."""
+    stored = await stored_file(server, 5)
+    stored.unlink()
+    stored.mkdir()  # not a file any more: copying it fails
+    folder = tmp_path / "backup"
+    code, _, err = await admin(server.data_dir, "backup", str(folder), ok=False)
+    assert code == 2 and len(err.splitlines()) == 1
+    assert f"cannot back up {server.data_dir} to {folder}: is a directory" in err
+    assert list(folder.iterdir()) == []
+    stored.rmdir()
+    stored.write_bytes(b"notes")
+    _, out, _ = await admin(server.data_dir, "backup", str(folder))
+    assert "backed up" in out and "1 files" in out
+    assert (folder / "files" / stored.name).read_bytes() == b"notes"
+    assert await listed_users(folder) >= {"alice"}
+
+
 async def test_a_restore_that_fails_leaves_the_data_as_it_was(tmp_path: Path) -> None:
     """The backup is copied and checked beside the data first: a damaged one changes
     nothing (the data used to be moved aside and the damaged copy put in its place, a

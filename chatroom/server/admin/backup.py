@@ -20,6 +20,8 @@ from chatroom.server.store.sql import DATABASE_NAME
 from chatroom.utils.args import failure_reason
 
 FILES = "files"
+UNFINISHED = f"{DATABASE_NAME}.unfinished"
+"""A backup's database while its files are copied."""
 
 
 class BackupError(Exception):
@@ -37,13 +39,18 @@ class Copied:
 
 
 def backup(data_dir: Path, dest: Path) -> Copied:
-    """Copy the database and its files in `data_dir` to the new folder `dest`."""
+    """Copy the database and its files in `data_dir` to the new folder `dest`.
+
+    The database is copied under the name `UNFINISHED` and given its own name once every
+    file is copied: a backup killed half-way leaves a folder `restore` refuses, and one
+    that fails removes what it copied."""
     database = data_dir / DATABASE_NAME
     if not database.exists():
         raise BackupError(f"there is no chatroom database in {data_dir}")
     taken = BackupError(f"{dest} is not an empty folder: give a new one")
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise taken
+    claimed = False
     try:
         dest.mkdir(mode=PRIVATE, parents=True, exist_ok=True)  # every message is in it
         try:
@@ -51,9 +58,10 @@ def backup(data_dir: Path, dest: Path) -> Copied:
             (dest / FILES).mkdir()
         except FileExistsError:
             raise taken from None
+        claimed = True
         with (
             contextlib.closing(sqlite3.connect(database, timeout=30)) as source,
-            contextlib.closing(sqlite3.connect(dest / DATABASE_NAME)) as copy,
+            contextlib.closing(sqlite3.connect(dest / UNFINISHED)) as copy,
         ):
             source.backup(copy, pages=4096)  # a step at a time: the server goes on
             ((messages,),) = copy.execute("SELECT COUNT(*) FROM messages")
@@ -69,8 +77,12 @@ def backup(data_dir: Path, dest: Path) -> Copied:
                 continue
             copied += 1
             size += (dest / FILES / str(fid)).stat().st_size
+        (dest / UNFINISHED).rename(dest / DATABASE_NAME)  # whole now
         return Copied(messages, copied, missing, size)
     except (OSError, sqlite3.Error) as exc:
+        if claimed:
+            shutil.rmtree(dest / FILES, ignore_errors=True)
+            (dest / UNFINISHED).unlink(missing_ok=True)
         reason = failure_reason(exc)
         raise BackupError(f"cannot back up {data_dir} to {dest}: {reason}") from None
 
@@ -83,6 +95,8 @@ def restore(source: Path, data_dir: Path, replace: bool) -> Path | None:
     put in place: a copy that fails (a full disk, a damaged backup) leaves the data as it
     was, and a restore killed half-way leaves at most the staging folder, which the next
     one removes."""
+    if (source / UNFINISHED).exists():
+        raise BackupError(f"{source} holds a backup that did not finish: make a new one")
     if not (source / DATABASE_NAME).exists():
         raise BackupError(f"{source} holds no chatroom backup (no {DATABASE_NAME})")
     held = lock(data_dir)  # DataDirError if a server has it
