@@ -12,6 +12,7 @@ from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.server.services import Services
 from chatroom.server.store import FileRecord, Room, StoredMessage
 from chatroom.server.store.moderation import BAN, MUTE
+from chatroom.server.store.refusals import banned_from
 
 
 class Rank(IntEnum):
@@ -83,7 +84,7 @@ def check_not_banned(server: Services, username: str, room: Room) -> None:
     """`banned` (with `until`) if `username` is banned from `room`."""
     banned, until = server.store.sanctioned_until(username, room.conv, BAN, server.wall_clock())
     if banned:
-        raise ChatError(ErrorCode.BANNED, f"you are banned from {room.name}", until=until)
+        raise banned_from(room.name, until)
 
 
 async def check_private_allowed(server: Services, sender: str, to: str) -> None:

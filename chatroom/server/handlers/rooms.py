@@ -49,7 +49,9 @@ async def room_join(server: Services, peer: Peer, data: Fields) -> Reply:
     check_not_banned(server, me, room)
     if not room.public and me != room.owner and not await server.store.is_invited(room, me):
         raise ChatError(ErrorCode.FORBIDDEN, f"{room.name} is invite-only: ask a member")
-    joined = await server.store.join_room(room, me, room_limit=server.limits.room_limit)
+    # Checked again where the join is written: this node may not have heard of a ban yet.
+    limit, now = server.limits.room_limit, server.wall_clock()
+    joined = await server.store.join_room(room, me, room_limit=limit, now=now)
     if joined:
         server.hub.add_member(room.conv, me)
         server.hub.to_room(room.conv, JoinedPush(room.name, me), skip=peer)

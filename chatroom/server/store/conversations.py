@@ -16,6 +16,7 @@ from chatroom.common.limits import LOBBY
 from chatroom.common.names import username_key
 from chatroom.server.store.base import Page, ReadState, Room, StoredMessage
 from chatroom.server.store.database import Database
+from chatroom.server.store.refusals import check_not_banned_in
 from chatroom.server.store.rows import MESSAGE_COLUMNS, RoomNames
 from chatroom.server.store.writer import Writer
 
@@ -139,12 +140,13 @@ class SqlConversations:
         self._rooms.by_conv[room.conv] = room
         self._room_keys[username_key(room.name)] = room
 
-    async def join_room(self, room: Room, username: str, *, room_limit: int) -> bool:
+    async def join_room(self, room: Room, username: str, *, room_limit: int, now: float) -> bool:
         """Make `username` a member, reading from now on; whether they were not one before.
-        Raises `too_many_rooms` past `room_limit`."""
+        Raises `too_many_rooms` past `room_limit`, `banned` if banned from it at `now`."""
         writer = self._writer
 
         async def join(db: Database) -> bool:
+            await check_not_banned_in(db, room, username, now)
             joined = await _join(db, writer, room.conv, username, room_limit)
             await db.execute(
                 "DELETE FROM invites WHERE conv = ? AND username = ?", (room.conv, username)

@@ -244,8 +244,10 @@ class Store(Protocol):
     ) -> Room:
         """Create a room owned (and joined) by `owner`: `room_taken`, `too_many_rooms`."""
 
-    async def join_room(self, room: Room, username: str, *, room_limit: int) -> bool:
-        """Make `username` a member, with nothing unread; whether they were not one yet."""
+    async def join_room(self, room: Room, username: str, *, room_limit: int, now: float) -> bool:
+        """Make `username` a member, with nothing unread; whether they were not one yet.
+        Raises `too_many_rooms` past `room_limit`, and `banned` if a ban from the room
+        holds at `now` (read in the same write as the join)."""
 
     async def leave_room(self, room: Room, username: str) -> bool:
         """Whether `username` was a member (and no longer is)."""

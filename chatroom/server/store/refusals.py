@@ -1,8 +1,9 @@
 """The refusals the store makes inside a write: a full mailbox, an upload over its
-sender's quota or number of unfinished uploads."""
+sender's quota or number of unfinished uploads, a join of a room one is banned from."""
 
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.files import human_size
+from chatroom.server.store.base import Room
 from chatroom.server.store.database import Database
 
 
@@ -39,3 +40,22 @@ async def check_upload_room(
             quota=quota,
             used=used,
         )
+
+
+def banned_from(room_name: str, until: float | None) -> ChatError:
+    """The refusal of a join of a room its user is banned from (`until`: None, until
+    lifted)."""
+    return ChatError(ErrorCode.BANNED, f"you are banned from {room_name}", until=until)
+
+
+async def check_not_banned_in(db: Database, room: Room, username: str, now: float) -> None:
+    """Refuse a join of `room` by `username` if they are banned from it at `now`. Read in
+    the join's write: of a ban and a join at once, one is stored first, and a join stored
+    after the ban sees it (the ban takes out of the room a join stored before it)."""
+    rows = await db.execute_fetchall(
+        """SELECT until FROM sanctions
+           WHERE username = ? AND conv = ? AND kind = 'ban' AND (until IS NULL OR until > ?)""",
+        (username, room.conv, now),
+    )
+    for (until,) in rows:
+        raise banned_from(room.name, until)
