@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from chatroom.common.errors import ChatError
-from tests.conftest import PASSWORD, RunningServer
+from tests.conftest import PASSWORD, WAIT, RunningServer
 
 # chatroom-admin works on a SQLite data directory (see docs/deploy.md for PostgreSQL).
 pytestmark = pytest.mark.sqlite_only
@@ -220,27 +220,37 @@ async def test_ctrl_c_half_way_is_one_line_and_hands_out_what_was_made(
 async def test_resets_roles_and_bans_take_effect_on_the_running_server(
     server: RunningServer,
 ) -> None:
-    pupil = await server.login("pupil")
-    await server.login("other")
+    """What chatroom-admin changes, the running server obeys: a reset or a ban sends the
+    user's open sessions away within a second (they stayed until they disconnected); a
+    session logged in with the new password stays."""
+    before_reset = await server.login("pupil")
+    other = await server.login("other")
     _, out, _ = await admin(server.data_dir, "reset-password", "PUPIL", "--bcrypt-cost", "4")
     new_password = out.split(": ")[1].split()[0]
-    stale = await server.connect()
+    pupil = await server.connect()
     with pytest.raises(ChatError) as error:
-        await stale.login("pupil", PASSWORD)
+        await pupil.login("pupil", PASSWORD)
     assert error.value.code == "bad_credentials"
-    await stale.login("pupil", new_password)
+    await pupil.login("pupil", new_password)  # at once: before the server reads of it
+    await asyncio.wait_for(before_reset.wait_closed(), WAIT)
+    assert before_reset.closed_reason == "password_changed"
     with pytest.raises(ChatError) as error:
         await pupil.request("kick", username="other")
     assert error.value.code == "forbidden"
     await admin(server.data_dir, "set-role", "pupil", "moderator")
     assert (await pupil.request("kick", username="other"))["removed"] is True
+    other = await server.login("other")
     await admin(server.data_dir, "ban", "other", "--reason", "left a mess")
+    await asyncio.wait_for(other.wait_closed(), WAIT)
+    assert other.closed_reason == "banned"
     banned = await server.connect()
     with pytest.raises(ChatError) as error:
         await banned.login("other", PASSWORD)
     assert error.value.code == "banned" and error.value.extra["until"] is None
     await admin(server.data_dir, "unban", "other")
     await banned.login("other", PASSWORD)
+    assert await pupil.request("ping") == {}  # in with the new password: still in
+    assert await banned.request("ping") == {}  # in after the unban: still in
     _, log, _ = await admin(server.data_dir, "audit")
     actions = [line.split()[2] for line in log.splitlines()[1:]]
     assert actions == ["reset_password", "set_role", "kick", "ban", "unban"]

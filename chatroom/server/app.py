@@ -12,6 +12,7 @@ from pathlib import Path
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.limits import Limits
 from chatroom.common.messages import ByeReason
+from chatroom.server.admin_changes import obey_admin_changes
 from chatroom.server.auth import PasswordHasher
 from chatroom.server.chaos import Chaos
 from chatroom.server.cluster import RedisHub
@@ -74,7 +75,7 @@ class ChatServer:
         self._all_closed: asyncio.Event | None = None
         """Set when the last session has closed, once shutdown has begun."""
         self._server: asyncio.Server | None = None
-        self._upkeep: asyncio.Task[None] | None = None
+        self._chores: list[asyncio.Task[None]] = []
         self._stopped = asyncio.Event()
         self._data_dir_lock: DataDirLock | None = None
 
@@ -130,7 +131,11 @@ class ChatServer:
         timeouts = (limits.idle_timeout, limits.login_timeout, limits.frame_timeout)
         self._sweeper = Sweeper(self._sessions, min(timeouts))
         self._sweeper.start()
-        self._upkeep = asyncio.create_task(self._keep_up())
+        sessions = self._sessions.keys
+        self._chores = [
+            asyncio.create_task(self._keep_up()),
+            asyncio.create_task(obey_admin_changes(self.services, sessions)),
+        ]
 
     @property
     def port(self) -> int:
@@ -214,10 +219,10 @@ class ChatServer:
             log.info("shutting down: %d connections", len(self._sessions))
             self._server.close()
         self.services.hub.close()  # everyone is leaving; no one is left to tell
-        if self._upkeep is not None:
-            self._upkeep.cancel()
+        for chore in self._chores:
+            chore.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._upkeep
+                await chore
         if self._sweeper is not None:
             self._sweeper.stop()
         self._all_closed = asyncio.Event()

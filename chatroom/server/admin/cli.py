@@ -179,7 +179,7 @@ async def reset_password(args: argparse.Namespace) -> None:
         await store.close()
         await hasher.close()
     shown = "" if args.password else f": {password}"
-    print(f"the password of {name} is reset{shown} (their other devices must log in again)")
+    print(f"the password of {name} is reset{shown} (a running server disconnects them)")
 
 
 async def set_role(args: argparse.Namespace) -> None:
@@ -201,7 +201,7 @@ async def ban(args: argparse.Namespace) -> None:
     finally:
         await store.close()
     end = f"until {when(until)}" if until else "until unbanned"
-    print(f"{name} is banned {end}; a connection open now lasts until they next log in")
+    print(f"{name} is banned {end}; a running server disconnects them within a second")
 
 
 async def unban(args: argparse.Namespace) -> None:

@@ -220,6 +220,9 @@ class Store(Protocol):
     async def audit_log(self, before: int, limit: int) -> list[AuditEntry]:
         """The newest `limit` logged actions before id `before`, newest first."""
 
+    async def audit_after(self, after: int) -> list[AuditEntry]:
+        """Logged actions after id `after`, oldest first (at most 1,000)."""
+
     async def message(self, mid: int) -> StoredMessage | None: ...
 
     async def delete_message(self, message: StoredMessage, by: str) -> tuple[bool, int | None]:

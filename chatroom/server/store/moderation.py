@@ -225,6 +225,14 @@ class SqlModeration:
         )
         return [AuditEntry(*row) for row in rows]
 
+    async def audit_after(self, after: int) -> list[AuditEntry]:
+        rows = await self._lookups.execute_fetchall(
+            """SELECT id, ts, actor, action, target, room, detail FROM audit
+               WHERE id > ? ORDER BY id LIMIT 1000""",
+            (after,),
+        )
+        return [AuditEntry(*row) for row in rows]
+
     # -- messages ---------------------------------------------------------------------------
 
     async def message(self, mid: int) -> StoredMessage | None:
