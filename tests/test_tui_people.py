@@ -166,6 +166,6 @@ async def test_a_session_whose_password_was_changed_elsewhere_stops_and_says_why
         await log_in(pilot, "alice")
         elsewhere = await server.login("alice")
         await elsewhere.request("password_set", password=PASSWORD, new_password=NEW)
-        said = "Cannot log in again: your password was changed in another session"
+        said = "Cannot log in again: your password was changed; log in with the new one"
         await until(pilot, lambda: said in " ".join(log_text(app).split()), "the end")
         assert "Reconnected" not in log_text(app)

@@ -41,7 +41,7 @@ ACK_DELAY = 0.3
 SENT_AWAY = {
     "kicked": "you were kicked by a moderator",
     "banned": "you were banned by a moderator",
-    "password_changed": "your password was changed in another session; log in with the new one",
+    "password_changed": "your password was changed; log in with the new one",
 }
 """Why a session was closed for good, by the `bye` reasons after which it does not log in
 again: coming straight back would undo a kick, and a ban or an old password is refused."""
