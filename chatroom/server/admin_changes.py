@@ -34,7 +34,7 @@ async def obey_admin_changes(
     while True:
         await asyncio.sleep(interval)
         try:
-            for entry in await services.store.audit_after(after):
+            for entry in await services.store.audit_after(after, (BAN, RESET_PASSWORD)):
                 await _obey(services, sessions, entry)
                 after = entry.id
         except Exception:  # the database unreachable, say: read again at the next turn

@@ -3,6 +3,7 @@
 A second backend (PostgreSQL, say) implements it and nothing in the handlers changes.
 """
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from chatroom.server.store.base import (
@@ -220,8 +221,8 @@ class Store(Protocol):
     async def audit_log(self, before: int, limit: int) -> list[AuditEntry]:
         """The newest `limit` logged actions before id `before`, newest first."""
 
-    async def audit_after(self, after: int) -> list[AuditEntry]:
-        """Logged actions after id `after`, oldest first (at most 1,000)."""
+    async def audit_after(self, after: int, actions: Sequence[str]) -> list[AuditEntry]:
+        """Logged `actions` after id `after`, oldest first (at most 1,000)."""
 
     async def message(self, mid: int) -> StoredMessage | None: ...
 

@@ -8,6 +8,7 @@ the database at each login instead (see `SqlPeople.arrival`), so that
 """
 
 import time
+from collections.abc import Sequence
 
 from chatroom.server.store.base import AuditEntry, Room, StoredMessage
 from chatroom.server.store.database import Database
@@ -225,11 +226,12 @@ class SqlModeration:
         )
         return [AuditEntry(*row) for row in rows]
 
-    async def audit_after(self, after: int) -> list[AuditEntry]:
+    async def audit_after(self, after: int, actions: Sequence[str]) -> list[AuditEntry]:
+        marks = ", ".join("?" * len(actions))
         rows = await self._lookups.execute_fetchall(
-            """SELECT id, ts, actor, action, target, room, detail FROM audit
-               WHERE id > ? ORDER BY id LIMIT 1000""",
-            (after,),
+            f"""SELECT id, ts, actor, action, target, room, detail FROM audit
+                WHERE id > ? AND action IN ({marks}) ORDER BY id LIMIT 1000""",
+            (after, *actions),
         )
         return [AuditEntry(*row) for row in rows]
 
