@@ -29,16 +29,19 @@ async def obey_admin_changes(
 ) -> None:
     """Act on each audit entry written after this started, every `interval` seconds,
     until cancelled. `sessions`: this server's sessions now."""
-    newest = await services.store.audit_log(before=2**63 - 1, limit=1)
-    after = newest[0].id if newest else 0
+    store = services.store
+    after: int | None = None
     while True:
-        await asyncio.sleep(interval)
         try:
-            for entry in await services.store.audit_after(after, (BAN, RESET_PASSWORD)):
+            if after is None:  # what came before this server started needs nothing
+                newest = await store.audit_log(before=2**63 - 1, limit=1)
+                after = newest[0].id if newest else 0
+            for entry in await store.audit_after(after, (BAN, RESET_PASSWORD)):
                 await _obey(services, sessions, entry)
                 after = entry.id
         except Exception:  # the database unreachable, say: read again at the next turn
             log.exception("reading the audit log failed")
+        await asyncio.sleep(interval)
 
 
 async def _obey(
