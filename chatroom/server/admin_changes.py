@@ -14,14 +14,12 @@ from chatroom.common.messages import ByeReason
 from chatroom.server.connection import Session
 from chatroom.server.services import Services
 from chatroom.server.store.base import AuditEntry
-from chatroom.server.store.moderation import BAN
+from chatroom.server.store.moderation import BAN, RESET_PASSWORD
 
 log = logging.getLogger("chatroom.server")
 
 INTERVAL = 1.0
 """Seconds between reads of the audit log."""
-RESET_PASSWORD = "reset_password"
-"""The audit log's action for `chatroom-admin reset-password`."""
 
 
 async def obey_admin_changes(

@@ -33,7 +33,7 @@ from chatroom.server.admin.roster import ROLES, RosterError, Student, generate_p
 from chatroom.server.auth import PasswordHasher, bcrypt_workers
 from chatroom.server.datadir import DataDirError, is_damage, make
 from chatroom.server.store import SqlStore
-from chatroom.server.store.moderation import BAN
+from chatroom.server.store.moderation import BAN, RESET_PASSWORD
 from chatroom.server.store.sql import DATABASE_NAME
 from chatroom.utils.args import EXIT_USAGE, OneLineParser, count, os_reason, whole_number
 from chatroom.utils.paths import DATA_DIR_VARIABLE, default_data_dir
@@ -173,8 +173,7 @@ async def reset_password(args: argparse.Namespace) -> None:
     store = await opened(args.data_dir)
     try:
         name = await user_of(store, args.user)
-        await store.set_password(name, await hasher.hash(password))
-        await store.note(actor(), "reset_password", name)
+        await store.set_password(name, await hasher.hash(password), actor(), RESET_PASSWORD)
     finally:
         await store.close()
         await hasher.close()

@@ -12,6 +12,7 @@ from chatroom.server.fields import Fields
 from chatroom.server.handlers.peer import Peer, Reply
 from chatroom.server.services import Services
 from chatroom.server.store.base import Arrival, UserRecord
+from chatroom.server.store.moderation import PASSWORD_SET
 
 log = logging.getLogger("chatroom.server")
 
@@ -80,10 +81,10 @@ async def password_set(server: Services, peer: Peer, data: Fields) -> Reply:
     user = await checked(server, peer, peer.username, password, "wrong password")
     new_hash = await server.passwords.hash(new_password)
     # Only if no other change came since the check: of two at once, one is made.
-    if not await server.store.set_password(user.username, new_hash, was=user.password_hash):
+    name, was = user.username, user.password_hash
+    if not await server.store.set_password(name, new_hash, name, PASSWORD_SET, was=was):
         raise ChatError(ErrorCode.BAD_CREDENTIALS, "your password was changed meanwhile")
     server.hub.send_away(user.username, ByeReason.PASSWORD_CHANGED, keep=peer)
-    await server.store.note(user.username, "password_set", user.username)
     log.info("password changed by %s from %s", user.username, peer.peer)
     return await _new_resume_token(server, peer, user.username)
 

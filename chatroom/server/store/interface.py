@@ -33,10 +33,11 @@ class Store(Protocol):
         the database, not from what was remembered of an earlier lookup)."""
 
     async def set_password(
-        self, username: str, password_hash: bytes, was: bytes | None = None
+        self, username: str, password_hash: bytes, by: str, action: str, was: bytes | None = None
     ) -> bool:
-        """Change the user's password, and end their resume tokens, if they exist (and,
-        given `was`, if their password's hash is still `was`); whether it changed."""
+        """Change the user's password, end their resume tokens, and log it in the audit
+        log as `action` by `by`, at once, if the user exists (and, given `was`, if their
+        password's hash is still `was`); whether it changed."""
 
     async def add_message(
         self,

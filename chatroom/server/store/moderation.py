@@ -19,6 +19,10 @@ SERVER_WIDE = 0
 """The `conv` of a sanction that holds everywhere."""
 MUTE = "mute"
 BAN = "ban"
+PASSWORD_SET = "password_set"
+"""The audit log's action for a user's own new password."""
+RESET_PASSWORD = "reset_password"
+"""The audit log's action for `chatroom-admin reset-password`."""
 
 MODERATION = "moderation"
 """What `Database.changed` says when blocks or sanctions change."""

@@ -6,6 +6,7 @@ from typing import Any
 
 from chatroom.server.store.base import Arrival, Profile, Standing, UserRecord
 from chatroom.server.store.database import Database
+from chatroom.server.store.moderation import audited
 from chatroom.server.store.writer import Writer
 
 _PROFILE_COLUMNS = "username, display_name, bio, status, status_text, role"
@@ -27,7 +28,7 @@ class SqlPeople:
     _users: dict[str, UserRecord]
 
     async def set_password(
-        self, username: str, password_hash: bytes, was: bytes | None = None
+        self, username: str, password_hash: bytes, by: str, action: str, was: bytes | None = None
     ) -> bool:
         async def update(db: Database) -> bool:
             sql = "UPDATE users SET password_hash = ? WHERE username = ?"
@@ -38,6 +39,7 @@ class SqlPeople:
             if cursor.rowcount == 0:
                 return False
             await db.execute("DELETE FROM resume_tokens WHERE username = ?", (username,))
+            await audited(db, by, action, username)
             return True
 
         changed = await self._writer.write(update)
