@@ -256,6 +256,26 @@ async def test_resets_roles_and_bans_take_effect_on_the_running_server(
     assert actions == ["reset_password", "set_role", "kick", "ban", "unban"]
 
 
+async def test_bans_and_resets_made_at_once_each_send_their_user_away(
+    server: RunningServer,
+) -> None:
+    """Ten chatroom-admin processes at once, five bans and five resets, each of a user
+    with two sessions: the server reads them together and sends every session away."""
+    names = [f"pupil{n}" for n in range(10)]
+    sessions = {name: [await server.login(name) for _ in "ab"] for name in names}
+    commands = [
+        ("ban", name) if n % 2 else ("reset-password", name, "--bcrypt-cost", "4")
+        for n, name in enumerate(names)
+    ]
+    runs = [await spawn_admin(server.data_dir, *command) for command in commands]
+    ended = await asyncio.wait_for(asyncio.gather(*(run.communicate() for run in runs)), 60)
+    assert [run.returncode for run in runs] == [0] * 10, ended
+    for n, name in enumerate(names):
+        for client in sessions[name]:
+            await asyncio.wait_for(client.wait_closed(), WAIT)
+            assert client.closed_reason == ("banned" if n % 2 else "password_changed")
+
+
 async def seed_room(server: RunningServer) -> list[int]:
     """A room with a few messages, a file and a deleted message; their mids."""
     alice = await server.login("alice", features=["rooms"])
