@@ -111,3 +111,24 @@ async def test_contact_requests_refuse_what_is_wrong(server: RunningServer) -> N
     anonymous = await server.connect()
     assert await refused(anonymous, "contacts") == "not_logged_in"
     assert await states(alice) == {}
+
+
+async def test_requests_racing_a_block_leave_none_behind(make_server: Any) -> None:
+    """A request checked just before a block was stored, written just after the block
+    took every request away: it stayed, and the one who blocked was asked by the one
+    they blocked. Four of bob's sessions keep asking while alice blocks him."""
+    server: RunningServer = await make_server(**FAST)
+    alice = await server.login("alice")
+    askers = [await server.login("bob") for _ in range(4)]
+    blocked = asyncio.Event()
+
+    async def keep_asking(bob: ChatClient) -> None:
+        while not blocked.is_set():
+            await bob.request("contact_add", username="alice")
+
+    asking = [asyncio.create_task(keep_asking(bob)) for bob in askers]
+    await next_push(alice, ContactPush, event="request")  # asked before the block
+    await alice.request("block", username="bob")
+    blocked.set()
+    await asyncio.wait_for(asyncio.gather(*asking), 10)  # each request answered
+    assert await states(alice) == {} and await states(askers[0]) == {}

@@ -154,7 +154,7 @@ class Store(Protocol):
     async def contact_add(self, username: str, other: str) -> tuple[str, bool]:
         """`username` asks `other` to be a contact: the pair's state after it
         (`requested`, or `contact` if `other` had asked already or they are contacts),
-        and whether anything changed."""
+        and whether anything changed. Nothing changes if `other` has blocked them."""
 
     async def contact_answer(self, username: str, other: str, accept: bool) -> bool:
         """Accept (or decline) `other`'s request to `username`; whether there was one."""

@@ -123,6 +123,12 @@ class SqlPeople:
 
     async def contact_add(self, username: str, other: str) -> tuple[str, bool]:
         async def add(db: Database) -> tuple[str, bool]:
+            # Read where the block is written: the remembered blocks may not hold it yet,
+            # and a request stored after a block would outlive it.
+            if await db.execute_fetchall(
+                "SELECT 1 FROM blocks WHERE username = ? AND blocked = ?", (other, username)
+            ):
+                return REQUESTED, False  # dropped, and not said so
             rows = await db.execute_fetchall(
                 """SELECT username, accepted FROM contacts
                    WHERE (username = :me AND contact = :other)
