@@ -5,7 +5,7 @@ import asyncio
 import hashlib
 from typing import Any
 
-from chatroom.common.messages import ContactPush, MessagePush
+from chatroom.common.messages import ContactPush, InvitedPush, MessagePush
 from tests.conftest import WAIT, RunningServer, next_push, refused
 
 FAST = {"message_rate": 1e6, "message_burst": 10**6}
@@ -50,6 +50,28 @@ async def test_a_blocked_users_messages_and_requests_never_reach_the_blocker(
     assert (await bob.request("blocks"))["blocked"] == []
     again = await alice.private("bob", "now?")
     assert again.delivered and (await next_push(bob, MessagePush)).mid == again.mid
+
+
+async def test_a_blocked_users_room_invitations_are_dropped(server: RunningServer) -> None:
+    """Invitations were the one thing a blocked user could still send: one push each,
+    as many as they liked."""
+    rooms = ["rooms"]
+    alice = await server.login("alice", features=rooms)
+    bob = await server.login("bob", features=rooms)
+    carol = await server.login("carol", features=rooms)
+    await alice.request("room_create", room="secret", public=False)
+    await carol.request("room_create", room="club", public=False)
+    await bob.request("block", username="alice")
+    for _ in range(3):
+        dropped = await alice.request("room_invite", room="secret", username="bob")
+        assert dropped == {"room": "secret", "username": "bob", "member": False}
+    await carol.request("room_invite", room="club", username="bob")
+    assert await next_push(bob, InvitedPush) == InvitedPush("club", "carol")  # not alice's
+    assert await refused(bob, "room_join", room="secret") == "forbidden"  # not invited
+    await bob.request("unblock", username="alice")
+    await alice.request("room_invite", room="secret", username="bob")
+    assert await next_push(bob, InvitedPush) == InvitedPush("secret", "alice")
+    assert (await bob.request("room_join", room="secret"))["joined"] is True
 
 
 async def test_a_block_ends_a_contact_and_is_kept_across_a_restart(server: RunningServer) -> None:
