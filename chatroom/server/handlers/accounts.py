@@ -153,14 +153,17 @@ async def _still_admitted(server: Services, peer: Peer, user: UserRecord | None 
     finds it.)"""
     username, token_hash = peer.username, peer.resume_token_hash
     assert token_hash is not None  # a login's new token, or the one resumed with
-    now = await server.store.standing(username, token_hash, server.wall_clock())
-    if now is not None and now.banned:
+    standing = await server.store.standing(username, token_hash, server.wall_clock())
+    if standing is not None and standing.banned:
         if user is not None:  # the login's new token: never given out
             await server.store.revoke_resume_token(token_hash)
         peer.close_after_reply(ByeReason.BANNED)
-        raise banned(now.banned_until)
-    same_password = user is None or (now is not None and now.password_hash == user.password_hash)
-    if now is not None and now.token_valid and same_password:
+        raise banned_from_server(standing.banned_until)
+    if (
+        standing is not None
+        and standing.token_valid
+        and (user is None or standing.password_hash == user.password_hash)
+    ):
         return
     await server.store.revoke_resume_token(token_hash)
     peer.close_after_reply(ByeReason.PASSWORD_CHANGED)
@@ -175,11 +178,11 @@ async def arriving(server: Services, username: str) -> Arrival:
     if arrival is None:  # a resume token outliving its user: users are never deleted
         raise ChatError(ErrorCode.INVALID_TOKEN, "the resume token is unknown or expired")
     if arrival.banned:
-        raise banned(arrival.banned_until)
+        raise banned_from_server(arrival.banned_until)
     return arrival
 
 
-def banned(until: float | None) -> ChatError:
+def banned_from_server(until: float | None) -> ChatError:
     return ChatError(ErrorCode.BANNED, "you are banned from this server", until=until)
 
 
