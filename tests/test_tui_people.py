@@ -11,7 +11,7 @@ from chatroom.client.tui.screens.password import PasswordScreen
 from chatroom.client.tui.screens.profile import ProfileScreen
 from chatroom.common.messages import ContactPush, MessagePush, ModeratedPush, PresencePush
 from tests.conftest import PASSWORD, WAIT, RunningServer, next_push
-from tests.test_tui import log_in, log_text, make_app, send, until
+from tests.test_tui import log_in, log_text, make_app, send, text_of, until
 
 NEW = "a new passphrase"
 
@@ -169,3 +169,5 @@ async def test_a_session_whose_password_was_changed_elsewhere_stops_and_says_why
         said = "Cannot log in again: your password was changed; log in with the new one"
         await until(pilot, lambda: said in " ".join(log_text(app).split()), "the end")
         assert "Reconnected" not in log_text(app)
+        # Who was online then is not shown as online now.
+        assert text_of(app.screen.query_one("#sidebar-title")) == "Online (0)"

@@ -39,6 +39,10 @@ class People:
         self.statuses = {name: self.statuses.get(name, ("online", "")) for name in names}
         self.set_mine(status, text)
 
+    def gone(self) -> None:
+        """The session ended for good: who is online is no longer known."""
+        self.statuses.clear()
+
     def presence(self, push: PresencePush | PresenceBatchPush) -> None:
         if isinstance(push, PresencePush):
             if push.online:

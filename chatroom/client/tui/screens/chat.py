@@ -149,6 +149,8 @@ class ChatScreen(Screen[None]):
     def on_session_failed(self, event: SessionFailed) -> None:
         self.logs[GROUP].write_notice(f"Cannot log in again: {event.message}", style="red")
         self.query_one(StatusLine).failed(event.message)
+        self.people.gone()  # the list would say who was online when it ended
+        self.people_changed()
 
     def on_push_arrived(self, event: PushArrived) -> None:
         push = event.push
