@@ -355,11 +355,13 @@ async def test_a_backup_during_a_flood_restores_every_acknowledged_message(
     await asyncio.gather(*floods)
     assert "backed up" in out
     assert backup.stat().st_mode & 0o777 == 0o700  # every message is in it
+    assert (backup / "files").stat().st_mode & 0o777 == 0o700
     during = len(acked) - len(before)
     assert during > 0, "the flood sent nothing while the backup ran"
     restored = tmp_path / "restored"
     await admin(restored, "restore", str(backup))
     assert restored.stat().st_mode & 0o777 == 0o700
+    assert (restored / "files").stat().st_mode & 0o777 == 0o700
     copy = RunningServer(restored, server.limits)
     await copy.start()
     try:

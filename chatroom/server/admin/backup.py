@@ -55,7 +55,7 @@ def backup(data_dir: Path, dest: Path) -> Copied:
         dest.mkdir(mode=PRIVATE, parents=True, exist_ok=True)  # every message is in it
         try:
             # Of backups started at once into one new folder, this lets one go on.
-            (dest / FILES).mkdir()
+            (dest / FILES).mkdir(mode=PRIVATE)
         except FileExistsError:
             raise taken from None
         claimed = True
@@ -143,8 +143,9 @@ def _copy_checked(source: Path, staging: Path) -> None:
     shutil.copy2(source / DATABASE_NAME, staging / DATABASE_NAME)
     if (source / FILES).is_dir():
         shutil.copytree(source / FILES, staging / FILES)
+        (staging / FILES).chmod(PRIVATE)  # as the server makes it, whatever the backup's
     else:
-        (staging / FILES).mkdir()
+        (staging / FILES).mkdir(mode=PRIVATE)
     verdict = quick_check(staging / DATABASE_NAME)
     if verdict != "ok":
         raise BackupError(f"the backup's database is damaged: {verdict}; nothing was changed")
