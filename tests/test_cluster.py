@@ -785,7 +785,12 @@ async def test_while_postgresql_restarts_requests_fail_clearly_and_the_node_reco
     before = await alice.request("broadcast", text="before")
     await asyncio.to_thread(stoppable_postgres.stop)
     assert await refused(alice, "broadcast", text="while down") == "server_error"
+    await first.wait_for_log("reading the audit log failed")  # it reads it each second
+    await asyncio.sleep(2.5)  # the outage goes on: two reads more fail, unlogged
     await asyncio.to_thread(stoppable_postgres.start)
+    await first.wait_for_log("reading the audit log again")
+    failed = [line for line in first.log if "reading the audit log failed" in line]
+    assert len(failed) == 1, failed  # once an outage, not a traceback a second
     after = await alice.request("broadcast", text="after")
     history = await alice.request("history", room="lobby", limit=10)
     assert [m["text"] for m in history["messages"]] == ["before", "after"]

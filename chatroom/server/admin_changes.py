@@ -29,6 +29,7 @@ async def obey_admin_changes(
     until cancelled. `sessions`: this server's sessions now."""
     store = services.store
     after: int | None = None
+    failing = False
     while True:
         try:
             if after is None:  # what came before this server started needs nothing
@@ -37,8 +38,13 @@ async def obey_admin_changes(
             for entry in await store.audit_after(after, (BAN, RESET_PASSWORD)):
                 await _obey(services, sessions, entry)
                 after = entry.id
+            if failing:
+                log.info("reading the audit log again")
+            failing = False
         except Exception:  # the database unreachable, say: read again at the next turn
-            log.exception("reading the audit log failed")
+            if not failing:  # once, not a traceback a second while it lasts
+                log.exception("reading the audit log failed; trying each second")
+            failing = True
         await asyncio.sleep(interval)
 
 
