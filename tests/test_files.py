@@ -311,3 +311,41 @@ def test_display_name_keeps_ordinary_names() -> None:
     assert display_name("Résumé 2026.pdf") == "Résumé 2026.pdf"
     assert display_name(".bashrc") == ".bashrc"
     assert display_name("") == "file"
+
+
+async def test_an_upload_finished_after_its_sender_was_muted_or_blocked_is_not_sent(
+    server: RunningServer,
+) -> None:
+    """What file_put checks is checked again as the upload completes: an upload can take
+    minutes, and be resumed hours later, and its sender may have been muted, taken out of
+    the room or blocked meanwhile. The bytes are kept until the upload expires: a
+    file_put again completes it once it is allowed."""
+    rooms = ["rooms"]
+    alice = await server.login("alice", features=rooms)
+    bob = await server.login("bob", features=rooms)
+    carol = await server.login("carol", features=rooms)
+    await alice.request("room_create", room="class")
+    await bob.request("room_join", room="class")
+    data = b"0123456789"
+    digest = hashlib.sha256(data).hexdigest()
+    into_room = {"room": "class", "name": "notes.txt", "size": len(data), "sha256": digest}
+    put = await bob.request("file_put", **into_room)
+    await bob.request("file_chunk", fid=put["fid"], offset=0, data=data[:5])
+    await alice.request("mute", username="bob", room="class", seconds=600)
+    with pytest.raises(ChatError) as error:
+        await bob.request("file_chunk", fid=put["fid"], offset=5, data=data[5:])
+    assert error.value.code == ErrorCode.MUTED
+    assert (await alice.request("history", room="class"))["messages"] == []
+    await alice.request("unmute", username="bob", room="class")
+    done = await bob.request("file_put", **into_room)  # the same upload, whole: now sent
+    assert done["fid"] == put["fid"] and done["complete"] is True
+    assert (await next_push(alice, FilePush)).fid == put["fid"]
+
+    private = {"to": "carol", "name": "notes.txt", "size": len(data), "sha256": digest}
+    put = await bob.request("file_put", **private)
+    await bob.request("file_chunk", fid=put["fid"], offset=0, data=data[:5])
+    await carol.request("block", username="bob")
+    with pytest.raises(ChatError) as error:
+        await bob.request("file_chunk", fid=put["fid"], offset=5, data=data[5:])
+    assert error.value.code == ErrorCode.FORBIDDEN
+    assert (await carol.request("history", **{"with": "bob"}))["messages"] == []

@@ -10,11 +10,11 @@ from typing import Any
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.files import display_name, too_large
 from chatroom.server.fields import Fields
-from chatroom.server.handlers.chat import private_recipient, room_to_write_in, route_once
+from chatroom.server.handlers.chat import member_room, private_recipient, route_once
 from chatroom.server.handlers.peer import Peer, Reply
 from chatroom.server.handlers.permissions import check_not_muted, may_see
 from chatroom.server.services import Services
-from chatroom.server.store import FileRecord
+from chatroom.server.store import FileRecord, Room
 
 
 async def file_put(server: Services, peer: Peer, data: Fields) -> Reply:
@@ -28,12 +28,8 @@ async def file_put(server: Services, peer: Peer, data: Fields) -> Reply:
         raise too_large(size, limits.max_file_size)
     if to is not None and data.has("room"):
         raise ChatError(ErrorCode.BAD_REQUEST, "give 'to' or 'room', not both")
-    recipient = None if to is None else await private_recipient(server, peer, to)
-    if recipient is not None and server.store.is_blocked(peer.username, by=recipient):
-        raise ChatError(ErrorCode.FORBIDDEN, f"{recipient} does not accept files from you")
-    room = None if to is not None else room_to_write_in(server, peer, data)
-    if room is not None:
-        check_not_muted(server, peer.username, room)
+    room_name = data.optional_room("room") if to is None else None
+    recipient, room = await _allowed(server, peer, to, room_name)
     # Reserves the size against the quota, atomically with every other upload's
     # reservation; or finds the upload this one repeats (same cid) or resumes.
     file = await server.store.create_file(
@@ -88,9 +84,32 @@ async def _finish(server: Services, peer: Peer, fid: int) -> dict[str, Any]:
     return await _complete(server, peer, fid)
 
 
+async def _allowed(
+    server: Services, peer: Peer, to: str | None, room_name: str | None
+) -> tuple[str | None, Room | None]:
+    """Where a file goes (a recipient, or a room: None, the lobby), if its sender may
+    send it there: `no_such_user`, `no_such_room`, `muted`, `forbidden`."""
+    if to is not None:
+        recipient = await private_recipient(server, peer, to)
+        if server.store.is_blocked(peer.username, by=recipient):
+            raise ChatError(ErrorCode.FORBIDDEN, f"{recipient} does not accept files from you")
+        return recipient, None
+    room = server.store.lobby() if room_name is None else member_room(server, peer, room_name)
+    check_not_muted(server, peer.username, room)
+    return None, room
+
+
 async def _complete(server: Services, peer: Peer, fid: int) -> dict[str, Any]:
     """Store the message that announces the file and route it; idempotent, so when two
-    connections finish the same upload both get its mid and it is sent once."""
+    connections finish the same upload both get its mid and it is sent once.
+
+    What `file_put` checked is checked again first: an upload may take minutes, and be
+    resumed hours later, and its sender may have been muted, taken out of the room or
+    blocked meanwhile. If so the upload stays as it is, until it expires or a `file_put`
+    again completes it."""
+    file = await server.store.find_file(fid)
+    if file is not None and file.mid is None:
+        await _allowed(server, peer, file.recipient, file.room if file.recipient is None else None)
     message = await server.store.complete_file(fid)
     return {"complete": True} | route_once(server.hub, message, peer)
 
