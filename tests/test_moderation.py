@@ -70,6 +70,7 @@ async def test_a_muted_user_is_refused_until_the_time_passes(
     teacher = await server.login("teacher")
     await give_role(server, "teacher", "moderator")
     pupil = await server.login("pupil")
+    await pupil.request("room_create", room="den")  # their own room
     muted = await teacher.request("mute", username="pupil", seconds=300, reason="shouting")
     assert muted == {"username": "pupil", "room": None, "until": clock.now + 300}
     told = await next_push(pupil, ModeratedPush)
@@ -77,11 +78,14 @@ async def test_a_muted_user_is_refused_until_the_time_passes(
     error = await refusal(pupil, "broadcast", text="LOUD")
     assert error.code == "muted" and error.extra["until"] == clock.now + 300
     assert (await refusal(pupil, "private", to="teacher", text="sorry")).code == "muted"
+    # A topic is said to the room's members too (it was the way round a mute).
+    assert (await refusal(pupil, "room_topic", room="den", topic="LOUD")).code == "muted"
     clock.now += 299
     assert (await refusal(pupil, "broadcast", text="still?")).code == "muted"
     clock.now += 2
     sent = await pupil.broadcast("quietly now")
     assert (await next_push(teacher, MessagePush, mid=sent.mid)).text == "quietly now"
+    assert (await pupil.request("room_topic", room="den", topic="quiet"))["topic"] == "quiet"
 
 
 async def test_a_room_owner_moderates_their_room_and_only_it(server: RunningServer) -> None:

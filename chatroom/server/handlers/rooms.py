@@ -11,7 +11,7 @@ from chatroom.common.messages import Framed, InvitedPush, JoinedPush, LeftPush, 
 from chatroom.server.fields import Fields
 from chatroom.server.handlers.chat import find_room, member_room, registered_name
 from chatroom.server.handlers.peer import Peer, Reply
-from chatroom.server.handlers.permissions import check_not_banned
+from chatroom.server.handlers.permissions import check_not_banned, check_not_muted
 from chatroom.server.hub import ROOMS, Recipient
 from chatroom.server.services import Services
 from chatroom.server.store import Room
@@ -101,6 +101,7 @@ async def room_topic(server: Services, peer: Peer, data: Fields) -> Reply:
         raise ChatError(ErrorCode.FORBIDDEN, f"only {room.owner} may set the topic of {room.name}")
     if room.owner is None:
         raise ChatError(ErrorCode.FORBIDDEN, f"the topic of {room.name} is set by the server")
+    check_not_muted(server, peer.username, room)  # a topic is said to every member too
     room = await server.store.set_topic(room, topic)
     server.hub.to_room(room.conv, TopicPush(room.name, topic, peer.username), skip=peer)
     return describe(room)
