@@ -80,12 +80,18 @@ async def test_a_muted_user_is_refused_until_the_time_passes(
     assert (await refusal(pupil, "private", to="teacher", text="sorry")).code == "muted"
     # A topic is said to the room's members too (it was the way round a mute).
     assert (await refusal(pupil, "room_topic", room="den", topic="LOUD")).code == "muted"
+    # So is a status text (everyone online sees it); a status alone is no speech.
+    assert (await refusal(pupil, "status_set", status="busy", status_text="LOUD")).code == ("muted")
+    assert (await pupil.request("status_set", status="away"))["status"] == "away"
     clock.now += 299
     assert (await refusal(pupil, "broadcast", text="still?")).code == "muted"
     clock.now += 2
     sent = await pupil.broadcast("quietly now")
     assert (await next_push(teacher, MessagePush, mid=sent.mid)).text == "quietly now"
     assert (await pupil.request("room_topic", room="den", topic="quiet"))["topic"] == "quiet"
+    assert (await pupil.request("status_set", status="online", status_text="back"))[
+        "status_text"
+    ] == "back"
 
 
 async def test_a_room_owner_moderates_their_room_and_only_it(server: RunningServer) -> None:

@@ -19,6 +19,7 @@ from chatroom.common.messages import CHOSEN_STATUSES
 from chatroom.server.fields import Fields
 from chatroom.server.handlers.chat import registered_name
 from chatroom.server.handlers.peer import Peer, Reply
+from chatroom.server.handlers.permissions import check_not_muted
 from chatroom.server.services import Services
 from chatroom.server.store.base import Profile
 
@@ -87,6 +88,8 @@ async def status_set(server: Services, peer: Peer, data: Fields) -> Reply:
         choices = ", ".join(CHOSEN_STATUSES)
         raise ChatError(ErrorCode.BAD_REQUEST, f"status must be one of {choices}")
     text = one_line(data, "status_text", STATUS_TEXT_MAX) if data.has("status_text") else ""
+    if text:  # said to everyone online: not by someone muted (a status alone is no speech)
+        check_not_muted(server, peer.username, None)
     await server.store.set_status(peer.username, status, text)
     server.hub.set_status(peer.username, status, text)
     return {"status": status, "status_text": text}
