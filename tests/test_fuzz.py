@@ -173,12 +173,20 @@ def attack(port: int, payload: bytes, logged_in: bool) -> None:
     """One hostile client: it logs in if `logged_in`, sends `payload`, hangs up its side,
     and reads until the server closes."""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as hostile:
-        if logged_in:  # so that the handlers behind the login see the garbage too
-            hostile.sendall(frame(LOGIN))
-        hostile.sendall(payload)
-        hostile.shutdown(socket.SHUT_WR)  # and then the client goes away
-        while hostile.recv(65536):  # the server answers what it can, then closes
-            pass
+        try:
+            if logged_in:  # so that the handlers behind the login see the garbage too
+                hostile.sendall(frame(LOGIN))
+            hostile.sendall(payload)
+            hostile.shutdown(socket.SHUT_WR)  # and then the client goes away
+            while hostile.recv(65536):  # the server answers what it can, then closes
+                pass
+        except OSError as error:
+            # A server that closes before it has read all of a frame it refuses (one
+            # over max_frame, say) leaves bytes unread, and its kernel resets the
+            # connection: what this side does next fails. Not so a read that times out:
+            # that server kept the connection open.
+            if isinstance(error, TimeoutError):
+                raise
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
