@@ -18,13 +18,12 @@ async def registered_name(server: Services, username: str) -> str:
     return user.username
 
 
-def room_to_write_in(server: Services, peer: Peer, data: Fields) -> Room:
-    """The room named by the optional `room` field (the lobby without one), which the
-    user must be in: `no_such_room`, `forbidden`."""
-    name = data.optional_room("room")
-    if name is None:
-        return server.store.lobby()
-    return member_room(server, peer, name)
+def room_to_write_in(server: Services, peer: Peer, name: str | None) -> Room:
+    """The room called `name` (None: the lobby), which the user must be in and not be
+    muted in: `no_such_room`, `forbidden`, `muted`."""
+    room = server.store.lobby() if name is None else member_room(server, peer, name)
+    check_not_muted(server, peer.username, room)
+    return room
 
 
 def find_room(server: Services, name: str) -> Room:
@@ -44,8 +43,7 @@ def member_room(server: Services, peer: Peer, name: str) -> Room:
 
 async def broadcast(server: Services, peer: Peer, data: Fields) -> Reply:
     text = data.text("text")  # the request's own mistakes first, then the room's
-    room = room_to_write_in(server, peer, data)
-    check_not_muted(server, peer.username, room)
+    room = room_to_write_in(server, peer, data.optional_room("room"))
     return await _send(server, peer, data, text, room=room)
 
 

@@ -10,9 +10,9 @@ from typing import Any
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.files import display_name, too_large
 from chatroom.server.fields import Fields
-from chatroom.server.handlers.chat import member_room, private_recipient, route_once
+from chatroom.server.handlers.chat import private_recipient, room_to_write_in, route_once
 from chatroom.server.handlers.peer import Peer, Reply
-from chatroom.server.handlers.permissions import check_not_muted, may_see
+from chatroom.server.handlers.permissions import may_see
 from chatroom.server.services import Services
 from chatroom.server.store import FileRecord, Room
 
@@ -28,8 +28,7 @@ async def file_put(server: Services, peer: Peer, data: Fields) -> Reply:
         raise too_large(size, limits.max_file_size)
     if to is not None and data.has("room"):
         raise ChatError(ErrorCode.BAD_REQUEST, "give 'to' or 'room', not both")
-    room_name = data.optional_room("room") if to is None else None
-    recipient, room = await _allowed(server, peer, to, room_name)
+    recipient, room = await _allowed(server, peer, to, data.optional_room("room"))
     # Reserves the size against the quota, atomically with every other upload's
     # reservation; or finds the upload this one repeats (same cid) or resumes.
     file = await server.store.create_file(
@@ -87,16 +86,14 @@ async def _finish(server: Services, peer: Peer, fid: int) -> dict[str, Any]:
 async def _allowed(
     server: Services, peer: Peer, to: str | None, room_name: str | None
 ) -> tuple[str | None, Room | None]:
-    """Where a file goes (a recipient, or a room: None, the lobby), if its sender may
-    send it there: `no_such_user`, `no_such_room`, `muted`, `forbidden`."""
+    """Where a file goes (to a recipient, or else into a room: None, the lobby), if its
+    sender may send it there: `no_such_user`, `no_such_room`, `muted`, `forbidden`."""
     if to is not None:
         recipient = await private_recipient(server, peer, to)
         if server.store.is_blocked(peer.username, by=recipient):
             raise ChatError(ErrorCode.FORBIDDEN, f"{recipient} does not accept files from you")
         return recipient, None
-    room = server.store.lobby() if room_name is None else member_room(server, peer, room_name)
-    check_not_muted(server, peer.username, room)
-    return None, room
+    return None, room_to_write_in(server, peer, room_name)
 
 
 async def _complete(server: Services, peer: Peer, fid: int) -> dict[str, Any]:
@@ -109,7 +106,7 @@ async def _complete(server: Services, peer: Peer, fid: int) -> dict[str, Any]:
     again completes it."""
     file = await server.store.find_file(fid)
     if file is not None and file.mid is None:
-        await _allowed(server, peer, file.recipient, file.room if file.recipient is None else None)
+        await _allowed(server, peer, file.recipient, file.room)
     message = await server.store.complete_file(fid)
     return {"complete": True} | route_once(server.hub, message, peer)
 
