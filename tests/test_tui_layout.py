@@ -10,6 +10,7 @@ from chatroom.client.tui.app import ChatApp
 from chatroom.client.tui.conversation import REFLOW_CHUNK, ConversationLog
 from chatroom.client.tui.screens.chat import ChatScreen
 from chatroom.client.tui.screens.login import LoginScreen
+from chatroom.common.messages import MessagePush
 from tests.conftest import PASSWORD, RunningServer
 from tests.test_tui import chatting, log_text, make_app, type_in, until
 
@@ -22,6 +23,16 @@ def line_saying(log: ConversationLog, text: str) -> int:
 
 def widest_row(app, pane: str) -> int:
     return max(len(row) for row in log_text(app, pane).splitlines())
+
+
+def test_a_message_written_before_the_log_is_laid_out_is_known_to_be_shown() -> None:
+    """A tab opened by `/msg` gets its history before it is laid out, the sent message
+    in it; the message's `ok`, held meanwhile, must not write it a second time."""
+    log = ConversationLog()  # not on screen yet: RichLog holds what is written
+    sent = MessagePush(7, "alice", "bob", "first words", 0.0)
+    assert log.write_item(sent, "alice")
+    assert log.shows(7)
+    assert not log.write_item(sent, "alice")
 
 
 async def test_a_hidden_tab_wraps_to_the_width_it_gets_and_reflows_on_resize(

@@ -139,3 +139,29 @@ async def test_files_shows_the_conversations_files_and_enter_saves_one(
         await send(pilot, "/query bob")
         await send(pilot, "/files")
         await until(pilot, lambda: "No file was sent" in all_logs(app), "none in private")
+
+
+async def test_the_new_divider_is_not_put_above_what_the_user_sent(server: RunningServer) -> None:
+    """alice's phone says something in a room whose tab the TUI has not filled yet (the
+    server moves her marker to it), then bob does: the `new` divider is above bob's."""
+    phone = await server.login("alice", features=["rooms"])
+    bob = await server.login("bob", features=["rooms"])
+    await phone.request("room_create", room="games")
+    await bob.request("room_join", room="games")
+    seen = await bob.request("broadcast", room="games", text="read already")
+    await phone.request("read", room="games", upto=seen["mid"])
+    app = make_app(server.port)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await log_in(pilot, "alice")
+        screen = app.screen
+        assert isinstance(screen, ChatScreen)
+        await until(pilot, lambda: screen.tabs.rooms, "the room's tab")
+        await phone.request("broadcast", room="games", text="from my phone")
+        await bob.request("broadcast", room="games", text="while you were out")
+        screen.tabs.active = next(iter(screen.tabs.rooms))
+        pane = screen.tabs.active
+        await until(pilot, lambda: "while you were out" in log_text(app, pane), "the history")
+        lines = log_text(app, pane).splitlines()
+        divider = lines.index("── new ──")
+        assert "alice: from my phone" in lines[divider - 1]
+        assert "bob: while you were out" in lines[divider + 1]

@@ -104,7 +104,8 @@ class ConversationLog(RichLog):
         animate: bool = False,
     ) -> Self:
         """Write an entry, and keep it to wrap again when the width changes. (Before the
-        log has a size, RichLog holds the entry and writes it here again once it has.)"""
+        log has a size, RichLog holds the entry and writes it here again once it has; its
+        message counts as shown from now.)"""
         if self._size_known:
             if self.scrollable_content_region.width:
                 self._wrap_to = self.scrollable_content_region.width
@@ -126,6 +127,8 @@ class ConversationLog(RichLog):
                 scroll_end = False
                 if self._following:
                     self.call_after_refresh(self._follow)
+        elif mid := _mid_of(cast(RenderableType, content)):
+            self._mids.add(mid)  # shown once laid out: not to be written again meanwhile
         super().write(content, width, expand, shrink, scroll_end, animate)
         if len(self._entries) > WINDOW + TRIM:
             self._let_go_oldest(len(self._entries) - WINDOW)

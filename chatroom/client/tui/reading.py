@@ -85,6 +85,10 @@ class Reading:
             self.read_upto[pane_id] = max(self.read_upto.get(pane_id, 0), state.read_upto)
             self.tabs.set_unread(pane_id, state.unread)
 
+    def sent(self, pane_id: str, mid: int) -> None:
+        """This session's message was stored: the server moved the marker to it."""
+        self.read_upto[pane_id] = max(self.read_upto.get(pane_id, 0), mid)
+
     def arrived(self, pane_id: str, item: Item) -> bool:
         """A live message for a pane: whether to write it now. One whose history is on
         its way is held until that comes; one whose tab has no history yet is left to
@@ -156,28 +160,22 @@ class Reading:
         self, pane_id: str, log: ConversationLog, page: list[Item], more: bool, me: str
     ) -> list[Any]:
         """How a page of history shows: the messages not shown yet, and the `new`
-        divider above the first one after the read marker, if it is on this page (not
-        if the page starts past the marker and older pages are left: it is in one of
-        those)."""
+        divider above the first one after the read marker that is not the user's own
+        (what they sent they have read), if it is on this page (not if the page starts
+        past the marker and older pages are left: it is in one of those)."""
         marker = self.unmarked.get(pane_id)
         unread_from = None
-        if marker is not None:
-            first = next((n for n, item in enumerate(page) if (item.mid or 0) > marker), None)
-            if first != 0 or not more:  # placed here, or (nothing unread) nowhere
-                unread_from = first
-                del self.unmarked[pane_id]
+        # On this page, unless the page starts past the marker with older pages left.
+        if marker is not None and not (more and page and (page[0].mid or 0) > marker):
+            unread = (n for n, item in enumerate(page) if item.sender != me)
+            unread_from = next((n for n in unread if (page[n].mid or 0) > marker), None)
+            del self.unmarked[pane_id]
         entries: list[Any] = []
         for index, item in enumerate(page):
             if index == unread_from:
                 entries.append(divider("new"))
             if not log.shows(item.mid or 0):
                 entries.append(item_entry(item, me))
-        return entries
-        unread = [index for index, item in enumerate(page) if (item.mid or 0) > marker]
-        if not unread or (unread[0] == 0 and more):
-            return entries
-        del self.unmarked[pane_id]
-        entries.insert(unread[0], divider("new"))
         return entries
 
     async def newest(self, log: ConversationLog, me: str) -> None:

@@ -173,6 +173,7 @@ class ChatScreen(Screen[None]):
         pane_id = self.tabs.pane_of(event.to, event.room)
         private = event.to is not None
         sent = MessagePush(event.sent.mid, self.me, event.to, event.text, event.sent.ts)
+        self.reading.sent(pane_id, sent.mid)
         if self.reading.arrived(pane_id, sent):
             self.logs[pane_id].write_item(sent, self.me)
         if private and not event.sent.delivered:
