@@ -112,6 +112,29 @@ async def test_search_shows_a_panel_and_enter_jumps_to_the_message(
         assert "the needle is here" in log.lines[line].text
 
 
+async def test_a_search_result_in_a_tab_never_shown_is_jumped_to(server: RunningServer) -> None:
+    """The tab is put on screen and filled at once: its lines wait for its size, and the
+    jump waits for them."""
+    await server.register("alice")
+    bob = await server.login("bob")
+    found = await bob.private("alice", "a needle, privately")
+    for n in range(5):
+        await bob.private("alice", f"hay {n}")
+    app = make_app(server.port)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await log_in(pilot, "alice")
+        screen = app.screen
+        assert isinstance(screen, ChatScreen)
+        await send(pilot, "/search needle")
+        await until(pilot, lambda: isinstance(app.screen, Panel), "the results")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen is screen, "the panel to close")
+        log = screen.logs["dm1"]
+        await until(pilot, lambda: log.line_of(found.mid) is not None, "the message laid out")
+        await until(pilot, lambda: "hay 4" in log_text(app, "dm1"), "the rest of the page")
+        assert "not loaded" not in log_text(app, "dm1")
+
+
 async def test_files_shows_the_conversations_files_and_enter_saves_one(
     server: RunningServer, tmp_path: Path
 ) -> None:

@@ -5,6 +5,7 @@ window of the conversation, to wrap them again when its width changes and to kno
 which messages it shows, by mid.
 """
 
+import asyncio
 from typing import Self, cast
 
 from rich.console import RenderableType
@@ -90,6 +91,8 @@ class ConversationLog(RichLog):
         self._reflowing = False
         self._wrap_to = 0
         """The width of the text when the log was last on screen."""
+        self.laid_out = asyncio.Event()
+        """Set once the log has a size and has written the entries that waited for it."""
 
     def shows(self, mid: int) -> bool:
         return mid in self._mids
@@ -127,8 +130,8 @@ class ConversationLog(RichLog):
                 scroll_end = False
                 if self._following:
                     self.call_after_refresh(self._follow)
-        elif mid := _mid_of(cast(RenderableType, content)):
-            self._mids.add(mid)  # shown once laid out: not to be written again meanwhile
+        else:  # shown once laid out: not to be written again meanwhile
+            self._count(_mid_of(cast(RenderableType, content)))
         super().write(content, width, expand, shrink, scroll_end, animate)
         if len(self._entries) > WINDOW + TRIM:
             self._let_go_oldest(len(self._entries) - WINDOW)
@@ -174,7 +177,10 @@ class ConversationLog(RichLog):
         self._entries.insert(index, entry)
         self._starts.insert(index, start)
         self._widths.insert(index, width)
-        mid = _mid_of(entry)
+        self._count(_mid_of(entry))
+
+    def _count(self, mid: int) -> None:
+        """Message `mid` (0: not a message) is shown."""
         if mid:
             self._mids.add(mid)
             self.newest_mid = max(self.newest_mid, mid)
@@ -209,7 +215,7 @@ class ConversationLog(RichLog):
         self._lines_changed(y + added)
 
     def line_of(self, mid: int) -> int | None:
-        """The first line of message `mid`, if it is shown."""
+        """The first line of message `mid`, if it is shown (and the log laid out)."""
         for index, entry in enumerate(self._entries):
             if _mid_of(entry) == mid:
                 return self._starts[index]
@@ -258,6 +264,7 @@ class ConversationLog(RichLog):
             return
         if not self._width:  # the first size: RichLog writes what waited for it
             self._width = width
+            self.call_after_refresh(self.laid_out.set)
             return
         self._width = width
         if not self._reflowing:

@@ -32,6 +32,9 @@ starts again from the newest page, and scrolling up brings the rest."""
 REACH = 100
 """Pages of history a tab reads back at most to show a message found by `/search`."""
 
+LAYOUT_WAIT = 5.0
+"""Seconds a found message waits for its newly opened tab to be laid out."""
+
 READ_DELAY = 0.5
 """Seconds to gather what is read into one `read` per conversation."""
 
@@ -196,6 +199,10 @@ class Reading:
         if log is None:
             return
         await self.fill(pane_id, me)
+        # A tab opened for it holds its lines until it has a size; older pages go above.
+        with contextlib.suppress(TimeoutError):  # (another tab put on screen meanwhile)
+            async with asyncio.timeout(LAYOUT_WAIT):
+                await log.laid_out.wait()
         for _ in range(REACH):
             if log.shows(mid) or not log.more_before:
                 break
