@@ -9,7 +9,7 @@ from chatroom.client.tui.app import ChatApp
 from chatroom.client.tui.reading import PAGE
 from chatroom.client.tui.screens.chat import GROUP, ChatScreen
 from chatroom.client.tui.screens.panel import Panel
-from chatroom.common.messages import MessagePush
+from chatroom.common.messages import FilePush, MessagePush
 from tests.conftest import RunningServer, next_push
 from tests.test_tui import log_in, log_text, make_app, send, until
 from tests.test_tui_entry import all_logs
@@ -188,3 +188,42 @@ async def test_the_new_divider_is_not_put_above_what_the_user_sent(server: Runni
         divider = lines.index("── new ──")
         assert "alice: from my phone" in lines[divider - 1]
         assert "bob: while you were out" in lines[divider + 1]
+
+
+async def test_a_file_sent_from_a_rooms_tab_goes_to_the_room(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    """`/send PATH` sends to the conversation on screen: in a room's tab, the room (not
+    the group). `/send PATH NAME` from elsewhere puts the file in NAME's tab after its
+    history, once."""
+    await server.register("alice")
+    bob = await server.login("bob", features=["rooms"])
+    await bob.private("alice", "an older private message")
+    sketch = tmp_path / "sketch.txt"
+    sketch.write_bytes(b"a sketch" * 1000)
+    app = make_app(server.port)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await log_in(pilot, "alice")
+        screen = app.screen
+        assert isinstance(screen, ChatScreen)
+        await send(pilot, "/create games")
+        await until(pilot, lambda: screen.tabs.rooms, "the room's tab")
+        pane = next(iter(screen.tabs.rooms))
+        await bob.request("room_join", room="games")
+        await until(pilot, lambda: "bob joined #games." in log_text(app, pane), "bob's join")
+        await send(pilot, f"/send {sketch}")
+        push = await next_push(bob, FilePush)
+        assert (push.name, push.room, push.to) == ("sketch.txt", "games", None)
+        await until(pilot, lambda: "alice sent the file sketch.txt" in log_text(app, pane), "it")
+        assert "sketch.txt" not in log_text(app, GROUP)
+
+        screen.tabs.active = GROUP
+        await send(pilot, f"/send {sketch} bob")
+        push = await next_push(bob, FilePush)
+        assert (push.to, push.room) == ("bob", None)
+        private = screen.tabs.private_pane("bob")
+        screen.tabs.active = private
+        await until(pilot, lambda: "sent the file" in log_text(app, private), "the file")
+        lines = log_text(app, private).splitlines()
+        assert "an older private message" in lines[0]
+        assert [n for n, line in enumerate(lines) if "alice sent the file" in line] == [1]

@@ -18,13 +18,7 @@ from typing import Any, Self
 from chatroom.client.conversations import ConversationRequests
 from chatroom.client.replies import LoginReply, Sent, ServerLimits
 from chatroom.client.seen import SeenMids
-from chatroom.client.transfers import (
-    FILE_WINDOW,
-    FileSent,
-    Progress,
-    download_file,
-    upload_file,
-)
+from chatroom.client.transfers import FILE_WINDOW, FileSent, Progress, download_file, upload_file
 from chatroom.common.codec import FrameDecoder, encode, expand
 from chatroom.common.envelope import new_cid, request
 from chatroom.common.errors import ChatError, ErrorCode
@@ -268,18 +262,19 @@ class ChatClient(ConversationRequests):
         path: str | os.PathLike[str],
         to: str | None = None,
         *,
+        room: str | None = None,
         progress: Progress | None = None,
         window: int = FILE_WINDOW,
         cid: str | None = None,
     ) -> FileSent:
-        """Upload a file to `to` (None: the group), resuming an interrupted upload of it.
-
-        `progress(done, total)` is called as chunks are acknowledged. Keeps `window`
-        chunks in flight, so a fast link is not held to one round trip per chunk. Pass
-        the same `cid` to every retry of one upload, so it is announced only once.
-        """
+        """Upload a file to `to`, or into `room` (both None: the group), resuming an
+        interrupted upload of it. `progress(done, total)` is called as chunks are
+        acknowledged; `window` chunks are kept in flight, so a fast link is not held to
+        one round trip per chunk. Pass the same `cid` to every retry of one upload, so
+        it is announced only once."""
+        cid = cid or new_cid()
         return await upload_file(
-            self, Path(path), to, cid=cid or new_cid(), progress=progress, window=window
+            self, Path(path), to, room=room, cid=cid, progress=progress, window=window
         )
 
     async def file_info(self, fid: int) -> FileInfo:

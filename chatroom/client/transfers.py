@@ -101,17 +101,20 @@ async def upload_file(
     path: Path,
     to: str | None,
     *,
+    room: str | None = None,
     cid: str,
     progress: Progress | None,
     window: int,
 ) -> FileSent:
-    """Upload `path` to `to` (None: the group), from where an earlier upload of it stopped."""
+    """Upload `path` to `to`, or into `room` (both None: the group), from where an earlier
+    upload of it stopped."""
     size = path.stat().st_size
     if (most := link.limits.max_file_size) is not None and size > most:
         raise too_large(size, most)  # before hashing what is refused anyway
     digest = await asyncio.to_thread(sha256_of_file, path)
+    where = {"to": to} if room is None else {"room": room}
     reply = await link.request(
-        RequestType.FILE_PUT, to=to, name=path.name, size=size, sha256=digest, cid=cid
+        RequestType.FILE_PUT, **where, name=path.name, size=size, sha256=digest, cid=cid
     )
     with reading("the file_put reply"):
         fid, offset = int(reply["fid"]), int(reply["offset"])

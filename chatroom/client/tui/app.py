@@ -134,7 +134,7 @@ class ChatApp(App[None]):
 
         def picked(path: Path | None) -> None:
             if path is not None and chat is not None:
-                chat.send_file(path, event.to)
+                chat.send_file(path, event.to, event.room)
 
         self.push_screen(FilePickScreen(Path.cwd()), picked)
 

@@ -39,6 +39,11 @@ def mentions(text: str, name: str) -> bool:
     return re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", text, re.IGNORECASE) is not None
 
 
+def written_to(item: Item, me: str) -> bool:
+    """Whether a message or file was written to the user `me`: privately, or naming them."""
+    return item.to is not None or (isinstance(item, MessagePush) and mentions(item.text, me))
+
+
 def shown(text: str, style: str = "") -> Text:
     """`text` on one line, acting characters as escapes in reverse video."""
     line = Text(style=style)

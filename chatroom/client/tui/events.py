@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from chatroom.client.api import LoginReply, Sent
-from chatroom.common.messages import Push
+from chatroom.common.messages import FilePush, Push
 
 # -- from the chat session to the chat screen -----------------------------------------
 
@@ -58,6 +58,13 @@ class MessageSent(Message):
 
 
 @dataclass
+class FileUploaded(Message):
+    """A file the user sent is complete on the server: the push its recipients got."""
+
+    file: FilePush
+
+
+@dataclass
 class MessageRefused(Message):
     """The server refused a message from the outbox; it is not sent again."""
 
@@ -85,9 +92,10 @@ class RegisterWanted(Message):
 
 @dataclass
 class FileWanted(Message):
-    """Let the user pick a file to send to `to` (None: the group)."""
+    """Let the user pick a file to send to `to`, or into `room` (both None: the group)."""
 
     to: str | None
+    room: str | None
 
 
 class HelpWanted(Message):

@@ -88,9 +88,11 @@ class Reading:
             self.read_upto[pane_id] = max(self.read_upto.get(pane_id, 0), state.read_upto)
             self.tabs.set_unread(pane_id, state.unread)
 
-    def sent(self, pane_id: str, mid: int) -> None:
-        """This session's message was stored: the server moved the marker to it."""
-        self.read_upto[pane_id] = max(self.read_upto.get(pane_id, 0), mid)
+    def sent(self, pane_id: str, item: Item) -> bool:
+        """This session's message or file was stored (the server moved the read marker
+        to it): whether to write it now, as for `arrived`."""
+        self.read_upto[pane_id] = max(self.read_upto.get(pane_id, 0), item.mid or 0)
+        return self.arrived(pane_id, item)
 
     def arrived(self, pane_id: str, item: Item) -> bool:
         """A live message for a pane: whether to write it now. One whose history is on

@@ -215,13 +215,15 @@ class ChatSession:
         except (ChatError, OSError):
             pass
 
-    async def upload(self, path: Path, to: str | None, progress: Progress) -> FileSent:
+    async def upload(
+        self, path: Path, to: str | None, room: str | None, progress: Progress
+    ) -> FileSent:
         """Send a file, resuming after each reconnection until it is sent or refused."""
         cid = new_cid()  # one for every attempt, so a lost last ok does not send it twice
         while True:
             await self.linked.wait()
             try:
-                return await self.client.send_file(path, to, progress=progress, cid=cid)
+                return await self.client.send_file(path, to, room=room, progress=progress, cid=cid)
             except ConnectionError:  # not a local OSError such as a file gone missing
                 self.linked.clear()  # `keep` reconnects and sets it again
 

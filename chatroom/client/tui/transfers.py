@@ -11,6 +11,7 @@ from textual.widgets import Label, ProgressBar
 
 from chatroom.client.api import describe_os_error
 from chatroom.client.tui.conversation import ConversationLog
+from chatroom.client.tui.events import FileUploaded
 from chatroom.client.tui.session import ChatSession
 from chatroom.common.errors import ChatError
 from chatroom.common.messages import FilePush
@@ -51,21 +52,27 @@ class Transfers(Vertical):
         return bar
 
     @work(group="transfers")
-    async def send_file(self, path: Path, to: str | None, log: ConversationLog) -> None:
-        """Upload a file, resuming after each reconnection until it is sent or refused."""
+    async def send_file(
+        self, path: Path, to: str | None, room: str | None, log: ConversationLog
+    ) -> None:
+        """Upload a file to `to`, or into `room` (both None: the group), resuming after
+        each reconnection until it is sent or refused; `log` is told what went wrong."""
         if not path.is_file():
             log.write_notice(f"Not sent: {path} is not a file.", style="red")
             return
         bar = self._bar(f"↑ {path.name}", path.stat().st_size)
         try:
-            sent = await self.session.upload(path, to, bar.advance_to)
+            sent = await self.session.upload(path, to, room, bar.advance_to)
         except (ChatError, OSError) as error:
             reason = error.message if isinstance(error, ChatError) else describe_os_error(error)
             log.write_notice(f"{path.name} not sent: {reason}. /send again resumes.", style="red")
         else:
-            me, room = self.session.me, None
-            item = FilePush(sent.fid, sent.mid, me, to, path.name, sent.size, "", room, time.time())
-            log.write_item(item, me)
+            me, name, size = self.session.me, path.name, sent.size
+            self.post_message(
+                FileUploaded(
+                    FilePush(sent.fid, sent.mid, me, to, name, size, "", room, time.time())
+                )
+            )
         finally:
             await bar.remove()
 

@@ -19,9 +19,10 @@ from textual.widgets import Footer, Input, OptionList, TabbedContent, TabPane
 from chatroom.client.replies import ConversationState
 from chatroom.client.tui import commands, news, typed
 from chatroom.client.tui.conversation import ConversationLog
-from chatroom.client.tui.entries import Item, mentions
+from chatroom.client.tui.entries import Item, written_to
 from chatroom.client.tui.entry import LINE_BREAK, Entry
 from chatroom.client.tui.events import (
+    FileUploaded,
     FileWanted,
     HelpWanted,
     MessageRefused,
@@ -170,15 +171,22 @@ class ChatScreen(Screen[None]):
                 self.people_changed()
 
     def on_message_sent(self, event: MessageSent) -> None:
-        pane_id = self.tabs.pane_of(event.to, event.room)
-        private = event.to is not None
-        sent = MessagePush(event.sent.mid, self.me, event.to, event.text, event.sent.ts)
-        self.reading.sent(pane_id, sent.mid)
-        if self.reading.arrived(pane_id, sent):
-            self.logs[pane_id].write_item(sent, self.me)
-        if private and not event.sent.delivered:
+        sent = event.sent
+        item = MessagePush(sent.mid, self.me, event.to, event.text, sent.ts, room=event.room)
+        pane_id = self.show_sent(item)
+        if event.to is not None and not sent.delivered:
             self.logs[pane_id].write_notice(f"{event.to} is offline; they get it at next login.")
         self.show_status()
+
+    def on_file_uploaded(self, event: FileUploaded) -> None:
+        self.show_sent(event.file)
+
+    def show_sent(self, item: MessagePush | FilePush) -> str:
+        """Write what the user sent into its conversation; its pane."""
+        pane_id = self.pane_for(item)
+        if self.reading.sent(pane_id, item):
+            self.logs[pane_id].write_item(item, self.me)
+        return pane_id
 
     def on_message_refused(self, event: MessageRefused) -> None:
         """Say why, and give the text back: into the input if it is empty, else into the
@@ -209,12 +217,6 @@ class ChatScreen(Screen[None]):
             return self.tabs.pane_of(None, push.room)
         return self.tabs.private_pane(push.sender if push.sender != self.me else push.to)
 
-    def for_me(self, push: MessagePush | FilePush) -> bool:
-        """Whether a message was written to the user: privately, or naming them."""
-        return push.to is not None or (
-            isinstance(push, MessagePush) and mentions(push.text, self.me)
-        )
-
     def show_delivery(self, push: MessagePush | FilePush) -> None:
         """Write a message or file from the network into its conversation (unless the
         tab has not read its history yet: it is in there), count it, and ack it soon."""
@@ -226,7 +228,7 @@ class ChatScreen(Screen[None]):
             return
         if isinstance(push, FilePush) and not mine:
             self.query_one(Transfers).told_of(push)
-        if self.bell and not mine and self.for_me(push):
+        if self.bell and not mine and written_to(push, self.me):
             self.app.bell()  # someone wrote to you: a terminal in the background hears
         hidden = self.tabs.active != pane_id
         if not mine and hidden and not self.unread[pane_id] and log.loaded:
@@ -234,7 +236,7 @@ class ChatScreen(Screen[None]):
         if self.reading.arrived(pane_id, push):
             log.write_item(push, self.me)
         if not mine:
-            self.tabs.count_unread(pane_id, mention=push.to is None and self.for_me(push))
+            self.tabs.count_unread(pane_id, mention=push.to is None and written_to(push, self.me))
         if push.mid is not None and self.session.shown(push.mid):
             self.run_worker(self.session.send_ack(), group="ack")
 
@@ -366,12 +368,11 @@ class ChatScreen(Screen[None]):
 
     # -- files ------------------------------------------------------------------------
 
-    def send_file(self, path: Path, to: str | None) -> None:
-        log = self.logs[self.tabs.pane_of(to)]
-        self.query_one(Transfers).send_file(path, to, log)
+    def send_file(self, path: Path, to: str | None, room: str | None) -> None:
+        self.query_one(Transfers).send_file(path, to, room, self.logs[self.tabs.pane_of(to, room)])
 
     def action_pick_file(self) -> None:
-        self.post_message(FileWanted(self.tabs.where()[0]))
+        self.post_message(FileWanted(*self.tabs.where()))
 
     def action_save_file(self) -> None:
         self.query_one(Transfers).save_newest(self.shown_log())
