@@ -2,9 +2,11 @@
 ban, delete, announce and the audit log, against a real server over real sockets."""
 
 import asyncio
+import contextlib
 import dataclasses
 from typing import Any
 
+from chatroom.common.errors import ChatError
 from chatroom.common.messages import (
     ByePush,
     DeletedPush,
@@ -163,6 +165,40 @@ async def test_a_room_ban_keeps_them_out_of_that_room(server: RunningServer) -> 
     assert await pupil.request("ping") == {}  # still on the server
     await owner.request("unban", username="pupil", room="art")
     assert (await pupil.request("room_join", room="art"))["joined"] is True
+
+
+async def test_joins_cut_off_mid_request_racing_a_room_ban_leave_no_member(
+    make_server: Any,
+) -> None:
+    """Sessions of the pupil ask to join the room and vanish before the answer, some
+    before the owner's ban, some during it, some after; the pupil comes back: not a
+    member, refused, and the room's members do not list them."""
+    server: RunningServer = await make_server(login_attempts=10**6)
+    owner = await server.login("owner")
+    await owner.request("room_create", room="art")
+    await server.register("pupil")
+
+    async def join_and_vanish() -> None:
+        client = await server.login("pupil")
+        reply = client.submit("room_join", room="art")
+        await client.drain()
+        client.abandon("gone")  # before the answer
+        with contextlib.suppress(ConnectionError, ChatError):
+            await reply  # (what it was does not matter: what the server kept does)
+
+    for _ in range(3):
+        ban = owner.request("ban", username="pupil", room="art")
+        await asyncio.gather(ban, *(join_and_vanish() for _ in range(8)))
+        await asyncio.gather(*(join_and_vanish() for _ in range(4)))
+        back = await server.login("pupil", features=ROOMS)
+        rooms = (await back.request("rooms"))["rooms"]
+        assert [room["joined"] for room in rooms if room["room"] == "art"] == [False]
+        assert await refused(back, "room_join", room="art") == "banned"
+        members = (await owner.request("room_members", room="art"))["members"]
+        assert "pupil" not in [member["username"] for member in members]
+        await owner.request("unban", username="pupil", room="art")
+        assert (await back.request("room_join", room="art"))["joined"] is True
+        await back.close()
 
 
 async def test_deleted_messages_leave_a_tombstone_in_history_and_search(
