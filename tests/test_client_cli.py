@@ -47,6 +47,31 @@ async def test_send_file_then_get_file(server: RunningServer, tmp_path: Path) ->
     assert (dest / "slides.pdf").read_bytes() == source.read_bytes()
 
 
+async def test_send_file_into_a_room(server: RunningServer, tmp_path: Path) -> None:
+    alice = await server.login("alice", features=["rooms"])
+    await alice.request("room_create", room="art")
+    bob = await server.login("bob", features=["rooms"])
+    await bob.request("room_join", room="art")
+    source = tmp_path / "sketch.png"
+    source.write_bytes(os.urandom(1000))
+    port = str(server.port)
+    code, out, err = await chatroom(
+        "--port", port, "send-file", "--user", "alice", "--room", "art", str(source)
+    )
+    assert code == 0, err
+    push = await next_push(bob, FilePush)
+    assert (push.name, push.room, push.to) == ("sketch.png", "art", None)
+    assert out.strip().splitlines()[-1] == f"sent sketch.png to #art as file {push.fid}"
+    code, _, err = await chatroom(
+        "--port", port, "send-file", "--user", "bob", "--room", "nowhere", str(source)
+    )
+    assert (code, err.strip()) == (1, "chatroom: no_such_room: there is no room 'nowhere'")
+    code, _, err = await chatroom(
+        "--port", port, "send-file", "--to", "bob", "--room", "art", str(source)
+    )
+    assert code == 2 and "not allowed with argument" in err
+
+
 async def test_file_commands_fail_in_one_line(server: RunningServer, tmp_path: Path) -> None:
     await server.register("alice")
     port = str(server.port)

@@ -2,7 +2,7 @@
 
     chatroom [--host H] [--port P] [--downloads DIR]     open the TUI on its menu
                                                          (--host a:8888,b:8888: any of them)
-    chatroom send-file [--to USER] PATH                  upload (to the group without --to)
+    chatroom send-file [--to USER | --room R] PATH       upload (to the group without either)
     chatroom get-file FID [--dest DIR]                   download
     chatroom history [--room R | --with U] [--limit N | --all]   oldest to newest
     chatroom search [--room R | --with U] [--limit N] WORD...    newest first
@@ -65,9 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="where received files are saved (default: a chatroom folder in your downloads)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    send = commands.add_parser("send-file", help="upload a file to a user or the group")
+    send = commands.add_parser("send-file", help="upload a file to a user, a room or the group")
     send.add_argument("path", type=Path, metavar="PATH")
-    send.add_argument("--to", default=None, help="recipient (default: the group)")
+    where = send.add_mutually_exclusive_group()
+    where.add_argument("--to", default=None, help="recipient (default: the group)")
+    where.add_argument("--room", default=None, help="a room you are in")
     get = commands.add_parser("get-file", help="download a file by its id")
     get.add_argument("fid", type=count, metavar="FID")
     get.add_argument("--dest", type=Path, default=None, help="folder to save into")
@@ -217,12 +219,16 @@ async def send_file(args: argparse.Namespace) -> str:
             task = bar.add_task(f"sending {_label(args.path.name)}", total=args.path.stat().st_size)
             with local_files(f"cannot read {args.path}"):
                 sent = await client.send_file(
-                    args.path, args.to, progress=lambda done, _: bar.update(task, completed=done)
+                    args.path,
+                    args.to,
+                    room=args.room,
+                    progress=lambda done, _: bar.update(task, completed=done),
                 )
         await client.logout()
     finally:
         await client.close()
-    return f"sent {args.path.name} to {args.to or 'the group'} as file {sent.fid}"
+    where = args.to or (f"#{args.room}" if args.room else "the group")
+    return f"sent {args.path.name} to {where} as file {sent.fid}"
 
 
 async def get_file(args: argparse.Namespace) -> str:
