@@ -6,7 +6,7 @@ import hashlib
 from typing import Any
 
 from chatroom.common.messages import ContactPush, InvitedPush, MessagePush
-from tests.conftest import WAIT, RunningServer, next_push, refused
+from tests.conftest import WAIT, RunningServer, next_push, refusal, refused
 
 FAST = {"message_rate": 1e6, "message_burst": 10**6}
 
@@ -87,7 +87,8 @@ async def test_a_block_ends_a_contact_and_is_kept_across_a_restart(server: Runni
     bob = await server.login("bob")
     assert (await bob.request("blocks"))["blocked"] == ["alice"]
     assert (await alice.request("private", to="bob", text="hello?"))["mid"] == 0
-    assert await refused(bob, "block", username="bob") == "bad_request"
+    yourself = await refusal(bob, "block", username="bob")
+    assert (yourself.code, yourself.message) == ("bad_request", "you cannot block yourself")
     assert await refused(bob, "block", username="nobody") == "no_such_user"
     assert await refused(bob, "block", username=5) == "bad_request"
 

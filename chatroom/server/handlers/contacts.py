@@ -13,11 +13,14 @@ from chatroom.server.handlers.peer import Peer, Reply
 from chatroom.server.services import Services
 
 
-async def other_user(server: Services, peer: Peer, data: Fields) -> str:
-    """The registered user the request names, who is not the one asking."""
+async def other_user(
+    server: Services, peer: Peer, data: Fields, yourself: str = "you cannot be your own contact"
+) -> str:
+    """The registered user the request names, who is not the one asking (else
+    `bad_request` saying `yourself`)."""
     other = await registered_name(server, data.username("username"))
     if other == peer.username:
-        raise ChatError(ErrorCode.BAD_REQUEST, "you cannot be your own contact")
+        raise ChatError(ErrorCode.BAD_REQUEST, yourself)
     return other
 
 

@@ -26,7 +26,7 @@ from chatroom.server.store.moderation import BAN, MUTE
 
 
 async def block(server: Services, peer: Peer, data: Fields) -> Reply:
-    other = await other_user(server, peer, data)
+    other = await other_user(server, peer, data, yourself="you cannot block yourself")
     added = await server.store.block(peer.username, other)
     return {"username": other, "blocked": True, "changed": added}
 
