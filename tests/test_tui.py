@@ -338,6 +338,39 @@ async def test_private_messages_both_ways_in_their_own_tab(server: RunningServer
         assert (push.to, push.text) == ("bob", "via the command")
 
 
+async def test_a_private_tab_opened_after_the_login_has_its_new_divider(
+    server: RunningServer,
+) -> None:
+    """A private conversation read to its end before the login has no tab; what bob
+    writes after opens one, and the divider is above it, where alice stopped reading.
+    Closed and opened again, a tab gets a new id: another partner's tab never takes the
+    old one's (nor what the TUI knew of it)."""
+    await server.register("alice")
+    bob = await server.login("bob")
+    await server.register("carol")
+    phone = await server.login("alice", features=["read"])
+    seen = await bob.private("alice", "read on the phone")
+    await phone.read(with_user="bob", upto=seen.mid)
+    app = make_app(server.port)
+    async with chatting(app) as (pilot, screen):
+        assert not screen.partners
+        await bob.private("alice", "written after the login")
+        await until(pilot, lambda: screen.partners, "bob's tab")
+        pane = next(iter(screen.partners))
+        await pilot.press("ctrl+n")
+        await until(pilot, lambda: "written after" in log_text(app, pane), "the history")
+        lines = log_text(app, pane).splitlines()
+        divider = lines.index("── new ──")
+        assert "read on the phone" in lines[divider - 1]
+        assert "written after the login" in lines[divider + 1]
+
+        await send(pilot, "/close")
+        await until(pilot, lambda: not screen.partners, "the tab closed")
+        await send(pilot, "/query carol")
+        await until(pilot, lambda: screen.partners, "carol's tab")
+        assert list(screen.partners.items()) != [(pane, "carol")]
+
+
 async def test_picking_a_user_in_the_sidebar_opens_a_private_chat(server: RunningServer) -> None:
     await server.register("alice")
     bob = await server.login("bob")

@@ -17,7 +17,7 @@ from chatroom.client.replies import ConversationState, conversation_item
 from chatroom.client.tui.conversation import ConversationLog
 from chatroom.client.tui.entries import Item, divider, item_entry
 from chatroom.client.tui.session import ChatSession
-from chatroom.client.tui.tabs import GROUP, ConversationTabs
+from chatroom.client.tui.tabs import GROUP, ConversationTabs, conversation_key
 from chatroom.common.errors import ChatError
 from chatroom.common.limits import LOBBY, PAGE_MAX
 from chatroom.common.readable import reading
@@ -43,8 +43,9 @@ class Reading:
     def __init__(self, session: ChatSession, tabs: ConversationTabs) -> None:
         self.session = session
         self.tabs = tabs
-        self.read_upto: dict[str, int] = {}
-        """Pane id -> the server's read marker of its conversation (a mid)."""
+        self.markers: dict[str, int] = {}
+        """Conversation key (`tabs.conversation_key`) -> the server's read marker (a mid),
+        for every conversation, with a tab or not."""
         self.unsent: set[str] = set()
         """Panes read further than the server knows, waiting out `READ_DELAY`."""
         self.loading: dict[str, list[Item]] = {}
@@ -74,24 +75,27 @@ class Reading:
         """At each login: a tab for every room and every private conversation with
         something unread; the server's markers and unread counts."""
         for state in states:
+            self.markers[conversation_key(state.with_user, state.room)] = state.read_upto
             pane_id = self.pane_of(state, open_tab=state.unread > 0)
-            if pane_id is None:
-                continue
-            self.read_upto[pane_id] = state.read_upto
-            if pane_id != (self.tabs.active or GROUP):  # the one on screen is being read
+            if pane_id is not None and pane_id != (
+                self.tabs.active or GROUP
+            ):  # the one on screen is being read
                 self.tabs.set_unread(pane_id, state.unread)
 
     def marker_moved(self, state: ConversationState) -> None:
         """Another session of this user read a conversation: its badge follows."""
+        self._moved(conversation_key(state.with_user, state.room), state.read_upto)
         pane_id = self.pane_of(state, open_tab=False)
         if pane_id is not None:
-            self.read_upto[pane_id] = max(self.read_upto.get(pane_id, 0), state.read_upto)
             self.tabs.set_unread(pane_id, state.unread)
+
+    def _moved(self, key: str, mid: int) -> None:
+        self.markers[key] = max(self.markers.get(key, 0), mid)
 
     def sent(self, pane_id: str, item: Item) -> bool:
         """This session's message or file was stored (the server moved the read marker
         to it): whether to write it now, as for `arrived`."""
-        self.read_upto[pane_id] = max(self.read_upto.get(pane_id, 0), item.mid or 0)
+        self._moved(self.tabs.key_of(pane_id), item.mid or 0)
         return self.arrived(pane_id, item)
 
     def arrived(self, pane_id: str, item: Item) -> bool:
@@ -139,8 +143,11 @@ class Reading:
             except (ChatError, OSError) as error:
                 log.write_notice(f"History not loaded: {_why(error)}", style="red")
                 return
-            if pane_id in self.read_upto:
-                self.unmarked[pane_id] = self.read_upto[pane_id]
+            marker = self.markers.get(self.tabs.key_of(pane_id))
+            if marker is None and pane_id in self.tabs.partners:
+                marker = 0  # a private conversation begun since the login: all of it is new
+            if marker is not None:
+                self.unmarked[pane_id] = marker
             for entry in self._entries(pane_id, log, page, more, me):
                 log.write(entry)
             log.more_before, log.loaded = more, True
@@ -261,7 +268,7 @@ class Reading:
         log = self.tabs.logs.get(pane_id)
         if log is None or not log.newest_mid:
             return False
-        if log.newest_mid <= self.read_upto.get(pane_id, 0) or not log.loaded:
+        if log.newest_mid <= self.markers.get(self.tabs.key_of(pane_id), 0) or not log.loaded:
             return False
         due = not self.unsent
         self.unsent.add(pane_id)
@@ -279,7 +286,7 @@ class Reading:
                 await self.session.request(
                     "read", **self.conversation(pane_id), upto=log.newest_mid
                 )
-                self.read_upto[pane_id] = max(self.read_upto.get(pane_id, 0), log.newest_mid)
+                self._moved(self.tabs.key_of(pane_id), log.newest_mid)
 
 
 def _why(error: Exception) -> str:

@@ -31,6 +31,8 @@ class ConversationTabs(TabbedContent):
         self.unread: dict[str, int] = {GROUP: 0}
         self.mentioned: set[str] = set()
         """Panes with an unread message that names the user."""
+        self.used = {GROUP}
+        """Every pane id given out: a closed tab's is not taken again."""
 
     def shown_log(self) -> ConversationLog:
         """The log of the conversation on screen (the group's while a tab is closing)."""
@@ -75,9 +77,14 @@ class ConversationTabs(TabbedContent):
             self._add(self.panes[key])
         return self.panes[key]
 
+    def key_of(self, pane_id: str) -> str:
+        """The key of a pane's conversation (see `conversation_key`)."""
+        return conversation_key(self.partners.get(pane_id), self.rooms.get(pane_id))
+
     def _open(self, key: str, pane_id: str) -> None:
-        while pane_id in self.logs:  # a closed tab's id is not taken again
+        while pane_id in self.used:
             pane_id += "x"
+        self.used.add(pane_id)
         self.panes[key] = pane_id
         self.unread[pane_id] = 0
         self.logs[pane_id] = ConversationLog()
@@ -148,6 +155,12 @@ class ConversationTabs(TabbedContent):
     def switch(self, step: int) -> None:
         ids = list(self.logs)  # the group's first, then in the order they were opened
         self.active = ids[(ids.index(self.active) + step) % len(ids)]
+
+
+def conversation_key(partner: str | None, room: str | None) -> str:
+    """The key of the private conversation with `partner`, or of `room` (None: the
+    lobby), the same however often its tab is closed and opened again."""
+    return username_key(partner) if partner is not None else _room_key(room or LOBBY)
 
 
 def _room_key(room: str) -> str:
