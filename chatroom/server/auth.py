@@ -56,9 +56,9 @@ def bcrypt_workers() -> int:
     bcrypt is all CPU, so a storm of logins then uses every core the chat leaves idle.
     The scheduler shares a core between the event loop and a worker when both are busy:
     a flood of logins at cost 12 moves private latency's p99 from 4 or 5 ms to 9 to 14
-    (docs/performance.md). Workers at a lower priority (nice 19, or SCHED_IDLE) kept the
-    chat at 6 to 7 ms, but gave the logins of a storm only what the loop left, and a
-    storm went little faster than with one worker."""
+    (docs/performance-journal.md). Workers at a lower priority (nice 19, or SCHED_IDLE)
+    kept the chat at 6 to 7 ms, but gave the logins of a storm only what the loop left,
+    and a storm went little faster than with one worker."""
     return min(os.cpu_count() or 1, MOST_WORKERS)
 
 

@@ -273,8 +273,9 @@ def main(argv: list[str] | None = None) -> None:
     # when the young objects alive outnumber the threshold: at the default it ran every
     # few dozen requests, at 10,000 still a few times a second under load, each time
     # scanning the ones in flight and promoting them to older generations to be scanned
-    # again: about a ninth of the event loop's time storing messages (docs/performance.md).
-    # 50,000 young objects is a few megabytes at most before a collection.
+    # again: about a ninth of the event loop's time storing messages
+    # (docs/performance-journal.md). 50,000 young objects is a few megabytes at most
+    # before a collection.
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     with asyncio.Runner(loop_factory=fast_event_loop()) as runner:
         runner.run(serve(args))

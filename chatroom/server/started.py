@@ -10,7 +10,7 @@ connection starts each request's coroutine at once, runs it to the point where i
 once (`carry_on`), as their tasks would all have run in the same turn. This is what a
 task does for a coroutine, less the scheduling: the coroutine runs on the connection's
 own task, which waits for whatever the request waits for. A stored message costs about
-15% less server CPU for it (docs/performance.md).
+15% less server CPU for it (docs/performance-journal.md).
 
 The price: a request after the first runs again only once those before it are done. So
 what it waits for must come without it running: a commit, a task's result. Not a lock's
