@@ -5,6 +5,7 @@ import asyncio
 import hashlib
 from typing import Any
 
+from chatroom.client import ChatClient
 from chatroom.common.messages import ContactPush, InvitedPush, MessagePush
 from tests.conftest import WAIT, RunningServer, next_push, refusal, refused
 
@@ -72,6 +73,31 @@ async def test_a_blocked_users_room_invitations_are_dropped(server: RunningServe
     await alice.request("room_invite", room="secret", username="bob")
     assert await next_push(bob, InvitedPush) == InvitedPush("secret", "alice")
     assert (await bob.request("room_join", room="secret"))["joined"] is True
+
+
+async def test_invitations_racing_a_block_leave_none_behind(make_server: Any) -> None:
+    """A block takes away the invitations of the one blocked, and an invitation checked
+    just before the block, written just after it, must not outlive it: four of bob's
+    sessions keep inviting alice into his invite-only room while she blocks him."""
+    server: RunningServer = await make_server(**FAST)
+    alice = await server.login("alice", features=["rooms"])
+    inviters = [await server.login("bob", features=["rooms"]) for _ in range(4)]
+    await inviters[0].request("room_create", room="den", public=False)
+    blocked = asyncio.Event()
+
+    async def keep_inviting(bob: ChatClient) -> None:
+        while not blocked.is_set():
+            await bob.request("room_invite", room="den", username="alice")
+
+    inviting = [asyncio.create_task(keep_inviting(bob)) for bob in inviters]
+    await next_push(alice, InvitedPush)  # invited before the block
+    await alice.request("block", username="bob")
+    blocked.set()
+    await asyncio.wait_for(asyncio.gather(*inviting), WAIT)  # each invitation answered
+    assert await refused(alice, "room_join", room="den") == "forbidden"  # not invited
+    await alice.request("unblock", username="bob")
+    await inviters[0].request("room_invite", room="den", username="alice")
+    assert (await alice.request("room_join", room="den"))["joined"] is True
 
 
 async def test_a_block_ends_a_contact_and_is_kept_across_a_restart(server: RunningServer) -> None:

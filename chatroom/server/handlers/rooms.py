@@ -87,10 +87,10 @@ async def room_invite(server: Services, peer: Peer, data: Fields) -> Reply:
     username = await registered_name(server, invited)
     if server.hub.is_member(room.conv, username):
         return {"room": room.name, "username": username, "member": True}
-    if server.store.is_blocked(peer.username, by=username):
-        return {"room": room.name, "username": username, "member": False}  # dropped, unsaid
-    await server.store.invite(room, username, peer.username)
-    server.hub.to_users([username], InvitedPush(room.name, peer.username), feature=ROOMS)
+    # If `username` has blocked them, dropped and not said so (the write reads it too).
+    blocked = server.store.is_blocked(peer.username, by=username)
+    if not blocked and await server.store.invite(room, username, peer.username):
+        server.hub.to_users([username], InvitedPush(room.name, peer.username), feature=ROOMS)
     return {"room": room.name, "username": username, "member": False}
 
 

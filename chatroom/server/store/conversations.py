@@ -16,7 +16,7 @@ from chatroom.common.limits import LOBBY
 from chatroom.common.names import username_key
 from chatroom.server.store.base import Page, ReadState, Room, StoredMessage
 from chatroom.server.store.database import Database
-from chatroom.server.store.refusals import check_not_banned_in
+from chatroom.server.store.refusals import check_not_banned_in, has_blocked
 from chatroom.server.store.rows import MESSAGE_COLUMNS, RoomNames
 from chatroom.server.store.writer import Writer
 
@@ -166,15 +166,18 @@ class SqlConversations:
 
         return await self._writer.write(leave)
 
-    async def invite(self, room: Room, username: str, by: str) -> None:
-        async def invite(db: Database) -> None:
+    async def invite(self, room: Room, username: str, by: str) -> bool:
+        async def invite(db: Database) -> bool:
+            if await has_blocked(db, username, by):
+                return False  # dropped, and not said so
             await db.execute(
                 """INSERT INTO invites (conv, username, invited_by, created_at)
                    VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING""",
                 (room.conv, username, by, time.time()),
             )
+            return True
 
-        await self._writer.write(invite)
+        return await self._writer.write(invite)
 
     async def is_invited(self, room: Room, username: str) -> bool:
         rows = await self._lookups.execute_fetchall(

@@ -257,7 +257,9 @@ class Store(Protocol):
     async def leave_room(self, room: Room, username: str) -> bool:
         """Whether `username` was a member (and no longer is)."""
 
-    async def invite(self, room: Room, username: str, by: str) -> None: ...
+    async def invite(self, room: Room, username: str, by: str) -> bool:
+        """`by` invites `username` into `room`; whether it was stored (not if `username`
+        has blocked `by`)."""
 
     async def is_invited(self, room: Room, username: str) -> bool: ...
 

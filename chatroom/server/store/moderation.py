@@ -89,6 +89,9 @@ class SqlModeration:
                                            OR (username = :other AND contact = :me)""",
                 {"me": username, "other": other},
             )
+            await db.execute(  # nor the blocked user's room invitations
+                "DELETE FROM invites WHERE username = ? AND invited_by = ?", (username, other)
+            )
             await db.changed(MODERATION)
             return cursor.rowcount > 0
 

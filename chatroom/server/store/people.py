@@ -7,6 +7,7 @@ from typing import Any
 from chatroom.server.store.base import Arrival, Profile, Standing, UserRecord
 from chatroom.server.store.database import Database
 from chatroom.server.store.moderation import audited
+from chatroom.server.store.refusals import has_blocked
 from chatroom.server.store.writer import Writer
 
 _PROFILE_COLUMNS = "username, display_name, bio, status, status_text, role"
@@ -123,11 +124,7 @@ class SqlPeople:
 
     async def contact_add(self, username: str, other: str) -> tuple[str, bool]:
         async def add(db: Database) -> tuple[str, bool]:
-            # Read where the block is written: the remembered blocks may not hold it yet,
-            # and a request stored after a block would outlive it.
-            if await db.execute_fetchall(
-                "SELECT 1 FROM blocks WHERE username = ? AND blocked = ?", (other, username)
-            ):
+            if await has_blocked(db, other, username):
                 return REQUESTED, False  # dropped, and not said so
             rows = await db.execute_fetchall(
                 """SELECT username, accepted FROM contacts

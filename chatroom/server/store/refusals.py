@@ -1,5 +1,6 @@
 """The refusals the store makes inside a write: a full mailbox, an upload over its
-sender's quota or number of unfinished uploads, a join of a room one is banned from."""
+sender's quota or number of unfinished uploads, a join of a room one is banned from, and
+what a block drops (a contact request, a room invitation)."""
 
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.files import human_size
@@ -59,3 +60,14 @@ async def check_not_banned_in(db: Database, room: Room, username: str, now: floa
     )
     for (until,) in rows:
         raise banned_from(room.name, until)
+
+
+async def has_blocked(db: Database, username: str, other: str) -> bool:
+    """Whether `username` has blocked `other`, read in the write of what the block drops:
+    the remembered blocks may not hold a block just stored (on another node, or in the
+    moment before this one remembers it), and what is stored after a block outlives it."""
+    return bool(
+        await db.execute_fetchall(
+            "SELECT 1 FROM blocks WHERE username = ? AND blocked = ?", (username, other)
+        )
+    )
