@@ -7,11 +7,11 @@ from textual.widgets import OptionList
 
 from chatroom.client.tui.app import ChatApp
 from chatroom.client.tui.reading import PAGE
-from chatroom.client.tui.screens.chat import GROUP, ChatScreen
+from chatroom.client.tui.screens.chat import GROUP
 from chatroom.client.tui.screens.panel import Panel
 from chatroom.common.messages import FilePush, MessagePush
 from tests.conftest import RunningServer, next_push
-from tests.test_tui import log_in, log_text, make_app, send, until
+from tests.test_tui import chatting, log_in, log_text, make_app, send, until
 from tests.test_tui_entry import all_logs
 from tests.test_tui_history import MakeServer
 
@@ -20,10 +20,7 @@ async def test_rooms_have_tabs_and_commands(server: RunningServer) -> None:
     await server.register("alice")
     bob = await server.login("bob", features=["rooms"])
     app = make_app(server.port)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await log_in(pilot, "alice")
-        screen = app.screen
-        assert isinstance(screen, ChatScreen)
+    async with chatting(app, size=(100, 30)) as (pilot, screen):
         await send(pilot, "/create games board games")
         await until(pilot, lambda: screen.tabs.rooms, "the room's tab")
         pane = next(iter(screen.tabs.rooms))
@@ -52,10 +49,7 @@ async def test_the_rooms_tabs_come_back_at_the_next_login(server: RunningServer)
     await alice.request("room_create", room="club")
     await alice.close()
     app = make_app(server.port)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await log_in(pilot, "alice")
-        screen = app.screen
-        assert isinstance(screen, ChatScreen)
+    async with chatting(app, size=(100, 30)) as (pilot, screen):
         await until(pilot, lambda: list(screen.tabs.rooms.values()) == ["club"], "club's tab")
 
 
@@ -65,10 +59,7 @@ async def test_query_and_rooms(server: RunningServer) -> None:
     await bob.request("room_create", room="games", topic="chess on Fridays")
     await bob.request("room_create", room="secret", public=False)
     app = make_app(server.port)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await log_in(pilot, "alice")
-        screen = app.screen
-        assert isinstance(screen, ChatScreen)
+    async with chatting(app, size=(100, 30)) as (pilot, screen):
         await send(pilot, "/rooms")
         await until(pilot, lambda: "/join ROOM joins one" in log_text(app), "the list")
         assert "* #games (1 members): chess on Fridays" in log_text(app)
@@ -91,10 +82,7 @@ async def test_search_shows_a_panel_and_enter_jumps_to_the_message(
         await bob.broadcast(f"hay {n}")
     await bob.private("alice", "another needle, privately")
     app = make_app(server.port)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await log_in(pilot, "alice")
-        screen = app.screen
-        assert isinstance(screen, ChatScreen)
+    async with chatting(app, size=(100, 30)) as (pilot, screen):
         await until(pilot, lambda: f"hay {PAGE * 3 - 1}" in log_text(app), "the history")
         await send(pilot, "/search needle")
         await until(pilot, lambda: isinstance(app.screen, Panel), "the results")
@@ -121,10 +109,7 @@ async def test_a_search_result_in_a_tab_never_shown_is_jumped_to(server: Running
     for n in range(5):
         await bob.private("alice", f"hay {n}")
     app = make_app(server.port)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await log_in(pilot, "alice")
-        screen = app.screen
-        assert isinstance(screen, ChatScreen)
+    async with chatting(app, size=(100, 30)) as (pilot, screen):
         await send(pilot, "/search needle")
         await until(pilot, lambda: isinstance(app.screen, Panel), "the results")
         await pilot.press("enter")
@@ -174,10 +159,7 @@ async def test_the_new_divider_is_not_put_above_what_the_user_sent(server: Runni
     seen = await bob.request("broadcast", room="games", text="read already")
     await phone.request("read", room="games", upto=seen["mid"])
     app = make_app(server.port)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await log_in(pilot, "alice")
-        screen = app.screen
-        assert isinstance(screen, ChatScreen)
+    async with chatting(app, size=(100, 30)) as (pilot, screen):
         await until(pilot, lambda: screen.tabs.rooms, "the room's tab")
         await phone.request("broadcast", room="games", text="from my phone")
         await bob.request("broadcast", room="games", text="while you were out")
@@ -202,10 +184,7 @@ async def test_a_file_sent_from_a_rooms_tab_goes_to_the_room(
     sketch = tmp_path / "sketch.txt"
     sketch.write_bytes(b"a sketch" * 1000)
     app = make_app(server.port)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await log_in(pilot, "alice")
-        screen = app.screen
-        assert isinstance(screen, ChatScreen)
+    async with chatting(app, size=(100, 30)) as (pilot, screen):
         await send(pilot, "/create games")
         await until(pilot, lambda: screen.tabs.rooms, "the room's tab")
         pane = next(iter(screen.tabs.rooms))
