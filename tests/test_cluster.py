@@ -158,6 +158,14 @@ async def test_messages_and_presence_cross_every_node(nodes: list[ServerProcess]
     everyone = ["alice", "bob", "carol"]
     for client in (alice, bob, carol):
         await eventually(lambda client=client: _online_is(client, everyone))
+    # A status chosen on one node is in the online list another node gives.
+    await alice.request("status_set", status="away", status_text="lunch")
+    away = {"alice": {"status": "away", "status_text": "lunch"}}
+    await eventually(lambda: _statuses_are(carol, away))
+    dave = await ChatClient.connect("127.0.0.1", b.port)
+    await dave.register("dave", PASSWORD)
+    assert (await dave.login("dave", PASSWORD)).statuses == away
+    await dave.close()
 
     sent = await alice.request("private", to="bob", text="across", cid="p-1")
     assert sent["delivered"] is True
@@ -604,6 +612,10 @@ async def test_a_burst_of_connections_is_counted_whole_in_redis(redis_server: Re
 
 async def _online_is(client: ChatClient, users: list[str]) -> bool:
     return sorted(await client.users()) == sorted(users)
+
+
+async def _statuses_are(client: ChatClient, statuses: dict[str, dict[str, str]]) -> bool:
+    return bool((await client.request("users"))["statuses"] == statuses)
 
 
 async def _done(client: ChatClient, kind: str, not_yet: str, **data: Any) -> bool:

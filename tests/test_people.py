@@ -109,6 +109,29 @@ async def test_a_status_change_is_pushed_and_comes_back_with_the_next_login(
     assert await next_status(bob, "alice") == (True, "away", "lunch")
 
 
+async def test_a_login_and_users_tell_the_status_of_those_online(server: RunningServer) -> None:
+    """A status chosen before someone logs in: their login reply and `users` say it, not
+    only the pushes sent while they were on."""
+    chosen = {"alice": ("away", "lunch"), "carol": ("busy", ""), "dave": ("online", "at a desk")}
+    for name, (status, text) in chosen.items():
+        user = await server.login(name)
+        await user.request("status_set", status=status, status_text=text)
+    hidden = await server.login("erin")
+    await hidden.request("status_set", status="invisible")
+    await server.login("frank")  # plain online
+    told = {name: {"status": s, "status_text": t} for name, (s, t) in chosen.items()}
+    await server.register("bob")
+    bob = await (await server.connect()).login("bob", PASSWORD)
+    assert bob.online == ["alice", "bob", "carol", "dave", "frank"]
+    assert bob.statuses == told
+    watcher = await server.login("watcher")
+    assert (await watcher.request("users"))["statuses"] == told
+    alice = await server.login("alice")  # a second session of hers
+    await alice.request("status_set", status="online")  # plain again
+    del told["alice"]
+    assert (await watcher.request("users"))["statuses"] == told
+
+
 async def test_an_invisible_user_is_offline_to_others_but_gets_everything(
     server: RunningServer,
 ) -> None:
@@ -185,6 +208,9 @@ async def test_many_status_changes_at_once_end_on_the_last_one(
     assert shown == {name: "offline" if s == "invisible" else s for name, s in final.items()}
     online = {name for name, s in final.items() if s != "invisible"}
     assert set(listed["online"]) - {"watcher"} == online
+    told = {name: {"status": final[name], "status_text": "3"} for name in online}
+    assert listed["statuses"] == told  # each has a text: none is plain `online`
+    assert (await (await server.connect()).login("watcher", PASSWORD)).statuses == told
     # And the pushes the watcher is sent add up to the same.
     while {name for name, on in seen.items() if on} - {"watcher"} != online:
         seen |= presence_news(await asyncio.wait_for(watcher.next_push(), 5))

@@ -31,10 +31,13 @@ def form_error(app: object) -> str:
 async def test_statuses_show_next_to_names_and_follow_presence(server: RunningServer) -> None:
     await server.register("alice")
     bob = await server.login("bob")
+    carol = await server.login("carol")
+    await carol.request("status_set", status="away", status_text="lunch")  # before the login
     app = make_app(server.port)
     async with app.run_test(size=(100, 30)) as pilot:
         await log_in(pilot, "alice")
         await until(pilot, lambda: "● bob" in sidebar_row(app, "#users", "bob"), "bob online")
+        assert sidebar_row(app, "#users", "carol") == "◐ carol lunch"
         await bob.request("status_set", status="busy", status_text="in a meeting")
         await until(
             pilot,

@@ -48,6 +48,9 @@ class LoginReply:
     status: str = "online"
     """The status the user chose (it outlives their sessions): see `status_set`."""
     status_text: str = ""
+    statuses: dict[str, dict[str, str]] | None = None
+    """`{status, status_text}` of those in `online` whose status is not plain `online`
+    (as in `presence_batch`); None from a server from before it."""
 
     @classmethod
     def from_data(cls, reply: dict[str, Any]) -> "LoginReply":
@@ -60,6 +63,7 @@ class LoginReply:
             [ConversationState.from_data(c) for c in reply.get("conversations", [])],
             reply.get("status", "online"),
             reply.get("status_text", ""),
+            reply.get("statuses"),
         )
 
 

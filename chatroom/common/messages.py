@@ -5,7 +5,7 @@ every frame is in `envelope`).
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Self
 
-from chatroom.common.codec import encode
+from chatroom.common.codec import decode_body, encode
 from chatroom.common.kinds import (
     CHOSEN_STATUSES,
     ByeReason,
@@ -14,6 +14,7 @@ from chatroom.common.kinds import (
     RequestType,
     Status,
 )
+from chatroom.common.limits import HEADER_SIZE
 
 __all__ = [  # the names on the wire, for those who import them from here
     "CHOSEN_STATUSES",
@@ -74,6 +75,25 @@ class Framed(Push):
 
     def message_mid(self) -> int | None:
         return self.push.message_mid()
+
+
+class Relayed(Push):
+    """A push as another node (of a cluster) framed it: its frame, as it goes to every session."""
+
+    __slots__ = ("_frame", "_mid")
+
+    def __init__(self, frame: bytes, mid: int | None = None) -> None:
+        self._frame = frame
+        self._mid = mid
+
+    def envelope(self) -> dict[str, Any]:
+        return decode_body(self._frame[HEADER_SIZE:])
+
+    def frame(self) -> bytes:
+        return self._frame
+
+    def message_mid(self) -> int | None:
+        return self._mid
 
 
 @dataclass(slots=True)

@@ -29,12 +29,11 @@ login, which would grow with the square of the number of users.
 import asyncio
 import itertools
 from collections.abc import Collection, Iterable, Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
-from chatroom.common.codec import Packed
 from chatroom.common.limits import Limits
 from chatroom.common.messages import ByeReason, PresenceBatchPush, PresencePush, Push, Status
-from chatroom.server.online import SortedNames
+from chatroom.server.online import OnlineList
 from chatroom.server.shared_limits import SharedLimits
 from chatroom.server.throttle import LoginThrottle
 
@@ -96,9 +95,8 @@ class Hub:
         self._announced: dict[str, Shown] = {}
         """What the others were last told of each user they were told is online."""
         self._changes: set[str] = set()
-        self._visible = SortedNames()
-        """Who others see online: the login reply's list, kept sorted and packed as it
-        changes rather than sorted and packed again for every login."""
+        self._visible = OnlineList()
+        """Who others see online, and how: kept as it changes, not made for each login."""
         self._flush: asyncio.TimerHandle | None = None
         self._snapshot_in_window = False
         """Whether someone was given the online list while changes were being gathered."""
@@ -165,13 +163,14 @@ class Hub:
 
     def online(self) -> list[str]:
         """Usernames that others see online (a session, and not invisible), sorted."""
-        return list(self._listed())
+        return list(self._listed().names)
 
-    def online_packed(self) -> Packed:
-        """`online`, packed for a reply (far cheaper with thousands online)."""
-        return self._listed().packed()
+    def online_now(self) -> dict[str, Any]:
+        """The `online` (packed: far cheaper with thousands online) and `statuses` fields
+        of a login or `users` reply."""
+        return self._listed().reply()
 
-    def _listed(self) -> SortedNames:
+    def _listed(self) -> OnlineList:
         """Who others see online, given to someone now."""
         if self._flush is not None:
             self._snapshot_in_window = True
@@ -188,8 +187,12 @@ class Hub:
         status = self._statuses.get(username, ONLINE)
         return OFFLINE if status[0] == Status.INVISIBLE else status
 
+    def choose_status(self, username: str, status: str, text: str = "") -> None:
+        """`username` chose a status with `status_set`: it is theirs on every node."""
+        self.set_status(username, status, text)
+
     def set_status(self, username: str, status: str, text: str = "") -> None:
-        """`username` chose a status (before their first session joins, or while on)."""
+        """`username`'s status here (before their first session joins, or while on)."""
         before = self.shown(username)
         if (status, text) == ONLINE:  # what everyone has unless they chose otherwise
             self._statuses.pop(username, None)
@@ -346,10 +349,7 @@ class Hub:
             self._flush = asyncio.get_running_loop().call_later(window, self._send_presence)
 
     def _index(self, username: str) -> None:
-        if self.shown(username) != OFFLINE:
-            self._visible.add(username)
-        else:
-            self._visible.discard(username)
+        self._visible.put(username, *self.shown(username))
 
     def _send_presence(self) -> None:
         self._flush = None

@@ -1,4 +1,5 @@
-"""A sorted list of names that stays cheap to send while it changes: who is online.
+"""Who is online, as a login or `users` reply gives it (`OnlineList`): a sorted list of
+names that stays cheap to send while it changes, and the statuses that are not plain.
 
 Every login reply carries the whole list, so a login storm would pack every name online
 once per login (10,000 logins with 5,000 online on average: 50 million names). Here the
@@ -10,8 +11,10 @@ blocks' bytes, which are packed again only where something changed.
 import bisect
 import itertools
 from collections.abc import Iterator
+from typing import Any
 
 from chatroom.common.codec import Packed, array_header, pack_items
+from chatroom.common.kinds import Status
 
 BLOCK = 256
 """Names a block starts with when a full one is split; it is split at twice this."""
@@ -89,3 +92,30 @@ class SortedNames:
         and where in it. There is at least one block."""
         number = min(bisect.bisect_left(self._lasts, name), len(self._blocks) - 1)
         return number, bisect.bisect_left(self._blocks[number], name)
+
+
+class OnlineList:
+    """Who others see online: their names, sorted and kept packed, and the status of
+    each whose status is not plain `online` (`away` or `busy`, or with a text)."""
+
+    __slots__ = ("names", "statuses")
+
+    def __init__(self) -> None:
+        self.names = SortedNames()
+        self.statuses: dict[str, tuple[str, str]] = {}
+
+    def put(self, name: str, status: str, text: str) -> None:
+        """What others see of `name` now (`offline`: they are not listed)."""
+        if status == Status.OFFLINE:
+            self.names.discard(name)
+        else:
+            self.names.add(name)
+        if status in (Status.OFFLINE, Status.ONLINE) and not text:
+            self.statuses.pop(name, None)
+        else:
+            self.statuses[name] = (status, text)
+
+    def reply(self) -> dict[str, Any]:
+        """The `online` and `statuses` fields of a reply."""
+        statuses = {u: {"status": s, "status_text": t} for u, (s, t) in self.statuses.items()}
+        return {"online": self.names.packed(), "statuses": statuses}

@@ -120,8 +120,12 @@ async def test_users_lists_who_the_hub_has() -> None:
     hub.announce_presence = False
     for name in ("carol", "alice"):
         hub.join(Connection(name))
+    hub.set_status("carol", "busy")
     reply = await answer(RequestType.USERS, FakePeer("alice"), services(hub))
-    assert msgpack.unpackb(pack(reply)) == {"online": ["alice", "carol"]}  # as sent
+    assert msgpack.unpackb(pack(reply)) == {  # as sent
+        "online": ["alice", "carol"],
+        "statuses": {"carol": {"status": "busy", "status_text": ""}},
+    }
 
 
 async def test_logout_asks_the_connection_to_close_after_its_reply() -> None:

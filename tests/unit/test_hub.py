@@ -6,8 +6,7 @@ import random
 import msgpack
 
 from chatroom.common.codec import FrameDecoder, pack
-from chatroom.common.messages import Framed, MessagePush
-from chatroom.server.cluster.hub import Relayed
+from chatroom.common.messages import Framed, MessagePush, Relayed
 from chatroom.server.hub import LOBBY_CONV, Hub, presence_window
 from tests.conftest import WAIT
 
@@ -172,6 +171,7 @@ async def test_the_online_list_kept_as_users_come_go_and_hide_is_the_sorted_trut
     hub = Hub()
     rng = random.Random(7)
     sessions: list[Listener] = []
+    choices = [("online", ""), ("away", ""), ("invisible", ""), ("online", "in a meeting")]
     for _ in range(2000):
         roll = rng.random()
         if roll < 0.5 or not sessions:
@@ -182,9 +182,16 @@ async def test_the_online_list_kept_as_users_come_go_and_hide_is_the_sorted_trut
         else:
             who = rng.choice(sessions).user
             assert who is not None
-            hub.set_status(who, rng.choice(["online", "away", "invisible"]))
+            hub.set_status(who, *rng.choice(choices))
         assert hub.online() == sorted(u for u in {s.user for s in sessions} if hub.is_online(u))
-    assert msgpack.unpackb(pack(hub.online_packed())) == hub.online()  # what a reply carries
+        # What a reply carries: the names, and the status of each not plainly online.
+        now = hub.online_now()
+        assert msgpack.unpackb(pack(now["online"])) == hub.online()
+        assert now["statuses"] == {
+            user: {"status": hub.shown(user)[0], "status_text": hub.shown(user)[1]}
+            for user in hub.online()
+            if hub.shown(user) != ("online", "")
+        }
     hub.close()
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from textual.content import Content
 
+from chatroom.client.replies import LoginReply
 from chatroom.client.tui.session import ChatSession
 from chatroom.client.visible import visible
 from chatroom.common.errors import ChatError
@@ -33,11 +34,17 @@ class People:
     def online(self) -> set[str]:
         return set(self.statuses)
 
-    def logged_in(self, names: list[str], status: str, text: str) -> None:
-        """Who is online as a login says (the statuses of those known stay, others are
-        `online` until a push says more), and the status the user chose."""
-        self.statuses = {name: self.statuses.get(name, ("online", "")) for name in names}
-        self.set_mine(status, text)
+    def logged_in(self, reply: LoginReply) -> None:
+        """Who is online as a login says, with their statuses (a server from before
+        statuses in the reply: those known stay, others are `online` until a push says
+        more), and the status the user chose."""
+        known = self.statuses if reply.statuses is None else {}
+        chosen = reply.statuses or {}
+        self.statuses = {
+            name: _shown(chosen[name]) if name in chosen else known.get(name, ("online", ""))
+            for name in reply.online
+        }
+        self.set_mine(reply.status, reply.status_text)
 
     def gone(self) -> None:
         """The session ended for good: who is online is no longer known."""
@@ -53,8 +60,7 @@ class People:
         for name in push.offline:
             self.statuses.pop(name, None)
         for name in push.online:
-            chosen = (push.statuses or {}).get(name, {})
-            self.statuses[name] = (chosen.get("status", "online"), chosen.get("status_text", ""))
+            self.statuses[name] = _shown((push.statuses or {}).get(name, {}))
 
     def set_mine(self, status: str, text: str) -> None:
         """The user's own status: shown in the list to them even while invisible (the
@@ -132,3 +138,8 @@ def profile_lines(profile: dict[str, object]) -> list[str]:
     if profile.get("role") not in (None, "user"):
         lines.append(f"Role: {profile['role']}")
     return lines
+
+
+def _shown(entry: dict[str, str]) -> tuple[str, str]:
+    """An entry of `statuses` (a login reply's, a `presence_batch`'s) as (status, text)."""
+    return entry.get("status", "online"), entry.get("status_text", "")

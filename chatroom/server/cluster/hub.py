@@ -29,9 +29,8 @@ import msgpack
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from chatroom.common.codec import decode_body
-from chatroom.common.limits import HEADER_SIZE, Limits
-from chatroom.common.messages import ByeReason, Push
+from chatroom.common.limits import Limits
+from chatroom.common.messages import ByeReason, Push, Relayed
 from chatroom.server.cluster.catch_up import Marks, MessageLog, send_again
 from chatroom.server.cluster.limits import RedisLimits
 from chatroom.server.cluster.presence import RemotePresence
@@ -69,25 +68,6 @@ def connect_redis(url: str) -> aioredis.Redis:
         url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT
     )
     return aioredis.Redis(connection_pool=pool)
-
-
-class Relayed(Push):
-    """A push as another node sent it: its frame, as it goes to every session."""
-
-    __slots__ = ("_frame", "_mid")
-
-    def __init__(self, frame: bytes, mid: int | None = None) -> None:
-        self._frame = frame
-        self._mid = mid
-
-    def envelope(self) -> dict[str, Any]:
-        return decode_body(self._frame[HEADER_SIZE:])
-
-    def frame(self) -> bytes:
-        return self._frame
-
-    def message_mid(self) -> int | None:
-        return self._mid
 
 
 class RedisHub(Hub):
@@ -212,6 +192,10 @@ class RedisHub(Hub):
         super().remove_member(conv, username)
         self._relay("member", conv, username, False)
 
+    def choose_status(self, username: str, status: str, text: str = "") -> None:
+        super().choose_status(username, status, text)
+        self._relay("status", username, status, text)  # for their sessions on other nodes
+
     # -- presence, over every node --------------------------------------------------------
 
     def shown(self, username: str) -> Shown:
@@ -296,6 +280,9 @@ class RedisHub(Hub):
                 Hub.send_away(self, username, ByeReason(reason))
             case ["member", conv, username, joined]:
                 (Hub.add_member if joined else Hub.remove_member)(self, conv, username)
+            case ["status", username, status, text]:
+                if Hub.sessions_of(self, username):  # sessions here show it too
+                    Hub.set_status(self, username, status, text)
             case ["presence", username, shown]:
                 self._remote.put(node, username, (shown[0], shown[1]))
                 Hub._announce(self, username)

@@ -201,7 +201,7 @@ async def _enter(server: Services, peer: Peer, arrival: Arrival, how: str = "log
         "username": username,
         "status": status,
         "status_text": status_text,
-        "online": server.hub.online_packed(),
+        **server.hub.online_now(),
         "offline": backlog.count,
         "skipped": backlog.skipped,
         "conversations": [state.as_data() for state in states],

@@ -53,7 +53,7 @@ def listed(server: Services, peer: Peer, profile: Profile) -> Reply:
 
 async def users(server: Services, peer: Peer, data: Fields) -> Reply:
     """Who is online; with `query`, `limit` or `after`, a page of everyone registered."""
-    reply: Reply = {"online": server.hub.online_packed()}
+    reply: Reply = server.hub.online_now()
     if any(data.has(name) for name in DIRECTORY_FIELDS):
         query = data.short_text("query", QUERY_MAX, default="")
         after = data.short_text("after", 4 * USERNAME_MAX, default="")
@@ -91,5 +91,5 @@ async def status_set(server: Services, peer: Peer, data: Fields) -> Reply:
     if text:  # said to everyone online: not by someone muted (a status alone is no speech)
         check_not_muted(server, peer.username, None)
     await server.store.set_status(peer.username, status, text)
-    server.hub.set_status(peer.username, status, text)
+    server.hub.choose_status(peer.username, status, text)
     return {"status": status, "status_text": text}

@@ -124,7 +124,7 @@ class ChatScreen(Screen[None]):
         """Tabs for the rooms and for what is unread; the tab on screen fills with its
         history, and those filled already catch up on what came while disconnected."""
         reply = event.reply
-        self.people.logged_in(reply.online, reply.status, reply.status_text)
+        self.people.logged_in(reply)
         self.people_changed()
         self.run_worker(self.load_people(), group="people", exclusive=True)
         self.reading.started(reply.conversations)
