@@ -74,12 +74,11 @@ class Reading:
     def started(self, states: list[ConversationState]) -> None:
         """At each login: a tab for every room and every private conversation with
         something unread; the server's markers and unread counts."""
+        on_screen = self.tabs.active or GROUP  # being read: no badge
         for state in states:
             self.markers[conversation_key(state.with_user, state.room)] = state.read_upto
             pane_id = self.pane_of(state, open_tab=state.unread > 0)
-            if pane_id is not None and pane_id != (
-                self.tabs.active or GROUP
-            ):  # the one on screen is being read
+            if pane_id is not None and pane_id != on_screen:
                 self.tabs.set_unread(pane_id, state.unread)
 
     def marker_moved(self, state: ConversationState) -> None:
