@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 from chatroom.common.limits import Limits
 from chatroom.common.messages import ByeReason, PresenceBatchPush, PresencePush, Push, Status
-from chatroom.server.online import OnlineList
+from chatroom.server.online import OnlineList, status_entries
 from chatroom.server.shared_limits import SharedLimits
 from chatroom.server.throttle import LoginThrottle
 
@@ -374,11 +374,7 @@ class Hub:
         elif news:
             came = sorted(u for u, shown in news.items() if shown != OFFLINE)
             went = sorted(u for u, shown in news.items() if shown == OFFLINE)
-            statuses = {
-                u: {"status": news[u][0], "status_text": news[u][1]}
-                for u in came
-                if news[u] != ONLINE
-            }
+            statuses = status_entries((u, news[u]) for u in came if news[u] != ONLINE)
             self._broadcast_here(PresenceBatchPush(came, went, statuses))
 
     async def start(self) -> None:

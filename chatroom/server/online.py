@@ -10,7 +10,7 @@ blocks' bytes, which are packed again only where something changed.
 
 import bisect
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from chatroom.common.codec import Packed, array_header, pack_items
@@ -117,5 +117,10 @@ class OnlineList:
 
     def reply(self) -> dict[str, Any]:
         """The `online` and `statuses` fields of a reply."""
-        statuses = {u: {"status": s, "status_text": t} for u, (s, t) in self.statuses.items()}
-        return {"online": self.names.packed(), "statuses": statuses}
+        return {"online": self.names.packed(), "statuses": status_entries(self.statuses.items())}
+
+
+def status_entries(shown: Iterable[tuple[str, tuple[str, str]]]) -> dict[str, dict[str, str]]:
+    """`statuses` as a reply or a `presence_batch` gives them: each name given, with
+    `{status, status_text}`."""
+    return {name: {"status": status, "status_text": text} for name, (status, text) in shown}
