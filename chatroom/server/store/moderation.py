@@ -24,6 +24,9 @@ PASSWORD_SET = "password_set"
 RESET_PASSWORD = "reset_password"
 """The audit log's action for `chatroom-admin reset-password`."""
 
+_AUDIT_COLUMNS = "id, ts, actor, action, target, room, detail"
+"""An `AuditEntry`'s columns, in its order."""
+
 MODERATION = "moderation"
 """What `Database.changed` says when blocks or sanctions change."""
 
@@ -227,8 +230,8 @@ class SqlModeration:
     async def audit_log(self, before: int, limit: int) -> list[AuditEntry]:
         """The newest `limit` actions before id `before`, newest first."""
         rows = await self._lookups.execute_fetchall(
-            """SELECT id, ts, actor, action, target, room, detail FROM audit
-               WHERE id < ? ORDER BY id DESC LIMIT ?""",
+            f"""SELECT {_AUDIT_COLUMNS} FROM audit
+                WHERE id < ? ORDER BY id DESC LIMIT ?""",
             (before, limit),
         )
         return [AuditEntry(*row) for row in rows]
@@ -236,7 +239,7 @@ class SqlModeration:
     async def audit_after(self, after: int, actions: Sequence[str]) -> list[AuditEntry]:
         marks = ", ".join("?" * len(actions))
         rows = await self._lookups.execute_fetchall(
-            f"""SELECT id, ts, actor, action, target, room, detail FROM audit
+            f"""SELECT {_AUDIT_COLUMNS} FROM audit
                 WHERE id > ? AND action IN ({marks}) ORDER BY id LIMIT 1000""",
             (after, *actions),
         )
