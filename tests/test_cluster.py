@@ -639,6 +639,33 @@ async def _joined(client: ChatClient, room: str) -> bool:
     return await _done(client, "room_join", "no_such_room", room=room)
 
 
+async def test_status_changes_on_two_nodes_at_once_end_the_same_everywhere(
+    nodes: list[ServerProcess], database: str
+) -> None:
+    """Alice changes her status from sessions on two nodes at once, while more sessions of
+    hers log in on the third. However the changes are stored and relayed, each node ends
+    showing what the store holds."""
+    watchers = [await on(node, f"watcher{n}") for n, node in enumerate(nodes)]
+    alices = [await on(node, "alice") for node in nodes[:2]]
+    statuses = ["away", "busy", "online"]
+    for round in range(6):
+        await asyncio.gather(
+            *(
+                alice.request("status_set", status=statuses[(round + k) % 3], status_text=f"{n}")
+                for k in range(4)
+                for n, alice in enumerate(alices)
+            ),
+            *(on(nodes[2], "alice") for _ in range(3)),
+        )
+        [(status, text)] = await postgres_rows(
+            database, "SELECT status, status_text FROM users WHERE username = ?", "alice"
+        )
+        plain = (status, text) == ("online", "")
+        told = {} if plain else {"alice": {"status": status, "status_text": text}}
+        for watcher in watchers:
+            await eventually(lambda watcher=watcher, told=told: _statuses_are(watcher, told))
+
+
 async def test_senders_on_every_node_at_once_number_a_room_without_gap(
     nodes: list[ServerProcess], database: str
 ) -> None:

@@ -2,9 +2,11 @@
 everyone registered, against a real server over real sockets."""
 
 import asyncio
+import contextlib
 from typing import Any
 
 from chatroom.client import ChatClient
+from chatroom.common.errors import ChatError
 from chatroom.common.limits import BIO_MAX, DISPLAY_NAME_MAX, STATUS_TEXT_MAX
 from chatroom.common.messages import MessagePush, PresenceBatchPush, PresencePush
 from tests.conftest import PASSWORD, RunningServer, next_presence, next_push, presence_news, refused
@@ -214,3 +216,52 @@ async def test_many_status_changes_at_once_end_on_the_last_one(
     # And the pushes the watcher is sent add up to the same.
     while {name for name, on in seen.items() if on} - {"watcher"} != online:
         seen |= presence_news(await asyncio.wait_for(watcher.next_push(), 5))
+
+
+async def test_logins_racing_status_changes_show_what_is_stored(make_server: Any) -> None:
+    """New sessions of alice's log in while her first one changes her status, and another
+    changes it and vanishes before the answer. A login reads the status it shows before it
+    joins: a change stored meanwhile must not be undone by it. On PostgreSQL two changes
+    can also be answered in another order than they were stored. Either way, others must
+    be shown what the store keeps, and so must she."""
+    server = await make_server(**FAST, login_attempts=10**6)
+    watcher = await server.login("watcher")
+    alice = await server.login("alice")
+    statuses = ["away", "busy", "online", "invisible"]
+
+    async def log_in() -> None:
+        await (await server.connect()).login("alice", PASSWORD)
+
+    async def change_and_vanish(k: int) -> None:
+        client = await server.login("alice")
+        reply = client.submit("status_set", status=statuses[k % 4], status_text=f"gone {k}")
+        await client.drain()
+        client.abandon("gone")  # before the answer
+        with contextlib.suppress(ConnectionError, ChatError):
+            await reply
+
+    async def change(k: int) -> None:
+        await alice.request("status_set", status=statuses[k % 4], status_text=f"{k}")
+
+    for round in range(30):
+        await asyncio.gather(
+            *(log_in() for _ in range(6)),
+            change(round),
+            change_and_vanish(round + 1),
+        )
+        assert server.server is not None
+        async with asyncio.timeout(5):  # the vanished sessions' requests answered
+            while len(server.server._sessions) > 2 + 6 * (round + 1):
+                await asyncio.sleep(0.01)
+        [(status, text)] = await server.rows(
+            "SELECT status, status_text FROM users WHERE username = ?", "alice"
+        )
+        listed = await watcher.request("users", query="alice")
+        [shown] = [user["status"] for user in listed["users"] if user["username"] == "alice"]
+        assert shown == ("offline" if status == "invisible" else status)
+        told = listed["statuses"].get("alice", {"status": "online", "status_text": ""})
+        if status != "invisible":
+            assert told == {"status": status, "status_text": text}
+        mine = await alice.request("profile_get", username="alice")
+        assert (mine["status"], mine["status_text"]) == (status, text)
+    assert not server.server.services.statuses._turns  # nothing kept for after

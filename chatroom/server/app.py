@@ -22,6 +22,7 @@ from chatroom.server.files import FileVault
 from chatroom.server.hub import Hub
 from chatroom.server.scheduling import Sweeper, WriteScheduler
 from chatroom.server.services import Services
+from chatroom.server.statuses import StatusKeeper
 from chatroom.server.storage_health import StorageHealth
 from chatroom.server.store import SqlStore, Store
 from chatroom.server.store.postgres import open_postgres
@@ -54,6 +55,7 @@ class ChatServer:
         self.services = Services(
             store=store,
             hub=hub,
+            statuses=StatusKeeper(store, hub),
             vault=vault,
             passwords=PasswordHasher(limits.bcrypt_cost),
             throttle=throttle,
@@ -65,6 +67,8 @@ class ChatServer:
             trace=trace,
             chaos=chaos,
         )
+        if isinstance(hub, RedisHub):
+            hub.status_heard = self.services.statuses.heard
         self.limits = limits
         self.writes = WriteScheduler()
         self._per_address: Counter[str] = Counter()

@@ -187,9 +187,8 @@ class Hub:
         status = self._statuses.get(username, ONLINE)
         return OFFLINE if status[0] == Status.INVISIBLE else status
 
-    def choose_status(self, username: str, status: str, text: str = "") -> None:
-        """`username` chose a status with `status_set`: it is theirs on every node."""
-        self.set_status(username, status, text)
+    def status_changed(self, username: str) -> None:
+        """`username`'s new status is stored (statuses.py shows it here): tell other nodes."""
 
     def set_status(self, username: str, status: str, text: str = "") -> None:
         """`username`'s status here (before their first session joins, or while on)."""

@@ -1,8 +1,8 @@
 """`Services`: everything the server shares among its connections, built once by the app.
 
-The store, the hub, the file vault, password hashing, the rate limits, the limits
-themselves and the clocks. Handlers receive it with each request; nothing reaches these
-through a connection object or a global.
+The store, the hub (and the statuses it shows), the file vault, password hashing, the
+rate limits, the limits themselves and the clocks. Handlers receive it with each
+request; nothing reaches these through a connection object or a global.
 """
 
 import time
@@ -15,6 +15,7 @@ from chatroom.server.chaos import Chaos
 from chatroom.server.files import FileVault
 from chatroom.server.hub import Hub
 from chatroom.server.shared_limits import SharedLimits
+from chatroom.server.statuses import StatusKeeper
 from chatroom.server.store import Store
 from chatroom.server.throttle import AddressRate, Clock, LoginThrottle
 
@@ -23,6 +24,7 @@ from chatroom.server.throttle import AddressRate, Clock, LoginThrottle
 class Services:
     store: Store
     hub: Hub
+    statuses: StatusKeeper
     vault: FileVault
     passwords: PasswordHasher
     throttle: LoginThrottle

@@ -14,6 +14,7 @@ from chatroom.server.handlers import HANDLERS
 from chatroom.server.hub import Hub
 from chatroom.server.services import Services
 from chatroom.server.shared_limits import SharedLimits
+from chatroom.server.statuses import StatusKeeper
 from chatroom.server.throttle import AddressRate, LoginThrottle
 
 
@@ -49,10 +50,11 @@ class FakePeer:
 
 def services(hub: Hub | None = None) -> Services:
     """Services whose store and vault must not be touched: None stands in for them."""
-    limits = Limits()
+    limits, hub = Limits(), hub or Hub()
     return Services(
         store=cast(Any, None),
-        hub=hub or Hub(),
+        hub=hub,
+        statuses=StatusKeeper(cast(Any, None), hub),
         vault=cast(Any, None),
         passwords=cast(Any, None),
         throttle=LoginThrottle(5, 300),

@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import msgpack
@@ -103,6 +104,8 @@ class RedisHub(Hub):
         self._others: list[str] = []
         """The other nodes up, as of the last heartbeat."""
         self._limits: RedisLimits | None = None
+        self.status_heard: Callable[[str], None] = lambda username: None
+        """Called with a user whose status another node changed (the server's StatusKeeper)."""
 
     def shared_limits(self, limits: Limits, throttle: LoginThrottle) -> RedisLimits:
         self._limits = RedisLimits(
@@ -192,9 +195,8 @@ class RedisHub(Hub):
         super().remove_member(conv, username)
         self._relay("member", conv, username, False)
 
-    def choose_status(self, username: str, status: str, text: str = "") -> None:
-        super().choose_status(username, status, text)
-        self._relay("status", username, status, text)  # for their sessions on other nodes
+    def status_changed(self, username: str) -> None:
+        self._relay("status", username)  # for their sessions on other nodes
 
     # -- presence, over every node --------------------------------------------------------
 
@@ -280,9 +282,8 @@ class RedisHub(Hub):
                 Hub.send_away(self, username, ByeReason(reason))
             case ["member", conv, username, joined]:
                 (Hub.add_member if joined else Hub.remove_member)(self, conv, username)
-            case ["status", username, status, text]:
-                if Hub.sessions_of(self, username):  # sessions here show it too
-                    Hub.set_status(self, username, status, text)
+            case ["status", username]:
+                self.status_heard(username)
             case ["presence", username, shown]:
                 self._remote.put(node, username, (shown[0], shown[1]))
                 Hub._announce(self, username)

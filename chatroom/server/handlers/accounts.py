@@ -65,9 +65,10 @@ async def register(server: Services, peer: Peer, data: Fields) -> Reply:
 async def login(server: Services, peer: Peer, data: Fields) -> Reply:
     peer.require_logged_out()
     user = await checked(server, peer, data.string("username"), data.string("password"))
+    changes = server.statuses.changes
     arrival = await arriving(server, user.username)
     token = await _new_resume_token(server, peer, user.username)
-    reply = await _enter(server, peer, arrival) | token
+    reply = await _enter(server, peer, arrival, changes) | token
     await _still_admitted(server, peer, user)
     return reply
 
@@ -138,9 +139,10 @@ async def resume(server: Services, peer: Peer, data: Fields) -> Reply:
             await server.shared.login_failed((peer.address_key,))  # first: as for login
             attempt.failed()
             raise ChatError(ErrorCode.INVALID_TOKEN, "the resume token is unknown or expired")
+    changes = server.statuses.changes
     arrival = await arriving(server, username)
     peer.resume_token_hash = token_hash
-    reply = await _enter(server, peer, arrival, "resume")
+    reply = await _enter(server, peer, arrival, changes, "resume")
     await _still_admitted(server, peer)
     return reply
 
@@ -186,14 +188,19 @@ def banned_from_server(until: float | None) -> ChatError:
     return ChatError(ErrorCode.BANNED, "you are banned from this server", until=until)
 
 
-async def _enter(server: Services, peer: Peer, arrival: Arrival, how: str = "login") -> Reply:
-    """The rest of a login or resume: join, queue the mailbox (unless the client pulls
-    history instead), push the contact requests waiting, describe the user's
-    conversations."""
+async def _enter(
+    server: Services, peer: Peer, arrival: Arrival, changes: int, how: str = "login"
+) -> Reply:
+    """The rest of a login or resume (`arrival` read when the node had heard of
+    `changes` status changes): join, queue the mailbox (unless the client pulls history
+    instead), push the contact requests waiting, describe the user's conversations."""
     profile = arrival.profile
     username, status, status_text = profile.username, profile.status, profile.status_text
-    server.hub.set_status(username, status, status_text)  # before they are announced
+    if not server.hub.sessions_of(username):  # (else it shows theirs, kept to the store)
+        server.hub.set_status(username, status, status_text)  # before they are announced
     backlog = await peer.log_in(username, arrival.acked_upto, how)
+    if server.statuses.changes != changes:  # perhaps since `arrival` was read
+        status, status_text = await server.statuses.show_stored(username)
     for asker in arrival.waiting:  # held until after the reply
         peer.send_frame(ContactPush(asker, "request").frame())
     states = await server.store.read_states(username)
