@@ -6,6 +6,7 @@ from pathlib import Path
 from textual.widgets import OptionList
 
 from chatroom.client.tui.app import ChatApp
+from chatroom.client.tui.entry import Entry
 from chatroom.client.tui.reading import PAGE
 from chatroom.client.tui.screens.chat import GROUP
 from chatroom.client.tui.screens.panel import Panel
@@ -42,6 +43,26 @@ async def test_rooms_have_tabs_and_commands(server: RunningServer) -> None:
         await until(pilot, lambda: not screen.tabs.rooms, "the tab closed")
         await send(pilot, "/join nowhere")
         await until(pilot, lambda: "there is no room 'nowhere'" in all_logs(app), "no room")
+
+
+async def test_a_message_refused_after_leaving_its_room_is_said_where_the_user_is(
+    server: RunningServer,
+) -> None:
+    """A message typed in a room's tab may still wait in the outbox when /leave (sent at
+    once) has closed the tab: its refusal is said in the tab on screen, naming the room,
+    and does not open the room's tab again."""
+    await server.register("alice")
+    app = make_app(server.port)
+    async with chatting(app, size=(100, 30)) as (pilot, screen):
+        await send(pilot, "/create games")
+        await until(pilot, lambda: screen.tabs.rooms, "the room's tab")
+        await send(pilot, "/leave")
+        await until(pilot, lambda: not screen.tabs.rooms, "the tab closed")
+        screen.session.queue(None, "one for the road", "games")  # typed before /leave
+        await until(pilot, lambda: "Not sent to #games" in log_text(app), "the refusal")
+        assert screen.query_one(Entry).value == "one for the road"
+        assert not screen.tabs.rooms  # not opened again
+        assert screen.tabs.active == GROUP
 
 
 async def test_the_rooms_tabs_come_back_at_the_next_login(server: RunningServer) -> None:

@@ -85,6 +85,15 @@ class Entry(Input):
         self._position = None
         self.clear()
 
+    def give_back(self, line: str) -> str:
+        """Put `line` (what could not be sent) back in the input if that is empty, else
+        in the history; says where."""
+        if self.value:
+            self.remember_only(line)
+            return "Up brings it back"
+        self.value = line.replace("\n", LINE_BREAK)
+        return "it is back in the input"
+
     def remember_only(self, line: str) -> None:
         """Keep `line` in the history without touching what is being typed."""
         history = self._history.setdefault(self.conversation, [])

@@ -45,6 +45,12 @@ class ConversationTabs(TabbedContent):
             return self.private_pane(partner)
         return GROUP if room is None or room.casefold() == LOBBY else self.room_pane(room)
 
+    def open_pane(self, partner: str | None, room: str | None = None) -> str | None:
+        """As `pane_of`, if that conversation's tab is open (None: it was closed)."""
+        if partner is None and (room is None or room.casefold() == LOBBY):
+            return GROUP
+        return self.panes.get(conversation_key(partner, room))
+
     def room_pane(self, room: str) -> str:
         """The pane id of `room`, opening a tab if there is none."""
         key = _room_key(room)

@@ -20,7 +20,7 @@ from chatroom.client.replies import ConversationState
 from chatroom.client.tui import commands, news, typed
 from chatroom.client.tui.conversation import ConversationLog
 from chatroom.client.tui.entries import Item, written_to
-from chatroom.client.tui.entry import LINE_BREAK, Entry
+from chatroom.client.tui.entry import Entry
 from chatroom.client.tui.events import (
     FileUploaded,
     FileWanted,
@@ -190,17 +190,14 @@ class ChatScreen(Screen[None]):
 
     def on_message_refused(self, event: MessageRefused) -> None:
         """Say why, and give the text back: into the input if it is empty, else into the
-        conversation's history (Up brings it back)."""
-        pane_id = self.tabs.pane_of(event.to, event.room)
-        entry = self.query_one(Entry)
+        conversation's history (Up brings it back). Said in its tab, or in the tab on
+        screen if that one was closed since (the room left, say)."""
+        pane_id, to = self.tabs.open_pane(event.to, event.room), ""
+        if pane_id is None:
+            pane_id, to = self.tabs.active or GROUP, f" to {event.to or f'#{event.room}'}"
         line = event.text if event.to is None else f"/msg {event.to} {event.text}"
-        if entry.value:
-            entry.remember_only(line)
-            back = "Up brings it back"
-        else:
-            entry.value = line.replace("\n", LINE_BREAK)
-            back = "it is back in the input"
-        self.logs[pane_id].write_notice(f"Not sent: {event.reason}; {back}.", style="red")
+        back = self.query_one(Entry).give_back(line)
+        self.logs[pane_id].write_notice(f"Not sent{to}: {event.reason}; {back}.", style="red")
         self.show_status()
 
     def show_status(self) -> None:
