@@ -2,6 +2,8 @@
 concurrency, against a real server over real sockets."""
 
 import asyncio
+import contextlib
+from typing import Any
 
 from chatroom.client import ChatClient
 from chatroom.common.errors import ChatError
@@ -169,6 +171,35 @@ async def test_a_join_whose_client_vanished_is_whole_after_it_comes_back(
     assert again["joined"] is False  # the store and the routing agree: already in
     sent = await alice.request("broadcast", room="flaky", text="welcome")
     assert (await next_push(bob, MessagePush, mid=sent["mid"])).text == "welcome"
+
+
+async def test_invites_cut_off_mid_request_stand_once(make_server: Any) -> None:
+    """Sessions of the owner invite bob to an invite-only room and vanish before the
+    answer: bob, online, is told; the room keeps one invitation; he can join."""
+    server: RunningServer = await make_server(login_attempts=10**6)
+    owner = await server.login("owner", features=ALL)
+    await owner.request("room_create", room="secret", public=False)
+    bob = await server.login("bob", features=ALL)
+
+    async def invite_and_vanish() -> None:
+        client = await server.login("owner", features=ALL)
+        reply = client.submit("room_invite", room="secret", username="bob")
+        await client.drain()
+        client.abandon("gone")  # before the answer
+        with contextlib.suppress(ConnectionError, ChatError):
+            await reply
+
+    await asyncio.gather(*(invite_and_vanish() for _ in range(8)))
+    assert (await next_push(bob, InvitedPush)) == InvitedPush("secret", "owner")
+    invites = await server.rows(
+        """SELECT i.username, i.invited_by FROM invites AS i
+           JOIN conversations AS c ON c.conv = i.conv WHERE c.room = ?""",
+        "secret",
+    )
+    assert invites == [("bob", "owner")]
+    assert (await bob.request("room_join", room="secret"))["joined"] is True
+    members = (await owner.request("room_members", room="secret"))["members"]
+    assert [member["username"] for member in members] == ["bob", "owner"]
 
 
 async def test_a_first_version_client_sees_only_the_lobby_as_before(server: RunningServer) -> None:
