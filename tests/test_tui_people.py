@@ -9,9 +9,15 @@ from textual.widgets import Input, OptionList, Static
 from chatroom.client.tui.screens.chat import ChatScreen
 from chatroom.client.tui.screens.password import PasswordScreen
 from chatroom.client.tui.screens.profile import ProfileScreen
-from chatroom.common.messages import ContactPush, MessagePush, ModeratedPush, PresencePush
+from chatroom.common.messages import (
+    ContactPush,
+    DeletedPush,
+    MessagePush,
+    ModeratedPush,
+    PresencePush,
+)
 from tests.conftest import PASSWORD, WAIT, RunningServer, next_push
-from tests.test_tui import log_in, log_text, make_app, send, text_of, until
+from tests.test_tui import chatting, log_in, log_text, make_app, send, text_of, until
 
 NEW = "a new passphrase"
 
@@ -120,6 +126,37 @@ async def test_moderation_from_the_tui_and_what_the_pupil_sees(server: RunningSe
         await send(pilot, "/mute pupil")
         await until(pilot, lambda: "Usage: /mute NAME SECONDS" in log_text(app), "the usage")
         assert app.screen.query_one("#entry", Input).value == "/mute pupil"  # kept
+
+
+async def test_a_deleted_message_goes_from_the_log_and_delete_alone_takes_the_last(
+    server: RunningServer,
+) -> None:
+    """A message deleted while on screen shows as deleted where it was (no one keeps
+    reading it); `/delete` alone deletes the user's own newest message in the tab."""
+    bob = await server.login("bob")
+    await server.register("alice")
+    app = make_app(server.port)
+    async with chatting(app, size=(100, 30)) as (pilot, screen):
+        sent = await bob.request("broadcast", text="my password is hunter2")
+        await until(pilot, lambda: "hunter2" in log_text(app), "bob's message")
+        await bob.request("delete", mid=sent["mid"])
+        await until(pilot, lambda: "bob deleted their message" in log_text(app), "the news")
+        assert "hunter2" not in log_text(app)
+        assert "bob deleted a message" in log_text(app)  # in its place
+        await send(pilot, "first of mine")
+        await send(pilot, "tpyo")
+        typo = await next_push(bob, MessagePush, text="tpyo")
+        await send(pilot, "/delete")
+        gone = await next_push(bob, DeletedPush)
+        assert (gone.mid, gone.by) == (typo.mid, "alice")
+        await until(pilot, lambda: "Your last message here is deleted." in log_text(app), "ok")
+        assert "tpyo" not in log_text(app) and "first of mine" in log_text(app)
+        await send(pilot, "/delete")  # the one before, now
+        assert (await next_push(bob, DeletedPush)).by == "alice"
+        await until(pilot, lambda: "first of mine" not in log_text(app), "the second")
+        await send(pilot, "/delete")
+        await until(pilot, lambda: "Nothing you sent is shown here" in log_text(app), "none")
+        assert screen.tabs.active == "room"
 
 
 async def test_a_new_password_from_the_form_logs_the_other_sessions_out(

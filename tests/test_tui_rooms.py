@@ -101,7 +101,7 @@ async def test_search_shows_a_panel_and_enter_jumps_to_the_message(
     needle = await bob.broadcast("the needle is here")
     for n in range(PAGE * 3):
         await bob.broadcast(f"hay {n}")
-    await bob.private("alice", "another needle, privately")
+    other = await bob.private("alice", "another needle, privately")
     app = make_app(server.port)
     async with chatting(app, size=(100, 30)) as (pilot, screen):
         await until(pilot, lambda: f"hay {PAGE * 3 - 1}" in log_text(app), "the history")
@@ -111,6 +111,8 @@ async def test_search_shows_a_panel_and_enter_jumps_to_the_message(
         assert rows.option_count == 2
         assert "@bob bob: another «needle», privately" in str(rows.get_option_at_index(0).prompt)
         assert "#lobby bob: the «needle» is here" in str(rows.get_option_at_index(1).prompt)
+        width = len(str(other.mid))  # the mids in a column, for /delete MID
+        assert str(rows.get_option_at_index(1).prompt).startswith(f"{needle.mid:>{width}}  ")
         await pilot.press("down", "enter")
         await until(pilot, lambda: app.screen is screen, "the panel to close")
         log = screen.logs[GROUP]

@@ -60,6 +60,14 @@ def test_a_number_too_big_to_send_is_usage_not_a_crash() -> None:
     )
 
 
+def test_delete_alone_is_the_users_last_message_and_a_bad_mid_is_usage() -> None:
+    assert parse("/delete") == ServerRequest(
+        "delete", {"mid": 0}, "Your last message here is deleted."
+    )  # mid 0: the chat screen puts in the newest the user sent in the tab
+    for line in ["/delete 0", "/delete x", "/delete -3", "/delete 4 2"]:
+        assert isinstance(parse(line), Usage)
+
+
 def test_commands_without_arguments() -> None:
     assert parse("/help") == ShowHelp()
     assert parse("/users") == ListUsers()

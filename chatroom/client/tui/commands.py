@@ -44,7 +44,10 @@ COMMANDS = [
     ("/ban NAME [SECONDS] [REASON]", "moderators: ban NAME from this room (or the server)"),
     ("/unmute NAME", "moderators: let NAME talk again"),
     ("/unban NAME", "moderators: lift NAME's ban"),
-    ("/delete MID", "delete a message (yours; anyone's if you moderate here)"),
+    (
+        "/delete [MID]",
+        "delete your last message here, or MID (/search shows it; any if you moderate)",
+    ),
     ("/announce TEXT", "moderators: a notice to everyone, now and at their next login"),
     ("/help", "this list"),
     ("/quit", "log out and leave (also Ctrl+Q)"),
@@ -300,9 +303,11 @@ def moderate(kind: str, usage: str, done: str, seconds: str) -> Callable[[str], 
 
 
 def delete(rest: str) -> Command:
-    mid = read_whole_number(rest, 0)
+    if not rest.strip():  # the user's newest message in the tab on screen (typed.py)
+        return ServerRequest("delete", {"mid": 0}, "Your last message here is deleted.")
+    mid = read_whole_number(rest, 1)
     if mid is None:
-        return Usage("Usage: /delete MID (the number /search or the export shows)")
+        return Usage("Usage: /delete [MID] (the number /search shows; none: your last here)")
     return ServerRequest("delete", {"mid": mid}, f"Message {mid} deleted.")
 
 

@@ -15,7 +15,14 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import RichLog
 
-from chatroom.client.tui.entries import Item, divider, item_entry, message_entry, shown
+from chatroom.client.tui.entries import (
+    Item,
+    MessageRows,
+    divider,
+    item_entry,
+    message_entry,
+    shown,
+)
 
 WINDOW = 3000
 """Entries a log holds at most, a window on the conversation: past it, the oldest go as
@@ -288,6 +295,12 @@ class ConversationLog(RichLog):
         last = first = wrong[-1]
         while first > 0 and last - first + 1 < REFLOW_CHUNK and self._widths[first - 1] != width:
             first -= 1
+        self._write_again(first, last, width)
+        self.set_timer(REFLOW_GAP, self._reflow)
+
+    def _write_again(self, first: int, last: int, width: int) -> None:
+        """Write entries `first` to `last` again, in place, wrapped to `width`; the view
+        stays on its lines (or at the end)."""
         start = self._starts[first]
         end = self._starts[last + 1] if last + 1 < len(self._starts) else len(self.lines)
         kept, top, at_end = self.lines, self.scroll_y, self._following
@@ -307,7 +320,19 @@ class ConversationLog(RichLog):
         self._lines_changed(top + added if top >= end else y)
         if at_end:
             self.scroll_end(animate=False, immediate=True)
-        self.set_timer(REFLOW_GAP, self._reflow)
+
+    def show_deleted(self, mid: int) -> None:
+        """Show message `mid`, if it is here, as deleted: its byline, and no text."""
+        for index, entry in enumerate(self._entries):
+            if _mid_of(entry) == mid and isinstance(entry, MessageRows):
+                self._entries[index] = entry.deleted()
+                self._write_again(index, index, self._widths[index])
+                return
+
+    def newest_mine(self) -> int:
+        """The mid of the newest message here that the user sent (0: none)."""
+        mine = (e for e in reversed(self._entries) if isinstance(e, MessageRows) and e.mine)
+        return next((entry.mid for entry in mine if entry.mid), 0)
 
     def write_message(
         self, ts: float, sender: str, text: str, *, mine: bool, private: bool, mention: bool = False

@@ -56,11 +56,23 @@ class MessageRows:
     """A message in the log: its first line after the byline, then the other lines, and
     any part the log's width pushes onto a row of its own, each behind the GUTTER."""
 
-    def __init__(self, first: Text, more: list[Text], mid: int = 0) -> None:
+    def __init__(
+        self, first: Text, more: list[Text], mid: int = 0, byline: int = 0, mine: bool = False
+    ) -> None:
         self.first = first
         self.more = more
         self.mid = mid
         """The message's mid (0 for one not yet stored), to place it in the log."""
+        self.byline = byline
+        """How many characters `first` starts with are the byline (`HH:MM sender`)."""
+        self.mine = mine
+        """Whether the user sent it (and it is not deleted: /delete takes the newest)."""
+
+    def deleted(self) -> "MessageRows":
+        """The same message deleted: its byline, and no text."""
+        line = self.first[: self.byline]
+        line.append(" deleted a message", style="dim italic")
+        return MessageRows(line, [], self.mid, self.byline)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width
@@ -114,19 +126,21 @@ def message_entry(
     line = _byline(ts, sender, mine=mine, private=private, action=action)
     if mention:  # the byline stands out: someone said your name
         line.stylize("reverse bold yellow", 6)
+    byline = len(line)
     line.append(" " if action else ": ")
     line.append_text(shown(first, style))
-    return MessageRows(line, [shown(other, style) for other in more], mid)
+    return MessageRows(line, [shown(other, style) for other in more], mid, byline, mine)
 
 
 def file_entry(item: FilePush, *, mine: bool) -> MessageRows:
     line = _byline(item.ts, item.sender, mine=mine, private=item.to is not None)
+    byline = len(line)
     line.append(" sent the file ")
     line.append_text(shown(item.name, style="bold"))
     line.append(f" ({human_size(item.size)})")
     if not mine:
         line.append(f"  /get {item.fid} or Ctrl+S saves it", style="dim")
-    return MessageRows(line, [], item.mid or 0)
+    return MessageRows(line, [], item.mid or 0, byline, mine)
 
 
 def item_entry(item: Item, me: str) -> MessageRows:
@@ -137,13 +151,14 @@ def item_entry(item: Item, me: str) -> MessageRows:
     private = item.to is not None
     if item.deleted or item.announcement:
         line = _byline(item.ts, item.sender, mine=mine, private=private)
+        rows = MessageRows(line, [], item.mid or 0, len(line))
         if item.deleted:
-            line.append(" deleted a message", style="dim italic")
-            return MessageRows(line, [], item.mid or 0)
+            return rows.deleted()
         first, *more = message_lines(item.text)
         line.append(" announces: ", style="bold yellow")
         line.append_text(shown(first, "bold"))
-        return MessageRows(line, [shown(other, "bold") for other in more], item.mid or 0)
+        rows.more = [shown(other, "bold") for other in more]
+        return rows
     mention = not mine and mentions(item.text, me)
     return message_entry(
         item.ts,

@@ -139,6 +139,11 @@ async def _server_request(
 ) -> None:
     """Send a request about people or moderation, and say in the log how it went."""
     data = dict(command.data)
+    if data.get("mid") == 0:  # /delete alone: the user's newest message in this tab
+        if not (mid := log.newest_mine()):
+            log.write_notice("Nothing you sent is shown here: /delete MID.", style="red")
+            return
+        data["mid"] = mid
     room = chat.tabs.where()[1]
     if command.in_room and room is not None:
         data["room"] = room
@@ -204,7 +209,8 @@ async def _search(chat: Chat, query: str, log: ConversationLog) -> None:
     if not found:
         log.write_notice(f"Nothing found for {query}.")
         return
-    rows = [_found_row(item, chat.session.me) for item in found]
+    width = max(len(str(item.push.mid)) for item in found)
+    rows = [_found_row(item, chat.session.me, width) for item in found]
     title = f"{len(found)} messages with {query} (newest first): Enter shows one, Esc closes"
     chat.show_panel(Panel(title, rows), lambda index: chat.jump_to(found[index].push))
 
@@ -244,13 +250,16 @@ def _when(ts: float) -> str:
     return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
 
 
-def _found_row(found: Found, me: str) -> Content:
+def _found_row(found: Found, me: str, width: int) -> Content:
+    """A search result: its mid (for /delete MID) in a column `width` wide, when, where,
+    who and the words found."""
     item = found.push
     if item.to is not None:
         where = "@" + visible(item.to if item.sender == me else item.sender)
     else:
         where = "#" + visible(item.room or LOBBY)
     return Content.assemble(
+        (f"{item.mid:>{width}}  ", "dim"),
         (f"{_when(item.ts)} ", "dim"),
         (where, "bold"),
         f" {visible(item.sender)}: ",

@@ -45,6 +45,7 @@ from chatroom.client.tui.tabs import GROUP, ConversationTabs
 from chatroom.client.tui.transfers import Transfers
 from chatroom.common.messages import (
     ContactPush,
+    DeletedPush,
     FilePush,
     MessagePush,
     PresenceBatchPush,
@@ -167,6 +168,8 @@ class ChatScreen(Screen[None]):
             where, line, style = said
             log = self.shown_log() if where is news.SHOWN else self.logs[where]
             log.write_notice(line, style=style)
+            if isinstance(push, DeletedPush):
+                log.show_deleted(push.mid)
             if isinstance(push, ContactPush):
                 self.people_changed()
 
