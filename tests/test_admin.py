@@ -331,6 +331,23 @@ async def test_a_room_is_exported_in_each_format(server: RunningServer, tmp_path
     assert "not in the room's transcript" in out and "Cells" not in out
 
 
+async def test_an_action_reads_as_one_in_the_transcripts_for_people(server: RunningServer) -> None:
+    """`/me waves` is `* alice waves` in the txt and html transcripts, as in the TUI
+    (protocol.md's actions); json and csv keep the text as stored."""
+    alice = await server.login("alice")
+    await alice.broadcast("/me waves at <everyone>")
+    await alice.broadcast("/me")  # nothing done: plain text
+    _, out, _ = await admin(server.data_dir, "export", "--room", "lobby")
+    assert [line.split(") ", 1)[1] for line in out.splitlines()[2:]] == [
+        "* alice waves at <everyone>",
+        "alice: /me",
+    ]
+    _, out, _ = await admin(server.data_dir, "export", "--room", "lobby", "--format", "html")
+    assert '<td class="text">* alice waves at &lt;everyone&gt;</td>' in out
+    _, out, _ = await admin(server.data_dir, "export", "--room", "lobby", "--format", "json")
+    assert json.loads(out)["messages"][0]["text"] == "/me waves at <everyone>"
+
+
 async def test_a_backup_during_a_flood_restores_every_acknowledged_message(
     make_server: Any, tmp_path: Path
 ) -> None:

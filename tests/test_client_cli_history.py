@@ -26,6 +26,13 @@ async def test_history_prints_one_message_a_line_oldest_first(
         (await alice.broadcast("\x1b[2Jgone?", room="team"), "alice", "\\x1b[2Jgone?"),
     ]
     expected = [f"{when(sent.ts)} #team {who}: {text}" for sent, who, text in said]
+    action = await bob.broadcast("/me nods\x1b[2J", room="team")  # an action (protocol.md)
+    oops = await alice.broadcast("wrong room", room="team")
+    await alice.request("delete", mid=oops.mid)
+    expected += [
+        f"{when(action.ts)} #team * bob nods\\x1b[2J",
+        f"{when(oops.ts)} #team alice: (deleted)",
+    ]
     port = str(server.port)
 
     code, out, err = await chatroom("--port", port, "history", "--user", "bob", "--room", "team")
@@ -34,7 +41,7 @@ async def test_history_prints_one_message_a_line_oldest_first(
     code, out, _ = await chatroom(
         "--port", port, "history", "--user", "bob", "--room", "team", "--limit", "2"
     )
-    assert out.splitlines() == expected[1:]
+    assert out.splitlines() == expected[-2:]
 
     private = await bob.private("alice", "just between us")
     notes = tmp_path / "notes.txt"

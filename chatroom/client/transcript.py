@@ -10,6 +10,7 @@ from contextlib import aclosing
 
 from chatroom.client.connection import ChatClient
 from chatroom.client.visible import visible
+from chatroom.common.actions import action_of
 from chatroom.common.limits import PAGE_MAX
 from chatroom.common.messages import FilePush, MessagePush
 
@@ -19,12 +20,18 @@ TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 def line(push: MessagePush | FilePush, text: str | None = None) -> str:
     """One message as a line: when, where (`#room`, or `@recipient` for a private one),
-    who, and what (`text` instead of the message's own, such as a search snippet)."""
+    who, and what (`text` instead of the message's own, such as a search snippet); an
+    action (`/me waves`) as `* alice waves`."""
     when = time.strftime(TIME_FORMAT, time.localtime(push.ts))
-    where = f"#{push.room}" if push.room is not None else f"@{push.to}"
+    where = visible(f"#{push.room}" if push.room is not None else f"@{push.to}")
+    if text is None and isinstance(push, MessagePush):
+        if push.deleted:
+            text = "(deleted)"
+        elif (action := action_of(push.text)) is not None:
+            return f"{when} {where} * {visible(push.sender)} {visible(action)}"
     if text is None:
         text = _file_text(push) if isinstance(push, FilePush) else push.text
-    return f"{when} {visible(where)} {visible(push.sender)}: {visible(text)}"
+    return f"{when} {where} {visible(push.sender)}: {visible(text)}"
 
 
 def _file_text(push: FilePush) -> str:

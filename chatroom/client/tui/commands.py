@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chatroom.common.actions import ACTION
 from chatroom.utils.args import read_whole_number
 
 COMMANDS = [
@@ -199,10 +200,6 @@ Command = (
     | Usage
     | Unknown
 )
-
-ACTION = "/me "
-"""How an action is sent: as text starting with this, which clients show as `* name ...`
-(a convention among clients, as IRC's CTCP ACTION is; the server sees plain text)."""
 
 
 def about_a_room(kind: str, usage: str, needs: str) -> Callable[[str], Command]:

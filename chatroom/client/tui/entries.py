@@ -17,8 +17,8 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from chatroom.client.tui.commands import ACTION
 from chatroom.client.visible import message_lines, pieces
+from chatroom.common.actions import action_of
 from chatroom.common.files import human_size
 from chatroom.common.messages import FilePush, MessagePush
 
@@ -121,13 +121,13 @@ def message_entry(
     mid: int = 0,
 ) -> MessageRows:
     style = "magenta" if private else ""
-    action = text.startswith(ACTION) and len(text) > len(ACTION)
-    first, *more = message_lines(text[len(ACTION) :] if action else text)
-    line = _byline(ts, sender, mine=mine, private=private, action=action)
+    action = action_of(text)
+    first, *more = message_lines(text if action is None else action)
+    line = _byline(ts, sender, mine=mine, private=private, action=action is not None)
     if mention:  # the byline stands out: someone said your name
         line.stylize("reverse bold yellow", 6)
     byline = len(line)
-    line.append(" " if action else ": ")
+    line.append(": " if action is None else " ")
     line.append_text(shown(first, style))
     return MessageRows(line, [shown(other, style) for other in more], mid, byline, mine)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
+from chatroom.common.actions import action_of
 from chatroom.common.files import human_size
 from chatroom.server.store.rows import ANNOUNCEMENT, DELETED
 
@@ -42,6 +43,12 @@ class Line:
     @property
     def where(self) -> str:
         return self.room if self.room is not None else f"{self.sender} → {self.to}"
+
+    @property
+    def action(self) -> str | None:
+        """`* alice waves` for `/me waves` (protocol.md's actions), else None."""
+        does = None if self.deleted or self.file_name is not None else action_of(self.text)
+        return None if does is None else f"* {self.sender} {does}"
 
     @property
     def shown(self) -> str:
@@ -133,7 +140,8 @@ def write_txt(lines: Iterable[Line], out: TextIO, title: str) -> int:
     count = 0
     for line in lines:
         mark = "[announcement] " if line.announcement else ""
-        out.write(f"[{line.when}] ({line.where}) {line.sender}: {mark}{line.shown}\n")
+        said = f"{line.sender}: {mark}{line.shown}" if line.action is None else line.action
+        out.write(f"[{line.when}] ({line.where}) {said}\n")
         count += 1
     return count
 
@@ -165,7 +173,7 @@ def write_html(lines: Iterable[Line], out: TextIO, title: str) -> int:
         out.write(
             f'<tr class="{kind}"><td class="when">{e(line.when)}</td>'
             f'<td class="where">{e(line.where)}</td><td class="who">{e(line.sender)}</td>'
-            f'<td class="text">{e(line.shown)}</td></tr>\n'
+            f'<td class="text">{e(line.shown if line.action is None else line.action)}</td></tr>\n'
         )
         count += 1
     out.write(f"</table>\n<p>{count} messages.</p>\n</body></html>\n")
