@@ -1,26 +1,31 @@
-"""`chatroom send-file` and `chatroom get-file`: file transfer from the command line."""
+"""`chatroom send`, `chatroom send-file` and `chatroom get-file`: messages and file transfer
+from the command line."""
 
 import asyncio
 import os
 import sys
 from pathlib import Path
 
-from chatroom.common.messages import FilePush
+from chatroom.common.messages import FilePush, MessagePush
 from tests.conftest import PASSWORD, WAIT, RunningServer, next_push
 
 
-async def chatroom(*args: str, password: str = PASSWORD) -> tuple[int, str, str]:
+async def chatroom(
+    *args: str, password: str = PASSWORD, piped: bytes | None = None
+) -> tuple[int, str, str]:
+    """Run `chatroom ARGS` with `piped` on its standard input (else none): exit code,
+    standard output and standard error."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "chatroom.client",
         *args,
-        stdin=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.DEVNULL if piped is None else asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env=os.environ | {"CHATROOM_PASSWORD": password},
     )
-    out, err = await asyncio.wait_for(process.communicate(), WAIT * 2)
+    out, err = await asyncio.wait_for(process.communicate(piped), WAIT * 2)
     return process.returncode, out.decode(), err.decode()
 
 
@@ -70,6 +75,42 @@ async def test_send_file_into_a_room(server: RunningServer, tmp_path: Path) -> N
         "--port", port, "send-file", "--to", "bob", "--room", "art", str(source)
     )
     assert code == 2 and "not allowed with argument" in err
+
+
+async def test_send_a_message_from_the_command_line_or_a_pipe(server: RunningServer) -> None:
+    alice = await server.login("alice", features=["rooms"])
+    await alice.request("room_create", room="ops")
+    bob = await server.login("bob", features=["rooms"])
+    await bob.request("room_join", room="ops")
+    port = str(server.port)
+    code, out, err = await chatroom("--port", port, "send", "--user", "bob", "hello", "all")
+    assert code == 0, err
+    said = await next_push(alice, MessagePush, sender="bob")
+    assert (said.text, said.room, said.to) == ("hello all", "lobby", None)
+    assert out.strip() == f"sent to the group as message {said.mid}"
+    code, out, err = await chatroom(
+        "--port", port, "send", "--user", "bob", "--room", "ops", piped=b"deploy done\nall green\n"
+    )  # as from a script: `make deploy | chatroom send --room ops`
+    assert code == 0, err
+    said = await next_push(alice, MessagePush, room="ops")
+    assert said.text == "deploy done\nall green"  # the last line break is the pipe's
+    assert out.strip() == f"sent to #ops as message {said.mid}"
+    code, out, _ = await chatroom("--port", port, "send", "--user", "bob", "--to", "alice", "hi")
+    said = await next_push(alice, MessagePush, to="alice")
+    assert (code, said.sender, said.text) == (0, "bob", "hi")
+    assert out.strip() == f"sent to alice as message {said.mid}"
+    failures = [
+        (("send", "--user", "bob"), 2, "chatroom: send: the message is empty"),
+        (("send", "--room", "ops", "hi", "--to", "alice"), 2, "not allowed with argument"),
+        (("send", "--user", "bob", "--room", "nowhere", "hi"), 1, "there is no room 'nowhere'"),
+        (("send", "--user", "bob", "--to", "nobody", "hi"), 1, "there is no user 'nobody'"),
+        (("send", "--user", "bob", "x" * 5000), 1, "chatroom: text_too_long:"),
+    ]
+    for args, status, expected in failures:
+        code, _, err = await chatroom("--port", port, *args)
+        assert code == status and len(err.strip().splitlines()) == 1 and expected in err, err
+    code, _, err = await chatroom("--port", port, "send", piped=b"who am I?")
+    assert code == 2 and "give --user" in err
 
 
 async def test_file_commands_fail_in_one_line(server: RunningServer, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
     chatroom [--host H] [--port P] [--downloads DIR]     open the TUI on its menu
                                                          (--host a:8888,b:8888: any of them)
+    chatroom send [--to USER | --room R] [TEXT...]       a message (TEXT, else standard input)
     chatroom send-file [--to USER | --room R] PATH       upload (to the group without either)
     chatroom get-file FID [--dest DIR]                   download
     chatroom history [--room R | --with U] [--limit N | --all]   oldest to newest
@@ -65,11 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="where received files are saved (default: a chatroom folder in your downloads)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    say = commands.add_parser("send", help="send a message to a user, a room or the group")
+    say.add_argument(
+        "words", nargs="*", metavar="TEXT", help="the message (default: standard input, piped)"
+    )
     send = commands.add_parser("send-file", help="upload a file to a user, a room or the group")
     send.add_argument("path", type=Path, metavar="PATH")
-    where = send.add_mutually_exclusive_group()
-    where.add_argument("--to", default=None, help="recipient (default: the group)")
-    where.add_argument("--room", default=None, help="a room you are in")
+    for command in (say, send):
+        where = command.add_mutually_exclusive_group()
+        where.add_argument("--to", default=None, help="recipient (default: the group)")
+        where.add_argument("--room", default=None, help="a room you are in")
     get = commands.add_parser("get-file", help="download a file by its id")
     get.add_argument("fid", type=count, metavar="FID")
     get.add_argument("--dest", type=Path, default=None, help="folder to save into")
@@ -88,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
         named = command.add_mutually_exclusive_group()
         named.add_argument("--room", default=None, help="a room you are in (history: the lobby)")
         named.add_argument("--with", dest="with_user", default=None, help="a private conversation")
-    for command in (send, get, history, search):
+    for command in (say, send, get, history, search):
         command.add_argument("--user", default=os.environ.get("CHATROOM_USER"), help="username")
         _connection_flags(command, after_command=True)
     return parser
@@ -210,6 +216,34 @@ def local_files(what: str) -> Iterator[None]:
         raise LocalFileError(f"{what}: {os_reason(exc)}") from None
 
 
+async def send(args: argparse.Namespace) -> str:
+    if args.words:
+        text = " ".join(args.words)
+    elif sys.stdin.isatty():
+        _usage_error("send: give the message's TEXT, or pipe it in")
+    else:
+        text = sys.stdin.read().removesuffix("\n")  # (`echo` ends it with a line break)
+        if not args.user:  # standard input was the message: nothing left to ask with
+            _usage_error("send: with the message piped in, give --user (or $CHATROOM_USER)")
+    if not text.strip():
+        _usage_error("send: the message is empty")
+    client = await _logged_in(args)
+    try:
+        if args.to is not None:
+            sent = await client.private(args.to, text)
+        else:
+            sent = await client.broadcast(text, room=args.room)
+        await client.logout()
+    finally:
+        await client.close()
+    return f"sent to {_where(args)} as message {sent.mid}"
+
+
+def _where(args: argparse.Namespace) -> str:
+    """Where `send` or `send-file` sends, as said when done."""
+    return args.to or (f"#{args.room}" if args.room else "the group")
+
+
 async def send_file(args: argparse.Namespace) -> str:
     if not args.path.is_file():
         raise LocalFileError(f"{args.path} is not a file")
@@ -227,8 +261,7 @@ async def send_file(args: argparse.Namespace) -> str:
         await client.logout()
     finally:
         await client.close()
-    where = args.to or (f"#{args.room}" if args.room else "the group")
-    return f"sent {args.path.name} to {where} as file {sent.fid}"
+    return f"sent {args.path.name} to {_where(args)} as file {sent.fid}"
 
 
 async def get_file(args: argparse.Namespace) -> str:
@@ -272,6 +305,7 @@ async def search(args: argparse.Namespace) -> str:
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], Coroutine[None, None, str]]] = {
+    "send": send,
     "send-file": send_file,
     "get-file": get_file,
     "history": history,
