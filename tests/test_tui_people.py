@@ -89,6 +89,13 @@ async def test_the_profile_screen_saves_a_display_name_and_status(server: Runnin
         reader = await server.login("reader")
         profile = await reader.request("profile_get", username="alice")
         assert profile["display_name"] == "Alice A." and profile["status_text"] == "reading"
+        saved = "Profile saved: shown as Alice A.; online (reading)."
+        await until(pilot, lambda: saved in log_text(app), "the line that says so")
+        await pilot.press("f3")
+        await until(pilot, lambda: isinstance(app.screen, ProfileScreen), "the screen again")
+        await pilot.press("escape")  # closed, not saved: nothing said
+        await until(pilot, lambda: isinstance(app.screen, ChatScreen), "back again")
+        assert log_text(app).count("Profile saved") == 1
 
 
 async def test_a_blocked_users_room_messages_are_hidden(server: RunningServer) -> None:

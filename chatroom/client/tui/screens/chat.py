@@ -259,17 +259,19 @@ class ChatScreen(Screen[None]):
     def online(self) -> set[str]:
         return self.people.online
 
-    def people_changed(self) -> None:
+    def people_changed(self, said: str | None = None) -> None:
+        """The sidebar shows them again; `said` (the profile form's) goes in the log."""
         for sidebar in self.query(Sidebar):  # none once the screen is going
             sidebar.show(self.people)
+        if said:
+            self.shown_log().write_notice(said, style="green")
 
     async def load_people(self) -> None:
         if await self.people.load(self.session):
             self.people_changed()
 
     def open_profile(self) -> None:
-        screen = ProfileScreen(self.session, self.people)
-        self.app.push_screen(screen, lambda saved: self.people_changed())
+        self.app.push_screen(ProfileScreen(self.session, self.people), self.people_changed)
 
     @on(ConversationLog.CaughtUp)
     def caught_up(self, event: ConversationLog.CaughtUp) -> None:

@@ -22,7 +22,7 @@ STATUSES = [
 ]
 
 
-class ProfileScreen(ModalScreen[None]):
+class ProfileScreen(ModalScreen[str | None]):
     """Saving also tells `people` the user's new status."""
 
     BINDINGS = [Binding("escape", "close", "Back")]
@@ -83,7 +83,8 @@ class ProfileScreen(ModalScreen[None]):
             self.show_error(f"Not saved: {error.message}")
             return
         self.people.set_mine(status, text)
-        self.dismiss(None)
+        named = f"shown as {display_name}" if display_name else "no display name"
+        self.dismiss(f"Profile saved: {named}; {status}{f' ({text})' if text else ''}.")
 
     def action_close(self) -> None:
         self.dismiss(None)
