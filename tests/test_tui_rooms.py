@@ -109,6 +109,7 @@ async def test_search_shows_a_panel_and_enter_jumps_to_the_message(
         await until(pilot, lambda: isinstance(app.screen, Panel), "the results")
         rows = app.screen.query_one(OptionList)
         assert rows.option_count == 2
+        assert app.screen.title_text.startswith("2 messages with needle")  # type: ignore[attr-defined]
         assert "@bob bob: another «needle», privately" in str(rows.get_option_at_index(0).prompt)
         assert "#lobby bob: the «needle» is here" in str(rows.get_option_at_index(1).prompt)
         width = len(str(other.mid))  # the mids in a column, for /delete MID
@@ -135,6 +136,7 @@ async def test_a_search_result_in_a_tab_never_shown_is_jumped_to(server: Running
     async with chatting(app, size=(100, 30)) as (pilot, screen):
         await send(pilot, "/search needle")
         await until(pilot, lambda: isinstance(app.screen, Panel), "the results")
+        assert app.screen.title_text.startswith("1 message with needle")  # type: ignore[attr-defined]
         await pilot.press("enter")
         await until(pilot, lambda: app.screen is screen, "the panel to close")
         log = screen.logs["dm1"]

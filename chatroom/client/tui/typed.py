@@ -211,7 +211,8 @@ async def _search(chat: Chat, query: str, log: ConversationLog) -> None:
         return
     width = max(len(str(item.push.mid)) for item in found)
     rows = [_found_row(item, chat.session.me, width) for item in found]
-    title = f"{len(found)} messages with {query} (newest first): Enter shows one, Esc closes"
+    many = f"{len(found)} messages" if len(found) > 1 else "1 message"
+    title = f"{many} with {query} (newest first): Enter shows one, Esc closes"
     chat.show_panel(Panel(title, rows), lambda index: chat.jump_to(found[index].push))
 
 
@@ -238,7 +239,8 @@ async def _list_files(chat: Chat, log: ConversationLog) -> None:
         return
     listed.reverse()  # newest first
     rows = [_file_row(item) for item in listed]
-    title = f"{len(listed)} files here (newest first): Enter saves one, Esc closes"
+    many = f"{len(listed)} files" if len(listed) > 1 else "1 file"
+    title = f"{many} here (newest first): Enter saves one, Esc closes"
 
     def save(index: int) -> None:
         chat.transfers().save_file(listed[index].fid, log)
