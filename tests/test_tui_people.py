@@ -3,9 +3,12 @@ statuses in the sidebar, contact requests, the profile screen, blocking, moderat
 new password."""
 
 import asyncio
+import time
 
+from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, Static
 
+from chatroom.client.tui.app import ChatApp
 from chatroom.client.tui.screens.chat import ChatScreen
 from chatroom.client.tui.screens.password import PasswordScreen
 from chatroom.client.tui.screens.profile import ProfileScreen
@@ -164,6 +167,25 @@ async def test_a_deleted_message_goes_from_the_log_and_delete_alone_takes_the_la
         await send(pilot, "/delete")
         await until(pilot, lambda: "Nothing you sent is shown here" in log_text(app), "none")
         assert screen.tabs.active == "room"
+
+
+async def test_a_refusal_says_until_when(server: RunningServer) -> None:
+    """A muted user's message is refused with when the mute ends, as the push said."""
+    teacher = await server.login("teacher")
+    assert server.server is not None
+    await server.server.services.store.set_role("teacher", "moderator", by="test")
+    await server.register("alice")
+    app = make_app(server.port)
+    async with chatting(app, size=(100, 30)) as (pilot, _):
+        muted = await teacher.request("mute", username="alice", seconds=600)
+        until = time.strftime("%H:%M", time.localtime(muted["until"]))
+        await until_seen(pilot, app, f"teacher muted you until {until}.")
+        await send(pilot, "let me speak")
+        await until_seen(pilot, app, f"a moderator silenced you (until {until}); it is back")
+
+
+async def until_seen(pilot: Pilot, app: ChatApp, text: str) -> None:
+    await until(pilot, lambda: text in log_text(app).replace("\n", " "), repr(text))
 
 
 async def test_a_new_password_from_the_form_logs_the_other_sessions_out(

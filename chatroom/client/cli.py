@@ -32,6 +32,7 @@ from chatroom.client.api import (
     ChatClient,
     ServerList,
     describe_os_error,
+    explained,
     parse_servers,
     tls_context,
 )
@@ -345,7 +346,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         output = asyncio.run(COMMANDS[args.command](args))
     except ChatError as error:
-        sys.exit(f"chatroom: {error.code}: {error.message}")
+        sys.exit(f"chatroom: {error.code}: {explained(error)}")
     except LocalFileError as error:
         sys.exit(f"chatroom: {error}")
     except OSError as error:

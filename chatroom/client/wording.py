@@ -1,8 +1,12 @@
 """What the client tells a person when a connection fails: short reasons in plain words,
 shared by the command line and the TUI."""
 
+import math
 import ssl
+import time
+from typing import TypeGuard
 
+from chatroom.common.errors import ChatError
 from chatroom.utils.args import os_reason
 
 
@@ -19,3 +23,20 @@ def describe_os_error(error: BaseException) -> str:
     if isinstance(error, OSError) and error.strerror:
         return os_reason(error)
     return str(error) or type(error).__name__
+
+
+def explained(error: ChatError) -> str:
+    """The server's message, and when what it refuses ends if the error says: a mute's or
+    a ban's `until` (local time), a rate limit's or a lockout's `retry_after`."""
+    until, wait = error.extra.get("until"), error.extra.get("retry_after")
+    if _is_number(until):
+        day = "%H:%M" if until - time.time() < 20 * 3600 else "%Y-%m-%d %H:%M"
+        return f"{error.message} (until {time.strftime(day, time.localtime(until))})"
+    if _is_number(wait):
+        return f"{error.message} (try again in {max(1, math.ceil(wait))} s)"
+    return error.message
+
+
+def _is_number(value: object) -> TypeGuard[float]:
+    """A number of seconds a server could mean (a hostile one may send anything)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1e11

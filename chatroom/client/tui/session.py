@@ -18,7 +18,7 @@ from typing import Any
 
 from textual.message import Message
 
-from chatroom.client.api import ChatClient, FileSent, LoginReply, new_cid, sessions
+from chatroom.client.api import ChatClient, FileSent, LoginReply, explained, new_cid, sessions
 from chatroom.client.tui.events import (
     MessageRefused,
     MessageSent,
@@ -131,7 +131,7 @@ class ChatSession:
                     return
                 self.post(SessionLost(client.closed_reason))
         except ChatError as error:
-            self.post(SessionFailed(error.message))
+            self.post(SessionFailed(explained(error)))
 
     def waiting(self, delay: float) -> None:
         self.post(Reconnecting(delay))
@@ -164,7 +164,7 @@ class ChatSession:
                 )
             except ChatError as error:
                 self.outbox.popleft()
-                self.post(MessageRefused(item.to, error.message, item.text, item.room))
+                self.post(MessageRefused(item.to, explained(error), item.text, item.room))
             except OSError:
                 # Maybe the message arrived and only its ok was lost: the retry has its cid.
                 self.linked.clear()  # `keep` reconnects and sets it again

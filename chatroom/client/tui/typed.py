@@ -15,6 +15,7 @@ from textual.app import App
 from textual.content import Content
 from textual.message import Message
 
+from chatroom.client.api import explained
 from chatroom.client.replies import Found
 from chatroom.client.tui import commands, rooms
 from chatroom.client.tui.conversation import ConversationLog
@@ -150,7 +151,7 @@ async def _server_request(
     try:
         reply = await chat.session.connected().request(command.kind, **data)
     except ChatError as error:
-        log.write_notice(error.message, style="red")
+        log.write_notice(explained(error), style="red")
         return
     people = chat.people
     match command.kind:
@@ -184,7 +185,7 @@ async def _room_command(chat: Chat, command: commands.RoomCommand, log: Conversa
     try:
         said = await rooms.run(command, chat.session, chat.tabs)
     except ChatError as error:
-        log.write_notice(error.message, style="red")
+        log.write_notice(explained(error), style="red")
     else:
         chat.shown_log().write_notice(said, style="green")
 

@@ -8,7 +8,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Static
 
-from chatroom.client.api import describe_os_error
+from chatroom.client.api import describe_os_error, explained
 from chatroom.client.tui.link import ServerLink
 from chatroom.common.errors import ChatError
 
@@ -84,5 +84,6 @@ class FormScreen(Screen[Any]):
     def explain(self, error: Exception) -> str:
         """One line for the user about a failed request."""
         if isinstance(error, ChatError):
-            return error.message[:1].upper() + error.message[1:]
+            said = explained(error)
+            return said[:1].upper() + said[1:]
         return f"Cannot reach {self.link.address}: {describe_os_error(error)}"
