@@ -10,8 +10,8 @@ from chatroom.client.tui.entry import Entry
 from chatroom.client.tui.reading import PAGE
 from chatroom.client.tui.screens.chat import GROUP
 from chatroom.client.tui.screens.panel import Panel
-from chatroom.common.messages import FilePush, MessagePush
-from tests.conftest import RunningServer, next_push
+from chatroom.common.messages import FilePush, InvitedPush, MessagePush
+from tests.conftest import RunningServer, next_push, refused
 from tests.test_tui import chatting, log_in, log_text, make_app, send, until
 from tests.test_tui_entry import all_logs
 from tests.test_tui_history import MakeServer
@@ -63,6 +63,23 @@ async def test_a_message_refused_after_leaving_its_room_is_said_where_the_user_i
         assert screen.query_one(Entry).value == "one for the road"
         assert not screen.tabs.rooms  # not opened again
         assert screen.tabs.active == GROUP
+
+
+async def test_an_invite_only_room_is_made_from_the_tui(server: RunningServer) -> None:
+    await server.register("alice")
+    bob = await server.login("bob", features=["rooms"])
+    app = make_app(server.port)
+    async with chatting(app, size=(100, 30)) as (pilot, screen):
+        await send(pilot, "/create-private plans who does what")
+        said = "You are in #plans: who does what (invite-only: /invite NAME lets someone in)"
+        await until(pilot, lambda: said in all_logs(app).replace("\n", " "), "the room")
+        assert list(screen.tabs.rooms.values()) == ["plans"]
+        assert await refused(bob, "room_join", room="plans") == "forbidden"
+        listed = (await bob.request("rooms"))["rooms"]
+        assert "plans" not in [room["room"] for room in listed]  # not listed to others
+        await send(pilot, "/invite bob")
+        assert (await next_push(bob, InvitedPush)) == InvitedPush("plans", "alice")
+        assert (await bob.request("room_join", room="plans"))["joined"] is True
 
 
 async def test_the_rooms_tabs_come_back_at_the_next_login(server: RunningServer) -> None:

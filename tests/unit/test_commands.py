@@ -9,6 +9,7 @@ from chatroom.client.tui.commands import (
     PARSERS,
     ListUsers,
     Quit,
+    RoomCommand,
     SaveFile,
     Say,
     SendFile,
@@ -82,3 +83,11 @@ def test_an_unknown_command_is_a_value_naming_it(line: str) -> None:
 def test_every_command_is_in_the_help() -> None:
     for name in PARSERS:
         assert any(line.startswith(name + " ") for line in HELP), name
+
+
+def test_create_private_makes_an_invite_only_room() -> None:
+    assert parse("/create-private plans who does what") == RoomCommand(
+        "room_create", "plans", "who does what", public=False
+    )
+    assert parse("/create plans").public is True  # type: ignore[union-attr]
+    assert parse("/create-private") == Usage("Usage: /create-private ROOM [TOPIC]")

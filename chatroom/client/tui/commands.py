@@ -23,6 +23,7 @@ COMMANDS = [
     ("/join ROOM", "join a room: a tab opens for it"),
     ("/leave [ROOM]", "leave a room (this tab's without a name)"),
     ("/create ROOM [TOPIC]", "make a room, and join it"),
+    ("/create-private ROOM [TOPIC]", "make an invite-only room: /invite lets others in"),
     ("/topic TEXT", "set the topic of this tab's room (if it is yours)"),
     ("/invite NAME", "invite NAME into this tab's room"),
     ("/query NAME", "open a private chat with NAME"),
@@ -103,6 +104,8 @@ class RoomCommand:
     kind: str
     room: str | None
     text: str | None = None
+    public: bool = True
+    """For `room_create`: false makes the room invite-only."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -202,9 +205,12 @@ Command = (
 )
 
 
-def about_a_room(kind: str, usage: str, needs: str) -> Callable[[str], Command]:
+def about_a_room(
+    kind: str, usage: str, needs: str, public: bool = True
+) -> Callable[[str], Command]:
     """A parser for a room command: `needs` is what its words are: "room" (a room's name
-    first, maybe text after), "text" (all of it), or "room?" (a name, or none)."""
+    first, maybe text after), "text" (all of it), or "room?" (a name, or none); `public`
+    is the room's, for `room_create`."""
 
     def parse(rest: str) -> Command:
         first, _, more = rest.strip().partition(" ")
@@ -212,7 +218,7 @@ def about_a_room(kind: str, usage: str, needs: str) -> Callable[[str], Command]:
             return RoomCommand(kind, None, rest.strip()) if rest.strip() else Usage(usage)
         if needs == "room" and not first:
             return Usage(usage)
-        return RoomCommand(kind, first or None, more.strip() or None)
+        return RoomCommand(kind, first or None, more.strip() or None, public)
 
     return parse
 
@@ -321,6 +327,9 @@ PARSERS: dict[str, Callable[[str], Command]] = {
     "/join": about_a_room("room_join", "Usage: /join ROOM", "room"),
     "/leave": about_a_room("room_leave", "Usage: /leave [ROOM]", "room?"),
     "/create": about_a_room("room_create", "Usage: /create ROOM [TOPIC]", "room"),
+    "/create-private": about_a_room(
+        "room_create", "Usage: /create-private ROOM [TOPIC]", "room", public=False
+    ),
     "/topic": about_a_room("room_topic", "Usage: /topic TEXT (in the room's tab)", "text"),
     "/invite": about_a_room("room_invite", "Usage: /invite NAME (in the room's tab)", "text"),
     "/close": lambda rest: CloseTab(),

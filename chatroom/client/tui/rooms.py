@@ -39,11 +39,15 @@ async def run(command: RoomCommand, session: ChatSession, tabs: ConversationTabs
         raise ChatError("usage", f"{command.kind.replace('room_', '/')} works in a room's tab")
     match command.kind:
         case "room_join" | "room_create":
-            fields = {"topic": command.text} if command.text else {}
+            fields: dict[str, object] = {"topic": command.text} if command.text else {}
+            if not command.public:
+                fields["public"] = False
             reply = await session.request(command.kind, room=room, **fields)
             tabs.active = tabs.room_pane(reply["room"])
             topic = f": {reply['topic']}" if reply.get("topic") else ""
-            return f"You are in #{reply['room']}{topic}"
+            invited = reply.get("public") is False
+            closed = " (invite-only: /invite NAME lets someone in)" if invited else ""
+            return f"You are in #{reply['room']}{topic}{closed}"
         case "room_leave":
             reply = await session.request("room_leave", room=room)
             tabs.close_room(reply["room"])
