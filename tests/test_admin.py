@@ -348,6 +348,14 @@ async def test_an_action_reads_as_one_in_the_transcripts_for_people(server: Runn
     assert json.loads(out)["messages"][0]["text"] == "/me waves at <everyone>"
 
 
+async def test_names_not_utf8_are_a_usage_error(server: RunningServer) -> None:
+    """A byte that is not UTF-8 in a name (0xff, kept by Python as U+DCFF) was a
+    traceback from SQLite; it is one line, exit 2."""
+    for args in [("export", "--room", "a\udcffb"), ("set-role", "a\udcffb", "moderator")]:
+        code, _, err = await admin(server.data_dir, *args, ok=False)
+        assert code == 2 and err.strip().endswith("not UTF-8 text: 'a\\udcffb'"), err
+
+
 async def test_a_backup_during_a_flood_restores_every_acknowledged_message(
     make_server: Any, tmp_path: Path
 ) -> None:

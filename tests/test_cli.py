@@ -109,6 +109,16 @@ async def test_a_restore_stopped_half_way_keeps_the_server_from_starting(tmp_pat
     assert not (tmp_path / "chatroom.db").exists()  # nothing was made
 
 
+async def test_a_host_not_utf8_is_a_usage_error(tmp_path: Path) -> None:
+    code, lines = await cli_failure(
+        "--port", "0", "--data-dir", str(tmp_path), "--host", "a\udcffb"
+    )
+    assert (code, lines) == (
+        2,
+        ["chatroom-server: error: argument --host: not UTF-8 text: 'a\\udcffb'"],
+    )
+
+
 async def test_offline_mail_survives_a_process_restart(tmp_path: Path) -> None:
     args = ("--port", "0", "--data-dir", str(tmp_path), "--bcrypt-cost", "4")
     first = ServerProcess(await run_server(*args))

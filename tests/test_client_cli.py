@@ -113,6 +113,33 @@ async def test_send_a_message_from_the_command_line_or_a_pipe(server: RunningSer
     assert code == 2 and "give --user" in err
 
 
+async def test_arguments_not_utf8_are_one_line_and_a_pipe_of_them_is_sent(
+    server: RunningServer,
+) -> None:
+    """Bytes that are not UTF-8 in an argument (Python keeps 0xff as the lone surrogate
+    U+DCFF) were a traceback when sent; in a pipe they are data, sent as U+FFFD."""
+    bob = await server.login("bob")
+    await server.register("alice")
+    port, bad = str(server.port), "a\udcffb"
+    for args in [
+        ("search", "--user", "alice", bad),
+        ("history", "--user", bad),
+        ("send", "--user", "alice", "--room", bad, "hi"),
+        ("send", "--user", "alice", bad),
+    ]:
+        code, _, err = await chatroom("--port", port, *args)
+        assert code == 2 and err.strip().endswith("not UTF-8 text: 'a\\udcffb'"), err
+    code, _, err = await chatroom("--port", port, "send", "--user", "alice", piped=b"caf\xe9!\n")
+    assert code == 0, err
+    assert (await next_push(bob, MessagePush, sender="alice")).text == "caf\ufffd!"
+    most = server.limits.max_text
+    code, _, err = await chatroom(
+        "--port", port, "send", "--user", "alice", piped=b"x" * (most + 1)
+    )  # refused before it is sent: a frame that large, the server hangs up on
+    said = f"the message has {most + 1:,} characters; the server takes {most:,}"
+    assert (code, err.strip()) == (1, f"chatroom: text_too_long: {said}")
+
+
 async def test_file_commands_fail_in_one_line(server: RunningServer, tmp_path: Path) -> None:
     await server.register("alice")
     port = str(server.port)

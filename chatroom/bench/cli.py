@@ -31,7 +31,7 @@ from chatroom.bench.scenarios import Figures, Target
 from chatroom.bench.spawn import BENCH_FLAGS, ServerDidNotStart, start_server
 from chatroom.bench.wire import PROTOCOLS
 from chatroom.server.cli import fast_event_loop
-from chatroom.utils.args import OneLineParser, count, more_than_zero, os_reason, port
+from chatroom.utils.args import OneLineParser, count, more_than_zero, os_reason, port, utf8_text
 from chatroom.utils.engines import Postgres, Redis, postgres_bin
 
 ALL = ["fanout", "latency", "connections", "store", "store-cid", "logins", "resumes"]
@@ -45,7 +45,7 @@ def counts(text: str) -> list[int]:
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="chatroom-bench", description=__doc__.splitlines()[0])
     parser.add_argument("--protocol", choices=sorted(PROTOCOLS), default="chatroom")
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--host", type=utf8_text, default="127.0.0.1")
     parser.add_argument("--port", type=port, help="a running server (default: spawn one)")
     parser.add_argument("--server-pid", type=int, help="its process, to report its memory")
     parser.add_argument("--scenarios", default=",".join(ALL), help="comma-separated")

@@ -48,7 +48,7 @@ from chatroom.common.limits import (
     SEARCH_DEFAULT,
     SEARCH_MAX,
 )
-from chatroom.utils.args import EXIT_USAGE, OneLineParser, count, os_reason, port
+from chatroom.utils.args import EXIT_USAGE, OneLineParser, count, os_reason, port, utf8_text
 from chatroom.utils.paths import default_downloads_dir
 from chatroom.utils.tracing import TO_STDERR, trace_writer
 
@@ -69,14 +69,20 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     say = commands.add_parser("send", help="send a message to a user, a room or the group")
     say.add_argument(
-        "words", nargs="*", metavar="TEXT", help="the message (default: standard input, piped)"
+        "words",
+        nargs="*",
+        type=utf8_text,
+        metavar="TEXT",
+        help="the message (default: standard input, piped)",
     )
     send = commands.add_parser("send-file", help="upload a file to a user, a room or the group")
     send.add_argument("path", type=Path, metavar="PATH")
     for command in (say, send):
         where = command.add_mutually_exclusive_group()
-        where.add_argument("--to", default=None, help="recipient (default: the group)")
-        where.add_argument("--room", default=None, help="a room you are in")
+        where.add_argument(
+            "--to", type=utf8_text, default=None, help="recipient (default: the group)"
+        )
+        where.add_argument("--room", type=utf8_text, default=None, help="a room you are in")
     get = commands.add_parser("get-file", help="download a file by its id")
     get.add_argument("fid", type=count, metavar="FID")
     get.add_argument("--dest", type=Path, default=None, help="folder to save into")
@@ -87,16 +93,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     how_many.add_argument("--all", action="store_true", help="every message, back to the first")
     search = commands.add_parser("search", help="print the messages with every word, newest first")
-    search.add_argument("words", nargs="+", metavar="WORD")
+    search.add_argument("words", nargs="+", type=utf8_text, metavar="WORD")
     search.add_argument(
         "--limit", type=count, default=SEARCH_DEFAULT, help=f"at most N (up to {SEARCH_MAX})"
     )
     for command in (history, search):
         named = command.add_mutually_exclusive_group()
-        named.add_argument("--room", default=None, help="a room you are in (history: the lobby)")
-        named.add_argument("--with", dest="with_user", default=None, help="a private conversation")
+        named.add_argument(
+            "--room", type=utf8_text, default=None, help="a room you are in (history: the lobby)"
+        )
+        named.add_argument(
+            "--with", dest="with_user", type=utf8_text, default=None, help="a private conversation"
+        )
     for command in (say, send, get, history, search):
-        command.add_argument("--user", default=os.environ.get("CHATROOM_USER"), help="username")
+        command.add_argument(
+            "--user", type=utf8_text, default=os.environ.get("CHATROOM_USER"), help="username"
+        )
         _connection_flags(command, after_command=True)
     return parser
 
@@ -141,7 +153,7 @@ def _connection_flags(parser: argparse.ArgumentParser, after_command: bool = Fal
 
 def _servers(text: str) -> str:
     try:
-        parse_servers(text, DEFAULT_PORT)
+        parse_servers(utf8_text(text), DEFAULT_PORT)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     return text
@@ -223,13 +235,19 @@ async def send(args: argparse.Namespace) -> str:
     elif sys.stdin.isatty():
         _usage_error("send: give the message's TEXT, or pipe it in")
     else:
-        text = sys.stdin.read().removesuffix("\n")  # (`echo` ends it with a line break)
+        # Bytes that are not UTF-8 become U+FFFD: sent, and seen to be wrong, rather than
+        # refused whole. (`echo` ends the text with a line break: not part of it.)
+        piped = sys.stdin.buffer.read().decode(errors="replace")
+        text = piped.removesuffix("\n")
         if not args.user:  # standard input was the message: nothing left to ask with
             _usage_error("send: with the message piped in, give --user (or $CHATROOM_USER)")
     if not text.strip():
         _usage_error("send: the message is empty")
     client = await _logged_in(args)
     try:
+        if len(text) > (most := client.limits.max_text):  # else the server hangs up on it
+            why = f"the message has {len(text):,} characters; the server takes {most:,}"
+            raise ChatError("text_too_long", why)
         if args.to is not None:
             sent = await client.private(args.to, text)
         else:

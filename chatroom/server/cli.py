@@ -34,7 +34,14 @@ from chatroom.server.auth import NoPasswordWorker
 from chatroom.server.chaos import Chaos, ChaosSpec
 from chatroom.server.datadir import DataDirError, open_to_others
 from chatroom.server.handlers.permissions import DM_POLICIES
-from chatroom.utils.args import EXIT_USAGE, OneLineParser, failure_reason, listening_port, os_reason
+from chatroom.utils.args import (
+    EXIT_USAGE,
+    OneLineParser,
+    failure_reason,
+    listening_port,
+    os_reason,
+    utf8_text,
+)
 from chatroom.utils.logs import setup_logging
 from chatroom.utils.paths import DATA_DIR_VARIABLE, default_data_dir
 from chatroom.utils.tracing import TO_STDERR, trace_writer
@@ -69,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="chatroom-server",
         description="Run the chatroom server until SIGINT, SIGTERM or SIGHUP.",
     )
-    parser.add_argument("--host", default=DEFAULT_HOST, help="address to listen on")
+    parser.add_argument("--host", type=utf8_text, default=DEFAULT_HOST, help="address to listen on")
     parser.add_argument(
         "--port", type=listening_port, default=DEFAULT_PORT, help="TCP port (0: any free)"
     )

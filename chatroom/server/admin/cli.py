@@ -35,7 +35,7 @@ from chatroom.server.datadir import DataDirError, is_damage, make
 from chatroom.server.store import SqlStore
 from chatroom.server.store.moderation import BAN, RESET_PASSWORD
 from chatroom.server.store.sql import DATABASE_NAME
-from chatroom.utils.args import EXIT_USAGE, OneLineParser, count, os_reason, whole_number
+from chatroom.utils.args import EXIT_USAGE, OneLineParser, count, os_reason, utf8_text, whole_number
 from chatroom.utils.paths import DATA_DIR_VARIABLE, default_data_dir
 
 PROG = "chatroom-admin"
@@ -266,31 +266,35 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("-o", "--output", type=Path, help="write generated passwords to this new file")
     bcrypt_cost(sub)
     sub = command("reset-password", reset_password, "set a user's password (made if not given)")
-    sub.add_argument("user")
-    sub.add_argument("--password", help="the new password (default: generate and print one)")
+    sub.add_argument("user", type=utf8_text)
+    sub.add_argument(
+        "--password", type=utf8_text, help="the new password (default: generate and print one)"
+    )
     bcrypt_cost(sub)
     sub = command("set-role", set_role, "make a user an admin, a moderator, or a user again")
-    sub.add_argument("user")
+    sub.add_argument("user", type=utf8_text)
     sub.add_argument("role", choices=ROLES)
     sub = command("ban", ban, "ban a user from the server")
-    sub.add_argument("user")
+    sub.add_argument("user", type=utf8_text)
     sub.add_argument(
         "--seconds",
         type=whole_number(1, SANCTION_MAX),
         help="for this long (default: until unbanned)",
     )
-    sub.add_argument("--reason", default="", help="said in the audit log")
+    sub.add_argument("--reason", type=utf8_text, default="", help="said in the audit log")
     sub = command("unban", unban, "lift a user's ban")
-    sub.add_argument("user")
+    sub.add_argument("user", type=utf8_text)
     command("list-users", reports.list_users, "list every user, with role and ban")
     command("rooms", reports.rooms, "list the rooms, with owner, members and messages")
     sub = command("audit", reports.audit, "print the audit log: action, who, whom, when")
     sub.add_argument("--limit", type=count, default=100, help="the newest N entries (default: 100)")
     sub = command("export", reports.export, "write a transcript of a room or of a user")
     which = sub.add_mutually_exclusive_group(required=True)
-    which.add_argument("--room", help="everything said in this room")
-    which.add_argument("--user", help="what this user wrote, and their private messages")
-    sub.add_argument("--since", help="from this date on (YYYY-MM-DD, local time)")
+    which.add_argument("--room", type=utf8_text, help="everything said in this room")
+    which.add_argument(
+        "--user", type=utf8_text, help="what this user wrote, and their private messages"
+    )
+    sub.add_argument("--since", type=utf8_text, help="from this date on (YYYY-MM-DD, local time)")
     sub.add_argument("--format", choices=FORMATS, default="txt", help="default: txt")
     sub.add_argument("-o", "--output", type=Path, help="write to this file (default: stdout)")
     sub = command("backup", take_backup, "copy the database and files to a new folder")
