@@ -129,6 +129,8 @@ async def test_arguments_not_utf8_are_one_line_and_a_pipe_of_them_is_sent(
     ]:
         code, _, err = await chatroom("--port", port, *args)
         assert code == 2 and err.strip().endswith("not UTF-8 text: 'a\\udcffb'"), err
+    code, _, err = await chatroom("--port", port, "history", "--user", "alice", password=bad)
+    assert (code, err.strip()) == (2, "chatroom: the password is not UTF-8 text")  # not shown
     code, _, err = await chatroom("--port", port, "send", "--user", "alice", piped=b"caf\xe9!\n")
     assert code == 0, err
     assert (await next_push(bob, MessagePush, sender="alice")).text == "caf\ufffd!"

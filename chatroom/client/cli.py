@@ -180,6 +180,14 @@ def _usage_error(message: str) -> NoReturn:
 async def _logged_in(args: argparse.Namespace) -> ChatClient:
     user = args.user or input("Username: ")
     password = os.environ.get("CHATROOM_PASSWORD") or getpass.getpass(f"Password for {user}: ")
+    try:
+        user = utf8_text(user)  # (typed at the prompt)
+    except argparse.ArgumentTypeError as error:
+        _usage_error(f"the username is {error}")
+    try:
+        password.encode()
+    except UnicodeEncodeError:  # in $CHATROOM_PASSWORD, or typed; not shown: a password
+        _usage_error("the password is not UTF-8 text")
     tls = tls_context(args.tls, args.cafile)
     # pull: a command reads no pushes, so the server need not replay the mailbox
     client = await ServerList(args.servers, args.trace_to).connect(tls=tls, pull=True)
