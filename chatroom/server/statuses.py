@@ -10,9 +10,12 @@ turn: the last read shown is the newest.
 """
 
 import asyncio
+import logging
 
 from chatroom.server.hub import Hub
 from chatroom.server.store import Store
+
+log = logging.getLogger("chatroom.server")
 
 
 class StatusKeeper:
@@ -27,21 +30,31 @@ class StatusKeeper:
         """How many status changes this node has made or heard of. A login reads it before
         it reads the user's status, and reads the status again if it has moved."""
 
-    async def changed(self, username: str) -> None:
-        """`username` changed their status here, and it is stored: show it (and tell the
-        other nodes)."""
+    async def changed(self, username: str, chosen: tuple[str, str]) -> None:
+        """`username` changed their status here to `chosen`, and it is stored: show it
+        (and tell the other nodes)."""
         self.changes += 1
         self._hub.status_changed(username)
-        await self.show_stored(username)
+        if not await self._shown(username) and self._hub.sessions_of(username):
+            self._hub.set_status(username, *chosen)  # stored: not lost for want of a read
 
     def heard(self, username: str) -> None:
         """Another node stored a change of `username`'s status: show it if they have
         sessions here."""
         self.changes += 1
         if self._hub.sessions_of(username):
-            task = asyncio.create_task(self.show_stored(username))
+            task = asyncio.create_task(self._shown(username))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
+
+    async def _shown(self, username: str) -> bool:
+        """`show_stored`; False if the store could not be read (it is said in the log)."""
+        try:
+            await self.show_stored(username)
+        except Exception as exc:  # the database unreachable, say
+            log.warning("could not read %s's status again: %s", username, exc)
+            return False
+        return True
 
     async def show_stored(self, username: str) -> tuple[str, str]:
         """Read `username`'s status from the store, and show it if they are online here;

@@ -91,5 +91,5 @@ async def status_set(server: Services, peer: Peer, data: Fields) -> Reply:
     if text:  # said to everyone online: not by someone muted (a status alone is no speech)
         check_not_muted(server, peer.username, None)
     await server.store.set_status(peer.username, status, text)
-    await server.statuses.changed(peer.username)
+    await server.statuses.changed(peer.username, (status, text))
     return {"status": status, "status_text": text}
