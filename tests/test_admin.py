@@ -3,6 +3,7 @@ roles and bans that the running server obeys, transcripts in every format, and a
 taken during a broadcast flood, restored into a server that serves every message."""
 
 import asyncio
+import contextlib
 import csv
 import hashlib
 import io
@@ -354,6 +355,37 @@ async def test_names_not_utf8_are_a_usage_error(server: RunningServer) -> None:
     for args in [("export", "--room", "a\udcffb"), ("set-role", "a\udcffb", "moderator")]:
         code, _, err = await admin(server.data_dir, *args, ok=False)
         assert code == 2 and err.strip().endswith("not UTF-8 text: 'a\\udcffb'"), err
+
+
+async def test_what_students_wrote_cannot_act_on_the_teachers_terminal(
+    server: RunningServer,
+) -> None:
+    """An escape sequence in a message (colours, the window's title) or a C1 control in a
+    display name shows as its escape in the txt transcript, the listings, and any format
+    printed to a terminal; a file or a pipe of json or csv keeps the text as stored."""
+    bob = await server.login("bob")
+    evil = "red \x1b[31mtext\x1b]0;pwned\x07"
+    await bob.broadcast(evil)
+    await bob.request("profile_set", display_name="Bob \x9b31m")
+    _, out, _ = await admin(server.data_dir, "export", "--room", "lobby")
+    assert out.splitlines()[-1].endswith("bob: red \\x1b[31mtext\\x1b]0;pwned\\x07")
+    _, out, _ = await admin(server.data_dir, "export", "--room", "lobby", "--format", "csv")
+    assert evil in out  # data, for a program
+    _, out, _ = await admin(server.data_dir, "list-users")
+    assert "Bob \\x9b31m" in out and "\x9b" not in out
+    leader, follower = os.openpty()  # the teacher's terminal
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "chatroom.server.admin.cli", "--data-dir", str(server.data_dir),
+        "export", "--room", "lobby", "--format", "csv", stdout=follower,
+    )  # fmt: skip
+    os.close(follower)
+    assert await asyncio.wait_for(process.wait(), 60) == 0
+    shown = b""
+    with contextlib.suppress(OSError):  # (EIO once the writer has gone)
+        while chunk := os.read(leader, 65536):
+            shown += chunk
+    os.close(leader)
+    assert b"\x1b" not in shown and b"red \\x1b[31mtext" in shown
 
 
 async def test_a_backup_during_a_flood_restores_every_acknowledged_message(

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.text import Text
 
 from chatroom.client.tui.entries import GUTTER, MessageRows, shown
-from chatroom.client.visible import Piece, message_lines, pieces, visible
+from chatroom.common.visible import Piece, message_lines, pieces, visible
 
 
 @pytest.mark.parametrize(

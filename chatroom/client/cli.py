@@ -39,7 +39,6 @@ from chatroom.client.api import (
 from chatroom.client.settings import load as load_settings
 from chatroom.client.settings import settings_path
 from chatroom.client.transcript import line, recent
-from chatroom.client.visible import visible
 from chatroom.common.errors import ChatError
 from chatroom.common.limits import (
     DEFAULT_HOST,
@@ -48,6 +47,7 @@ from chatroom.common.limits import (
     SEARCH_DEFAULT,
     SEARCH_MAX,
 )
+from chatroom.common.visible import visible
 from chatroom.utils.args import EXIT_USAGE, OneLineParser, count, os_reason, port, utf8_text
 from chatroom.utils.paths import default_downloads_dir
 from chatroom.utils.tracing import TO_STDERR, trace_writer

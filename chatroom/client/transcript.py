@@ -9,10 +9,10 @@ import time
 from contextlib import aclosing
 
 from chatroom.client.connection import ChatClient
-from chatroom.client.visible import visible
 from chatroom.common.actions import action_of
 from chatroom.common.limits import PAGE_MAX
 from chatroom.common.messages import FilePush, MessagePush
+from chatroom.common.visible import visible
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 """Local time to the minute: sortable, and short enough to leave room for the text."""

@@ -3,7 +3,7 @@ file, a divider.
 
 Text from the network is appended as plain `rich.text.Text`, never parsed as markup, so a
 message like `[bold]` or `[link=...]` shows exactly as typed. Characters that would act on
-the terminal show as escapes in reverse video (`chatroom.client.visible`), and every row of
+the terminal show as escapes in reverse video (`chatroom.common.visible`), and every row of
 a message after its first starts with a gutter, so no line of a message, whether the
 sender broke it or the log wrapped it, can pass for a message of its own.
 """
@@ -17,10 +17,10 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from chatroom.client.visible import message_lines, pieces
 from chatroom.common.actions import action_of
 from chatroom.common.files import human_size
 from chatroom.common.messages import FilePush, MessagePush
+from chatroom.common.visible import message_lines, pieces
 
 Item = MessagePush | FilePush
 """A message or a file, live or from the history."""

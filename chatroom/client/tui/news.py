@@ -10,7 +10,6 @@ from datetime import datetime
 from chatroom.client.tui.people import People
 from chatroom.client.tui.rooms import room_news
 from chatroom.client.tui.tabs import GROUP, ConversationTabs
-from chatroom.client.visible import visible
 from chatroom.common.messages import (
     ByePush,
     ContactPush,
@@ -23,6 +22,7 @@ from chatroom.common.messages import (
     TopicPush,
 )
 from chatroom.common.readable import UnreadablePush
+from chatroom.common.visible import visible
 
 SHOWN = None
 """The tab on screen, as the place of a notice."""

@@ -11,10 +11,10 @@ from textual.content import Content
 
 from chatroom.client.replies import LoginReply
 from chatroom.client.tui.session import ChatSession
-from chatroom.client.visible import visible
 from chatroom.common.errors import ChatError
 from chatroom.common.messages import PresenceBatchPush, PresencePush
 from chatroom.common.readable import reading
+from chatroom.common.visible import visible
 
 MARKS = {"online": ("●", "green"), "away": ("◐", "yellow"), "busy": ("⊘", "red")}
 """How a status shows next to a name."""

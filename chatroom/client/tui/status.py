@@ -6,7 +6,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from chatroom.client.tui.session import ChatSession
-from chatroom.client.visible import visible
+from chatroom.common.visible import visible
 
 
 class StatusLine(Static):

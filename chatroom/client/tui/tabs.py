@@ -6,9 +6,9 @@ from textual.message import Message
 from textual.widgets import TabbedContent, TabPane
 
 from chatroom.client.tui.conversation import ConversationLog
-from chatroom.client.visible import visible
 from chatroom.common.limits import LOBBY
 from chatroom.common.names import username_key
+from chatroom.common.visible import visible
 
 GROUP = "room"
 """The pane id of the group conversation."""

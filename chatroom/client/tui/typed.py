@@ -28,11 +28,11 @@ from chatroom.client.tui.screens.password import PasswordScreen
 from chatroom.client.tui.session import ChatSession
 from chatroom.client.tui.tabs import GROUP, ConversationTabs
 from chatroom.client.tui.transfers import Transfers
-from chatroom.client.visible import visible
 from chatroom.common.errors import ChatError
 from chatroom.common.files import human_size
 from chatroom.common.limits import LOBBY
 from chatroom.common.messages import FilePush
+from chatroom.common.visible import visible
 
 
 class Chat(Protocol):

@@ -6,6 +6,7 @@ of whoever runs the export, with its offset, as a teacher reads them.
 """
 
 import csv
+import dataclasses
 import html
 import json
 import sqlite3
@@ -16,6 +17,7 @@ from typing import Any, TextIO
 
 from chatroom.common.actions import action_of
 from chatroom.common.files import human_size
+from chatroom.common.visible import visible
 from chatroom.server.store.rows import ANNOUNCEMENT, DELETED
 
 FORMATS = ("json", "csv", "html", "txt")
@@ -43,6 +45,12 @@ class Line:
     @property
     def where(self) -> str:
         return self.room if self.room is not None else f"{self.sender} → {self.to}"
+
+    def for_terminal(self) -> "Line":
+        """The same, its text and file name such that a terminal shows every character
+        (`visible`): what a student wrote cannot recolour or retitle the one reading."""
+        name = None if self.file_name is None else visible(self.file_name)
+        return dataclasses.replace(self, text=visible(self.text), file_name=name)
 
     @property
     def action(self) -> str | None:
@@ -141,7 +149,7 @@ def write_txt(lines: Iterable[Line], out: TextIO, title: str) -> int:
     for line in lines:
         mark = "[announcement] " if line.announcement else ""
         said = f"{line.sender}: {mark}{line.shown}" if line.action is None else line.action
-        out.write(f"[{line.when}] ({line.where}) {said}\n")
+        out.write(f"[{line.when}] ({line.where}) {visible(said)}\n")  # one line; no escapes
         count += 1
     return count
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from chatroom.common.files import human_size
 from chatroom.common.names import username_key
-from chatroom.server.admin.export import WRITERS, room_lines, user_lines
+from chatroom.common.visible import visible
+from chatroom.server.admin.export import WRITERS, Line, room_lines, user_lines
 from chatroom.server.store.sql import DATABASE_NAME, FIND_USER_SQL, user_lookup
 from chatroom.utils.args import os_reason
 
@@ -36,8 +37,9 @@ def reading(data_dir: Path) -> Iterator[sqlite3.Connection]:
 
 
 def table(rows: Sequence[Sequence[object]], header: tuple[str, ...]) -> None:
-    """Print rows as aligned columns under a header."""
-    cells = [[str(c) for c in header], *[["" if c is None else str(c) for c in r] for r in rows]]
+    """Print rows as aligned columns under a header; what users wrote (a display name, a
+    reason) shows every character, so none acts on the terminal (`visible`)."""
+    cells = [list(header), *[["" if c is None else visible(str(c)) for c in r] for r in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     for row in cells:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
@@ -131,7 +133,8 @@ def export(args: argparse.Namespace) -> None:
             title += f" since {args.since}"
         write = WRITERS[args.format]
         if args.output is None:
-            write(lines, sys.stdout, title)
+            on_terminal = sys.stdout.isatty()  # (a pipe or a file gets the text as stored)
+            write(map(Line.for_terminal, lines) if on_terminal else lines, sys.stdout, title)
             return
         try:  # a new file readable by its owner only: a user's transcript is private
             fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -11,8 +11,8 @@ from textual.widgets.option_list import Option
 from chatroom.client.api import describe_os_error
 from chatroom.client.tui.events import LoginWanted, QuitWanted, RegisterWanted
 from chatroom.client.tui.link import ServerLink
-from chatroom.client.visible import visible
 from chatroom.common.errors import ChatError
+from chatroom.common.visible import visible
 
 
 class MenuScreen(Screen[None]):
