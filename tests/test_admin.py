@@ -388,6 +388,23 @@ async def test_what_students_wrote_cannot_act_on_the_teachers_terminal(
     assert b"\x1b" not in shown and b"red \\x1b[31mtext" in shown
 
 
+async def test_rooms_are_listed_with_owner_members_messages_and_access(
+    server: RunningServer,
+) -> None:
+    alice = await server.login("alice", features=["rooms"])
+    await alice.request("room_create", room="plans", topic="who does what", public=False)
+    await alice.request("room_create", room="games")
+    await alice.broadcast("first", room="games")
+    await alice.broadcast("second", room="games")
+    _, out, _ = await admin(server.data_dir, "rooms")
+    assert [line.split() for line in out.splitlines()] == [
+        ["ROOM", "OWNER", "MEMBERS", "MESSAGES", "ACCESS", "TOPIC"],
+        ["games", "alice", "1", "2", "public"],
+        ["lobby", "1", "0", "public"],
+        ["plans", "alice", "1", "0", "invite-only", "who", "does", "what"],
+    ]
+
+
 async def test_a_backup_during_a_flood_restores_every_acknowledged_message(
     make_server: Any, tmp_path: Path
 ) -> None:

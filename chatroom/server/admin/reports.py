@@ -70,10 +70,10 @@ def rooms(args: argparse.Namespace) -> None:
                       CASE WHEN c.conv = 1 THEN (SELECT COUNT(*) FROM users)
                            ELSE (SELECT COUNT(*) FROM members WHERE conv = c.conv) END,
                       (SELECT COUNT(*) FROM messages WHERE conv = c.conv),
-                      CASE WHEN c.public THEN '' ELSE 'invite-only' END, c.topic
+                      CASE WHEN c.public THEN 'public' ELSE 'invite-only' END, c.topic
                FROM conversations AS c WHERE c.room IS NOT NULL ORDER BY c.room"""
         ).fetchall()
-    table(rows, ("ROOM", "OWNER", "MEMBERS", "MESSAGES", "", "TOPIC"))
+    table(rows, ("ROOM", "OWNER", "MEMBERS", "MESSAGES", "ACCESS", "TOPIC"))
 
 
 def audit(args: argparse.Namespace) -> None:
