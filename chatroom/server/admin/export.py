@@ -148,7 +148,7 @@ def write_txt(lines: Iterable[Line], out: TextIO, title: str) -> int:
     count = 0
     for line in lines:
         mark = "[announcement] " if line.announcement else ""
-        said = f"{line.sender}: {mark}{line.shown}" if line.action is None else line.action
+        said = line.action or f"{line.sender}: {mark}{line.shown}"
         out.write(f"[{line.when}] ({line.where}) {visible(said)}\n")  # one line; no escapes
         count += 1
     return count
@@ -181,7 +181,7 @@ def write_html(lines: Iterable[Line], out: TextIO, title: str) -> int:
         out.write(
             f'<tr class="{kind}"><td class="when">{e(line.when)}</td>'
             f'<td class="where">{e(line.where)}</td><td class="who">{e(line.sender)}</td>'
-            f'<td class="text">{e(line.shown if line.action is None else line.action)}</td></tr>\n'
+            f'<td class="text">{e(line.action or line.shown)}</td></tr>\n'
         )
         count += 1
     out.write(f"</table>\n<p>{count} messages.</p>\n</body></html>\n")
