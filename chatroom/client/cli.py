@@ -48,7 +48,15 @@ from chatroom.common.limits import (
     SEARCH_MAX,
 )
 from chatroom.common.visible import visible
-from chatroom.utils.args import EXIT_USAGE, OneLineParser, count, os_reason, port, utf8_text
+from chatroom.utils.args import (
+    EXIT_USAGE,
+    OneLineParser,
+    count,
+    is_utf8,
+    os_reason,
+    port,
+    utf8_text,
+)
 from chatroom.utils.paths import default_downloads_dir
 from chatroom.utils.tracing import TO_STDERR, trace_writer
 
@@ -180,13 +188,9 @@ def _usage_error(message: str) -> NoReturn:
 async def _logged_in(args: argparse.Namespace) -> ChatClient:
     user = args.user or input("Username: ")
     password = os.environ.get("CHATROOM_PASSWORD") or getpass.getpass(f"Password for {user}: ")
-    try:
-        user = utf8_text(user)  # (typed at the prompt)
-    except argparse.ArgumentTypeError as error:
-        _usage_error(f"the username is {error}")
-    try:
-        password.encode()
-    except UnicodeEncodeError:  # in $CHATROOM_PASSWORD, or typed; not shown: a password
+    if not is_utf8(user):  # (typed at the prompt: --user was checked as an argument)
+        _usage_error(f"the username is not UTF-8 text: {user!a}")
+    if not is_utf8(password):  # in $CHATROOM_PASSWORD, or typed; not shown: a password
         _usage_error("the password is not UTF-8 text")
     tls = tls_context(args.tls, args.cafile)
     # pull: a command reads no pushes, so the server need not replay the mailbox

@@ -40,14 +40,21 @@ def read_whole_number(text: str, least: int = 1, most: int = INTEGER_MAX) -> int
     return int(text) if text.isdecimal() and least <= int(text) <= most else None
 
 
-def utf8_text(value: str) -> str:
-    """An argparse type: a name or words to send or store, as given, if it is UTF-8 text.
-    (Bytes that are not are kept by Python as lone surrogates, which no message and no
+def is_utf8(value: str) -> bool:
+    """Whether `value` is UTF-8 text. (Bytes that are not, in an argument, the environment
+    or a terminal's input, are kept by Python as lone surrogates, which no message and no
     database row can hold.)"""
     try:
         value.encode()
     except UnicodeEncodeError:
-        raise argparse.ArgumentTypeError(f"not UTF-8 text: {value!a}") from None
+        return False
+    return True
+
+
+def utf8_text(value: str) -> str:
+    """An argparse type: a name or words to send or store, as given, if `is_utf8`."""
+    if not is_utf8(value):
+        raise argparse.ArgumentTypeError(f"not UTF-8 text: {value!a}")
     return value
 
 
