@@ -167,6 +167,7 @@ async def test_a_deleted_message_goes_from_the_log_and_delete_alone_takes_the_la
         await send(pilot, "/delete")
         await until(pilot, lambda: "Nothing you sent is shown here" in log_text(app), "none")
         assert screen.tabs.active == "room"
+        assert screen.query_one(Input).value == "/delete"  # kept, for a MID to be added
 
 
 async def test_a_refusal_says_until_when(server: RunningServer) -> None:

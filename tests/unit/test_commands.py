@@ -7,6 +7,7 @@ import pytest
 from chatroom.client.tui.commands import (
     HELP,
     PARSERS,
+    DeleteNewest,
     ListUsers,
     Quit,
     RoomCommand,
@@ -62,9 +63,7 @@ def test_a_number_too_big_to_send_is_usage_not_a_crash() -> None:
 
 
 def test_delete_alone_is_the_users_last_message_and_a_bad_mid_is_usage() -> None:
-    assert parse("/delete") == ServerRequest(
-        "delete", {"mid": 0}, "Your last message here is deleted."
-    )  # mid 0: the chat screen puts in the newest the user sent in the tab
+    assert parse("/delete") == DeleteNewest()  # the chat screen finds which
     for line in ["/delete 0", "/delete x", "/delete -3", "/delete 4 2"]:
         assert isinstance(parse(line), Usage)
 

@@ -121,6 +121,11 @@ class ServerRequest:
 
 
 @dataclass(slots=True, frozen=True)
+class DeleteNewest:
+    """`/delete` alone: the user's newest message in the tab on screen."""
+
+
+@dataclass(slots=True, frozen=True)
 class ClearLog:
     pass
 
@@ -197,6 +202,7 @@ Command = (
     | Search
     | ListFiles
     | ServerRequest
+    | DeleteNewest
     | ShowProfile
     | ChangePassword
     | Quit
@@ -306,8 +312,8 @@ def moderate(kind: str, usage: str, done: str, seconds: str) -> Callable[[str], 
 
 
 def delete(rest: str) -> Command:
-    if not rest.strip():  # the user's newest message in the tab on screen (typed.py)
-        return ServerRequest("delete", {"mid": 0}, "Your last message here is deleted.")
+    if not rest.strip():
+        return DeleteNewest()
     mid = read_whole_number(rest, 1)
     if mid is None:
         return Usage("Usage: /delete [MID] (the number /search shows; none: your last here)")

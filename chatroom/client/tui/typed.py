@@ -114,6 +114,13 @@ def run(chat: Chat, line: str) -> bool:
             chat.in_background(_list_files(chat, log))
         case commands.ServerRequest():
             chat.in_background(_server_request(chat, command, log))
+        case commands.DeleteNewest():
+            if not (mid := log.newest_mine()):
+                log.write_notice("Nothing you sent is shown here: /delete MID.", style="red")
+                return False
+            done = "Your last message here is deleted."
+            request = commands.ServerRequest("delete", {"mid": mid}, done)
+            chat.in_background(_server_request(chat, request, log))
         case commands.ShowProfile():
             chat.open_profile()
         case commands.ChangePassword():
@@ -140,11 +147,6 @@ async def _server_request(
 ) -> None:
     """Send a request about people or moderation, and say in the log how it went."""
     data = dict(command.data)
-    if data.get("mid") == 0:  # /delete alone: the user's newest message in this tab
-        if not (mid := log.newest_mine()):
-            log.write_notice("Nothing you sent is shown here: /delete MID.", style="red")
-            return
-        data["mid"] = mid
     room = chat.tabs.where()[1]
     if command.in_room and room is not None:
         data["room"] = room
