@@ -10,7 +10,7 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
-from chatroom.client.tui.entries import GUTTER, MessageRows, shown
+from chatroom.client.tui.entries import GUTTER, MENTION, MessageRows, message_entry, shown
 from chatroom.common.visible import Piece, message_lines, pieces, visible
 
 
@@ -104,3 +104,13 @@ def test_only_the_first_row_of_a_message_starts_at_the_left_edge(text: str, widt
     assert first.startswith("18:12 bob:")
     assert all(row.startswith(GUTTER.rstrip()) for row in others)  # rows are right-stripped
     assert not any(unicodedata.category(char) == "Cc" for row in [first, *others] for char in row)
+
+
+def test_a_deleted_message_keeps_its_byline_but_not_the_mention() -> None:
+    """A message that named the reader stands out; deleted, it names no one."""
+    entry = message_entry(0, "bob", "alice: look\nsecret", mine=False, private=False, mention=True)
+    assert any(span.style == MENTION for span in entry.first.spans)
+    tombstone = entry.deleted()
+    assert tombstone.first.plain.endswith(" bob deleted a message")
+    assert tombstone.more == [] and "look" not in tombstone.first.plain
+    assert all(span.style != MENTION for span in tombstone.first.spans)

@@ -32,6 +32,9 @@ where this has its bar: a fake `18:12 admin:` line cannot start where a real one
 
 _GUTTER = Segment(GUTTER, Style(dim=True))
 
+MENTION = "reverse bold yellow"
+"""The byline of a message that names the user."""
+
 
 def mentions(text: str, name: str) -> bool:
     """Whether `text` says `name` as a word of its own (any case): `bob`, `@bob`, `bob:`,
@@ -69,8 +72,9 @@ class MessageRows:
         """Whether the user sent it (and it is not deleted: /delete takes the newest)."""
 
     def deleted(self) -> "MessageRows":
-        """The same message deleted: its byline, and no text."""
+        """The same message deleted: its byline, no longer standing out, and no text."""
         line = self.first[: self.byline]
+        line.spans = [span for span in line.spans if span.style != MENTION]
         line.append(" deleted a message", style="dim italic")
         return MessageRows(line, [], self.mid, self.byline)
 
@@ -125,7 +129,7 @@ def message_entry(
     first, *more = message_lines(text if action is None else action)
     line = _byline(ts, sender, mine=mine, private=private, action=action is not None)
     if mention:  # the byline stands out: someone said your name
-        line.stylize("reverse bold yellow", 6)
+        line.stylize(MENTION, 6)
     byline = len(line)
     line.append(": " if action is None else " ")
     line.append_text(shown(first, style))
