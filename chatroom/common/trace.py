@@ -2,7 +2,8 @@
 
 Each line is the frame as docs/protocol.md draws it byte by byte: its length, the hex of
 its first bytes (the 4-byte length, then the start of the msgpack body), and the envelope
-decoded, with passwords and tokens masked:
+decoded, with passwords and tokens masked (and characters that would act on the terminal,
+such as a C1 control or a bidi override, written as JSON's `\\uXXXX` escapes):
 
     12:04:31.120 127.0.0.1:50312 -> 54 B | 00 00 00 32 83 a4 74 79 70 65 a5 6c 6f 67 … |
         {"type": "login", "id": 2, "data": {"username": "alice", "password": "***"}}
@@ -25,6 +26,7 @@ from typing import Any
 import msgpack
 
 from chatroom.common.limits import HEADER_SIZE
+from chatroom.common.visible import json_for_terminal
 
 HEX_BYTES = 16
 """How many of a frame's first bytes are shown in hex."""
@@ -78,6 +80,7 @@ def describe(frame: bytes) -> str:
     try:
         envelope = msgpack.unpackb(frame[HEADER_SIZE:], raw=False, strict_map_key=False)
         decoded = json.dumps(shown(masked(unzipped(envelope))), ensure_ascii=False)
+        decoded = json_for_terminal(decoded)
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
         decoded = f"(not msgpack: {exc})"
     return f"{len(frame)} B | {head}{more} | {decoded}"

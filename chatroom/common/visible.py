@@ -64,6 +64,14 @@ def visible(text: str) -> str:
     return "".join(piece.text for piece in pieces(text))
 
 
+def json_for_terminal(document: str) -> str:
+    """A JSON document with the acting characters JSON leaves as they are (DEL, the C1
+    controls, the bidi controls) written as `\\uXXXX` escapes: the same JSON, to a program
+    that reads it, and nothing that acts on the terminal that shows it. (They can only be
+    inside its strings, where such an escape means the character itself.)"""
+    return _ACTING.sub(lambda run: "".join(f"\\u{ord(c):04x}" for c in run.group()), document)
+
+
 def message_lines(text: str) -> list[str]:
     """The lines of a message, tabs as spaces; at least one, maybe empty.
 

@@ -1,5 +1,6 @@
 """`--trace`'s lines: frames followed through chunks of any size, secrets masked."""
 
+import json
 import zlib
 
 import msgpack
@@ -55,3 +56,14 @@ def test_a_compressed_reply_is_shown_with_its_data() -> None:
     frame = encode({"type": "ok", "id": 9, "z": zlib.compress(msgpack.packb(data))})
     line = describe(frame)
     assert '"z": "<' in line and '"text": "xxxx' in line and '"token": "***"' in line
+
+
+def test_characters_that_act_on_a_terminal_are_escaped_and_the_json_means_the_same() -> None:
+    """JSON escapes the C0 controls itself, but not DEL, a C1 control (U+009B starts an
+    ANSI sequence on many terminals) or a bidi override: the trace writes those as
+    `\\uXXXX` too, so the line is safe to show and still decodes to what was sent."""
+    text = "\x1b[2J \x9b31m red \u202egnp.exe \x7f é 👍"
+    line = describe(encode({"type": "broadcast", "id": 1, "data": {"text": text}}))
+    assert not any(char in line for char in "\x1b\x9b\u202e\x7f")
+    assert "é 👍" in line  # other text as it is
+    assert json.loads(line.split(" | ", 2)[2])["data"]["text"] == text
