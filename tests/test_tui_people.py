@@ -170,6 +170,30 @@ async def test_a_deleted_message_goes_from_the_log_and_delete_alone_takes_the_la
         assert screen.query_one(Input).value == "/delete"  # kept, for a MID to be added
 
 
+async def test_a_private_message_deleted_shows_so_in_the_chat_with_its_author(
+    server: RunningServer,
+) -> None:
+    """Deleted private messages are shown deleted in the chat with the other person:
+    bob's in bob's tab, and alice's own (sent to bob) in bob's tab too."""
+    bob = await server.login("bob")
+    await server.register("alice")
+    app = make_app(server.port)
+    async with chatting(app, size=(100, 30)) as (pilot, screen):
+        sent = await bob.request("private", to="alice", text="my pin is 4321")
+        await until(pilot, lambda: "bob" in screen.partners.values(), "bob's tab")
+        screen.tabs.active = dm = screen.tabs.private_pane("bob")
+        await until(pilot, lambda: "4321" in log_text(app, dm), "bob's message")
+        await send(pilot, "/msg bob mine is 8765")
+        await until(pilot, lambda: "8765" in log_text(app, dm), "alice's message")
+        await bob.request("delete", mid=sent["mid"])
+        await until(pilot, lambda: "bob deleted their message" in log_text(app, dm), "news")
+        assert "4321" not in log_text(app, dm) and "bob deleted a message" in log_text(app, dm)
+        await send(pilot, "/delete")
+        await until(pilot, lambda: "8765" not in log_text(app, dm), "alice's own, gone")
+        assert "alice deleted a message" in log_text(app, dm)
+        assert "bob deleted" not in log_text(app) and list(screen.partners.values()) == ["bob"]
+
+
 async def test_a_refusal_says_until_when(server: RunningServer) -> None:
     """A muted user's message is refused with when the mute ends, as the push said."""
     teacher = await server.login("teacher")

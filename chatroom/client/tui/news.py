@@ -48,10 +48,7 @@ def notice(push: Push, tabs: ConversationTabs, people: People) -> Notice | None:
     if isinstance(push, ModeratedPush):
         return SHOWN, moderated_news(push), "bold red"
     if isinstance(push, DeletedPush):
-        if push.room is not None:
-            where = tabs.pane_of(None, push.room)
-        else:
-            where = tabs.private_pane(push.author if push.author != people.me else push.to or "")
+        where = tabs.message_pane(push.author, push.to, push.room, people.me)
         return where, deleted_news(push), "dim"
     if isinstance(push, ByePush) and push.reason in BYE_NEWS:
         return GROUP, BYE_NEWS[push.reason], "red"

@@ -45,6 +45,13 @@ class ConversationTabs(TabbedContent):
             return self.private_pane(partner)
         return GROUP if room is None or room.casefold() == LOBBY else self.room_pane(room)
 
+    def message_pane(self, sender: str, to: str | None, room: str | None, me: str) -> str:
+        """The pane of a message's conversation: its room (None or the lobby: the group),
+        or, sent privately, the chat with whichever of `sender` and `to` is not `me`."""
+        if to is None:
+            return self.pane_of(None, room)
+        return self.private_pane(sender if sender != me else to)
+
     def open_pane(self, partner: str | None, room: str | None = None) -> str | None:
         """As `pane_of`, if that conversation's tab is open (None: it was closed)."""
         if partner is None and (room is None or room.casefold() == LOBBY):

@@ -213,9 +213,7 @@ class ChatScreen(Screen[None]):
 
     def pane_for(self, push: MessagePush | FilePush) -> str:
         """The conversation a message or file belongs to: its room, or a private chat."""
-        if push.to is None:
-            return self.tabs.pane_of(None, push.room)
-        return self.tabs.private_pane(push.sender if push.sender != self.me else push.to)
+        return self.tabs.message_pane(push.sender, push.to, push.room, self.me)
 
     def show_delivery(self, push: MessagePush | FilePush) -> None:
         """Write a message or file from the network into its conversation (unless the
@@ -228,7 +226,8 @@ class ChatScreen(Screen[None]):
             return
         if isinstance(push, FilePush) and not mine:
             self.query_one(Transfers).told_of(push)
-        if self.bell and not mine and written_to(push, self.me):
+        for_me = not mine and written_to(push, self.me)
+        if self.bell and for_me:
             self.app.bell()  # someone wrote to you: a terminal in the background hears
         hidden = self.tabs.active != pane_id
         if not mine and hidden and not self.unread[pane_id] and log.loaded:
@@ -236,7 +235,7 @@ class ChatScreen(Screen[None]):
         if self.reading.arrived(pane_id, push):
             log.write_item(push, self.me)
         if not mine:
-            self.tabs.count_unread(pane_id, mention=push.to is None and written_to(push, self.me))
+            self.tabs.count_unread(pane_id, mention=push.to is None and for_me)
         if push.mid is not None and self.session.shown(push.mid):
             self.run_worker(self.session.send_ack(), group="ack")
 
