@@ -42,7 +42,8 @@ async def test_rooms_have_tabs_and_commands(server: RunningServer) -> None:
         await send(pilot, "/leave")
         await until(pilot, lambda: not screen.tabs.rooms, "the tab closed")
         await send(pilot, "/join nowhere")
-        await until(pilot, lambda: "there is no room 'nowhere'" in all_logs(app), "no room")
+        said = "there is no room 'nowhere': /create nowhere makes it"
+        await until(pilot, lambda: said in all_logs(app), "no room, and how to make it")
 
 
 async def test_a_message_refused_after_leaving_its_room_is_said_where_the_user_is(

@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+from chatroom.client.api import explained
 from chatroom.client.replies import ConversationState, conversation_item
 from chatroom.client.tui.conversation import ConversationLog
 from chatroom.client.tui.entries import Item, divider, item_entry
@@ -289,4 +290,4 @@ class Reading:
 
 
 def _why(error: Exception) -> str:
-    return error.message if isinstance(error, ChatError) else "the connection dropped"
+    return explained(error) if isinstance(error, ChatError) else "the connection dropped"

@@ -5,7 +5,7 @@ from chatroom.client.replies import RoomInfo
 from chatroom.client.tui.commands import RoomCommand
 from chatroom.client.tui.session import ChatSession
 from chatroom.client.tui.tabs import ConversationTabs
-from chatroom.common.errors import ChatError
+from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.messages import JoinedPush, LeftPush, TopicPush
 
 
@@ -42,7 +42,13 @@ async def run(command: RoomCommand, session: ChatSession, tabs: ConversationTabs
             fields: dict[str, object] = {"topic": command.text} if command.text else {}
             if not command.public:
                 fields["public"] = False
-            reply = await session.request(command.kind, room=room, **fields)
+            try:
+                reply = await session.request(command.kind, room=room, **fields)
+            except ChatError as error:
+                if error.code != ErrorCode.NO_SUCH_ROOM:
+                    raise
+                hint = f"{error.message}: /create {room} makes it"
+                raise ChatError(error.code, hint, **error.extra) from error
             tabs.active = tabs.room_pane(reply["room"])
             topic = f": {reply['topic']}" if reply.get("topic") else ""
             invited = reply.get("public") is False

@@ -196,7 +196,7 @@ async def _list_rooms(chat: Chat, log: ConversationLog) -> None:
     try:
         listed = await chat.session.connected().rooms()
     except ChatError as error:
-        log.write_notice(f"No list of rooms: {error.message}", style="red")
+        log.write_notice(f"No list of rooms: {explained(error)}", style="red")
         return
     for room in listed:
         log.write_notice(rooms.describe(room), style="cyan" if room.joined else "")
@@ -207,7 +207,7 @@ async def _search(chat: Chat, query: str, log: ConversationLog) -> None:
     try:
         found = await chat.session.connected().search(query, limit=100)
     except ChatError as error:
-        log.write_notice(f"Not searched: {error.message}", style="red")
+        log.write_notice(f"Not searched: {explained(error)}", style="red")
         return
     if not found:
         log.write_notice(f"Nothing found for {query}.")
@@ -235,7 +235,7 @@ async def _list_files(chat: Chat, log: ConversationLog) -> None:
             if len(listed) >= 500:
                 break
     except ChatError as error:
-        log.write_notice(f"No list of files: {error.message}", style="red")
+        log.write_notice(f"No list of files: {explained(error)}", style="red")
         return
     if not listed:
         log.write_notice("No file was sent in this conversation.")

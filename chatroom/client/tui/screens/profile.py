@@ -9,6 +9,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Select, Static
 
+from chatroom.client.api import explained
 from chatroom.client.tui.people import People
 from chatroom.client.tui.session import ChatSession
 from chatroom.common.errors import ChatError
@@ -53,7 +54,7 @@ class ProfileScreen(ModalScreen[str | None]):
         try:
             me = await self.session.request("profile_get", username=self.session.me)
         except ChatError as error:
-            self.show_error(f"Cannot read your profile: {error.message}")
+            self.show_error(f"Cannot read your profile: {explained(error)}")
             return
         self.query_one("#display-name", Input).value = me["display_name"]
         self.query_one("#bio", Input).value = me["bio"]
@@ -80,7 +81,7 @@ class ProfileScreen(ModalScreen[str | None]):
             await self.session.request("profile_set", display_name=display_name, bio=bio)
             await self.session.request("status_set", status=status, status_text=text)
         except ChatError as error:
-            self.show_error(f"Not saved: {error.message}")
+            self.show_error(f"Not saved: {explained(error)}")
             return
         self.people.set_mine(status, text)
         named = f"shown as {display_name}" if display_name else "no display name"
