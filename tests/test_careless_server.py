@@ -5,6 +5,7 @@ on loopback, rewritten on their way by the relay as a careless server would send
 
 import asyncio
 import contextlib
+import json
 import os
 import struct
 from collections.abc import AsyncIterator, Callable
@@ -24,9 +25,16 @@ from chatroom.client.tui.screens.menu import MenuScreen
 from chatroom.common.errors import ChatError
 from chatroom.common.messages import MessagePush
 from chatroom.common.readable import Unreadable, UnreadablePush
+from chatroom.common.trace import TO_SERVER
 from tests.conftest import PASSWORD, WAIT, MinimalServer, RunningServer, next_push
 from tests.relay import Relay
 from tests.test_tui import chatting, log_text, make_app, send, text_of, until
+
+FIRST_VERSION_REQUESTS = {
+    *("hello", "register", "login", "resume", "users", "broadcast", "private", "ack", "ping"),
+    *("logout", "file_put", "file_chunk", "file_get", "file_info"),
+}
+"""The requests of docs/protocol.md's sections 4 to 6: what a first-version server knows."""
 
 
 @contextlib.asynccontextmanager
@@ -261,7 +269,9 @@ async def test_the_tui_chats_on_a_server_of_the_first_version(
 ) -> None:
     """The lessons' minimal server keeps no history and has no `file_info`. The TUI asked
     it for each tab's history, was refused, and then showed no message at all: not the
-    mail replayed at login, not what came live, not its own; and it saved no file."""
+    mail replayed at login, not what came live, not its own; and it saved no file. It
+    sends such a server only the requests of the first version (a student reading the
+    trace sees none refused): no `read`, `contacts` or `blocks`."""
     port = await minimal_server()
     bob = await ChatClient.connect("127.0.0.1", port)
     for name in ("alice", "bob"):
@@ -272,7 +282,8 @@ async def test_the_tui_chats_on_a_server_of_the_first_version(
     notes = tmp_path / "notes.bin"
     notes.write_bytes(os.urandom(200_000))
     await bob.send_file(notes, "alice")
-    app = ChatApp("127.0.0.1", port, downloads=tmp_path / "downloads")
+    trace: list[str] = []
+    app = ChatApp("127.0.0.1", port, downloads=tmp_path / "downloads", trace=trace.append)
     async with chatting(app, "alice") as (pilot, screen):
         await until(pilot, lambda: "bob: while alice was away" in log_text(app), "mail")
         await bob.broadcast("live from bob")
@@ -287,4 +298,8 @@ async def test_the_tui_chats_on_a_server_of_the_first_version(
         await until(pilot, lambda: "Saved" in log_text(app, private), "the file saved")
     assert "History not loaded" not in shown
     assert (tmp_path / "downloads" / "notes.bin").read_bytes() == notes.read_bytes()
+    frames = [(f" {TO_SERVER} " in line, json.loads(line.split(" | ", 2)[2])) for line in trace]
+    asked = {frame["type"] for to_server, frame in frames if to_server}
+    assert {"login", "broadcast", "ack", "file_get"} <= asked <= FIRST_VERSION_REQUESTS
+    assert "error" not in {frame["type"] for to_server, frame in frames if not to_server}
     await bob.close()

@@ -40,6 +40,9 @@ class ServerLink:
         """Whether the server keeps history (its `hello` offers "history"). A server of
         the first version does not: each tab then shows what comes, from the login's
         replay of the mail on, and asks for no history."""
+        self.people = True
+        """Whether the server has contacts and blocks (section 8 of docs/protocol.md). A
+        server of the first version lists no `features` in its `hello`: it is not asked."""
         self.client: ChatClient | None = None
 
     @property
@@ -79,7 +82,9 @@ class ServerLink:
         reply = await client.hello("chatroom-tui", TUI_FEATURES)
         self.limits = client.limits
         with reading("the hello reply"):
-            self.history = "history" in reply.get("features", ())
+            features = reply.get("features")
+            self.history = "history" in (features or ())
+            self.people = features is not None
 
     def hand_over(self) -> None:
         """Logged in: the chat session owns the connection from now on."""

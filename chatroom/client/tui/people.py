@@ -70,6 +70,8 @@ class People:
     async def load(self, session: ChatSession) -> bool:
         """Contacts and blocks, from the server (after each login); whether it answered
         (not if disconnected meanwhile, or a server from before contacts)."""
+        if not session.link.people:
+            return False
         try:
             listed = await session.request("contacts")
             blocked = await session.request("blocks")

@@ -264,9 +264,10 @@ class Reading:
             return [conversation_item(item) for item in reply["messages"]], bool(reply["more"])
 
     def seen(self, pane_id: str) -> bool:
-        """The pane is on screen at its end: True if a `send_reads` should now start."""
+        """The pane is on screen at its end: True if a `send_reads` should now start
+        (never on a server without history: it keeps no read markers either)."""
         log = self.tabs.logs.get(pane_id)
-        if log is None or not log.newest_mid:
+        if log is None or not log.newest_mid or not self.session.link.history:
             return False
         if log.newest_mid <= self.markers.get(self.tabs.key_of(pane_id), 0) or not log.loaded:
             return False
