@@ -29,6 +29,20 @@ async def test_rooms_have_tabs_and_commands(server: RunningServer) -> None:
         assert str(screen.tabs.get_tab(pane).label) == "#games"
         await bob.request("room_join", room="games")
         await until(pilot, lambda: "bob joined #games." in log_text(app, pane), "bob's join")
+        carol = await server.login("carol")
+        await carol.request("room_join", room="games")
+        await until(pilot, lambda: "carol" in screen.online, "carol online")
+        await carol.close()  # a member, offline
+        await until(pilot, lambda: "carol" not in screen.online, "carol gone")
+        await server.register("dave")  # not a member
+        await send(pilot, "/members")
+        said = "#games: 3 members; online: alice, bob; offline: carol"
+        await until(pilot, lambda: said in log_text(app, pane), "the members")
+        await bob.request("room_leave", room="games")
+        await send(pilot, "/members games")
+        said = "#games: 2 members; online: alice; offline: carol"
+        await until(pilot, lambda: said in log_text(app, pane), "the members, bob gone")
+        await bob.request("room_join", room="games")
         await send(pilot, "hello games")
         got = await next_push(bob, MessagePush, room="games")
         assert got.text == "hello games"

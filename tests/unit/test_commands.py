@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from chatroom.client.replies import Member, Members
 from chatroom.client.tui.commands import (
     HELP,
     PARSERS,
@@ -21,6 +22,7 @@ from chatroom.client.tui.commands import (
     Usage,
     parse,
 )
+from chatroom.client.tui.rooms import members_line
 
 
 def test_a_line_without_a_slash_is_said_to_the_conversation_as_typed() -> None:
@@ -90,3 +92,12 @@ def test_create_private_makes_an_invite_only_room() -> None:
     )
     assert parse("/create plans").public is True  # type: ignore[union-attr]
     assert parse("/create-private") == Usage("Usage: /create-private ROOM [TOPIC]")
+
+
+def test_members_are_counted_and_listed_online_first() -> None:
+    assert parse("/members") == RoomCommand("room_members", None)
+    assert parse("/members games") == RoomCommand("room_members", "games")
+    alone = Members("solo", [Member("alice", True)], more=False)
+    assert members_line(alone) == "#solo: 1 member; online: alice; offline: none"
+    many = Members("big", [Member("bob", False), Member("alice", True)], more=True)
+    assert members_line(many) == "#big: 2 members, and more; online: alice; offline: bob"

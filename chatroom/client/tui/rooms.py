@@ -1,7 +1,7 @@
 """What the room commands of the chat screen do: `/join`, `/leave`, `/create`, `/topic`,
-`/invite`, as requests on the session, and what the screen shows of each."""
+`/invite`, `/members`, as requests on the session, and what the screen shows of each."""
 
-from chatroom.client.replies import RoomInfo
+from chatroom.client.replies import Members, RoomInfo
 from chatroom.client.tui.commands import RoomCommand
 from chatroom.client.tui.session import ChatSession
 from chatroom.client.tui.tabs import ConversationTabs
@@ -30,6 +30,18 @@ def describe(room: RoomInfo) -> str:
     return f"#{room.room} ({', '.join(fact for fact in facts if fact)}){topic}"
 
 
+def members_line(listed: Members) -> str:
+    """`#games: 3 members; online: alice, bob; offline: carol` for `/members`."""
+    online = [member.username for member in listed.members if member.online]
+    offline = [member.username for member in listed.members if not member.online]
+    count = len(listed.members)
+    counted = f"{count:,} member{'s' * (count != 1)}" + (", and more" if listed.more else "")
+    return (
+        f"#{listed.room}: {counted}; online: {', '.join(online) or 'none'}; "
+        f"offline: {', '.join(offline) or 'none'}"
+    )
+
+
 async def run(command: RoomCommand, session: ChatSession, tabs: ConversationTabs) -> str:
     """Do `command`; what to say of it (a `ChatError` says why it failed). A room joined
     or made gets a tab, on screen; a room left loses its tab."""
@@ -37,6 +49,8 @@ async def run(command: RoomCommand, session: ChatSession, tabs: ConversationTabs
     room = command.room or shown_room
     if room is None:
         raise ChatError("usage", f"{command.kind.replace('room_', '/')} works in a room's tab")
+    if command.kind == "room_members":
+        return members_line(await session.connected().room_members(room))
     match command.kind:
         case "room_join" | "room_create":
             fields: dict[str, object] = {"topic": command.text} if command.text else {}
