@@ -161,6 +161,7 @@ async def test_a_deleted_message_goes_from_the_log_and_delete_alone_takes_the_la
         assert (gone.mid, gone.by) == (typo.mid, "alice")
         await until(pilot, lambda: "Your last message here is deleted." in log_text(app), "ok")
         assert "tpyo" not in log_text(app) and "first of mine" in log_text(app)
+        assert "alice deleted a message" in log_text(app)  # in its place
         await send(pilot, "/delete")  # the one before, now
         assert (await next_push(bob, DeletedPush)).by == "alice"
         await until(pilot, lambda: "first of mine" not in log_text(app), "the second")
@@ -168,6 +169,7 @@ async def test_a_deleted_message_goes_from_the_log_and_delete_alone_takes_the_la
         await until(pilot, lambda: "Nothing you sent is shown here" in log_text(app), "none")
         assert screen.tabs.active == "room"
         assert screen.query_one(Input).value == "/delete"  # kept, for a MID to be added
+        assert "alice deleted their message" not in log_text(app)  # the reply said so
 
 
 async def test_a_private_message_deleted_shows_so_in_the_chat_with_its_author(

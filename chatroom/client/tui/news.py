@@ -28,7 +28,7 @@ SHOWN = None
 """The tab on screen, as the place of a notice."""
 
 Notice = tuple[str | None, str, str]
-"""Where (a tab's pane id, or SHOWN), the line, its style."""
+"""Where (a tab's pane id, or SHOWN), the line (empty: nothing to write), its style."""
 
 BYE_NEWS = {
     "shutdown": "The server is shutting down.",
@@ -49,7 +49,7 @@ def notice(push: Push, tabs: ConversationTabs, people: People) -> Notice | None:
         return SHOWN, moderated_news(push), "bold red"
     if isinstance(push, DeletedPush):
         where = tabs.message_pane(push.author, push.to, push.room, people.me)
-        return where, deleted_news(push), "dim"
+        return where, "" if push.by == people.me else deleted_news(push), "dim"
     if isinstance(push, ByePush) and push.reason in BYE_NEWS:
         return GROUP, BYE_NEWS[push.reason], "red"
     if isinstance(push, UnreadablePush):  # the server's mistake, not the user's

@@ -167,7 +167,8 @@ class ChatScreen(Screen[None]):
         elif (said := news.notice(push, self.tabs, self.people)) is not None:
             where, line, style = said
             log = self.shown_log() if where is news.SHOWN else self.logs[where]
-            log.write_notice(line, style=style)
+            if line:  # (none for a deletion the user made: its reply said so)
+                log.write_notice(line, style=style)
             if isinstance(push, DeletedPush):
                 log.show_deleted(push.mid)
             if isinstance(push, ContactPush):
