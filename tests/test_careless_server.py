@@ -286,6 +286,8 @@ async def test_the_tui_chats_on_a_server_of_the_first_version(
     app = ChatApp("127.0.0.1", port, downloads=tmp_path / "downloads", trace=trace.append)
     async with chatting(app, "alice") as (pilot, screen):
         await until(pilot, lambda: "bob: while alice was away" in log_text(app), "mail")
+        contacts = screen.query_one("#contacts-title", Static)
+        await until(pilot, lambda: not contacts.display, "no contacts shown: none are kept")
         await bob.broadcast("live from bob")
         await until(pilot, lambda: "bob: live from bob" in log_text(app), "the push")
         await send(pilot, "hi from alice")

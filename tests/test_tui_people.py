@@ -72,6 +72,8 @@ async def test_a_contact_request_is_shown_and_accepted_from_the_tui(
         await send(pilot, "/accept bob")
         assert await next_push(bob, ContactPush) == ContactPush("alice", "accepted")
         await until(pilot, lambda: sidebar_row(app, "#contacts", "bob") == "● bob", "contact")
+        title = app.screen.query_one("#contacts-title", Static)
+        assert title.display and text_of(title) == "Contacts (1)"
 
 
 async def test_the_profile_screen_saves_a_display_name_and_status(server: RunningServer) -> None:

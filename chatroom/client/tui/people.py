@@ -29,6 +29,8 @@ class People:
     """Contacts and requests, by name: `contact`, `asked` or `asking`."""
     blocked: set[str] = field(default_factory=set)
     """Whom the user blocked: their messages in rooms are not shown."""
+    contacts_kept: bool = True
+    """Whether the server keeps contacts (one of the protocol's first version does not)."""
 
     @property
     def online(self) -> set[str]:
@@ -68,10 +70,11 @@ class People:
         self.statuses[self.me] = (status, text)
 
     async def load(self, session: ChatSession) -> bool:
-        """Contacts and blocks, from the server (after each login); whether it answered
-        (not if disconnected meanwhile, or a server from before contacts)."""
-        if not session.link.people:
-            return False
+        """Contacts and blocks, from the server (after each login); whether the sidebar
+        has news: they came, or the server keeps none (not if disconnected meanwhile)."""
+        self.contacts_kept = session.link.people
+        if not self.contacts_kept:
+            return True
         try:
             listed = await session.request("contacts")
             blocked = await session.request("blocks")

@@ -35,7 +35,8 @@ class Sidebar(Vertical):
 
     def show(self, people: People) -> None:
         """Who is online, with their status (picking yourself opens your profile), and
-        your contacts, requests waiting for your answer first."""
+        your contacts, requests waiting for your answer first (none on a server that
+        keeps no contacts)."""
         if not self.query("#users"):
             return  # the screen is closing and its widgets are gone (news came meanwhile)
         users = self.query_one("#users", OptionList)
@@ -47,7 +48,9 @@ class Sidebar(Vertical):
         )
         self.query_one("#sidebar-title", Static).update(f"Online ({len(people.online)})")
         contacts = self.query_one("#contacts", OptionList)
+        title = self.query_one("#contacts-title", Static)
+        contacts.display = title.display = people.contacts_kept
         contacts.clear_options()
         rows = people.contact_labels()
         contacts.add_options(Option(label, id=name) for name, label in rows)
-        self.query_one("#contacts-title", Static).update(f"Contacts ({len(rows)})")
+        title.update(f"Contacts ({len(rows)})")
