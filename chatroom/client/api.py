@@ -20,7 +20,7 @@ from chatroom.client.replies import (
 from chatroom.client.seen import SeenMids
 from chatroom.client.servers import RETRYABLE, Server, ServerList, parse_servers, tls_context
 from chatroom.client.transfers import FILE_WINDOW, FileSent, Progress
-from chatroom.client.wording import describe_os_error, explained
+from chatroom.client.wording import amount, describe_os_error, explained
 from chatroom.common.envelope import new_cid
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "Sent",
     "Server",
     "ServerList",
+    "amount",
     "backoff",
     "describe_os_error",
     "explained",

@@ -1,6 +1,7 @@
 """What the room commands of the chat screen do: `/join`, `/leave`, `/create`, `/topic`,
 `/invite`, `/members`, as requests on the session, and what the screen shows of each."""
 
+from chatroom.client.api import amount
 from chatroom.client.replies import Members, RoomInfo
 from chatroom.client.tui.commands import RoomCommand
 from chatroom.client.tui.session import ChatSession
@@ -34,8 +35,7 @@ def members_line(listed: Members) -> str:
     """`#games: 3 members; online: alice, bob; offline: carol` for `/members`."""
     online = [member.username for member in listed.members if member.online]
     offline = [member.username for member in listed.members if not member.online]
-    count = len(listed.members)
-    counted = f"{count:,} member{'s' * (count != 1)}" + (", and more" if listed.more else "")
+    counted = amount(len(listed.members), "member") + (", and more" if listed.more else "")
     return (
         f"#{listed.room}: {counted}; online: {', '.join(online) or 'none'}; "
         f"offline: {', '.join(offline) or 'none'}"

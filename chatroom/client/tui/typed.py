@@ -15,7 +15,7 @@ from textual.app import App
 from textual.content import Content
 from textual.message import Message
 
-from chatroom.client.api import explained
+from chatroom.client.api import amount, explained
 from chatroom.client.replies import Found
 from chatroom.client.tui import commands, rooms
 from chatroom.client.tui.conversation import ConversationLog
@@ -214,7 +214,7 @@ async def _search(chat: Chat, query: str, log: ConversationLog) -> None:
         return
     width = max(len(str(item.push.mid)) for item in found)
     rows = [_found_row(item, chat.session.me, width) for item in found]
-    many = f"{len(found)} messages" if len(found) > 1 else "1 message"
+    many = amount(len(found), "message")
     title = f"{many} with {query} (newest first): Enter shows one, Esc closes"
     chat.show_panel(Panel(title, rows), lambda index: chat.jump_to(found[index].push))
 
@@ -242,8 +242,7 @@ async def _list_files(chat: Chat, log: ConversationLog) -> None:
         return
     listed.reverse()  # newest first
     rows = [_file_row(item) for item in listed]
-    many = f"{len(listed)} files" if len(listed) > 1 else "1 file"
-    title = f"{many} here (newest first): Enter saves one, Esc closes"
+    title = f"{amount(len(listed), 'file')} here (newest first): Enter saves one, Esc closes"
 
     def save(index: int) -> None:
         chat.transfers().save_file(listed[index].fid, log)
