@@ -49,9 +49,9 @@ async def run(command: RoomCommand, session: ChatSession, tabs: ConversationTabs
     room = command.room or shown_room
     if room is None:
         raise ChatError("usage", f"{command.kind.replace('room_', '/')} works in a room's tab")
-    if command.kind == "room_members":
-        return members_line(await session.connected().room_members(room))
     match command.kind:
+        case "room_members":
+            return members_line(await session.connected().room_members(room))
         case "room_join" | "room_create":
             fields: dict[str, object] = {"topic": command.text} if command.text else {}
             if not command.public:
