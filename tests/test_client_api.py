@@ -119,3 +119,27 @@ async def test_a_file_over_the_servers_limit_is_refused_before_it_is_hashed(
         assert refused.value.message == "2.1 GB is over the limit of 1.0 KB"
         assert refused.value.extra == {"max_file_size": 1000}
     assert relay.sent("file_put") == []
+
+
+async def test_a_request_over_the_servers_max_frame_is_refused_and_the_connection_stays(
+    make_server,
+) -> None:
+    """The server hangs up on a frame over its `max_frame` (`frame_too_large`, fatal):
+    the library refuses it before writing it, with the same code, and stays logged in."""
+    server = await make_server(max_frame=4096)
+    await server.register("alice")
+    async with (
+        Relay(server.port) as relay,
+        await ChatClient.connect("127.0.0.1", relay.port) as alice,
+    ):
+        await alice.hello()
+        await alice.login("alice", PASSWORD)
+        with pytest.raises(ChatError) as refused:
+            await alice.broadcast("x" * 5000)
+        assert refused.value.code == "frame_too_large"
+        assert refused.value.message.startswith("broadcast is 5,")
+        assert refused.value.message.endswith("bytes; the server takes at most 4,096")
+        assert not alice._pending
+        sent = await alice.broadcast("still here")
+        assert sent.mid > 0
+    assert [data["text"] for data in relay.sent("broadcast")] == ["still here"]

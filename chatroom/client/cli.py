@@ -257,7 +257,7 @@ async def send(args: argparse.Namespace) -> str:
         _usage_error("send: the message is empty")
     client = await _logged_in(args)
     try:
-        if len(text) > (most := client.limits.max_text):  # else the server hangs up on it
+        if len(text) > (most := client.limits.max_text):  # said in characters, as typed
             why = f"the message has {len(text):,} characters; the server takes {most:,}"
             raise ChatError("text_too_long", why)
         if args.to is not None:

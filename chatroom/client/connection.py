@@ -22,7 +22,7 @@ from chatroom.client.transfers import FILE_WINDOW, FileSent, Progress, download_
 from chatroom.common.codec import FrameDecoder, encode, expand
 from chatroom.common.envelope import new_cid, request
 from chatroom.common.errors import ChatError, ErrorCode
-from chatroom.common.limits import MAX_CHUNK, PROTOCOL_VERSION
+from chatroom.common.limits import HEADER_SIZE, MAX_CHUNK, PROTOCOL_VERSION
 from chatroom.common.messages import (
     ByePush,
     FileInfo,
@@ -152,6 +152,8 @@ class ChatClient(ConversationRequests):
 
         Several submitted requests are in flight at once (a window); their replies come
         in order. Call `await drain()` now and then so the write buffer stays small.
+        A request over the server's `max_frame` (as `hello` told it) is not sent: it
+        raises `ChatError` `frame_too_large`, where the server would have hung up.
         """
         if self.closed.is_set():
             raise ConnectionClosed(self.closed_reason)
@@ -160,6 +162,9 @@ class ChatClient(ConversationRequests):
             frame = encode(request(kind, request_id, **data))
         except (TypeError, ValueError, OverflowError) as exc:  # 2**64, an object, ...
             raise ValueError(f"{kind} cannot be sent: {exc} (msgpack has no such value)") from exc
+        if (size := len(frame) - HEADER_SIZE) > (most := self.limits.max_frame):
+            why = f"{kind} is {size:,} bytes; the server takes at most {most:,}"
+            raise ChatError(ErrorCode.FRAME_TOO_LARGE, why)
         reply: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = reply
         reply.add_done_callback(lambda _: self._pending.pop(request_id, None))
