@@ -250,3 +250,60 @@ async def test_the_client_traces_its_frames_and_the_app_needs_a_file(
         2,
         "chatroom: --trace -: the terminal app uses the terminal: give a file",
     )
+
+
+async def asked(*args: str, stdin: int | bytes, password: str = "") -> tuple[int, str, str]:
+    """Run `chatroom ARGS` in a session of its own (no terminal to ask, unless `stdin` is
+    one) with $CHATROOM_PASSWORD set to `password`: exit code, standard output and error."""
+    environ = {k: v for k, v in os.environ.items() if k != "CHATROOM_USER"}
+    piped = stdin if isinstance(stdin, bytes) else None
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "chatroom.client",
+        *args,
+        stdin=asyncio.subprocess.PIPE if piped is not None else stdin,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=environ | {"CHATROOM_PASSWORD": password},
+        start_new_session=True,
+    )
+    out, err = await asyncio.wait_for(process.communicate(piped), WAIT * 2)
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_a_missing_username_or_password_is_asked_for_or_said_in_one_line(
+    server: RunningServer,
+) -> None:
+    await server.register("alice")
+    await server.login("bob")
+    port = str(server.port)
+    # Nobody to ask, and nothing on standard input: said, in one line each.
+    code, out, err = await asked("--port", port, "history", stdin=asyncio.subprocess.DEVNULL)
+    assert (code, out, err) == (
+        2,
+        "",
+        "chatroom: no username: give --user (or set $CHATROOM_USER)\n",
+    )
+    code, out, err = await asked(
+        "--port", port, "history", "--user", "alice", stdin=asyncio.subprocess.DEVNULL
+    )
+    expected = "chatroom: no password for alice: set $CHATROOM_PASSWORD, or type it at a terminal\n"
+    assert (code, out, err) == (2, "", expected)
+    # Without a terminal (cron), standard input gives them: no prompt, no warning.
+    code, out, err = await asked(
+        "--port", port, "send", "--to", "bob", "hi", stdin=b"alice\n" + PASSWORD.encode() + b"\n"
+    )
+    assert (code, err) == (0, "") and out.startswith("sent to bob as message ")
+    # At a terminal, the prompt is on standard error: the output may be going to a file.
+    main, terminal = os.openpty()
+    try:
+        os.write(main, b"alice\n")
+        code, out, err = await asked(
+            "--port", port, "history", "--with", "bob", stdin=terminal, password=PASSWORD
+        )
+    finally:
+        os.close(main)
+        os.close(terminal)
+    assert (code, err) == (0, "Username: ")
+    assert out.endswith("alice: hi\n") and "Username" not in out

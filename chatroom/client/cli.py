@@ -17,7 +17,6 @@ bad usage), never a traceback.
 import argparse
 import asyncio
 import contextlib
-import getpass
 import os
 import ssl
 import sys
@@ -28,6 +27,7 @@ from typing import NoReturn
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
+from chatroom.client import asking
 from chatroom.client.api import (
     ChatClient,
     ServerList,
@@ -186,8 +186,11 @@ def _usage_error(message: str) -> NoReturn:
 
 
 async def _logged_in(args: argparse.Namespace) -> ChatClient:
-    user = args.user or input("Username: ")
-    password = os.environ.get("CHATROOM_PASSWORD") or getpass.getpass(f"Password for {user}: ")
+    try:
+        user = args.user or asking.username()
+        password = os.environ.get("CHATROOM_PASSWORD") or asking.password(user)
+    except asking.Unanswered as missing:
+        _usage_error(str(missing))
     if not is_utf8(user):  # (typed at the prompt: --user was checked as an argument)
         _usage_error(f"the username is not UTF-8 text: {user!a}")
     if not is_utf8(password):  # in $CHATROOM_PASSWORD, or typed; not shown: a password
