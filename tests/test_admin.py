@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from chatroom.common.amounts import amount
 from chatroom.common.errors import ChatError
 from tests.conftest import PASSWORD, WAIT, RunningServer
 
@@ -71,7 +72,7 @@ async def test_a_roster_of_40_becomes_accounts_on_a_running_server(
     # Again, with one more student: only they are made, and no password changes.
     roster.write_text("\n".join([*lines, "late,latecomer1,user,"]) + "\n")
     _, out, _ = await admin(server.data_dir, "create-users", str(roster), "--bcrypt-cost", "4")
-    assert "1 users created, 41 already there" in out and "late" not in out
+    assert "1 user created, 41 already there" in out and "late" not in out
     again = await server.connect()
     await again.login("student00", passwords["student00"])
     _, listed, _ = await admin(server.data_dir, "list-users")
@@ -185,7 +186,7 @@ async def test_a_run_killed_half_way_has_handed_out_every_account_it_made(
     _, out, _ = await admin(
         server.data_dir, "create-users", str(roster), "-o", str(second), "--bcrypt-cost", "4"
     )
-    assert f"{len(names) - len(made)} users created, {len(made)} already there" in out
+    assert f"{amount(len(names) - len(made), 'user')} created, {len(made)} already there" in out
     after = handed_out(second)
     assert not {name for name, _ in after} & made
     assert len(before) + len(after) >= len(names) - 1
@@ -525,7 +526,7 @@ async def test_a_backup_that_fails_leaves_its_folder_empty(
     stored.rmdir()
     stored.write_bytes(b"notes")
     _, out, _ = await admin(server.data_dir, "backup", str(folder))
-    assert "backed up" in out and "1 files" in out
+    assert "backed up" in out and "1 file " in out
     assert (folder / "files" / stored.name).read_bytes() == b"notes"
     assert await listed_users(folder) >= {"alice"}
 

@@ -20,7 +20,8 @@ from chatroom.client.replies import (
 from chatroom.client.seen import SeenMids
 from chatroom.client.servers import RETRYABLE, Server, ServerList, parse_servers, tls_context
 from chatroom.client.transfers import FILE_WINDOW, FileSent, Progress
-from chatroom.client.wording import amount, describe_os_error, explained
+from chatroom.client.wording import describe_os_error, explained
+from chatroom.common.amounts import amount
 from chatroom.common.envelope import new_cid
 
 __all__ = [

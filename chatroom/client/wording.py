@@ -1,5 +1,5 @@
 """What the client tells a person, in plain words, shared by the command line and the
-TUI: why a connection failed or the server refused, and how many of a thing there are."""
+TUI: why a connection failed or the server refused (how many of a thing: `amount`)."""
 
 import math
 import ssl
@@ -40,9 +40,3 @@ def explained(error: ChatError) -> str:
 def _is_number(value: object) -> TypeGuard[float]:
     """A number of seconds a server could mean (a hostile one may send anything)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1e11
-
-
-def amount(count: int, thing: str) -> str:
-    """`1 message`, `2 messages`, `1,000 members`: a count and what it counts (`thing`,
-    in the singular, takes an s for any other count)."""
-    return f"{count:,} {thing}{'s' * (count != 1)}"

@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import NoReturn, TextIO
 
+from chatroom.common.amounts import amount
 from chatroom.common.errors import ChatError
 from chatroom.common.files import human_size
 from chatroom.common.limits import BCRYPT_COST_MAX, BCRYPT_COST_MIN, PASSWORD_MIN, SANCTION_MAX
@@ -75,7 +76,7 @@ async def create_users(args: argparse.Namespace) -> None:
         await make_accounts(args, students, made, handout)
     finally:
         handout.close()
-    print(f"{len(made)} users created, {len(students) - len(made)} already there")
+    print(f"{amount(len(made), 'user')} created, {len(students) - len(made):,} already there")
 
 
 async def make_accounts(
@@ -217,7 +218,7 @@ def take_backup(args: argparse.Namespace) -> None:
     copied = backup(args.data_dir, args.dest)
     gone = f", {copied.missing} deleted meanwhile" if copied.missing else ""
     print(
-        f"backed up {copied.messages} messages and {copied.files} files "
+        f"backed up {amount(copied.messages, 'message')} and {amount(copied.files, 'file')} "
         f"({human_size(copied.bytes)}{gone}) to {args.dest}"
     )
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from chatroom.common.actions import action_of
+from chatroom.common.amounts import amount
 from chatroom.common.files import human_size
 from chatroom.common.visible import visible
 from chatroom.server.store.rows import ANNOUNCEMENT, DELETED
@@ -184,7 +185,7 @@ def write_html(lines: Iterable[Line], out: TextIO, title: str) -> int:
             f'<td class="text">{e(line.action or line.shown)}</td></tr>\n'
         )
         count += 1
-    out.write(f"</table>\n<p>{count} messages.</p>\n</body></html>\n")
+    out.write(f"</table>\n<p>{amount(count, 'message')}.</p>\n</body></html>\n")
     return count
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from chatroom.common.amounts import amount
 from chatroom.common.files import human_size
 from chatroom.common.names import username_key
 from chatroom.common.visible import visible
@@ -60,7 +61,7 @@ def list_users(args: argparse.Namespace) -> None:
                FROM users AS u ORDER BY u.username"""
         ).fetchall()
     table([(n, d, r, when(c), b) for n, d, r, c, b in rows], ("USER", "NAME", "ROLE", "SINCE", ""))
-    print(f"{len(rows)} users")
+    print(amount(len(rows), "user"))
 
 
 def rooms(args: argparse.Namespace) -> None:
@@ -142,7 +143,7 @@ def export(args: argparse.Namespace) -> None:
                 count = write(lines, out, title)
         except OSError as exc:
             raise AdminError(f"cannot write {args.output}: {os_reason(exc)}") from None
-    print(f"{count} messages written to {args.output}", file=sys.stderr)
+    print(f"{amount(count, 'message')} written to {args.output}", file=sys.stderr)
 
 
 def parse_since(text: str) -> float:
