@@ -115,7 +115,7 @@ async def test_query_and_rooms(server: RunningServer) -> None:
     async with chatting(app, size=(100, 30)) as (pilot, screen):
         await send(pilot, "/rooms")
         await until(pilot, lambda: "/join ROOM joins one" in log_text(app), "the list")
-        assert "* #games (1 members): chess on Fridays" in log_text(app)
+        assert "* #games (1 member): chess on Fridays" in log_text(app)
         assert "#lobby (2 members, in it)" in log_text(app)
         assert "secret" not in log_text(app)  # private, and alice is not in it
         await send(pilot, "/query bob")

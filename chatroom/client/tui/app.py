@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Input
 
-from chatroom.client.api import backoff
+from chatroom.client.api import amount, backoff
 from chatroom.client.settings import Settings
 from chatroom.client.settings import save as save_settings
 from chatroom.client.tui import collector, commands
@@ -179,7 +179,7 @@ class ChatApp(App[None]):
         selected = selected or self.screen.get_selected_text() or ""
         if selected:
             self.copy_to_clipboard(selected)
-            self.notify(f"Copied {len(selected)} characters.", timeout=2)
+            self.notify(f"Copied {amount(len(selected), 'character')}.", timeout=2)
         else:
             self.notify("Ctrl+C copies selected text. To quit, press Ctrl+Q or type /quit.")
 

@@ -22,7 +22,7 @@ def room_news(push: JoinedPush | LeftPush | TopicPush) -> str:
 def describe(room: RoomInfo) -> str:
     """`#games (4 members, 2 unread, yours: in it): chess on Fridays` for `/rooms`."""
     facts = [
-        f"{room.members} members" if room.members is not None else "",
+        amount(room.members, "member") if room.members is not None else "",
         "private" * (not room.public),
     ]
     if room.joined:

@@ -11,6 +11,7 @@ import asyncio
 import time
 from typing import Any
 
+from chatroom.common.amounts import amount
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.limits import LOBBY
 from chatroom.common.names import username_key
@@ -109,7 +110,7 @@ class SqlConversations:
             if owned >= owned_limit:
                 raise ChatError(
                     ErrorCode.TOO_MANY_ROOMS,
-                    f"you have created {owned} rooms; the limit is {owned_limit}",
+                    f"you have created {amount(owned, 'room')}; the limit is {owned_limit}",
                     limit=owned_limit,
                 )
             cursor = await db.execute(
@@ -331,7 +332,7 @@ async def _join(db: Database, writer: Writer, conv: int, username: str, limit: i
     if count >= limit:
         raise ChatError(
             ErrorCode.TOO_MANY_ROOMS,
-            f"you are in {count} rooms; the limit is {limit}: leave one first",
+            f"you are in {amount(count, 'room')}; the limit is {limit}: leave one first",
             limit=limit,
         )
     await db.execute(
