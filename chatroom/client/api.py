@@ -20,7 +20,7 @@ from chatroom.client.replies import (
 from chatroom.client.seen import SeenMids
 from chatroom.client.servers import RETRYABLE, Server, ServerList, parse_servers, tls_context
 from chatroom.client.transfers import FILE_WINDOW, FileSent, Progress
-from chatroom.client.wording import describe_os_error, explained
+from chatroom.client.wording import describe_os_error, explained, why_failed
 from chatroom.common.amounts import amount
 from chatroom.common.envelope import new_cid
 
@@ -49,4 +49,5 @@ __all__ = [
     "parse_servers",
     "sessions",
     "tls_context",
+    "why_failed",
 ]

@@ -37,6 +37,12 @@ def explained(error: ChatError) -> str:
     return error.message
 
 
+def why_failed(error: ChatError | OSError) -> str:
+    """Why a request failed, for a person: the server's refusal (`explained`), or what
+    went wrong with a file or the connection (`describe_os_error`)."""
+    return explained(error) if isinstance(error, ChatError) else describe_os_error(error)
+
+
 def _is_number(value: object) -> TypeGuard[float]:
     """A number of seconds a server could mean (a hostile one may send anything)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1e11

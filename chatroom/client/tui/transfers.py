@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, ProgressBar
 
-from chatroom.client.api import describe_os_error, explained
+from chatroom.client.api import why_failed
 from chatroom.client.tui.conversation import ConversationLog
 from chatroom.client.tui.events import FileUploaded
 from chatroom.client.tui.session import ChatSession
@@ -64,8 +64,8 @@ class Transfers(Vertical):
         try:
             sent = await self.session.upload(path, to, room, bar.advance_to)
         except (ChatError, OSError) as error:
-            reason = explained(error) if isinstance(error, ChatError) else describe_os_error(error)
-            log.write_notice(f"{path.name} not sent: {reason}. /send again resumes.", style="red")
+            why = why_failed(error)
+            log.write_notice(f"{path.name} not sent: {why}. /send again resumes.", style="red")
         else:
             me, name, size = self.session.me, path.name, sent.size
             self.post_message(
@@ -96,8 +96,7 @@ class Transfers(Vertical):
                 self.told.get(fid, fid), self.downloads, bar.advance_to
             )
         except (ChatError, OSError) as error:
-            reason = explained(error) if isinstance(error, ChatError) else describe_os_error(error)
-            log.write_notice(f"File {fid} not saved: {reason}", style="red")
+            log.write_notice(f"File {fid} not saved: {why_failed(error)}", style="red")
         else:
             if fid in self.received:
                 self.received.remove(fid)
