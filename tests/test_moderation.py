@@ -85,6 +85,10 @@ async def test_a_muted_user_is_refused_until_the_time_passes(
     # So is a status text (everyone online sees it); a status alone is no speech.
     assert (await refusal(pupil, "status_set", status="busy", status_text="LOUD")).code == ("muted")
     assert (await pupil.request("status_set", status="away"))["status"] == "away"
+    # And a display name or a bio, shown to everyone; clearing one is no speech.
+    assert (await refusal(pupil, "profile_set", display_name="LOUD")).code == "muted"
+    assert (await refusal(pupil, "profile_set", bio="LOUD")).code == "muted"
+    assert (await pupil.request("profile_set", bio=""))["bio"] == ""
     clock.now += 299
     assert (await refusal(pupil, "broadcast", text="still?")).code == "muted"
     clock.now += 2
@@ -94,6 +98,7 @@ async def test_a_muted_user_is_refused_until_the_time_passes(
     assert (await pupil.request("status_set", status="online", status_text="back"))[
         "status_text"
     ] == "back"
+    assert (await pupil.request("profile_set", display_name="Pat"))["display_name"] == "Pat"
 
 
 async def test_a_room_owner_moderates_their_room_and_only_it(server: RunningServer) -> None:

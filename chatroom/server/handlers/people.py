@@ -78,6 +78,8 @@ async def profile_set(server: Services, peer: Peer, data: Fields) -> Reply:
     named = data.has("display_name")
     display_name = one_line(data, "display_name", DISPLAY_NAME_MAX) if named else None
     bio = data.short_text("bio", BIO_MAX) if data.has("bio") else None
+    if display_name or bio:  # shown to everyone: not by someone muted (clearing is allowed)
+        check_not_muted(server, peer.username, None)
     profile = await server.store.set_profile(peer.username, display_name, bio)
     return listed(server, peer, profile) | {"bio": profile.bio, "role": profile.role}
 
