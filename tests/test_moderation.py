@@ -82,6 +82,9 @@ async def test_a_muted_user_is_refused_until_the_time_passes(
     assert (await refusal(pupil, "private", to="teacher", text="sorry")).code == "muted"
     # A topic is said to the room's members too (it was the way round a mute).
     assert (await refusal(pupil, "room_topic", room="den", topic="LOUD")).code == "muted"
+    # As are a new room's name and topic, and an invitation (pushed to the one invited).
+    assert (await refusal(pupil, "room_create", room="loud", topic="LOUD")).code == "muted"
+    assert (await refusal(pupil, "room_invite", room="den", username="teacher")).code == "muted"
     # So is a status text (everyone online sees it); a status alone is no speech.
     assert (await refusal(pupil, "status_set", status="busy", status_text="LOUD")).code == ("muted")
     assert (await pupil.request("status_set", status="away"))["status"] == "away"
@@ -99,6 +102,9 @@ async def test_a_muted_user_is_refused_until_the_time_passes(
         "status_text"
     ] == "back"
     assert (await pupil.request("profile_set", display_name="Pat"))["display_name"] == "Pat"
+    assert (await pupil.request("room_create", room="calm"))["room"] == "calm"
+    invited = await pupil.request("room_invite", room="den", username="teacher")
+    assert invited == {"room": "den", "username": "teacher", "member": False}
 
 
 async def test_a_room_owner_moderates_their_room_and_only_it(server: RunningServer) -> None:

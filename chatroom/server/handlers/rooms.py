@@ -28,6 +28,7 @@ async def room_create(server: Services, peer: Peer, data: Fields) -> Reply:
     name = data.room("room")
     topic = data.short_text("topic", TOPIC_MAX, default="")
     public = data.optional_bool("public", True)
+    check_not_muted(server, peer.username, None)  # its name and topic are shown to everyone
     limits = server.limits
     room = await server.store.create_room(
         name,
@@ -85,6 +86,7 @@ async def room_invite(server: Services, peer: Peer, data: Fields) -> Reply:
     name, invited = data.room("room"), data.username("username")  # their own mistakes first
     room = member_room(server, peer, name)
     username = await registered_name(server, invited)
+    check_not_muted(server, peer.username, room)  # an invitation is said to them
     if server.hub.is_member(room.conv, username):
         return {"room": room.name, "username": username, "member": True}
     # If `username` has blocked them, dropped and not said so (the write reads it too).
