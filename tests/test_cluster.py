@@ -544,6 +544,41 @@ async def test_joins_on_another_node_racing_a_room_ban_leave_no_member(
         await client.close()
 
 
+async def test_a_mute_given_on_one_node_silences_the_user_on_the_others(
+    nodes: list[ServerProcess],
+) -> None:
+    """A room's owner on one node mutes a member whose sessions are on the two others:
+    each of those nodes refuses what the member would say there, and lets it again when
+    the mute is lifted."""
+    a, b, c = nodes
+    owner = await on(a, "owner")
+    await owner.request("room_create", room="class")
+    pupils = [await on(node, "pupil") for node in (b, c)]
+    for pupil in pupils:
+        await eventually(lambda p=pupil: _joined(p, "class"))
+    await owner.request("mute", username="pupil", room="class", seconds=600)
+    for pupil in pupils:
+        await eventually(
+            lambda p=pupil: _refused_as(p, "muted", "broadcast", room="class", text="hey")
+        )
+        assert await _refused_as(pupil, "muted", "room_invite", room="class", username="owner")
+    assert await pupils[0].broadcast("in the lobby still")  # muted in the room only
+    await owner.request("unmute", username="pupil", room="class")
+    for pupil in pupils:
+        await eventually(lambda p=pupil: _done(p, "broadcast", "muted", room="class", text="hi"))
+    for client in (owner, *pupils):
+        await client.close()
+
+
+async def _refused_as(client: ChatClient, code: str, kind: str, **data: Any) -> bool:
+    """Whether the request was refused with `code` (False if it was done)."""
+    try:
+        await client.request(kind, **data)
+    except ChatError as error:
+        return error.code == code
+    return False
+
+
 async def test_registrations_from_one_address_are_counted_on_every_node(
     cluster: Callable[..., Awaitable[list[ServerProcess]]],
 ) -> None:
