@@ -18,9 +18,10 @@ from typing import Any
 import msgpack
 import pytest
 
+from chatroom.client import ChatClient
 from chatroom.common.messages import FilePush
 from chatroom.conformance.referee import PASSWORD, STUDENT
-from tests.conftest import WAIT, RunningServer, next_push, spawn_server
+from tests.conftest import MINIMAL_SERVER, WAIT, RunningServer, next_push, spawn_server
 from tests.lessons.envelopes import Connection, Refused
 from tests.lessons.framing import frame, read_frame
 
@@ -168,3 +169,29 @@ async def test_lesson_5_menu_client_sends_and_saves_files(
         if client.returncode is None:
             client.kill()
             await client.wait()
+
+
+async def test_the_minimal_server_stops_at_ctrl_c_with_a_client_logged_in() -> None:
+    """From Python 3.12 on, a closed asyncio server waits for its clients to hang up: the
+    reference solution, written as `async with listener: serve_forever()`, went on
+    running at Ctrl+C for as long as a client stayed (on 3.11 it stopped with a
+    traceback). It hangs up on its clients and exits, without a word."""
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, str(MINIMAL_SERVER), "0",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert server.stdout is not None and server.stderr is not None
+    try:
+        port = int((await asyncio.wait_for(server.stdout.readline(), WAIT)).split()[-1])
+        client = await ChatClient.connect("127.0.0.1", port)
+        await client.register("alice", PASSWORD)
+        await client.login("alice", PASSWORD)
+        server.send_signal(signal.SIGINT)
+        await asyncio.wait_for(client.wait_closed(), WAIT)
+        assert await asyncio.wait_for(server.wait(), WAIT) == 0
+        assert await server.stderr.read() == b""
+        await client.close()
+    finally:
+        if server.returncode is None:
+            server.kill()
+            await server.wait()

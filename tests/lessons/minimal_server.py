@@ -17,6 +17,7 @@ conformance checker catches each one and nothing else:
 """
 
 import asyncio
+import contextlib
 import hashlib
 import struct
 import sys
@@ -107,11 +108,13 @@ class Server:
         self.messages: list[dict[str, Any]] = []  # every message and file push, by mid
         self.online: dict[str, list[Client]] = {}
         self.uploads: dict[int, Upload] = {}
+        self.serving: dict[asyncio.StreamWriter, Any] = {}  # connection -> the task serving it
 
     # The connection: frames in, replies out, in order.
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         client, buffer = Client(writer), b""
+        self.serving[writer] = asyncio.current_task()
         try:
             while chunk := await reader.read(65536):
                 if self.fault == "one-recv":  # the fault: one read taken for one whole frame
@@ -135,7 +138,15 @@ class Server:
             pass
         finally:
             self.leave(client)
+            del self.serving[writer]
             writer.close()
+
+    async def hang_up(self) -> None:
+        """Close every connection, and wait until each `serve` has seen its end and left."""
+        serving = list(self.serving.values())
+        for writer in self.serving:
+            writer.close()
+        await asyncio.gather(*serving)
 
     def split_frames(self, buffer: bytes) -> tuple[list[dict[Any, Any]], bytes]:
         """The frames complete in `buffer` (sticky packets: zero, one or many), and the
@@ -367,9 +378,15 @@ async def main(port: int, fault: str = "") -> None:
     server = Server(fault)
     listener = await asyncio.start_server(server.serve, "127.0.0.1", port)
     print(f"listening on {listener.sockets[0].getsockname()[1]}", flush=True)
-    async with listener:
-        await listener.serve_forever()
+    try:
+        await asyncio.Event().wait()  # serve until Ctrl+C
+    finally:
+        # Not `async with listener` or `serve_forever()`: once closed, from Python 3.12
+        # on, they wait for every client to hang up. The server hangs up on them.
+        listener.close()
+        await server.hang_up()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]), *sys.argv[2:3]))
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main(int(sys.argv[1]), *sys.argv[2:3]))
