@@ -72,6 +72,8 @@ class Referee:
         self.tried: dict[str, int] = {}
         """Trials done to the client, and on which connection (numbered from 1)."""
         self.connections = 0
+        self.serving: set[asyncio.Future[None]] = set()
+        """The task of each client connection open now (`serve`)."""
         self.finished = asyncio.Event()
         self.bot: Probe | None = None
 
@@ -225,6 +227,10 @@ async def serve(
     referee: Referee, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 ) -> None:
     link = Link(referee, writer)
+    this = asyncio.current_task()
+    if this is not None:
+        referee.serving.add(this)
+        this.add_done_callback(referee.serving.discard)
     host, port, *_ = writer.get_extra_info("peername")
     referee.say(f"  connection {link.number} from {host}:{port}")
     up_reader, up_writer = await asyncio.open_connection("127.0.0.1", referee.upstream)
@@ -253,15 +259,18 @@ async def referee(
             await judge.prepare()
             listener = await asyncio.start_server(lambda r, w: serve(judge, r, w), host, port)
             started = time.monotonic()
-            async with listener:
-                say(script(host, listener.sockets[0].getsockname()[1]))
-                try:
-                    await asyncio.wait_for(judge.finished.wait(), timeout)
-                except TimeoutError:
-                    say(f'  no "done" within {timeout:g} s')
+            say(script(host, listener.sockets[0].getsockname()[1]))
+            try:
+                await asyncio.wait_for(judge.finished.wait(), timeout)
+            except TimeoutError:
+                say(f'  no "done" within {timeout:g} s')
+            # Not `async with listener`: from Python 3.12 on, a closed server waits for
+            # its clients to hang up. Their links end when the server below stops.
+            listener.close()
         finally:
             process.terminate()
             await process.wait()
+        await asyncio.gather(*judge.serving)
     outcomes = []
     for trial in TRIALS:
         when = judge.survived.get(trial.key)
