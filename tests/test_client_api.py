@@ -3,7 +3,9 @@
 A relay between the client and a real server records each request as the server got it.
 """
 
+import contextlib
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,18 @@ from chatroom.common.errors import ChatError
 from chatroom.common.limits import MAX_CHUNK, Limits
 from tests.conftest import PASSWORD, RunningServer
 from tests.relay import Relay
+
+
+@contextlib.asynccontextmanager
+async def alice_through_a_relay(server: RunningServer) -> AsyncIterator[tuple[Relay, ChatClient]]:
+    """alice, after `hello` and logged in, through a relay that records what she sends."""
+    async with (
+        Relay(server.port) as relay,
+        await ChatClient.connect("127.0.0.1", relay.port) as alice,
+    ):
+        await alice.hello()
+        await alice.login("alice", PASSWORD)
+        yield relay, alice
 
 
 async def test_messages_and_files_carry_a_fresh_cid_unless_given_one(
@@ -50,12 +64,7 @@ async def test_file_chunks_are_the_smaller_of_64_kib_and_the_servers_max_chunk(
     await server.register("alice")
     source = tmp_path / "photo.jpg"
     source.write_bytes(os.urandom(2 * MAX_CHUNK + 500))
-    async with (
-        Relay(server.port) as relay,
-        await ChatClient.connect("127.0.0.1", relay.port) as alice,
-    ):
-        await alice.hello()
-        await alice.login("alice", PASSWORD)
+    async with alice_through_a_relay(server) as (relay, alice):
         sent = await alice.send_file(source)
         saved = await alice.download(sent.fid, tmp_path / "downloads")
     assert saved.read_bytes() == source.read_bytes()
@@ -107,12 +116,7 @@ async def test_a_file_over_the_servers_limit_is_refused_before_it_is_hashed(
     sparse = tmp_path / "huge.img"
     with open(sparse, "wb") as out:
         out.truncate(2 * 1024**3)  # 2 GiB, none of it on disk
-    async with (
-        Relay(server.port) as relay,
-        await ChatClient.connect("127.0.0.1", relay.port) as alice,
-    ):
-        await alice.hello()
-        await alice.login("alice", PASSWORD)
+    async with alice_through_a_relay(server) as (relay, alice):
         with pytest.raises(ChatError) as refused:
             await alice.send_file(sparse)
         assert refused.value.code == "file_too_large"
@@ -128,12 +132,7 @@ async def test_a_request_over_the_servers_max_frame_is_refused_and_the_connectio
     the library refuses it before writing it, with the same code, and stays logged in."""
     server = await make_server(max_frame=4096)
     await server.register("alice")
-    async with (
-        Relay(server.port) as relay,
-        await ChatClient.connect("127.0.0.1", relay.port) as alice,
-    ):
-        await alice.hello()
-        await alice.login("alice", PASSWORD)
+    async with alice_through_a_relay(server) as (relay, alice):
         with pytest.raises(ChatError) as refused:
             await alice.broadcast("x" * 5000)
         assert refused.value.code == "frame_too_large"
