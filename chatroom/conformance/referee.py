@@ -270,7 +270,7 @@ async def referee(
         finally:
             process.terminate()
             await process.wait()
-        await asyncio.gather(*judge.serving)
+        await asyncio.gather(*judge.serving, return_exceptions=True)  # one that failed is done
     outcomes = []
     for trial in TRIALS:
         when = judge.survived.get(trial.key)
