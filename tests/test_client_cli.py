@@ -191,6 +191,37 @@ async def test_connection_flags_may_follow_the_command(
     assert code == 0, err  # the flag after the command wins
 
 
+async def test_the_user_is_the_flag_else_the_variable_else_the_apps_last_login(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    for name in ("alice", "carol", "dave"):
+        await server.register(name)
+    bob = await server.login("bob")
+    settings = tmp_path / "settings.toml"
+    settings.write_text('username = "alice"\n')  # the app logged in as alice last
+    port = str(server.port)
+
+    async def sent_as(*args: str, variable: str | None = None) -> str:
+        environ = os.environ | {"CHATROOM_SETTINGS": str(settings), "CHATROOM_PASSWORD": PASSWORD}
+        environ.pop("CHATROOM_USER", None)
+        if variable is not None:
+            environ["CHATROOM_USER"] = variable
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "chatroom.client", "--port", port, *args, "send", "--to", "bob",
+            "hi", stdin=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=environ,
+            stdout=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        _, err = await asyncio.wait_for(process.communicate(), WAIT * 2)
+        assert process.returncode == 0, err
+        return (await next_push(bob, MessagePush)).sender
+
+    assert await sent_as() == "alice"
+    assert await sent_as(variable="carol") == "carol"
+    assert await sent_as("--user", "dave", variable="carol") == "dave"  # before the command
+    code, _, err = await chatroom("--user", "nobody", "history", "--port", port, "--user", "bob")
+    assert code == 0, err  # the flag after the command wins
+
+
 async def test_several_servers_are_tried_in_turn(server: RunningServer) -> None:
     await server.register("alice")
     code, _, err = await chatroom(
@@ -256,6 +287,7 @@ async def asked(*args: str, stdin: int | bytes, password: str = "") -> tuple[int
     """Run `chatroom ARGS` in a session of its own (no terminal to ask, unless `stdin` is
     one) with $CHATROOM_PASSWORD set to `password`: exit code, standard output and error."""
     environ = {k: v for k, v in os.environ.items() if k != "CHATROOM_USER"}
+    environ["CHATROOM_SETTINGS"] = os.devnull  # no username remembered by the app
     piped = stdin if isinstance(stdin, bytes) else None
     process = await asyncio.create_subprocess_exec(
         sys.executable,

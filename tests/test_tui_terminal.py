@@ -9,7 +9,7 @@ import struct
 import sys
 import termios
 
-from tests.conftest import WAIT, RunningServer
+from tests.conftest import PASSWORD, WAIT, RunningServer
 
 ESCAPES = re.compile(rb"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-_])")
 """Terminal control sequences, to read what the screen says between them."""
@@ -18,8 +18,9 @@ ESCAPES = re.compile(rb"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\
 class Terminal:
     """`chatroom` on the far side of a pty of 80 x 24: keys written, the screen read."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, *flags: str) -> None:
         self.port = port
+        self.flags = flags
         self.master = -1
         self.process: asyncio.subprocess.Process | None = None
         self.screen = b""
@@ -30,7 +31,7 @@ class Terminal:
         try:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-c", "from chatroom.utils.programs import client; client()",
-                "--port", str(self.port), stdin=slave, stdout=slave, stderr=slave,
+                "--port", str(self.port), *self.flags, stdin=slave, stdout=slave, stderr=slave,
                 env=os.environ | {"TERM": "xterm-256color", "CHATROOM_SETTINGS": os.devnull},
                 start_new_session=True,
             )  # fmt: skip
@@ -70,3 +71,13 @@ async def test_a_byte_that_is_not_utf8_does_not_stop_the_keyboard(
         terminal.type(b"1")  # taken: the login form opens
         await terminal.shows("Password")
         assert b"UnicodeDecodeError" not in terminal.screen
+
+
+async def test_user_fills_in_the_login_form(server: RunningServer) -> None:
+    await server.register("carol")
+    async with Terminal(server.port, "--user", "carol") as terminal:
+        await terminal.shows("Choose (1-3)")
+        terminal.type(b"1")
+        await terminal.shows("Password")
+        terminal.type(PASSWORD.encode() + b"\r")  # the password only: the name is there
+        await terminal.shows("Logged in as carol")

@@ -1,6 +1,7 @@
 """`chatroom`: the terminal client, and file transfer and reading from the command line.
 
-    chatroom [--host H] [--port P] [--downloads DIR]     open the TUI on its menu
+    chatroom [--host H] [--port P] [--user U] [--downloads DIR]
+                                                         open the TUI on its menu
                                                          (--host a:8888,b:8888: any of them)
     chatroom send [--to USER | --room R] [TEXT...]       a message (TEXT, else standard input)
     chatroom send-file [--to USER | --room R] PATH       upload (to the group without either)
@@ -9,9 +10,10 @@
     chatroom search [--room R | --with U] [--limit N] WORD...    newest first
 
 `history` and `search` print one message per line, for pipes (see `transcript`). The
-commands log in with `--user` (or $CHATROOM_USER) and $CHATROOM_PASSWORD, asking
-for whatever is missing. Failures are one line on standard error and exit code 1 (2 for
-bad usage), never a traceback.
+commands log in with `--user` (or $CHATROOM_USER, else the username the app last logged
+in with) and $CHATROOM_PASSWORD, asking for whatever is missing. Failures are one line
+on standard error and exit code 1 (2 for bad usage), never a traceback. The command line
+itself is read as arguments.py says.
 """
 
 import argparse
@@ -21,7 +23,6 @@ import os
 import ssl
 import sys
 from collections.abc import Callable, Coroutine, Iterator
-from pathlib import Path
 from typing import NoReturn
 
 from rich.markup import escape
@@ -36,135 +37,22 @@ from chatroom.client.api import (
     parse_servers,
     tls_context,
 )
+from chatroom.client.arguments import build_parser
 from chatroom.client.settings import load as load_settings
 from chatroom.client.settings import settings_path
 from chatroom.client.transcript import line, recent
 from chatroom.common.errors import ChatError
-from chatroom.common.limits import (
-    DEFAULT_HOST,
-    DEFAULT_PORT,
-    LOBBY,
-    SEARCH_DEFAULT,
-    SEARCH_MAX,
-)
+from chatroom.common.limits import LOBBY
 from chatroom.common.visible import visible
 from chatroom.utils.args import (
     EXIT_USAGE,
-    OneLineParser,
-    count,
     is_utf8,
     os_reason,
-    port,
-    utf8_text,
 )
 from chatroom.utils.paths import default_downloads_dir
 from chatroom.utils.tracing import TO_STDERR, trace_writer
 
 EXIT_FAILED = 1
-HISTORY_DEFAULT = 50
-"""Messages `chatroom history` prints without --limit: a screenful or two."""
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="chatroom", description="The chatroom terminal client.")
-    _connection_flags(parser)
-    parser.add_argument(
-        "--downloads",
-        type=Path,
-        default=None,
-        help="where received files are saved (default: a chatroom folder in your downloads)",
-    )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    say = commands.add_parser("send", help="send a message to a user, a room or the group")
-    say.add_argument(
-        "words",
-        nargs="*",
-        type=utf8_text,
-        metavar="TEXT",
-        help="the message (default: standard input, piped)",
-    )
-    send = commands.add_parser("send-file", help="upload a file to a user, a room or the group")
-    send.add_argument("path", type=Path, metavar="PATH")
-    for command in (say, send):
-        where = command.add_mutually_exclusive_group()
-        where.add_argument(
-            "--to", type=utf8_text, default=None, help="recipient (default: the group)"
-        )
-        where.add_argument("--room", type=utf8_text, default=None, help="a room you are in")
-    get = commands.add_parser("get-file", help="download a file by its id")
-    get.add_argument("fid", type=count, metavar="FID")
-    get.add_argument("--dest", type=Path, default=None, help="folder to save into")
-    history = commands.add_parser("history", help="print a conversation, one message a line")
-    how_many = history.add_mutually_exclusive_group()
-    how_many.add_argument(
-        "--limit", type=count, default=HISTORY_DEFAULT, help="the newest N (default: 50)"
-    )
-    how_many.add_argument("--all", action="store_true", help="every message, back to the first")
-    search = commands.add_parser("search", help="print the messages with every word, newest first")
-    search.add_argument("words", nargs="+", type=utf8_text, metavar="WORD")
-    search.add_argument(
-        "--limit", type=count, default=SEARCH_DEFAULT, help=f"at most N (up to {SEARCH_MAX})"
-    )
-    for command in (history, search):
-        named = command.add_mutually_exclusive_group()
-        named.add_argument(
-            "--room", type=utf8_text, default=None, help="a room you are in (history: the lobby)"
-        )
-        named.add_argument(
-            "--with", dest="with_user", type=utf8_text, default=None, help="a private conversation"
-        )
-    for command in (say, send, get, history, search):
-        command.add_argument(
-            "--user", type=utf8_text, default=os.environ.get("CHATROOM_USER"), help="username"
-        )
-        _connection_flags(command, after_command=True)
-    return parser
-
-
-def _connection_flags(parser: argparse.ArgumentParser, after_command: bool = False) -> None:
-    """Where the server is: before the command (`chatroom --port 9 history`) or after it
-    (`chatroom history --port 9`). After it, a flag not given leaves the one before it be."""
-
-    def default(value: object) -> object:
-        return argparse.SUPPRESS if after_command else value
-
-    parser.add_argument(
-        "--host",
-        type=_servers,
-        default=default(None),
-        help="server address, or several nodes of one chatroom tried in turn "
-        f"(a:8888,b:8888,c) (default: the settings file's, else {DEFAULT_HOST})",
-    )
-    parser.add_argument(
-        "--port",
-        type=port,
-        default=default(None),
-        help=f"server port (default: the settings file's, else {DEFAULT_PORT})",
-    )
-    parser.add_argument(
-        "--tls", action="store_true", default=default(False), help="connect with TLS"
-    )
-    parser.add_argument(
-        "--trace",
-        metavar="FILE",
-        default=default(None),
-        help="write every frame in and out to FILE, one per line (- for standard error, "
-        "for the commands: the terminal app needs it)",
-    )
-    parser.add_argument(
-        "--cafile",
-        type=Path,
-        default=default(None),
-        help="trust this CA certificate (PEM); implies --tls",
-    )
-
-
-def _servers(text: str) -> str:
-    try:
-        parse_servers(utf8_text(text), DEFAULT_PORT)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return text
 
 
 def _trace_to(where: str | None, tui: bool) -> Callable[[str], None] | None:
@@ -355,6 +243,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"chatroom: {problem}", file=sys.stderr)
     args.host = args.host or settings.host
     args.port = args.port or settings.port
+    args.user = args.user or os.environ.get("CHATROOM_USER") or settings.username or None
     try:
         args.servers = parse_servers(args.host, args.port)
     except ValueError as error:  # the settings file's host (a flag's was checked)
@@ -365,7 +254,8 @@ def main(argv: list[str] | None = None) -> None:
         from chatroom.client.tui.keyboard import tolerate_invalid_utf8
 
         tolerate_invalid_utf8()
-
+        if args.user:
+            settings.username = args.user  # what the login form offers, this time
         ChatApp(
             args.host,
             args.port,
