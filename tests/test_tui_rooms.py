@@ -58,6 +58,9 @@ async def test_rooms_have_tabs_and_commands(server: RunningServer) -> None:
         await send(pilot, "/join nowhere")
         said = "there is no room 'nowhere': /create nowhere makes it"
         await until(pilot, lambda: said in all_logs(app), "no room, and how to make it")
+        await send(pilot, "/members")  # in the group's tab: the lobby's
+        said = "#lobby: 4 members; online: alice, bob; offline: carol, dave"
+        await until(pilot, lambda: said in log_text(app), "the lobby's members")
 
 
 async def test_a_message_refused_after_leaving_its_room_is_said_where_the_user_is(

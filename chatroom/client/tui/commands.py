@@ -26,7 +26,7 @@ COMMANDS = [
     ("/create-private ROOM [TOPIC]", "make an invite-only room: /invite lets others in"),
     ("/topic TEXT", "set the topic of this tab's room (if it is yours)"),
     ("/invite NAME", "invite NAME into this tab's room"),
-    ("/members [ROOM]", "list who is in this tab's room (or ROOM), online first"),
+    ("/members [ROOM]", "list who is in this tab's room (the group's: #lobby) or ROOM"),
     ("/query NAME", "open a private chat with NAME"),
     ("/rooms", "list the rooms: yours, and every public one"),
     ("/search TEXT", "find messages in all your conversations; Enter jumps to one"),

@@ -7,6 +7,7 @@ from chatroom.client.tui.commands import RoomCommand
 from chatroom.client.tui.session import ChatSession
 from chatroom.client.tui.tabs import ConversationTabs
 from chatroom.common.errors import ChatError, ErrorCode
+from chatroom.common.limits import LOBBY
 from chatroom.common.messages import JoinedPush, LeftPush, TopicPush
 
 
@@ -44,9 +45,12 @@ def members_line(listed: Members) -> str:
 
 async def run(command: RoomCommand, session: ChatSession, tabs: ConversationTabs) -> str:
     """Do `command`; what to say of it (a `ChatError` says why it failed). A room joined
-    or made gets a tab, on screen; a room left loses its tab."""
+    or made gets a tab, on screen; a room left loses its tab. Without a room named, it is
+    the tab's (`/members` in the group's: the lobby's)."""
     _, shown_room = tabs.where()
     room = command.room or shown_room
+    if room is None and command.kind == "room_members":
+        room = LOBBY  # the group's tab is the lobby's
     if room is None:
         raise ChatError("usage", f"{command.kind.replace('room_', '/')} works in a room's tab")
     match command.kind:

@@ -22,8 +22,9 @@ class ConversationTabs(TabbedContent):
         super().__init__(id="conversations")
         self.logs = {GROUP: ConversationLog()}
         """Pane id -> its log, mounted or about to be."""
-        self.panes: dict[str, str] = {}
-        """Username key -> pane id of the private chat."""
+        self.panes = {_room_key(LOBBY): GROUP}
+        """Conversation key (see `conversation_key`) -> its pane id: the lobby's is the
+        group's, and each other room and private chat has its own while its tab is open."""
         self.partners: dict[str, str] = {}
         """Pane id -> the partner's username."""
         self.rooms: dict[str, str] = {}
@@ -40,10 +41,10 @@ class ConversationTabs(TabbedContent):
 
     def pane_of(self, partner: str | None, room: str | None = None) -> str:
         """The pane of the private chat with `partner`, or of `room` (None or the lobby:
-        the group)."""
+        the group), opening its tab if there is none."""
         if partner is not None:
             return self.private_pane(partner)
-        return GROUP if room is None or room.casefold() == LOBBY else self.room_pane(room)
+        return self.room_pane(room or LOBBY)
 
     def message_pane(self, sender: str, to: str | None, room: str | None, me: str) -> str:
         """The pane of a message's conversation: its room (None or the lobby: the group),
@@ -54,15 +55,13 @@ class ConversationTabs(TabbedContent):
 
     def open_pane(self, partner: str | None, room: str | None = None) -> str | None:
         """As `pane_of`, if that conversation's tab is open (None: it was closed)."""
-        if partner is None and (room is None or room.casefold() == LOBBY):
-            return GROUP
         return self.panes.get(conversation_key(partner, room))
 
     def room_pane(self, room: str) -> str:
         """The pane id of `room`, opening a tab if there is none."""
         key = _room_key(room)
         if key not in self.panes:
-            self._open(key, f"r{len(self.panes) + 1}")
+            self._open(key, f"r{len(self.panes)}")  # r1 first: the group is in panes
             self.rooms[self.panes[key]] = room
             self._add(self.panes[key])
         return self.panes[key]
@@ -85,7 +84,7 @@ class ConversationTabs(TabbedContent):
         """The pane id of the private chat with `partner`, opening a tab if there is none."""
         key = username_key(partner)
         if key not in self.panes:
-            self._open(key, f"dm{len(self.panes) + 1}")
+            self._open(key, f"dm{len(self.panes)}")
             self.partners[self.panes[key]] = partner
             self._add(self.panes[key])
         return self.panes[key]
