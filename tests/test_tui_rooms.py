@@ -61,6 +61,9 @@ async def test_rooms_have_tabs_and_commands(server: RunningServer) -> None:
         await send(pilot, "/members")  # in the group's tab: the lobby's
         said = "#lobby: 4 members; online: alice, bob; offline: carol, dave"
         await until(pilot, lambda: said in log_text(app), "the lobby's members")
+        await send(pilot, "/join LOBBY")  # the lobby is the group's tab: no other opens
+        await until(pilot, lambda: "You are in #lobby" in log_text(app), "in the group's tab")
+        assert not screen.tabs.rooms and screen.tabs.active == GROUP
 
 
 async def test_a_message_refused_after_leaving_its_room_is_said_where_the_user_is(
