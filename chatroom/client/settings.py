@@ -14,7 +14,10 @@ A file that cannot be read is reported in one line and the defaults stand; the c
 still starts.
 """
 
+import contextlib
 import os
+import stat
+import tempfile
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -87,5 +90,39 @@ def save(settings: Settings, path: Path) -> None:
         else:
             text = '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
         lines.append(f"{field.name} = {text}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    target = path.resolve()  # a link to the file (from a dotfiles folder) stays a link
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Written beside it, then renamed over it: whoever reads the file meanwhile (a command,
+    # another app) reads the old file or the new one, whole, never a part of one.
+    handle, scratch = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write("\n".join(lines) + "\n")
+        os.chmod(scratch, _mode(target))
+        os.replace(scratch, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(scratch)
+        raise
+
+
+def _mode(path: Path) -> int:
+    """The permissions `path` has (0o644 if it is not there yet), for its next version."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return 0o644
+
+
+def remember_username(path: Path, username: str) -> bool:
+    """Make `username` the one the login form offers next time, keeping what else the file
+    says now (the person, or another app, may have changed it since it was read). A file
+    with a problem is left alone (False): writing it would drop what could not be read.
+    Raises OSError if the file cannot be written."""
+    settings, problem = load(path)
+    if problem is not None:
+        return False
+    if settings.username != username:
+        settings.username = username
+        save(settings, path)
+    return True

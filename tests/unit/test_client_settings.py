@@ -1,8 +1,10 @@
 """The client's settings file: read, written, and a broken one never stops the client."""
 
+import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from chatroom.client.settings import Settings, load, save
+from chatroom.client.settings import Settings, load, remember_username, save
 
 
 def test_a_missing_file_means_the_defaults(tmp_path: Path) -> None:
@@ -39,3 +41,45 @@ def test_a_settings_file_that_cannot_be_read_is_said_in_words(tmp_path: Path) ->
     settings, problem = load(tmp_path)  # a folder where the file should be
     assert settings == Settings()
     assert problem == f"{tmp_path}: is a directory; using the defaults"
+
+
+def test_a_file_saved_by_many_at_once_is_always_read_whole(tmp_path: Path) -> None:
+    """Two apps (or an app and a command) use the file at once: each reads the old file or
+    the new one, never an empty or a half-written one."""
+    path = tmp_path / "settings.toml"
+    names = [f"user{n}" + "x" * (n * 7) for n in range(6)]  # of different lengths
+    save(Settings(username=names[0]), path)
+    read: list[tuple[Settings, str | None]] = []
+
+    def write(name: str) -> None:
+        for _ in range(300):
+            save(Settings(username=name, theme="nord"), path)
+
+    def watch() -> None:
+        for _ in range(1500):
+            read.append(load(path))
+
+    with ThreadPoolExecutor(len(names) + 2) as pool:
+        for future in [pool.submit(write, name) for name in names] + [
+            pool.submit(watch) for _ in range(2)
+        ]:
+            future.result()
+    assert len(read) == 3000
+    assert all(problem is None and settings.username in names for settings, problem in read)
+    assert [p.name for p in tmp_path.iterdir()] == ["settings.toml"]  # no scratch left
+
+
+def test_the_username_is_remembered_and_the_rest_of_the_file_kept(tmp_path: Path) -> None:
+    real = tmp_path / "dotfiles" / "chatroom.toml"
+    save(Settings(port=9000), real)
+    real.chmod(0o600)
+    path = tmp_path / "settings.toml"
+    path.symlink_to(real)
+    path.write_text(real.read_text().replace('theme = ""', 'theme = "nord"'))  # by hand
+    assert remember_username(path, "alice")
+    assert load(path) == (Settings(port=9000, username="alice", theme="nord"), None)
+    assert path.is_symlink() and stat.S_IMODE(real.stat().st_mode) == 0o600
+    broken = 'port = "eighty"\ntheem = "nord"\n'  # being edited: left as it is
+    real.write_text(broken)
+    assert not remember_username(path, "bob")
+    assert real.read_text() == broken

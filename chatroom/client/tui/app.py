@@ -14,8 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from chatroom.client.api import amount, backoff
-from chatroom.client.settings import Settings
-from chatroom.client.settings import save as save_settings
+from chatroom.client.settings import Settings, remember_username
 from chatroom.client.tui import collector, commands
 from chatroom.client.tui.collector import IdleCollector
 from chatroom.client.tui.entry import Entry
@@ -119,15 +118,17 @@ class ChatApp(App[None]):
 
     def remember_username(self, username: str) -> None:
         """The login form offers it next time (if the settings came from a file)."""
-        if self.settings_file is None or self.settings.username == username:
+        if self.settings_file is None:
             return
         self.settings.username = username
         try:
-            save_settings(self.settings, self.settings_file)
+            kept = remember_username(self.settings_file, username)
         except OSError as error:
-            self.notify(
-                f"Could not save {self.settings_file}: {os_reason(error)}", severity="warning"
-            )
+            kept, why = False, f"Could not save {self.settings_file}: {os_reason(error)}"
+        else:
+            why = f"{self.settings_file} has a problem: your username is not saved in it"
+        if not kept:
+            self.notify(why, severity="warning")
 
     def on_file_wanted(self, event: FileWanted) -> None:
         chat = self.chat
