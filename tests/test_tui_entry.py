@@ -9,6 +9,7 @@ from chatroom.client.tui.app import ChatApp
 from chatroom.client.tui.commands import COMMANDS
 from chatroom.client.tui.entry import LINE_BREAK, Entry
 from chatroom.client.tui.screens.help import HelpScreen
+from chatroom.client.tui.tabs import GROUP
 from chatroom.common.messages import MessagePush
 from tests.conftest import RunningServer, next_push
 from tests.test_tui import log_in, log_text, make_app, until
@@ -97,7 +98,9 @@ async def test_what_is_refused_stays_in_the_input(server: RunningServer) -> None
         entry.value = "/msg nobody hello there"
         await pilot.press("enter")  # taken, then refused by the server: it comes back
         await until(pilot, lambda: entry.value == "/msg nobody hello there", "the text back")
-        assert "Not sent: there is no user 'nobody'; it is back in the input." in all_logs(app)
+        # Refused before nobody's new tab was on screen: given back to that tab's input.
+        said = "Not sent: there is no user 'nobody'; it is back in the input of @nobody."
+        assert said in all_logs(app)
 
 
 async def test_f1_or_a_question_mark_on_an_empty_line_shows_every_key(
@@ -183,3 +186,40 @@ async def test_me_clear_and_close(server: RunningServer) -> None:
         await until(pilot, lambda: not screen.partners, "the tab closed")
         await bob.private("alice", "again")
         await until(pilot, lambda: screen.partners, "the tab again with the next message")
+
+
+async def test_what_is_typed_stays_with_its_conversation(server: RunningServer) -> None:
+    """A line half written to bob does not follow into the group's tab, where Enter would
+    send it to everyone; a message refused in a hidden tab goes back to that tab's input."""
+    await server.register("alice")
+    bob = await server.login("bob")
+    app = make_app(server.port)
+    async with app.run_test() as pilot:
+        await log_in(pilot, "alice")
+        entry = app.screen.query_one(Entry)
+        await pilot.press(*"/query bob", "enter")
+        await until(pilot, lambda: entry.conversation != GROUP, "bob's tab")
+        await pilot.press(*"for bob only")
+        await pilot.press("ctrl+n")
+        await until(pilot, lambda: entry.conversation == GROUP, "the group's tab")
+        assert entry.value == ""
+        await pilot.press(*"for all")
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: entry.conversation != GROUP, "bob's tab again")
+        assert entry.value == "for bob only"
+        await pilot.press("enter")
+        got = await next_push(bob, MessagePush)
+        assert (got.text, got.to) == ("for bob only", "bob")
+        bobs = entry.conversation
+        await pilot.press(*"/query nobody", "enter")
+        await until(pilot, lambda: entry.conversation not in (GROUP, bobs), "nobody's tab")
+        nobodys = entry.conversation
+        app.screen.tabs.active = GROUP
+        await until(pilot, lambda: entry.value == "for all", "the group's line, kept")
+        # Refused while its tab is hidden: back in its tab's input, and said in a toast.
+        app.screen.session.queue("nobody", "lost?", None)  # as if typed there, just before
+        said = "Not sent: there is no user 'nobody'; it is back in the input of @nobody."
+        await until(pilot, lambda: any(said == n.message for n in app._notifications), "toast")
+        assert entry.value == "for all"
+        app.screen.tabs.active = nobodys
+        await until(pilot, lambda: entry.value == "/msg nobody lost?", "back in its tab")

@@ -260,6 +260,8 @@ async def test_a_file_sent_from_a_rooms_tab_goes_to_the_room(
         assert "sketch.txt" not in log_text(app, GROUP)
 
         screen.tabs.active = GROUP
+        entry = screen.query_one(Entry)
+        await until(pilot, lambda: entry.conversation == GROUP, "the group's input")
         await send(pilot, f"/send {sketch} bob")
         push = await next_push(bob, FilePush)
         assert (push.to, push.room) == ("bob", None)

@@ -2,6 +2,8 @@
 
 - Up and Down recall what was sent, per conversation (irssi, WeeChat); the line being
   typed is kept and comes back below the newest.
+- What is typed and not sent stays with its conversation (WeeChat's buffers, and most chat
+  apps): each tab shows its own unsent line, so none is sent where it was not meant to go.
 - Tab completes: `/com` to a command, a name at the start of the line to `name: `, a name
   later in it to `name `; Tab again cycles through the other matches.
 - A paste of several lines stays one message: each line break shows as `↵` and is sent
@@ -70,6 +72,8 @@ class Entry(Input):
         """Which remembered line is shown (an index into the history), if any."""
         self._draft = ""
         """What was typed before Up was pressed, shown again below the newest line."""
+        self._unsent: dict[str, str] = {}
+        """Conversation -> what was typed there and not sent, while another is on screen."""
         self._completion: _Completion | None = None
 
     @property
@@ -85,18 +89,27 @@ class Entry(Input):
         self._position = None
         self.clear()
 
-    def give_back(self, line: str) -> str:
-        """Put `line` (what could not be sent) back in the input if that is empty, else
-        in the history; says where."""
-        if self.value:
-            self.remember_only(line)
-            return "Up brings it back"
-        self.value = line.replace("\n", LINE_BREAK)
-        return "it is back in the input"
+    def give_back(self, line: str, conversation: str | None = None, title: str = "") -> str:
+        """Put `line` (what could not be sent) back in the input of `conversation`, called
+        `title` (the one on screen if None), if that is empty, else in its history; says
+        where."""
+        shown = line.replace("\n", LINE_BREAK)
+        if conversation is None or conversation == self.conversation:
+            if self.value:
+                self.remember_only(line)
+                return "Up brings it back"
+            self.value = shown
+            return "it is back in the input"
+        if self._unsent.get(conversation):
+            self.remember_only(line, conversation)
+            return f"Up brings it back in {title}"
+        self._unsent[conversation] = shown
+        return f"it is back in the input of {title}"
 
-    def remember_only(self, line: str) -> None:
-        """Keep `line` in the history without touching what is being typed."""
-        history = self._history.setdefault(self.conversation, [])
+    def remember_only(self, line: str, conversation: str | None = None) -> None:
+        """Keep `line` in the history of `conversation` (else the one on screen) without
+        touching what is being typed."""
+        history = self._history.setdefault(conversation or self.conversation, [])
         if not history or history[-1] != line:
             history.append(line)
             del history[:-HISTORY_MAX]
@@ -126,7 +139,13 @@ class Entry(Input):
         self.cursor_position = len(line)
 
     def switch_to(self, conversation: str) -> None:
-        """Another conversation is on screen: its own history, from its newest line."""
+        """Another conversation is on screen: its own history, from its newest line, and
+        what was typed there and not sent. What is typed stays with its conversation: a
+        line half written to bob does not follow into the group's tab, to go to everyone."""
+        if conversation != self.conversation:
+            if self.value:
+                self._unsent[self.conversation] = self.value
+            self._show(self._unsent.pop(conversation, ""))
         self.conversation = conversation
         self._position = None
 

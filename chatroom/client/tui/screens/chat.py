@@ -193,15 +193,18 @@ class ChatScreen(Screen[None]):
         return pane_id
 
     def on_message_refused(self, event: MessageRefused) -> None:
-        """Say why, and give the text back: into the input if it is empty, else into the
-        conversation's history (Up brings it back). Said in its tab, or in the tab on
-        screen if that one was closed since (the room left, say)."""
+        """Say why in its tab (in a toast too if that is hidden; in the tab on screen if it
+        was closed), and give the text back to its input if empty, else its history."""
         pane_id, to = self.tabs.open_pane(event.to, event.room), ""
+        line = event.text if event.to is None else f"/msg {event.to} {event.text}"
+        title = self.tabs.title_of(pane_id) if pane_id else ""
+        back = self.query_one(Entry).give_back(line, pane_id, title)
         if pane_id is None:
             pane_id, to = self.tabs.active or GROUP, f" to {event.to or f'#{event.room}'}"
-        line = event.text if event.to is None else f"/msg {event.to} {event.text}"
-        back = self.query_one(Entry).give_back(line)
-        self.logs[pane_id].write_notice(f"Not sent{to}: {event.reason}; {back}.", style="red")
+        said = f"Not sent{to}: {event.reason}; {back}."
+        self.logs[pane_id].write_notice(said, style="red")
+        if pane_id != self.tabs.active:
+            self.notify(said, severity="warning")
         self.show_status()
 
     def show_status(self) -> None:
@@ -340,8 +343,7 @@ class ChatScreen(Screen[None]):
         log.write_notice(f"Pasted {event.lines} lines: Enter sends them as one message.")
 
     def completion_names(self) -> list[str]:
-        """What Tab completes: who is online but you, everyone with a private tab, and
-        the rooms with a tab (for /leave, say)."""
+        """What Tab completes: who is online but you, private tabs' partners, rooms' tabs."""
         names = {*self.online, *self.partners.values(), *self.tabs.rooms.values()}
         return sorted(names - {self.me})
 
@@ -368,7 +370,7 @@ class ChatScreen(Screen[None]):
     def transfers(self) -> Transfers:
         return self.query_one(Transfers)
 
-    # -- files ------------------------------------------------------------------------
+    # -- files, and keys --------------------------------------------------------------
 
     def send_file(self, path: Path, to: str | None, room: str | None) -> None:
         self.query_one(Transfers).send_file(path, to, room, self.logs[self.tabs.pane_of(to, room)])
@@ -378,8 +380,6 @@ class ChatScreen(Screen[None]):
 
     def action_save_file(self) -> None:
         self.query_one(Transfers).save_newest(self.shown_log())
-
-    # -- keys -------------------------------------------------------------------------
 
     def action_switch_tab(self, step: int) -> None:
         self.tabs.switch(step)
