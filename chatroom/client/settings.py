@@ -84,20 +84,24 @@ def save(settings: Settings, path: Path) -> None:
     for field in fields(Settings):
         value = getattr(settings, field.name)
         if isinstance(value, bool):
-            text = "true" if value else "false"
+            shown = "true" if value else "false"
         elif isinstance(value, int):
-            text = str(value)
+            shown = str(value)
         else:
-            text = '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-        lines.append(f"{field.name} = {text}")
+            shown = '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+        lines.append(f"{field.name} = {shown}")
+    text = "\n".join(lines) + "\n"
     target = path.resolve()  # a link to the file (from a dotfiles folder) stays a link
+    if target.exists() and not target.is_file():  # /dev/null, say: never replaced
+        target.write_text(text, encoding="utf-8")
+        return
     target.parent.mkdir(parents=True, exist_ok=True)
     # Written beside it, then renamed over it: whoever reads the file meanwhile (a command,
     # another app) reads the old file or the new one, whole, never a part of one.
     handle, scratch = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write("\n".join(lines) + "\n")
+            file.write(text)
         os.chmod(scratch, _mode(target))
         os.replace(scratch, target)
     except BaseException:

@@ -1,5 +1,6 @@
 """The client's settings file: read, written, and a broken one never stops the client."""
 
+import os
 import stat
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -83,3 +84,19 @@ def test_the_username_is_remembered_and_the_rest_of_the_file_kept(tmp_path: Path
     real.write_text(broken)
     assert not remember_username(path, "bob")
     assert real.read_text() == broken
+
+
+def test_a_settings_path_that_is_not_a_file_is_written_into_not_replaced(tmp_path: Path) -> None:
+    """`CHATROOM_SETTINGS=/dev/null` (no settings kept) must leave /dev/null a device: a
+    rename over it replaced it with a file. A pipe stands in for it here."""
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    reader = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)  # the other end, there at once
+    try:
+        save(Settings(username="alice"), pipe)
+        written = os.read(reader, 65536)
+    finally:
+        os.close(reader)
+    assert b'username = "alice"' in written
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
+    assert [p.name for p in tmp_path.iterdir()] == ["pipe"]
