@@ -170,6 +170,19 @@ async def test_the_settings_fill_the_login_form_and_can_silence_the_bell(
     assert load(path)[0].username == "alice"  # remembered for next time
 
 
+async def test_a_settings_file_with_a_problem_is_not_overwritten_at_login(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    await server.register("alice")
+    path = tmp_path / "settings.toml"
+    path.write_text('username = "alice"\nbel = false\n')  # a typo, being mended by hand
+    app = ChatApp("127.0.0.1", server.port, settings=load(path)[0], settings_file=path)
+    async with chatting(app) as (pilot, _):
+        said = f"{path} has a problem: your username is not saved in it"
+        await until(pilot, lambda: any(n.message == said for n in app._notifications), "said")
+    assert path.read_text() == 'username = "alice"\nbel = false\n'
+
+
 async def test_full_garbage_collections_wait_for_the_user_to_be_idle(
     server: RunningServer,
 ) -> None:

@@ -122,12 +122,11 @@ class ChatApp(App[None]):
             return
         self.settings.username = username
         try:
-            kept = remember_username(self.settings_file, username)
+            if not remember_username(self.settings_file, username):
+                why = f"{self.settings_file} has a problem: your username is not saved in it"
+                self.notify(why, severity="warning")
         except OSError as error:
-            kept, why = False, f"Could not save {self.settings_file}: {os_reason(error)}"
-        else:
-            why = f"{self.settings_file} has a problem: your username is not saved in it"
-        if not kept:
+            why = f"Could not save {self.settings_file}: {os_reason(error)}"
             self.notify(why, severity="warning")
 
     def on_file_wanted(self, event: FileWanted) -> None:
