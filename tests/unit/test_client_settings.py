@@ -1,7 +1,11 @@
 """The client's settings file: read, written, and a broken one never stops the client."""
 
 import os
+import random
 import stat
+import subprocess
+import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -100,3 +104,27 @@ def test_a_settings_path_that_is_not_a_file_is_written_into_not_replaced(tmp_pat
     assert b'username = "alice"' in written
     assert stat.S_ISFIFO(pipe.stat().st_mode)
     assert [p.name for p in tmp_path.iterdir()] == ["pipe"]
+
+
+def test_a_save_cut_off_by_a_kill_leaves_a_whole_file(tmp_path: Path) -> None:
+    """The app killed while saving (a closed terminal): the file is the old one or the
+    new one, never empty or cut short. Twenty kills, each in the middle of saving."""
+    path = tmp_path / "settings.toml"
+    saving = (
+        "import sys; from pathlib import Path\n"
+        "from chatroom.client.settings import Settings, save\n"
+        "def name(n): return f'user{n % 7}' * 20\n"
+        "save(Settings(username=name(0)), Path(sys.argv[1]))\n"
+        "print(flush=True)\n"
+        "for n in range(10**9): save(Settings(username=name(n)), Path(sys.argv[1]))\n"
+    )
+    for _ in range(20):
+        process = subprocess.Popen(
+            [sys.executable, "-c", saving, str(path)], stdout=subprocess.PIPE
+        )
+        assert process.stdout is not None and process.stdout.readline() == b"\n"  # saving now
+        time.sleep(random.uniform(0, 0.02))  # a moment to kill it in, not a wait for anything
+        process.kill()
+        process.wait(10)
+        settings, problem = load(path)
+        assert problem is None and settings.username.startswith("user"), path.read_text()
