@@ -1,8 +1,12 @@
 """The chat screen's input line: nothing typed is lost, and the habits of terminal chat
 (history, Tab completion, multi-line paste), driven through the real app with Pilot."""
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from textual import events
 from textual.command import CommandPalette
+from textual.pilot import Pilot
 from textual.widgets import OptionList, Static
 
 from chatroom.client.tui.app import ChatApp
@@ -12,7 +16,16 @@ from chatroom.client.tui.screens.help import HelpScreen
 from chatroom.client.tui.tabs import GROUP
 from chatroom.common.messages import MessagePush
 from tests.conftest import RunningServer, next_push
-from tests.test_tui import log_in, log_text, make_app, until
+from tests.test_tui import chatting, log_in, log_text, make_app, until
+
+
+@contextlib.asynccontextmanager
+async def alice_typing(
+    app: ChatApp, size: tuple[int, int] = (80, 24)
+) -> AsyncIterator[tuple[Pilot, Entry]]:
+    """alice logged in to `app` through its form, and the input she types into."""
+    async with chatting(app, size=size) as (pilot, screen):
+        yield pilot, screen.query_one(Entry)
 
 
 def all_logs(app: ChatApp) -> str:
@@ -24,9 +37,7 @@ async def test_up_and_down_recall_what_was_sent_per_conversation(server: Running
     await server.register("alice")
     await server.login("bob")
     app = make_app(server.port)
-    async with app.run_test() as pilot:
-        await log_in(pilot, "alice")
-        entry = app.screen.query_one(Entry)
+    async with alice_typing(app) as (pilot, entry):
         for line in ("first", "second"):
             await pilot.press(*line, "enter")
         await pilot.press(*"half typed")
@@ -48,9 +59,7 @@ async def test_tab_completes_names_and_commands_and_cycles(server: RunningServer
     bob = await server.login("bob")
     await server.login("bobby")
     app = make_app(server.port)
-    async with app.run_test() as pilot:
-        await log_in(pilot, "alice")
-        entry = app.screen.query_one(Entry)
+    async with alice_typing(app) as (pilot, entry):
         await until(pilot, lambda: "bobby" in app.screen.online, "bobby online")
         await pilot.press("b", "o", "tab")
         assert entry.value == "bob: "
@@ -73,9 +82,7 @@ async def test_a_multi_line_paste_is_sent_as_one_message(server: RunningServer) 
     await server.register("alice")
     bob = await server.login("bob")
     app = make_app(server.port)
-    async with app.run_test() as pilot:
-        await log_in(pilot, "alice")
-        entry = app.screen.query_one(Entry)
+    async with alice_typing(app) as (pilot, entry):
         entry.post_message(events.Paste("line one\nline two\r\nline three\n"))
         await until(pilot, lambda: LINE_BREAK in entry.value, "the paste")
         assert entry.value == f"line one{LINE_BREAK}line two{LINE_BREAK}line three"
@@ -87,9 +94,7 @@ async def test_a_multi_line_paste_is_sent_as_one_message(server: RunningServer) 
 async def test_what_is_refused_stays_in_the_input(server: RunningServer) -> None:
     await server.register("alice")
     app = make_app(server.port)
-    async with app.run_test() as pilot:
-        await log_in(pilot, "alice")
-        entry = app.screen.query_one(Entry)
+    async with alice_typing(app) as (pilot, entry):
         for line in ("/dance around", "/msg bob", "/me", "x" * 5000):
             entry.value = line
             await pilot.press("enter")
@@ -108,9 +113,7 @@ async def test_f1_or_a_question_mark_on_an_empty_line_shows_every_key(
 ) -> None:
     await server.register("alice")
     app = make_app(server.port)
-    async with app.run_test(size=(100, 40)) as pilot:
-        await log_in(pilot, "alice")
-        entry = app.screen.query_one(Entry)
+    async with alice_typing(app, size=(100, 40)) as (pilot, entry):
         await pilot.press("f1")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen), "the help")
         shown = "\n".join(str(s.render()) for s in app.screen.query(Static))
@@ -194,9 +197,7 @@ async def test_what_is_typed_stays_with_its_conversation(server: RunningServer) 
     await server.register("alice")
     bob = await server.login("bob")
     app = make_app(server.port)
-    async with app.run_test() as pilot:
-        await log_in(pilot, "alice")
-        entry = app.screen.query_one(Entry)
+    async with alice_typing(app) as (pilot, entry):
         await pilot.press(*"/query bob", "enter")
         await until(pilot, lambda: entry.conversation != GROUP, "bob's tab")
         await pilot.press(*"for bob only")
