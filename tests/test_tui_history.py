@@ -13,7 +13,7 @@ from chatroom.common.limits import LOBBY
 from chatroom.common.messages import ReadPush
 from tests.conftest import RunningServer, next_push
 from tests.relay import Relay
-from tests.test_tui import log_in, log_text, make_app, until
+from tests.test_tui import log_in, log_text, make_app, send, until
 
 MakeServer = Callable[..., Awaitable[RunningServer]]
 
@@ -84,6 +84,27 @@ async def test_after_a_reconnection_a_tab_catches_up_on_what_came_meanwhile(
             assert said(app) == ["before the cut", "while cut 0", "while cut 1", "while cut 2"]
             tab = app.screen.query_one(TabbedContent).get_tab("dm1")
             assert str(tab.label) == "@bob (1)"
+
+
+async def test_a_tab_opened_while_disconnected_loads_its_history_once_reconnected(
+    server: RunningServer,
+) -> None:
+    await server.register("alice")
+    bob = await server.login("bob")
+    async with Relay(server.port) as relay:
+        app = make_app(relay.port)
+        async with app.run_test() as pilot:
+            await log_in(pilot, "alice")
+            screen = chat_screen(app)
+            relay.cut()
+            await until(pilot, lambda: not screen.session.linked.is_set(), "the disconnection")
+            await bob.private("alice", "private while cut")
+            await send(pilot, "/query bob")
+            said_offline = "History not loaded: not connected; it loads once reconnected."
+            shown = lambda: log_text(app, "dm1").replace("\n", " ")  # noqa: E731 (rows joined)
+            await until(pilot, lambda: said_offline in shown(), "the notice")
+            relay.refusing = False
+            await until(pilot, lambda: said(app, "dm1") == ["private while cut"], "the history")
 
 
 async def test_reading_on_another_device_clears_the_badge_and_back(

@@ -17,7 +17,7 @@ from chatroom.client.api import explained
 from chatroom.client.replies import ConversationState, conversation_item
 from chatroom.client.tui.conversation import ConversationLog
 from chatroom.client.tui.entries import Item, divider, item_entry
-from chatroom.client.tui.session import ChatSession
+from chatroom.client.tui.session import OFFLINE, ChatSession
 from chatroom.client.tui.tabs import GROUP, ConversationTabs, conversation_key
 from chatroom.common.errors import ChatError
 from chatroom.common.limits import LOBBY, PAGE_MAX
@@ -141,7 +141,7 @@ class Reading:
             try:
                 page, more = await self._page(pane_id, None, PAGE)
             except (ChatError, OSError) as error:
-                log.write_notice(f"History not loaded: {_why(error)}", style="red")
+                log.write_notice(_history_not_loaded(error), style="red")
                 return
             marker = self.markers.get(self.tabs.key_of(pane_id))
             if marker is None and pane_id in self.tabs.partners:
@@ -290,5 +290,10 @@ class Reading:
                 self._moved(self.tabs.key_of(pane_id), log.newest_mid)
 
 
-def _why(error: Exception) -> str:
-    return explained(error) if isinstance(error, ChatError) else "the connection dropped"
+def _history_not_loaded(error: Exception) -> str:
+    """Why a tab shows no history. Offline, it is asked for again once reconnected (the
+    tab on screen at once, the others when opened): nothing to try again by hand."""
+    if isinstance(error, ChatError) and error.code == OFFLINE:
+        return "History not loaded: not connected; it loads once reconnected."
+    why = explained(error) if isinstance(error, ChatError) else "the connection dropped"
+    return f"History not loaded: {why}"

@@ -45,6 +45,9 @@ SENT_AWAY = {
 }
 """Why a session was closed for good, by the `bye` reasons after which it does not log in
 again: coming straight back would undo a kick, and a ban or an old password is refused."""
+OFFLINE = "offline"
+"""The code of the `ChatError` a request gets while there is no connection (the client's
+own: no server sends it)."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -143,7 +146,7 @@ class ChatSession:
     def connected(self) -> ChatClient:
         """The connection, if there is one (else `ChatError`), for one request or a few."""
         if not self.linked.is_set():
-            raise ChatError("offline", "not connected; try again once reconnected")
+            raise ChatError(OFFLINE, "not connected; try again once reconnected")
         return self.client
 
     async def request(self, kind: str, **data: object) -> dict[str, Any]:
