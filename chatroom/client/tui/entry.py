@@ -98,7 +98,7 @@ class Entry(Input):
             if self.value:
                 self.remember_only(line)
                 return "Up brings it back"
-            self.value = shown
+            self._show(shown)  # the cursor at its end, to go on typing
             return "it is back in the input"
         if self._unsent.get(conversation):
             self.remember_only(line, conversation)
