@@ -62,10 +62,12 @@ class Chat(Protocol):
     def people(self) -> People: ...
 
 
-def run(chat: Chat, line: str) -> bool:
-    """Do what the line says; whether it was taken (else it stays in the input)."""
+def run(chat: Chat, line: str, entry: Entry | None = None) -> bool:
+    """Do what the line says; whether it was taken (else it stays in the input). A request
+    the server refuses gives the line back to `entry`, the input it was typed in."""
     command = commands.parse(line)
     log = chat.shown_log()
+    back = _giving_back(chat, line, entry)
     limit = chat.session.link.max_text
     if isinstance(command, commands.Say | commands.SendPrivate) and len(command.text) > limit:
         log.write_notice(
@@ -105,22 +107,22 @@ def run(chat: Chat, line: str) -> bool:
             log.write_notice(f"Unknown command {name}; /help lists them.", style="red")
             return False
         case commands.RoomCommand():
-            chat.in_background(_room_command(chat, command, log))
+            chat.in_background(_room_command(chat, command, log, back))
         case commands.ListRooms():
             chat.in_background(_list_rooms(chat, log))
         case commands.Search(query):
-            chat.in_background(_search(chat, query, log))
+            chat.in_background(_search(chat, query, log, back))
         case commands.ListFiles():
             chat.in_background(_list_files(chat, log))
         case commands.ServerRequest():
-            chat.in_background(_server_request(chat, command, log))
+            chat.in_background(_server_request(chat, command, log, back))
         case commands.DeleteNewest():
             if not (mid := log.newest_mine()):
                 log.write_notice("Nothing you sent is shown here: /delete MID.", style="red")
                 return False
             done = "Your last message here is deleted."
             request = commands.ServerRequest("delete", {"mid": mid}, done)
-            chat.in_background(_server_request(chat, request, log))
+            chat.in_background(_server_request(chat, request, log, back))
         case commands.ShowProfile():
             chat.open_profile()
         case commands.ChangePassword():
@@ -142,8 +144,19 @@ def start(chat: Chat, entry: Entry, usage: str) -> None:
         entry.remember(name)
 
 
+def _giving_back(chat: Chat, line: str, entry: Entry | None) -> Callable[[], str]:
+    """What gives `line` back, once refused, to the input of the tab it was typed in (or
+    its history, if something else is typed there by then), and says where: `; it is
+    back in the input.`"""
+    if entry is None:  # picked in the palette: nothing was typed
+        return lambda: ""
+    pane_id = chat.tabs.active or GROUP
+    title = chat.tabs.title_of(pane_id)
+    return lambda: f"; {entry.give_back(line, pane_id, title)}."
+
+
 async def _server_request(
-    chat: Chat, command: commands.ServerRequest, log: ConversationLog
+    chat: Chat, command: commands.ServerRequest, log: ConversationLog, back: Callable[[], str]
 ) -> None:
     """Send a request about people or moderation, and say in the log how it went."""
     data = dict(command.data)
@@ -153,7 +166,7 @@ async def _server_request(
     try:
         reply = await chat.session.connected().request(command.kind, **data)
     except ChatError as error:
-        log.write_notice(explained(error), style="red")
+        log.write_notice(f"{explained(error)}{back()}", style="red")
         return
     people = chat.people
     match command.kind:
@@ -183,11 +196,13 @@ async def _server_request(
         log.write_notice(command.done, style="green")
 
 
-async def _room_command(chat: Chat, command: commands.RoomCommand, log: ConversationLog) -> None:
+async def _room_command(
+    chat: Chat, command: commands.RoomCommand, log: ConversationLog, back: Callable[[], str]
+) -> None:
     try:
         said = await rooms.run(command, chat.session, chat.tabs)
     except ChatError as error:
-        log.write_notice(explained(error), style="red")
+        log.write_notice(f"{explained(error)}{back()}", style="red")
     else:
         chat.shown_log().write_notice(said, style="green")
 
@@ -203,11 +218,11 @@ async def _list_rooms(chat: Chat, log: ConversationLog) -> None:
     log.write_notice("/join ROOM joins one; /create ROOM makes one.", style="cyan")
 
 
-async def _search(chat: Chat, query: str, log: ConversationLog) -> None:
+async def _search(chat: Chat, query: str, log: ConversationLog, back: Callable[[], str]) -> None:
     try:
         found = await chat.session.connected().search(query, limit=100)
     except ChatError as error:
-        log.write_notice(f"Not searched: {explained(error)}", style="red")
+        log.write_notice(f"Not searched: {explained(error)}{back()}", style="red")
         return
     if not found:
         log.write_notice(f"Nothing found for {query}.")

@@ -334,7 +334,7 @@ class ChatScreen(Screen[None]):
         """Run the line; it leaves the input only if it was taken (a message over the
         server's limit, or a command used wrongly, stays to be corrected)."""
         entry = self.query_one(Entry)
-        if entry.message.strip() and typed.run(self, entry.message):
+        if entry.message.strip() and typed.run(self, entry.message, entry):
             entry.remember(entry.value)
 
     @on(Entry.Pasted)
