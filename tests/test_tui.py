@@ -80,6 +80,18 @@ async def chatting(
         yield pilot, screen
 
 
+@contextlib.asynccontextmanager
+async def app_through_a_relay(server: RunningServer) -> AsyncIterator[tuple[Pilot, ChatApp, Relay]]:
+    """alice (registered here) logged in to the app through a relay, which can cut, stall
+    or lose what passes between them."""
+    await server.register("alice")
+    async with Relay(server.port) as relay:
+        app = make_app(relay.port)
+        async with app.run_test() as pilot:
+            await log_in(pilot, "alice")
+            yield pilot, app, relay
+
+
 async def send(pilot: Pilot, text: str) -> None:
     await type_in(pilot, "#entry", text)
     pilot.app.screen.query_one("#entry", Input).focus()
@@ -537,17 +549,13 @@ async def test_connection_loss_shows_status_and_recovers(server: RunningServer) 
 async def test_a_message_whose_ok_was_lost_is_sent_again_with_the_same_cid(
     server: RunningServer,
 ) -> None:
-    await server.register("alice")
-    async with Relay(server.port) as relay:
-        app = make_app(relay.port)
-        async with app.run_test() as pilot:
-            await log_in(pilot, "alice")
-            relay.lose_reply_to = "broadcast"
-            await send(pilot, "only once, please")
-            await until(pilot, lambda: len(relay.sent("broadcast")) == 2, "the retry")
-            await until(pilot, lambda: "alice: only once, please" in log_text(app), "the echo")
-            assert "Disconnected" in log_text(app)
-            assert log_text(app).count("only once, please") == 1
+    async with app_through_a_relay(server) as (pilot, app, relay):
+        relay.lose_reply_to = "broadcast"
+        await send(pilot, "only once, please")
+        await until(pilot, lambda: len(relay.sent("broadcast")) == 2, "the retry")
+        await until(pilot, lambda: "alice: only once, please" in log_text(app), "the echo")
+        assert "Disconnected" in log_text(app)
+        assert log_text(app).count("only once, please") == 1
     first, retry = relay.sent("broadcast")
     assert first["cid"] == retry["cid"]
 
@@ -555,21 +563,17 @@ async def test_a_message_whose_ok_was_lost_is_sent_again_with_the_same_cid(
 async def test_a_message_typed_while_disconnected_keeps_its_cid_until_sent(
     server: RunningServer,
 ) -> None:
-    await server.register("alice")
-    async with Relay(server.port) as relay:
-        app = make_app(relay.port)
-        async with app.run_test() as pilot:
-            await log_in(pilot, "alice")
-            screen = app.screen
-            assert isinstance(screen, ChatScreen)
-            port = server.port
-            await server.stop()
-            await until(pilot, lambda: not screen.session.linked.is_set(), "the disconnection")
-            await send(pilot, "typed while the server was down")
-            await until(pilot, lambda: screen.session.outbox, "the outbox")
-            cid = screen.session.outbox[0].cid
-            await server.restart_on(port)
-            await until(pilot, lambda: not screen.session.outbox, "the message to be sent")
+    async with app_through_a_relay(server) as (pilot, app, relay):
+        screen = app.screen
+        assert isinstance(screen, ChatScreen)
+        port = server.port
+        await server.stop()
+        await until(pilot, lambda: not screen.session.linked.is_set(), "the disconnection")
+        await send(pilot, "typed while the server was down")
+        await until(pilot, lambda: screen.session.outbox, "the outbox")
+        cid = screen.session.outbox[0].cid
+        await server.restart_on(port)
+        await until(pilot, lambda: not screen.session.outbox, "the message to be sent")
     assert [data["cid"] for data in relay.sent("broadcast")] == [cid]
 
 
@@ -579,16 +583,12 @@ async def test_a_server_gone_without_a_word_is_noticed_and_left_for_another_conn
     """A server whose machine leaves the network closes nothing: the app went on waiting
     for the replies of a dead connection, for as long as TCP takes to give up."""
     server = await make_server(idle_timeout=3.0)  # a ping every second, each given 0.5 s
-    await server.register("alice")
-    async with Relay(server.port) as relay:
-        app = make_app(relay.port)
-        async with app.run_test() as pilot:
-            await log_in(pilot, "alice")
-            relay.stall()
-            await until(pilot, lambda: "no answer to ping" in log_text(app), "the dead link")
-            await send(pilot, "after the silence")
-            await until(pilot, lambda: "alice: after the silence" in log_text(app), "the echo")
-            shown = " ".join(log_text(app).split())  # as one line, not wrapped at 80
+    async with app_through_a_relay(server) as (pilot, app, relay):
+        relay.stall()
+        await until(pilot, lambda: "no answer to ping" in log_text(app), "the dead link")
+        await send(pilot, "after the silence")
+        await until(pilot, lambda: "alice: after the silence" in log_text(app), "the echo")
+        shown = " ".join(log_text(app).split())  # as one line, not wrapped at 80
     assert "* Disconnected from the server (no answer to ping in 0.5 s). * Reconnected." in shown
     assert [data["text"] for data in relay.sent("broadcast")] == ["after the silence"]
 

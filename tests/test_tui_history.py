@@ -4,16 +4,18 @@ while it was disconnected after a reconnection, read markers both ways."""
 from collections.abc import Awaitable, Callable
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import TabbedContent
 
 from chatroom.client.tui import conversation, reading
+from chatroom.client.tui.app import ChatApp
 from chatroom.client.tui.reading import PAGE
 from chatroom.client.tui.screens.chat import GROUP, ChatScreen
 from chatroom.common.limits import LOBBY
 from chatroom.common.messages import ReadPush
 from tests.conftest import RunningServer, next_push
 from tests.relay import Relay
-from tests.test_tui import log_in, log_text, make_app, send, until
+from tests.test_tui import app_through_a_relay, log_in, log_text, make_app, send, until
 
 MakeServer = Callable[..., Awaitable[RunningServer]]
 
@@ -22,6 +24,13 @@ def chat_screen(app: object) -> ChatScreen:
     screen = app.screen  # type: ignore[attr-defined]
     assert isinstance(screen, ChatScreen)
     return screen
+
+
+async def cut_off(pilot: Pilot, app: ChatApp, relay: Relay) -> None:
+    """Cut the app's connection at the relay, which refuses it until `relay.refusing` is
+    False, and wait until the app has seen it go."""
+    relay.cut()
+    await until(pilot, lambda: not chat_screen(app).session.linked.is_set(), "the disconnection")
 
 
 def said(app: object, pane_id: str = GROUP) -> list[str]:
@@ -64,47 +73,35 @@ async def test_scrolling_past_the_top_loads_older_history(make_server: MakeServe
 async def test_after_a_reconnection_a_tab_catches_up_on_what_came_meanwhile(
     server: RunningServer,
 ) -> None:
-    await server.register("alice")
     bob = await server.login("bob")
-    async with Relay(server.port) as relay:
-        app = make_app(relay.port)
-        async with app.run_test() as pilot:
-            await log_in(pilot, "alice")
-            await bob.broadcast("before the cut")
-            await until(pilot, lambda: "before the cut" in said(app), "the first message")
-            screen = chat_screen(app)
-            relay.cut()
-            await until(pilot, lambda: not screen.session.linked.is_set(), "the disconnection")
-            for n in range(3):
-                await bob.broadcast(f"while cut {n}")
-            await bob.private("alice", "private while cut")
-            relay.refusing = False
-            await until(pilot, lambda: "Reconnected." in log_text(app), "the reconnection")
-            await until(pilot, lambda: "while cut 2" in said(app), "the catch-up")
-            assert said(app) == ["before the cut", "while cut 0", "while cut 1", "while cut 2"]
-            tab = app.screen.query_one(TabbedContent).get_tab("dm1")
-            assert str(tab.label) == "@bob (1)"
+    async with app_through_a_relay(server) as (pilot, app, relay):
+        await bob.broadcast("before the cut")
+        await until(pilot, lambda: "before the cut" in said(app), "the first message")
+        await cut_off(pilot, app, relay)
+        for n in range(3):
+            await bob.broadcast(f"while cut {n}")
+        await bob.private("alice", "private while cut")
+        relay.refusing = False
+        await until(pilot, lambda: "Reconnected." in log_text(app), "the reconnection")
+        await until(pilot, lambda: "while cut 2" in said(app), "the catch-up")
+        assert said(app) == ["before the cut", "while cut 0", "while cut 1", "while cut 2"]
+        tab = app.screen.query_one(TabbedContent).get_tab("dm1")
+        assert str(tab.label) == "@bob (1)"
 
 
 async def test_a_tab_opened_while_disconnected_loads_its_history_once_reconnected(
     server: RunningServer,
 ) -> None:
-    await server.register("alice")
     bob = await server.login("bob")
-    async with Relay(server.port) as relay:
-        app = make_app(relay.port)
-        async with app.run_test() as pilot:
-            await log_in(pilot, "alice")
-            screen = chat_screen(app)
-            relay.cut()
-            await until(pilot, lambda: not screen.session.linked.is_set(), "the disconnection")
-            await bob.private("alice", "private while cut")
-            await send(pilot, "/query bob")
-            said_offline = "History not loaded: not connected; it loads once reconnected."
-            shown = lambda: log_text(app, "dm1").replace("\n", " ")  # noqa: E731 (rows joined)
-            await until(pilot, lambda: said_offline in shown(), "the notice")
-            relay.refusing = False
-            await until(pilot, lambda: said(app, "dm1") == ["private while cut"], "the history")
+    async with app_through_a_relay(server) as (pilot, app, relay):
+        await cut_off(pilot, app, relay)
+        await bob.private("alice", "private while cut")
+        await send(pilot, "/query bob")
+        said_offline = "History not loaded: not connected; it loads once reconnected."
+        shown = lambda: log_text(app, "dm1").replace("\n", " ")  # noqa: E731 (rows joined)
+        await until(pilot, lambda: said_offline in shown(), "the notice")
+        relay.refusing = False
+        await until(pilot, lambda: said(app, "dm1") == ["private while cut"], "the history")
 
 
 async def test_reading_on_another_device_clears_the_badge_and_back(
@@ -136,24 +133,18 @@ async def test_after_a_long_disconnection_a_tab_starts_again_from_the_newest(
 ) -> None:
     monkeypatch.setattr(reading, "CATCH_UP", 30)
     server = await make_server(message_rate=1e6, message_burst=10**6)
-    await server.register("alice")
     bob = await server.login("bob")
-    async with Relay(server.port) as relay:
-        app = make_app(relay.port)
-        async with app.run_test() as pilot:
-            await log_in(pilot, "alice")
-            await bob.broadcast("before the cut")
-            await until(pilot, lambda: "before the cut" in said(app), "the first message")
-            screen = chat_screen(app)
-            relay.cut()
-            await until(pilot, lambda: not screen.session.linked.is_set(), "the disconnection")
-            for n in range(PAGE + 30):
-                await bob.broadcast(f"while cut {n}")
-            relay.refusing = False
-            await until(pilot, lambda: "Over 30 messages came" in log_text(app), "the restart")
-            assert said(app) == [f"while cut {n}" for n in range(30, PAGE + 30)]
-            log = screen.logs[GROUP]
-            assert log.more_before  # scrolling up brings the rest
+    async with app_through_a_relay(server) as (pilot, app, relay):
+        await bob.broadcast("before the cut")
+        await until(pilot, lambda: "before the cut" in said(app), "the first message")
+        await cut_off(pilot, app, relay)
+        for n in range(PAGE + 30):
+            await bob.broadcast(f"while cut {n}")
+        relay.refusing = False
+        await until(pilot, lambda: "Over 30 messages came" in log_text(app), "the restart")
+        assert said(app) == [f"while cut {n}" for n in range(30, PAGE + 30)]
+        log = chat_screen(app).logs[GROUP]
+        assert log.more_before  # scrolling up brings the rest
 
 
 async def test_a_log_is_a_window_on_the_conversation(
