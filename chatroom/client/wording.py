@@ -1,5 +1,6 @@
 """What the client tells a person, in plain words, shared by the command line and the
-TUI: why a connection failed or the server refused (how many of a thing: `amount`)."""
+TUI: why a connection failed or the server refused. (How many of a thing there are is
+said by `amount`, in chatroom/common/amounts.py: the server's tools say it too.)"""
 
 import math
 import ssl

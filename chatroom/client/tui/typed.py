@@ -151,8 +151,15 @@ def _giving_back(chat: Chat, line: str, entry: Entry | None) -> Callable[[], str
     if entry is None:  # picked in the palette: nothing was typed
         return lambda: ""
     pane_id = chat.tabs.active or GROUP
-    title = chat.tabs.title_of(pane_id)
-    return lambda: f"; {entry.give_back(line, pane_id, title)}."
+    return lambda: f"; {give_back(chat.tabs, entry, line, pane_id)}."
+
+
+def give_back(tabs: ConversationTabs, entry: Entry, line: str, pane_id: str | None) -> str:
+    """Give `line`, refused, back to the input of its tab `pane_id` (or of the tab on
+    screen, if that one was closed since); says where."""
+    if pane_id is None or pane_id not in tabs.logs:
+        return entry.give_back(line)
+    return entry.give_back(line, pane_id, tabs.title_of(pane_id))
 
 
 async def _server_request(

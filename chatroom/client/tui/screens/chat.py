@@ -197,8 +197,7 @@ class ChatScreen(Screen[None]):
         was closed), and give the text back to its input if empty, else its history."""
         pane_id, to = self.tabs.open_pane(event.to, event.room), ""
         line = event.text if event.to is None else f"/msg {event.to} {event.text}"
-        title = self.tabs.title_of(pane_id) if pane_id else ""
-        back = self.query_one(Entry).give_back(line, pane_id, title)
+        back = typed.give_back(self.tabs, self.query_one(Entry), line, pane_id)
         if pane_id is None:
             pane_id, to = self.tabs.active or GROUP, f" to {event.to or f'#{event.room}'}"
         said = f"Not sent{to}: {event.reason}; {back}."
