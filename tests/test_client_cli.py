@@ -6,8 +6,9 @@ import os
 import sys
 from pathlib import Path
 
+from chatroom.client.api import ChatClient
 from chatroom.common.messages import FilePush, MessagePush
-from tests.conftest import PASSWORD, WAIT, RunningServer, next_push
+from tests.conftest import PASSWORD, WAIT, MinimalServer, RunningServer, next_push
 
 
 async def chatroom(
@@ -339,3 +340,30 @@ async def test_a_missing_username_or_password_is_asked_for_or_said_in_one_line(
         os.close(terminal)
     assert (code, err) == (0, "Username: ")
     assert out.endswith("alice: hi\n") and "Username" not in out
+
+
+async def test_what_a_first_version_server_cannot_do_is_said_and_nothing_is_sent(
+    minimal_server: MinimalServer,
+) -> None:
+    """The lessons' minimal server knows no rooms: it took `send --room games` as a
+    message to everyone, and the command said "sent to #games". History and search it
+    answered with its own `unknown_type`. Each is now said before logging in, and nothing
+    is sent."""
+    port = str(await minimal_server())
+    bob = await ChatClient.connect("127.0.0.1", int(port))
+    for name in ("alice", "bob"):
+        await bob.register(name, PASSWORD)
+    await bob.login("bob", PASSWORD)
+    for command, lacks in [
+        (["send", "--room", "games", "for the room only"], "rooms"),
+        (["history"], "history"),
+        (["search", "room"], "search"),
+    ]:
+        code, out, err = await chatroom("--port", port, "--user", "alice", *command)
+        why = f"the server has no {lacks} (it speaks the protocol's first version)"
+        assert (code, out, err.strip()) == (1, "", f"chatroom: {why}")
+    code, out, _ = await chatroom("--port", port, "--user", "alice", "send", "to everyone")
+    assert (code, out.strip()) == (0, "sent to the group as message 1")
+    push = await next_push(bob, MessagePush)
+    assert (push.sender, push.text) == ("alice", "to everyone")  # the first to arrive
+    await bob.close()

@@ -73,7 +73,14 @@ def _usage_error(message: str) -> NoReturn:
     sys.exit(EXIT_USAGE)
 
 
-async def _logged_in(args: argparse.Namespace) -> ChatClient:
+class NotOnThisServer(Exception):
+    """The server lacks what the command needs: a feature its `hello` does not offer."""
+
+
+async def _logged_in(args: argparse.Namespace, needs: str | None = None) -> ChatClient:
+    """A client logged in as the command's user; first, if the command `needs` a feature
+    (rooms, history, search), the server must offer it. A server of the protocol's first
+    version offers none: it would take a message with a `room` as one to the group."""
     try:
         user = args.user or asking.username()
         password = os.environ.get("CHATROOM_PASSWORD") or asking.password(user)
@@ -87,7 +94,15 @@ async def _logged_in(args: argparse.Namespace) -> ChatClient:
     # pull: a command reads no pushes, so the server need not replay the mailbox
     client = await ServerList(args.servers, args.trace_to).connect(tls=tls, pull=True)
     try:
-        await client.hello("chatroom-cli")  # for the server's limits, such as max_chunk
+        hello = await client.hello("chatroom-cli")  # for the server's limits, and features
+        offered = hello.get("features")
+        if needs is not None and needs not in (offered or ()):
+            why = (
+                "it speaks the protocol's first version"
+                if offered is None
+                else "its hello does not offer it"
+            )
+            raise NotOnThisServer(f"the server has no {needs} ({why})")
         await client.login(user, password)
     except BaseException:
         await client.close()
@@ -146,7 +161,7 @@ async def send(args: argparse.Namespace) -> str:
             _usage_error("send: with the message piped in, give --user (or $CHATROOM_USER)")
     if not text.strip():
         _usage_error("send: the message is empty")
-    client = await _logged_in(args)
+    client = await _logged_in(args, needs="rooms" if args.room is not None else None)
     try:
         if len(text) > (most := client.limits.max_text):  # said in characters, as typed
             why = f"the message has {len(text):,} characters; the server takes {most:,}"
@@ -169,7 +184,7 @@ def _where(args: argparse.Namespace) -> str:
 async def send_file(args: argparse.Namespace) -> str:
     if not args.path.is_file():
         raise LocalFileError(f"{args.path} is not a file")
-    client = await _logged_in(args)
+    client = await _logged_in(args, needs="rooms" if args.room is not None else None)
     try:
         with _progress_bar() as bar:
             task = bar.add_task(f"sending {_label(args.path.name)}", total=args.path.stat().st_size)
@@ -205,7 +220,7 @@ async def get_file(args: argparse.Namespace) -> str:
 
 async def history(args: argparse.Namespace) -> str:
     room = args.room if args.room is not None or args.with_user is not None else LOBBY
-    client = await _logged_in(args)
+    client = await _logged_in(args, needs="history")
     try:
         count = None if args.all else args.limit
         messages = await recent(client, room, args.with_user, count)
@@ -216,7 +231,7 @@ async def history(args: argparse.Namespace) -> str:
 
 
 async def search(args: argparse.Namespace) -> str:
-    client = await _logged_in(args)
+    client = await _logged_in(args, needs="search")
     try:
         query = " ".join(args.words)
         found = await client.search(query, args.room, with_user=args.with_user, limit=args.limit)
@@ -270,7 +285,7 @@ def main(argv: list[str] | None = None) -> None:
         output = asyncio.run(COMMANDS[args.command](args))
     except ChatError as error:
         sys.exit(f"chatroom: {error.code}: {explained(error)}")
-    except LocalFileError as error:
+    except (LocalFileError, NotOnThisServer) as error:
         sys.exit(f"chatroom: {error}")
     except OSError as error:
         servers = ", ".join(map(str, args.servers))
