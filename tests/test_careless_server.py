@@ -267,7 +267,7 @@ async def test_a_server_that_does_not_send_back_the_id_is_told_so(
 async def test_the_tui_chats_on_a_server_of_the_first_version(
     minimal_server: MinimalServer, tmp_path: Path
 ) -> None:
-    """The lessons' minimal server keeps no history and has no `file_info`. The TUI asked
+    """The lessons' minimal server keeps no history. The TUI asked
     it for each tab's history, was refused, and then showed no message at all: not the
     mail replayed at login, not what came live, not its own; and it saved no file. It
     sends such a server only the requests of the first version (a student reading the

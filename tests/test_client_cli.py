@@ -367,3 +367,26 @@ async def test_what_a_first_version_server_cannot_do_is_said_and_nothing_is_sent
     push = await next_push(bob, MessagePush)
     assert (push.sender, push.text) == ("alice", "to everyone")  # the first to arrive
     await bob.close()
+
+
+async def test_get_file_downloads_from_the_lessons_server(
+    minimal_server: MinimalServer, tmp_path: Path
+) -> None:
+    """The lessons' minimal server had no `file_info` (docs/protocol.md section 6), so
+    `get-file` ended at the server's unknown_type; conformance level 4 now asks for it."""
+    port = str(await minimal_server())
+    bob = await ChatClient.connect("127.0.0.1", int(port))
+    for name in ("alice", "bob"):
+        await bob.register(name, PASSWORD)
+    await bob.login("bob", PASSWORD)
+    notes = tmp_path / "notes.bin"
+    notes.write_bytes(os.urandom(150_000))
+    sent = await bob.send_file(notes, "alice")
+    await bob.close()
+    fid, folder = str(sent.fid), str(tmp_path / "got")
+    code, out, err = await chatroom(
+        "--port", port, "--user", "alice", "get-file", fid, "--dest", folder
+    )
+    assert code == 0, err
+    assert out.strip().splitlines()[-1] == f"saved {tmp_path / 'got' / 'notes.bin'}"
+    assert (tmp_path / "got" / "notes.bin").read_bytes() == notes.read_bytes()

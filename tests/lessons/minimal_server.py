@@ -349,20 +349,26 @@ class Server:
                 "delivered": upload.to in self.online}  # fmt: skip
 
     def on_file_get(self, client: Client, data: dict[Any, Any]) -> dict[str, Any]:
-        upload, offset, length = (
-            self.uploads.get(data.get("fid")),
-            data.get("offset"),
-            data.get("length"),
-        )  # type: ignore[arg-type]
-        if upload is None or upload.mid is None:
-            raise Refused("no_such_file", "no such file")
-        if upload.to is not None and client.user not in (upload.sender, upload.to):
-            raise Refused("forbidden", "not your file")
+        upload, offset, length = self.finished(client, data), data.get("offset"), data.get("length")
         if not isinstance(offset, int) or not isinstance(length, int) \
                 or not 0 <= offset <= upload.size or not 0 < length <= MAX_CHUNK:  # fmt: skip
             raise Refused("bad_request", "offset or length out of range")
         piece = bytes(upload.data[offset : offset + length])
         return {"data": piece, "offset": offset, "eof": offset + len(piece) >= upload.size}
+
+    def on_file_info(self, client: Client, data: dict[Any, Any]) -> dict[str, Any]:
+        upload = self.finished(client, data)
+        return {"fid": upload.fid, "mid": upload.mid, "from": upload.sender, "to": upload.to,
+                "name": upload.name, "size": upload.size, "sha256": upload.sha256}  # fmt: skip
+
+    def finished(self, client: Client, data: dict[Any, Any]) -> Upload:
+        """The finished file that `data` names, if `client` may have it."""
+        upload = self.uploads.get(data.get("fid"))  # type: ignore[arg-type]
+        if upload is None or upload.mid is None:
+            raise Refused("no_such_file", "no such file")
+        if upload.to is not None and client.user not in (upload.sender, upload.to):
+            raise Refused("forbidden", "not your file")
+        return upload
 
 
 def checked_text(data: dict[Any, Any]) -> str:
@@ -387,6 +393,11 @@ async def main(port: int, fault: str = "") -> None:
         await server.hang_up()
 
 
+FAULTS = ("one-recv", "forget-mail", "echo", "out-of-order")
+
 if __name__ == "__main__":
+    port, *fault = sys.argv[1:] or [""]
+    if not port.isdigit() or fault not in ([], *([each] for each in FAULTS)):
+        sys.exit(f"usage: python minimal_server.py PORT [{' | '.join(FAULTS)}]")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main(int(sys.argv[1]), *sys.argv[2:3]))
+        asyncio.run(main(int(port), *fault))

@@ -23,11 +23,12 @@ def said(mid: Any) -> Any:
     return lambda data: data.get("mid") == mid
 
 
-def has_fields(kind: str, push: dict[Any, Any], want: dict[str, Any]) -> None:
-    """Unmet unless the `kind` push holds every field of `want`, with that value."""
-    got = {key: push.get(key) for key in want}
+def has_fields(kind: str, data: dict[Any, Any], want: dict[str, Any]) -> None:
+    """Unmet unless `data` (of a `kind` push, or a reply) holds every field of `want`, with
+    that value."""
+    got = {key: data.get(key) for key in want}
     if got != want:
-        raise Unmet(f"a {kind} push {want}", repr(got)[:200])
+        raise Unmet(f"a {kind} {want}", repr(got)[:200])
 
 
 async def after_marker(sender: Probe, *readers: Probe, text: str) -> None:
@@ -103,7 +104,7 @@ async def broadcast_delivered(run: Run) -> None:
     push = await bob.push("message", said(mid), what=f"with mid {mid}")
     want = {"from": await run.account("alice"), "to": None, "room": "lobby", "text": text,
             "offline": False}  # fmt: skip
-    has_fields("message", push, want)
+    has_fields("message push", push, want)
 
 
 @requirement(
@@ -154,7 +155,7 @@ async def private_delivered(run: Run) -> None:
         raise Unmet("ok with a mid and delivered: true", repr(data))
     push = await bob.push("message", said(data["mid"]))
     want = {"from": await run.account("alice"), "to": bob_name, "room": None, "text": text}
-    has_fields("message", push, want)
+    has_fields("message push", push, want)
 
 
 @requirement(

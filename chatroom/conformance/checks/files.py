@@ -1,4 +1,4 @@
-"""Level 4: files (docs/protocol.md 6): announce, send in chunks, push, download.
+"""Level 4: files (docs/protocol.md 6): announce, send in chunks, push, download, describe.
 
 Chunks here are small (1,000 bytes) and sent one at a time: framing under load is
 level 5's business.
@@ -67,7 +67,7 @@ async def file_push(run: Run) -> None:
     push = await bob.push("file", said(done["mid"]))
     want = announce(await run.account("bob"), content) | {
         "fid": done["fid"], "from": await run.account("alice"), "mid": done["mid"]}  # fmt: skip
-    has_fields("file", push, want)
+    has_fields("file push", push, want)
 
 
 @requirement(
@@ -88,6 +88,22 @@ async def file_get(run: Run) -> None:
         got, eof = got + data["data"], data.get("eof") is True
     if got != content or not eof:
         raise Unmet(f"the {len(content)} bytes sent, then eof", f"{len(got)} bytes, eof {eof}")
+
+
+@requirement(
+    4,
+    "file.info",
+    "§6 file_info",
+    "file_info tells the recipient a file's fid, mid, from, to, name, size and sha256",
+)
+async def file_info(run: Run) -> None:
+    alice, bob = await run.user("alice"), await run.user("bob")
+    content = os.urandom(CHUNK + 1)
+    done = await upload(alice, await run.account("bob"), content)
+    info = await bob.ok("file_info", {"fid": done["fid"]})
+    want = announce(await run.account("bob"), content) | {
+        "fid": done["fid"], "from": await run.account("alice"), "mid": done["mid"]}  # fmt: skip
+    has_fields("file_info reply", info, want)
 
 
 @requirement(
