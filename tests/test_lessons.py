@@ -195,3 +195,26 @@ async def test_the_minimal_server_stops_at_ctrl_c_with_a_client_logged_in() -> N
         if server.returncode is None:
             server.kill()
             await server.wait()
+
+
+@pytest.mark.parametrize(
+    ("program", "args", "said"),
+    [
+        ([str(MINIMAL_SERVER)], [], "usage: python minimal_server.py PORT [one-recv | "),
+        ([str(MINIMAL_SERVER)], ["--help"], "usage: python minimal_server.py PORT"),
+        ([str(MINIMAL_SERVER)], ["0", "bogus"], "usage: python minimal_server.py PORT"),
+        (["-m", "tests.lessons.menu_client"], [], "usage: python -m tests.lessons.menu_client"),
+        (["-m", "tests.lessons.menu_client"], ["127.0.0.1", "1"], "cannot connect to 127.0.0.1:1"),
+    ],
+)
+async def test_the_reference_programs_say_a_mistake_in_one_line(
+    program: list[str], args: list[str], said: str
+) -> None:
+    """A student starting them wrong, or with no server there, got a traceback."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, *program, *args,
+        stdin=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(process.communicate(), WAIT)
+    lines = err.decode().splitlines()
+    assert process.returncode == 1 and len(lines) == 1 and lines[0].startswith(said), lines

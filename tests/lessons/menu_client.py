@@ -1,6 +1,6 @@
 """Lessons 3, 4 and 5, reference solution: the classic menu client, with acks and files.
 
-    python menu_client.py HOST PORT
+    python -m tests.lessons.menu_client HOST PORT      (from the repository's root)
 
 1 Login / 2 Register / 3 Quit; once logged in, a line is said to the group,
 `/msg NAME TEXT` is private, `/users` shows who is online, `/send NAME PATH` sends a
@@ -158,7 +158,12 @@ class MenuClient:
 
 
 if __name__ == "__main__":
-    client = MenuClient(sys.argv[1], int(sys.argv[2]))
+    if len(sys.argv) != 3 or not sys.argv[2].isdigit():
+        sys.exit("usage: python -m tests.lessons.menu_client HOST PORT")
+    try:
+        client = MenuClient(sys.argv[1], int(sys.argv[2]))
+    except OSError as error:
+        sys.exit(f"cannot connect to {sys.argv[1]}:{sys.argv[2]}: {error.strerror or error}")
     try:
         if client.menu():
             client.chat()
