@@ -103,9 +103,19 @@ async def test_what_is_refused_stays_in_the_input(server: RunningServer) -> None
         entry.value = "/msg nobody hello there"
         await pilot.press("enter")  # taken, then refused by the server: it comes back
         await until(pilot, lambda: entry.value == "/msg nobody hello there", "the text back")
-        # Refused before nobody's new tab was on screen: given back to that tab's input.
-        said = "Not sent: there is no user 'nobody'; it is back in the input of @nobody."
-        assert said in all_logs(app)
+        # The tab the /msg opened for nobody, with nothing in it, is closed: the line is
+        # back in the group's input, where it was typed.
+        said = "Not sent to nobody: there is no user 'nobody'; it is back in the input."
+        assert said in log_text(app).replace("\n", " ")  # the group's log, on screen
+        assert app.screen.tabs.open_pane("nobody") is None and entry.conversation == GROUP
+        # The same from nobody's tab, on screen: it closes, and the group's tab shows the line.
+        entry.value = ""
+        await pilot.press(*"/query nobody", "enter")
+        await until(pilot, lambda: entry.conversation != GROUP, "nobody's tab, on screen")
+        await pilot.press(*"still there?", "enter")
+        await until(pilot, lambda: entry.conversation == GROUP, "the group's tab")
+        await until(pilot, lambda: entry.value == "/msg nobody still there?", "the line back")
+        assert app.screen.tabs.open_pane("nobody") is None
 
 
 async def test_f1_or_a_question_mark_on_an_empty_line_shows_every_key(
@@ -212,15 +222,18 @@ async def test_what_is_typed_stays_with_its_conversation(server: RunningServer) 
         got = await next_push(bob, MessagePush)
         assert (got.text, got.to) == ("for bob only", "bob")
         bobs = entry.conversation
-        await pilot.press(*"/query nobody", "enter")
-        await until(pilot, lambda: entry.conversation not in (GROUP, bobs), "nobody's tab")
-        nobodys = entry.conversation
         app.screen.tabs.active = GROUP
         await until(pilot, lambda: entry.value == "for all", "the group's line, kept")
         # Refused while its tab is hidden: back in its tab's input, and said in a toast.
-        app.screen.session.queue("nobody", "lost?", None)  # as if typed there, just before
-        said = "Not sent: there is no user 'nobody'; it is back in the input of @nobody."
-        await until(pilot, lambda: any(said == n.message for n in app._notifications), "toast")
+        too_long = "x" * 5000  # as if typed there just before (the app checks the length)
+        app.screen.session.queue("bob", too_long, None)
+        back = "it is back in the input of @bob."
+
+        def toasted() -> bool:
+            return any(n.message.startswith("Not sent: ") for n in app._notifications)
+
+        await until(pilot, toasted, "the toast")
+        assert [n.message.endswith(back) for n in app._notifications] == [True]
         assert entry.value == "for all"
-        app.screen.tabs.active = nobodys
-        await until(pilot, lambda: entry.value == "/msg nobody lost?", "back in its tab")
+        app.screen.tabs.active = bobs
+        await until(pilot, lambda: entry.value == f"/msg bob {too_long}", "back in its tab")

@@ -73,6 +73,8 @@ class MessageRefused(Message):
     text: str
     """What was not sent, so that the screen can give it back to the user."""
     room: str | None = None
+    code: str = ""
+    """The error's code (docs/protocol.md section 10)."""
 
 
 # -- from screens to the app ------------------------------------------------------------

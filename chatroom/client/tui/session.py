@@ -167,7 +167,8 @@ class ChatSession:
                 )
             except ChatError as error:
                 self.outbox.popleft()
-                self.post(MessageRefused(item.to, explained(error), item.text, item.room))
+                why = explained(error)
+                self.post(MessageRefused(item.to, why, item.text, item.room, error.code))
             except OSError:
                 # Maybe the message arrived and only its ok was lost: the retry has its cid.
                 self.linked.clear()  # `keep` reconnects and sets it again

@@ -111,6 +111,12 @@ class ConversationTabs(TabbedContent):
         if pane_id is not None:
             self.close(pane_id)
 
+    def show(self, pane_id: str) -> None:
+        """Put the tab `pane_id` on screen, if it is still open (one opened for a message
+        may be closed by its refusal before it is shown)."""
+        if pane_id in self.logs:
+            self.active = pane_id
+
     def close(self, pane_id: str) -> None:
         """Close a private chat's or a room's tab (it opens again with the next message)."""
         if self.active == pane_id:

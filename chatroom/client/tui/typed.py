@@ -21,14 +21,14 @@ from chatroom.client.tui import commands, rooms
 from chatroom.client.tui.conversation import ConversationLog
 from chatroom.client.tui.entries import Item
 from chatroom.client.tui.entry import Entry
-from chatroom.client.tui.events import QuitWanted
+from chatroom.client.tui.events import MessageRefused, QuitWanted
 from chatroom.client.tui.people import People, profile_lines
 from chatroom.client.tui.screens.panel import Panel
 from chatroom.client.tui.screens.password import PasswordScreen
 from chatroom.client.tui.session import ChatSession
 from chatroom.client.tui.tabs import GROUP, ConversationTabs
 from chatroom.client.tui.transfers import Transfers
-from chatroom.common.errors import ChatError
+from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.files import human_size
 from chatroom.common.limits import LOBBY
 from chatroom.common.messages import FilePush
@@ -154,10 +154,22 @@ def _giving_back(chat: Chat, line: str, entry: Entry | None) -> Callable[[], str
     return lambda: f"; {give_back(chat.tabs, entry, line, pane_id)}."
 
 
+def refused_pane(tabs: ConversationTabs, refused: MessageRefused) -> str | None:
+    """The tab of a refused message, if it is open. A private tab in which nothing was said
+    yet, to someone who does not exist, was opened only by the /msg refused: it is closed
+    (the line goes back to the tab on screen), and there is none."""
+    pane_id = tabs.open_pane(refused.to, refused.room)
+    if refused.code == ErrorCode.NO_SUCH_USER and pane_id and not tabs.logs[pane_id].newest_mid:
+        tabs.close(pane_id)
+        return None
+    return pane_id
+
+
 def give_back(tabs: ConversationTabs, entry: Entry, line: str, pane_id: str | None) -> str:
     """Give `line`, refused, back to the input of its tab `pane_id` (or of the tab on
     screen, if that one was closed since); says where."""
     if pane_id is None or pane_id not in tabs.logs:
+        entry.switch_to(tabs.active or GROUP)  # now, not when the tab's switch is told
         return entry.give_back(line)
     return entry.give_back(line, pane_id, tabs.title_of(pane_id))
 

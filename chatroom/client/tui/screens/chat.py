@@ -194,8 +194,8 @@ class ChatScreen(Screen[None]):
 
     def on_message_refused(self, event: MessageRefused) -> None:
         """Say why in its tab (in a toast too if that is hidden; in the tab on screen if it
-        was closed), and give the text back to its input if empty, else its history."""
-        pane_id, to = self.tabs.open_pane(event.to, event.room), ""
+        is closed: see `refused_pane`), and give the text back to that tab's input."""
+        pane_id, to = typed.refused_pane(self.tabs, event), ""
         line = event.text if event.to is None else f"/msg {event.to} {event.text}"
         back = typed.give_back(self.tabs, self.query_one(Entry), line, pane_id)
         if pane_id is None:
@@ -254,7 +254,7 @@ class ChatScreen(Screen[None]):
 
     def open_private(self, partner: str) -> None:
         pane_id = self.tabs.private_pane(partner)
-        self.call_after_refresh(setattr, self.tabs, "active", pane_id)
+        self.call_after_refresh(self.tabs.show, pane_id)
         self.query_one("#entry", Input).focus()
 
     @property
