@@ -273,3 +273,27 @@ async def test_a_file_sent_from_a_rooms_tab_goes_to_the_room(
         lines = log_text(app, private).splitlines()
         assert "an older private message" in lines[0]
         assert [n for n, line in enumerate(lines) if "alice sent the file" in line] == [1]
+
+
+async def test_a_closed_tab_gives_way_to_the_one_shown_before_it(server: RunningServer) -> None:
+    """/close, /leave or a /msg to nobody took the person to the group's tab from wherever
+    they were: a /msg mistyped in a room's tab left its line in the group's input."""
+    await server.register("alice")
+    await server.register("bob")
+    app = make_app(server.port)
+    async with chatting(app) as (pilot, screen):
+        entry = screen.query_one(Entry)
+        await send(pilot, "/query bob")
+        await until(pilot, lambda: screen.tabs.active in screen.tabs.partners, "bob's tab")
+        bobs = screen.tabs.active
+        await send(pilot, "/create games")
+        await until(pilot, lambda: screen.tabs.active in screen.tabs.rooms, "the room's tab")
+        games = screen.tabs.active
+        await send(pilot, "/msg nobdy hi")  # mistyped, in the room's tab
+        await until(pilot, lambda: entry.value == "/msg nobdy hi", "the line back")
+        assert screen.tabs.active == games and "Not sent to nobdy" in log_text(app, games)
+        entry.value = ""
+        await send(pilot, "/leave")
+        await until(pilot, lambda: screen.tabs.active == bobs, "bob's tab, shown before")
+        await send(pilot, "/close")
+        await until(pilot, lambda: screen.tabs.active == GROUP, "the group's")

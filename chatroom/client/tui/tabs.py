@@ -34,6 +34,8 @@ class ConversationTabs(TabbedContent):
         """Panes with an unread message that names the user."""
         self.used = {GROUP}
         """Every pane id given out: a closed tab's is not taken again."""
+        self.shown = [GROUP]
+        """The open tabs that have been on screen, the one shown last at the end."""
 
     def shown_log(self) -> ConversationLog:
         """The log of the conversation on screen (the group's while a tab is closing)."""
@@ -118,9 +120,12 @@ class ConversationTabs(TabbedContent):
             self.active = pane_id
 
     def close(self, pane_id: str) -> None:
-        """Close a private chat's or a room's tab (it opens again with the next message)."""
+        """Close a private chat's or a room's tab (it opens again with the next message); if
+        it is on screen, the tab shown before it takes its place."""
+        if pane_id in self.shown:
+            self.shown.remove(pane_id)
         if self.active == pane_id:
-            self.active = GROUP
+            self.active = self.shown[-1]
         key = next(key for key, pane in self.panes.items() if pane == pane_id)
         del self.panes[key], self.logs[pane_id], self.unread[pane_id]
         self.partners.pop(pane_id, None)
@@ -150,9 +155,12 @@ class ConversationTabs(TabbedContent):
             if pane_id in self.partners or pane_id in self.mentioned
         )
 
-    def read(self, pane_id: str) -> None:
-        """The tab is on screen: nothing in it is unread."""
+    def on_screen(self, pane_id: str) -> None:
+        """The tab is on screen: nothing in it is unread, and it is the one shown last."""
         self.set_unread(pane_id, 0)
+        if pane_id in self.shown:
+            self.shown.remove(pane_id)
+        self.shown.append(pane_id)
 
     def title_of(self, pane_id: str) -> str:
         """`# group`, `#games` or `@bob`."""

@@ -157,7 +157,7 @@ def _giving_back(chat: Chat, line: str, entry: Entry | None) -> Callable[[], str
 def refused_pane(tabs: ConversationTabs, refused: MessageRefused) -> str | None:
     """The tab of a refused message, if it is open. A private tab in which nothing was said
     yet, to someone who does not exist, was opened only by the /msg refused: it is closed
-    (the line goes back to the tab on screen), and there is none."""
+    (the line goes back to the tab shown before it, where it was typed), and there is none."""
     pane_id = tabs.open_pane(refused.to, refused.room)
     if refused.code == ErrorCode.NO_SUCH_USER and pane_id and not tabs.logs[pane_id].newest_mid:
         tabs.close(pane_id)

@@ -247,7 +247,7 @@ class ChatScreen(Screen[None]):
         pane_id = event.pane.id or GROUP
         entry = self.query_one(Entry)
         entry.switch_to(pane_id)
-        self.tabs.read(pane_id)
+        self.tabs.on_screen(pane_id)
         self.fill(pane_id)
         self.caught_up(ConversationLog.CaughtUp(self.logs[pane_id]))
         entry.placeholder = self.tabs.placeholder()
