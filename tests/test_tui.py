@@ -180,7 +180,7 @@ async def test_menu_snapshot(tmp_path: Path) -> None:
     [
         ("taken", PASSWORD, PASSWORD, "'taken' is taken"),
         ("newbie", "short", "short", "A password has at least 8 characters"),
-        ("no spaces", PASSWORD, PASSWORD, "A username has only letters, digits and _ - ."),
+        ("no spaces", PASSWORD, PASSWORD, "A username has only letters, digits, '_', '-' and '.'"),
         ("newbie", PASSWORD, "something else", "The passwords do not match."),
     ],
 )

@@ -38,6 +38,13 @@ def normalize_room(raw: str) -> str:
     return _normalize(raw, "room name", ErrorCode.INVALID_ROOM)
 
 
+_MARKS = ", ".join(f"'{mark}'" for mark in USERNAME_PUNCTUATION[:-1]) + (
+    f" and '{USERNAME_PUNCTUATION[-1]}'"
+)
+"""The marks a name may have besides letters and digits, quoted: a sentence may go on
+after the last one ("... '-' and '.'; it is back in the input")."""
+
+
 def _normalize(raw: str, what: str, code: ErrorCode) -> str:
     if _PLAIN.fullmatch(raw):
         return raw
@@ -45,9 +52,7 @@ def _normalize(raw: str, what: str, code: ErrorCode) -> str:
     if not USERNAME_MIN <= len(name) <= USERNAME_MAX:
         raise ChatError(code, f"a {what} has {USERNAME_MIN} to {USERNAME_MAX} characters")
     if not all(_allowed(char) for char in name):
-        raise ChatError(
-            code, f"a {what} has only letters, digits and {' '.join(USERNAME_PUNCTUATION)}"
-        )
+        raise ChatError(code, f"a {what} has only letters, digits, {_MARKS}")
     return name
 
 
