@@ -234,6 +234,9 @@ async def test_deleted_messages_leave_a_tombstone_in_history_and_search(
     assert shown[mine.mid]["deleted"] is True and shown[mine.mid]["text"] == ""
     assert shown[theirs.mid]["deleted"] is True and shown[theirs.mid]["text"] == ""
     assert (await bob.request("search", query="rude"))["messages"] == []
+    again = await (await server.connect()).request("login", username="mod", password=PASSWORD)
+    lobby = {c.get("room"): c for c in again["conversations"]}["lobby"]
+    assert lobby["unread"] == 2  # the tombstones count until read past (protocol.md 9)
     assert (await refusal(bob, "delete", mid=10**9)).code == "no_such_message"
     log = (await mod.request("audit"))["entries"]
     assert [(e["action"], e["by"], e["username"]) for e in log[:2]] == [
