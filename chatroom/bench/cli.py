@@ -194,8 +194,6 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:  # the server at --port is not there, or went away mid-run
         where = f"{args.host}:{args.port}" if args.port is not None else "its server"
         sys.exit(f"chatroom-bench: {where}: {os_reason(exc)}")
-    except KeyboardInterrupt:
-        sys.exit("chatroom-bench: interrupted")
     shared = args.nodes > 1 or args.store or args.hub
     back_end = "PostgreSQL + Redis" if shared else "SQLite"
     loop = spawned_event_loop(args)
