@@ -84,7 +84,7 @@ async def test_a_refused_message_is_reported_and_not_sent_again() -> None:
     session.queue(None, "next")
     await drain_outbox(session)
     assert posted == [
-        MessageRefused("nobody", "no such user", "hello?"),
+        MessageRefused("nobody", "no such user", "hello?", code=ErrorCode.NO_SUCH_USER),
         MessageSent(None, "next", Sent(2, 11.0)),
     ]
 
