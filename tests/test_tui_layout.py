@@ -10,9 +10,10 @@ from chatroom.client.tui.app import ChatApp
 from chatroom.client.tui.conversation import REFLOW_CHUNK, ConversationLog
 from chatroom.client.tui.screens.chat import ChatScreen
 from chatroom.client.tui.screens.login import LoginScreen
+from chatroom.client.tui.tabs import GROUP
 from chatroom.common.messages import MessagePush
 from tests.conftest import PASSWORD, RunningServer
-from tests.test_tui import chatting, log_text, make_app, type_in, until
+from tests.test_tui import chatting, log_text, make_app, send, type_in, until
 
 LONG = " ".join(f"word{n}" for n in range(60))  # about 400 characters
 
@@ -57,6 +58,31 @@ async def test_a_hidden_tab_wraps_to_the_width_it_gets_and_reflows_on_resize(
         await pilot.resize_terminal(60, 20)
         await until(pilot, lambda: len(log_text(app, pane).splitlines()) > len(rows), "narrower")
         assert max(len(row) for row in log_text(app, pane).splitlines()) <= log.size.width
+
+
+async def test_a_tab_written_to_while_hidden_wraps_to_its_width_when_shown_again(
+    server: RunningServer,
+) -> None:
+    """A private tab opened with /query, left before anything was written in it, had a
+    size but no width to wrap to: a message that came while it was hidden was wrapped to
+    20 columns, and stayed so once shown, its size unchanged (seen in tmux at 130x40)."""
+    await server.register("alice")
+    bob = await server.login("bob")
+    app = make_app(server.port)
+    async with chatting(app) as (pilot, screen):
+        await send(pilot, "/query bob")
+        await until(pilot, lambda: screen.tabs.active in screen.partners, "bob's tab")
+        pane = screen.tabs.active
+        log = screen.logs[pane]
+        await until(pilot, lambda: log.loaded and log.size.width, "its empty history, shown")
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: screen.tabs.active == GROUP, "the group's tab")
+        await bob.private("alice", LONG)
+        await until(pilot, lambda: "word59" in log_text(app, pane), "the message, hidden")
+        await pilot.press("ctrl+n")
+        await until(pilot, lambda: screen.tabs.active == pane, "bob's tab again")
+        await until(pilot, lambda: widest_row(app, pane) > log.size.width - 12, "rewrapped")
+        assert widest_row(app, pane) <= log.size.width
 
 
 async def test_a_resize_wraps_every_entry_again_in_chunks_keeping_the_view(

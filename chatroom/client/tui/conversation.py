@@ -264,10 +264,11 @@ class ConversationLog(RichLog):
         self.set_class(bool(self.unseen), "-more")
 
     def on_resize(self, event: events.Resize) -> None:
-        """Wrap the entries again to the new width (a tab shown for the first time, a
-        terminal made wider), the newest first."""
+        """Wrap again, the newest first, the entries wrapped to another width: a terminal
+        made wider, or a tab shown again (at the same size: what was written while it was
+        hidden may have had no width but the least to wrap to)."""
         width = event.size.width
-        if not width or width == self._width:
+        if not width:
             return
         if not self._width:  # the first size: RichLog writes what waited for it
             self._width = width
