@@ -28,6 +28,7 @@ from chatroom.common.readable import Unreadable, UnreadablePush
 from chatroom.common.trace import TO_SERVER
 from tests.conftest import PASSWORD, WAIT, MinimalServer, RunningServer, next_push
 from tests.relay import Relay
+from tests.test_client_cli import chatroom
 from tests.test_tui import chatting, log_text, make_app, send, text_of, until
 
 FIRST_VERSION_REQUESTS = {
@@ -305,3 +306,21 @@ async def test_the_tui_chats_on_a_server_of_the_first_version(
     assert {"login", "broadcast", "ack", "file_get"} <= asked <= FIRST_VERSION_REQUESTS
     assert "error" not in {frame["type"] for to_server, frame in frames if not to_server}
     await bob.close()
+
+
+def features_not_a_list(envelope: dict[str, Any]) -> list[Any]:
+    """A hello reply whose `features` is a number."""
+    if is_hello_reply(envelope):
+        envelope["data"]["features"] = 5
+    return [envelope]
+
+
+async def test_a_command_says_in_a_line_that_the_hello_features_are_unreadable(
+    server: RunningServer,
+) -> None:
+    """`history` looked for "history" in them: a number was a traceback."""
+    await server.register("alice")
+    async with behind(server, features_not_a_list) as relay:
+        code, out, err = await chatroom("--port", str(relay.port), "--user", "alice", "history")
+    assert (code, out) == (1, "")
+    assert err.strip() == "chatroom: unreadable: the hello reply's features is 5, not a list"

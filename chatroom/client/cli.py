@@ -43,6 +43,7 @@ from chatroom.client.settings import settings_path
 from chatroom.client.transcript import line, recent
 from chatroom.common.errors import ChatError
 from chatroom.common.limits import LOBBY
+from chatroom.common.readable import Unreadable, shown
 from chatroom.common.visible import visible
 from chatroom.utils.args import (
     EXIT_USAGE,
@@ -96,6 +97,8 @@ async def _logged_in(args: argparse.Namespace, needs: str | None = None) -> Chat
     try:
         hello = await client.hello("chatroom-cli")  # for the server's limits, and features
         offered = hello.get("features")
+        if not isinstance(offered, list | None):  # a careless server's
+            raise Unreadable(f"the hello reply's features is {shown(offered)}, not a list")
         if needs is not None and needs not in (offered or ()):
             why = (
                 "it speaks the protocol's first version"
