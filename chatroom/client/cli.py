@@ -38,12 +38,12 @@ from chatroom.client.api import (
     tls_context,
 )
 from chatroom.client.arguments import build_parser
+from chatroom.client.replies import offered_features
 from chatroom.client.settings import load as load_settings
 from chatroom.client.settings import settings_path
 from chatroom.client.transcript import line, recent
 from chatroom.common.errors import ChatError
 from chatroom.common.limits import LOBBY
-from chatroom.common.readable import Unreadable, shown
 from chatroom.common.visible import visible
 from chatroom.utils.args import (
     EXIT_USAGE,
@@ -96,9 +96,7 @@ async def _logged_in(args: argparse.Namespace, needs: str | None = None) -> Chat
     client = await ServerList(args.servers, args.trace_to).connect(tls=tls, pull=True)
     try:
         hello = await client.hello("chatroom-cli")  # for the server's limits, and features
-        offered = hello.get("features")
-        if not isinstance(offered, list | None):  # a careless server's
-            raise Unreadable(f"the hello reply's features is {shown(offered)}, not a list")
+        offered = offered_features(hello)
         if needs is not None and needs not in (offered or ()):
             why = (
                 "it speaks the protocol's first version"

@@ -9,9 +9,20 @@ from typing import Any
 
 from chatroom.common.limits import MAX_CHUNK, Limits
 from chatroom.common.messages import FilePush, MessagePush
-from chatroom.common.readable import read
+from chatroom.common.readable import Unreadable, read, shown
 
 DEFAULTS = Limits()
+
+
+def offered_features(hello: dict[str, Any]) -> frozenset[str] | None:
+    """What a server offers beyond the protocol's first version, from its `hello` reply
+    (`ChatClient.hello`'s); None for a server of the first version, which lists none."""
+    features = hello.get("features")
+    if features is None:
+        return None
+    if not isinstance(features, list):  # a careless server's
+        raise Unreadable(f"the hello reply's features is {shown(features)}, not a list")
+    return frozenset(feature for feature in features if isinstance(feature, str))
 
 
 @dataclass(slots=True, frozen=True)

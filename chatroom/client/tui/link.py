@@ -9,9 +9,8 @@ import ssl
 from collections.abc import Callable, Iterator
 
 from chatroom.client.api import ChatClient, ServerList, backoff, parse_servers
-from chatroom.client.replies import ServerLimits
+from chatroom.client.replies import ServerLimits, offered_features
 from chatroom.common.errors import ChatError
-from chatroom.common.readable import reading
 
 TUI_FEATURES = ("rooms", "carbons", "read", "compress", "pull")
 """What the TUI asks for in `hello`: every room's messages (a tab each), its user's own
@@ -81,10 +80,9 @@ class ServerLink:
         """Say `hello` on a new connection, and keep what the TUI needs of the answer."""
         reply = await client.hello("chatroom-tui", TUI_FEATURES)
         self.limits = client.limits
-        with reading("the hello reply"):
-            features = reply.get("features")
-            self.history = "history" in (features or ())
-            self.people = features is not None
+        features = offered_features(reply)
+        self.history = "history" in (features or ())
+        self.people = features is not None
 
     def hand_over(self) -> None:
         """Logged in: the chat session owns the connection from now on."""
