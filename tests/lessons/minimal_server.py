@@ -397,7 +397,7 @@ FAULTS = ("one-recv", "forget-mail", "echo", "out-of-order")
 
 if __name__ == "__main__":
     port, *fault = sys.argv[1:] or [""]
-    if not port.isdigit() or fault not in ([], *([each] for each in FAULTS)):
+    if not port.isdigit() or len(fault) > 1 or not set(fault) <= set(FAULTS):
         sys.exit(f"usage: python minimal_server.py PORT [{' | '.join(FAULTS)}]")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main(int(port), *fault))

@@ -43,6 +43,13 @@ async def upload(probe: Probe, to: str | None, content: bytes) -> dict[Any, Any]
     return last | {"fid": put["fid"]}
 
 
+async def sent_to_bob(run: Run, content: bytes, done: dict[Any, Any]) -> dict[str, Any]:
+    """What the `file` push and `file_info` say of `content`, uploaded by alice to bob
+    (`done`, from `upload`)."""
+    return announce(await run.account("bob"), content) | {
+        "fid": done["fid"], "from": await run.account("alice"), "mid": done["mid"]}  # fmt: skip
+
+
 @requirement(
     4,
     "file.upload",
@@ -65,9 +72,7 @@ async def file_push(run: Run) -> None:
     content = os.urandom(2 * CHUNK)
     done = await upload(alice, await run.account("bob"), content)
     push = await bob.push("file", said(done["mid"]))
-    want = announce(await run.account("bob"), content) | {
-        "fid": done["fid"], "from": await run.account("alice"), "mid": done["mid"]}  # fmt: skip
-    has_fields("file push", push, want)
+    has_fields("file push", push, await sent_to_bob(run, content, done))
 
 
 @requirement(
@@ -101,9 +106,7 @@ async def file_info(run: Run) -> None:
     content = os.urandom(CHUNK + 1)
     done = await upload(alice, await run.account("bob"), content)
     info = await bob.ok("file_info", {"fid": done["fid"]})
-    want = announce(await run.account("bob"), content) | {
-        "fid": done["fid"], "from": await run.account("alice"), "mid": done["mid"]}  # fmt: skip
-    has_fields("file_info reply", info, want)
+    has_fields("file_info reply", info, await sent_to_bob(run, content, done))
 
 
 @requirement(
