@@ -34,8 +34,8 @@ class ConversationTabs(TabbedContent):
         """Panes with an unread message that names the user."""
         self.used = {GROUP}
         """Every pane id given out: a closed tab's is not taken again."""
-        self.shown = [GROUP]
-        """The open tabs that have been on screen, the one shown last at the end."""
+        self.shown = dict.fromkeys([GROUP])
+        """The open tabs that have been on screen, in order: the one shown last at the end."""
 
     def shown_log(self) -> ConversationLog:
         """The log of the conversation on screen (the group's while a tab is closing)."""
@@ -122,10 +122,9 @@ class ConversationTabs(TabbedContent):
     def close(self, pane_id: str) -> None:
         """Close a private chat's or a room's tab (it opens again with the next message); if
         it is on screen, the tab shown before it takes its place."""
-        if pane_id in self.shown:
-            self.shown.remove(pane_id)
+        self.shown.pop(pane_id, None)
         if self.active == pane_id:
-            self.active = self.shown[-1]
+            self.active = next(reversed(self.shown))
         key = next(key for key, pane in self.panes.items() if pane == pane_id)
         del self.panes[key], self.logs[pane_id], self.unread[pane_id]
         self.partners.pop(pane_id, None)
@@ -158,9 +157,8 @@ class ConversationTabs(TabbedContent):
     def on_screen(self, pane_id: str) -> None:
         """The tab is on screen: nothing in it is unread, and it is the one shown last."""
         self.set_unread(pane_id, 0)
-        if pane_id in self.shown:
-            self.shown.remove(pane_id)
-        self.shown.append(pane_id)
+        self.shown.pop(pane_id, None)
+        self.shown[pane_id] = None
 
     def title_of(self, pane_id: str) -> str:
         """`# group`, `#games` or `@bob`."""
