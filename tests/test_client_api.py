@@ -13,7 +13,8 @@ import pytest
 from chatroom.client import ChatClient
 from chatroom.common.errors import ChatError
 from chatroom.common.limits import MAX_CHUNK, Limits
-from tests.conftest import PASSWORD, RunningServer
+from chatroom.common.messages import MessagePush
+from tests.conftest import PASSWORD, MinimalServer, RunningServer, next_push
 from tests.relay import Relay
 
 
@@ -142,3 +143,50 @@ async def test_a_request_over_the_servers_max_frame_is_refused_and_the_connectio
         sent = await alice.broadcast("still here")
         assert sent.mid > 0
     assert [data["text"] for data in relay.sent("broadcast")] == ["still here"]
+
+
+async def test_a_first_version_server_is_not_sent_what_it_does_not_know(
+    minimal_server: MinimalServer, tmp_path: Path
+) -> None:
+    """The lessons' minimal server knows only sections 4 to 6 of docs/protocol.md: it
+    ignores a `room`, so `broadcast(text, room="games")` went to everyone. Once its
+    hello has said so (no `features`), the library refuses a room's message or file, and
+    the later requests, without sending them; what the server knows still goes."""
+    port = await minimal_server()
+    async with (
+        await ChatClient.connect("127.0.0.1", port) as alice,
+        await ChatClient.connect("127.0.0.1", port) as bob,
+    ):
+        await alice.hello()
+        assert (alice.first_version, alice.offered) == (True, frozenset())
+        for name, client in [("alice", alice), ("bob", bob)]:
+            await client.register(name, PASSWORD)
+            await client.login(name, PASSWORD)
+        notes = tmp_path / "notes.txt"
+        notes.write_text("for the room only")
+        for refused, why in [
+            (alice.broadcast("for the room only", room="games"), "no rooms (broadcast)"),
+            (alice.send_file(notes, room="games"), "no rooms (file_put)"),
+            (alice.search("room"), "no request 'search'"),
+            (alice.room_create("games"), "no request 'room_create'"),
+        ]:
+            with pytest.raises(ChatError) as error:
+                await refused
+            assert error.value.code == "not_offered"
+            assert error.value.message == f"the server speaks the protocol's first version: {why}"
+        sent = await alice.broadcast("to everyone")
+        push = await next_push(bob, MessagePush)
+        assert (push.mid, push.text) == (sent.mid, "to everyone")  # the first to arrive
+
+
+async def test_a_server_that_offers_features_is_sent_the_later_requests(
+    server: RunningServer,
+) -> None:
+    """chatroom-server lists its features in hello, so nothing is refused before sending."""
+    async with await ChatClient.connect("127.0.0.1", server.port) as alice:
+        await alice.hello()
+        assert not alice.first_version and {"rooms", "history", "search"} <= alice.offered
+        await alice.register("alice", PASSWORD)
+        await alice.login("alice", PASSWORD)
+        assert (await alice.room_create("games")).room == "games"
+        assert (await alice.broadcast("for the room", room="games")).mid > 0

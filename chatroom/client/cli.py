@@ -38,7 +38,6 @@ from chatroom.client.api import (
     tls_context,
 )
 from chatroom.client.arguments import build_parser
-from chatroom.client.replies import offered_features
 from chatroom.client.settings import load as load_settings
 from chatroom.client.settings import settings_path
 from chatroom.client.transcript import line, recent
@@ -95,12 +94,11 @@ async def _logged_in(args: argparse.Namespace, needs: str | None = None) -> Chat
     # pull: a command reads no pushes, so the server need not replay the mailbox
     client = await ServerList(args.servers, args.trace_to).connect(tls=tls, pull=True)
     try:
-        hello = await client.hello("chatroom-cli")  # for the server's limits, and features
-        offered = offered_features(hello)
-        if needs is not None and needs not in (offered or ()):
+        await client.hello("chatroom-cli")  # for the server's limits, and features
+        if needs is not None and needs not in client.offered:
             why = (
                 "it speaks the protocol's first version"
-                if offered is None
+                if client.first_version
                 else "its hello does not offer it"
             )
             raise NotOnThisServer(f"the server has no {needs} ({why})")

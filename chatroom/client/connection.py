@@ -9,23 +9,26 @@ transfers are in `transfers`, reconnection in `reconnect`.
 import asyncio
 import contextlib
 import itertools
-import os
 import ssl
 from collections.abc import AsyncIterator, Callable, Sequence
-from pathlib import Path
 from typing import Any, Self
 
 from chatroom.client.conversations import ConversationRequests
-from chatroom.client.replies import LoginReply, Sent, ServerLimits
+from chatroom.client.replies import (
+    LoginReply,
+    Sent,
+    ServerLimits,
+    beyond_first_version,
+    offered_features,
+)
 from chatroom.client.seen import SeenMids
-from chatroom.client.transfers import FILE_WINDOW, FileSent, Progress, download_file, upload_file
+from chatroom.client.transfers import FileRequests
 from chatroom.common.codec import FrameDecoder, encode, expand
 from chatroom.common.envelope import new_cid, request
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.limits import HEADER_SIZE, MAX_CHUNK, PROTOCOL_VERSION
 from chatroom.common.messages import (
     ByePush,
-    FileInfo,
     FilePush,
     MessagePush,
     Push,
@@ -62,14 +65,14 @@ class ConnectionClosed(ConnectionError):
         self.reason = reason
 
 
-class ChatClient(ConversationRequests):
+class ChatClient(ConversationRequests, FileRequests):
     """A connection to a chatroom server. Create it with `await ChatClient.connect(...)`.
 
     The constructor only takes the streams and does no I/O; `start()` begins reading
     replies and pushes (`connect` does both). With `pull`, `hello` asks the server not to
     replay the mailbox at login: the application reads `history` instead. Rooms and
     conversations (`rooms`, `history`, `search`, `read`, ...) come from
-    `ConversationRequests`.
+    `ConversationRequests`, files (`send_file`, `file_info`, `download`) from `FileRequests`.
     """
 
     def __init__(
@@ -102,6 +105,11 @@ class ChatClient(ConversationRequests):
         """Whether `hello` asks the server to skip the login's mailbox replay."""
         self.enabled: frozenset[str] = frozenset()
         """The features the server turned on for this connection (see `hello`)."""
+        self.offered: frozenset[str] = frozenset()
+        """What the server can do beyond the protocol's first version, as `hello` heard."""
+        self.first_version = False
+        """Whether `hello` found a server of the first version (it offers nothing): what
+        it does not know is then refused here, not sent (`beyond_first_version`)."""
         self.trace: FrameTrace | None = None
         """What follows this connection's frames, a line each (`--trace`), if anything."""
 
@@ -157,6 +165,8 @@ class ChatClient(ConversationRequests):
         """
         if self.closed.is_set():
             raise ConnectionClosed(self.closed_reason)
+        if self.first_version and (why := beyond_first_version(kind, data)):
+            raise ChatError("not_offered", why)
         request_id = next(self._ids)
         try:  # before its reply is awaited: what cannot be sent is not waited for
             frame = encode(request(kind, request_id, **data))
@@ -206,6 +216,7 @@ class ChatClient(ConversationRequests):
         except ChatError as refused:
             if refused.code != ErrorCode.UNKNOWN_TYPE:
                 raise
+            self.first_version = True
             return {}
         self.limits = read(ServerLimits, reply.get("limits", {}), "the hello reply's limits")
         # Never more than this client's own limit, and at least one byte so uploads advance.
@@ -213,6 +224,8 @@ class ChatClient(ConversationRequests):
         self._frames.max_frame = max(FRAME_MOST, EXPAND_FACTOR * self.limits.max_frame)
         with reading("the hello reply"):
             self.enabled = frozenset(reply.get("enabled", ()))
+        self.offered = offered_features(reply)
+        self.first_version = not self.offered
         return reply
 
     async def register(self, username: str, password: str) -> str:
@@ -259,51 +272,6 @@ class ChatClient(ConversationRequests):
         """Log out; the server then says `bye` and closes the connection."""
         await self.request(RequestType.LOGOUT)
         await self.wait_closed()
-
-    # -- files ------------------------------------------------------------------------
-
-    async def send_file(
-        self,
-        path: str | os.PathLike[str],
-        to: str | None = None,
-        *,
-        room: str | None = None,
-        progress: Progress | None = None,
-        window: int = FILE_WINDOW,
-        cid: str | None = None,
-    ) -> FileSent:
-        """Upload a file to `to`, or into `room` (both None: the group), resuming an
-        interrupted upload of it. `progress(done, total)` is called as chunks are
-        acknowledged; `window` chunks are kept in flight, so a fast link is not held to
-        one round trip per chunk. Pass the same `cid` to every retry of one upload, so
-        it is announced only once."""
-        cid = cid or new_cid()
-        return await upload_file(
-            self, Path(path), to, room=room, cid=cid, progress=progress, window=window
-        )
-
-    async def file_info(self, fid: int) -> FileInfo:
-        """What the server knows of file `fid` (as in its `file` push)."""
-        info = await self.request(RequestType.FILE_INFO, fid=fid)
-        return read(FileInfo, info, "the file_info reply")
-
-    async def download(
-        self,
-        file: int | FileInfo,
-        dest_dir: str | os.PathLike[str],
-        *,
-        progress: Progress | None = None,
-        window: int = FILE_WINDOW,
-    ) -> Path:
-        """Fetch a file (its fid, or the `file` push that told of it) into `dest_dir`,
-        resuming a partial download; returns its path.
-
-        The name is the sender's, sanitised so it cannot leave `dest_dir`; an existing
-        file is never overwritten (`name (1).ext` instead). The sha256 is checked before
-        the file takes its name; on a mismatch it is deleted and `checksum_mismatch` raised.
-        """
-        info = file if isinstance(file, FileInfo) else await self.file_info(file)
-        return await download_file(self, info, Path(dest_dir), progress=progress, window=window)
 
     # -- pushes -----------------------------------------------------------------------
 

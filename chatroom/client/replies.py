@@ -7,6 +7,7 @@ futures, and each new request adds a value here rather than parsing inline.
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from chatroom.common.kinds import FIRST_VERSION
 from chatroom.common.limits import MAX_CHUNK, Limits
 from chatroom.common.messages import FilePush, MessagePush
 from chatroom.common.readable import Unreadable, read, shown
@@ -14,15 +15,26 @@ from chatroom.common.readable import Unreadable, read, shown
 DEFAULTS = Limits()
 
 
-def offered_features(hello: dict[str, Any]) -> frozenset[str] | None:
-    """What a server offers beyond the protocol's first version, from its `hello` reply
-    (`ChatClient.hello`'s); None for a server of the first version, which lists none."""
+def offered_features(hello: dict[str, Any]) -> frozenset[str]:
+    """What a server offers beyond the protocol's first version, from its `hello` reply:
+    nothing, for a server of that first version, which lists no `features`."""
     features = hello.get("features")
     if features is None:
-        return None
+        return frozenset()
     if not isinstance(features, list):  # a careless server's
         raise Unreadable(f"the hello reply's features is {shown(features)}, not a list")
     return frozenset(feature for feature in features if isinstance(feature, str))
+
+
+def beyond_first_version(kind: str, data: dict[str, Any]) -> str | None:
+    """Why a server of the protocol's first version must not be sent this request, if it
+    must not: it knows only the requests of sections 4 to 6, and it would ignore a `room`,
+    taking a room's message or file as one for the whole group."""
+    if kind not in FIRST_VERSION:
+        return f"the server speaks the protocol's first version: no request '{kind}'"
+    if "room" in data:  # it would send the room's message to everyone
+        return f"the server speaks the protocol's first version: no rooms ({kind})"
+    return None
 
 
 @dataclass(slots=True, frozen=True)

@@ -2,8 +2,7 @@
 them in flight, resumed where an interrupted transfer stopped, checked by SHA-256.
 
 The functions here need only a `Link` (send a request, submit one without waiting, drain),
-so they know nothing of sockets; `ChatClient.send_file` and `ChatClient.download` call
-them.
+so they know nothing of sockets; `FileRequests` makes them `ChatClient` methods.
 """
 
 import asyncio
@@ -18,10 +17,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from chatroom.client.replies import ServerLimits
+from chatroom.common.envelope import new_cid
 from chatroom.common.errors import ChatError, ErrorCode
 from chatroom.common.files import display_name, too_large
 from chatroom.common.messages import FileInfo, RequestType
-from chatroom.common.readable import Unreadable, reading, shown
+from chatroom.common.readable import Unreadable, read, reading, shown
 
 FILE_WINDOW = 16
 """File chunks kept in flight at once (16 x 64 KiB = 1 MiB)."""
@@ -94,6 +94,11 @@ def claim_name(part: Path, folder: Path, name: str) -> Path:
         part.unlink()
         return target
     raise AssertionError("unreachable")
+
+
+async def file_info(link: Link, fid: int) -> FileInfo:
+    """What the server knows of file `fid` (as in its `file` push)."""
+    return read(FileInfo, await link.request(RequestType.FILE_INFO, fid=fid), "the file_info reply")
 
 
 async def upload_file(
@@ -195,3 +200,49 @@ async def download_file(
     if progress is not None and info.size == 0:
         progress(0, 0)
     return claim_name(part, folder, name)
+
+
+class FileRequests:
+    """The file requests as `ChatClient` methods: a `ChatClient` is the `Link` they use."""
+
+    async def send_file(
+        self: Link,
+        path: str | os.PathLike[str],
+        to: str | None = None,
+        *,
+        room: str | None = None,
+        progress: Progress | None = None,
+        window: int = FILE_WINDOW,
+        cid: str | None = None,
+    ) -> FileSent:
+        """Upload a file to `to`, or into `room` (both None: the group), resuming an
+        interrupted upload of it. `progress(done, total)` is called as chunks are
+        acknowledged; `window` chunks are kept in flight, so a fast link is not held to
+        one round trip per chunk. Pass the same `cid` to every retry of one upload, so
+        it is announced only once."""
+        cid = cid or new_cid()
+        return await upload_file(
+            self, Path(path), to, room=room, cid=cid, progress=progress, window=window
+        )
+
+    async def file_info(self: Link, fid: int) -> FileInfo:
+        """What the server knows of file `fid` (as in its `file` push)."""
+        return await file_info(self, fid)
+
+    async def download(
+        self: Link,
+        file: int | FileInfo,
+        dest_dir: str | os.PathLike[str],
+        *,
+        progress: Progress | None = None,
+        window: int = FILE_WINDOW,
+    ) -> Path:
+        """Fetch a file (its fid, or the `file` push that told of it) into `dest_dir`,
+        resuming a partial download; returns its path.
+
+        The name is the sender's, sanitised so it cannot leave `dest_dir`; an existing
+        file is never overwritten (`name (1).ext` instead). The sha256 is checked before
+        the file takes its name; on a mismatch it is deleted and `checksum_mismatch` raised.
+        """
+        info = file if isinstance(file, FileInfo) else await file_info(self, file)
+        return await download_file(self, info, Path(dest_dir), progress=progress, window=window)

@@ -52,6 +52,28 @@ class RequestType(StrEnum):
     ROOM_ROLE = "room_role"
 
 
+FIRST_VERSION = frozenset(
+    {
+        RequestType.HELLO,
+        RequestType.REGISTER,
+        RequestType.LOGIN,
+        RequestType.RESUME,
+        RequestType.USERS,
+        RequestType.BROADCAST,
+        RequestType.PRIVATE,
+        RequestType.ACK,
+        RequestType.PING,
+        RequestType.LOGOUT,
+        RequestType.FILE_PUT,
+        RequestType.FILE_CHUNK,
+        RequestType.FILE_GET,
+        RequestType.FILE_INFO,
+    }
+)
+"""The requests of docs/protocol.md's sections 4 to 6: all that a server of the protocol's
+first version knows (its `hello` reply lists no `features`)."""
+
+
 class ReplyType(StrEnum):
     OK = "ok"
     ERROR = "error"

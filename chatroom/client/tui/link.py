@@ -9,7 +9,7 @@ import ssl
 from collections.abc import Callable, Iterator
 
 from chatroom.client.api import ChatClient, ServerList, backoff, parse_servers
-from chatroom.client.replies import ServerLimits, offered_features
+from chatroom.client.replies import ServerLimits
 from chatroom.common.errors import ChatError
 
 TUI_FEATURES = ("rooms", "carbons", "read", "compress", "pull")
@@ -78,11 +78,10 @@ class ServerLink:
 
     async def greet(self, client: ChatClient) -> None:
         """Say `hello` on a new connection, and keep what the TUI needs of the answer."""
-        reply = await client.hello("chatroom-tui", TUI_FEATURES)
+        await client.hello("chatroom-tui", TUI_FEATURES)
         self.limits = client.limits
-        features = offered_features(reply)
-        self.history = "history" in (features or ())
-        self.people = features is not None
+        self.history = "history" in client.offered
+        self.people = not client.first_version
 
     def hand_over(self) -> None:
         """Logged in: the chat session owns the connection from now on."""
