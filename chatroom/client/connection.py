@@ -199,7 +199,9 @@ class ChatClient(ConversationRequests, FileRequests):
         the difference) and, if this client was made with `pull`, for no login replay.
         A server without `hello` (it is optional) answers `unknown_type`: then the reply
         is empty, the limits are the defaults and no feature is on. One that does not
-        answer within `wait` seconds (`HELLO_WAIT`) gets the error `no_answer`.
+        answer within `wait` seconds (`HELLO_WAIT`) gets the error `no_answer`. A server
+        that offers no `features` speaks the protocol's first version: from then on, a
+        request it does not know, or one naming a `room`, raises `not_offered` unsent.
         """
         asked = [*features, "pull"] if self.pull else list(features)
         wait = wait or HELLO_WAIT
