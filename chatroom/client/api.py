@@ -3,7 +3,8 @@
 Each lives in its own part: the connection (`connection`), rooms and conversations
 (`conversations`), what requests return (`replies`), file transfers (`transfers`),
 reconnection (`reconnect`) to one server or several, over TLS or not (`servers`), and
-the words shown to people (`wording`).
+the words shown to people (`wording`); and from `chatroom.common`, the pushes a program
+reads and the error it catches. docs/library.md shows a program that uses them.
 """
 
 from chatroom.client.connection import ChatClient, ConnectionClosed
@@ -23,19 +24,26 @@ from chatroom.client.transfers import FILE_WINDOW, FileSent, Progress
 from chatroom.client.wording import describe_os_error, explained, why_failed
 from chatroom.common.amounts import amount
 from chatroom.common.envelope import new_cid
+from chatroom.common.errors import ChatError
+from chatroom.common.messages import FileInfo, FilePush, MessagePush, Push
 
 __all__ = [
     "FILE_WINDOW",
     "RETRYABLE",
     "ChatClient",
+    "ChatError",
     "ConnectionClosed",
     "ConversationState",
+    "FileInfo",
+    "FilePush",
     "FileSent",
     "Found",
     "LoginReply",
     "Member",
     "Members",
+    "MessagePush",
     "Progress",
+    "Push",
     "RoomInfo",
     "SeenMids",
     "Sent",
