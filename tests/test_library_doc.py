@@ -6,6 +6,7 @@ import re
 import sys
 from pathlib import Path
 
+from chatroom.client import ChatClient
 from chatroom.common.messages import MessagePush
 from tests.conftest import WAIT, RunningServer, next_push
 
@@ -19,7 +20,7 @@ def echo_bot_source() -> str:
     return match.group(1)
 
 
-async def answer_to(alice, text: str) -> MessagePush:  # type: ignore[no-untyped-def]
+async def answer_to(alice: ChatClient, text: str) -> MessagePush:
     """Send `text` to the bot privately; its answer."""
     await alice.private("echo", text)
     return await next_push(alice, MessagePush, sender="echo", text=f"you said: {text}")
