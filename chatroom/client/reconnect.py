@@ -39,7 +39,8 @@ async def sessions(
     `login` raises a `ChatError`.
     """
     # Every client shares the first one's memory of mids, so a message replayed at
-    # re-login is not shown twice.
+    # re-login is not shown twice. (A program that must finish handling each message,
+    # which a lost connection may cut short, wants it again: docs/library.md's bot.)
     seen = first[0].seen if first else SeenMids()
     current = first
     while True:
