@@ -378,10 +378,13 @@ async def cli_failure(*args: str, **options: Any) -> tuple[int, list[str]]:
     return process.returncode, err.decode().splitlines()
 
 
-async def spawn_server(data_dir: Path, *args: str) -> "ServerProcess":
-    """`chatroom-server` in its own process on a free port; waits until it listens."""
+async def spawn_server(data_dir: Path, *args: str, **options: Any) -> "ServerProcess":
+    """`chatroom-server` in its own process on a free port; waits until it listens.
+    `options` go to the process's creation (`preexec_fn`, say)."""
     server = ServerProcess(
-        await run_server("--port", "0", "--data-dir", str(data_dir), "--bcrypt-cost", "4", *args)
+        await run_server(
+            "--port", "0", "--data-dir", str(data_dir), "--bcrypt-cost", "4", *args, **options
+        )
     )
     match = await server.wait_for_log(r"listening on 127\.0\.0\.1:(\d+)")
     server.port = int(match.group(1))

@@ -14,6 +14,7 @@ are then on different nodes. Results print as a table; --json FILE writes them t
 import argparse
 import asyncio
 import contextlib
+import errno
 import json
 import os
 import platform
@@ -33,6 +34,7 @@ from chatroom.bench.wire import PROTOCOLS
 from chatroom.server.cli import fast_event_loop
 from chatroom.utils.args import OneLineParser, count, more_than_zero, os_reason, port, utf8_text
 from chatroom.utils.engines import Postgres, Redis, postgres_bin
+from chatroom.utils.open_files import raise_open_files
 
 ALL = ["fanout", "latency", "connections", "store", "store-cid", "logins", "resumes"]
 OTHERS_CAN = {"irc": {"fanout", "latency", "connections"}, "redis": {"fanout"}}
@@ -187,11 +189,18 @@ def main(argv: list[str] | None = None) -> None:
     if args.json and not args.json.parent.is_dir():
         parser.error(f"--json: there is no folder {args.json.parent} to write it in")
     started = time.strftime("%Y-%m-%d %H:%M")
+    # A descriptor for each connection the scenarios open (the servers it spawns raise
+    # their own limit), and as many again to spare.
+    opened = args.clients + max(args.receivers) + args.senders + 2 * args.pairs
+    soft, _ = raise_open_files(2 * (opened + args.store_senders))
     try:
         results = asyncio.run(run(args))
     except ServerDidNotStart as exc:  # e.g. a --store URL it refused
         sys.exit(f"chatroom-bench: the server did not start: {exc}")
-    except OSError as exc:  # the server at --port is not there, or went away mid-run
+    except OSError as exc:
+        if exc.errno == errno.EMFILE:  # its own connections: the hard limit is too low
+            sys.exit(f"chatroom-bench: too many open files: it may open {soft:,} (ulimit -n)")
+        # the server at --port is not there, or went away mid-run
         where = f"{args.host}:{args.port}" if args.port is not None else "its server"
         sys.exit(f"chatroom-bench: {where}: {os_reason(exc)}")
     shared = args.nodes > 1 or args.store or args.hub

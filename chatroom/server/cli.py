@@ -17,7 +17,7 @@ import ssl
 import sys
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import Field, fields
+from dataclasses import Field, fields, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -34,6 +34,7 @@ from chatroom.server.auth import NoPasswordWorker
 from chatroom.server.chaos import Chaos, ChaosSpec
 from chatroom.server.datadir import DataDirError, open_to_others
 from chatroom.server.handlers.permissions import DM_POLICIES
+from chatroom.server.open_files import connections_that_fit
 from chatroom.utils.args import (
     EXIT_USAGE,
     OneLineParser,
@@ -205,6 +206,9 @@ def fail(message: str) -> NoReturn:
 
 async def serve(args: argparse.Namespace) -> None:
     limits = Limits(**{spec.name: getattr(args, spec.name) for spec in LIMIT_FLAGS})
+    asked = limits.max_connections
+    fit, fewer = connections_that_fit(asked)  # more would fail, and starve the files
+    limits = replace(limits, max_connections=fit)
     tls = tls_context(args.tls_cert, args.tls_key)
     data_dir = args.data_dir or default_data_dir()
     if args.hub and not args.store:
@@ -253,6 +257,8 @@ async def serve(args: argparse.Namespace) -> None:
         f"{shown_url(args.store)}, files in {data_dir}" if args.store else data_dir,
         type(asyncio.get_running_loop()).__module__.split(".")[0],
     )
+    if fewer is not None:  # a warning if the number was asked for, not the default
+        log.log(logging.INFO if asked == Limits().max_connections else logging.WARNING, fewer)
     await server.wait_stopped()
 
 
