@@ -149,6 +149,38 @@ async def test_the_total_connection_limit(make_server) -> None:
     }
 
 
+async def test_connections_arriving_at_once_are_let_in_up_to_the_limits_and_no_more(
+    make_server,
+) -> None:
+    """On a node of several, letting a connection in waits for Redis (every node's count
+    from its address). The node checked its own limits before that wait and counted the
+    connection after it, so a burst all passed: 50 at once were let in under
+    --max-connections 20. Each limit, hit by 40 connections at once, lets in its number;
+    and once those and 40 more that vanish at once are gone, every place is free again."""
+    for limits, admitted in [({"max_connections": 20}, 20), ({"max_connections_per_ip": 8}, 8)]:
+        server = await make_server(**limits)
+        burst = await asyncio.gather(*(server.raw() for _ in range(40)))
+        pings = [{"type": "ping", "id": 1, "data": {}} for _ in burst]
+        replies = await asyncio.gather(*(c.request(p) for c, p in zip(burst, pings, strict=True)))
+        assert sum(reply["type"] == "ok" for reply in replies) == admitted, limits
+        refused = [reply["data"]["code"] for reply in replies if reply["type"] == "error"]
+        assert refused == ["too_many_connections"] * (40 - admitted)
+        for connection in burst:
+            connection.close()
+        vanishing = await asyncio.gather(*(server.raw() for _ in range(40)))
+        for connection in vanishing:  # gone while being let in, or just after
+            connection.close()
+        async with asyncio.timeout(WAIT):  # every place is given back: as many come in again
+            while True:
+                again = [await server.raw() for _ in range(admitted)]
+                answers = [await c.request({"type": "ping", "id": 2, "data": {}}) for c in again]
+                for connection in again:
+                    connection.close()
+                if all(answer["type"] == "ok" for answer in answers):
+                    break
+                await asyncio.sleep(0.05)
+
+
 async def test_message_floods_are_rate_limited(make_server) -> None:
     server = await make_server(message_rate=5, message_burst=3)
     alice = await server.login("alice")

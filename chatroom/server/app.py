@@ -149,35 +149,43 @@ class ChatServer:
         return port
 
     async def admit(self, session: Session) -> ChatError | None:
-        """Count a new connection in, or say why it is refused."""
+        """Count a new connection in, or say why it is refused. Its place is taken before
+        the other nodes' counts are asked for (a wait for Redis), so that connections
+        arriving meanwhile see it taken: checked before the wait and taken after it,
+        every connection of a burst was let in, however many the limit allowed."""
         address = session.address
-        refusal = await self._refusal(address)
-        if refusal is None:
-            self._per_address[address] += 1
-            self._sessions[session] = None
-        return refusal
+        if len(self._sessions) >= self.limits.max_connections:
+            return ChatError(ErrorCode.TOO_MANY_CONNECTIONS, "the server is full; try later")
+        if self._per_address[address] >= self.limits.max_connections_per_ip:
+            return self._too_many_from(address)
+        self._per_address[address] += 1
+        self._sessions[session] = None
+        counted = False
+        try:
+            counted = await self.services.shared.connection_opened(address)
+        finally:
+            if not counted:  # refused by every node's count, or cancelled while asking
+                self._let_go(session)
+        return None if counted else self._too_many_from(address)
 
     def closed(self, session: Session) -> None:
-        """Count a connection that was let in out again."""
+        """Count a connection that was let in out again (once; one refused, nothing)."""
+        if session in self._sessions:
+            self._let_go(session)
+            self.services.shared.connection_closed(session.address)
+
+    def _let_go(self, session: Session) -> None:
         address = session.address
-        self._sessions.pop(session, None)
+        del self._sessions[session]
         self._per_address[address] -= 1
         if not self._per_address[address]:
             del self._per_address[address]
-        self.services.shared.connection_closed(address)
         if self._all_closed is not None and not self._sessions:
             self._all_closed.set()
 
-    async def _refusal(self, address: str) -> ChatError | None:
-        """Why a new connection from `address` is refused, if it is; if not, it is
-        counted on every node (`connection_closed` when it ends)."""
-        if len(self._sessions) >= self.limits.max_connections:
-            return ChatError(ErrorCode.TOO_MANY_CONNECTIONS, "the server is full; try later")
-        if self._per_address[address] >= self.limits.max_connections_per_ip or not (
-            await self.services.shared.connection_opened(address)
-        ):
-            return ChatError(ErrorCode.TOO_MANY_CONNECTIONS, f"too many connections from {address}")
-        return None
+    @staticmethod
+    def _too_many_from(address: str) -> ChatError:
+        return ChatError(ErrorCode.TOO_MANY_CONNECTIONS, f"too many connections from {address}")
 
     async def _keep_up(self) -> None:
         """Now and then: delete uploads that stopped arriving (freeing their quota),
