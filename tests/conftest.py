@@ -301,6 +301,15 @@ async def refused(client: ChatClient, kind: str, **data: Any) -> str:
     return str((await refusal(client, kind, **data)).code)
 
 
+def documented_program(doc: Path, name: str) -> str:
+    """The Python program `name` printed whole in `doc`: the code block that opens with
+    the comment `# NAME`, word for word, for a test to run as a reader would."""
+    pattern = rf"```python\n(# {re.escape(name)}.*?)```"
+    match = re.search(pattern, doc.read_text(), re.DOTALL)
+    assert match, f"{doc.name} has no {name} block"
+    return match.group(1)
+
+
 async def next_push(
     client: ChatClient, kind: type[Push] | tuple[type[Push], ...] = Push, **fields: Any
 ) -> Any:

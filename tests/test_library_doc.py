@@ -2,22 +2,19 @@
 
 import asyncio
 import os
-import re
 import sys
 from pathlib import Path
 
 from chatroom.client import ChatClient
 from chatroom.common.messages import MessagePush
-from tests.conftest import WAIT, RunningServer, next_push
+from tests.conftest import WAIT, RunningServer, documented_program, next_push
 
 DOC = Path(__file__).parent.parent / "docs" / "library.md"
 BOT_PASSWORD = "botpassword1"
 
 
 def echo_bot_source() -> str:
-    match = re.search(r"```python\n(# echo_bot\.py.*?)```", DOC.read_text(), re.DOTALL)
-    assert match, "docs/library.md has no echo_bot.py block"
-    return match.group(1)
+    return documented_program(DOC, "echo_bot.py")
 
 
 async def answer_to(alice: ChatClient, text: str) -> MessagePush:

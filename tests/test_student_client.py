@@ -10,16 +10,14 @@ import sys
 from pathlib import Path
 
 from chatroom.common.messages import MessagePush
-from tests.conftest import WAIT, RunningServer, next_push
+from tests.conftest import WAIT, RunningServer, documented_program, next_push
 
 DOC = Path(__file__).parent.parent / "docs" / "protocol.md"
 README = Path(__file__).parent.parent / "README.md"
 
 
 def minimal_client_source() -> str:
-    match = re.search(r"```python\n(# minimal_client\.py.*?)```", DOC.read_text(), re.DOTALL)
-    assert match, "docs/protocol.md has no minimal_client.py block"
-    return match.group(1)
+    return documented_program(DOC, "minimal_client.py")
 
 
 def test_the_docs_say_how_long_the_minimal_client_really_is() -> None:
