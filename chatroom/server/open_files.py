@@ -1,13 +1,11 @@
-"""Open files: every connection is one, and a process may hold only so many.
+"""Open files: every connection is one (`chatroom.utils.open_files`).
 
-Linux gives a process a soft limit on open files (often 1,024, from `ulimit -n`) that it
-may raise itself up to a hard limit (often 524,288 under systemd). Past the soft limit,
-accepting a connection fails inside the event loop, where no `error` can be sent, and so
-does opening an upload's file: one address's thousand idle connections would make every
-user's files fail with `server_error`. So the server raises its soft limit as far as
-`--max-connections` needs, and where the hard limit stops it, lets in only the
-connections that leave room for the rest; the others get `too_many_connections`, as when
-the server is full.
+Past the process's limit, accepting a connection fails inside the event loop, where no
+`error` can be sent, and so does opening an upload's file: one address's thousand idle
+connections would make every user's files fail with `server_error`. So the server raises
+its limit as far as `--max-connections` needs, and where the hard limit stops it, lets in
+only the connections that leave room for the rest; the others get
+`too_many_connections`, as when the server is full.
 """
 
 from chatroom.utils.open_files import UNLIMITED, raise_open_files
@@ -23,8 +21,9 @@ def connections_that_fit(wanted: int) -> tuple[int, str | None]:
     """Raise this process's soft limit on open files towards `wanted` connections and
     SPARE_FILES more, as far as the hard limit allows; the connections that then fit,
     and, if that is fewer than `wanted`, a line that says why and what to do."""
-    soft, hard = raise_open_files(wanted + SPARE_FILES)
-    if soft == UNLIMITED or soft >= wanted + SPARE_FILES:
+    needed = wanted + SPARE_FILES
+    soft, hard = raise_open_files(needed)
+    if soft == UNLIMITED or soft >= needed:
         return wanted, None
     fit = soft - min(SPARE_FILES, soft // 2)
     why = (
