@@ -43,8 +43,8 @@ class Transfers(Vertical):
         self.received: list[int] = []
         """Fids of files received, oldest first; Ctrl+S saves the newest not yet saved."""
         self.told: dict[int, FilePush] = {}
-        """Each file's `file` push, by fid: what a download needs to know of it (a server
-        of the first version has no `file_info` to ask)."""
+        """Each file's `file` push, by fid: what a download needs to know of it, so that
+        it need not ask `file_info` first."""
 
     def _bar(self, label: str, total: int) -> TransferBar:
         bar = TransferBar(label, total)
